@@ -1,0 +1,94 @@
+// The abstract syntax tree of a recipe file. Plain data: every node keeps the span it came from.
+// Built by parser.cc from PEGTL's parse tree; dumped by ast_dump.cc; printed back by fmt.cc.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "lang/source.h"
+
+namespace whittle::lang::ast {
+
+enum class Unit { None, Epochs, Percent, Bits };
+const char* unit_name(Unit u);  ///< "epochs", "percent", "bits", ""
+
+struct Arg;
+
+/// A value as written: `0.1`, `20%`, `"x"`, `true`, `l1`, `sgd(lr: 0.1)`, `[1, 2]`, `1%..5% by 1%`, `$x`.
+struct Value {
+  enum class Kind { Number, Quantity, String, Bool, Word, Call, List, Range, Ref };
+  Kind kind = Kind::Number;
+  Span span;
+  std::string text;    ///< number lexeme, string contents (unescaped), word, call name or ref name
+  std::string unit_text;  ///< the unit as written: "%", "epochs", "epoch", "bits", "bit"
+  double number = 0;   ///< Number and Quantity
+  Unit unit = Unit::None;
+  bool boolean = false;
+  std::vector<Value> items;  ///< List items; Range: from, to and optionally by
+  std::vector<Arg> args;     ///< Call arguments
+};
+
+/// A stage or call argument: named (`lr: 0.1`) or positional (`20%`, `global`).
+struct Arg {
+  bool named = false;
+  std::string name;
+  Span name_span;
+  Value value;
+  Span span;
+};
+
+/// One stage invocation: `prune 20% global l1 { ... } as pruned`.
+struct Stage {
+  std::string name;
+  Span name_span;
+  std::vector<Arg> args;
+  bool has_block = false;  ///< arguments came (partly) from a trailing `{ }` block
+  std::string as_name;
+  Span as_span;
+  Span span;
+};
+
+/// The declared type of a `define` parameter: one word (`epochs`) or an enum (`l1|l2`).
+struct TypeSpec {
+  std::vector<std::string> words;
+  Span span;
+};
+
+struct Param {
+  std::string name;
+  Span name_span;
+  TypeSpec type;
+  bool has_default = false;
+  Value default_value;
+};
+
+struct Stmt {
+  enum class Kind { Recipe, Let, Use, Seed, From, Repeat, Sweep, Define, Chain };
+  Kind kind = Kind::Chain;
+  Span span;
+  std::string name;  ///< recipe name, let name, sweep variable, define name
+  Span name_span;
+  Value value;       ///< let value, use path, seed, from reference, repeat count, sweep values
+  std::vector<Stage> chain;  ///< Chain: the stages joined by `->` (one for a plain line)
+  std::vector<Param> params;  ///< Define
+  std::vector<Stmt> body;     ///< Repeat, Sweep, Define
+  Span body_span;             ///< from `{` to `}`
+};
+
+/// A `# ...` comment; `trailing` when code precedes it on its line.
+struct Comment {
+  Span span;
+  std::string text;  ///< including the leading `#`
+  bool trailing = false;
+};
+
+struct Recipe {
+  FileId file = 0;
+  std::vector<Stmt> stmts;
+  std::vector<Comment> comments;
+};
+
+/// An indented, span-free dump for tests and `whittle parse --dump` style debugging.
+std::string dump(const Recipe& r);
+std::string dump(const Value& v);
+
+}  // namespace whittle::lang::ast

@@ -1,0 +1,116 @@
+// The stage catalog (stdlib/stages.yaml): every built-in stage and value-building call, with its
+// parameters' types, units, ranges, defaults and docs. One source of truth for check, lint, doc and
+// the runtime's parameter decoding (ARCHITECTURE.md decision 4).
+#pragma once
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace whittle::lang {
+
+enum class TypeKind { Int, Float, Bool, String, Epochs, Percent, Bits, Enum, List, Model, Result, Family };
+
+struct Type {
+  TypeKind kind = TypeKind::Int;
+  std::vector<std::string> values;  ///< Enum words
+  std::string name;                 ///< Family: family name; Result: the stage whose result it is
+  std::vector<Type> item;           ///< List: its one item type
+  /// "percent", "int", "one of `l1`, `l2`", "list of int", "optimizer".
+  std::string describe() const;
+  bool is_quantity() const { return kind == TypeKind::Epochs || kind == TypeKind::Percent || kind == TypeKind::Bits; }
+};
+
+/// An interval written like "[0, 100)" or "(0, inf)".
+struct Interval {
+  bool present = false;
+  double lo = 0, hi = 0;
+  bool lo_open = false, hi_open = false;
+  std::string text;
+  bool contains(double v) const;
+};
+
+struct ParamDef {
+  std::string name;
+  Type type;
+  std::string default_text;  ///< recipe syntax; "none" for an absent optional value
+  bool has_default = false;
+  bool required = false;
+  bool inherit = false;  ///< taken from the chain's `train` when not given
+  bool positional = false;
+  Interval range;
+  std::string doc;
+  int line = 0;
+};
+
+/// A value-building call such as `sgd(lr: 0.1)`: one kind of a family.
+struct CallDef {
+  std::string family;
+  std::string name;
+  std::string doc;
+  std::vector<ParamDef> params;
+  int line = 0;
+  const ParamDef* param(const std::string& n) const;
+};
+
+struct Family {
+  std::string name;
+  std::string doc;
+  std::vector<CallDef> kinds;
+  const CallDef* kind(const std::string& n) const;
+  std::vector<std::string> kind_names() const;
+};
+
+/// A cross-parameter rule: when every `when` holds, every `require` must hold and no `forbid` may.
+struct StageRule {
+  std::vector<std::pair<std::string, std::string>> when, require, forbid;  ///< param → recipe-syntax value
+  std::string message;
+  int line = 0;
+};
+
+struct StageDef {
+  enum class Produces { Model, Data, Nothing };
+  std::string name;
+  std::string doc;
+  bool needs_model = false;
+  bool needs_data = false;
+  Produces produces = Produces::Model;
+  std::vector<ParamDef> params;
+  std::vector<StageRule> rules;
+  int line = 0;
+  const ParamDef* param(const std::string& n) const;
+  std::vector<std::string> param_names() const;
+};
+
+/// A malformed catalog: names its file and line.
+struct CatalogError : std::runtime_error {
+  CatalogError(std::string file, int line, const std::string& msg);
+  std::string file;
+  int line;
+};
+
+class Catalog {
+ public:
+  /// Reads a catalog; throws CatalogError naming `file_name` and the line of the problem.
+  static Catalog load(std::string_view yaml, const std::string& file_name);
+  /// The catalog embedded from stdlib/stages.yaml (loaded once).
+  static const Catalog& builtin();
+
+  const StageDef* stage(const std::string& name) const;  ///< aliases resolved
+  /// The stage an alias stands for ("finetune" → "retrain"), or the name itself.
+  std::string canonical_stage(const std::string& name) const;
+  const Family* family(const std::string& name) const;
+  /// The family and kind of a call name ("sgd" → optimizer/sgd), searching every family.
+  std::vector<const CallDef*> calls_named(const std::string& name) const;
+  std::vector<std::string> stage_names() const;  ///< including aliases
+  const std::vector<StageDef>& stages() const { return stages_; }
+  const std::vector<Family>& families() const { return families_; }
+  const std::vector<std::pair<std::string, std::string>>& aliases() const { return aliases_; }
+
+ private:
+  std::vector<StageDef> stages_;
+  std::vector<Family> families_;
+  std::vector<std::pair<std::string, std::string>> aliases_;  ///< alias → stage
+};
+
+}  // namespace whittle::lang

@@ -1,0 +1,92 @@
+// Internal to lang/: the Checker, split over check_stmt.cc (statements, scopes, stages),
+// check_values.cc (values and types) and check_flow.cc (dataflow and stage rules).
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lang/check.h"
+
+namespace whittle::lang {
+
+class Checker {
+ public:
+  Checker(const LoadedProgram& p, const Catalog& c, SourceMap& s, Diagnostics& d, const CheckOptions& o)
+      : prog_(p), cat_(c), sources_(s), diags_(d), opts_(o) {}
+  CheckedRecipe run();
+
+ private:
+  /// A name in scope: a typed value, or (for `let` and sweep items) a value written in the recipe,
+  /// checked against the type each use expects.
+  struct Binding {
+    NameInfo::Kind kind = NameInfo::Kind::Let;
+    Span def_span;
+    int name_index = -1;  ///< into out_.names; -1 for define parameters
+    const ast::Value* lazy = nullptr;
+    Val val;
+  };
+  using Scope = std::map<std::string, Binding>;
+  struct Frame {
+    int model = -1;
+    int data = -1;
+    int seed = 0;
+  };
+  /// A positional or named argument matched to its parameter.
+  struct BoundArg {
+    const ParamDef* def;
+    const ast::Arg* arg;
+    Val val;
+    bool ok = true;  ///< false: given, but its value did not check (already reported)
+  };
+
+  // check_stmt.cc
+  void block(const std::vector<ast::Stmt>& stmts, Frame& f);
+  void stmt(const ast::Stmt& s, Frame& f);
+  void repeat(const ast::Stmt& s, Frame& f);
+  void sweep(const ast::Stmt& s, Frame& f);
+  void stage(const ast::Stage& st, Frame& f);
+  void builtin_stage(const StageDef& def, const ast::Stage& st, Frame& f);
+  void call_define(const DefineInfo& d, const ast::Stage& st, Frame& f);
+  void bind(const std::string& name, Span span, Binding b);
+  const Binding* lookup(const std::string& name, Span use);
+  bool stopped() const { return stopped_; }
+
+  // check_values.cc
+  std::optional<Val> coerce(const ast::Value& v, const Type& t);
+  std::optional<Val> coerce_ref(const ast::Value& v, const Type& t);
+  std::optional<Val> check_bound(const Val& v, const Type& t, Span use);
+  std::optional<Val> coerce_call(const ast::Value& v, const Type& t);
+  std::optional<Val> number_val(const ast::Value& v);
+  bool check_range(const Val& v, const ParamDef& p, const std::string& owner);
+  std::optional<Val> default_val(const ParamDef& p, Span at);
+  std::vector<BoundArg> bind_args(const std::vector<ast::Arg>& args, const std::vector<ParamDef>& params,
+                                  const std::string& owner, bool builtin);
+  std::vector<Val> expand_range(const ast::Value& r);
+  std::optional<Val> infer(const ast::Value& v);
+  void fill_call(Val& out, const CallDef& def, const std::vector<ast::Arg>& args, Span at);
+
+  // check_flow.cc
+  void apply_rules(const StageInstance& s);
+  void retrain_flow(StageInstance& s, const std::vector<BoundArg>& given);
+  void collect_refs(StageInstance& s);
+
+  const LoadedProgram& prog_;
+  const Catalog& cat_;
+  SourceMap& sources_;
+  Diagnostics& diags_;
+  const CheckOptions& opts_;
+  CheckedRecipe out_;
+  std::vector<Scope> scopes_;
+  std::vector<std::string> where_;
+  std::vector<Span> call_sites_;
+  std::vector<std::string> define_stack_;
+  std::map<Span, int> name_index_;
+  std::map<const ParamDef*, ast::Value> default_cache_;
+  std::map<std::string, ast::Value> override_values_;
+  bool stopped_ = false;
+  bool seen_recipe_ = false;
+  Span recipe_span_;
+};
+
+}  // namespace whittle::lang

@@ -1,0 +1,61 @@
+// The code index. Keep in step with README.md's table (a test checks that every code is listed there).
+#include "lang/codes.h"
+
+namespace whittle::lang {
+
+const std::vector<CodeInfo>& all_codes() {
+  static const std::vector<CodeInfo> codes = {
+      // Syntax.
+      {"E0001", "unexpected_input", Severity::Error, "input that fits no form of the language here"},
+      {"E0002", "unclosed_delimiter", Severity::Error, "a `{`, `(` or `[` that is never closed"},
+      {"E0003", "missing_value", Severity::Error, "a value, name or block is missing where the form needs one"},
+      {"E0004", "unterminated_string", Severity::Error, "a string with no closing quote on its line"},
+      {"E0005", "invalid_number", Severity::Error, "a malformed number, such as `1e` with no exponent"},
+      // Names.
+      {"E0101", "unknown_parameter", Severity::Error, "a named argument the stage or call does not have"},
+      {"E0102", "unknown_stage", Severity::Error, "a stage that is neither built in nor `define`d"},
+      {"E0103", "unknown_word", Severity::Error, "a bare word that is no value of any of the stage's options"},
+      {"E0104", "unknown_variable", Severity::Error, "a `$NAME` with no `let`, `as`, parameter or sweep behind it"},
+      {"E0105", "duplicate_name", Severity::Error, "a name defined twice in one scope"},
+      {"E0106", "missing_file", Severity::Error, "`use` of a file that does not exist"},
+      {"E0107", "use_cycle", Severity::Error, "files that `use` each other in a cycle"},
+      {"E0108", "unknown_constructor", Severity::Error, "a call such as `sgdd(...)` that builds no known value"},
+      {"E0109", "ambiguous_word", Severity::Error, "a bare word that is a value of two options: name the option"},
+      {"E0110", "unknown_type", Severity::Error, "a `define` parameter of an unknown type"},
+      // Types, units and ranges.
+      {"E0201", "wrong_unit", Severity::Error, "a quantity of the wrong unit, such as `train 20%`"},
+      {"E0202", "wrong_type", Severity::Error, "a value of the wrong kind, such as a string for a number"},
+      {"E0203", "out_of_range", Severity::Error, "a value outside its allowed range, such as `prune 120%`"},
+      {"E0204", "duplicate_parameter", Severity::Error, "a parameter given twice"},
+      {"E0205", "missing_parameter", Severity::Error, "a required parameter not given"},
+      {"E0206", "unexpected_argument", Severity::Error, "a positional argument that fits no parameter"},
+      {"E0207", "missing_unit", Severity::Error, "a plain number where a quantity is needed (`prune 0.5` → `50%`)"},
+      {"E0208", "invalid_combination", Severity::Error, "options that do not go together, such as `quantize 8 bits float`"},
+      // Dataflow.
+      {"E0301", "no_model", Severity::Error, "a stage that needs a model before any `model`"},
+      {"E0302", "no_data", Severity::Error, "a stage that needs data before any `data`"},
+      {"E0303", "rewind_without_train", Severity::Error, "`rewind:` or fine-tuning with no `train` earlier in the chain"},
+      {"E0304", "rewind_too_long", Severity::Error, "`rewind: lr` replaying more epochs than that `train` had"},
+      {"E0305", "rewind_epoch_outside", Severity::Error, "`rewind: weights(epoch: K)` with K outside that `train`"},
+      {"E0306", "too_many_stages", Severity::Error, "a recipe that unrolls into more stages than whittle will run"},
+      // Lint warnings (lang/lint/, one file each).
+      {"W0001", "milestone_past_end", Severity::Warning, "a schedule milestone at or past the stage's last epoch"},
+      {"W0002", "prune_without_retrain", Severity::Warning, "a prune followed by no retraining before it is used"},
+      {"W0003", "extreme_sparsity", Severity::Warning, "cumulative sparsity of 99% or more"},
+      {"W0004", "unused_name", Severity::Warning, "a `let` or `as` name that is never used"},
+      {"W0005", "no_evaluate", Severity::Warning, "a recipe that never evaluates its model"},
+      {"W0006", "unknown_lint", Severity::Warning, "`allow(...)` of a lint that does not exist"},
+      // Notes.
+      {"N0001", "cumulative_sparsity", Severity::Note, "the sparsity of the model after each prune"},
+  };
+  return codes;
+}
+
+const CodeInfo* find_code(const std::string& code_or_name) {
+  for (const auto& c : all_codes()) {
+    if (code_or_name == c.code || code_or_name == c.name) return &c;
+  }
+  return nullptr;
+}
+
+}  // namespace whittle::lang

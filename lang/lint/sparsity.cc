@@ -1,0 +1,77 @@
+// W0003 extreme_sparsity and N0001 cumulative_sparsity: the sparsity each prune leaves, compounded
+// along the model's chain (`prune P%` removes P% of the weights still unpruned).
+#include <fmt/format.h>
+
+#include <map>
+
+#include "lang/lint/lint.h"
+
+namespace whittle::lang::lint {
+namespace {
+
+void run(Context& ctx) {
+  const auto& st = ctx.recipe.stages;
+  std::vector<double> density(st.size(), 1.0), filters(st.size(), 1.0);
+  std::map<Span, std::vector<std::pair<double, double>>> per_prune;  // span → (sparsity, filters removed)
+  std::map<Span, double> worst;
+  std::map<Span, Span> called_from;
+  for (const StageInstance& s : st) {
+    const std::size_t i = static_cast<std::size_t>(s.id);
+    if (s.model_in >= 0) {
+      density[i] = density[static_cast<std::size_t>(s.model_in)];
+      filters[i] = filters[static_cast<std::size_t>(s.model_in)];
+    }
+    if (s.kind == "train") {
+      const Val* sp = s.value("sparsify");
+      if (sp && sp->kind == Val::Kind::Call && sp->str == "gradual")
+        if (const Val* to = sp->field("to")) density[i] = std::min(density[i], 1.0 - to->num / 100.0);
+    }
+    if (s.kind != "prune") continue;
+    const Val* amount = s.value("amount");
+    const Val* structure = s.value("structure");
+    if (!amount) continue;
+    const double keep = 1.0 - amount->num / 100.0;
+    if (structure && structure->str == "structured") filters[i] *= keep;
+    else density[i] *= keep;
+    per_prune[s.name_span].emplace_back(1.0 - density[i], 1.0 - filters[i]);
+    if (!s.call_sites.empty() && !called_from.count(s.name_span)) called_from[s.name_span] = s.call_sites.front();
+    worst[s.name_span] = std::max(worst[s.name_span], 1.0 - density[i]);
+  }
+  for (const auto& [span, values] : per_prune) {
+    bool structured = false;
+    for (const auto& v : values) structured = structured || v.second > 0;
+    std::string list;
+    for (std::size_t k = 0; k < values.size(); ++k) {
+      if (values.size() > 12 && k == 6) {
+        list += fmt::format(", ... ({} values)", values.size());
+        k = values.size() - 3;
+      }
+      list += (k ? ", " : "") + percent1(values[k].first);
+      if (structured) list += fmt::format(" ({} of filters)", percent1(values[k].second));
+    }
+    const std::string msg = values.size() == 1 ? fmt::format("cumulative sparsity after this prune: {}", list)
+                                               : fmt::format("cumulative sparsity after each pass of this prune: {}", list);
+    Diagnostic note = Diagnostic::make("N0001", span, msg, "sparsity");
+    if (called_from.count(span)) note.with_label(called_from[span], "in this use");
+    ctx.out.add(std::move(note));
+    const double w = worst[span];
+    if (w >= 0.99) {
+      ctx.out.add(Diagnostic::make("W0003", span,
+                                   fmt::format("cumulative sparsity reaches {} here: only {} of the prunable weights are left",
+                                               percent1(w), percent1(1 - w)),
+                                   "extreme sparsity")
+                      .with_help("accuracy usually collapses past 99%; prune less per round, or run fewer rounds"));
+    }
+  }
+}
+
+}  // namespace
+
+extern const Rule sparsity{
+    "W0003", "extreme_sparsity",
+    "Reports (note N0001, cumulative_sparsity) the sparsity of the model after every prune, compounded along its "
+    "chain: `repeat 7 { prune 20% }` leaves 0.8^7 = 20.97% of the weights (79.0% sparsity). Warns (W0003) when it "
+    "reaches 99% or more, where accuracy almost always collapses.",
+    run};
+
+}  // namespace whittle::lang::lint

@@ -1,0 +1,39 @@
+// W0004 unused_name: a `let`, `as` or sweep name that nothing refers to.
+#include <fmt/format.h>
+
+#include "lang/lint/lint.h"
+
+namespace whittle::lang::lint {
+namespace {
+
+void run(Context& ctx) {
+  for (const NameInfo& n : ctx.recipe.names) {
+    if (n.used) continue;
+    switch (n.kind) {
+      case NameInfo::Kind::Let:
+        ctx.out.add(Diagnostic::make("W0004", n.span, fmt::format("`{}` is defined but never used", n.name), "unused")
+                        .with_help(fmt::format("use it as `${}`, or remove the `let`", n.name)));
+        break;
+      case NameInfo::Kind::As:
+        ctx.out.add(Diagnostic::make("W0004", n.span, fmt::format("the model named `{}` is never used", n.name), "unused")
+                        .with_help(fmt::format("use it as `${}` (e.g. `from ${}`), or remove `as {}`", n.name, n.name, n.name)));
+        break;
+      case NameInfo::Kind::SweepVar:
+        ctx.out.add(Diagnostic::make("W0004", n.span,
+                                     fmt::format("the sweep variable `{}` is never used, so every branch is the same", n.name),
+                                     "unused")
+                        .with_help(fmt::format("use `${}` inside the sweep", n.name)));
+        break;
+    }
+  }
+}
+
+}  // namespace
+
+extern const Rule unused_name{
+    "W0004", "unused_name",
+    "A `let`, `as` or sweep name that is never referred to is usually a typo at the place that meant to use it, or a "
+    "leftover. Remove it or use it.",
+    run};
+
+}  // namespace whittle::lang::lint

@@ -1,0 +1,206 @@
+// `use` resolution and `define` collection.
+#include "lang/loader.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <set>
+#include <fstream>
+#include <sstream>
+
+#include "lang/parser.h"
+#include "lang/suggest.h"
+#include "stdlib/embedded.h"
+
+namespace whittle::lang {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kStdPrefix = "<stdlib>/";
+
+class Loader {
+ public:
+  Loader(SourceMap& s, const Catalog& c, Diagnostics& d) : sources_(s), catalog_(c), diags_(d) {}
+
+  void load(FileId file, const std::string& identity) {
+    stack_.push_back(identity);
+    loaded_.insert(identity);
+    auto m = std::make_unique<Module>();
+    m->file = file;
+    const std::size_t errors_before = diags_.count(Severity::Error);
+    m->recipe = parse(sources_, file, diags_);
+    if (diags_.count(Severity::Error) > errors_before) prog_.syntax_errors = true;
+    Module* mod = m.get();
+    prog_.modules.push_back(std::move(m));
+    for (const ast::Stmt& s : mod->recipe.stmts) {
+      if (s.kind == ast::Stmt::Kind::Use) use(s, file);
+      if (s.kind == ast::Stmt::Kind::Define) define(s);
+    }
+    stack_.pop_back();
+  }
+
+  LoadedProgram take() { return std::move(prog_); }
+
+ private:
+  void use(const ast::Stmt& s, FileId from) {
+    const std::string& path = s.value.text;
+    const std::string& from_name = sources_.file(from).name();
+    std::string identity, text;
+    if (path.rfind("std/", 0) == 0) {
+      std::string want = path;
+      if (want.size() < 7 || want.substr(want.size() - 7) != ".recipe") want += ".recipe";
+      bool found = false;
+      for (const auto& f : stdlib::embedded_files()) {
+        if (f.name == want) {
+          found = true;
+          text = std::string(f.text);
+        }
+      }
+      if (!found) {
+        auto d = Diagnostic::make("E0106", s.value.span, fmt::format("there is no `{}` in the standard library", path),
+                                  "not in the standard library");
+        std::string list;
+        for (const auto& n : stdlib_recipes()) list += (list.empty() ? "`" : ", `") + n + "`";
+        if (auto h = did_you_mean(want, stdlib_recipes())) d.with_help(*h);
+        else d.with_help("the standard library has " + list);
+        diags_.add(std::move(d));
+        return;
+      }
+      identity = kStdPrefix + want;
+    } else {
+      fs::path base = from_name.rfind(kStdPrefix, 0) == 0 ? fs::path() : fs::path(from_name).parent_path();
+      fs::path target = fs::path(path).is_absolute() ? fs::path(path) : base / path;
+      std::error_code ec;
+      std::ifstream in(target, std::ios::binary);
+      if (!in || fs::is_directory(target, ec)) {
+        diags_.add(Diagnostic::make("E0106", s.value.span, fmt::format("cannot read `{}`", target.string()),
+                                    "no such file")
+                       .with_help("a `use` path is relative to the file that contains it; `std/...` names the "
+                                  "standard library"));
+        return;
+      }
+      std::stringstream ss;
+      ss << in.rdbuf();
+      text = ss.str();
+      identity = fs::weakly_canonical(target, ec).string();
+      if (ec) identity = target.lexically_normal().string();
+    }
+    for (std::size_t i = 0; i < stack_.size(); ++i) {
+      if (stack_[i] == identity) {
+        std::string cycle;
+        for (std::size_t j = i; j < stack_.size(); ++j) cycle += display(stack_[j]) + " → ";
+        cycle += display(identity);
+        diags_.add(Diagnostic::make("E0107", s.span, "`use` cycle: " + cycle, "this `use` closes the cycle")
+                       .with_help("files may not use each other in a circle: move the shared `define`s into a "
+                                  "third file that both use"));
+        return;
+      }
+    }
+    if (loaded_.count(identity)) return;
+    std::string name = identity.rfind(kStdPrefix, 0) == 0 ? identity : relative_name(identity, from_name, path);
+    load(sources_.add(name, std::move(text)), identity);
+  }
+
+  static std::string display(const std::string& identity) { return fs::path(identity).filename().string(); }
+
+  /// The name diagnostics use for a used file: as the user would write it from the working directory.
+  static std::string relative_name(const std::string& identity, const std::string& from_name, const std::string& path) {
+    fs::path p = fs::path(path).is_absolute() ? fs::path(path) : fs::path(from_name).parent_path() / path;
+    return p.lexically_normal().string();
+  }
+
+  void define(const ast::Stmt& s) {
+    if (catalog_.stage(s.name)) {
+      diags_.add(Diagnostic::make("E0105", s.name_span, fmt::format("`{}` is a built-in stage", s.name),
+                                  "already a built-in stage")
+                     .with_help("give your stage another name"));
+      return;
+    }
+    auto it = prog_.defines.find(s.name);
+    if (it != prog_.defines.end()) {
+      diags_.add(Diagnostic::make("E0105", s.name_span, fmt::format("the stage `{}` is defined twice", s.name),
+                                  "defined again here")
+                     .with_label(it->second.stmt->name_span, "first defined here")
+                     .with_help("rename one of them"));
+      return;
+    }
+    DefineInfo info;
+    info.stmt = &s;
+    for (const ast::Param& p : s.params) {
+      for (const ParamDef& prev : info.params) {
+        if (prev.name == p.name) {
+          diags_.add(Diagnostic::make("E0105", p.name_span, fmt::format("parameter `{}` is declared twice", p.name),
+                                      "declared again here"));
+        }
+      }
+      ParamDef d;
+      d.name = p.name;
+      d.positional = true;
+      d.line = static_cast<int>(sources_.file(s.span.file).line_of(p.name_span.begin));
+      d.type = type_of(p.type);
+      d.has_default = p.has_default;
+      d.required = !p.has_default;
+      d.doc = "parameter of " + s.name;
+      info.params.push_back(d);
+      info.defaults.push_back(p.has_default ? &p.default_value : nullptr);
+    }
+    prog_.defines.emplace(s.name, std::move(info));
+  }
+
+  Type type_of(const ast::TypeSpec& t) {
+    Type ty;
+    if (t.words.size() > 1) {
+      ty.kind = TypeKind::Enum;
+      ty.values = t.words;
+      return ty;
+    }
+    static const std::vector<std::pair<std::string, TypeKind>> names = {
+        {"epochs", TypeKind::Epochs}, {"percent", TypeKind::Percent}, {"bits", TypeKind::Bits},
+        {"int", TypeKind::Int},       {"float", TypeKind::Float},     {"bool", TypeKind::Bool},
+        {"string", TypeKind::String}, {"model", TypeKind::Model}};
+    const std::string w = t.words.empty() ? "" : t.words[0];
+    for (const auto& [n, k] : names)
+      if (n == w) {
+        ty.kind = k;
+        return ty;
+      }
+    std::vector<std::string> all;
+    for (const auto& [n, k] : names) all.push_back(n);
+    auto d = Diagnostic::make("E0110", t.span, fmt::format("unknown type `{}`", w), "not a type");
+    if (auto h = did_you_mean(w, all)) d.with_help(*h);
+    else d.with_help("types: epochs, percent, bits, int, float, bool, string, model, or an enum `l1|l2`");
+    diags_.add(std::move(d));
+    ty.kind = TypeKind::Enum;  // keeps checking going without cascading errors
+    ty.values = {w};
+    return ty;
+  }
+
+  SourceMap& sources_;
+  const Catalog& catalog_;
+  Diagnostics& diags_;
+  LoadedProgram prog_;
+  std::vector<std::string> stack_;
+  std::set<std::string> loaded_;
+};
+
+}  // namespace
+
+LoadedProgram load_program(SourceMap& sources, FileId main, const Catalog& catalog, Diagnostics& diags) {
+  Loader l(sources, catalog, diags);
+  std::error_code ec;
+  const std::string& name = sources.file(main).name();
+  std::string identity = fs::weakly_canonical(fs::path(name), ec).string();
+  if (ec || name.empty()) identity = name;
+  l.load(main, identity);
+  return l.take();
+}
+
+std::vector<std::string> stdlib_recipes() {
+  std::vector<std::string> out;
+  for (const auto& f : stdlib::embedded_files())
+    if (f.name.rfind("std/", 0) == 0) out.emplace_back(f.name);
+  return out;
+}
+
+}  // namespace whittle::lang

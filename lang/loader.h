@@ -1,0 +1,41 @@
+// Loading a recipe and every file it `use`s (relative to the including file, or `std/...` from the
+// embedded stdlib), with cycle detection, and collecting the `define`d stages of all of them.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lang/ast.h"
+#include "lang/catalog.h"
+#include "lang/diagnostic.h"
+#include "lang/source.h"
+
+namespace whittle::lang {
+
+struct Module {
+  FileId file = 0;
+  ast::Recipe recipe;
+};
+
+/// A `define`d stage: its statement and its parameters as catalog-style definitions.
+struct DefineInfo {
+  const ast::Stmt* stmt = nullptr;
+  std::vector<ParamDef> params;
+  std::vector<const ast::Value*> defaults;  ///< per parameter; nullptr when required
+};
+
+struct LoadedProgram {
+  std::vector<std::unique_ptr<Module>> modules;  ///< the main file first
+  std::map<std::string, DefineInfo> defines;
+  bool syntax_errors = false;
+  const Module& main() const { return *modules.front(); }
+};
+
+/// Parses `main` (already in `sources`) and every file it uses; problems go to `diags`.
+LoadedProgram load_program(SourceMap& sources, FileId main, const Catalog& catalog, Diagnostics& diags);
+
+/// The names of the embedded stdlib recipes ("std/rewinding.recipe", ...).
+std::vector<std::string> stdlib_recipes();
+
+}  // namespace whittle::lang

@@ -1,0 +1,128 @@
+// `whittle doc` (the stage catalog) and `whittle explain` (the diagnostic codes).
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "lang/catalog.h"
+#include "lang/codes.h"
+#include "lang/lint/lint.h"
+#include "lang/suggest.h"
+#include "runtime/cli/commands.h"
+#include "runtime/stages.h"
+
+namespace whittle::cli {
+namespace {
+
+std::string param_line(const lang::ParamDef& p) {
+  std::string dflt = p.required ? "required" : p.inherit ? "from the train" : "default " + p.default_text;
+  std::string s = fmt::format("  {:<20} {:<28} {}", p.name + (p.positional ? " *" : ""), p.type.describe(), dflt);
+  if (p.range.present) s += fmt::format(", range {}", p.range.text);
+  return s + fmt::format("\n  {:<20} {}\n", "", p.doc);
+}
+
+std::string stage_doc(const lang::StageDef& s) {
+  const bool runs = runtime::runnable_stages().count(s.name) > 0;
+  std::string out = fmt::format("{}: {}\n", s.name, s.doc);
+  std::string needs = s.needs_model && s.needs_data ? "a model and data" : s.needs_model ? "a model" : "nothing";
+  const char* produces = s.produces == lang::StageDef::Produces::Model ? "a model"
+                         : s.produces == lang::StageDef::Produces::Data ? "data" : "nothing (the chain goes on from its input)";
+  out += fmt::format("  needs {}; produces {}\n", needs, produces);
+  if (!runs) out += "  not runnable yet: `whittle run` refuses it in this build\n";
+  for (const auto& [alias, target] : lang::Catalog::builtin().aliases())
+    if (target == s.name) out += fmt::format("  also written `{}`\n", alias);
+  out += "\nparameters (* may be written without its name):\n";
+  for (const auto& p : s.params) out += param_line(p);
+  for (const auto& r : s.rules) out += fmt::format("\nrule: {}\n", r.message);
+  return out;
+}
+
+int run_doc(const std::string& name) {
+  const lang::Catalog& cat = lang::Catalog::builtin();
+  if (name.empty()) {
+    std::string out = "stages (marked ○: not runnable yet in this build):\n";
+    for (const auto& s : cat.stages()) {
+      const bool runs = runtime::runnable_stages().count(s.name) > 0;
+      out += fmt::format("  {} {:<12} {}\n", runs ? " " : "○", s.name, s.doc);
+    }
+    for (const auto& [alias, target] : cat.aliases()) out += fmt::format("    {:<12} another name for `{}`\n", alias, target);
+    out += "\nvalues built with calls, by family:\n";
+    for (const auto& f : cat.families()) {
+      std::string kinds;
+      for (const auto& k : f.kinds) kinds += (kinds.empty() ? "" : ", ") + k.name;
+      out += fmt::format("  {:<12} {} ({})\n", f.name, f.doc, kinds);
+    }
+    out += "\n`whittle doc NAME` shows a stage, a family or a call in full.\n";
+    std::fputs(out.c_str(), stdout);
+    return 0;
+  }
+  if (const lang::StageDef* s = cat.stage(name)) {
+    std::fputs(stage_doc(*s).c_str(), stdout);
+    return 0;
+  }
+  if (const lang::Family* f = cat.family(name)) {
+    std::string out = fmt::format("{}: {}\n", f->name, f->doc);
+    for (const auto& k : f->kinds) out += fmt::format("  {:<12} {}\n", k.name, k.doc);
+    std::fputs(out.c_str(), stdout);
+    return 0;
+  }
+  const auto calls = cat.calls_named(name);
+  if (!calls.empty()) {
+    for (const lang::CallDef* k : calls) {
+      std::string out = fmt::format("{}(...): {} (a value of family {})\n\nparameters:\n", k->name, k->doc, k->family);
+      for (const auto& p : k->params) out += param_line(p);
+      std::fputs(out.c_str(), stdout);
+    }
+    return 0;
+  }
+  std::vector<std::string> all = cat.stage_names();
+  for (const auto& f : cat.families()) {
+    all.push_back(f.name);
+    for (const auto& k : f.kinds) all.push_back(k.name);
+  }
+  std::fprintf(stderr, "error: no stage, family or call named `%s`\n", name.c_str());
+  if (auto h = lang::did_you_mean(name, all)) std::fprintf(stderr, "  = help: %s\n", h->c_str());
+  return 1;
+}
+
+int run_explain(const std::string& code) {
+  if (code.empty()) {
+    for (const auto& c : lang::all_codes()) std::printf("%s  %-22s %s\n", c.code, c.name, c.summary);
+    return 0;
+  }
+  const lang::CodeInfo* c = lang::find_code(code);
+  if (!c) {
+    std::vector<std::string> all;
+    for (const auto& x : lang::all_codes()) {
+      all.push_back(x.code);
+      all.push_back(x.name);
+    }
+    std::fprintf(stderr, "error: no diagnostic code `%s`\n", code.c_str());
+    if (auto h = lang::did_you_mean(code, all)) std::fprintf(stderr, "  = help: %s\n", h->c_str());
+    return 1;
+  }
+  std::printf("%s %s (%s): %s\n", c->code, c->name, lang::severity_name(c->severity), c->summary);
+  for (const auto& r : lang::lint::rules())
+    if (std::string(r.code) == c->code || (std::string(c->code) == "N0001" && std::string(r.name) == "extreme_sparsity"))
+      std::printf("\n%s\n", r.doc);
+  if (c->severity != lang::Severity::Error)
+    std::printf("\nSilence it on one statement with `# whittle: allow(%s)` at the end of its line or on the line before.\n", c->name);
+  return 0;
+}
+
+}  // namespace
+
+void add_doc(CLI::App& app, int& exit_code) {
+  auto name = std::make_shared<std::string>();
+  CLI::App* c = app.add_subcommand("doc", "Show the stage catalog, or one stage, family or call");
+  c->add_option("name", *name, "A stage (prune), a family (optimizer) or a call (sgd)");
+  c->callback([name, &exit_code] { exit_code = run_doc(*name); });
+}
+
+void add_explain(CLI::App& app, int& exit_code) {
+  auto code = std::make_shared<std::string>();
+  CLI::App* c = app.add_subcommand("explain", "Explain a diagnostic code (E0102) or lint (prune_without_retrain)");
+  c->add_option("code", *code, "A code or a lint name; none lists them all");
+  c->callback([code, &exit_code] { exit_code = run_explain(*code); });
+}
+
+}  // namespace whittle::cli

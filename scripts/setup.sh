@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# One command from a fresh Debian 12 machine to a result:
+#   scripts/setup.sh run    install what is missing, build, and run the main job
+#   scripts/setup.sh test   install what is missing, build, and run the whole test suite
+# Environment: BUILD_DIR (default build), JOBS (default: number of cores).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-}
+if [[ "$mode" != run && "$mode" != test ]]; then
+  echo "usage: scripts/setup.sh run|test" >&2
+  exit 2
+fi
+
+# Debian packages the build and the main job need (README.md, "Dependencies", says why each is here).
+packages=(
+  build-essential cmake ninja-build pkg-config
+  tao-pegtl-dev libyaml-cpp-dev libboost-graph-dev catch2
+  libcli11-dev libfmt-dev nlohmann-json3-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "== installing: ${missing[*]}"
+  sudo=""
+  if [[ $(id -u) != 0 ]]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+build=${BUILD_DIR:-build}
+jobs=${JOBS:-$(nproc)}
+echo "== building in $build"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j "$jobs"
+
+if [[ "$mode" == test ]]; then
+  echo "== testing"
+  ctest --test-dir "$build" --output-on-failure -j "$jobs"
+else
+  echo "== main job: lint every shipped recipe"
+  "$build/runtime/whittle" lint pipelines/*.recipe
+fi
