@@ -41,6 +41,7 @@ std::vector<Checker::BoundArg> Checker::bind_args(const std::vector<ast::Arg>& a
                                                   const std::string& owner, bool builtin) {
   std::vector<BoundArg> out;
   std::map<std::string, const ast::Arg*> seen;
+  const std::size_t errors_before = diags_.count(Severity::Error);
   auto take = [&](const ParamDef* p, const ast::Arg& a, std::optional<Val> v) {
     auto it = seen.find(p->name);
     if (it != seen.end()) {
@@ -217,6 +218,7 @@ std::vector<Checker::BoundArg> Checker::bind_args(const std::vector<ast::Arg>& a
     }
     take(target, a, coerce(a.value, target->type));
   }
+  bind_failed_ = diags_.count(Severity::Error) > errors_before;
   return out;
 }
 

@@ -227,6 +227,7 @@ void Checker::builtin_stage(const StageDef& def, const ast::Stage& st, Frame& f)
   inst.call_sites = call_sites_;
   for (std::size_t i = 0; i < where_.size(); ++i) inst.where += (i ? ", " : "") + where_[i];
   auto given = bind_args(st.args, def.params, st.name, true);
+  const bool args_failed = bind_failed_;
   for (const ParamDef& p : def.params) {
     CheckedParam cp;
     cp.name = p.name;
@@ -246,6 +247,7 @@ void Checker::builtin_stage(const StageDef& def, const ast::Stage& st, Frame& f)
       if (v) cp.value = *v;
       cp.origin = Origin::Default;
     } else if (!have) {
+      if (args_failed) continue;  // an argument meant for it was already reported
       const std::string ex = p.positional && p.type.is_quantity()
                                  ? fmt::format("e.g. `{} {}`", st.name, p.type.kind == TypeKind::Epochs ? "10 epochs"
                                                                           : p.type.kind == TypeKind::Percent ? "20%" : "8 bits")
@@ -308,6 +310,8 @@ void Checker::call_define(const DefineInfo& d, const ast::Stage& st, Frame& f) {
     return;
   }
   auto given = bind_args(st.args, d.params, name, false);
+  bool complete = !bind_failed_;
+  const bool args_failed = bind_failed_;
   Scope params;
   for (std::size_t i = 0; i < d.params.size(); ++i) {
     const ParamDef& p = d.params[i];
@@ -321,17 +325,25 @@ void Checker::call_define(const DefineInfo& d, const ast::Stage& st, Frame& f) {
         failed = !g.ok;
       }
     }
-    if (failed) continue;
+    if (failed) {
+      complete = false;
+      continue;
+    }
     if (!have && d.defaults[i]) {
       std::vector<Scope> saved = std::move(scopes_);
       scopes_.assign(1, Scope{});
       auto v = coerce(*d.defaults[i], p.type);
       scopes_ = std::move(saved);
-      if (!v) continue;
+      if (!v) {
+        complete = false;
+        continue;
+      }
       b.val = *v;
       have = true;
     }
     if (!have) {
+      complete = false;
+      if (args_failed) continue;
       diags_.add(Diagnostic::make("E0205", st.name_span, fmt::format("`{}` needs its `{}` ({})", name, p.name, p.type.describe()),
                                   fmt::format("`{}` missing", p.name))
                      .with_label(d.stmt->params[i].name_span, "declared here without a default")
@@ -340,6 +352,7 @@ void Checker::call_define(const DefineInfo& d, const ast::Stage& st, Frame& f) {
     }
     params[p.name] = b;
   }
+  if (!complete) return;  // expanding the body would only repeat the problem
   std::vector<Scope> saved = std::move(scopes_);
   scopes_.assign(1, std::move(params));
   call_sites_.push_back(st.span);

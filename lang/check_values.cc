@@ -210,6 +210,7 @@ std::optional<Val> Checker::coerce_call(const ast::Value& v, const Type& t) {
 
 void Checker::fill_call(Val& out, const CallDef& def, const std::vector<ast::Arg>& args, Span at) {
   auto given = bind_args(args, def.params, def.name, false);
+  const bool args_failed = bind_failed_;
   for (const ParamDef& p : def.params) {
     std::optional<Val> v;
     bool failed = false;
@@ -220,7 +221,7 @@ void Checker::fill_call(Val& out, const CallDef& def, const std::vector<ast::Arg
     }
     if (failed) continue;
     if (!v && p.has_default) v = default_val(p, at);
-    if (!v && p.required) {
+    if (!v && p.required && !args_failed) {
       diags_.add(Diagnostic::make("E0205", at, fmt::format("`{}` needs `{}` ({})", def.name, p.name, p.type.describe()),
                                   fmt::format("`{}` missing", p.name))
                      .with_help(fmt::format("write `{}({}: ...)`: {}", def.name, p.name, p.doc)));
@@ -239,8 +240,11 @@ std::optional<Val> Checker::coerce_ref(const ast::Value& v, const Type& t) {
       return std::nullopt;
     }
     ++depth;
+    const std::size_t before = diags_.all().size();
     auto r = coerce(*b->lazy, t);
     --depth;
+    for (std::size_t i = before; i < diags_.all().size(); ++i)
+      diags_.all()[i].with_label(v.span, fmt::format("`${}` used here as {}", v.text, t.describe()));
     return r;
   }
   return check_bound(b->val, t, v.span);

@@ -85,6 +85,7 @@ class Checker {
   std::map<const ParamDef*, ast::Value> default_cache_;
   std::map<std::string, ast::Value> override_values_;
   bool stopped_ = false;
+  bool bind_failed_ = false;  ///< the last bind_args call reported a problem with an argument
   bool seen_recipe_ = false;
   Span recipe_span_;
 };

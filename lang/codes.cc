@@ -10,7 +10,6 @@ const std::vector<CodeInfo>& all_codes() {
       {"E0002", "unclosed_delimiter", Severity::Error, "a `{`, `(` or `[` that is never closed"},
       {"E0003", "missing_value", Severity::Error, "a value, name or block is missing where the form needs one"},
       {"E0004", "unterminated_string", Severity::Error, "a string with no closing quote on its line"},
-      {"E0005", "invalid_number", Severity::Error, "a malformed number, such as `1e` with no exponent"},
       // Names.
       {"E0101", "unknown_parameter", Severity::Error, "a named argument the stage or call does not have"},
       {"E0102", "unknown_stage", Severity::Error, "a stage that is neither built in nor `define`d"},

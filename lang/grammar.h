@@ -51,8 +51,10 @@ struct keyword : sor<kw_recipe, kw_let, kw_use, kw_seed, kw_from, kw_repeat, kw_
 struct digits : plus<pg::digit> {};
 struct exponent : seq<one<'e', 'E'>, opt<one<'+', '-'>>, digits> {};
 struct number : seq<opt<one<'-', '+'>>, sor<seq<digits, opt<one<'.'>, digits>>, seq<one<'.'>, digits>>, opt<exponent>> {};
-struct unit : sor<one<'%'>, TAO_PEGTL_KEYWORD("epochs"), TAO_PEGTL_KEYWORD("epoch"), TAO_PEGTL_KEYWORD("bits"),
-                  TAO_PEGTL_KEYWORD("bit")> {};
+struct unit_word : sor<TAO_PEGTL_KEYWORD("epochs"), TAO_PEGTL_KEYWORD("epoch"), TAO_PEGTL_KEYWORD("bits"),
+                       TAO_PEGTL_KEYWORD("bit")> {};
+/// A unit word followed by `:` is the name of the next argument (`2 epochs: 5` is not `2 epochs`).
+struct unit : sor<one<'%'>, seq<unit_word, not_at<star<blank>, one<':'>>>> {};
 struct numeric : seq<number, opt<star<blank>, unit>> {};
 
 // Strings: one line, escapes \" \\ \n \t.

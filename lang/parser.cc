@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <string_view>
 #include <tao/pegtl/contrib/parse_tree.hpp>
 
@@ -89,8 +90,11 @@ std::optional<std::uint32_t> unclosed_opener(std::string_view text, std::uint32_
 
 void record(ParseState& ps, const SyntaxError& e) {
   const std::string_view text = ps.src.text();
-  const auto at = static_cast<std::uint32_t>(e.at - ps.base);
+  auto at = static_cast<std::uint32_t>(e.at - ps.base);
   auto [found, len] = found_at(text, at);
+  // At the end of the file, point just after the last thing written rather than past the blank lines.
+  if (at >= text.size())
+    while (at > 0 && std::isspace(static_cast<unsigned char>(text[at - 1]))) --at;
   Diagnostic d = Diagnostic::make(e.what.code, Span{ps.file, at, at + len},
                                   fmt::format("expected {}, found {}", e.what.expected, found),
                                   fmt::format("expected {}", e.what.expected));
@@ -102,6 +106,12 @@ void record(ParseState& ps, const SyntaxError& e) {
       if (auto o = unclosed_opener(text, at, open, close))
         d.with_label(Span{ps.file, *o, *o + 1}, fmt::format("this `{}` is not closed", open));
     }
+  }
+  if (std::string(d.code) == "E0002" && at >= text.find_last_not_of(" \t\r\n") && d.labels.size() == 2) {
+    // The file ends inside a bracket: the bracket is the place to look.
+    std::swap(d.labels[0], d.labels[1]);
+    d.labels[0].text = "this is never closed";
+    d.labels[1].text = "the file ends here";
   }
   if (std::string(d.code) == "E0004") {
     std::uint32_t q = at;

@@ -5,7 +5,8 @@ namespace whittle::lang::lint {
 namespace {
 
 void run(Context& ctx) {
-  if (ctx.recipe.stages.empty() || !ctx.recipe.complete) return;
+  // With errors, a missing `evaluate` is more likely a consequence (a misspelt stage) than an omission.
+  if (ctx.recipe.stages.empty() || !ctx.recipe.complete || ctx.out.has_errors()) return;
   for (const StageInstance& s : ctx.recipe.stages)
     if (s.kind == "evaluate") return;
   const auto& stmts = ctx.program.main().recipe.stmts;

@@ -1,0 +1,105 @@
+// The stage catalog: the embedded one is complete and consistent; a malformed one names its line.
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+
+#include "lang/catalog.h"
+#include "tests/lang/helpers.h"
+
+using namespace whittle::lang;
+
+namespace {
+/// A value of the type, in recipe syntax, for a minimal valid call.
+std::string sample(const Type& t) {
+  switch (t.kind) {
+    case TypeKind::Int: return "1";
+    case TypeKind::Float: return "0.5";
+    case TypeKind::Bool: return "true";
+    case TypeKind::String: return "\"x\"";
+    case TypeKind::Epochs: return "1 epoch";
+    case TypeKind::Percent: return "10%";
+    case TypeKind::Bits: return "8 bits";
+    case TypeKind::Enum: return t.values.front();
+    case TypeKind::List: return "[]";
+    case TypeKind::Model: return "$m";
+    case TypeKind::Result: return "none";
+    case TypeKind::Family: return "none";
+  }
+  return "";
+}
+}  // namespace
+
+TEST_CASE("the embedded catalog loads and declares every technique of COURSE.md", "[catalog]") {
+  const Catalog& c = Catalog::builtin();
+  for (const char* s : {"data", "model", "train", "retrain", "finetune", "prune", "sensitivity", "quantize", "convert",
+                        "evaluate", "score", "export"})
+    CHECK(c.stage(s) != nullptr);
+  CHECK(c.canonical_stage("finetune") == "retrain");
+  for (const char* k : {"sgd", "adam", "adamw", "step", "multistep", "cosine", "onecycle", "crop", "flip", "cutout", "mixup",
+                        "cutmix", "gridmask", "lr", "weights", "kd", "gradual", "soft_filter", "slimming"})
+    CHECK_FALSE(c.calls_named(k).empty());
+  const Type& methods = c.stage("quantize")->param("method")->type;
+  for (const char* m : {"uniform", "kmeans", "apot", "float", "binary"})
+    CHECK(std::find(methods.values.begin(), methods.values.end(), m) != methods.values.end());
+}
+
+TEST_CASE("every default and every rule value of the catalog checks", "[catalog]") {
+  const Catalog& c = Catalog::builtin();
+  for (const StageDef& s : c.stages()) {
+    std::string call = s.name;
+    for (const ParamDef& p : s.params)
+      if (p.required) call += fmt::format(" {}: {}", p.name, sample(p.type));
+    auto a = whittle::test::run("data cifar10\nmodel resnet18 as m\ntrain 50 epochs\n" + call + "\nevaluate\n");
+    INFO(call);
+    CHECK(a->ok());
+    for (const StageRule& r : s.rules) {
+      for (const auto* list : {&r.when, &r.require, &r.forbid}) {
+        for (const auto& [k, v] : *list) {
+          auto b = whittle::test::run("data cifar10\nmodel resnet18\n" + s.name + " " + k + ": " + v + "\n");
+          const StageInstance& inst = b->recipe.stages.back();
+          INFO(s.name << " rule value " << k << ": " << v);
+          REQUIRE(inst.value(k));
+          CHECK(inst.value(k)->canonical() == v);
+        }
+      }
+    }
+  }
+  for (const Family& f : c.families()) {
+    for (const CallDef& k : f.kinds) {
+      std::string args;
+      for (const ParamDef& p : k.params)
+        if (p.required) args += fmt::format("{}{}: {}", args.empty() ? "" : ", ", p.name, sample(p.type));
+      std::string param;
+      for (const StageDef& s : c.stages())
+        for (const ParamDef& p : s.params)
+          if (p.type.kind == TypeKind::Family && p.type.name == f.name && param.empty())
+            param = s.name + " " + (s.name == "train" || s.name == "retrain" ? "5 epochs " : "") + p.name;
+      if (param.empty()) param = "data cifar10 augment: [" + k.name + "(" + args + ")]";
+      else param += ": " + k.name + "(" + args + ")";
+      auto a = whittle::test::run("data cifar10\nmodel resnet18 as m\ntrain 50 epochs\n" + param + "\nevaluate\n");
+      INFO(param);
+      CHECK(a->ok());
+    }
+  }
+}
+
+TEST_CASE("a malformed catalog is an error naming its file and line", "[catalog]") {
+  auto error_of = [](const std::string& yaml) -> std::string {
+    try {
+      Catalog::load(yaml, "bad.yaml");
+    } catch (const CatalogError& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  CHECK(error_of("stages:\n  x:\n    doc: d\n    params:\n      a: {type: intt, default: \"1\", doc: d}\n") ==
+        "bad.yaml:5: x.a: unknown type `intt`");
+  CHECK(error_of("stages:\n  x:\n    doc: d\n    params:\n      a: {type: int, doc: d}\n") ==
+        "bad.yaml:5: x.a needs exactly one of `default`, `required: true` or `inherit: true`");
+  CHECK(error_of("stages:\n  x:\n    doc: d\n    params:\n      a: {type: int, default: \"1\", range: \"0..1\", doc: d}\n") ==
+        "bad.yaml:5: range `0..1` is not an interval such as \"[0, 100)\" or \"(0, inf)\"");
+  CHECK(error_of("stages:\n  x:\n    doc: d\n    colour: red\n") == "bad.yaml:4: unknown key `colour` in stage x");
+  CHECK(error_of("stages:\n  x: [unclosed\n").rfind("bad.yaml:", 0) == 0);
+  CHECK(error_of("stages:\n  x:\n    doc: d\n    params:\n      a: {type: enum, default: \"a\", doc: d}\n") ==
+        "bad.yaml:5: x.a: an enum needs a non-empty list of `values`");
+}
