@@ -155,7 +155,7 @@ TEST_CASE("from continues a named model; names need to be models", "[check]") {
   CHECK(codes(*run(head + "let x = 3\nfrom $x\nevaluate\n")) == V{"E0202@4"});
 }
 
-TEST_CASE("--set overrides a top-level let", "[check]") {
+TEST_CASE("a --set value overrides a top-level let", "[check]") {
   lang::CheckOptions o;
   o.overrides["rounds"] = "2";
   auto a = run(head + "let rounds = 7\ntrain 5 epochs\nrepeat $rounds { prune 20% -> retrain 1 epoch }\nevaluate\n", o);
