@@ -5,7 +5,8 @@
 
 #include <algorithm>
 #include <fstream>
-#include <regex>
+#include <cstring>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -19,6 +20,27 @@ namespace {
 /// Codes a missing statement (after a syntax error) can cause; not reported when there are syntax errors.
 bool consequential(const std::string& code) {
   return code == "E0104" || code == "E0301" || code == "E0302" || code == "E0303";
+}
+
+/// The names in `# whittle: allow(a, b)`, or nothing if the comment is not such a directive.
+std::optional<std::string> allow_list(const std::string& comment) {
+  std::size_t i = 1;  // past '#'
+  auto skip = [&] {
+    while (i < comment.size() && (comment[i] == ' ' || comment[i] == '\t')) ++i;
+  };
+  auto word = [&](const char* w) {
+    const std::size_t n = std::strlen(w);
+    if (comment.compare(i, n, w) != 0) return false;
+    i += n;
+    return true;
+  };
+  skip();
+  if (!word("whittle:")) return std::nullopt;
+  skip();
+  if (!word("allow(")) return std::nullopt;
+  const std::size_t close = comment.find(')', i);
+  if (close == std::string::npos) return std::nullopt;
+  return comment.substr(i, close - i);
 }
 
 struct LineRange {
@@ -38,7 +60,6 @@ void statements_starting_at(const std::vector<ast::Stmt>& stmts, const SourceFil
 }  // namespace
 
 void apply_allow_directives(const LoadedProgram& program, const SourceMap& sources, Diagnostics& diags) {
-  static const std::regex directive(R"(^#\s*whittle:\s*allow\(([^)]*)\))");
   struct Allow {
     FileId file;
     LineRange lines;
@@ -51,8 +72,8 @@ void apply_allow_directives(const LoadedProgram& program, const SourceMap& sourc
   for (const auto& m : program.modules) {
     const SourceFile& f = sources.file(m->file);
     for (const ast::Comment& c : m->recipe.comments) {
-      std::smatch match;
-      if (!std::regex_search(c.text, match, directive)) continue;
+      const std::optional<std::string> listed = allow_list(c.text);
+      if (!listed) continue;
       std::uint32_t target = f.line_of(c.span.begin);
       if (!c.trailing) {  // applies to the next line that holds code
         for (std::uint32_t l = target + 1; l <= f.line_count(); ++l) {
@@ -67,7 +88,7 @@ void apply_allow_directives(const LoadedProgram& program, const SourceMap& sourc
       std::vector<LineRange> ranges;
       statements_starting_at(m->recipe.stmts, f, target, ranges);
       if (ranges.empty()) ranges.push_back({target, target});
-      std::stringstream names(match[1].str());
+      std::stringstream names(*listed);
       std::string name;
       while (std::getline(names, name, ',')) {
         name.erase(0, name.find_first_not_of(" \t"));

@@ -6,7 +6,40 @@
 
 namespace whittle::lang {
 namespace g = grammar;
-using Node = tao::pegtl::parse_tree::node;
+using Node = ParseNode;
+
+namespace {
+
+/// Free nodes, kept for reuse by the next parse on this thread.
+struct NodePool {
+  std::vector<void*> free;
+  ~NodePool() {
+    for (void* p : free) ::operator delete(p);
+  }
+};
+thread_local NodePool pool;
+
+}  // namespace
+
+void* ParseNode::operator new(std::size_t size) {
+  if (size == sizeof(ParseNode) && !pool.free.empty()) {
+    void* p = pool.free.back();
+    pool.free.pop_back();
+    return p;
+  }
+  return ::operator new(size);
+}
+
+void ParseNode::operator delete(void* p, std::size_t size) noexcept {
+  if (size == sizeof(ParseNode) && pool.free.size() < 4096) {
+    try {
+      pool.free.push_back(p);
+      return;
+    } catch (...) {
+    }
+  }
+  ::operator delete(p);
+}
 
 namespace {
 

@@ -59,15 +59,14 @@ std::vector<Checker::BoundArg> Checker::bind_args(const std::vector<ast::Arg>& a
     const bool in_range = check_range(*v, *p, owner);
     out.push_back({p, &a, *v, in_range});
   };
-  std::vector<std::string> names;
-  for (const auto& p : params) names.push_back(p.name);
-
   for (const ast::Arg& a : args) {
     if (a.named) {
       const ParamDef* p = nullptr;
       for (const auto& q : params)
         if (q.name == a.name) p = &q;
       if (!p) {
+        std::vector<std::string> names;
+        for (const auto& q : params) names.push_back(q.name);
         auto d = Diagnostic::make("E0101", a.name_span, fmt::format("`{}` has no parameter `{}`", owner, a.name),
                                   fmt::format("not a parameter of `{}`", owner));
         if (auto h = did_you_mean(a.name, names)) d.with_help(*h);

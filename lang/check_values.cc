@@ -312,16 +312,20 @@ bool Checker::check_range(const Val& v, const ParamDef& p, const std::string& ow
 std::optional<Val> Checker::default_val(const ParamDef& p, Span at) {
   auto it = default_cache_.find(&p);
   if (it == default_cache_.end()) {
+    // Defaults are written in recipe syntax; parse and check each once, in an empty scope.
+    std::optional<Val> v;
     const FileId f = sources_.add(fmt::format("<default of {}>", p.name), p.default_text);
-    auto parsed = parse_value(sources_, f, diags_);
-    if (!parsed) return std::nullopt;
-    it = default_cache_.emplace(&p, std::move(*parsed)).first;
+    if (auto parsed = parse_value(sources_, f, diags_)) {
+      std::vector<Scope> saved = std::move(scopes_);
+      scopes_.assign(1, Scope{});
+      v = coerce(*parsed, p.type);
+      scopes_ = std::move(saved);
+    }
+    it = default_cache_.emplace(&p, std::move(v)).first;
   }
-  std::vector<Scope> saved = std::move(scopes_);
-  scopes_.assign(1, Scope{});
-  auto v = coerce(it->second, p.type);
-  scopes_ = std::move(saved);
-  if (v) respan(*v, at);
+  if (!it->second) return std::nullopt;
+  Val v = *it->second;
+  respan(v, at);
   return v;
 }
 

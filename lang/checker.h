@@ -82,7 +82,7 @@ class Checker {
   std::vector<Span> call_sites_;
   std::vector<std::string> define_stack_;
   std::map<Span, int> name_index_;
-  std::map<const ParamDef*, ast::Value> default_cache_;
+  std::map<const ParamDef*, std::optional<Val>> default_cache_;  ///< checked once per catalog parameter
   std::map<std::string, ast::Value> override_values_;
   bool stopped_ = false;
   bool bind_failed_ = false;  ///< the last bind_args call reported a problem with an argument

@@ -249,7 +249,7 @@ std::optional<ast::Value> parse_value(const SourceMap& sources, FileId file, Dia
   pg::memory_input<pg::tracking_mode::lazy> in(text.data(), text.size(), src.name());
   ParseState state{src, file, diags, text.data()};
   try {
-    auto root = pg::parse_tree::parse<grammar::value_only, grammar::selector, pg::nothing, control>(in, state);
+    auto root = pg::parse_tree::parse<grammar::value_only, ParseNode, grammar::selector, pg::nothing, control>(in, state);
     if (!root || root->children.empty()) {
       diags.add(Diagnostic::make("E0003", Span{file, 0, static_cast<std::uint32_t>(text.size())},
                                  "expected a value", "not a value"));
@@ -274,7 +274,7 @@ ast::Recipe parse(const SourceMap& sources, FileId file, Diagnostics& diags) {
   }
   pg::memory_input<pg::tracking_mode::lazy> in(text.data(), text.size(), src.name());
   ParseState state{src, file, diags, text.data()};
-  auto root = pg::parse_tree::parse<grammar::file, grammar::selector, pg::nothing, control>(in, state);
+  auto root = pg::parse_tree::parse<grammar::file, ParseNode, grammar::selector, pg::nothing, control>(in, state);
   ast::Recipe r = root ? build_ast(*root, file, text.data()) : ast::Recipe{file, {}, {}};
   r.comments = scan_comments(text, file);
   return r;
