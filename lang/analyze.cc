@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <cstring>
 #include <optional>
@@ -139,11 +140,12 @@ std::unique_ptr<Analysis> analyze(const std::string& name, std::string text, con
 
 std::unique_ptr<Analysis> analyze_file(const std::string& path, const CheckOptions& options, const Catalog& catalog) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  std::error_code ec;
+  if (!in || !std::filesystem::is_regular_file(path, ec) || std::filesystem::file_size(path, ec) > kMaxFileBytes) {
     auto a = std::make_unique<Analysis>();
     a->main = a->sources.add(path, "");
     a->diags.add(Diagnostic::make("E0106", Span{a->main, 0, 0}, fmt::format("cannot read `{}`", path), "no such file")
-                     .with_help("check the path"));
+                     .with_help("a recipe is a regular text file of at most 16 MiB"));
     return a;
   }
   std::stringstream ss;

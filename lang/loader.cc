@@ -73,7 +73,7 @@ class Loader {
       fs::path target = fs::path(path).is_absolute() ? fs::path(path) : base / path;
       std::error_code ec;
       std::ifstream in(target, std::ios::binary);
-      if (!in || fs::is_directory(target, ec)) {
+      if (!in || !fs::is_regular_file(target, ec) || fs::file_size(target, ec) > kMaxFileBytes) {
         diags_.add(Diagnostic::make("E0106", s.value.span, fmt::format("cannot read `{}`", target.string()),
                                     "no such file")
                        .with_help("a `use` path is relative to the file that contains it; `std/...` names the "

@@ -1,6 +1,7 @@
 // Loading a recipe and every file it `use`s (relative to the including file, or `std/...` from the
 // embedded stdlib), with cycle detection, and collecting the `define`d stages of all of them.
 #pragma once
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -34,6 +35,9 @@ struct LoadedProgram {
 
 /// Parses `main` (already in `sources`) and every file it uses; problems go to `diags`.
 LoadedProgram load_program(SourceMap& sources, FileId main, const Catalog& catalog, Diagnostics& diags);
+
+/// Recipe files larger than this are refused (a recipe is text written by hand).
+constexpr std::uintmax_t kMaxFileBytes = 16u << 20;
 
 /// The names of the embedded stdlib recipes ("std/rewinding.recipe", ...).
 std::vector<std::string> stdlib_recipes();
