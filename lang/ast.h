@@ -87,6 +87,9 @@ struct Recipe {
   std::vector<Comment> comments;
 };
 
+/// A string in recipe syntax, with `"`, `\`, newlines and tabs escaped.
+std::string quote(const std::string& s);
+
 /// An indented, span-free dump for tests and `whittle parse --dump` style debugging.
 std::string dump(const Recipe& r);
 std::string dump(const Value& v);

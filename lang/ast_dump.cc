@@ -15,6 +15,17 @@ const char* unit_name(Unit u) {
   return "";
 }
 
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else out += c;
+  }
+  return out + "\"";
+}
+
 namespace {
 
 void dump_args(std::string& out, const std::vector<Arg>& args);

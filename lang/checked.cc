@@ -20,26 +20,13 @@ std::string format_number(double v) {
   return fmt::format("{}", v);
 }
 
-namespace {
-std::string quote(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else out += c;
-  }
-  return out + "\"";
-}
-}  // namespace
-
 std::string Val::canonical() const {
   switch (kind) {
     case Kind::None: return "none";
     case Kind::Int:
     case Kind::Float: return format_number(num);
     case Kind::Bool: return num != 0 ? "true" : "false";
-    case Kind::String: return quote(str);
+    case Kind::String: return ast::quote(str);
     case Kind::Enum: return str;
     case Kind::Model:
     case Kind::Result: return "$" + str;

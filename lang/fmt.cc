@@ -9,17 +9,6 @@
 namespace whittle::lang {
 namespace {
 
-std::string quote(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else out += c;
-  }
-  return out + "\"";
-}
-
 std::string format_arg(const ast::Arg& a) { return a.named ? a.name + ": " + format_value(a.value) : format_value(a.value); }
 
 std::string join_args(const std::vector<ast::Arg>& args) {
@@ -100,7 +89,7 @@ class Formatter {
     switch (s.kind) {
       case K::Recipe: head = "recipe " + s.name; break;
       case K::Let: head = "let " + s.name + " = " + format_value(s.value); break;
-      case K::Use: head = "use " + quote(s.value.text); break;
+      case K::Use: head = "use " + ast::quote(s.value.text); break;
       case K::Seed: head = "seed " + format_value(s.value); break;
       case K::From: head = "from " + format_value(s.value); break;
       case K::Repeat: head = "repeat " + format_value(s.value); break;
@@ -207,7 +196,7 @@ std::string format_value(const ast::Value& v) {
       if (v.unit == ast::Unit::Percent) return v.text + "%";
       if (v.unit == ast::Unit::Epochs) return v.text + (v.number == 1 ? " epoch" : " epochs");
       return v.text + (v.number == 1 ? " bit" : " bits");
-    case K::String: return quote(v.text);
+    case K::String: return ast::quote(v.text);
     case K::Bool: return v.boolean ? "true" : "false";
     case K::Word: return v.text;
     case K::Ref: return "$" + v.text;

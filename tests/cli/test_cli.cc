@@ -170,6 +170,30 @@ TEST_CASE("an unknown command suggests the nearest one", "[cli]") {
   CHECK(whittle("--version").out.find("whittle ") == 0);
 }
 
+TEST_CASE("use is relative to the including file, wherever whittle runs", "[cli]") {
+  Scratch s;
+  fs::create_directories(s.dir / "lib");
+  s.write("lib/stages.recipe", "use \"more.recipe\"\ndefine shrink(amount: percent = 30%) { more $amount }\n");
+  s.write("lib/more.recipe", "define more(a: percent) {\n  prune $a\n  retrain 1 epoch\n}\n");
+  const std::string f = s.write("main.recipe", "use \"lib/stages.recipe\"\ndata cifar10\nmodel resnet18\ntrain 5 epochs\nshrink\nevaluate\n");
+  auto r = whittle("lint --deny-warnings " + f);
+  INFO(r.out);
+  CHECK(r.code == 0);
+  auto c = whittle("check " + f);
+  CHECK(c.out.find("amount       30%") != std::string::npos);
+  s.write("lib/more.recipe", "use \"stages.recipe\"\n");
+  auto cyc = whittle("lint " + f);
+  CHECK(cyc.code == 1);
+  CHECK(cyc.out.find("`use` cycle: stages.recipe → more.recipe → stages.recipe") != std::string::npos);
+}
+
+TEST_CASE("a path that is not a regular file is refused, not read", "[cli]") {
+  Scratch s;
+  auto r = whittle("lint " + s.write("dev.recipe", "use \"/dev/zero\"\ndata cifar10\nmodel resnet18\nevaluate\n"));
+  CHECK(r.code == 1);
+  CHECK(r.out.find("E0106") != std::string::npos);
+}
+
 TEST_CASE("every shipped pipeline lints clean", "[cli]") {
   auto r = whittle("lint --deny-warnings " + std::string(WHITTLE_SOURCE_DIR) + "/pipelines/*.recipe");
   INFO(r.out);
