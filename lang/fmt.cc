@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+
 namespace whittle::lang {
 namespace {
 
@@ -149,6 +151,17 @@ class Formatter {
     }
     const std::uint32_t open_line = line(s.body_span.begin);
     const std::string open_tail = open_line != first ? trailing(open_line) : "";
+    // A block of one plain chain stays on one line when it fits: `sweep p in [...] { prune $p -> evaluate }`.
+    if (s.body.size() == 1 && !has_comment_in(s.body_span)) {
+      if (auto inner = plain_chain(s.body[0])) {
+        const std::string one = indent(ind) + head + " { " + *inner + " }";
+        if (one.size() <= kMaxWidth) {
+          out_ += one + tail + open_tail + trailing(line(s.body_span.end - 1)) + "\n";
+          prev = line(s.span.end > s.span.begin ? s.span.end - 1 : s.span.begin);
+          return;
+        }
+      }
+    }
     if (s.body.empty() && !has_comment_in(s.body_span)) {
       out_ += indent(ind) + head + " {}" + tail + open_tail + "\n";
     } else {
@@ -159,6 +172,23 @@ class Formatter {
       out_ += indent(ind) + "}" + trailing(line(s.body_span.end - 1)) + "\n";
     }
     prev = line(s.span.end > s.span.begin ? s.span.end - 1 : s.span.begin);
+  }
+
+  static constexpr std::size_t kMaxWidth = 100;
+
+  /// A chain statement as one line of text, if it has no `{ }` argument block.
+  static std::optional<std::string> plain_chain(const ast::Stmt& s) {
+    if (s.kind != ast::Stmt::Kind::Chain) return std::nullopt;
+    std::string text;
+    for (std::size_t i = 0; i < s.chain.size(); ++i) {
+      const ast::Stage& st = s.chain[i];
+      if (st.has_block) return std::nullopt;
+      if (i) text += " -> ";
+      text += st.name;
+      for (const ast::Arg& a : st.args) text += " " + format_arg(a);
+      if (!st.as_name.empty()) text += " as " + st.as_name;
+    }
+    return text;
   }
 
   bool has_comment_in(Span sp) const {

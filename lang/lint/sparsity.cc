@@ -46,11 +46,14 @@ void run(Context& ctx) {
         list += fmt::format(", ... ({} values)", values.size());
         k = values.size() - 3;
       }
-      list += (k ? ", " : "") + percent1(values[k].first);
-      if (structured) list += fmt::format(" ({} of filters)", percent1(values[k].second));
+      list += k ? ", " : "";
+      if (!structured) list += percent1(values[k].first);
+      else if (values[k].first > 0) list += fmt::format("{} of filters, {} of weights", percent1(values[k].second), percent1(values[k].first));
+      else list += fmt::format("{} of filters", percent1(values[k].second));
     }
-    const std::string msg = values.size() == 1 ? fmt::format("cumulative sparsity after this prune: {}", list)
-                                               : fmt::format("cumulative sparsity after each pass of this prune: {}", list);
+    const char* what = structured ? "cumulative pruning" : "cumulative sparsity";
+    const std::string msg = values.size() == 1 ? fmt::format("{} after this prune: {}", what, list)
+                                               : fmt::format("{} after each pass of this prune: {}", what, list);
     Diagnostic note = Diagnostic::make("N0001", span, msg, "sparsity");
     if (called_from.count(span)) note.with_label(called_from[span], "in this use");
     ctx.out.add(std::move(note));

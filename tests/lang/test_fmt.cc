@@ -49,7 +49,11 @@ TEST_CASE("fmt lays a recipe out canonically", "[fmt]") {
   CHECK(fmt_text("train 3 epochs ->\n   evaluate\n") == "train 3 epochs -> evaluate\n");
   CHECK(fmt_text("train 1 epochs\nquantize 1 bits binary\n") == "train 1 epoch\nquantize 1 bit binary\n");
   CHECK(fmt_text("train 3 epochs {batch: 64, clip: 5}\n") == "train 3 epochs {\n  batch: 64\n  clip: 5\n}\n");
-  CHECK(fmt_text("define f( a : int=1 ,b:l1 | l2 ){prune 20%}\n") == "define f(a: int = 1, b: l1|l2) {\n  prune 20%\n}\n");
+  CHECK(fmt_text("define f( a : int=1 ,b:l1 | l2 ){prune 20%}\n") == "define f(a: int = 1, b: l1|l2) { prune 20% }\n");
+  // A block of one plain chain stays on one line while it fits in 100 columns.
+  CHECK(fmt_text("sweep p in [10%, 20%] {\n  prune $p -> evaluate\n}\n") == "sweep p in [10%, 20%] { prune $p -> evaluate }\n");
+  const std::string long_body = "prune $p global l1 -> evaluate metrics: [accuracy, loss, precision, recall, f1] latency: cpu";
+  CHECK(fmt_text("sweep p in [10%, 20%] { " + long_body + " }\n") == "sweep p in [10%, 20%] {\n  " + long_body + "\n}\n");
   CHECK(fmt_text("sweep a in 0%..80% by 10% {}\n") == "sweep a in 0%..80% by 10% {}\n");
 }
 
