@@ -14,5 +14,5 @@ cp pipelines/*.recipe stdlib/std/*.recipe tests/golden/diagnostics/*.recipe "$co
 # Each case of the chunked golden file is a seed of its own.
 awk '/^### /{n++; next} {print > ("'"$corpus"'/case_" n ".recipe")}' tests/golden/cases.recipes
 cd build-fuzz
-./fuzz_lint -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+./tests/fuzz_lint -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
   -dict=../tests/fuzz/recipe.dict -artifact_prefix=crashes/ corpus
