@@ -234,15 +234,14 @@ std::optional<Val> Checker::coerce_ref(const ast::Value& v, const Type& t) {
   const Binding* b = lookup(v.text, v.span);
   if (!b) return std::nullopt;
   if (b->lazy) {
-    static thread_local int depth = 0;
-    if (depth > 32) {
-      diags_.add(Diagnostic::make("E0104", v.span, fmt::format("`${}` refers to itself", v.text), "circular"));
+    if (ref_depth_ > 32) {
+      diags_.add(Diagnostic::make("E0104", v.span, fmt::format("`${}` is defined in terms of itself", v.text), "circular definition"));
       return std::nullopt;
     }
-    ++depth;
+    ++ref_depth_;
     const std::size_t before = diags_.all().size();
     auto r = coerce(*b->lazy, t);
-    --depth;
+    --ref_depth_;
     for (std::size_t i = before; i < diags_.all().size(); ++i)
       diags_.all()[i].with_label(v.span, fmt::format("`${}` used here as {}", v.text, t.describe()));
     return r;

@@ -85,7 +85,8 @@ class Checker {
   std::map<const ParamDef*, std::optional<Val>> default_cache_;  ///< checked once per catalog parameter
   std::map<std::string, ast::Value> override_values_;
   bool stopped_ = false;
-  bool bind_failed_ = false;  ///< the last bind_args call reported a problem with an argument
+  bool bind_failed_ = false;
+  int ref_depth_ = 0;  ///< `let a = $b` chains being followed, to stop `let a = $a`  ///< the last bind_args call reported a problem with an argument
   bool seen_recipe_ = false;
   Span recipe_span_;
 };
