@@ -37,6 +37,19 @@ CheckedRecipe Checker::run() {
   return std::move(out_);
 }
 
+bool Checker::spend(Span at) {
+  if (stopped_) return false;
+  if (++work_ <= 4 * opts_.max_stages) return true;
+  diags_.add(Diagnostic::make("E0306", at,
+                              fmt::format("the recipe unrolls too far: more than {} stages, rounds and branches",
+                                          4 * opts_.max_stages),
+                              "limit reached here")
+                 .with_help("lower a `repeat` count or shrink a `sweep`"));
+  stopped_ = true;
+  out_.complete = false;
+  return false;
+}
+
 void Checker::block(const std::vector<ast::Stmt>& stmts, Frame& f) {
   for (const ast::Stmt& s : stmts) {
     if (stopped_) return;
@@ -117,7 +130,7 @@ void Checker::repeat(const ast::Stmt& s, Frame& f) {
     return;
   }
   const int rounds = static_cast<int>(std::min(n->num, 1e6));
-  for (int r = 1; r <= rounds && !stopped_; ++r) {
+  for (int r = 1; r <= rounds && spend(s.span); ++r) {
     where_.push_back(fmt::format("repeat {}/{}", r, rounds));
     block(s.body, f);
     where_.pop_back();
@@ -150,7 +163,7 @@ void Checker::sweep(const ast::Stmt& s, Frame& f) {
     return;
   }
   for (Binding& b : items) {
-    if (stopped_) return;
+    if (!spend(s.span)) return;
     Frame branch = f;
     scopes_.emplace_back();
     const std::string label = b.lazy ? std::string(sources_.file(b.lazy->span.file).text().substr(
@@ -204,10 +217,11 @@ const Checker::Binding* Checker::lookup(const std::string& name, Span use) {
 }
 
 void Checker::stage(const ast::Stage& st, Frame& f) {
-  if (stopped_) return;
+  if (!spend(st.name_span)) return;
   auto d = prog_.defines.find(st.name);
   if (d != prog_.defines.end()) return call_define(d->second, st, f);
   if (const StageDef* def = cat_.stage(st.name)) return builtin_stage(*def, st, f);
+  if (!unknown_reported_.insert(st.name_span).second) return;  // the same line again, in another round
   std::vector<std::string> names = cat_.stage_names();
   for (const auto& kv : prog_.defines) names.push_back(kv.first);
   auto diag = Diagnostic::make("E0102", st.name_span, fmt::format("unknown stage `{}`", st.name), "not a stage");

@@ -3,6 +3,7 @@
 #pragma once
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,8 @@ class Checker {
   void bind(const std::string& name, Span span, Binding b);
   const Binding* lookup(const std::string& name, Span use);
   bool stopped() const { return stopped_; }
+  /// Counts one unit of unrolling work (a stage visited, a round, a branch); false once the budget is spent.
+  bool spend(Span at);
 
   // check_values.cc
   std::optional<Val> coerce(const ast::Value& v, const Type& t);
@@ -86,7 +89,9 @@ class Checker {
   std::map<std::string, ast::Value> override_values_;
   bool stopped_ = false;
   bool bind_failed_ = false;
-  int ref_depth_ = 0;  ///< `let a = $b` chains being followed, to stop `let a = $a`  ///< the last bind_args call reported a problem with an argument
+  int ref_depth_ = 0;
+  std::size_t work_ = 0;
+  std::set<Span> unknown_reported_;  ///< `let a = $b` chains being followed, to stop `let a = $a`  ///< the last bind_args call reported a problem with an argument
   bool seen_recipe_ = false;
   Span recipe_span_;
 };

@@ -56,6 +56,8 @@ std::pair<std::string, std::uint32_t> found_at(std::string_view text, std::uint3
   if (at >= text.size()) return {"the end of the file", 0};
   const char c = text[at];
   if (c == '\n' || c == '\r') return {"the end of the line", 0};
+  if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+    return {fmt::format("the control character U+{:04X}", static_cast<unsigned>(static_cast<unsigned char>(c))), 1};
   std::uint32_t n = 1;
   if (ident_char(c)) {
     while (at + n < text.size() && ident_char(text[at + n])) ++n;

@@ -10,7 +10,7 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWit
 cmake --build build-fuzz --target fuzz_lint
 corpus=build-fuzz/corpus
 mkdir -p "$corpus" build-fuzz/crashes
-cp pipelines/*.recipe stdlib/std/*.recipe tests/golden/diagnostics/*.recipe "$corpus"/
+cp pipelines/*.recipe stdlib/std/*.recipe tests/golden/diagnostics/*.recipe tests/fuzz/regressions/* "$corpus"/
 # Each case of the chunked golden file is a seed of its own.
 awk '/^### /{n++; next} {print > ("'"$corpus"'/case_" n ".recipe")}' tests/golden/cases.recipes
 cd build-fuzz
