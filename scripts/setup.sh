@@ -26,7 +26,14 @@ done
 if ((${#missing[@]})); then
   echo "== installing: ${missing[*]}"
   sudo=""
-  if [[ $(id -u) != 0 ]]; then sudo="sudo"; fi
+  if [[ $(id -u) != 0 ]]; then
+    if ! command -v sudo >/dev/null; then
+      echo "error: these Debian packages are missing: ${missing[*]}" >&2
+      echo "  run this script as root, or install them with: apt-get install ${missing[*]}" >&2
+      exit 1
+    fi
+    sudo="sudo"
+  fi
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
