@@ -65,6 +65,7 @@ std::vector<Checker::BoundArg> Checker::bind_args(const std::vector<ast::Arg>& a
       for (const auto& q : params)
         if (q.name == a.name) p = &q;
       if (!p) {
+        if (diags_.has("E0101", a.name_span)) continue;
         std::vector<std::string> names;
         for (const auto& q : params) names.push_back(q.name);
         auto d = Diagnostic::make("E0101", a.name_span, fmt::format("`{}` has no parameter `{}`", owner, a.name),
@@ -190,6 +191,7 @@ std::vector<Checker::BoundArg> Checker::bind_args(const std::vector<ast::Arg>& a
                            .with_help(fmt::format("name the parameter, `name: {}(...)`", sh.word)));
             continue;
           }
+          if (diags_.has("E0103", a.span)) continue;
           auto d = Diagnostic::make("E0103", a.span, fmt::format("`{}` is not an option of `{}`", sh.word, owner),
                                     "unknown word");
           if (auto h = did_you_mean(sh.word, words)) d.with_help(*h);

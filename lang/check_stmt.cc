@@ -205,6 +205,7 @@ const Checker::Binding* Checker::lookup(const std::string& name, Span use) {
       return &found->second;
     }
   }
+  if (diags_.has("E0104", use)) return nullptr;
   std::vector<std::string> visible;
   for (const auto& scope : scopes_)
     for (const auto& kv : scope) visible.push_back(kv.first);
@@ -221,7 +222,7 @@ void Checker::stage(const ast::Stage& st, Frame& f) {
   auto d = prog_.defines.find(st.name);
   if (d != prog_.defines.end()) return call_define(d->second, st, f);
   if (const StageDef* def = cat_.stage(st.name)) return builtin_stage(*def, st, f);
-  if (!unknown_reported_.insert(st.name_span).second) return;  // the same line again, in another round
+  if (diags_.has("E0102", st.name_span)) return;  // the same line again, in another round
   std::vector<std::string> names = cat_.stage_names();
   for (const auto& kv : prog_.defines) names.push_back(kv.first);
   auto diag = Diagnostic::make("E0102", st.name_span, fmt::format("unknown stage `{}`", st.name), "not a stage");

@@ -143,6 +143,7 @@ std::optional<Val> Checker::coerce(const ast::Value& v, const Type& t) {
           return out;
         }
       }
+      if (diags_.has("E0103", v.span)) return std::nullopt;
       auto d = Diagnostic::make("E0103", v.span, fmt::format("`{}` is not {}", v.text, t.describe()), "unknown word");
       d.with_help(did_you_mean(v.text, t.values).value_or("write " + t.describe()));
       diags_.add(std::move(d));
@@ -189,6 +190,7 @@ std::optional<Val> Checker::coerce_call(const ast::Value& v, const Type& t) {
   const Family* fam = cat_.family(t.name);
   const CallDef* def = fam ? fam->kind(v.text) : nullptr;
   if (!def) {
+    if (diags_.has("E0108", v.span)) return std::nullopt;
     std::string kinds;
     if (fam)
       for (const auto& k : fam->kinds) kinds += (kinds.empty() ? "`" : ", `") + k.name + "`";

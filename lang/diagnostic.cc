@@ -26,11 +26,14 @@ Diagnostic Diagnostic::make(const std::string& code, Span span, std::string mess
   return d;
 }
 
+std::string Diagnostics::place(const std::string& code, const Span& s) {
+  return code + ':' + std::to_string(s.file) + ':' + std::to_string(s.begin) + ':' + std::to_string(s.end);
+}
+
 void Diagnostics::add(Diagnostic d) {
-  const Span& s = d.primary();
-  std::string key = d.code + ':' + std::to_string(s.file) + ':' + std::to_string(s.begin) + ':' +
-                    std::to_string(s.end) + ':' + d.message;
-  if (!seen_.insert(std::move(key)).second) return;
+  std::string where = place(d.code, d.primary());
+  if (!seen_.insert(where + ':' + d.message).second) return;
+  places_.insert(std::move(where));
   items_.push_back(std::move(d));
 }
 

@@ -50,6 +50,9 @@ struct Diagnostic {
 class Diagnostics {
  public:
   void add(Diagnostic d);
+  /// Whether a diagnostic with this code already points here: lets a caller skip building one
+  /// (with its suggestions) that a repeated round of the same statement would only duplicate.
+  bool has(const std::string& code, const Span& at) const { return places_.count(place(code, at)) > 0; }
   void append(const Diagnostics& other);
   bool has_errors() const { return count(Severity::Error) > 0; }
   std::size_t count(Severity s) const;
@@ -60,8 +63,10 @@ class Diagnostics {
   bool empty() const { return items_.empty(); }
 
  private:
+  static std::string place(const std::string& code, const Span& s);
   std::vector<Diagnostic> items_;
   std::unordered_set<std::string> seen_;
+  std::unordered_set<std::string> places_;
 };
 
 }  // namespace whittle::lang
