@@ -1,0 +1,100 @@
+// Building the stage DAG with Boost.Graph, ordering it, and dumping it as text or DOT.
+#include "lang/graph.h"
+
+#include <fmt/format.h>
+
+#include <boost/graph/topological_sort.hpp>
+#include <iterator>
+#include <stdexcept>
+
+namespace whittle::lang {
+
+const char* edge_kind_name(EdgeKind k) {
+  switch (k) {
+    case EdgeKind::Model: return "model";
+    case EdgeKind::Data: return "data";
+    case EdgeKind::Ref: return "reads";
+  }
+  return "model";
+}
+
+StageGraph compile(const CheckedRecipe& recipe) {
+  StageGraph g;
+  g.recipe = &recipe;
+  for (const StageInstance& s : recipe.stages) boost::add_vertex(StageVertex{s.id}, g.dag);
+  for (const StageInstance& s : recipe.stages) {
+    const auto to = static_cast<std::size_t>(s.id);
+    if (s.model_in >= 0) boost::add_edge(static_cast<std::size_t>(s.model_in), to, StageEdge{EdgeKind::Model}, g.dag);
+    if (s.data_in >= 0) boost::add_edge(static_cast<std::size_t>(s.data_in), to, StageEdge{EdgeKind::Data}, g.dag);
+    for (int r : s.refs_in) boost::add_edge(static_cast<std::size_t>(r), to, StageEdge{EdgeKind::Ref}, g.dag);
+  }
+  std::vector<std::size_t> reversed;
+  boost::topological_sort(g.dag, std::back_inserter(reversed));  // throws not_a_dag on a cycle
+  for (auto it = reversed.rbegin(); it != reversed.rend(); ++it) g.order.push_back(static_cast<int>(*it));
+  return g;
+}
+
+std::vector<std::pair<EdgeKind, int>> StageGraph::inputs(int stage) const {
+  const StageInstance& s = recipe->stages.at(static_cast<std::size_t>(stage));
+  std::vector<std::pair<EdgeKind, int>> out;
+  if (s.model_in >= 0) out.emplace_back(EdgeKind::Model, s.model_in);
+  if (s.data_in >= 0) out.emplace_back(EdgeKind::Data, s.data_in);
+  for (int r : s.refs_in) out.emplace_back(EdgeKind::Ref, r);
+  return out;
+}
+
+std::string stage_summary(const StageInstance& s) {
+  std::string out;
+  for (const CheckedParam& p : s.params) {
+    if (p.origin != Origin::Given) continue;
+    const bool positional_word = p.value.kind == Val::Kind::Enum || p.value.kind == Val::Kind::Quantity;
+    out += (out.empty() ? "" : " ") + (positional_word ? p.value.canonical() : p.name + ": " + p.value.canonical());
+  }
+  return out;
+}
+
+std::string graph_text(const StageGraph& g, const SourceMap& sources) {
+  std::string out = fmt::format("recipe {}: {} stages\n", g.recipe->name, g.order.size());
+  for (int id : g.order) {
+    const StageInstance& s = g.recipe->stages[static_cast<std::size_t>(id)];
+    std::string line = fmt::format("#{} {}", id, s.kind);
+    const std::string summary = stage_summary(s);
+    if (!summary.empty()) line += " " + summary;
+    std::string ins;
+    for (const auto& [kind, from] : g.inputs(id)) ins += fmt::format("{}{} #{}", ins.empty() ? "" : ", ", edge_kind_name(kind), from);
+    if (!ins.empty()) line += "  <- " + ins;
+    const SourceFile& f = sources.file(s.span.file);
+    line += fmt::format("  ({}:{}{})", f.name(), f.line_of(s.span.begin), s.where.empty() ? "" : ", " + s.where);
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string graph_dot(const StageGraph& g, const SourceMap& sources) {
+  auto escape = [](std::string s) {
+    std::string out;
+    for (char c : s) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    return out;
+  };
+  std::string out = fmt::format("digraph \"{}\" {{\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\"];\n",
+                                escape(g.recipe->name));
+  for (int id : g.order) {
+    const StageInstance& s = g.recipe->stages[static_cast<std::size_t>(id)];
+    std::string label = fmt::format("#{} {}", id, s.kind);
+    const std::string summary = stage_summary(s);
+    if (!summary.empty()) label += "\\n" + escape(summary);
+    if (!s.where.empty()) label += "\\n[" + escape(s.where) + "]";
+    const SourceFile& f = sources.file(s.span.file);
+    out += fmt::format("  s{} [label=\"{}\", tooltip=\"{}:{}\"];\n", id, label, escape(f.name()), f.line_of(s.span.begin));
+  }
+  for (int id : g.order)
+    for (const auto& [kind, from] : g.inputs(id))
+      out += fmt::format("  s{} -> s{}{};\n", from, id,
+                         kind == EdgeKind::Model ? "" : kind == EdgeKind::Data ? " [style=dashed, color=gray]" : " [style=dotted, label=\"reads\"]");
+  return out + "}\n";
+}
+
+}  // namespace whittle::lang
