@@ -46,6 +46,11 @@ const std::vector<CodeInfo>& all_codes() {
       {"W0006", "unknown_lint", Severity::Warning, "`allow(...)` of a lint that does not exist"},
       // Notes.
       {"N0001", "cumulative_sparsity", Severity::Note, "the sparsity of the model after each prune"},
+      // Runtime (whittle run and plan).
+      {"R0001", "not_runnable", Severity::Error, "a stage this build of whittle cannot run yet"},
+      {"R0002", "data_not_found", Severity::Error, "a data set whose files are missing or malformed"},
+      {"R0003", "stage_failed", Severity::Error, "a stage that failed while running (the recipe line that caused it)"},
+      {"R0004", "corrupt_cache_entry", Severity::Warning, "a cache entry that failed verification; it is recomputed"},
   };
   return codes;
 }

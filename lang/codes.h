@@ -1,4 +1,4 @@
-// The index of diagnostic codes: E0xxx errors, W0xxx lint warnings, N0xxx notes.
+// The index of diagnostic codes: E0xxx errors, W0xxx lint warnings, N0xxx notes, R0xxx runtime problems.
 // Every code has a snake_case name (used by `# whittle: allow(NAME)`) and a summary; README.md lists them.
 #pragma once
 #include <string>

@@ -11,5 +11,7 @@ void add_fmt(CLI::App& app, int& exit_code);
 void add_doc(CLI::App& app, int& exit_code);
 void add_explain(CLI::App& app, int& exit_code);
 void add_ast(CLI::App& app, int& exit_code);
+void add_run(CLI::App& app, int& exit_code);  ///< run, plan, graph
+void add_cache(CLI::App& app, int& exit_code);
 
 }  // namespace whittle::cli

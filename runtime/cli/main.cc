@@ -1,4 +1,7 @@
 // `whittle`: the command line. Subcommands live in cmd_*.cc; this file only dispatches.
+#include <malloc.h>
+
+#include <climits>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -8,6 +11,9 @@
 #include "runtime/cli/commands.h"
 
 int main(int argc, char** argv) {
+  // Keep large training buffers mapped between steps (LIBTORCH-NOTES.md: +16-24% in training).
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, INT_MAX);
   CLI::App app{"whittle: recipes for training and compressing neural networks"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("whittle ") + WHITTLE_VERSION);
@@ -18,6 +24,8 @@ int main(int argc, char** argv) {
   whittle::cli::add_doc(app, exit_code);
   whittle::cli::add_explain(app, exit_code);
   whittle::cli::add_ast(app, exit_code);
+  whittle::cli::add_run(app, exit_code);
+  whittle::cli::add_cache(app, exit_code);
 
   if (argc > 1 && argv[1][0] != '-') {
     std::vector<std::string> names;

@@ -88,7 +88,7 @@ TEST_CASE("lint --format json is one array for all files", "[cli]") {
   }
   CHECK(files.size() == 2);
   CHECK(codes.count("E0207") == 1);
-  CHECK(codes.count("W0005") == 1);
+  CHECK(codes.count("E0302") == 1);
   CHECK(nlohmann::json::parse(whittle("lint --format json " + s.write("c.recipe", good)).out).empty());
 }
 

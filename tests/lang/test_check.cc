@@ -116,7 +116,7 @@ TEST_CASE("use resolves the stdlib and reports missing files", "[check]") {
 
 TEST_CASE("stages that need a model or data before one", "[check]") {
   CHECK(test::find(*run("prune 20%\n"), "E0301"));
-  CHECK(codes(*run("model resnet18\ntrain 3 epochs\nevaluate\n")) == V{"E0302@2", "E0302@3"});
+  CHECK(codes(*run("model resnet18\ntrain 3 epochs\nevaluate\n")) == V{"E0302@1", "E0302@2", "E0302@3"});
 }
 
 TEST_CASE("retrain takes what it needs from the train its model descends from", "[check]") {

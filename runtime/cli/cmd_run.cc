@@ -1,0 +1,311 @@
+// `whittle run`, `plan`, `graph` and `cache`: thin glue over runtime/.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "lang/graph.h"
+#include "lang/render.h"
+#include "runtime/cli/commands.h"
+#include "runtime/cli/common.h"
+#include "runtime/executor.h"
+#include "runtime/plan.h"
+#include "runtime/torch/runner.h"
+
+namespace whittle::cli {
+namespace fs = std::filesystem;
+using runtime::ArtifactStore;
+
+namespace {
+
+struct RecipeOptions {
+  std::string file;
+  std::vector<std::string> sets;
+  std::string cache;
+};
+
+void add_recipe_options(CLI::App* c, RecipeOptions& o) {
+  c->add_option("recipe", o.file, "Recipe file")->required()->check(CLI::ExistingFile);
+  c->add_option("--set", o.sets, "Override a top-level `let`: NAME=VALUE (repeatable)");
+  c->add_option("--cache", o.cache, "Cache folder (default: .whittle/ beside the recipe, or $WHITTLE_CACHE)");
+}
+
+/// Analyses and plans a recipe; prints problems; nullptr if it cannot run.
+std::unique_ptr<runtime::Plan> load_plan(const RecipeOptions& o, std::unique_ptr<ArtifactStore>& store) {
+  auto sets = parse_sets(o.sets);
+  if (!sets) return nullptr;
+  lang::CheckOptions copts;
+  copts.overrides = *sets;
+  auto analysis = lang::analyze_file(o.file, copts);
+  try {
+    store = std::make_unique<ArtifactStore>(o.cache.empty() ? runtime::default_cache_dir(o.file) : o.cache);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return nullptr;
+  }
+  auto plan = runtime::make_plan(std::move(analysis), *store);
+  const lang::Analysis& a = *plan->analysis;
+  for (const auto& d : a.diags.all())
+    if (d.severity != lang::Severity::Note) std::fputs((lang::render_full(d, a.sources) + "\n").c_str(), stderr);
+  if (a.diags.has_errors()) {
+    std::fprintf(stderr, "error: `%s` cannot run: %s\n", o.file.c_str(),
+                 summary(a.diags.count(lang::Severity::Error), a.diags.count(lang::Severity::Warning), 0).c_str());
+    return nullptr;
+  }
+  return plan;
+}
+
+std::string stage_name(const runtime::Plan& p, int id) {
+  const lang::StageInstance& s = p.stage(id);
+  std::string n = fmt::format("#{} {}", id, s.kind);
+  const std::string sum = lang::stage_summary(s);
+  if (!sum.empty()) n += " " + sum;
+  if (n.size() > 34) n = n.substr(0, 33) + "…";
+  return n;
+}
+
+/// Draws progress: a live line on a terminal, one line per epoch otherwise.
+class CliProgress : public runtime::Progress {
+ public:
+  explicit CliProgress(const runtime::Plan& p) : plan_(p), tty_(::isatty(2)) {}
+  void stage_started(const lang::StageInstance& s, const std::string& reason) override {
+    current_ = fmt::format("#{} {}", s.id, s.kind);
+    last_epoch_ = 0;
+    std::fprintf(stderr, "%s%s: running (%s)\n", tty_ ? "\r\033[K" : "", stage_name(plan_, s.id).c_str(), reason.c_str());
+  }
+  void step(int epoch, int epochs, int batch, int batches, double loss, double acc, double secs) override {
+    const double done = (epoch - 1) + static_cast<double>(batch) / batches;
+    const double eta = done > 0 ? secs / done * (epochs - done) : 0;
+    if (tty_) {
+      const auto now = std::chrono::steady_clock::now();
+      if (batch != batches && now - last_draw_ < std::chrono::milliseconds(100)) return;
+      last_draw_ = now;
+      std::fprintf(stderr, "\r\033[K  %s  epoch %d/%d  batch %d/%d  loss %.4f  acc %.1f%%  ETA %d:%02d", current_.c_str(), epoch,
+                   epochs, batch, batches, loss, 100 * acc, static_cast<int>(eta) / 60, static_cast<int>(eta) % 60);
+      if (batch == batches) std::fputc('\n', stderr);
+    } else if (batch == batches && epoch != last_epoch_) {
+      last_epoch_ = epoch;
+      std::fprintf(stderr, "  %s  epoch %d/%d  loss %.4f  acc %.1f%%  %.1fs\n", current_.c_str(), epoch, epochs, loss, 100 * acc, secs);
+    }
+  }
+  void stage_finished(const lang::StageInstance& s, bool ran, double secs) override {
+    if (ran) std::fprintf(stderr, "%s  #%d %s done in %.1fs\n", tty_ ? "\r\033[K" : "", s.id, s.kind.c_str(), secs);
+  }
+  void message(const std::string& text) override { std::fprintf(stderr, "%s%s\n", tty_ ? "\r\033[K" : "", text.c_str()); }
+
+ private:
+  const runtime::Plan& plan_;
+  bool tty_;
+  std::string current_;
+  int last_epoch_ = 0;
+  std::chrono::steady_clock::time_point last_draw_{};
+};
+
+std::string metric(const std::map<std::string, double>& m, const char* name, const char* fmt_spec, double scale = 1) {
+  auto it = m.find(name);
+  return it == m.end() ? "-" : fmt::format(fmt::runtime(fmt_spec), it->second * scale);
+}
+
+std::string results_table(const runtime::Plan& p, const runtime::RunRecord& r) {
+  std::string out = fmt::format("{:<35} {:<7} {:>8} {:>9} {:>10} {:>10} {:>9} {:>6} {:>5} {:>6}\n", "stage", "status", "seconds",
+                                "accuracy", "params", "nonzero", "sparsity", "MACs", "bits", "score");
+  for (const auto& s : r.stages) {
+    out += fmt::format("{:<35} {:<7} {:>8.1f} {:>9} {:>10} {:>10} {:>9} {:>6} {:>5} {:>6}\n", stage_name(p, s.id), s.status, s.seconds,
+                       metric(s.metrics, "accuracy", "{:.2f}%", 100), metric(s.metrics, "params", "{:.0f}"),
+                       metric(s.metrics, "nonzero", "{:.0f}"), metric(s.metrics, "sparsity", "{:.1f}%", 100), "-",
+                       s.metrics.count("params") ? "32" : "-", "-");
+  }
+  return out;
+}
+
+std::string now_iso() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+int run_recipe(const RecipeOptions& o, int threads, const std::string& format, bool dry_run) {
+  std::unique_ptr<ArtifactStore> store;
+  auto plan = load_plan(o, store);
+  if (!plan) return 1;
+  if (dry_run) {
+    for (const auto& step : plan->steps)
+      std::printf("%-36s %s\n", stage_name(*plan, step.stage).c_str(), step.fresh ? "cached" : ("would run: " + step.reason).c_str());
+    return 0;
+  }
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  auto runner = runtime::make_torch_runner(threads);
+  CliProgress progress(*plan);
+  const std::string started = now_iso();
+  auto result = runtime::execute(*plan, *store, *runner, progress);
+  const lang::Analysis& a = *plan->analysis;
+  for (const auto& d : result.diags.all()) std::fputs((lang::render_full(d, a.sources) + "\n").c_str(), stderr);
+  runtime::RunRecord rec = runtime::execution_record(*plan, result);
+  rec.whittle_version = WHITTLE_VERSION;
+  rec.libtorch_version = runtime::libtorch_version();
+  rec.device = "cpu";
+  rec.threads = threads;
+  rec.started = started;
+  rec.finished = now_iso();
+  try {
+    runtime::write_record(rec, plan->record_path);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "warning: the run record was not written: %s\n", e.what());
+  }
+  if (format == "json") std::fputs(runtime::record_json(rec).c_str(), stdout);
+  else std::fputs(results_table(*plan, rec).c_str(), stdout);
+  return result.ok ? 0 : 1;
+}
+
+int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format) {
+  std::unique_ptr<ArtifactStore> store;
+  auto plan = load_plan(o, store);
+  if (!plan) return 1;
+  if (format == "json") {
+    runtime::RunRecord r = runtime::plan_record(*plan);
+    std::string out = "[\n";
+    for (std::size_t i = 0; i < plan->steps.size(); ++i) {
+      const auto& step = plan->steps[i];
+      out += fmt::format("  {{\"id\": {}, \"kind\": \"{}\", \"key\": \"{}\", \"status\": \"{}\", \"reason\": \"{}\"}}{}\n", step.stage,
+                         plan->stage(step.stage).kind, step.key, step.fresh ? "fresh" : "stale", step.reason,
+                         i + 1 < plan->steps.size() ? "," : "");
+    }
+    std::fputs((out + "]\n").c_str(), stdout);
+    return 0;
+  }
+  for (const auto& step : plan->steps) {
+    std::string line = fmt::format("{:<36} {:<6} {}", stage_name(*plan, step.stage), step.fresh ? "fresh" : "stale", step.key.substr(0, 12));
+    if (explain) line += "  " + step.reason;
+    std::puts(line.c_str());
+  }
+  std::printf("%zu of %zu stages to run\n", plan->stale_count(), plan->steps.size());
+  return 0;
+}
+
+}  // namespace
+
+void add_run(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<RecipeOptions>();
+  auto threads = std::make_shared<int>(0);
+  auto format = std::make_shared<std::string>("table");
+  auto dry = std::make_shared<bool>(false);
+  CLI::App* c = app.add_subcommand("run", "Run a recipe; stages already in the cache are not run again");
+  add_recipe_options(c, *o);
+  c->add_option("--threads", *threads, "Intra-op threads (default: all cores)");
+  c->add_option("--format", *format, "table (default) or json: the run record")->check(CLI::IsMember({"table", "json"}));
+  c->add_flag("--dry-run", *dry, "Say what would run, and why, without running anything");
+  c->callback([o, threads, format, dry, &exit_code] { exit_code = run_recipe(*o, *threads, *format, *dry); });
+
+  auto po = std::make_shared<RecipeOptions>();
+  auto explain = std::make_shared<bool>(false);
+  auto pformat = std::make_shared<std::string>("text");
+  CLI::App* p = app.add_subcommand("plan", "Which stages are cached and which would run, without running anything");
+  add_recipe_options(p, *po);
+  p->add_flag("--explain", *explain, "Say why each stale stage must run");
+  p->add_option("--format", *pformat, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
+  p->callback([po, explain, pformat, &exit_code] { exit_code = plan_recipe(*po, *explain, *pformat); });
+
+  auto go = std::make_shared<RecipeOptions>();
+  auto gformat = std::make_shared<std::string>("text");
+  CLI::App* g = app.add_subcommand("graph", "Print the stage graph as text or Graphviz DOT");
+  g->add_option("recipe", go->file, "Recipe file")->required()->check(CLI::ExistingFile);
+  g->add_option("--set", go->sets, "Override a top-level `let`: NAME=VALUE (repeatable)");
+  g->add_option("--format", *gformat, "text (default) or dot")->check(CLI::IsMember({"text", "dot"}));
+  g->callback([go, gformat, &exit_code] {
+    auto sets = parse_sets(go->sets);
+    if (!sets) {
+      exit_code = 2;
+      return;
+    }
+    lang::CheckOptions copts;
+    copts.overrides = *sets;
+    auto a = lang::analyze_file(go->file, copts);
+    if (a->diags.has_errors()) {
+      std::fputs(render_all(*a, Format::Full).c_str(), stderr);
+      exit_code = 1;
+      return;
+    }
+    auto graph = lang::compile(a->recipe);
+    std::fputs((*gformat == "dot" ? lang::graph_dot(graph, a->sources) : lang::graph_text(graph, a->sources)).c_str(), stdout);
+  });
+}
+
+void add_cache(CLI::App& app, int& exit_code) {
+  auto dir = std::make_shared<std::string>();
+  auto recipes = std::make_shared<std::vector<std::string>>();
+  CLI::App* c = app.add_subcommand("cache", "Inspect and clean the cache: ls, verify, gc RECIPE...");
+  c->require_subcommand(1);
+  auto open = [dir]() -> std::unique_ptr<ArtifactStore> {
+    std::string root = *dir;
+    if (root.empty()) root = runtime::default_cache_dir("./x");
+    if (!fs::exists(fs::path(root) / "VERSION")) {
+      std::fprintf(stderr, "error: no whittle cache at `%s`; name one with --cache DIR\n", root.c_str());
+      return nullptr;
+    }
+    return std::make_unique<ArtifactStore>(root);
+  };
+  CLI::App* ls = c->add_subcommand("ls", "List the entries");
+  ls->add_option("--cache", *dir, "Cache folder (default: ./.whittle or $WHITTLE_CACHE)");
+  ls->callback([open, &exit_code] {
+    auto store = open();
+    if (!store) {
+      exit_code = 1;
+      return;
+    }
+    for (const auto& m : store->list()) {
+      std::uint64_t bytes = 0;
+      for (const auto& f : m.files) bytes += f.size;
+      std::printf("%s  %-10s %8.1f KiB  %7.1fs  %s  %s\n", m.key.substr(0, 16).c_str(), m.kind.c_str(), bytes / 1024.0, m.seconds,
+                  m.created.c_str(), m.label.c_str());
+    }
+  });
+  CLI::App* verify = c->add_subcommand("verify", "Check every entry against its checksums");
+  verify->add_option("--cache", *dir, "Cache folder");
+  verify->callback([open, &exit_code] {
+    auto store = open();
+    if (!store) {
+      exit_code = 1;
+      return;
+    }
+    int bad = 0, n = 0;
+    for (const auto& m : store->list()) {
+      std::string why;
+      ++n;
+      if (!store->verify(m.key, why)) {
+        ++bad;
+        std::printf("corrupt  %s  %s: %s\n", m.key.substr(0, 16).c_str(), m.label.c_str(), why.c_str());
+      }
+    }
+    std::printf("%d entries, %d corrupt%s\n", n, bad, bad ? " (the next run recomputes them)" : "");
+    exit_code = bad ? 1 : 0;
+  });
+  CLI::App* gc = c->add_subcommand("gc", "Remove the entries that none of the named recipes reach");
+  gc->add_option("--cache", *dir, "Cache folder");
+  gc->add_option("recipes", *recipes, "The recipes whose stages to keep")->required()->check(CLI::ExistingFile);
+  gc->callback([open, dir, recipes, &exit_code] {
+    auto store = open();
+    if (!store) {
+      exit_code = 1;
+      return;
+    }
+    std::vector<std::string> keep;
+    for (const auto& r : *recipes) {
+      auto plan = runtime::make_plan(lang::analyze_file(r), *store);
+      if (plan->analysis->diags.has_errors()) {
+        std::fprintf(stderr, "error: `%s` has errors; nothing was removed (run `whittle lint %s`)\n", r.c_str(), r.c_str());
+        exit_code = 1;
+        return;
+      }
+      keep.insert(keep.end(), plan->keys.begin(), plan->keys.end());
+    }
+    auto [n, bytes] = store->gc(keep);
+    std::printf("removed %zu entries (%.1f MiB); kept what %zu recipe%s reach\n", n, bytes / 1048576.0, recipes->size(),
+                recipes->size() == 1 ? "" : "s");
+  });
+}
+
+}  // namespace whittle::cli

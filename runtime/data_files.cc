@@ -1,0 +1,116 @@
+// Locating data sets and fingerprinting them.
+#include "runtime/data_files.h"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "runtime/sha256.h"
+
+namespace whittle::runtime {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> expected_files(const std::string& dataset) {
+  if (dataset == "cifar10")
+    return {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"};
+  if (dataset == "fashion_mnist")
+    return {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"};
+  return {};
+}
+
+std::vector<std::string> candidate_roots(const std::string& dataset, const std::string& root) {
+  if (!root.empty()) return {root};
+  std::vector<std::string> out;
+  const char* env = std::getenv("WHITTLE_DATA");
+  const std::string sub = dataset == "cifar10" ? "cifar-10-batches-bin" : "fashion-mnist";
+  if (env && *env) {
+    out.push_back((fs::path(env) / sub).string());
+    out.push_back(env);
+  }
+  if (dataset == "fashion_mnist") out.push_back("/usr/share/datasets/fashion-mnist");
+  return out;
+}
+
+}  // namespace
+
+std::optional<DataFiles> locate_data(const lang::StageInstance& s, std::string& error) {
+  DataFiles d;
+  d.dataset = s.value("dataset") ? s.value("dataset")->str : "";
+  const std::string root = s.value("root") ? s.value("root")->str : "";
+  if (d.dataset == "synthetic") return d;
+  const auto names = expected_files(d.dataset);
+  const auto roots = candidate_roots(d.dataset, root);
+  std::string looked;
+  for (const auto& r : roots) {
+    std::vector<std::string> files;
+    std::string missing;
+    for (const auto& n : names) {
+      const fs::path p = fs::path(r) / n;
+      std::error_code ec;
+      if (fs::is_regular_file(p, ec)) files.push_back(p.string());
+      else if (missing.empty()) missing = n;
+    }
+    if (missing.empty()) {
+      d.root = r;
+      d.files = files;
+      return d;
+    }
+    looked += fmt::format("{}`{}` (no `{}`)", looked.empty() ? "" : ", ", r, missing);
+  }
+  if (d.dataset == "cifar10")
+    error = roots.empty() ? "no folder given for CIFAR-10: write `data cifar10 root: \"/path/to/cifar-10-batches-bin\"` or set WHITTLE_DATA"
+                          : fmt::format("CIFAR-10 is not where whittle looked: {}", looked);
+  else
+    error = roots.empty() ? "no folder for Fashion-MNIST"
+                          : fmt::format("Fashion-MNIST is not where whittle looked: {}; install Debian's `dataset-fashion-mnist` or give `root:`", looked);
+  return std::nullopt;
+}
+
+std::string data_fingerprint(const DataFiles& files, const std::string& memo_path) {
+  // memo lines: path \t size \t mtime \t sha256
+  std::map<std::string, std::string> memo;  // "path\tsize\tmtime" -> sha
+  {
+    std::ifstream in(memo_path);
+    std::string line;
+    while (std::getline(in, line)) {
+      const auto t = line.rfind('\t');
+      if (t != std::string::npos) memo[line.substr(0, t)] = line.substr(t + 1);
+    }
+  }
+  std::string text = "whittle-data 1\n" + files.dataset + "\n";
+  bool changed = false;
+  for (const auto& f : files.files) {
+    std::error_code ec;
+    const auto size = fs::file_size(f, ec);
+    const auto mtime = fs::last_write_time(f, ec).time_since_epoch().count();
+    const std::string id = fmt::format("{}\t{}\t{}", fs::weakly_canonical(f, ec).string(), size, mtime);
+    auto it = memo.find(id);
+    std::string sum;
+    if (it != memo.end()) {
+      sum = it->second;
+    } else {
+      sum = sha256_file(f).value_or("unreadable");
+      memo[id] = sum;
+      changed = true;
+    }
+    text += fs::path(f).filename().string() + " " + sum + "\n";
+  }
+  if (changed && !memo_path.empty()) {
+    const std::string tmp = memo_path + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      for (const auto& [k, v] : memo) out << k << '\t' << v << '\n';
+    }
+    std::error_code ec;
+    fs::rename(tmp, memo_path, ec);
+  }
+  return sha256_hex(text);
+}
+
+}  // namespace whittle::runtime

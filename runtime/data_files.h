@@ -1,0 +1,26 @@
+// Where a `data` stage's files are, and their fingerprint: what a data set contributes to every
+// cache key downstream. Hashing a data set is done once and remembered by path, size and mtime.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lang/checked.h"
+
+namespace whittle::runtime {
+
+struct DataFiles {
+  std::string dataset;             ///< cifar10, fashion_mnist, synthetic
+  std::string root;                ///< the folder used
+  std::vector<std::string> files;  ///< full paths, in a fixed order (empty for synthetic)
+};
+
+/// Resolves a data stage's files: its `root:`, else $WHITTLE_DATA, else the data set's usual place.
+/// On failure, `error` says what is missing and where whittle looked.
+std::optional<DataFiles> locate_data(const lang::StageInstance& data_stage, std::string& error);
+
+/// SHA-256 over the data set's name and its files' contents. `memo` is a TSV file remembering
+/// per-file hashes by path, size and modification time, so each file is read once.
+std::string data_fingerprint(const DataFiles& files, const std::string& memo_path);
+
+}  // namespace whittle::runtime

@@ -1,0 +1,96 @@
+// The executor.
+#include "runtime/executor.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "runtime/stages.h"
+
+namespace whittle::runtime {
+namespace fs = std::filesystem;
+
+ExecResult execute(const Plan& plan, ArtifactStore& store, StageRunner& runner, Progress& progress) {
+  ExecResult result;
+  std::map<int, std::string> entries;
+  for (const PlanStep& step : plan.steps) {
+    const lang::StageInstance& s = plan.stage(step.stage);
+    std::string reason = step.reason;
+    // A cached entry is verified when loaded; a corrupt one is reported and recomputed.
+    bool cached = store.has(step.key);
+    if (cached) {
+      std::string why;
+      if (!store.verify(step.key, why)) {
+        result.diags.add(lang::Diagnostic::make("R0004", s.name_span,
+                                                fmt::format("the cache entry of #{} {} is corrupt: {}; recomputing it", s.id, s.kind, why),
+                                                "recomputed")
+                             .with_note("entry " + store.entry_dir(step.key)));
+        store.quarantine(step.key);
+        cached = false;
+        reason = "its cache entry was corrupt";
+      }
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    if (!cached) {
+      auto lock = store.lock(step.key, [&] {
+        progress.message(fmt::format("waiting: another whittle run is computing #{} {} (the same cache entry)", s.id, s.kind));
+      });
+      if (store.has(step.key)) {  // the other run finished it while we waited
+        cached = true;
+      } else {
+        progress.stage_started(s, reason);
+        const std::string tmp = store.make_temp_dir(step.key);
+        StageJob job{plan, s, step.key, tmp, store.partial_dir(step.key), entries, {}, progress};
+        try {
+          runner.run(job);
+          Manifest m;
+          m.key = step.key;
+          m.kind = s.kind;
+          const lang::SourceFile& f = plan.analysis->sources.file(s.span.file);
+          m.label = fmt::format("#{} {} at {}:{}", s.id, s.kind, f.name(), f.line_of(s.span.begin));
+          m.metrics = job.metrics;
+          m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          m.whittle_version = WHITTLE_VERSION;
+          store.commit(tmp, m);
+          store.drop_partial(step.key);
+        } catch (const std::exception& e) {
+          std::error_code ec;
+          fs::remove_all(tmp, ec);
+          auto d = lang::Diagnostic::make("R0003", s.name_span, fmt::format("stage #{} {} failed: {}", s.id, s.kind, e.what()),
+                                          "this stage failed");
+          if (auto* se = dynamic_cast<const StageError*>(&e); se && !se->help.empty()) d.with_help(se->help);
+          d.with_note("every stage finished before it is kept in the cache; the next `whittle run` resumes here");
+          result.diags.add(std::move(d));
+          result.outcomes.push_back({s.id, "failed", 0, {}});
+          result.ok = false;
+          progress.stage_finished(s, false, 0);
+          return result;
+        }
+      }
+    }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    auto m = store.manifest(step.key);
+    entries[s.id] = store.entry_dir(step.key);
+    StageOutcome o{s.id, cached ? "cached" : "ran", cached && m ? m->seconds : secs, m ? m->metrics : std::map<std::string, double>{}};
+    if (!cached) progress.stage_finished(s, true, secs);
+    result.outcomes.push_back(std::move(o));
+  }
+  return result;
+}
+
+RunRecord execution_record(const Plan& plan, const ExecResult& result) {
+  RunRecord r = plan_record(plan);
+  for (StageRecord& sr : r.stages) {
+    sr.status = "planned";
+    for (const StageOutcome& o : result.outcomes) {
+      if (o.stage != sr.id) continue;
+      sr.status = o.status;
+      sr.seconds = o.seconds;
+      sr.metrics = o.metrics;
+    }
+  }
+  return r;
+}
+
+}  // namespace whittle::runtime

@@ -1,0 +1,69 @@
+// Execution: stale stages in topological order on a StageRunner (LibTorch, or a fake in tests),
+// each written to the store atomically under a lock; cached entries verified when loaded; a failing
+// stage stops the run with the recipe line that caused it, keeping every finished stage.
+#pragma once
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lang/diagnostic.h"
+#include "runtime/plan.h"
+#include "runtime/store.h"
+
+namespace whittle::runtime {
+
+/// Thrown by a runner for a problem with the stage (bad data, NaN loss, a shape mismatch).
+struct StageError : std::runtime_error {
+  StageError(const std::string& what, std::string help_text = {}) : std::runtime_error(what), help(std::move(help_text)) {}
+  std::string help;
+};
+
+/// Progress reporting: the executor and runners call these; the CLI draws them.
+struct Progress {
+  virtual ~Progress() = default;
+  virtual void stage_started(const lang::StageInstance& s, const std::string& reason) {}
+  /// epoch/epochs, batch/batches, running loss and accuracy, seconds elapsed in the stage.
+  virtual void step(int epoch, int epochs, int batch, int batches, double loss, double accuracy, double seconds) {}
+  virtual void stage_finished(const lang::StageInstance& s, bool ran, double seconds) {}
+  virtual void message(const std::string& text) {}
+};
+
+/// What a runner gets for one stage.
+struct StageJob {
+  const Plan& plan;
+  const lang::StageInstance& stage;
+  std::string key;
+  std::string out_dir;      ///< write the stage's files here (it becomes the cache entry)
+  std::string partial_dir;  ///< epoch checkpoints survive here until the stage finishes
+  /// The entry folder of every stage finished so far (inputs, the train a retrain rewinds to, ...).
+  const std::map<int, std::string>& entries;
+  std::map<std::string, double> metrics;  ///< filled by the runner
+  Progress& progress;
+};
+
+class StageRunner {
+ public:
+  virtual ~StageRunner() = default;
+  virtual void run(StageJob& job) = 0;
+};
+
+struct StageOutcome {
+  int stage = 0;
+  std::string status;  ///< ran, cached, failed
+  double seconds = 0;
+  std::map<std::string, double> metrics;
+};
+
+struct ExecResult {
+  std::vector<StageOutcome> outcomes;
+  lang::Diagnostics diags;  ///< R0003 failures, R0004 corrupt entries
+  bool ok = true;
+};
+
+ExecResult execute(const Plan& plan, ArtifactStore& store, StageRunner& runner, Progress& progress);
+
+/// The run record of an execution.
+RunRecord execution_record(const Plan& plan, const ExecResult& result);
+
+}  // namespace whittle::runtime

@@ -1,0 +1,26 @@
+// Cache keys (ARCHITECTURE.md decision 5): SHA-256 over everything that can change a stage's output
+// — its kind, the runtime's implementation version of it, its canonical parameters (defaults filled,
+// units normalised, sorted by name), the keys of its inputs, the data set's fingerprint and the seed.
+// Never the recipe text, comments, layout, file name or line numbers. `device` is left out on
+// purpose: results differ there only by floating-point noise (the run record keeps it).
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lang/graph.h"
+
+namespace whittle::runtime {
+
+/// The text that is hashed, for `--explain` and tests: one `name: value` line each.
+std::string key_text(const lang::StageInstance& s, const std::vector<std::string>& input_keys,
+                     const std::string& data_fingerprint);
+
+/// Keys for every stage of the graph, in stage order. `fingerprints` maps a data stage's id to its
+/// data fingerprint.
+std::vector<std::string> stage_keys(const lang::StageGraph& g, const std::map<int, std::string>& fingerprints);
+
+/// Parameters that do not change a stage's result and so stay out of its key.
+bool param_in_key(const std::string& name);
+
+}  // namespace whittle::runtime

@@ -1,0 +1,139 @@
+// Keys, data fingerprints, fresh/stale decisions and their reasons.
+#include "runtime/plan.h"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "runtime/data_files.h"
+#include "runtime/keys.h"
+#include "runtime/sha256.h"
+#include "runtime/stages.h"
+
+namespace whittle::runtime {
+namespace fs = std::filesystem;
+
+std::size_t Plan::stale_count() const {
+  std::size_t n = 0;
+  for (const auto& s : steps) n += !s.fresh;
+  return n;
+}
+
+std::string default_cache_dir(const std::string& recipe_path) {
+  if (const char* env = std::getenv("WHITTLE_CACHE"); env && *env) return env;
+  return (fs::path(recipe_path).parent_path() / ".whittle").string();
+}
+
+namespace {
+
+std::vector<std::pair<std::string, std::string>> canonical_params(const lang::StageInstance& s) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& p : s.params) out.emplace_back(p.name, p.value.canonical());
+  return out;
+}
+
+/// Why a stale stage must run, comparing with the same stage of the previous run of this recipe.
+std::string reason_for(const Plan& p, int id, const StageRecord* prev, const std::vector<bool>& stale) {
+  const lang::StageInstance& s = p.stage(id);
+  if (!prev || prev->kind != s.kind) return "not in the cache";
+  for (const auto& [kind, from] : p.graph.inputs(id))
+    if (stale[static_cast<std::size_t>(from)] && kind != lang::EdgeKind::Data)
+      return fmt::format("input changed: {} from #{} {}", lang::edge_kind_name(kind), from, p.stage(from).kind);
+  if (prev->key == p.keys[static_cast<std::size_t>(id)]) return "its cache entry is missing (removed, or found corrupt)";
+  std::string changes;
+  const auto now = canonical_params(s);
+  for (const auto& [name, value] : now) {
+    for (const auto& [pname, pvalue] : prev->params) {
+      if (pname == name && pvalue != value && param_in_key(name))
+        changes += fmt::format("{}{}: {} → {}", changes.empty() ? "" : ", ", name, pvalue, value);
+    }
+  }
+  if (!changes.empty()) return "params changed: " + changes;
+  if (prev->seed != s.seed) return fmt::format("seed changed: {} → {}", prev->seed, s.seed);
+  for (const auto& [kind, from] : p.graph.inputs(id))
+    if (stale[static_cast<std::size_t>(from)]) return fmt::format("input changed: {} from #{} {}", lang::edge_kind_name(kind), from, p.stage(from).kind);
+  if (s.kind == "data") return "the data files changed";
+  return "input changed";
+}
+
+}  // namespace
+
+std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const ArtifactStore& store) {
+  auto p = std::make_unique<Plan>();
+  p->analysis = std::move(analysis);
+  lang::Analysis& a = *p->analysis;
+  p->recipe_sha256 = sha256_hex(a.sources.file(a.main).text());
+  p->record_path = (fs::path(store.root()) / "runs" / (a.recipe.name + ".yaml")).string();
+  if (a.diags.has_errors()) return p;
+  p->graph = lang::compile(a.recipe);
+  for (const lang::StageInstance& s : a.recipe.stages) {
+    if (!runnable_stages().count(s.kind)) {
+      a.diags.add(lang::Diagnostic::make("R0001", s.name_span, fmt::format("`{}` cannot run yet in this build of whittle", s.written),
+                                         "not runnable yet")
+                      .with_help("`whittle doc` marks the stages this build can run; `whittle lint` still checks the recipe"));
+    } else if (auto missing = unsupported_option(s)) {
+      a.diags.add(lang::Diagnostic::make("R0001", s.span, fmt::format("this build of whittle cannot run {} yet", *missing),
+                                         "not runnable yet")
+                      .with_help("`whittle lint` accepts it; running it comes with a later version"));
+    }
+    if (s.kind == "data") {
+      std::string error;
+      auto files = locate_data(s, error);
+      if (!files) {
+        a.diags.add(lang::Diagnostic::make("R0002", s.span, error, "data not found")
+                        .with_help("give the folder with `root: \"...\"`, or set WHITTLE_DATA"));
+        continue;
+      }
+      std::string fp = data_fingerprint(*files, (fs::path(store.root()) / "fingerprints.tsv").string());
+      if (files->dataset == "synthetic") fp = "synthetic";
+      p->fingerprints[s.id] = fp;
+    }
+  }
+  a.diags.sort();
+  if (a.diags.has_errors()) return p;
+  p->keys = stage_keys(p->graph, p->fingerprints);
+  const auto previous = read_record(p->record_path);
+  std::vector<bool> stale(a.recipe.stages.size(), false);
+  for (int id : p->graph.order) {
+    PlanStep step{id, p->keys[static_cast<std::size_t>(id)], store.has(p->keys[static_cast<std::size_t>(id)]), "cached"};
+    if (!step.fresh) {
+      const StageRecord* prev = nullptr;
+      if (previous)
+        for (const auto& r : previous->stages)
+          if (r.id == id) prev = &r;
+      step.reason = reason_for(*p, id, prev, stale);
+      stale[static_cast<std::size_t>(id)] = true;
+    }
+    p->steps.push_back(std::move(step));
+  }
+  return p;
+}
+
+RunRecord plan_record(const Plan& p) {
+  const lang::Analysis& a = *p.analysis;
+  RunRecord r;
+  r.recipe = a.recipe.name;
+  r.file = a.sources.file(a.main).name();
+  r.recipe_sha256 = p.recipe_sha256;
+  for (const PlanStep& step : p.steps) {
+    const lang::StageInstance& s = p.stage(step.stage);
+    StageRecord sr;
+    sr.id = s.id;
+    sr.kind = s.kind;
+    sr.where = s.where;
+    const lang::SourceFile& f = a.sources.file(s.span.file);
+    sr.file = f.name();
+    sr.line = static_cast<int>(f.line_of(s.span.begin));
+    sr.key = step.key;
+    for (const auto& [kind, from] : p.graph.inputs(s.id))
+      sr.inputs.push_back(fmt::format("{} {}", lang::edge_kind_name(kind), p.keys[static_cast<std::size_t>(from)]));
+    sr.seed = s.seed;
+    sr.params = canonical_params(s);
+    sr.status = step.fresh ? "cached" : "planned";
+    r.stages.push_back(std::move(sr));
+  }
+  return r;
+}
+
+}  // namespace whittle::runtime

@@ -1,0 +1,47 @@
+// Planning: which stages are fresh (their entry is in the store) and which are stale, and why.
+// Pure apart from reading manifests and data fingerprints: no LibTorch, no checksums.
+#pragma once
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lang/analyze.h"
+#include "lang/graph.h"
+#include "runtime/record.h"
+#include "runtime/store.h"
+
+namespace whittle::runtime {
+
+struct PlanStep {
+  int stage = 0;
+  std::string key;
+  bool fresh = false;
+  std::string reason;  ///< why it is stale, or "cached"
+};
+
+/// A checked recipe compiled, keyed and planned against a store.
+struct Plan {
+  std::unique_ptr<lang::Analysis> analysis;
+  lang::StageGraph graph;
+  std::vector<std::string> keys;           ///< per stage id
+  std::map<int, std::string> fingerprints;  ///< data stage id → fingerprint
+  std::vector<PlanStep> steps;             ///< in execution order
+  std::string recipe_sha256;
+  std::string record_path;                 ///< where this recipe's run record lives
+  const lang::StageInstance& stage(int id) const { return analysis->recipe.stages[static_cast<std::size_t>(id)]; }
+  std::size_t stale_count() const;
+};
+
+/// Builds the plan; problems (unrunnable stages, missing data) are added to the analysis's
+/// diagnostics as R-codes at the recipe line that causes them.
+std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const ArtifactStore& store);
+
+/// The run record describing a plan (status "planned" or "cached" per stage).
+RunRecord plan_record(const Plan& p);
+
+/// The default cache folder for a recipe: `.whittle/` beside it, or $WHITTLE_CACHE.
+std::string default_cache_dir(const std::string& recipe_path);
+
+}  // namespace whittle::runtime

@@ -1,0 +1,48 @@
+// The run record (YAML, kept in the cache as runs/<recipe>.yaml): what ran, with which keys,
+// parameters and metrics, on which versions and device — enough to reproduce a run, and what
+// `plan --explain` compares against to say why a stage is stale.
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace whittle::runtime {
+
+constexpr int kRecordFormat = 1;
+
+struct StageRecord {
+  int id = 0;
+  std::string kind;
+  std::string where;
+  std::string file;
+  int line = 0;
+  std::string key;
+  std::vector<std::string> inputs;  ///< "model <key>", "data <key>"
+  int seed = 0;
+  std::vector<std::pair<std::string, std::string>> params;  ///< canonical values, catalog order
+  std::string status;  ///< ran, cached, failed, planned
+  double seconds = 0;
+  std::map<std::string, double> metrics;
+};
+
+struct RunRecord {
+  int format = kRecordFormat;
+  std::string recipe;
+  std::string file;
+  std::string recipe_sha256;
+  std::string whittle_version;
+  std::string libtorch_version;
+  std::string device;
+  int threads = 0;
+  std::string started, finished;
+  std::vector<StageRecord> stages;
+};
+
+std::string record_yaml(const RunRecord& r);
+std::string record_json(const RunRecord& r);
+std::optional<RunRecord> read_record(const std::string& path);
+/// Writes atomically (temporary file + rename).
+void write_record(const RunRecord& r, const std::string& path);
+
+}  // namespace whittle::runtime

@@ -1,0 +1,92 @@
+// The artifact store: a content-addressed folder of stage results (ARCHITECTURE.md decision 7).
+//   <root>/VERSION                   "whittle-cache 1"
+//   <root>/objects/<k2>/<key>/       one finished entry: the stage's files and manifest.yaml
+//   <root>/tmp/                      entries being written; renamed into objects/ when complete
+//   <root>/partial/<key>/            epoch checkpoints of a stage in progress (resume after a kill)
+//   <root>/locks/<key>.lock          flock: one writer per entry
+//   <root>/corrupt/                  entries that failed verification, moved aside
+// An entry appears in objects/ only by rename, after every file and the manifest (with checksums)
+// are written and synced, so a killed or failing run never leaves a half entry where a reader looks.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace whittle::runtime {
+
+constexpr int kManifestFormat = 1;
+
+struct EntryFile {
+  std::string name;
+  std::uint64_t size = 0;
+  std::string sha256;
+};
+
+struct Manifest {
+  int format = kManifestFormat;
+  std::string key;
+  std::string kind;
+  std::string label;  ///< e.g. "#3 prune at quickstart.recipe:12"
+  std::vector<EntryFile> files;
+  std::map<std::string, double> metrics;
+  double seconds = 0;
+  std::string created;
+  std::string whittle_version;
+};
+
+class ArtifactStore {
+ public:
+  /// Opens (creating if needed) a store at `root`. Throws std::runtime_error on a foreign folder.
+  explicit ArtifactStore(std::string root);
+  const std::string& root() const { return root_; }
+
+  std::string entry_dir(const std::string& key) const;
+  /// The manifest of a finished entry, read without verifying checksums (what `plan` does).
+  std::optional<Manifest> manifest(const std::string& key) const;
+  bool has(const std::string& key) const { return manifest(key).has_value(); }
+
+  /// Verifies an entry's files against its manifest; on failure `why` says what is wrong.
+  bool verify(const std::string& key, std::string& why) const;
+  /// Moves a corrupt entry out of objects/ so that it is recomputed (kept in corrupt/ for inspection).
+  void quarantine(const std::string& key);
+
+  /// A fresh temporary folder in which to write an entry's files.
+  std::string make_temp_dir(const std::string& key);
+  /// Checksums every file of `tmp_dir`, writes the manifest, syncs, and renames the folder into place.
+  /// If a complete entry already exists (another run finished first), the temporary folder is dropped.
+  Manifest commit(const std::string& tmp_dir, Manifest m);
+
+  /// The folder for a stage's in-progress epoch checkpoints.
+  std::string partial_dir(const std::string& key);
+  void drop_partial(const std::string& key);
+
+  /// An exclusive lock on one key, released when destroyed.
+  class Lock {
+   public:
+    Lock() = default;
+    explicit Lock(int fd) : fd_(fd) {}
+    Lock(Lock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+    Lock& operator=(Lock&& o) noexcept;
+    ~Lock();
+
+   private:
+    int fd_ = -1;
+  };
+  /// Takes the lock of `key`; if another process holds it, calls `on_wait` once, then waits.
+  Lock lock(const std::string& key, const std::function<void()>& on_wait);
+
+  std::vector<Manifest> list() const;
+  /// Removes the entries whose keys are not in `keep`; returns how many and how many bytes.
+  std::pair<std::size_t, std::uint64_t> gc(const std::vector<std::string>& keep);
+
+ private:
+  std::string root_;
+};
+
+/// Reads a manifest file; nullopt when missing or malformed.
+std::optional<Manifest> read_manifest(const std::string& path);
+
+}  // namespace whittle::runtime

@@ -1,0 +1,161 @@
+// Fashion-MNIST (gzipped idx), CIFAR-10 (binary batches) and a synthetic set, with the checks that
+// turn a wrong file into a clear error at the recipe's `data` line.
+#include "runtime/torch/data.h"
+
+#include <fmt/format.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "runtime/executor.h"
+
+namespace whittle::runtime::torchrt {
+namespace {
+
+std::string read_gz(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) throw StageError(fmt::format("cannot open `{}`", path));
+  std::string out;
+  char buf[1 << 16];
+  int n;
+  while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  const bool bad = n < 0;
+  gzclose(f);
+  if (bad) throw StageError(fmt::format("`{}` is not a readable gzip file", path));
+  return out;
+}
+
+std::uint32_t be32(const std::string& s, std::size_t at) {
+  return (static_cast<std::uint32_t>(static_cast<unsigned char>(s[at])) << 24) |
+         (static_cast<std::uint32_t>(static_cast<unsigned char>(s[at + 1])) << 16) |
+         (static_cast<std::uint32_t>(static_cast<unsigned char>(s[at + 2])) << 8) | static_cast<unsigned char>(s[at + 3]);
+}
+
+torch::Tensor idx_images(const std::string& path) {
+  const std::string b = read_gz(path);
+  if (b.size() < 16 || be32(b, 0) != 0x00000803) throw StageError(fmt::format("`{}` is not an idx image file", path));
+  const std::int64_t n = be32(b, 4), h = be32(b, 8), w = be32(b, 12);
+  if (static_cast<std::int64_t>(b.size()) != 16 + n * h * w)
+    throw StageError(fmt::format("`{}` has {} bytes, but its header promises {} images of {}x{}", path, b.size(), n, h, w));
+  auto t = torch::from_blob(const_cast<char*>(b.data() + 16), {n, 1, h, w}, torch::kUInt8).clone();
+  return t.to(torch::kFloat32).div_(255.0);
+}
+
+torch::Tensor idx_labels(const std::string& path, std::int64_t expected, int classes) {
+  const std::string b = read_gz(path);
+  if (b.size() < 8 || be32(b, 0) != 0x00000801) throw StageError(fmt::format("`{}` is not an idx label file", path));
+  const std::int64_t n = be32(b, 4);
+  if (n != expected || static_cast<std::int64_t>(b.size()) != 8 + n)
+    throw StageError(fmt::format("`{}` holds {} labels, but there are {} images", path, n, expected));
+  auto t = torch::from_blob(const_cast<char*>(b.data() + 8), {n}, torch::kUInt8).clone().to(torch::kInt64);
+  if (t.max().item<std::int64_t>() >= classes) throw StageError(fmt::format("`{}` has a label outside 0..{}", path, classes - 1));
+  return t;
+}
+
+void cifar_file(const std::string& path, std::vector<torch::Tensor>& xs, std::vector<torch::Tensor>& ys) {
+  constexpr std::int64_t kRecord = 3073, kRecords = 10000;
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec || size != static_cast<std::uintmax_t>(kRecord * kRecords))
+    throw StageError(fmt::format("`{}` has {} bytes; a CIFAR-10 batch has {} ({} records of {})", path, ec ? 0 : size,
+                                 kRecord * kRecords, kRecords, kRecord),
+                     "re-extract the official cifar-10-binary.tar.gz");
+  std::string b(static_cast<std::size_t>(size), '\0');
+  std::ifstream(path, std::ios::binary).read(b.data(), static_cast<std::streamsize>(size));
+  auto raw = torch::from_blob(b.data(), {kRecords, kRecord}, torch::kUInt8).clone();
+  auto labels = raw.select(1, 0).to(torch::kInt64);
+  if (labels.max().item<std::int64_t>() > 9) {
+    const auto bad = (labels > 9).nonzero()[0][0].item<std::int64_t>();
+    throw StageError(fmt::format("`{}` record {} has label byte {}, but CIFAR-10 labels are 0-9", path, bad, labels[bad].item<std::int64_t>()));
+  }
+  xs.push_back(raw.slice(1, 1).reshape({kRecords, 3, 32, 32}).to(torch::kFloat32).div_(255.0));
+  ys.push_back(labels);
+}
+
+void normalize(Dataset& d, const std::vector<double>& mean, const std::vector<double>& std) {
+  auto m = torch::tensor(mean).to(torch::kFloat32).view({1, -1, 1, 1});
+  auto s = torch::tensor(std).to(torch::kFloat32).view({1, -1, 1, 1});
+  d.train_x = (d.train_x - m) / s;
+  d.test_x = (d.test_x - m) / s;
+}
+
+/// A learnable synthetic task: each class is a fixed random 1x12x12 pattern; images are a
+/// pattern plus noise. Tiny and fast, for tests.
+Dataset synthetic(std::int64_t n, std::uint64_t seed) {
+  Dataset d;
+  d.name = "synthetic";
+  d.classes = 4;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  auto patterns = torch::randn({4, 1, 12, 12}, gen);
+  auto make = [&](std::int64_t count, torch::Tensor& x, torch::Tensor& y) {
+    y = torch::randint(0, 4, {count}, gen);
+    x = patterns.index_select(0, y) + 0.8 * torch::randn({count, 1, 12, 12}, gen);
+  };
+  make(n, d.train_x, d.train_y);
+  make(std::max<std::int64_t>(n / 4, 64), d.test_x, d.test_y);
+  return d;
+}
+
+}  // namespace
+
+Dataset load_dataset(const lang::StageInstance& s, const DataFiles& files) {
+  Dataset d;
+  const std::string name = files.dataset;
+  if (name == "synthetic") {
+    d = synthetic(static_cast<std::int64_t>(s.value("size")->num), static_cast<std::uint64_t>(s.seed) + 1234);
+  } else if (name == "fashion_mnist") {
+    d.name = name;
+    d.train_x = idx_images(files.files[0]);
+    d.train_y = idx_labels(files.files[1], d.train_x.size(0), 10);
+    d.test_x = idx_images(files.files[2]);
+    d.test_y = idx_labels(files.files[3], d.test_x.size(0), 10);
+    if (s.value("normalize")->num != 0) normalize(d, {0.2860}, {0.3530});
+  } else if (name == "cifar10") {
+    d.name = name;
+    std::vector<torch::Tensor> xs, ys, tx, ty;
+    for (std::size_t i = 0; i < 5; ++i) cifar_file(files.files[i], xs, ys);
+    cifar_file(files.files[5], tx, ty);
+    d.train_x = torch::cat(xs);
+    d.train_y = torch::cat(ys);
+    d.test_x = tx[0];
+    d.test_y = ty[0];
+    if (s.value("normalize")->num != 0) normalize(d, {0.4914, 0.4822, 0.4465}, {0.2023, 0.1994, 0.2010});
+  } else {
+    throw StageError(fmt::format("unknown data set `{}`", name));
+  }
+  const auto subset = static_cast<std::int64_t>(s.value("subset")->num);
+  if (subset > 0 && subset < d.train_x.size(0)) {
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<std::uint64_t>(s.seed) + 99);
+    auto idx = torch::randperm(d.train_x.size(0), gen).slice(0, 0, subset);
+    d.train_x = d.train_x.index_select(0, idx);
+    d.train_y = d.train_y.index_select(0, idx);
+  }
+  return d;
+}
+
+torch::Tensor augment_batch(const torch::Tensor& x, int pad, double flip_p, torch::Generator& gen) {
+  torch::Tensor out = x.clone();  // never modify the data set itself
+  const auto n = x.size(0), h = x.size(2), w = x.size(3);
+  if (pad > 0) {
+    auto padded = torch::constant_pad_nd(x, {pad, pad, pad, pad}, 0);
+    auto dx = torch::randint(0, 2 * pad + 1, {n}, gen);
+    auto dy = torch::randint(0, 2 * pad + 1, {n}, gen);
+    out = torch::empty_like(x);
+    auto dxa = dx.accessor<std::int64_t, 1>();
+    auto dya = dy.accessor<std::int64_t, 1>();
+    for (std::int64_t i = 0; i < n; ++i)
+      out[i].copy_(padded[i].narrow(1, dya[i], h).narrow(2, dxa[i], w));
+  }
+  if (flip_p > 0) {
+    auto flip = torch::rand({n}, gen) < flip_p;
+    if (flip.any().item<bool>()) {
+      auto idx = flip.nonzero().squeeze(1);
+      out.index_copy_(0, idx, out.index_select(0, idx).flip({3}));
+    }
+  }
+  return out;
+}
+
+}  // namespace whittle::runtime::torchrt

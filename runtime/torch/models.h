@@ -1,0 +1,41 @@
+// Architectures (kuangliu/pytorch-cifar conventions) behind one interface, built from a `model`
+// stage's parameters and the data set's shape; and their checkpoints (parameters, buffers, masks).
+#pragma once
+#include <torch/torch.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "lang/checked.h"
+
+namespace whittle::runtime::torchrt {
+
+struct NetImpl : torch::nn::Module {
+  virtual torch::Tensor forward(torch::Tensor x) = 0;
+};
+
+struct Net {
+  std::shared_ptr<NetImpl> module;
+  /// Pruning masks by parameter name (1 keeps, 0 removes); re-applied after every optimizer step.
+  std::map<std::string, torch::Tensor> masks;
+  void apply_masks();
+  /// Conv and linear weights, in registration order: what pruning ranks.
+  std::vector<std::pair<std::string, torch::Tensor>> prunable() const;
+};
+
+struct Shape {
+  std::int64_t channels, height, width, classes;
+};
+
+/// Builds the architecture of a `model` stage, initialised from `seed`.
+Net build_model(const lang::StageInstance& model_stage, const Shape& shape, std::uint64_t seed);
+
+void save_net(const Net& net, const std::string& path);
+/// Loads parameters, buffers and masks saved by save_net into a net of the same architecture.
+void load_net(Net& net, const std::string& path);
+
+std::int64_t count_params(const Net& net);
+std::int64_t count_nonzero_prunable(const Net& net, std::int64_t& prunable_total);
+
+}  // namespace whittle::runtime::torchrt

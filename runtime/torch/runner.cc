@@ -1,0 +1,342 @@
+// The LibTorch runner: data, model, train, retrain, prune and evaluate.
+#include "runtime/torch/runner.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "runtime/data_files.h"
+#include "runtime/torch/data.h"
+#include "runtime/torch/models.h"
+
+namespace whittle::runtime {
+namespace fs = std::filesystem;
+using namespace torchrt;
+
+std::string libtorch_version() { return fmt::format("{}.{}.{}", TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, TORCH_VERSION_PATCH); }
+
+namespace {
+
+std::uint64_t seed_of(const std::string& key, std::uint64_t salt = 0) {
+  return std::stoull(key.substr(0, 15), nullptr, 16) ^ (salt * 0x9E3779B97F4A7C15ULL);
+}
+
+double num(const lang::StageInstance& s, const char* name) { return s.value(name)->num; }
+
+/// A learning-rate schedule: the optimizer's base rate shaped by a schedule value over `epochs`.
+struct LrSchedule {
+  const lang::Val* sched = nullptr;
+  double base = 0.1;
+  double epochs = 1;
+  double at(double t) const {  // t: epochs elapsed (fractional)
+    const std::string kind = sched && sched->kind == lang::Val::Kind::Call ? sched->str : "constant";
+    double f = 1;
+    if (kind == "step" || kind == "multistep") {
+      const double e = std::floor(t + 1e-9);
+      const lang::Val* every = sched->field("every");
+      int k = 0;
+      if (every && every->num > 0) k = static_cast<int>(e / every->num);
+      else if (const lang::Val* at = sched->field("at"))
+        for (const auto& m : at->items) k += m.num <= e;
+      f = std::pow(sched->field("gamma")->num, k);
+    } else if (kind == "cosine") {
+      const double lo = sched->field("min_lr")->num;
+      return warm(t, lo + (base - lo) * 0.5 * (1 + std::cos(M_PI * std::min(t, epochs) / epochs)));
+    }
+    return warm(t, base * f);
+  }
+  double warm(double t, double lr) const {
+    const lang::Val* w = sched ? sched->field("warmup") : nullptr;
+    if (w && w->num > 0 && t < w->num) return lr * (t + 1e-3) / w->num;
+    return lr;
+  }
+};
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const lang::Val& opt, Net& net) {
+  const double lr = opt.field("lr")->num, wd = opt.field("weight_decay")->num;
+  const bool decay_all = opt.field("decay_norm_and_bias")->num != 0;
+  std::vector<torch::Tensor> decayed, plain;
+  for (auto& p : net.module->parameters()) (decay_all || p.dim() >= 2 ? decayed : plain).push_back(p);
+  auto groups = [&](auto make_options) {
+    std::vector<torch::optim::OptimizerParamGroup> g;
+    g.emplace_back(decayed, std::make_unique<decltype(make_options(wd))>(make_options(wd)));
+    if (!plain.empty()) g.emplace_back(plain, std::make_unique<decltype(make_options(0.0))>(make_options(0.0)));
+    return g;
+  };
+  if (opt.str == "sgd") {
+    auto mk = [&](double w) {
+      return torch::optim::SGDOptions(lr).momentum(opt.field("momentum")->num).nesterov(opt.field("nesterov")->num != 0).weight_decay(w);
+    };
+    return std::make_unique<torch::optim::SGD>(groups(mk), mk(wd));
+  }
+  const auto betas = std::make_tuple(opt.field("beta1")->num, opt.field("beta2")->num);
+  if (opt.str == "adam") {
+    auto mk = [&](double w) { return torch::optim::AdamOptions(lr).betas(betas).weight_decay(w); };
+    return std::make_unique<torch::optim::Adam>(groups(mk), mk(wd));
+  }
+  auto mk = [&](double w) { return torch::optim::AdamWOptions(lr).betas(betas).weight_decay(w); };
+  return std::make_unique<torch::optim::AdamW>(groups(mk), mk(wd));
+}
+
+void set_lr(torch::optim::Optimizer& opt, double lr) {
+  for (auto& g : opt.param_groups()) g.options().set_lr(lr);
+}
+
+/// Writes a file by way of a temporary and a rename.
+template <typename Write>
+void atomic_write(const fs::path& path, Write write) {
+  const fs::path tmp = path.string() + ".tmp";
+  write(tmp.string());
+  fs::rename(tmp, path);
+}
+
+class TorchRunner : public StageRunner {
+ public:
+  explicit TorchRunner(int threads) {
+    if (threads > 0) at::set_num_threads(threads);
+  }
+
+  void run(StageJob& job) override {
+    const std::string& k = job.stage.kind;
+    if (k == "data") return run_data(job);
+    if (k == "model") return run_model(job);
+    if (k == "train" || k == "retrain") return run_fit(job);
+    if (k == "prune") return run_prune(job);
+    if (k == "evaluate") return run_evaluate(job);
+    throw StageError(fmt::format("`{}` cannot run yet in this build", k));
+  }
+
+ private:
+  Dataset& dataset(const Plan& p, int data_id) {
+    auto it = data_.find(data_id);
+    if (it != data_.end()) return it->second;
+    const lang::StageInstance& s = p.stage(data_id);
+    std::string error;
+    auto files = locate_data(s, error);
+    if (!files) throw StageError(error);
+    return data_.emplace(data_id, load_dataset(s, *files)).first->second;
+  }
+
+  /// The `model` stage a stage's chain starts from.
+  const lang::StageInstance& chain_model(const Plan& p, int id) {
+    int cur = id;
+    while (p.stage(cur).kind != "model") cur = p.stage(cur).model_in;
+    return p.stage(cur);
+  }
+
+  Shape shape_of(const Dataset& d) {
+    return {d.train_x.size(1), d.train_x.size(2), d.train_x.size(3), d.classes};
+  }
+
+  /// The model a stage starts from: its chain's architecture with the input stage's weights and masks.
+  Net input_net(StageJob& job) {
+    const lang::StageInstance& m = chain_model(job.plan, job.stage.model_in);
+    Dataset& d = dataset(job.plan, m.data_in);
+    Net net = build_model(m, shape_of(d), 0);
+    load_net(net, (fs::path(job.entries.at(job.stage.model_in)) / "model.pt").string());
+    return net;
+  }
+
+  void model_metrics(StageJob& job, const Net& net) {
+    std::int64_t total = 0;
+    const std::int64_t nz = count_nonzero_prunable(net, total);
+    job.metrics["params"] = static_cast<double>(count_params(net));
+    job.metrics["nonzero"] = static_cast<double>(count_params(net) - (total - nz));
+    job.metrics["sparsity"] = total ? 1.0 - static_cast<double>(nz) / static_cast<double>(total) : 0.0;
+  }
+
+  void run_data(StageJob& job) {
+    Dataset& d = dataset(job.plan, job.stage.id);
+    job.metrics["train_images"] = static_cast<double>(d.train_x.size(0));
+    job.metrics["test_images"] = static_cast<double>(d.test_x.size(0));
+    job.metrics["classes"] = d.classes;
+  }
+
+  void run_model(StageJob& job) {
+    Dataset& d = dataset(job.plan, job.stage.data_in);
+    Net net = build_model(job.stage, shape_of(d), seed_of(job.key));
+    save_net(net, (fs::path(job.out_dir) / "model.pt").string());
+    model_metrics(job, net);
+  }
+
+  void run_fit(StageJob& job) {
+    const lang::StageInstance& s = job.stage;
+    Dataset& d = dataset(job.plan, s.data_in);
+    Net net = input_net(job);
+    const int epochs = static_cast<int>(num(s, "epochs"));
+    const auto batch = static_cast<std::int64_t>(num(s, "batch"));
+    const lang::Val& opt_val = *s.value("optimizer");
+    if (opt_val.kind != lang::Val::Kind::Call) throw StageError("no optimizer: give `optimizer:` or put a `train` before it");
+    auto opt = make_optimizer(opt_val, net);
+    // The learning rate at each point of this stage (LANGUAGE.md, "Meaning that is fixed").
+    std::function<double(double)> lr_at;
+    LrSchedule own{s.value("schedule"), opt_val.field("lr")->num, static_cast<double>(epochs)};
+    if (s.kind == "train") {
+      lr_at = [own](double t) { return own.at(t); };
+    } else {
+      const lang::StageInstance& tr = job.plan.stage(s.train);
+      LrSchedule train{tr.value("schedule"), tr.value("optimizer")->field("lr")->num, num(tr, "epochs")};
+      const lang::Val* rewind = s.value("rewind");
+      const double T = num(tr, "epochs");
+      if (rewind && rewind->kind == lang::Val::Kind::Call && rewind->str == "lr") {
+        const double from = T - epochs;  // replay the last `epochs` epochs of the train's schedule
+        lr_at = [train, from](double t) { return train.at(from + t); };
+      } else if (s.param("schedule")->origin == lang::Origin::Given) {
+        lr_at = [own](double t) { return own.at(t); };
+      } else {  // fine-tuning at the last learning rate of the train's schedule
+        const double last = train.at(T - 1);
+        lr_at = [last](double) { return last; };
+      }
+    }
+    // Augmentations of the data stage: crop and flip run; the others are refused at plan time.
+    int pad = 0;
+    double flip = 0;
+    for (const auto& a : job.plan.stage(s.data_in).value("augment")->items) {
+      if (a.str == "crop") pad = static_cast<int>(a.field("pad")->num);
+      if (a.str == "flip") flip = a.field("p")->num;
+    }
+    const double smoothing = num(s, "label_smoothing"), clip = num(s, "clip");
+    const fs::path partial(job.partial_dir);
+    int start = 0;
+    if (fs::exists(partial / "state.txt")) {  // resume after an interruption
+      std::ifstream(partial / "state.txt") >> start;
+      load_net(net, (partial / "model.pt").string());
+      torch::serialize::InputArchive a;
+      a.load_from((partial / "optim.pt").string());
+      opt->load(a);
+      job.progress.message(fmt::format("resuming #{} {} after epoch {} of {}", s.id, s.kind, start, epochs));
+    }
+    const std::int64_t n = d.train_x.size(0);
+    const std::int64_t batches = (n + batch - 1) / batch;
+    const auto t0 = std::chrono::steady_clock::now();
+    double loss_sum = 0, correct = 0, seen = 0;
+    for (int epoch = start; epoch < epochs; ++epoch) {
+      net.module->train();
+      auto gen = at::make_generator<at::CPUGeneratorImpl>(seed_of(job.key, static_cast<std::uint64_t>(epoch) + 1));
+      const auto perm = torch::randperm(n, gen);
+      loss_sum = correct = seen = 0;
+      for (std::int64_t b = 0; b < batches; ++b) {
+        const auto idx = perm.slice(0, b * batch, std::min(n, (b + 1) * batch));
+        auto x = d.train_x.index_select(0, idx);
+        const auto y = d.train_y.index_select(0, idx);
+        if (pad > 0 || flip > 0) x = augment_batch(x, pad, flip, gen);
+        set_lr(*opt, lr_at(epoch + static_cast<double>(b) / static_cast<double>(batches)));
+        opt->zero_grad();
+        const auto out = net.module->forward(x);
+        const auto loss = torch::nn::functional::cross_entropy(out, y, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(smoothing));
+        if (!std::isfinite(loss.item<double>()))
+          throw StageError(fmt::format("the loss became {} at epoch {}, batch {}", loss.item<double>(), epoch + 1, b + 1),
+                           "lower the learning rate, or add `clip: 5`");
+        loss.backward();
+        if (clip > 0) torch::nn::utils::clip_grad_norm_(net.module->parameters(), clip);
+        opt->step();
+        net.apply_masks();
+        const double m = static_cast<double>(y.size(0));
+        loss_sum += loss.item<double>() * m;
+        correct += out.argmax(1).eq(y).sum().item<double>();
+        seen += m;
+        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        job.progress.step(epoch + 1, epochs, static_cast<int>(b + 1), static_cast<int>(batches), loss_sum / seen, correct / seen, secs);
+      }
+      // An epoch checkpoint: a kill loses at most the epoch in progress. state.txt is written last.
+      atomic_write(partial / "model.pt", [&](const std::string& p) { save_net(net, p); });
+      atomic_write(partial / "optim.pt", [&](const std::string& p) {
+        torch::serialize::OutputArchive a;
+        opt->save(a);
+        a.save_to(p);
+      });
+      atomic_write(partial / "state.txt", [&](const std::string& p) { std::ofstream(p) << epoch + 1 << "\n"; });
+    }
+    save_net(net, (fs::path(job.out_dir) / "model.pt").string());
+    if (seen > 0) {
+      job.metrics["train_loss"] = loss_sum / seen;
+      job.metrics["train_accuracy"] = correct / seen;
+    }
+    model_metrics(job, net);
+  }
+
+  void run_prune(StageJob& job) {
+    const lang::StageInstance& s = job.stage;
+    Net net = input_net(job);
+    const double amount = num(s, "amount") / 100.0;
+    const bool global = s.value("scope")->str == "global";
+    const bool random = s.value("criterion")->str == "random";
+    auto layers = net.prunable();
+    if (s.value("spare_first")->num != 0 && !layers.empty()) layers.erase(layers.begin());
+    if (s.value("spare_last")->num != 0 && !layers.empty()) layers.pop_back();
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed_of(job.key));
+    torch::NoGradGuard guard;
+    std::vector<torch::Tensor> scores;
+    for (auto& [name, w] : layers) {
+      if (!net.masks.count(name)) net.masks[name] = torch::ones_like(w);
+      auto score = random ? torch::rand(w.sizes(), gen) : w.abs();
+      scores.push_back(score.masked_fill(net.masks[name].eq(0), std::numeric_limits<float>::infinity()).flatten());
+    }
+    // Remove `amount` of the weights still unpruned: the k lowest scores among the survivors.
+    auto prune_group = [&](const std::vector<std::size_t>& which) {
+      std::vector<torch::Tensor> parts;
+      std::int64_t alive = 0;
+      for (std::size_t i : which) {
+        parts.push_back(scores[i]);
+        alive += net.masks[layers[i].first].sum().item<std::int64_t>();
+      }
+      const auto k = static_cast<std::int64_t>(std::llround(amount * static_cast<double>(alive)));
+      if (k <= 0) return;
+      auto all = torch::cat(parts);
+      auto drop = std::get<1>(torch::topk(all, k, 0, /*largest=*/false, /*sorted=*/false));
+      auto flat = torch::ones_like(all);
+      flat.index_fill_(0, drop, 0);
+      std::int64_t off = 0;
+      for (std::size_t i : which) {
+        auto& mask = net.masks[layers[i].first];
+        const auto len = mask.numel();
+        mask.mul_(flat.slice(0, off, off + len).view(mask.sizes()));
+        off += len;
+      }
+    };
+    if (global) {
+      std::vector<std::size_t> all(layers.size());
+      for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+      prune_group(all);
+    } else {
+      for (std::size_t i = 0; i < layers.size(); ++i) prune_group({i});
+    }
+    net.apply_masks();
+    save_net(net, (fs::path(job.out_dir) / "model.pt").string());
+    model_metrics(job, net);
+  }
+
+  void run_evaluate(StageJob& job) {
+    const lang::StageInstance& s = job.stage;
+    Dataset& d = dataset(job.plan, s.data_in);
+    Net net = input_net(job);
+    net.module->eval();
+    torch::NoGradGuard guard;
+    const auto batch = static_cast<std::int64_t>(num(s, "batch"));
+    const std::int64_t n = d.test_x.size(0);
+    double correct = 0, loss = 0;
+    for (std::int64_t b = 0; b < n; b += batch) {
+      const auto x = d.test_x.slice(0, b, std::min(n, b + batch));
+      const auto y = d.test_y.slice(0, b, std::min(n, b + batch));
+      const auto out = net.module->forward(x);
+      loss += torch::nn::functional::cross_entropy(out, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)).item<double>();
+      correct += out.argmax(1).eq(y).sum().item<double>();
+    }
+    job.metrics["accuracy"] = correct / static_cast<double>(n);
+    job.metrics["loss"] = loss / static_cast<double>(n);
+    model_metrics(job, net);
+  }
+
+  std::map<int, Dataset> data_;
+};
+
+}  // namespace
+
+std::unique_ptr<StageRunner> make_torch_runner(int threads) { return std::make_unique<TorchRunner>(threads); }
+
+}  // namespace whittle::runtime
