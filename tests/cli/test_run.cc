@@ -1,0 +1,148 @@
+// End to end with LibTorch on the synthetic data set: `whittle run` as a user runs it, interrupted,
+// repeated and run twice at once. Threads are fixed so that results are bitwise comparable.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+namespace fs = std::filesystem;
+extern char** environ;
+
+namespace {
+
+const char* kRecipe =
+    "recipe synth\n"
+    "data synthetic size: 4096\n"
+    "model small_cnn width: 8\n"
+    "train 12 epochs optimizer: sgd(lr: 0.05) schedule: cosine() batch: 64\n"
+    "repeat 2 {\n"
+    "  prune 50% global l1\n"
+    "  retrain 1 epoch rewind: lr\n"
+    "}\n"
+    "evaluate\n";
+
+struct Dir {
+  fs::path path;
+  Dir() {
+    char tmpl[] = "/tmp/whittle-run-XXXXXX";
+    path = ::mkdtemp(tmpl);
+    std::ofstream(path / "synth.recipe") << kRecipe;
+  }
+  ~Dir() { fs::remove_all(path); }
+  std::string recipe() const { return (path / "synth.recipe").string(); }
+};
+
+pid_t spawn_run(const Dir& d, const std::string& out_file) {
+  const std::string cmd = "exec " + std::string(WHITTLE_BIN) + " run --threads 1 --format json " + d.recipe() + " > " + out_file + " 2>&1";
+  const char* argv[] = {"/bin/sh", "-c", cmd.c_str(), nullptr};
+  pid_t pid = 0;
+  REQUIRE(::posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ) == 0);
+  return pid;
+}
+
+int wait_for(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+nlohmann::json run_json(const Dir& d) {
+  const std::string out = (d.path / "out.json").string();
+  const int rc = wait_for(spawn_run(d, out));
+  std::ifstream in(out);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  INFO(ss.str());
+  REQUIRE(rc == 0);
+  const std::string text = ss.str();
+  return nlohmann::json::parse(text.substr(text.find('{')));
+}
+
+/// The evaluate stage's metrics and the sha256 of every model file, from a run record.
+std::string fingerprint(const Dir& d, const nlohmann::json& j) {
+  std::string out = j["stages"].back()["metrics"].dump();
+  for (const auto& s : j["stages"]) {
+    const std::string key = s["key"];
+    std::ifstream in(d.path / ".whittle" / "objects" / key.substr(0, 2) / key / "manifest.yaml");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    out += ss.str().substr(ss.str().find("files:"));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("run trains, prunes with persistent masks, and reruns from the cache", "[run]") {
+  Dir d;
+  auto first = run_json(d);
+  const auto& st = first["stages"];
+  REQUIRE(st.size() == 8);
+  for (const auto& s : st) CHECK(s["status"] == "ran");
+  CHECK(st[7]["metrics"]["accuracy"].get<double>() > 0.9);
+  // 50% of the remaining prunable weights twice: the retrain after each prune keeps the zeros.
+  CHECK(st[3]["metrics"]["nonzero"] == st[4]["metrics"]["nonzero"]);
+  CHECK(st[5]["metrics"]["nonzero"] == st[6]["metrics"]["nonzero"]);
+  CHECK(st[6]["metrics"]["nonzero"].get<double>() < st[4]["metrics"]["nonzero"].get<double>());
+  auto second = run_json(d);
+  for (const auto& s : second["stages"]) CHECK(s["status"] == "cached");
+  CHECK(second["stages"][7]["metrics"] == st[7]["metrics"]);
+  CHECK(fs::exists(d.path / ".whittle" / "runs" / "synth.yaml"));
+}
+
+TEST_CASE("the same recipe twice from an empty cache gives identical checkpoints and metrics", "[run]") {
+  Dir a, b;
+  CHECK(fingerprint(a, run_json(a)) == fingerprint(b, run_json(b)));
+}
+
+TEST_CASE("kill -9 during training, then rerun: it resumes and ends as an uninterrupted run", "[run]") {
+  Dir clean, killed;
+  const std::string expected = fingerprint(clean, run_json(clean));
+  const pid_t pid = spawn_run(killed, (killed.path / "killed.txt").string());
+  // Wait until the train has written an epoch checkpoint (at least two epochs done), then kill.
+  bool checkpointed = false;
+  for (int i = 0; i < 600 && !checkpointed; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(killed.path / ".whittle" / "partial", ec)) {
+      int epoch = 0;
+      std::ifstream(e.path() / "state.txt") >> epoch;
+      checkpointed = checkpointed || epoch >= 2;
+    }
+  }
+  REQUIRE(checkpointed);
+  ::kill(pid, SIGKILL);  // the shell exec'd whittle: this is the run itself
+  wait_for(pid);
+  const std::string out = (killed.path / "resumed.txt").string();
+  const int rc = wait_for(spawn_run(killed, out));
+  std::ifstream in(out);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  INFO(ss.str());
+  REQUIRE(rc == 0);
+  CHECK(ss.str().find("resuming #2 train after epoch") != std::string::npos);
+  const std::string text = ss.str();
+  CHECK(fingerprint(killed, nlohmann::json::parse(text.substr(text.find('{')))) == expected);
+}
+
+TEST_CASE("two runs on one cache at once: both finish and no entry is corrupt", "[run]") {
+  Dir d;
+  const pid_t p1 = spawn_run(d, (d.path / "one.txt").string());
+  const pid_t p2 = spawn_run(d, (d.path / "two.txt").string());
+  CHECK(wait_for(p1) == 0);
+  CHECK(wait_for(p2) == 0);
+  const std::string verify = std::string(WHITTLE_BIN) + " cache verify --cache " + (d.path / ".whittle").string() + " > /dev/null";
+  CHECK(std::system(verify.c_str()) == 0);
+  auto again = run_json(d);
+  for (const auto& s : again["stages"]) CHECK(s["status"] == "cached");
+}

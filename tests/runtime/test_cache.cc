@@ -1,0 +1,180 @@
+// Caching and planning behaviour with a fake runner (no LibTorch): what reruns, and why.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "runtime/executor.h"
+#include "runtime/plan.h"
+
+namespace fs = std::filesystem;
+using namespace whittle;
+using namespace whittle::runtime;
+
+namespace {
+
+/// Writes one small file per stage and remembers what ran; can be told to fail a stage kind.
+struct FakeRunner : StageRunner {
+  std::vector<std::string> ran;
+  std::string fail_kind;
+  void run(StageJob& job) override {
+    if (job.stage.kind == fail_kind) throw StageError("the loss became nan at epoch 2, batch 7", "lower the learning rate");
+    ran.push_back("#" + std::to_string(job.stage.id) + " " + job.stage.kind);
+    std::ofstream(fs::path(job.out_dir) / "model.pt") << "weights of " << job.key << "\n";
+    job.metrics["accuracy"] = 0.5;
+  }
+};
+
+struct Quiet : Progress {};
+
+struct Fixture {
+  fs::path dir;
+  Fixture() {
+    char tmpl[] = "/tmp/whittle-cache-XXXXXX";
+    dir = ::mkdtemp(tmpl);
+  }
+  ~Fixture() { fs::remove_all(dir); }
+  std::string write(const std::string& name, const std::string& text) {
+    std::ofstream(dir / name) << text;
+    return (dir / name).string();
+  }
+  std::unique_ptr<Plan> plan(const std::string& file) {
+    store = std::make_unique<ArtifactStore>((dir / "cache").string());
+    auto p = make_plan(lang::analyze_file(file), *store);
+    REQUIRE_FALSE(p->analysis->diags.has_errors());
+    return p;
+  }
+  /// Plans and runs; returns the stages that ran.
+  std::vector<std::string> run(const std::string& file, ExecResult* out = nullptr) {
+    auto p = plan(file);
+    FakeRunner r;
+    r.fail_kind = fail_kind;
+    Quiet q;
+    auto res = execute(*p, *store, r, q);
+    write_record(execution_record(*p, res), p->record_path);
+    if (out) *out = res;
+    return r.ran;
+  }
+  std::unique_ptr<ArtifactStore> store;
+  std::string fail_kind;
+};
+
+const std::string recipe =
+    "recipe cache_test\ndata synthetic\nmodel small_cnn\ntrain 3 epochs\nrepeat 2 {\n  prune 20% global l1\n  retrain 1 epoch rewind: lr\n}\nevaluate\n";
+using V = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE("a rerun with nothing changed runs nothing", "[cache]") {
+  Fixture f;
+  const auto file = f.write("r.recipe", recipe);
+  CHECK(f.run(file).size() == 8);
+  CHECK(f.run(file).empty());
+}
+
+TEST_CASE("changing the last stage runs exactly that stage; the first, everything downstream", "[cache]") {
+  Fixture f;
+  const auto file = f.write("r.recipe", recipe);
+  f.run(file);
+  f.write("r.recipe", recipe.substr(0, recipe.size() - 9) + "evaluate batch: 64\n");
+  CHECK(f.run(file) == V{"#7 evaluate"});
+  f.write("r.recipe", "recipe cache_test\ndata synthetic size: 512\nmodel small_cnn\ntrain 3 epochs\nrepeat 2 {\n  prune 20% global l1\n"
+                      "  retrain 1 epoch rewind: lr\n}\nevaluate batch: 64\n");
+  CHECK(f.run(file).size() == 8);
+}
+
+TEST_CASE("comments, layout and the file's name do not invalidate anything", "[cache]") {
+  Fixture f;
+  f.run(f.write("r.recipe", recipe));
+  const auto other = f.write("renamed.recipe",
+                             "# the same recipe, reformatted\nrecipe cache_test\n\ndata   synthetic\nmodel small_cnn  # tiny\n"
+                             "train 3 epochs\nrepeat 2 { prune 20% global l1 ; retrain 1 epoch rewind: lr }\nevaluate\n");
+  CHECK(f.run(other).empty());
+}
+
+TEST_CASE("plan --explain says why each stale stage must run", "[cache]") {
+  Fixture f;
+  const auto file = f.write("r.recipe", recipe);
+  auto first = f.plan(file);
+  CHECK(first->steps[0].reason == "not in the cache");
+  f.run(file);
+  f.write("r.recipe", "recipe cache_test\ndata synthetic\nmodel small_cnn\ntrain 3 epochs\nrepeat 2 {\n  prune 25% global l1\n"
+                      "  retrain 1 epoch rewind: lr\n}\nevaluate\n");
+  auto p = f.plan(file);
+  CHECK(p->stale_count() == 5);
+  CHECK(p->steps[3].fresh == false);
+  CHECK(p->steps[3].reason == "params changed: amount: 20% → 25%");
+  CHECK(p->steps[4].reason == "input changed: model from #3 prune");
+  CHECK(p->steps[2].fresh);
+}
+
+TEST_CASE("a flipped byte in a cache entry is reported and only that stage recomputed", "[cache]") {
+  Fixture f;
+  const auto file = f.write("r.recipe", recipe);
+  f.run(file);
+  auto p = f.plan(file);
+  const fs::path victim = fs::path(f.store->entry_dir(p->keys[4])) / "model.pt";
+  {
+    std::fstream io(victim, std::ios::in | std::ios::out | std::ios::binary);
+    io.seekp(3);
+    io.put('X');
+  }
+  ExecResult res;
+  CHECK(f.run(file, &res) == V{"#4 retrain"});
+  REQUIRE(res.diags.all().size() == 1);
+  CHECK(res.diags.all()[0].code == "R0004");
+  CHECK(res.diags.all()[0].message.find("does not match its checksum") != std::string::npos);
+  CHECK(f.run(file).empty());
+}
+
+TEST_CASE("a failing stage stops the run at its line and keeps what finished", "[cache]") {
+  Fixture f;
+  const auto file = f.write("r.recipe", recipe);
+  f.fail_kind = "retrain";
+  ExecResult res;
+  CHECK(f.run(file, &res) == V{"#0 data", "#1 model", "#2 train", "#3 prune"});
+  CHECK_FALSE(res.ok);
+  REQUIRE(res.diags.all().size() == 1);
+  const auto& d = res.diags.all()[0];
+  CHECK(d.code == "R0003");
+  CHECK(d.message == "stage #4 retrain failed: the loss became nan at epoch 2, batch 7");
+  CHECK(*d.help == "lower the learning rate");
+  f.fail_kind.clear();
+  CHECK(f.run(file) == V{"#4 retrain", "#5 prune", "#6 retrain", "#7 evaluate"});
+}
+
+TEST_CASE("keys ignore the device but not the seed", "[cache]") {
+  Fixture f;
+  auto a = f.plan(f.write("a.recipe", "data synthetic\nmodel small_cnn\ntrain 2 epochs device: cpu\nevaluate\n"));
+  auto b = f.plan(f.write("b.recipe", "data synthetic\nmodel small_cnn\ntrain 2 epochs device: auto\nevaluate\n"));
+  auto c = f.plan(f.write("c.recipe", "seed 1\ndata synthetic\nmodel small_cnn\ntrain 2 epochs\nevaluate\n"));
+  CHECK(a->keys == b->keys);
+  CHECK(a->keys[2] != c->keys[2]);
+}
+
+TEST_CASE("stages this build cannot run are refused before anything runs", "[cache]") {
+  Fixture f;
+  ArtifactStore store((f.dir / "cache").string());
+  auto p = make_plan(lang::analyze_file(f.write("q.recipe", "data synthetic\nmodel small_cnn\nquantize 8 bits\nevaluate\n")), store);
+  REQUIRE(p->analysis->diags.has_errors());
+  CHECK(p->analysis->diags.all()[0].code == "R0001");
+  auto q = make_plan(lang::analyze_file(f.write("c.recipe", "data cifar10 root: \"/nonexistent\"\nmodel small_cnn\nevaluate\n")), store);
+  REQUIRE(q->analysis->diags.has_errors());
+  CHECK(q->analysis->diags.all()[0].code == "R0002");
+}
+
+TEST_CASE("the store commits atomically and gc keeps what recipes reach", "[cache]") {
+  Fixture f;
+  const auto file = f.write("r.recipe", recipe);
+  f.run(file);
+  CHECK(f.store->list().size() == 8);
+  for (const auto& e : fs::directory_iterator(f.dir / "cache" / "tmp")) FAIL("left in tmp: " << e.path());
+  auto other = f.write("o.recipe", "data synthetic\nmodel small_cnn\ntrain 1 epoch\nevaluate\n");
+  f.run(other);
+  CHECK(f.store->list().size() == 10);  // its data and model stages are the same entries as the first's
+  auto keep = f.plan(file);
+  auto [n, bytes] = f.store->gc(keep->keys);
+  CHECK(n == 2);
+  CHECK(f.run(file).empty());
+}
