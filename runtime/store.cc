@@ -114,6 +114,11 @@ std::optional<Manifest> ArtifactStore::manifest(const std::string& key) const {
   return m;
 }
 
+bool ArtifactStore::has(const std::string& key) const {
+  std::error_code ec;
+  return fs::exists(fs::path(entry_dir(key)) / "manifest.yaml", ec);
+}
+
 bool ArtifactStore::verify(const std::string& key, std::string& why) const {
   auto m = manifest(key);
   if (!m) {

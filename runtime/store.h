@@ -46,7 +46,9 @@ class ArtifactStore {
   std::string entry_dir(const std::string& key) const;
   /// The manifest of a finished entry, read without verifying checksums (what `plan` does).
   std::optional<Manifest> manifest(const std::string& key) const;
-  bool has(const std::string& key) const { return manifest(key).has_value(); }
+  /// Whether a finished entry exists. An entry appears only by rename after its manifest is written,
+  /// so the manifest's presence is enough; its contents are checked when the entry is loaded.
+  bool has(const std::string& key) const;
 
   /// Verifies an entry's files against its manifest; on failure `why` says what is wrong.
   bool verify(const std::string& key, std::string& why) const;

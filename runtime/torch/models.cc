@@ -102,11 +102,16 @@ struct ResNet18Impl : NetImpl {
 }  // namespace
 
 void Net::apply_masks() {
-  torch::NoGradGuard guard;
-  for (auto& p : module->named_parameters()) {
-    auto it = masks.find(p.key());
-    if (it != masks.end()) p.value().mul_(it->second);
+  if (masks.empty()) return;
+  if (masked_.size() != masks.size()) {
+    masked_.clear();
+    for (auto& p : module->named_parameters()) {
+      auto it = masks.find(p.key());
+      if (it != masks.end()) masked_.emplace_back(p.value(), it->second);
+    }
   }
+  torch::NoGradGuard guard;
+  for (auto& [param, mask] : masked_) param.mul_(mask);
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> Net::prunable() const {
@@ -151,6 +156,7 @@ void load_net(Net& net, const std::string& path) {
     b.value().copy_(t);
   }
   net.masks.clear();
+  net.masks_changed();
   for (const auto& [name, w] : net.prunable()) {
     torch::Tensor m;
     if (a.try_read("m." + name, m)) net.masks[name] = m;

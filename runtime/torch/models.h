@@ -19,9 +19,15 @@ struct Net {
   std::shared_ptr<NetImpl> module;
   /// Pruning masks by parameter name (1 keeps, 0 removes); re-applied after every optimizer step.
   std::map<std::string, torch::Tensor> masks;
+  /// Multiplies the masked parameters by their masks. Cheap when there are none; the pairs are
+  /// looked up once (call masks_changed() after editing `masks`).
   void apply_masks();
+  void masks_changed() { masked_.clear(); }
   /// Conv and linear weights, in registration order: what pruning ranks.
   std::vector<std::pair<std::string, torch::Tensor>> prunable() const;
+
+ private:
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> masked_;  ///< (parameter, mask)
 };
 
 struct Shape {

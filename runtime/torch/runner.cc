@@ -229,15 +229,16 @@ class TorchRunner : public StageRunner {
         opt->zero_grad();
         const auto out = net.module->forward(x);
         const auto loss = torch::nn::functional::cross_entropy(out, y, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(smoothing));
-        if (!std::isfinite(loss.item<double>()))
-          throw StageError(fmt::format("the loss became {} at epoch {}, batch {}", loss.item<double>(), epoch + 1, b + 1),
+        const double loss_value = loss.item<double>();
+        if (!std::isfinite(loss_value))
+          throw StageError(fmt::format("the loss became {} at epoch {}, batch {}", loss_value, epoch + 1, b + 1),
                            "lower the learning rate, or add `clip: 5`");
         loss.backward();
         if (clip > 0) torch::nn::utils::clip_grad_norm_(net.module->parameters(), clip);
         opt->step();
         net.apply_masks();
         const double m = static_cast<double>(y.size(0));
-        loss_sum += loss.item<double>() * m;
+        loss_sum += loss_value * m;
         correct += out.argmax(1).eq(y).sum().item<double>();
         seen += m;
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -306,6 +307,7 @@ class TorchRunner : public StageRunner {
     } else {
       for (std::size_t i = 0; i < layers.size(); ++i) prune_group({i});
     }
+    net.masks_changed();
     net.apply_masks();
     save_net(net, (fs::path(job.out_dir) / "model.pt").string());
     model_metrics(job, net);
