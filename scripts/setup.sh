@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command from a fresh Debian 12 machine to a result:
-#   scripts/setup.sh run    install what is missing, build, and run the main job
+#   scripts/setup.sh run    install what is missing, build, and run the main job (the quick start)
 #   scripts/setup.sh test   install what is missing, build, and run the whole test suite
 # Environment: BUILD_DIR (default build), JOBS (default: number of cores).
 set -euo pipefail
@@ -17,6 +17,8 @@ packages=(
   build-essential cmake ninja-build pkg-config
   tao-pegtl-dev libyaml-cpp-dev libboost-graph-dev catch2
   libcli11-dev libfmt-dev nlohmann-json3-dev
+  libtorch-dev libssl-dev zlib1g-dev
+  dataset-fashion-mnist
 )
 
 missing=()
@@ -48,6 +50,7 @@ if [[ "$mode" == test ]]; then
   echo "== testing"
   ctest --test-dir "$build" --output-on-failure -j "$jobs"
 else
-  echo "== main job: lint every shipped recipe"
-  "$build/runtime/whittle" lint pipelines/*.recipe
+  echo "== main job: the quick start (Fashion-MNIST, a small CNN, pruning with learning-rate rewinding)"
+  "$build/runtime/whittle" lint pipelines/*.recipe >/dev/null
+  "$build/runtime/whittle" run pipelines/quickstart.recipe
 fi
