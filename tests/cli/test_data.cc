@@ -1,0 +1,106 @@
+// Real data: CIFAR-10 from ../shared/data (every developer machine and CI have it), and the errors a
+// wrong file gives, at the recipe's `data` line.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kCifar = fs::path(WHITTLE_SOURCE_DIR) / ".." / "shared" / "data" / "cifar-10-batches-bin";
+
+struct Run {
+  int code;
+  std::string out;
+};
+
+Run run(const fs::path& dir, const std::string& recipe, const std::string& flags = "") {
+  std::ofstream(dir / "r.recipe") << recipe;
+  const std::string cmd = std::string(WHITTLE_BIN) + " run --threads 2 " + flags + " " + (dir / "r.recipe").string() + " 2>&1";
+  std::FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+struct Temp {
+  fs::path path;
+  Temp() {
+    char tmpl[] = "/tmp/whittle-data-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~Temp() { fs::remove_all(path); }
+};
+
+/// A copy of the CIFAR-10 folder made of links, with one file replaced by `bytes`.
+fs::path cifar_with(const Temp& t, const std::string& name, const std::string& bytes) {
+  const fs::path root = t.path / "cifar";
+  fs::create_directories(root);
+  for (const auto& e : fs::directory_iterator(kCifar))
+    if (e.path().filename() != name) fs::create_symlink(fs::canonical(e.path()), root / e.path().filename());
+  std::ofstream(root / name, std::ios::binary) << bytes;
+  return root;
+}
+
+}  // namespace
+
+TEST_CASE("CIFAR-10 loads and trains ResNet18 on a seeded subset", "[data]") {
+  if (!fs::exists(kCifar)) {
+    WARN("skipped: no CIFAR-10 at " << kCifar.string());
+    return;
+  }
+  Temp t;
+  auto r = run(t.path,
+               "data cifar10 root: \"" + kCifar.string() + "\" augment: [crop(pad: 4), flip] subset: 256\n"
+               "model resnet18 width: 8\ntrain 1 epoch batch: 64\n", "--format json");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  CHECK(j["stages"][0]["metrics"]["train_images"] == 256);
+  CHECK(j["stages"][0]["metrics"]["test_images"] == 10000);
+  CHECK(j["stages"][1]["metrics"]["params"].get<double>() > 100000);  // ResNet18 at width 8: ~0.7 M
+  CHECK(j["stages"][2]["metrics"]["train_loss"].get<double>() > 0);
+}
+
+TEST_CASE("a truncated or corrupt CIFAR-10 file is an error at the data line", "[data]") {
+  if (!fs::exists(kCifar)) {
+    WARN("skipped: no CIFAR-10 at " << kCifar.string());
+    return;
+  }
+  {
+    Temp t;
+    const auto root = cifar_with(t, "data_batch_3.bin", std::string(1000, '\0'));
+    auto r = run(t.path, "\ndata cifar10 root: \"" + root.string() + "\"\nmodel small_cnn\ntrain 1 epoch\n");
+    INFO(r.out);
+    CHECK(r.code == 1);
+    CHECK(r.out.find("error[R0003]: stage #0 data failed") != std::string::npos);
+    CHECK(r.out.find("data_batch_3.bin` has 1000 bytes") != std::string::npos);
+    CHECK(r.out.find("r.recipe:2:1") != std::string::npos);
+  }
+  {
+    Temp t;
+    std::ifstream in(kCifar / "test_batch.bin", std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    bytes[3073 * 5] = static_cast<char>(200);  // the label byte of record 5
+    const auto root = cifar_with(t, "test_batch.bin", bytes);
+    auto r = run(t.path, "data cifar10 root: \"" + root.string() + "\"\nmodel small_cnn\ntrain 1 epoch\n");
+    INFO(r.out);
+    CHECK(r.code == 1);
+    CHECK(r.out.find("record 5 has label byte 200") != std::string::npos);
+  }
+  {
+    Temp t;
+    auto r = run(t.path, "data cifar10 root: \"" + (t.path / "nowhere").string() + "\"\nmodel small_cnn\ntrain 1 epoch\n");
+    CHECK(r.code == 1);
+    CHECK(r.out.find("error[R0002]") != std::string::npos);
+  }
+}
