@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "runtime/data_files.h"
 #include "runtime/torch/data.h"
@@ -103,12 +104,23 @@ class TorchRunner : public StageRunner {
 
   void run(StageJob& job) override {
     const std::string& k = job.stage.kind;
-    if (k == "data") return run_data(job);
-    if (k == "model") return run_model(job);
-    if (k == "train" || k == "retrain") return run_fit(job);
-    if (k == "prune") return run_prune(job);
-    if (k == "evaluate") return run_evaluate(job);
-    throw StageError(fmt::format("`{}` cannot run yet in this build", k));
+    if (k == "data") run_data(job);
+    else if (k == "model") run_model(job);
+    else if (k == "train" || k == "retrain") run_fit(job);
+    else if (k == "prune") run_prune(job);
+    else if (k == "evaluate") run_evaluate(job);
+    else throw StageError(fmt::format("`{}` cannot run yet in this build", k));
+    // The stage's log goes into its cache entry: the epochs (kept in the partial folder so that a
+    // resumed stage keeps the lines of the epochs before the interruption), then its metrics.
+    const fs::path partial_log = fs::path(job.partial_dir) / "log.txt";
+    std::string log;
+    if (fs::exists(partial_log)) {
+      std::ifstream in(partial_log);
+      log.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    std::ofstream out(fs::path(job.out_dir) / "log.txt");
+    out << fmt::format("#{} {} ({})\n", job.stage.id, job.stage.kind, job.key) << log;
+    for (const auto& [name, value] : job.metrics) out << fmt::format("{} = {}\n", name, value);
   }
 
  private:
@@ -251,6 +263,10 @@ class TorchRunner : public StageRunner {
         opt->save(a);
         a.save_to(p);
       });
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::ofstream(partial / "log.txt", std::ios::app)
+          << fmt::format("epoch {}/{}: loss {:.6f}, accuracy {:.4f}, lr {:.6g}, {:.1f}s\n", epoch + 1, epochs, loss_sum / seen,
+                         correct / seen, lr_at(epoch + 1.0 - 1e-9), elapsed);
       atomic_write(partial / "state.txt", [&](const std::string& p) { std::ofstream(p) << epoch + 1 << "\n"; });
     }
     save_net(net, (fs::path(job.out_dir) / "model.pt").string());

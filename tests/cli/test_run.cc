@@ -94,6 +94,12 @@ TEST_CASE("run trains, prunes with persistent masks, and reruns from the cache",
   CHECK(st[3]["metrics"]["nonzero"] == st[4]["metrics"]["nonzero"]);
   CHECK(st[5]["metrics"]["nonzero"] == st[6]["metrics"]["nonzero"]);
   CHECK(st[6]["metrics"]["nonzero"].get<double>() < st[4]["metrics"]["nonzero"].get<double>());
+  const std::string key = st[2]["key"];
+  std::ifstream log(d.path / ".whittle" / "objects" / key.substr(0, 2) / key / "log.txt");
+  std::stringstream lines;
+  lines << log.rdbuf();
+  CHECK(lines.str().find("epoch 12/12: loss") != std::string::npos);
+  CHECK(lines.str().find("train_accuracy = ") != std::string::npos);
   auto second = run_json(d);
   for (const auto& s : second["stages"]) CHECK(s["status"] == "cached");
   CHECK(second["stages"][7]["metrics"] == st[7]["metrics"]);
