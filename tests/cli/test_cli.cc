@@ -1,6 +1,8 @@
 // End-to-end: the `whittle` binary as a user runs it.
 #include <catch2/catch.hpp>
 
+#include "tests/cli/helpers.h"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,42 +17,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-Result whittle(const std::string& args) {
-  const std::string cmd = std::string(WHITTLE_BIN) + " " + args + " 2>&1";
-  std::FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  std::string out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-/// A scratch folder with recipe files, removed at the end of the test.
-struct Scratch {
-  fs::path dir;
-  Scratch() {
-    char tmpl[] = "/tmp/whittle-cli-XXXXXX";
-    dir = ::mkdtemp(tmpl);
-  }
-  ~Scratch() { fs::remove_all(dir); }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(dir / name, std::ios::binary) << text;
-    return (dir / name).string();
-  }
-  std::string read(const std::string& name) const {
-    std::ifstream in(dir / name, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-};
+using whittle::test::Scratch;
+using whittle::test::run_whittle;
 
 const std::string good = "data cifar10\nmodel resnet18\ntrain 5 epochs\nevaluate\n";
 
@@ -58,8 +26,8 @@ const std::string good = "data cifar10\nmodel resnet18\ntrain 5 epochs\nevaluate
 
 TEST_CASE("lint exits 0 on clean recipes and 1 on errors", "[cli]") {
   Scratch s;
-  CHECK(whittle("lint " + s.write("ok.recipe", good)).code == 0);
-  auto r = whittle("lint " + s.write("bad.recipe", "data cifar10\nmodel resnet18\nprnue 20%\nevaluate\n"));
+  CHECK(run_whittle("lint " + s.write("ok.recipe", good)).code == 0);
+  auto r = run_whittle("lint " + s.write("bad.recipe", "data cifar10\nmodel resnet18\nprnue 20%\nevaluate\n"));
   CHECK(r.code == 1);
   CHECK(r.out.find("error[E0102]: unknown stage `prnue`") != std::string::npos);
   CHECK(r.out.find("did you mean `prune`?") != std::string::npos);
@@ -69,15 +37,15 @@ TEST_CASE("lint exits 0 on clean recipes and 1 on errors", "[cli]") {
 TEST_CASE("lint --deny-warnings turns warnings into a failure", "[cli]") {
   Scratch s;
   const std::string f = s.write("w.recipe", "data cifar10\nmodel resnet18\ntrain 5 epochs\n");
-  CHECK(whittle("lint " + f).code == 0);
-  CHECK(whittle("lint --deny-warnings " + f).code == 1);
+  CHECK(run_whittle("lint " + f).code == 0);
+  CHECK(run_whittle("lint --deny-warnings " + f).code == 1);
 }
 
 TEST_CASE("lint --format json is one array for all files", "[cli]") {
   Scratch s;
   const std::string a = s.write("a.recipe", "data cifar10\nmodel resnet18\nprune 0.5\n");
   const std::string b = s.write("b.recipe", "model resnet18\n");
-  auto r = whittle("lint --format json " + a + " " + b);
+  auto r = run_whittle("lint --format json " + a + " " + b);
   CHECK(r.code == 1);
   auto j = nlohmann::json::parse(r.out);
   REQUIRE(j.is_array());
@@ -89,12 +57,12 @@ TEST_CASE("lint --format json is one array for all files", "[cli]") {
   CHECK(files.size() == 2);
   CHECK(codes.count("E0207") == 1);
   CHECK(codes.count("E0302") == 1);
-  CHECK(nlohmann::json::parse(whittle("lint --format json " + s.write("c.recipe", good)).out).empty());
+  CHECK(nlohmann::json::parse(run_whittle("lint --format json " + s.write("c.recipe", good)).out).empty());
 }
 
 TEST_CASE("lint --format concise prints one line per problem", "[cli]") {
   Scratch s;
-  auto r = whittle("lint --format concise " + s.write("c.recipe", "data cifar10\nmodel resnet18\ntrain 20%\nevaluate\n"));
+  auto r = run_whittle("lint --format concise " + s.write("c.recipe", "data cifar10\nmodel resnet18\ntrain 20%\nevaluate\n"));
   CHECK(r.code == 1);
   CHECK(r.out.find("c.recipe:3:7: error[E0201]: `train` takes epochs, not a percentage") != std::string::npos);
   CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 1);
@@ -103,34 +71,34 @@ TEST_CASE("lint --format concise prints one line per problem", "[cli]") {
 TEST_CASE("lint --set overrides a let, and a bad --set is a usage error", "[cli]") {
   Scratch s;
   const std::string f = s.write("s.recipe", "let rounds = 2\ndata cifar10\nmodel resnet18\nrepeat $rounds { evaluate }\n");
-  CHECK(whittle("lint --set rounds=0 " + f).code == 1);
-  CHECK(whittle("lint --set rounds=3 " + f).code == 0);
-  CHECK(whittle("lint --set rounds " + f).code == 2);
+  CHECK(run_whittle("lint --set rounds=0 " + f).code == 1);
+  CHECK(run_whittle("lint --set rounds=3 " + f).code == 0);
+  CHECK(run_whittle("lint --set rounds " + f).code == 2);
 }
 
 TEST_CASE("check prints every stage with resolved and defaulted parameters", "[cli]") {
   Scratch s;
-  auto r = whittle("check " + s.write("k.recipe", "recipe k\n" + good));
+  auto r = run_whittle("check " + s.write("k.recipe", "recipe k\n" + good));
   CHECK(r.code == 0);
   CHECK(r.out.find("recipe k: 4 stages") != std::string::npos);
   CHECK(r.out.find("#2 train") != std::string::npos);
   CHECK(r.out.find("batch            128  (default)") != std::string::npos);
-  CHECK(whittle("check " + s.write("e.recipe", "prune 20%\n")).code == 1);
+  CHECK(run_whittle("check " + s.write("e.recipe", "prune 20%\n")).code == 1);
 }
 
 TEST_CASE("fmt rewrites in place, --check reports, broken files are left alone", "[cli]") {
   Scratch s;
   const std::string f = s.write("f.recipe", "data   cifar10\nmodel resnet18 ; evaluate\n");
-  auto check = whittle("fmt --check " + f);
+  auto check = run_whittle("fmt --check " + f);
   CHECK(check.code == 1);
   CHECK(check.out.find("would reformat") != std::string::npos);
   CHECK(s.read("f.recipe") == "data   cifar10\nmodel resnet18 ; evaluate\n");
-  CHECK(whittle("fmt " + f).code == 0);
+  CHECK(run_whittle("fmt " + f).code == 0);
   CHECK(s.read("f.recipe") == "data cifar10\nmodel resnet18\nevaluate\n");
-  CHECK(whittle("fmt --check " + f).code == 0);
+  CHECK(run_whittle("fmt --check " + f).code == 0);
   const std::string broken = "data cifar10 [\n";
   const std::string b = s.write("b.recipe", broken);
-  CHECK(whittle("fmt " + b).code == 1);
+  CHECK(run_whittle("fmt " + b).code == 1);
   CHECK(s.read("b.recipe") == broken);
   for (const auto& e : fs::directory_iterator(s.dir)) CHECK(e.path().string().find("whittle-tmp") == std::string::npos);
 }
@@ -138,36 +106,36 @@ TEST_CASE("fmt rewrites in place, --check reports, broken files are left alone",
 TEST_CASE("fmt - formats standard input", "[cli]") {
   Scratch s;
   const std::string f = s.write("in.recipe", "evaluate   metrics:[accuracy]\n");
-  auto r = whittle("fmt - < " + f);
+  auto r = run_whittle("fmt - < " + f);
   CHECK(r.code == 0);
   CHECK(r.out == "evaluate metrics: [accuracy]\n");
 }
 
 TEST_CASE("doc lists the catalog and marks what cannot run yet", "[cli]") {
-  auto all = whittle("doc");
+  auto all = run_whittle("doc");
   CHECK(all.code == 0);
   CHECK(all.out.find("prune") != std::string::npos);
   CHECK(all.out.find("not runnable yet") != std::string::npos);
-  auto prune = whittle("doc prune");
+  auto prune = run_whittle("doc prune");
   CHECK(prune.code == 0);
   CHECK(prune.out.find("amount *") != std::string::npos);
-  CHECK(whittle("doc sgd").out.find("learning rate") != std::string::npos);
-  auto bad = whittle("doc prnue");
+  CHECK(run_whittle("doc sgd").out.find("learning rate") != std::string::npos);
+  auto bad = run_whittle("doc prnue");
   CHECK(bad.code == 1);
   CHECK(bad.out.find("did you mean `prune`?") != std::string::npos);
 }
 
 TEST_CASE("explain describes codes and lints", "[cli]") {
-  CHECK(whittle("explain W0002").out.find("prune_without_retrain") != std::string::npos);
-  CHECK(whittle("explain prune_without_retrain").code == 0);
-  CHECK(whittle("explain E9999").code == 1);
+  CHECK(run_whittle("explain W0002").out.find("prune_without_retrain") != std::string::npos);
+  CHECK(run_whittle("explain prune_without_retrain").code == 0);
+  CHECK(run_whittle("explain E9999").code == 1);
 }
 
 TEST_CASE("an unknown command suggests the nearest one", "[cli]") {
-  auto r = whittle("lnit x");
+  auto r = run_whittle("lnit x");
   CHECK(r.code == 2);
   CHECK(r.out.find("did you mean `lint`?") != std::string::npos);
-  CHECK(whittle("--version").out.find("whittle ") == 0);
+  CHECK(run_whittle("--version").out.find("whittle ") == 0);
 }
 
 TEST_CASE("use is relative to the including file, wherever whittle runs", "[cli]") {
@@ -176,26 +144,26 @@ TEST_CASE("use is relative to the including file, wherever whittle runs", "[cli]
   s.write("lib/stages.recipe", "use \"more.recipe\"\ndefine shrink(amount: percent = 30%) { more $amount }\n");
   s.write("lib/more.recipe", "define more(a: percent) {\n  prune $a\n  retrain 1 epoch\n}\n");
   const std::string f = s.write("main.recipe", "use \"lib/stages.recipe\"\ndata cifar10\nmodel resnet18\ntrain 5 epochs\nshrink\nevaluate\n");
-  auto r = whittle("lint --deny-warnings " + f);
+  auto r = run_whittle("lint --deny-warnings " + f);
   INFO(r.out);
   CHECK(r.code == 0);
-  auto c = whittle("check " + f);
+  auto c = run_whittle("check " + f);
   CHECK(c.out.find("amount       30%") != std::string::npos);
   s.write("lib/more.recipe", "use \"stages.recipe\"\n");
-  auto cyc = whittle("lint " + f);
+  auto cyc = run_whittle("lint " + f);
   CHECK(cyc.code == 1);
   CHECK(cyc.out.find("`use` cycle: stages.recipe → more.recipe → stages.recipe") != std::string::npos);
 }
 
 TEST_CASE("a path that is not a regular file is refused, not read", "[cli]") {
   Scratch s;
-  auto r = whittle("lint " + s.write("dev.recipe", "use \"/dev/zero\"\ndata cifar10\nmodel resnet18\nevaluate\n"));
+  auto r = run_whittle("lint " + s.write("dev.recipe", "use \"/dev/zero\"\ndata cifar10\nmodel resnet18\nevaluate\n"));
   CHECK(r.code == 1);
   CHECK(r.out.find("E0106") != std::string::npos);
 }
 
 TEST_CASE("every shipped pipeline lints clean", "[cli]") {
-  auto r = whittle("lint --deny-warnings " + std::string(WHITTLE_SOURCE_DIR) + "/pipelines/*.recipe");
+  auto r = run_whittle("lint --deny-warnings " + std::string(WHITTLE_SOURCE_DIR) + "/pipelines/*.recipe");
   INFO(r.out);
   CHECK(r.code == 0);
 }

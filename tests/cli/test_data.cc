@@ -2,6 +2,8 @@
 // wrong file gives, at the recipe's `data` line.
 #include <catch2/catch.hpp>
 
+#include "tests/cli/helpers.h"
+
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -15,35 +17,16 @@ namespace {
 
 const fs::path kCifar = fs::path(WHITTLE_SOURCE_DIR) / ".." / "shared" / "data" / "cifar-10-batches-bin";
 
-struct Run {
-  int code;
-  std::string out;
-};
+using Temp = whittle::test::Scratch;
 
-Run run(const fs::path& dir, const std::string& recipe, const std::string& flags = "") {
+whittle::test::Result run(const fs::path& dir, const std::string& recipe, const std::string& flags = "") {
   std::ofstream(dir / "r.recipe") << recipe;
-  const std::string cmd = std::string(WHITTLE_BIN) + " run --threads 2 " + flags + " " + (dir / "r.recipe").string() + " 2>&1";
-  std::FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  return whittle::test::run_whittle("run --threads 2 " + flags + " " + (dir / "r.recipe").string());
 }
-
-struct Temp {
-  fs::path path;
-  Temp() {
-    char tmpl[] = "/tmp/whittle-data-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~Temp() { fs::remove_all(path); }
-};
 
 /// A copy of the CIFAR-10 folder made of links, with one file replaced by `bytes`.
 fs::path cifar_with(const Temp& t, const std::string& name, const std::string& bytes) {
-  const fs::path root = t.path / "cifar";
+  const fs::path root = t.dir / "cifar";
   fs::create_directories(root);
   for (const auto& e : fs::directory_iterator(kCifar))
     if (e.path().filename() != name) fs::create_symlink(fs::canonical(e.path()), root / e.path().filename());
@@ -59,7 +42,7 @@ TEST_CASE("CIFAR-10 loads and trains ResNet18 on a seeded subset", "[data]") {
     return;
   }
   Temp t;
-  auto r = run(t.path,
+  auto r = run(t.dir,
                "data cifar10 root: \"" + kCifar.string() + "\" augment: [crop(pad: 4), flip] subset: 256\n"
                "model resnet18 width: 8\ntrain 1 epoch batch: 64\n", "--format json");
   INFO(r.out);
@@ -79,7 +62,7 @@ TEST_CASE("a truncated or corrupt CIFAR-10 file is an error at the data line", "
   {
     Temp t;
     const auto root = cifar_with(t, "data_batch_3.bin", std::string(1000, '\0'));
-    auto r = run(t.path, "\ndata cifar10 root: \"" + root.string() + "\"\nmodel small_cnn\ntrain 1 epoch\n");
+    auto r = run(t.dir, "\ndata cifar10 root: \"" + root.string() + "\"\nmodel small_cnn\ntrain 1 epoch\n");
     INFO(r.out);
     CHECK(r.code == 1);
     CHECK(r.out.find("error[R0003]: stage #0 data failed") != std::string::npos);
@@ -92,14 +75,14 @@ TEST_CASE("a truncated or corrupt CIFAR-10 file is an error at the data line", "
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     bytes[3073 * 5] = static_cast<char>(200);  // the label byte of record 5
     const auto root = cifar_with(t, "test_batch.bin", bytes);
-    auto r = run(t.path, "data cifar10 root: \"" + root.string() + "\"\nmodel small_cnn\ntrain 1 epoch\n");
+    auto r = run(t.dir, "data cifar10 root: \"" + root.string() + "\"\nmodel small_cnn\ntrain 1 epoch\n");
     INFO(r.out);
     CHECK(r.code == 1);
     CHECK(r.out.find("record 5 has label byte 200") != std::string::npos);
   }
   {
     Temp t;
-    auto r = run(t.path, "data cifar10 root: \"" + (t.path / "nowhere").string() + "\"\nmodel small_cnn\ntrain 1 epoch\n");
+    auto r = run(t.dir, "data cifar10 root: \"" + (t.dir / "nowhere").string() + "\"\nmodel small_cnn\ntrain 1 epoch\n");
     CHECK(r.code == 1);
     CHECK(r.out.find("error[R0002]") != std::string::npos);
   }

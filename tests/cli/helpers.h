@@ -1,0 +1,49 @@
+// Helpers for the end-to-end tests: run `whittle` and capture its output, and a scratch folder.
+#pragma once
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace whittle::test {
+
+struct Result {
+  int code;
+  std::string out;  ///< stdout and stderr together
+};
+
+/// Runs `whittle ARGS` through the shell and waits for it.
+inline Result run_whittle(const std::string& args) {
+  const std::string cmd = std::string(WHITTLE_BIN) + " " + args + " 2>&1";
+  std::FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return {-1, "popen failed"};
+  std::string out;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+/// A fresh folder under /tmp, removed at the end of the test.
+struct Scratch {
+  std::filesystem::path dir;
+  Scratch() {
+    char tmpl[] = "/tmp/whittle-test-XXXXXX";
+    dir = ::mkdtemp(tmpl);
+  }
+  ~Scratch() { std::filesystem::remove_all(dir); }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(dir / name, std::ios::binary) << text;
+    return (dir / name).string();
+  }
+  std::string read(const std::string& name) const {
+    std::ifstream in(dir / name, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+};
+
+}  // namespace whittle::test
