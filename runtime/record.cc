@@ -12,6 +12,7 @@ namespace whittle::runtime {
 
 std::string record_yaml(const RunRecord& r) {
   YAML::Emitter out;
+  out.SetDoublePrecision(17);  // metrics read back exactly
   out << YAML::BeginMap;
   out << YAML::Key << "format" << YAML::Value << r.format;
   out << YAML::Key << "recipe" << YAML::Value << r.recipe;

@@ -41,6 +41,7 @@ std::string now_iso() {
 
 void write_manifest(const fs::path& path, const Manifest& m) {
   YAML::Emitter out;
+  out.SetDoublePrecision(17);  // metrics read back exactly
   out << YAML::BeginMap;
   out << YAML::Key << "format" << YAML::Value << m.format;
   out << YAML::Key << "key" << YAML::Value << m.key;

@@ -109,16 +109,25 @@ std::string metric(const std::map<std::string, double>& m, const char* name, con
   return it == m.end() ? "-" : fmt::format(fmt::runtime(fmt_spec), it->second * scale);
 }
 
+/// MACs in a short form: 555.4M, 1.2M, 310.6K.
+std::string macs(const std::map<std::string, double>& m) {
+  auto it = m.find("macs");
+  if (it == m.end()) return "-";
+  if (it->second >= 1e9) return fmt::format("{:.1f}G", it->second / 1e9);
+  if (it->second >= 1e6) return fmt::format("{:.1f}M", it->second / 1e6);
+  return fmt::format("{:.1f}K", it->second / 1e3);
+}
+
 std::string results_table(const runtime::Plan& p, const runtime::RunRecord& r) {
-  std::string out = fmt::format("{:<35} {:<7} {:>8} {:>9} {:>10} {:>10} {:>9} {:>6} {:>5} {:>6}\n", "stage", "status", "seconds",
+  std::string out = fmt::format("{:<35} {:<7} {:>8} {:>9} {:>10} {:>10} {:>9} {:>7} {:>5} {:>7}\n", "stage", "status", "seconds",
                                 "accuracy", "params", "nonzero", "sparsity", "MACs", "bits", "score");
   for (const auto& s : r.stages) {
-    out += fmt::format("{:<35} {:<7} {:>8.1f} {:>9} {:>10} {:>10} {:>9} {:>6} {:>5} {:>6}\n", stage_name(p, s.id), s.status, s.seconds,
+    out += fmt::format("{:<35} {:<7} {:>8.1f} {:>9} {:>10} {:>10} {:>9} {:>7} {:>5} {:>7}\n", stage_name(p, s.id), s.status, s.seconds,
                        metric(s.metrics, "accuracy", "{:.2f}%", 100), metric(s.metrics, "params", "{:.0f}"),
-                       metric(s.metrics, "nonzero", "{:.0f}"), metric(s.metrics, "sparsity", "{:.1f}%", 100), "-",
-                       s.metrics.count("params") ? "32" : "-", "-");
+                       metric(s.metrics, "nonzero", "{:.0f}"), metric(s.metrics, "sparsity", "{:.1f}%", 100),
+                       macs(s.metrics), metric(s.metrics, "bits", "{:.0f}"), metric(s.metrics, "score", "{:.4f}"));
   }
-  return out;
+  return out + "score: course2025 at 32 bits, no structured pruning (quantization and the other presets come later)\n";
 }
 
 std::string now_iso() {

@@ -14,12 +14,22 @@ nn::Conv2dOptions conv(std::int64_t in, std::int64_t out, std::int64_t k, std::i
   return nn::Conv2dOptions(in, out, k).stride(stride).padding(pad).bias(false);
 }
 
+/// The output side of a convolution, and its multiply-accumulates for one image.
+std::int64_t conv_side(std::int64_t side, std::int64_t k, std::int64_t stride, std::int64_t pad) { return (side + 2 * pad - k) / stride + 1; }
+std::int64_t conv_macs(std::int64_t out_h, std::int64_t out_w, std::int64_t in, std::int64_t out, std::int64_t k) {
+  return out_h * out_w * out * in * k * k;
+}
+
 /// Two conv-BN-ReLU-pool blocks and a two-layer classifier: the quick start's network.
 struct SmallCnnImpl : NetImpl {
   nn::Conv2d c1{nullptr}, c2{nullptr};
   nn::BatchNorm2d b1{nullptr}, b2{nullptr};
   nn::Linear f1{nullptr}, f2{nullptr};
+  std::int64_t macs_ = 0;
   SmallCnnImpl(const Shape& s, std::int64_t width) {
+    const std::int64_t fc_in = 2 * width * (s.height / 4) * (s.width / 4);
+    macs_ = conv_macs(s.height, s.width, s.channels, width, 3) + conv_macs(s.height / 2, s.width / 2, width, 2 * width, 3) +
+            fc_in * 64 + 64 * s.classes;
     c1 = register_module("conv1", nn::Conv2d(conv(s.channels, width, 3, 1, 1)));
     b1 = register_module("bn1", nn::BatchNorm2d(width));
     c2 = register_module("conv2", nn::Conv2d(conv(width, 2 * width, 3, 1, 1)));
@@ -32,16 +42,20 @@ struct SmallCnnImpl : NetImpl {
     x = torch::max_pool2d(torch::relu(b2(c2(x))), 2);
     return f2(torch::relu(f1(x.flatten(1))));
   }
+  std::int64_t macs() const override { return macs_; }
 };
 
 struct LeNet5Impl : NetImpl {
   nn::Conv2d c1{nullptr}, c2{nullptr};
   nn::Linear f1{nullptr}, f2{nullptr}, f3{nullptr};
+  std::int64_t macs_ = 0;
   explicit LeNet5Impl(const Shape& s) {
     const std::int64_t pad = s.height == 28 ? 2 : 0;
     c1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(s.channels, 6, 5).padding(pad)));
     c2 = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(6, 16, 5)));
-    const std::int64_t side = ((s.height + 2 * pad - 4) / 2 - 4) / 2;
+    const std::int64_t side1 = s.height + 2 * pad - 4, side = (side1 / 2 - 4) / 2;
+    macs_ = conv_macs(side1, side1, s.channels, 6, 5) + conv_macs(side1 / 2 - 4, side1 / 2 - 4, 6, 16, 5) + 16 * side * side * 120 +
+            120 * 84 + 84 * s.classes;
     f1 = register_module("fc1", nn::Linear(16 * side * side, 120));
     f2 = register_module("fc2", nn::Linear(120, 84));
     f3 = register_module("fc3", nn::Linear(84, s.classes));
@@ -51,6 +65,7 @@ struct LeNet5Impl : NetImpl {
     x = torch::max_pool2d(torch::relu(c2(x)), 2);
     return f3(torch::relu(f2(torch::relu(f1(x.flatten(1))))));
   }
+  std::int64_t macs() const override { return macs_; }
 };
 
 struct BasicBlockImpl : nn::Module {
@@ -78,20 +93,30 @@ struct ResNet18Impl : NetImpl {
   nn::BatchNorm2d bn{nullptr};
   std::vector<BasicBlock> blocks;
   nn::Linear fc{nullptr};
+  std::int64_t macs_ = 0;
   ResNet18Impl(const Shape& s, std::int64_t width) {
     stem = register_module("conv1", nn::Conv2d(conv(s.channels, width, 3, 1, 1)));
+    std::int64_t h = s.height, w = s.width;
+    macs_ = conv_macs(h, w, s.channels, width, 3);
     bn = register_module("bn1", nn::BatchNorm2d(width));
     std::int64_t in = width;
     const std::int64_t planes[] = {width, 2 * width, 4 * width, 8 * width};
     for (int stage = 0; stage < 4; ++stage) {
       for (int b = 0; b < 2; ++b) {
         const std::int64_t stride = (stage > 0 && b == 0) ? 2 : 1;
+        const std::int64_t oh = conv_side(h, 3, stride, 1), ow = conv_side(w, 3, stride, 1);
+        macs_ += conv_macs(oh, ow, in, planes[stage], 3) + conv_macs(oh, ow, planes[stage], planes[stage], 3);
+        if (stride != 1 || in != planes[stage]) macs_ += conv_macs(oh, ow, in, planes[stage], 1);
+        h = oh;
+        w = ow;
         blocks.push_back(register_module(fmt::format("layer{}_{}", stage + 1, b), BasicBlock(in, planes[stage], stride)));
         in = planes[stage];
       }
     }
     fc = register_module("linear", nn::Linear(8 * width, s.classes));
+    macs_ += 8 * width * s.classes;
   }
+  std::int64_t macs() const override { return macs_; }
   torch::Tensor forward(torch::Tensor x) override {
     x = torch::relu(bn(stem(x)));
     for (auto& b : blocks) x = b->forward(x);

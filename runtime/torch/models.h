@@ -13,6 +13,8 @@ namespace whittle::runtime::torchrt {
 
 struct NetImpl : torch::nn::Module {
   virtual torch::Tensor forward(torch::Tensor x) = 0;
+  /// Multiply-accumulates of the conv and linear layers for one input image (COURSE.md's f).
+  virtual std::int64_t macs() const = 0;
 };
 
 struct Net {

@@ -154,12 +154,24 @@ class TorchRunner : public StageRunner {
     return net;
   }
 
+  /// Size and cost of the model as it is: parameters, non-zero parameters (counted in the tensors),
+  /// sparsity of the prunable weights, MACs for one image, bits, and the course2025 score at 32
+  /// bits with no structured pruning (COURSE.md): [1 - p_u]·w/5.6e6 + f/2.8e8 at q = 32.
   void model_metrics(StageJob& job, const Net& net) {
     std::int64_t total = 0;
     const std::int64_t nz = count_nonzero_prunable(net, total);
-    job.metrics["params"] = static_cast<double>(count_params(net));
-    job.metrics["nonzero"] = static_cast<double>(count_params(net) - (total - nz));
+    std::int64_t zeros = 0;
+    for (const auto& p : net.module->parameters()) zeros += p.eq(0).sum().item<std::int64_t>();
+    const auto w = static_cast<double>(count_params(net));
+    const auto f = static_cast<double>(net.module->macs());
+    job.metrics["params"] = w;
+    job.metrics["nonzero"] = w - static_cast<double>(zeros);
     job.metrics["sparsity"] = total ? 1.0 - static_cast<double>(nz) / static_cast<double>(total) : 0.0;
+    job.metrics["macs"] = f;
+    job.metrics["bits"] = 32;
+    // p_u: zero conv/linear weights over all parameters (zero-initialised BatchNorm biases are not pruning).
+    const double p_u = static_cast<double>(total - nz) / w;
+    job.metrics["score"] = (1.0 - p_u) * w / 5.6e6 + f / 2.8e8;
   }
 
   void run_data(StageJob& job) {
