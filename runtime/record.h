@@ -39,6 +39,9 @@ struct RunRecord {
   std::vector<StageRecord> stages;
 };
 
+/// The current UTC time as `2026-11-22T06:00:00Z`.
+std::string now_iso();
+
 std::string record_yaml(const RunRecord& r);
 std::string record_json(const RunRecord& r);
 std::optional<RunRecord> read_record(const std::string& path);

@@ -15,6 +15,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "runtime/record.h"
 #include "runtime/sha256.h"
 
 namespace whittle::runtime {
@@ -32,12 +33,6 @@ void fsync_path(const fs::path& p, bool dir) {
   }
 }
 
-std::string now_iso() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
 
 void write_manifest(const fs::path& path, const Manifest& m) {
   YAML::Emitter out;

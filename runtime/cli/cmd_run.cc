@@ -130,12 +130,6 @@ std::string results_table(const runtime::Plan& p, const runtime::RunRecord& r) {
   return out + "score: course2025 at 32 bits, no structured pruning (quantization and the other presets come later)\n";
 }
 
-std::string now_iso() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
 
 int run_recipe(const RecipeOptions& o, int threads, const std::string& format, bool dry_run) {
   std::unique_ptr<ArtifactStore> store;
@@ -149,7 +143,7 @@ int run_recipe(const RecipeOptions& o, int threads, const std::string& format, b
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   auto runner = runtime::make_torch_runner(threads);
   CliProgress progress(*plan);
-  const std::string started = now_iso();
+  const std::string started = runtime::now_iso();
   auto result = runtime::execute(*plan, *store, *runner, progress);
   const lang::Analysis& a = *plan->analysis;
   for (const auto& d : result.diags.all()) std::fputs((lang::render_full(d, a.sources) + "\n").c_str(), stderr);
@@ -159,7 +153,7 @@ int run_recipe(const RecipeOptions& o, int threads, const std::string& format, b
   rec.device = "cpu";
   rec.threads = threads;
   rec.started = started;
-  rec.finished = now_iso();
+  rec.finished = runtime::now_iso();
   try {
     runtime::write_record(rec, plan->record_path);
   } catch (const std::exception& e) {
