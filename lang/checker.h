@@ -51,7 +51,6 @@ class Checker {
   void call_define(const DefineInfo& d, const ast::Stage& st, Frame& f);
   void bind(const std::string& name, Span span, Binding b);
   const Binding* lookup(const std::string& name, Span use);
-  bool stopped() const { return stopped_; }
   /// Counts one unit of unrolling work (a stage visited, a round, a branch); false once the budget is spent.
   bool spend(Span at);
 
@@ -60,7 +59,6 @@ class Checker {
   std::optional<Val> coerce_ref(const ast::Value& v, const Type& t);
   std::optional<Val> check_bound(const Val& v, const Type& t, Span use);
   std::optional<Val> coerce_call(const ast::Value& v, const Type& t);
-  std::optional<Val> number_val(const ast::Value& v);
   bool check_range(const Val& v, const ParamDef& p, const std::string& owner);
   std::optional<Val> default_val(const ParamDef& p, Span at);
   std::vector<BoundArg> bind_args(const std::vector<ast::Arg>& args, const std::vector<ParamDef>& params,

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 #include "lang/graph.h"
@@ -242,73 +243,63 @@ void add_cache(CLI::App& app, int& exit_code) {
   auto recipes = std::make_shared<std::vector<std::string>>();
   CLI::App* c = app.add_subcommand("cache", "Inspect and clean the cache: ls, verify, gc RECIPE...");
   c->require_subcommand(1);
-  auto open = [dir]() -> std::unique_ptr<ArtifactStore> {
-    std::string root = *dir;
-    if (root.empty()) root = runtime::default_cache_dir("./x");
-    if (!fs::exists(fs::path(root) / "VERSION")) {
-      std::fprintf(stderr, "error: no whittle cache at `%s`; name one with --cache DIR\n", root.c_str());
-      return nullptr;
-    }
-    return std::make_unique<ArtifactStore>(root);
+  // Each subcommand's body gets the opened store and returns the exit code.
+  auto with_store = [dir, &exit_code](std::function<int(ArtifactStore&)> body) {
+    return [dir, &exit_code, body] {
+      const std::string root = dir->empty() ? runtime::default_cache_dir("./recipe") : *dir;  // .whittle here
+      if (!fs::exists(fs::path(root) / "VERSION")) {
+        std::fprintf(stderr, "error: no whittle cache at `%s`; name one with --cache DIR\n", root.c_str());
+        exit_code = 1;
+        return;
+      }
+      ArtifactStore store(root);
+      exit_code = body(store);
+    };
   };
   CLI::App* ls = c->add_subcommand("ls", "List the entries");
   ls->add_option("--cache", *dir, "Cache folder (default: ./.whittle or $WHITTLE_CACHE)");
-  ls->callback([open, &exit_code] {
-    auto store = open();
-    if (!store) {
-      exit_code = 1;
-      return;
-    }
-    for (const auto& m : store->list()) {
+  ls->callback(with_store([](ArtifactStore& store) {
+    for (const auto& m : store.list()) {
       std::uint64_t bytes = 0;
       for (const auto& f : m.files) bytes += f.size;
       std::printf("%s  %-10s %8.1f KiB  %7.1fs  %s  %s\n", m.key.substr(0, 16).c_str(), m.kind.c_str(), bytes / 1024.0, m.seconds,
                   m.created.c_str(), m.label.c_str());
     }
-  });
+    return 0;
+  }));
   CLI::App* verify = c->add_subcommand("verify", "Check every entry against its checksums");
   verify->add_option("--cache", *dir, "Cache folder");
-  verify->callback([open, &exit_code] {
-    auto store = open();
-    if (!store) {
-      exit_code = 1;
-      return;
-    }
+  verify->callback(with_store([](ArtifactStore& store) {
     int bad = 0, n = 0;
-    for (const auto& m : store->list()) {
+    for (const auto& m : store.list()) {
       std::string why;
       ++n;
-      if (!store->verify(m.key, why)) {
+      if (!store.verify(m.key, why)) {
         ++bad;
         std::printf("corrupt  %s  %s: %s\n", m.key.substr(0, 16).c_str(), m.label.c_str(), why.c_str());
       }
     }
     std::printf("%d entries, %d corrupt%s\n", n, bad, bad ? " (the next run recomputes them)" : "");
-    exit_code = bad ? 1 : 0;
-  });
+    return bad ? 1 : 0;
+  }));
   CLI::App* gc = c->add_subcommand("gc", "Remove the entries that none of the named recipes reach");
   gc->add_option("--cache", *dir, "Cache folder");
   gc->add_option("recipes", *recipes, "The recipes whose stages to keep")->required()->check(CLI::ExistingFile);
-  gc->callback([open, dir, recipes, &exit_code] {
-    auto store = open();
-    if (!store) {
-      exit_code = 1;
-      return;
-    }
+  gc->callback(with_store([recipes](ArtifactStore& store) {
     std::vector<std::string> keep;
     for (const auto& r : *recipes) {
-      auto plan = runtime::make_plan(lang::analyze_file(r), *store);
+      auto plan = runtime::make_plan(lang::analyze_file(r), store);
       if (plan->analysis->diags.has_errors()) {
         std::fprintf(stderr, "error: `%s` has errors; nothing was removed (run `whittle lint %s`)\n", r.c_str(), r.c_str());
-        exit_code = 1;
-        return;
+        return 1;
       }
       keep.insert(keep.end(), plan->keys.begin(), plan->keys.end());
     }
-    auto [n, bytes] = store->gc(keep);
+    auto [n, bytes] = store.gc(keep);
     std::printf("removed %zu entries (%.1f MiB); kept what %zu recipe%s reach\n", n, bytes / 1048576.0, recipes->size(),
                 recipes->size() == 1 ? "" : "s");
-  });
+    return 0;
+  }));
 }
 
 }  // namespace whittle::cli
