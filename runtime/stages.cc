@@ -11,7 +11,7 @@ const std::set<std::string>& runnable_stages() {
 }
 
 int stage_version(const std::string& kind) {
-  static const std::map<std::string, int> versions = {{"data", 1},  {"model", 2}, {"train", 2},
+  static const std::map<std::string, int> versions = {{"data", 1},  {"model", 3}, {"train", 2},
                                                       {"retrain", 2}, {"prune", 2}, {"evaluate", 2}};
   auto it = versions.find(kind);
   return it == versions.end() ? 0 : it->second;
@@ -31,10 +31,6 @@ std::optional<std::string> unsupported_option(const lang::StageInstance& s) {
     for (const auto& a : s.value("augment")->items)
       if (a.str != "crop" && a.str != "flip") return "the `" + a.str + "` augmentation";
     if (s.value("validation")->num > 0) return "a validation split";
-  }
-  if (s.kind == "model") {
-    const std::string arch = word("arch");
-    if (arch != "small_cnn" && arch != "lenet5" && arch != "resnet18") return "the `" + arch + "` architecture";
   }
   if (s.kind == "train" || s.kind == "retrain") {
     const std::string sched = call("schedule");

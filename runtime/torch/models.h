@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "lang/checked.h"
 
@@ -13,8 +14,11 @@ namespace whittle::runtime::torchrt {
 
 struct NetImpl : torch::nn::Module {
   virtual torch::Tensor forward(torch::Tensor x) = 0;
-  /// Multiply-accumulates of the conv and linear layers for one input image (COURSE.md's f).
-  virtual std::int64_t macs() const = 0;
+  /// Multiply-accumulates of the conv and linear layers for one input image (COURSE.md's f),
+  /// measured by profile().
+  std::int64_t macs() const { return total_macs; }
+  std::int64_t total_macs = 0;
+  std::map<std::string, std::int64_t> layer_macs;  ///< by module name ("layer1.0.conv1")
 };
 
 struct Net {
@@ -36,8 +40,15 @@ struct Shape {
   std::int64_t channels, height, width, classes;
 };
 
+/// The architectures `build_model` knows, as the catalog names them.
+const std::vector<std::string>& architectures();
+
 /// Builds the architecture of a `model` stage, initialised from `seed`.
 Net build_model(const lang::StageInstance& model_stage, const Shape& shape, std::uint64_t seed);
+
+/// Runs one image through the net with profiling on and fills total_macs and layer_macs.
+/// Throws StageError when the input shape does not fit the architecture.
+void profile(NetImpl& net, const Shape& shape);
 
 void save_net(const Net& net, const std::string& path);
 /// Loads parameters, buffers and masks saved by save_net into a net of the same architecture.
