@@ -11,8 +11,8 @@ const std::set<std::string>& runnable_stages() {
 }
 
 int stage_version(const std::string& kind) {
-  static const std::map<std::string, int> versions = {{"data", 1},  {"model", 3}, {"train", 2},
-                                                      {"retrain", 2}, {"prune", 2}, {"evaluate", 2}};
+  static const std::map<std::string, int> versions = {{"data", 1},  {"model", 3}, {"train", 3},
+                                                      {"retrain", 3}, {"prune", 2}, {"evaluate", 3}};
   auto it = versions.find(kind);
   return it == versions.end() ? 0 : it->second;
 }
@@ -27,29 +27,14 @@ std::optional<std::string> unsupported_option(const lang::StageInstance& s) {
     const lang::Val* v = s.value(p);
     return v && v->kind == lang::Val::Kind::Call ? v->str : std::string();
   };
-  if (s.kind == "data") {
-    for (const auto& a : s.value("augment")->items)
-      if (a.str != "crop" && a.str != "flip") return "the `" + a.str + "` augmentation";
-    if (s.value("validation")->num > 0) return "a validation split";
-  }
   if (s.kind == "train" || s.kind == "retrain") {
-    const std::string sched = call("schedule");
-    if (sched == "onecycle") return "the `onecycle` schedule";
-    if (!call("distill").empty()) return "distillation";
     if (s.kind == "train" && !call("sparsify").empty()) return "pruning during training (`sparsify:`)";
-    if (word("precision") == "amp") return "mixed precision (it needs CUDA)";
     if (call("rewind") == "weights") return "weight rewinding (`rewind: weights(...)`)";
   }
   if (s.kind == "prune") {
     if (word("structure") == "structured") return "structured pruning";
     if (word("criterion") != "l1" && word("criterion") != "random") return "the `" + word("criterion") + "` criterion";
     if (s.value("guide")->kind != lang::Val::Kind::None) return "sensitivity-guided pruning (`guide:`)";
-  }
-  if (s.kind == "evaluate") {
-    for (const auto& m : s.value("metrics")->items)
-      if (m.str != "accuracy" && m.str != "loss") return "the `" + m.str + "` metric";
-    if (word("latency") != "none") return "latency measurement";
-    if (word("split") == "validation") return "evaluation on a validation split";
   }
   return std::nullopt;
 }

@@ -125,37 +125,27 @@ Dataset load_dataset(const lang::StageInstance& s, const DataFiles& files) {
   } else {
     throw StageError(fmt::format("unknown data set `{}`", name));
   }
+  // One seeded shuffle of the training set: the validation share is held out first, then the
+  // subset is taken from the rest, so a smaller subset never leaks validation images into training.
   const auto subset = static_cast<std::int64_t>(s.value("subset")->num);
-  if (subset > 0 && subset < d.train_x.size(0)) {
+  const double val_share = s.value("validation")->num / 100.0;
+  if (subset > 0 || val_share > 0) {
     auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<std::uint64_t>(s.seed) + 99);
-    auto idx = torch::randperm(d.train_x.size(0), gen).slice(0, 0, subset);
-    d.train_x = d.train_x.index_select(0, idx);
-    d.train_y = d.train_y.index_select(0, idx);
+    const std::int64_t n = d.train_x.size(0);
+    auto perm = torch::randperm(n, gen);
+    const auto n_val = static_cast<std::int64_t>(std::llround(val_share * static_cast<double>(n)));
+    if (n_val > 0) {
+      if (n_val >= n) throw StageError(fmt::format("`validation: {}%` leaves no training images", s.value("validation")->num));
+      auto idx = perm.slice(0, 0, n_val);
+      d.val_x = d.train_x.index_select(0, idx);
+      d.val_y = d.train_y.index_select(0, idx);
+    }
+    auto rest = perm.slice(0, n_val);
+    if (subset > 0 && subset < rest.size(0)) rest = rest.slice(0, 0, subset);
+    d.train_x = d.train_x.index_select(0, rest);
+    d.train_y = d.train_y.index_select(0, rest);
   }
   return d;
-}
-
-torch::Tensor augment_batch(const torch::Tensor& x, int pad, double flip_p, torch::Generator& gen) {
-  torch::Tensor out = x.clone();  // never modify the data set itself
-  const auto n = x.size(0), h = x.size(2), w = x.size(3);
-  if (pad > 0) {
-    auto padded = torch::constant_pad_nd(x, {pad, pad, pad, pad}, 0);
-    auto dx = torch::randint(0, 2 * pad + 1, {n}, gen);
-    auto dy = torch::randint(0, 2 * pad + 1, {n}, gen);
-    out = torch::empty_like(x);
-    auto dxa = dx.accessor<std::int64_t, 1>();
-    auto dya = dy.accessor<std::int64_t, 1>();
-    for (std::int64_t i = 0; i < n; ++i)
-      out[i].copy_(padded[i].narrow(1, dya[i], h).narrow(2, dxa[i], w));
-  }
-  if (flip_p > 0) {
-    auto flip = torch::rand({n}, gen) < flip_p;
-    if (flip.any().item<bool>()) {
-      auto idx = flip.nonzero().squeeze(1);
-      out.index_copy_(0, idx, out.index_select(0, idx).flip({3}));
-    }
-  }
-  return out;
 }
 
 }  // namespace whittle::runtime::torchrt

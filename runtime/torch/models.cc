@@ -39,6 +39,17 @@ void Net::apply_masks() {
   for (auto& [param, mask] : masked_) param.mul_(mask);
 }
 
+void Net::to(torch::Device device, bool channels_last) {
+  module->to(device);
+  if (channels_last) {
+    torch::NoGradGuard guard;
+    for (auto& p : module->parameters())
+      if (p.dim() == 4) p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
+  }
+  for (auto& [name, m] : masks) m = m.to(device);
+  masks_changed();
+}
+
 std::vector<std::pair<std::string, torch::Tensor>> Net::prunable() const {
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (auto& p : module->named_parameters())
@@ -97,9 +108,11 @@ void profile(NetImpl& net, const Shape& shape) {
 
 void save_net(const Net& net, const std::string& path) {
   torch::serialize::OutputArchive a;
-  for (const auto& p : net.module->named_parameters()) a.write("p." + p.key(), p.value());
-  for (const auto& b : net.module->named_buffers()) a.write("b." + b.key(), b.value());
-  for (const auto& [k, m] : net.masks) a.write("m." + k, m);
+  // Always CPU tensors in the standard layout, whatever device or memory format trained them.
+  auto portable = [](const torch::Tensor& t) { return t.detach().to(torch::kCPU).contiguous(); };
+  for (const auto& p : net.module->named_parameters()) a.write("p." + p.key(), portable(p.value()));
+  for (const auto& b : net.module->named_buffers()) a.write("b." + b.key(), portable(b.value()));
+  for (const auto& [k, m] : net.masks) a.write("m." + k, portable(m));
   a.save_to(path);
 }
 

@@ -29,6 +29,8 @@ struct Net {
   /// looked up once (call masks_changed() after editing `masks`).
   void apply_masks();
   void masks_changed() { masked_.clear(); }
+  /// Moves the parameters, buffers and masks to `device`; 4-d weights to channels-last if asked.
+  void to(torch::Device device, bool channels_last);
   /// Conv and linear weights, in registration order: what pruning ranks.
   std::vector<std::pair<std::string, torch::Tensor>> prunable() const;
 

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 #include <torch/version.h>
+#include <ATen/autocast_mode.h>
 
 #include <chrono>
 #include <cmath>
@@ -12,8 +13,11 @@
 #include <iterator>
 
 #include "runtime/data_files.h"
+#include "runtime/torch/augment.h"
 #include "runtime/torch/data.h"
+#include "runtime/torch/evaluate.h"
 #include "runtime/torch/models.h"
+#include "runtime/torch/schedule.h"
 
 namespace whittle::runtime {
 namespace fs = std::filesystem;
@@ -28,35 +32,6 @@ std::uint64_t seed_of(const std::string& key, std::uint64_t salt = 0) {
 }
 
 double num(const lang::StageInstance& s, const char* name) { return s.value(name)->num; }
-
-/// A learning-rate schedule: the optimizer's base rate shaped by a schedule value over `epochs`.
-struct LrSchedule {
-  const lang::Val* sched = nullptr;
-  double base = 0.1;
-  double epochs = 1;
-  double at(double t) const {  // t: epochs elapsed (fractional)
-    const std::string kind = sched && sched->kind == lang::Val::Kind::Call ? sched->str : "constant";
-    double f = 1;
-    if (kind == "step" || kind == "multistep") {
-      const double e = std::floor(t + 1e-9);
-      const lang::Val* every = sched->field("every");
-      int k = 0;
-      if (every && every->num > 0) k = static_cast<int>(e / every->num);
-      else if (const lang::Val* at = sched->field("at"))
-        for (const auto& m : at->items) k += m.num <= e;
-      f = std::pow(sched->field("gamma")->num, k);
-    } else if (kind == "cosine") {
-      const double lo = sched->field("min_lr")->num;
-      return warm(t, lo + (base - lo) * 0.5 * (1 + std::cos(M_PI * std::min(t, epochs) / epochs)));
-    }
-    return warm(t, base * f);
-  }
-  double warm(double t, double lr) const {
-    const lang::Val* w = sched ? sched->field("warmup") : nullptr;
-    if (w && w->num > 0 && t < w->num) return lr * (t + 1e-3) / w->num;
-    return lr;
-  }
-};
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const lang::Val& opt, Net& net) {
   const double lr = opt.field("lr")->num, wd = opt.field("weight_decay")->num;
@@ -83,6 +58,21 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const lang::Val& opt, Ne
   auto mk = [&](double w) { return torch::optim::AdamWOptions(lr).betas(betas).weight_decay(w); };
   return std::make_unique<torch::optim::AdamW>(groups(mk), mk(wd));
 }
+
+/// Mixed precision (bfloat16 autocast on CUDA, which needs no loss scaling) for one forward pass.
+struct AutocastScope {
+  bool on;
+  explicit AutocastScope(bool enable) : on(enable) {
+    if (!on) return;
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(true);
+  }
+  ~AutocastScope() {
+    if (!on) return;
+    at::autocast::set_enabled(false);
+    at::autocast::clear_cache();
+  }
+};
 
 void set_lr(torch::optim::Optimizer& opt, double lr) {
   for (auto& g : opt.param_groups()) g.options().set_lr(lr);
@@ -145,14 +135,16 @@ class TorchRunner : public StageRunner {
     return {d.train_x.size(1), d.train_x.size(2), d.train_x.size(3), d.classes};
   }
 
-  /// The model a stage starts from: its chain's architecture with the input stage's weights and masks.
-  Net input_net(StageJob& job) {
-    const lang::StageInstance& m = chain_model(job.plan, job.stage.model_in);
+  /// The model a stage produced: its chain's architecture with that stage's weights and masks.
+  Net load_chain_net(StageJob& job, int stage_id) {
+    const lang::StageInstance& m = chain_model(job.plan, stage_id);
     Dataset& d = dataset(job.plan, m.data_in);
     Net net = build_model(m, shape_of(d), 0);
-    load_net(net, (fs::path(job.entries.at(job.stage.model_in)) / "model.pt").string());
+    load_net(net, (fs::path(job.entries.at(stage_id)) / "model.pt").string());
     return net;
   }
+  /// The model a stage starts from.
+  Net input_net(StageJob& job) { return load_chain_net(job, job.stage.model_in); }
 
   /// Size and cost of the model as it is: parameters, non-zero parameters (counted in the tensors),
   /// sparsity of the prunable weights, MACs for one image, bits, and the course2025 score at 32
@@ -188,10 +180,35 @@ class TorchRunner : public StageRunner {
     model_metrics(job, net);
   }
 
+  /// The device a stage asks for: `auto` is CUDA when this build and machine have it.
+  static torch::Device pick_device(const lang::StageInstance& s) {
+    const std::string want = s.value("device") ? s.value("device")->str : "auto";
+    const bool cuda = torch::cuda::is_available();
+    if (want == "cuda" && !cuda)
+      throw StageError("`device: cuda`, but this LibTorch build or machine has no CUDA device",
+                       "Debian's LibTorch is CPU-only: build whittle against a CUDA LibTorch (README, \"GPU build\"), or use `device: auto`");
+    return want != "cpu" && cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  }
+
+  /// The data a stage evaluates on: the test set, or the validation split held out by `data`.
+  static std::pair<const torch::Tensor*, const torch::Tensor*> eval_split(const Dataset& d, const std::string& split) {
+    if (split != "validation") return {&d.test_x, &d.test_y};
+    if (!d.val_x.defined())
+      throw StageError("there is no validation split to evaluate on", "hold one out of the training set in the `data` stage: `validation: 10%`");
+    return {&d.val_x, &d.val_y};
+  }
+
   void run_fit(StageJob& job) {
     const lang::StageInstance& s = job.stage;
     Dataset& d = dataset(job.plan, s.data_in);
+    const torch::Device dev = pick_device(s);
+    const bool amp = s.value("precision")->str == "amp";
+    if (amp && !dev.is_cuda())
+      throw StageError("`precision: amp` (mixed precision) needs a CUDA device, and this stage runs on the CPU",
+                       "remove `precision: amp`, or run on a machine with CUDA (README, \"GPU build\")");
+    const bool channels_last = s.value("channels_last") && s.value("channels_last")->num != 0;
     Net net = input_net(job);
+    net.to(dev, channels_last);
     const int epochs = static_cast<int>(num(s, "epochs"));
     const auto batch = static_cast<std::int64_t>(num(s, "batch"));
     const lang::Val& opt_val = *s.value("optimizer");
@@ -217,24 +234,33 @@ class TorchRunner : public StageRunner {
         lr_at = [last](double) { return last; };
       }
     }
-    // Augmentations of the data stage: crop and flip run; the others are refused at plan time.
-    int pad = 0;
-    double flip = 0;
-    for (const auto& a : job.plan.stage(s.data_in).value("augment")->items) {
-      if (a.str == "crop") pad = static_cast<int>(a.field("pad")->num);
-      if (a.str == "flip") flip = a.field("p")->num;
+    // Distillation: the teacher, frozen in eval mode; L = (1 − α)·CE + α·T²·KL(teacher/T ‖ student/T).
+    std::optional<Net> teacher;
+    double kd_t = 1, kd_alpha = 0;
+    if (const lang::Val* kd = s.value("distill"); kd && kd->kind == lang::Val::Kind::Call) {
+      teacher = load_chain_net(job, kd->field("teacher")->ref);
+      teacher->to(dev, channels_last);
+      teacher->module->eval();
+      for (auto& p : teacher->module->parameters()) p.set_requires_grad(false);
+      kd_t = kd->field("temperature")->num;
+      kd_alpha = kd->field("alpha")->num;
     }
+    const Augmenter augment(*job.plan.stage(s.data_in).value("augment"));
     const double smoothing = num(s, "label_smoothing"), clip = num(s, "clip");
+    const int eval_every = static_cast<int>(num(s, "eval_every"));
+    const bool has_val = d.val_x.defined();
     const fs::path partial(job.partial_dir);
     int start = 0;
     if (fs::exists(partial / "state.txt")) {  // resume after an interruption
       std::ifstream(partial / "state.txt") >> start;
       load_net(net, (partial / "model.pt").string());
+      net.to(dev, channels_last);
       torch::serialize::InputArchive a;
-      a.load_from((partial / "optim.pt").string());
+      a.load_from((partial / "optim.pt").string(), dev);
       opt->load(a);
       job.progress.message(fmt::format("resuming #{} {} after epoch {} of {}", s.id, s.kind, start, epochs));
     }
+    const auto ce_options = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(smoothing);
     const std::int64_t n = d.train_x.size(0);
     const std::int64_t batches = (n + batch - 1) / batch;
     const auto t0 = std::chrono::steady_clock::now();
@@ -244,29 +270,65 @@ class TorchRunner : public StageRunner {
       auto gen = at::make_generator<at::CPUGeneratorImpl>(seed_of(job.key, static_cast<std::uint64_t>(epoch) + 1));
       const auto perm = torch::randperm(n, gen);
       loss_sum = correct = seen = 0;
+      // Running sums stay on the device; they are read (a synchronisation) every few batches.
+      auto loss_acc = torch::zeros({}, torch::TensorOptions(dev).dtype(torch::kFloat64));
+      auto correct_acc = torch::zeros({}, torch::TensorOptions(dev).dtype(torch::kInt64));
       for (std::int64_t b = 0; b < batches; ++b) {
         const auto idx = perm.slice(0, b * batch, std::min(n, (b + 1) * batch));
-        auto x = d.train_x.index_select(0, idx);
-        const auto y = d.train_y.index_select(0, idx);
-        if (pad > 0 || flip > 0) x = augment_batch(x, pad, flip, gen);
+        Batch bt{d.train_x.index_select(0, idx), d.train_y.index_select(0, idx), {}, 1};
+        augment.apply(bt, gen, epoch + static_cast<double>(b) / static_cast<double>(batches));
+        auto x = bt.x.to(dev, /*non_blocking=*/true);
+        if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+        const auto y = bt.y.to(dev, true);
         set_lr(*opt, lr_at(epoch + static_cast<double>(b) / static_cast<double>(batches)));
         opt->zero_grad();
-        const auto out = net.module->forward(x);
-        const auto loss = torch::nn::functional::cross_entropy(out, y, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(smoothing));
-        const double loss_value = loss.item<double>();
-        if (!std::isfinite(loss_value))
-          throw StageError(fmt::format("the loss became {} at epoch {}, batch {}", loss_value, epoch + 1, b + 1),
-                           "lower the learning rate, or add `clip: 5`");
+        torch::Tensor out, loss;
+        {
+          AutocastScope autocast(amp);
+          out = net.module->forward(x);
+          loss = torch::nn::functional::cross_entropy(out, y, ce_options);
+          if (bt.y_mix.defined())
+            loss = loss * bt.lam + torch::nn::functional::cross_entropy(out, bt.y_mix.to(dev, true), ce_options) * (1 - bt.lam);
+          if (teacher) {
+            torch::Tensor t_out;
+            {
+              torch::NoGradGuard no_grad;
+              t_out = teacher->module->forward(x);
+            }
+            namespace F = torch::nn::functional;
+            auto kl = F::kl_div(F::log_softmax(out.to(torch::kFloat32) / kd_t, F::LogSoftmaxFuncOptions(1)),
+                                F::softmax(t_out.to(torch::kFloat32) / kd_t, F::SoftmaxFuncOptions(1)),
+                                F::KLDivFuncOptions().reduction(torch::kBatchMean));
+            loss = loss * (1 - kd_alpha) + kl * (kd_alpha * kd_t * kd_t);
+          }
+        }
         loss.backward();
         if (clip > 0) torch::nn::utils::clip_grad_norm_(net.module->parameters(), clip);
         opt->step();
         net.apply_masks();
-        const double m = static_cast<double>(y.size(0));
-        loss_sum += loss_value * m;
-        correct += out.argmax(1).eq(y).sum().item<double>();
+        const double m = static_cast<double>(idx.size(0));
+        loss_acc += loss.detach().to(torch::kFloat64) * m;
+        correct_acc += out.detach().argmax(1).eq(y).sum();
         seen += m;
-        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        job.progress.step(epoch + 1, epochs, static_cast<int>(b + 1), static_cast<int>(batches), loss_sum / seen, correct / seen, secs);
+        if (b % 8 == 7 || b + 1 == batches || !dev.is_cuda()) {
+          loss_sum = loss_acc.item<double>();
+          correct = static_cast<double>(correct_acc.item<std::int64_t>());
+          if (!std::isfinite(loss_sum))
+            throw StageError(fmt::format("the loss became {} at epoch {}, batch {}", loss_sum, epoch + 1, b + 1),
+                             "lower the learning rate, or add `clip: 5`");
+          const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          job.progress.step(epoch + 1, epochs, static_cast<int>(b + 1), static_cast<int>(batches), loss_sum / seen, correct / seen, secs);
+        }
+      }
+      // Evaluation every N epochs (and after the last), on the validation split when there is one.
+      // It is reported, never used to pick a model: the stage keeps its last weights.
+      std::string eval_part;
+      if (eval_every > 0 && ((epoch + 1) % eval_every == 0 || epoch + 1 == epochs)) {
+        auto [ex, ey] = eval_split(d, has_val ? "validation" : "test");
+        const Scores sc = score_predictions(predict(*net.module, *ex, 512, dev, channels_last), *ey, d.classes);
+        eval_part = fmt::format(", {} loss {:.6f}, {} accuracy {:.4f}", has_val ? "validation" : "test", sc.loss,
+                                has_val ? "validation" : "test", sc.accuracy);
+        std::ofstream(partial / "history.csv", std::ios::app) << fmt::format("{},{},{:.6f},{:.6f}\n", epoch + 1, has_val ? "validation" : "test", sc.loss, sc.accuracy);
       }
       // An epoch checkpoint: a kill loses at most the epoch in progress. state.txt is written last.
       atomic_write(partial / "model.pt", [&](const std::string& p) { save_net(net, p); });
@@ -277,11 +339,15 @@ class TorchRunner : public StageRunner {
       });
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       std::ofstream(partial / "log.txt", std::ios::app)
-          << fmt::format("epoch {}/{}: loss {:.6f}, accuracy {:.4f}, lr {:.6g}, {:.1f}s\n", epoch + 1, epochs, loss_sum / seen,
-                         correct / seen, lr_at(epoch + 1.0 - 1e-9), elapsed);
+          << fmt::format("epoch {}/{}: loss {:.6f}, accuracy {:.4f}, lr {:.6g}{}, {:.1f}s\n", epoch + 1, epochs, loss_sum / seen,
+                         correct / seen, lr_at(epoch + 1.0 - 1e-9), eval_part, elapsed);
       atomic_write(partial / "state.txt", [&](const std::string& p) { std::ofstream(p) << epoch + 1 << "\n"; });
     }
     save_net(net, (fs::path(job.out_dir) / "model.pt").string());
+    if (fs::exists(partial / "history.csv")) {
+      std::ofstream out(fs::path(job.out_dir) / "evaluations.csv");
+      out << "epoch,split,loss,accuracy\n" << std::ifstream(partial / "history.csv").rdbuf();
+    }
     if (seen > 0) {
       job.metrics["train_loss"] = loss_sum / seen;
       job.metrics["train_accuracy"] = correct / seen;
@@ -344,21 +410,33 @@ class TorchRunner : public StageRunner {
   void run_evaluate(StageJob& job) {
     const lang::StageInstance& s = job.stage;
     Dataset& d = dataset(job.plan, s.data_in);
+    const torch::Device dev = pick_device(s);
     Net net = input_net(job);
-    net.module->eval();
-    torch::NoGradGuard guard;
+    net.to(dev, false);
     const auto batch = static_cast<std::int64_t>(num(s, "batch"));
-    const std::int64_t n = d.test_x.size(0);
-    double correct = 0, loss = 0;
-    for (std::int64_t b = 0; b < n; b += batch) {
-      const auto x = d.test_x.slice(0, b, std::min(n, b + batch));
-      const auto y = d.test_y.slice(0, b, std::min(n, b + batch));
-      const auto out = net.module->forward(x);
-      loss += torch::nn::functional::cross_entropy(out, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)).item<double>();
-      correct += out.argmax(1).eq(y).sum().item<double>();
+    auto [x, y] = eval_split(d, s.value("split")->str);
+    const Scores sc = score_predictions(predict(*net.module, *x, batch, dev), *y, d.classes);
+    for (const auto& m : s.value("metrics")->items) {
+      if (m.str == "accuracy") job.metrics["accuracy"] = sc.accuracy;
+      if (m.str == "loss") job.metrics["loss"] = sc.loss;
+      if (m.str == "precision") job.metrics["precision"] = sc.precision;
+      if (m.str == "recall") job.metrics["recall"] = sc.recall;
+      if (m.str == "f1") job.metrics["f1"] = sc.f1;
+      if (m.str == "confusion") std::ofstream(fs::path(job.out_dir) / "confusion.csv") << confusion_csv(sc);
+      if (m.str == "precision" || m.str == "recall" || m.str == "f1")
+        std::ofstream(fs::path(job.out_dir) / "per_class.csv") << per_class_csv(sc);
     }
-    job.metrics["accuracy"] = correct / static_cast<double>(n);
-    job.metrics["loss"] = loss / static_cast<double>(n);
+    if (const std::string where = s.value("latency")->str; where != "none") {
+      if (where == "cuda" && !torch::cuda::is_available())
+        throw StageError("`latency: cuda`, but this LibTorch build or machine has no CUDA device", "use `latency: cpu`");
+      const torch::Device ldev = where == "cuda" ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+      net.to(ldev, false);
+      const Latency l = measure_latency(*net.module, x->slice(0, 0, std::min(batch, x->size(0))), ldev);
+      job.metrics["latency_ms"] = l.median_ms;
+      job.metrics["latency_p90_ms"] = l.p90_ms;
+      job.metrics["images_per_s"] = l.images_per_s;
+      job.metrics["latency_batch"] = static_cast<double>(std::min(batch, x->size(0)));
+    }
     model_metrics(job, net);
   }
 

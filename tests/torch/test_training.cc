@@ -1,0 +1,136 @@
+// Augmentations, schedules and evaluation metrics of the LibTorch runner, on tiny tensors.
+#include <catch2/catch.hpp>
+
+#include "lang/analyze.h"
+#include "runtime/torch/augment.h"
+#include "runtime/torch/evaluate.h"
+#include "runtime/torch/schedule.h"
+
+using namespace whittle;
+using namespace whittle::runtime::torchrt;
+
+namespace {
+
+/// The checked `data` stage of a one-line recipe, kept alive with its analysis.
+struct DataStage {
+  std::unique_ptr<lang::Analysis> a;
+  explicit DataStage(const std::string& augment) {
+    a = lang::analyze("t.recipe", "data synthetic augment: [" + augment + "]\nmodel small_cnn\ntrain 1 epoch\nevaluate\n");
+    REQUIRE(a->ok());
+  }
+  const lang::Val& list() const { return *a->recipe.stages[0].value("augment"); }
+};
+
+Batch ramp_batch(std::int64_t n = 64, std::int64_t side = 16) {
+  // Every pixel distinct and non-zero, so zeroed and moved pixels are visible.
+  auto x = torch::arange(1, n * 3 * side * side + 1, torch::kFloat32).view({n, 3, side, side});
+  return {x, torch::arange(n) % 4, {}, 1};
+}
+
+Batch augmented(const std::string& augment, double progress = 100, std::uint64_t seed = 7) {
+  DataStage d(augment);
+  Augmenter aug(d.list());
+  Batch b = ramp_batch();
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  aug.apply(b, gen, progress);
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("crop takes a window of the zero-padded image", "[torch][augment]") {
+  const Batch in = ramp_batch();
+  const Batch out = augmented("crop(pad: 3)");
+  const auto padded = torch::constant_pad_nd(in.x, {3, 3, 3, 3}, 0);
+  for (std::int64_t i = 0; i < in.x.size(0); ++i) {
+    bool found = false;
+    for (int dy = 0; dy <= 6 && !found; ++dy)
+      for (int dx = 0; dx <= 6 && !found; ++dx) found = torch::equal(padded[i].narrow(1, dy, 16).narrow(2, dx, 16), out.x[i]);
+    CHECK(found);
+  }
+  CHECK(torch::equal(augmented("crop(pad: 3)").x, out.x));            // same seed, same batch
+  CHECK(!torch::equal(augmented("crop(pad: 3)", 0, 8).x, out.x));     // another seed, another one
+}
+
+TEST_CASE("flip mirrors with its probability and never touches the data set", "[torch][augment]") {
+  const Batch in = ramp_batch();
+  CHECK(torch::equal(augmented("flip(p: 1)").x, in.x.flip({3})));
+  CHECK(torch::equal(augmented("flip(p: 0)").x, in.x));
+  const auto half = augmented("flip(p: 0.5)").x;
+  const auto flipped = (half == in.x.flip({3})).flatten(1).all(1).sum().item<int>();
+  CHECK(flipped > 16);
+  CHECK(flipped < 48);
+}
+
+TEST_CASE("cutout zeroes one square of at most size x size", "[torch][augment]") {
+  const auto out = augmented("cutout(size: 6)").x;
+  const auto zeros = out.eq(0).select(1, 0).flatten(1).sum(1);  // per image, in one channel
+  CHECK(zeros.max().item<int>() <= 36);
+  CHECK(zeros.min().item<int>() >= 9);  // a centre in the corner still leaves a 3x3 quarter
+  CHECK(torch::equal(out.eq(0).select(1, 0), out.eq(0).select(1, 2)));  // all channels alike
+}
+
+TEST_CASE("GridMask keeps 1 - (1 - ratio)^2 of the image and ramps its probability", "[torch][augment]") {
+  const auto out = augmented("gridmask(d_min: 4, d_max: 8, ratio: 0.5, p: 1)").x;
+  const double kept = out.ne(0).to(torch::kFloat32).mean().item<double>();
+  CHECK(kept == Approx(0.75).margin(0.06));
+  const auto rotated = augmented("gridmask(d_min: 4, d_max: 8, ratio: 0.5, rotate: 45, p: 1)").x;
+  CHECK(rotated.ne(0).to(torch::kFloat32).mean().item<double>() == Approx(0.75).margin(0.08));
+  CHECK(torch::equal(augmented("gridmask(ratio: 0.5, p: 1, ramp: 5)", 0).x, ramp_batch().x));  // epoch 0 of the ramp
+}
+
+TEST_CASE("mixup and CutMix mix images and give the loss its two labels", "[torch][augment]") {
+  const Batch in = ramp_batch();
+  const Batch mix = augmented("mixup(alpha: 1)");
+  REQUIRE(mix.y_mix.defined());
+  CHECK(mix.lam > 0);
+  CHECK(mix.lam < 1);
+  const Batch cut = augmented("cutmix(alpha: 1)");
+  REQUIRE(cut.y_mix.defined());
+  // lam is the share of pixels each image kept of its own.
+  const double own = (cut.x == in.x).to(torch::kFloat32).mean().item<double>();
+  CHECK(own == Approx(cut.lam).margin(1e-6));
+  CHECK(!augmented("mixup(p: 0)").y_mix.defined());
+}
+
+TEST_CASE("schedules: one-cycle, cosine, steps and warm-up", "[torch][schedule]") {
+  auto sched = [](const std::string& text, double lr, double epochs) {
+    auto a = lang::analyze("t.recipe", "data synthetic\nmodel small_cnn\ntrain 10 epochs schedule: " + text + "\nevaluate\n");
+    REQUIRE(a->ok());
+    std::vector<double> out;
+    const LrSchedule s{a->recipe.stages[2].value("schedule"), lr, epochs};
+    for (double t : {0.0, 3.0, 5.0, 9.999}) out.push_back(s.at(t));
+    return out;
+  };
+  auto one = sched("onecycle(max_lr: 0.4, pct_start: 0.3, div_factor: 10, final_div_factor: 100)", 0.1, 10);
+  CHECK(one[0] == Approx(0.04));
+  CHECK(one[1] == Approx(0.4));
+  CHECK(one[3] == Approx(0.0004).margin(1e-5));
+  auto cos = sched("cosine()", 0.1, 10);
+  CHECK(cos[0] == Approx(0.1));
+  CHECK(cos[2] == Approx(0.05));
+  auto steps = sched("multistep(at: [3, 5], gamma: 0.1)", 0.1, 10);
+  CHECK(steps[0] == Approx(0.1));
+  CHECK(steps[1] == Approx(0.01));
+  CHECK(steps[2] == Approx(0.001));
+  auto warm = sched("constant(warmup: 6)", 0.1, 10);
+  CHECK(warm[1] == Approx(0.05).margin(1e-4));
+  CHECK(warm[3] == Approx(0.1));
+}
+
+TEST_CASE("precision, recall, F1 and the confusion matrix", "[torch][evaluate]") {
+  // Labels 0 0 1 1 2, predictions 0 1 1 1 0.
+  auto labels = torch::tensor({0, 0, 1, 1, 2}, torch::kInt64);
+  auto logits = torch::zeros({5, 3});
+  const int pred[] = {0, 1, 1, 1, 0};
+  for (int i = 0; i < 5; ++i) logits[i][pred[i]] = 5;
+  const Scores s = score_predictions(logits, labels, 3);
+  CHECK(s.accuracy == Approx(0.6));
+  CHECK(s.confusion[0][1].item<std::int64_t>() == 1);
+  CHECK(s.confusion[2][0].item<std::int64_t>() == 1);
+  // precision: 0 → 1/2, 1 → 2/3, 2 → 0; recall: 1/2, 1, 0.
+  CHECK(s.precision == Approx((0.5 + 2.0 / 3) / 3));
+  CHECK(s.recall == Approx(0.5));
+  CHECK(s.f1 == Approx((0.5 + 0.8 + 0) / 3));
+  CHECK(confusion_csv(s) == "true\\predicted,0,1,2\n0,1,1,0\n1,0,2,0\n2,1,0,0\n");
+}
