@@ -528,7 +528,7 @@ std::shared_ptr<NetImpl> make_arch(const std::string& arch, const ArchParams& p,
   if (arch == "resnet20") return std::make_shared<CifarResNetImpl>(s, 3, base(16), g);
   if (arch == "resnet56") return std::make_shared<CifarResNetImpl>(s, 9, base(16), g);
   if (arch == "resnet9") return std::make_shared<ResNet9Impl>(s, base(64), g);
-  if (arch == "fastnet") return std::make_shared<FastNetImpl>(s, base(64), g);
+  if (arch == "fastnet") return std::make_shared<FastNetImpl>(s, base(32), g);
   if (arch == "lenet5") return std::make_shared<LeNet5Impl>(s);
   if (arch == "small_cnn") return std::make_shared<SmallCnnImpl>(s, base(16), g);
   throw StageError(fmt::format("unknown architecture `{}`", arch));

@@ -54,6 +54,24 @@ TEST_CASE("CIFAR-10 loads and trains ResNet18 on a seeded subset", "[data]") {
   CHECK(j["stages"][2]["metrics"]["train_loss"].get<double>() > 0);
 }
 
+TEST_CASE("the fast net learns CIFAR-10 from a 2,000-image slice", "[data]") {
+  if (!fs::exists(kCifar)) {
+    WARN("skipped: no CIFAR-10 at " << kCifar.string());
+    return;
+  }
+  Temp t;
+  auto r = run(t.dir,
+               "data cifar10 root: \"" + kCifar.string() + "\" augment: [crop(pad: 2), flip] subset: 2000\n"
+               "model fastnet\n"
+               "train 8 epochs optimizer: sgd(lr: 0.1, nesterov: true) schedule: onecycle(max_lr: 0.2) label_smoothing: 0.1\n"
+               "evaluate metrics: [accuracy, loss, f1]\n", "--format json");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  auto m = nlohmann::json::parse(r.out.substr(r.out.find('{')))["stages"][3]["metrics"];
+  CHECK(m["accuracy"].get<double>() >= 0.35);  // on all 10,000 test images; chance is 0.10
+  CHECK(m["f1"].get<double>() > 0.2);
+}
+
 TEST_CASE("ResNet18 for CIFAR matches COURSE.md's calibration: parameters, MACs, score", "[data]") {
   if (!fs::exists(kCifar)) {
     WARN("skipped: no CIFAR-10 at " << kCifar.string());
@@ -101,5 +119,19 @@ TEST_CASE("a truncated or corrupt CIFAR-10 file is an error at the data line", "
     auto r = run(t.dir, "data cifar10 root: \"" + (t.dir / "nowhere").string() + "\"\nmodel small_cnn\ntrain 1 epoch\n");
     CHECK(r.code == 1);
     CHECK(r.out.find("error[R0002]") != std::string::npos);
+  }
+  {
+    // A failing data stage leaves the cache beside it as it was: good entries verify and are reused.
+    Temp t;
+    const std::string good = "data cifar10 root: \"" + kCifar.string() + "\" subset: 64\nmodel small_cnn\n";
+    REQUIRE(run(t.dir, good).code == 0);
+    const auto root = cifar_with(t, "data_batch_1.bin", std::string(3073 * 10000 - 1, '\0'));
+    CHECK(run(t.dir, "data cifar10 root: \"" + root.string() + "\" subset: 64\nmodel small_cnn\n").code == 1);
+    auto again = run(t.dir, good, "--format json");
+    REQUIRE(again.code == 0);
+    auto stages = nlohmann::json::parse(again.out.substr(again.out.find('{')))["stages"];
+    CHECK(stages[0]["status"] == "cached");
+    CHECK(stages[1]["status"] == "cached");
+    CHECK(whittle::test::run_whittle("cache verify --cache " + (t.dir / ".whittle").string()).code == 0);
   }
 }
