@@ -3,7 +3,8 @@
 // Compared side by side with PyTorch (bench/train_bench.py) by bench/compare_train.sh.
 //   build/bench/train_bench ARCH [BATCH=128] [STEPS=5] [THREADS=2]   one JSON line per run
 //   build/bench/train_bench --data [THREADS=2]                        the data pipeline alone
-// WHITTLE_NO_MALLOPT=1 leaves glibc's malloc at its defaults.
+// train_bench is linked with tcmalloc as whittle is; train_bench_glibc uses glibc malloc, tuned with
+// whittle's fallback mallopt settings unless WHITTLE_NO_MALLOPT=1.
 #include <fmt/format.h>
 #include <malloc.h>
 #include <sys/resource.h>
@@ -39,7 +40,7 @@ double peak_rss_mb() {
   return static_cast<double>(u.ru_maxrss) / 1024.0;
 }
 
-int train(const std::string& arch, std::int64_t batch, int steps) {
+int train(const char* side, const std::string& arch, std::int64_t batch, int steps) {
   torch::manual_seed(0);
   const Shape shape{3, 32, 32, 10};
   ArchParams params;
@@ -57,11 +58,12 @@ int train(const std::string& arch, std::int64_t batch, int steps) {
     loss.backward();
     opt.step();
     if (i > 0) ms.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
+    if (std::getenv("WHITTLE_BENCH_RSS")) fmt::print(stderr, "step {}: peak RSS {:.0f} MB\n", i, peak_rss_mb());
   }
   std::string list;
   for (double m : ms) list += fmt::format("{}{:.1f}", list.empty() ? "" : ", ", m);
-  fmt::print("{{\"side\": \"whittle\", \"arch\": \"{}\", \"batch\": {}, \"threads\": {}, \"step_ms\": [{}], \"images_per_s\": {:.2f}, \"peak_rss_mb\": {:.0f}}}\n",
-             arch, batch, at::get_num_threads(), list, static_cast<double>(batch) / (median(ms) / 1000.0), peak_rss_mb());
+  fmt::print("{{\"side\": \"{}\", \"arch\": \"{}\", \"batch\": {}, \"threads\": {}, \"step_ms\": [{}], \"images_per_s\": {:.2f}, \"peak_rss_mb\": {:.0f}}}\n",
+             side, arch, batch, at::get_num_threads(), list, static_cast<double>(batch) / (median(ms) / 1000.0), peak_rss_mb());
   return 0;
 }
 
@@ -99,10 +101,16 @@ int data_pipeline() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (!std::getenv("WHITTLE_NO_MALLOPT")) {  // the same tuning as whittle's main()
+#ifdef WHITTLE_TCMALLOC
+  const char* side = "whittle";  // linked with tcmalloc, as whittle is
+#else
+  const bool tuned = !std::getenv("WHITTLE_NO_MALLOPT");
+  const char* side = tuned ? "whittle-glibc-tuned" : "whittle-glibc";
+  if (tuned) {  // whittle's tuning when it is built without tcmalloc
     mallopt(M_MMAP_MAX, 0);
     mallopt(M_TRIM_THRESHOLD, INT_MAX);
   }
+#endif
   if (argc < 2) {
     fmt::print(stderr, "usage: train_bench ARCH [BATCH] [STEPS] [THREADS] | train_bench --data [THREADS]\n");
     return 2;
@@ -113,5 +121,5 @@ int main(int argc, char** argv) {
     return data_pipeline();
   }
   at::set_num_threads(argc > 4 ? std::atoi(argv[4]) : 2);
-  return train(first, argc > 2 ? std::atoll(argv[2]) : 128, argc > 3 ? std::atoi(argv[3]) : 5);
+  return train(side, first, argc > 2 ? std::atoll(argv[2]) : 128, argc > 3 ? std::atoi(argv[3]) : 5);
 }

@@ -11,9 +11,12 @@
 #include "runtime/cli/commands.h"
 
 int main(int argc, char** argv) {
-  // Keep large training buffers mapped between steps (LIBTORCH-NOTES.md: +16-24% in training).
+#ifndef WHITTLE_TCMALLOC
+  // Without tcmalloc: keep large training buffers mapped between steps (LIBTORCH-NOTES.md:
+  // +16-24% in training, at the cost of ~25% more peak memory).
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, INT_MAX);
+#endif
   CLI::App app{"whittle: recipes for training and compressing neural networks"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("whittle ") + WHITTLE_VERSION);

@@ -184,6 +184,9 @@ class TorchRunner : public StageRunner {
 
   void run_model(StageJob& job) {
     Dataset& d = dataset(job.plan, job.stage.data_in);
+    if (job.stage.param("classes")->origin == lang::Origin::Given && static_cast<int>(job.stage.value("classes")->num) != d.classes)
+      throw StageError(fmt::format("`classes: {}`, but the data set has {} classes", job.stage.value("classes")->num, d.classes),
+                       "leave `classes` out: the output layer follows the data set");
     Net net = build_model(job.stage, shape_of(d), seed_of(job.key));
     save_net(net, (fs::path(job.out_dir) / "model.pt").string());
     model_metrics(job, net);

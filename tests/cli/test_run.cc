@@ -22,9 +22,9 @@ namespace {
 
 const char* kRecipe =
     "recipe synth\n"
-    "data synthetic size: 4096\n"
+    "data synthetic size: 4096 validation: 10% augment: [crop(pad: 2), flip, cutout(size: 4), gridmask(d_min: 4, d_max: 6), mixup]\n"
     "model small_cnn width: 8\n"
-    "train 12 epochs optimizer: sgd(lr: 0.05) schedule: cosine() batch: 64\n"
+    "train 12 epochs optimizer: sgd(lr: 0.05) schedule: cosine() batch: 64 eval_every: 4\n"
     "repeat 2 {\n"
     "  prune 50% global l1\n"
     "  retrain 1 epoch rewind: lr\n"
