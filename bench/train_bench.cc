@@ -22,6 +22,7 @@
 #include "runtime/torch/archs.h"
 #include "runtime/torch/augment.h"
 #include "runtime/torch/data.h"
+#include "runtime/torch/models.h"
 
 using namespace whittle;
 using namespace whittle::runtime::torchrt;
@@ -53,7 +54,7 @@ int train(const char* side, const std::string& arch, std::int64_t batch, int ste
   std::vector<double> ms;
   for (int i = 0; i <= steps; ++i) {  // step 0 warms oneDNN's primitive cache up
     const auto t0 = clock_type::now();
-    opt.zero_grad();
+    clear_grads(*net);  // as whittle's train stage does
     auto loss = torch::nn::functional::cross_entropy(net->forward(x), y);
     loss.backward();
     opt.step();

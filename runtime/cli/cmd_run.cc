@@ -120,13 +120,25 @@ std::string macs(const std::map<std::string, double>& m) {
 }
 
 std::string results_table(const runtime::Plan& p, const runtime::RunRecord& r) {
-  std::string out = fmt::format("{:<35} {:<7} {:>8} {:>9} {:>10} {:>10} {:>9} {:>7} {:>5} {:>7}\n", "stage", "status", "seconds",
+  // Latency and F1 get columns only when some stage measured them.
+  bool latency = false, f1 = false;
+  for (const auto& s : r.stages) latency |= s.metrics.count("latency_ms") > 0, f1 |= s.metrics.count("f1") > 0;
+  std::string out = fmt::format("{:<35} {:<7} {:>8} {:>9} {:>10} {:>10} {:>9} {:>7} {:>5} {:>7}", "stage", "status", "seconds",
                                 "accuracy", "params", "nonzero", "sparsity", "MACs", "bits", "score");
+  if (f1) out += fmt::format(" {:>7}", "F1");
+  if (latency) out += fmt::format(" {:>14}", "latency/batch");
+  out += "\n";
   for (const auto& s : r.stages) {
-    out += fmt::format("{:<35} {:<7} {:>8.1f} {:>9} {:>10} {:>10} {:>9} {:>7} {:>5} {:>7}\n", stage_name(p, s.id), s.status, s.seconds,
+    out += fmt::format("{:<35} {:<7} {:>8.1f} {:>9} {:>10} {:>10} {:>9} {:>7} {:>5} {:>7}", stage_name(p, s.id), s.status, s.seconds,
                        metric(s.metrics, "accuracy", "{:.2f}%", 100), metric(s.metrics, "params", "{:.0f}"),
                        metric(s.metrics, "nonzero", "{:.0f}"), metric(s.metrics, "sparsity", "{:.1f}%", 100),
                        macs(s.metrics), metric(s.metrics, "bits", "{:.0f}"), metric(s.metrics, "score", "{:.4f}"));
+    if (f1) out += fmt::format(" {:>7}", metric(s.metrics, "f1", "{:.4f}"));
+    if (latency) {
+      const std::string ms = metric(s.metrics, "latency_ms", "{:.2f} ms");
+      out += fmt::format(" {:>14}", ms == "-" ? ms : fmt::format("{} /{:.0f}", ms, s.metrics.at("latency_batch")));
+    }
+    out += "\n";
   }
   return out + "score: course2025 at 32 bits, no structured pruning (quantization and the other presets come later)\n";
 }

@@ -50,6 +50,10 @@ void Net::to(torch::Device device, bool channels_last) {
   masks_changed();
 }
 
+void clear_grads(torch::nn::Module& module) {
+  for (auto& p : module.parameters()) p.mutable_grad().reset();
+}
+
 std::vector<std::pair<std::string, torch::Tensor>> Net::prunable() const {
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (auto& p : module->named_parameters())

@@ -38,6 +38,10 @@ struct Net {
   std::vector<std::pair<torch::Tensor, torch::Tensor>> masked_;  ///< (parameter, mask)
 };
 
+/// Drops every parameter's gradient (PyTorch's zero_grad(set_to_none=True), the default from 2.0 on):
+/// the next backward pass writes fresh gradients instead of adding to zeroed ones (no memset, no add).
+void clear_grads(torch::nn::Module& module);
+
 struct Shape {
   std::int64_t channels, height, width, classes;
 };

@@ -293,7 +293,7 @@ class TorchRunner : public StageRunner {
         if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
         const auto y = bt.y.to(dev, true);
         set_lr(*opt, lr_at(epoch + static_cast<double>(b) / static_cast<double>(batches)));
-        opt->zero_grad();
+        clear_grads(*net.module);
         torch::Tensor out, loss;
         {
           AutocastScope autocast(amp);
