@@ -1,142 +1,19 @@
 // The architectures, following kuangliu/pytorch-cifar (COURSE.md): same layers, same parameter
 // names (so an exported state dict loads into the Python classes), same default initialisation.
-// ResNet-20/56 follow akamaster/pytorch_resnet_cifar10 (option-A shortcuts, Kaiming-normal init),
-// ResNet-9 the DAWNBench network of Myrtle.ai, and `fastnet` is our airbench-style small net.
+// This file: VGG, DenseNet, MobileNet/V2 and the 28x28 nets, and the dispatch; the residual
+// architectures are in archs_resnet.cc.
 #include "runtime/torch/archs.h"
 
 #include <fmt/format.h>
 
 #include <cmath>
 
-#include "runtime/executor.h"
-#include "runtime/torch/layers.h"
+#include "runtime/torch/arch_parts.h"
 
 namespace whittle::runtime::torchrt {
-namespace nn = torch::nn;
-
 namespace {
 
-using T = torch::Tensor;
-
-Conv conv(std::int64_t in, std::int64_t out, std::int64_t k, std::int64_t stride = 1, std::int64_t pad = 0, std::int64_t groups = 1,
-          bool bias = false) {
-  return Conv(nn::Conv2dOptions(in, out, k).stride(stride).padding(pad).groups(groups).bias(bias));
-}
-Conv conv3(std::int64_t in, std::int64_t out, std::int64_t stride, std::int64_t groups, bool bias = false) {
-  return conv(in, out, 3, stride, 1, groups, bias);
-}
-nn::BatchNorm2d bn(std::int64_t c) { return nn::BatchNorm2d(c); }
-
-/// `groups` of the 3x3 convolutions, checked against their channel counts.
-struct Groups {
-  std::int64_t g = 1;
-  std::int64_t operator()(std::int64_t in, std::int64_t out) const {
-    if (g == 1) return 1;
-    if (in % g != 0 || out % g != 0)
-      throw StageError(fmt::format("`groups: {}` does not divide a 3x3 convolution of {} to {} channels", g, in, out),
-                       "choose a group count that divides every channel count of the architecture (a power of two usually does)");
-    return g;
-  }
-};
-
-// ---------------------------------------------------------------------------------------------
-// ResNet18/34 (BasicBlock, 3x3 stem, no max-pool, 1x1 conv + BN projection shortcut).
-
-struct BasicBlockImpl : nn::Module {
-  Conv conv1{nullptr}, conv2{nullptr};
-  nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
-  nn::Sequential shortcut;
-  BasicBlockImpl(std::int64_t in, std::int64_t planes, std::int64_t stride, const Groups& g) {
-    conv1 = register_module("conv1", conv3(in, planes, stride, g(in, planes)));
-    bn1 = register_module("bn1", bn(planes));
-    conv2 = register_module("conv2", conv3(planes, planes, 1, g(planes, planes)));
-    bn2 = register_module("bn2", bn(planes));
-    if (stride != 1 || in != planes) {
-      shortcut->push_back(conv(in, planes, 1, stride));
-      shortcut->push_back(bn(planes));
-    }
-    register_module("shortcut", shortcut);
-  }
-  T forward(T x) {
-    auto out = bn2(conv2(torch::relu(bn1(conv1(x)))));
-    return torch::relu(out + (shortcut->is_empty() ? x : shortcut->forward(x)));
-  }
-};
-TORCH_MODULE(BasicBlock);
-
-struct ResNetImpl : NetImpl {
-  Conv conv1{nullptr};
-  nn::BatchNorm2d bn1{nullptr};
-  std::vector<nn::Sequential> layers;
-  Linear linear{nullptr};
-  ResNetImpl(const Shape& s, std::vector<int> blocks, std::int64_t w, const Groups& g) {
-    conv1 = register_module("conv1", conv3(s.channels, w, 1, 1));
-    bn1 = register_module("bn1", bn(w));
-    std::int64_t in = w;
-    for (std::size_t i = 0; i < blocks.size(); ++i) {
-      nn::Sequential layer;
-      const std::int64_t planes = w << i;
-      for (int b = 0; b < blocks[i]; ++b) {
-        layer->push_back(BasicBlock(in, planes, (i > 0 && b == 0) ? 2 : 1, g));
-        in = planes;
-      }
-      layers.push_back(register_module(fmt::format("layer{}", i + 1), layer));
-    }
-    linear = register_module("linear", Linear(in, s.classes));
-  }
-  T forward(T x) override {
-    x = torch::relu(bn1(conv1(x)));
-    for (auto& l : layers) x = l->forward(x);
-    return linear(torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1));
-  }
-};
-
-// PreActResNet18: BN-ReLU before each conv, a 1x1 conv shortcut without BN.
-struct PreActBlockImpl : nn::Module {
-  nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
-  Conv conv1{nullptr}, conv2{nullptr};
-  nn::Sequential shortcut;
-  PreActBlockImpl(std::int64_t in, std::int64_t planes, std::int64_t stride, const Groups& g) {
-    bn1 = register_module("bn1", bn(in));
-    conv1 = register_module("conv1", conv3(in, planes, stride, g(in, planes)));
-    bn2 = register_module("bn2", bn(planes));
-    conv2 = register_module("conv2", conv3(planes, planes, 1, g(planes, planes)));
-    if (stride != 1 || in != planes) shortcut->push_back(conv(in, planes, 1, stride));
-    register_module("shortcut", shortcut);
-  }
-  T forward(T x) {
-    auto out = torch::relu(bn1(x));
-    auto sc = shortcut->is_empty() ? x : shortcut->forward(out);
-    out = conv1(out);
-    out = conv2(torch::relu(bn2(out)));
-    return out + sc;
-  }
-};
-TORCH_MODULE(PreActBlock);
-
-struct PreActResNetImpl : NetImpl {
-  Conv conv1{nullptr};
-  std::vector<nn::Sequential> layers;
-  Linear linear{nullptr};
-  PreActResNetImpl(const Shape& s, std::int64_t w, const Groups& g) {
-    conv1 = register_module("conv1", conv3(s.channels, w, 1, 1));
-    std::int64_t in = w;
-    for (int i = 0; i < 4; ++i) {
-      nn::Sequential layer;
-      for (int b = 0; b < 2; ++b) {
-        layer->push_back(PreActBlock(in, w << i, (i > 0 && b == 0) ? 2 : 1, g));
-        in = w << i;
-      }
-      layers.push_back(register_module(fmt::format("layer{}", i + 1), layer));
-    }
-    linear = register_module("linear", Linear(in, s.classes));
-  }
-  T forward(T x) override {
-    x = conv1(x);
-    for (auto& l : layers) x = l->forward(x);
-    return linear(torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1));
-  }
-};
+using namespace parts;
 
 // ---------------------------------------------------------------------------------------------
 // VGG: 3x3 conv (with bias) + BN + ReLU, max-pool, one linear; `features.N` as in kuangliu.
@@ -340,131 +217,6 @@ struct MobileNetV2Impl : NetImpl {
 };
 
 // ---------------------------------------------------------------------------------------------
-// ResNet-20/56 for CIFAR (He et al. 2016, option A: the shortcut subsamples and zero-pads channels).
-
-struct CifarBlockImpl : nn::Module {
-  Conv conv1{nullptr}, conv2{nullptr};
-  nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
-  std::int64_t pad = -1;  ///< channels of zero padding on each side of the shortcut; -1: identity
-  CifarBlockImpl(std::int64_t in, std::int64_t planes, std::int64_t stride, const Groups& g) {
-    conv1 = register_module("conv1", conv3(in, planes, stride, g(in, planes)));
-    bn1 = register_module("bn1", bn(planes));
-    conv2 = register_module("conv2", conv3(planes, planes, 1, g(planes, planes)));
-    bn2 = register_module("bn2", bn(planes));
-    if (stride != 1 || in != planes) pad = planes / 4;
-  }
-  T forward(T x) {
-    auto out = bn2(conv2(torch::relu(bn1(conv1(x)))));
-    auto sc = x;
-    if (pad >= 0) {
-      using torch::indexing::Slice;
-      sc = torch::constant_pad_nd(x.index({Slice(), Slice(), Slice(0, torch::indexing::None, 2), Slice(0, torch::indexing::None, 2)}),
-                                  {0, 0, 0, 0, pad, pad}, 0);
-    }
-    return torch::relu(out + sc);
-  }
-};
-TORCH_MODULE(CifarBlock);
-
-struct CifarResNetImpl : NetImpl {
-  Conv conv1{nullptr};
-  nn::BatchNorm2d bn1{nullptr};
-  std::vector<nn::Sequential> layers;
-  Linear linear{nullptr};
-  CifarResNetImpl(const Shape& s, int n, std::int64_t w, const Groups& g) {
-    conv1 = register_module("conv1", conv3(s.channels, w, 1, 1));
-    bn1 = register_module("bn1", bn(w));
-    std::int64_t in = w;
-    for (int i = 0; i < 3; ++i) {
-      nn::Sequential layer;
-      for (int b = 0; b < n; ++b) {
-        layer->push_back(CifarBlock(in, w << i, (i > 0 && b == 0) ? 2 : 1, g));
-        in = w << i;
-      }
-      layers.push_back(register_module(fmt::format("layer{}", i + 1), layer));
-    }
-    linear = register_module("linear", Linear(in, s.classes));
-    for (auto& m : modules(false)) {  // akamaster: Kaiming-normal init of conv and linear weights
-      if (auto* c = dynamic_cast<ConvImpl*>(m.get())) torch::nn::init::kaiming_normal_(c->weight);
-      if (auto* l = dynamic_cast<LinearImpl*>(m.get())) torch::nn::init::kaiming_normal_(l->weight);
-    }
-  }
-  T forward(T x) override {
-    x = torch::relu(bn1(conv1(x)));
-    for (auto& l : layers) x = l->forward(x);
-    return linear(torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1));
-  }
-};
-
-// ---------------------------------------------------------------------------------------------
-// ResNet-9 (DAWNBench, Myrtle.ai) and fastnet (airbench-style): conv-BN-ReLU units.
-
-struct ConvBnImpl : nn::Module {
-  Conv conv_{nullptr};
-  nn::BatchNorm2d bn_{nullptr};
-  bool pool;
-  ConvBnImpl(std::int64_t in, std::int64_t out, std::int64_t groups, bool pool_ = false) : pool(pool_) {
-    conv_ = register_module("conv", conv3(in, out, 1, groups));
-    bn_ = register_module("bn", bn(out));
-  }
-  T forward(T x) {
-    x = conv_(x);
-    if (pool) x = torch::max_pool2d(x, 2);
-    return torch::relu(bn_(x));
-  }
-};
-TORCH_MODULE(ConvBn);
-
-struct ResNet9Impl : NetImpl {
-  ConvBn prep{nullptr}, layer1{nullptr}, res1a{nullptr}, res1b{nullptr}, layer2{nullptr}, layer3{nullptr}, res3a{nullptr},
-      res3b{nullptr};
-  Linear linear{nullptr};
-  ResNet9Impl(const Shape& s, std::int64_t w, const Groups& g) {
-    prep = register_module("prep", ConvBn(s.channels, w, 1));
-    layer1 = register_module("layer1", ConvBn(w, 2 * w, g(w, 2 * w), true));
-    res1a = register_module("res1a", ConvBn(2 * w, 2 * w, g(2 * w, 2 * w)));
-    res1b = register_module("res1b", ConvBn(2 * w, 2 * w, g(2 * w, 2 * w)));
-    layer2 = register_module("layer2", ConvBn(2 * w, 4 * w, g(2 * w, 4 * w), true));
-    layer3 = register_module("layer3", ConvBn(4 * w, 8 * w, g(4 * w, 8 * w), true));
-    res3a = register_module("res3a", ConvBn(8 * w, 8 * w, g(8 * w, 8 * w)));
-    res3b = register_module("res3b", ConvBn(8 * w, 8 * w, g(8 * w, 8 * w)));
-    linear = register_module("linear", Linear(nn::LinearOptions(8 * w, s.classes).bias(false)));
-  }
-  T forward(T x) override {
-    x = layer1(prep(x));
-    x = x + res1b(res1a(x));
-    x = layer3(layer2(x));
-    x = x + res3b(res3a(x));
-    return linear(std::get<0>(torch::adaptive_max_pool2d(x, {1, 1})).flatten(1)) * 0.125;
-  }
-};
-
-/// A small fast CIFAR net in the style of airbench: a stem, then three stages of
-/// conv → max-pool → BN → ReLU → conv → BN → ReLU at widths w, 2w, 4w; global max-pool; a
-/// linear layer without bias whose logits are scaled by 1/8.
-struct FastNetImpl : NetImpl {
-  ConvBn stem{nullptr};
-  std::vector<ConvBn> convs;
-  Linear linear{nullptr};
-  FastNetImpl(const Shape& s, std::int64_t w, const Groups& g) {
-    stem = register_module("stem", ConvBn(s.channels, w, 1));
-    std::int64_t in = w;
-    for (int i = 0; i < 3; ++i) {
-      const std::int64_t c = w << i;
-      convs.push_back(register_module(fmt::format("block{}_conv1", i + 1), ConvBn(in, c, g(in, c), true)));
-      convs.push_back(register_module(fmt::format("block{}_conv2", i + 1), ConvBn(c, c, g(c, c))));
-      in = c;
-    }
-    linear = register_module("linear", Linear(nn::LinearOptions(in, s.classes).bias(false)));
-  }
-  T forward(T x) override {
-    x = stem(x);
-    for (auto& c : convs) x = c(x);
-    return linear(std::get<0>(torch::adaptive_max_pool2d(x, {1, 1})).flatten(1)) * 0.125;
-  }
-};
-
-// ---------------------------------------------------------------------------------------------
 // For 28x28 grey images: a small CNN (the quick start's) and LeNet-5.
 
 struct SmallCnnImpl : NetImpl {
@@ -515,20 +267,14 @@ const std::vector<std::string>& architectures() {
 }
 
 std::shared_ptr<NetImpl> make_arch(const std::string& arch, const ArchParams& p, const Shape& s) {
-  const Groups g{p.groups};
+  if (auto net = parts::make_residual(arch, p, s)) return net;
+  const parts::Groups g{p.groups};
   auto base = [&](std::int64_t own) { return p.width > 0 ? p.width : own; };
-  if (arch == "resnet18") return std::make_shared<ResNetImpl>(s, std::vector<int>{2, 2, 2, 2}, base(64), g);
-  if (arch == "resnet34") return std::make_shared<ResNetImpl>(s, std::vector<int>{3, 4, 6, 3}, base(64), g);
-  if (arch == "preact_resnet18") return std::make_shared<PreActResNetImpl>(s, base(64), g);
   if (arch.rfind("vgg", 0) == 0) return std::make_shared<VggImpl>(s, vgg_cfg(std::stoi(arch.substr(3))), base(64), g);
   if (arch == "densenet") return std::make_shared<DenseNetImpl>(s, p.growth, p.blocks, p.reduction, g);
   if (arch == "densenet_cifar") return std::make_shared<DenseNetImpl>(s, 12, std::vector<int>{6, 12, 24, 16}, 0.5, g);
   if (arch == "mobilenet") return std::make_shared<MobileNetImpl>(s, p.width_mult);
   if (arch == "mobilenetv2") return std::make_shared<MobileNetV2Impl>(s, p.width_mult);
-  if (arch == "resnet20") return std::make_shared<CifarResNetImpl>(s, 3, base(16), g);
-  if (arch == "resnet56") return std::make_shared<CifarResNetImpl>(s, 9, base(16), g);
-  if (arch == "resnet9") return std::make_shared<ResNet9Impl>(s, base(64), g);
-  if (arch == "fastnet") return std::make_shared<FastNetImpl>(s, base(32), g);
   if (arch == "lenet5") return std::make_shared<LeNet5Impl>(s);
   if (arch == "small_cnn") return std::make_shared<SmallCnnImpl>(s, base(16), g);
   throw StageError(fmt::format("unknown architecture `{}`", arch));

@@ -19,6 +19,13 @@ const fs::path kCifar = fs::path(WHITTLE_SOURCE_DIR) / ".." / "shared" / "data" 
 
 using Temp = whittle::test::Scratch;
 
+/// True when the development copy of CIFAR-10 is there; otherwise says the test is skipped.
+bool have_cifar() {
+  if (fs::exists(kCifar)) return true;
+  WARN("skipped: no CIFAR-10 at " << kCifar.string());
+  return false;
+}
+
 whittle::test::Result run(const fs::path& dir, const std::string& recipe, const std::string& flags = "") {
   std::ofstream(dir / "r.recipe") << recipe;
   return whittle::test::run_whittle("run --threads 2 " + flags + " " + (dir / "r.recipe").string());
@@ -37,10 +44,7 @@ fs::path cifar_with(const Temp& t, const std::string& name, const std::string& b
 }  // namespace
 
 TEST_CASE("CIFAR-10 loads and trains ResNet18 on a seeded subset", "[data]") {
-  if (!fs::exists(kCifar)) {
-    WARN("skipped: no CIFAR-10 at " << kCifar.string());
-    return;
-  }
+  if (!have_cifar()) return;
   Temp t;
   auto r = run(t.dir,
                "data cifar10 root: \"" + kCifar.string() + "\" augment: [crop(pad: 4), flip] subset: 256\n"
@@ -55,10 +59,7 @@ TEST_CASE("CIFAR-10 loads and trains ResNet18 on a seeded subset", "[data]") {
 }
 
 TEST_CASE("the fast net learns CIFAR-10 from a 2,000-image slice", "[data]") {
-  if (!fs::exists(kCifar)) {
-    WARN("skipped: no CIFAR-10 at " << kCifar.string());
-    return;
-  }
+  if (!have_cifar()) return;
   Temp t;
   auto r = run(t.dir,
                "data cifar10 root: \"" + kCifar.string() + "\" augment: [crop(pad: 2), flip] subset: 2000\n"
@@ -73,10 +74,7 @@ TEST_CASE("the fast net learns CIFAR-10 from a 2,000-image slice", "[data]") {
 }
 
 TEST_CASE("ResNet18 for CIFAR matches COURSE.md's calibration: parameters, MACs, score", "[data]") {
-  if (!fs::exists(kCifar)) {
-    WARN("skipped: no CIFAR-10 at " << kCifar.string());
-    return;
-  }
+  if (!have_cifar()) return;
   Temp t;
   auto r = run(t.dir, "data cifar10 root: \"" + kCifar.string() + "\" subset: 64\nmodel resnet18\n", "--format json");
   REQUIRE(r.code == 0);
@@ -89,10 +87,7 @@ TEST_CASE("ResNet18 for CIFAR matches COURSE.md's calibration: parameters, MACs,
 }
 
 TEST_CASE("a truncated or corrupt CIFAR-10 file is an error at the data line", "[data]") {
-  if (!fs::exists(kCifar)) {
-    WARN("skipped: no CIFAR-10 at " << kCifar.string());
-    return;
-  }
+  if (!have_cifar()) return;
   {
     Temp t;
     const auto root = cifar_with(t, "data_batch_3.bin", std::string(1000, '\0'));
