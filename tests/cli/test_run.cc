@@ -2,6 +2,8 @@
 // repeated and run twice at once. Threads are fixed so that results are bitwise comparable.
 #include <catch2/catch.hpp>
 
+#include "tests/cli/helpers.h"
+
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -152,4 +154,27 @@ TEST_CASE("two runs on one cache at once: both finish and no entry is corrupt", 
   CHECK(std::system(verify.c_str()) == 0);
   auto again = run_json(d);
   for (const auto& s : again["stages"]) CHECK(s["status"] == "cached");
+}
+
+TEST_CASE("what this machine or data set cannot do fails at the stage's line with what to do", "[run]") {
+  whittle::test::Scratch t;
+  auto run = [&](const std::string& body) {
+    std::ofstream(t.dir / "e.recipe") << "data synthetic size: 256\nmodel small_cnn width: 4\n" << body;
+    return whittle::test::run_whittle("run --threads 1 " + (t.dir / "e.recipe").string());
+  };
+  auto amp = run("train 1 epoch precision: amp device: cpu\n");
+  INFO(amp.out);
+  CHECK(amp.code == 1);
+  CHECK(amp.out.find("`precision: amp` (mixed precision) needs a CUDA device") != std::string::npos);
+  CHECK(amp.out.find("e.recipe:3:1") != std::string::npos);
+  auto split = run("train 1 epoch\nevaluate split: validation\n");
+  CHECK(split.code == 1);
+  CHECK(split.out.find("there is no validation split") != std::string::npos);
+  CHECK(split.out.find("validation: 10%") != std::string::npos);
+  auto knob = run("model densenet width: 32\n");
+  CHECK(knob.code == 1);
+  CHECK(knob.out.find("`width` does not shape a `densenet`") != std::string::npos);
+  auto groups = run("model resnet18 groups: 3\n");
+  CHECK(groups.code == 1);
+  CHECK(groups.out.find("`groups: 3` does not divide") != std::string::npos);
 }
