@@ -33,25 +33,36 @@ struct BasicBlockImpl : nn::Module {
 };
 TORCH_MODULE(BasicBlock);
 
+/// The stages `layer1`, `layer2`, ... of residual blocks at widths w, 2w, 4w, ...; the first block of
+/// every stage but the first halves the resolution. Returns the channels coming out.
+template <typename Block>
+std::int64_t residual_stages(nn::Module& m, std::vector<nn::Sequential>& layers, std::int64_t w, const std::vector<int>& blocks,
+                             const Groups& g) {
+  std::int64_t in = w;
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    nn::Sequential layer;
+    const std::int64_t planes = w << i;
+    for (int b = 0; b < blocks[i]; ++b) {
+      layer->push_back(Block(in, planes, (i > 0 && b == 0) ? 2 : 1, g));
+      in = planes;
+    }
+    layers.push_back(m.register_module(fmt::format("layer{}", i + 1), layer));
+  }
+  return in;
+}
+
+/// A ResNet: 3x3 conv-BN-ReLU stem (no max-pool), residual stages, global average pool, linear.
+/// With BasicBlock: ResNet18/34 (kuangliu); with CifarBlock: ResNet-20/56 (akamaster).
+template <typename Block>
 struct ResNetImpl : NetImpl {
   Conv conv1{nullptr};
   nn::BatchNorm2d bn1{nullptr};
   std::vector<nn::Sequential> layers;
   Linear linear{nullptr};
-  ResNetImpl(const Shape& s, std::vector<int> blocks, std::int64_t w, const Groups& g) {
+  ResNetImpl(const Shape& s, const std::vector<int>& blocks, std::int64_t w, const Groups& g) {
     conv1 = register_module("conv1", conv3(s.channels, w, 1, 1));
     bn1 = register_module("bn1", bn(w));
-    std::int64_t in = w;
-    for (std::size_t i = 0; i < blocks.size(); ++i) {
-      nn::Sequential layer;
-      const std::int64_t planes = w << i;
-      for (int b = 0; b < blocks[i]; ++b) {
-        layer->push_back(BasicBlock(in, planes, (i > 0 && b == 0) ? 2 : 1, g));
-        in = planes;
-      }
-      layers.push_back(register_module(fmt::format("layer{}", i + 1), layer));
-    }
-    linear = register_module("linear", Linear(in, s.classes));
+    linear = register_module("linear", Linear(residual_stages<Block>(*this, layers, w, blocks, g), s.classes));
   }
   T forward(T x) override {
     x = torch::relu(bn1(conv1(x)));
@@ -59,6 +70,15 @@ struct ResNetImpl : NetImpl {
     return linear(torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1));
   }
 };
+
+/// akamaster's initialisation: Kaiming-normal conv and linear weights.
+std::shared_ptr<NetImpl> kaiming_normal(std::shared_ptr<NetImpl> net) {
+  for (auto& m : net->modules(false)) {
+    if (auto* c = dynamic_cast<ConvImpl*>(m.get())) torch::nn::init::kaiming_normal_(c->weight);
+    if (auto* l = dynamic_cast<LinearImpl*>(m.get())) torch::nn::init::kaiming_normal_(l->weight);
+  }
+  return net;
+}
 
 // PreActResNet18: BN-ReLU before each conv, a 1x1 conv shortcut without BN.
 struct PreActBlockImpl : nn::Module {
@@ -89,16 +109,7 @@ struct PreActResNetImpl : NetImpl {
   Linear linear{nullptr};
   PreActResNetImpl(const Shape& s, std::int64_t w, const Groups& g) {
     conv1 = register_module("conv1", conv3(s.channels, w, 1, 1));
-    std::int64_t in = w;
-    for (int i = 0; i < 4; ++i) {
-      nn::Sequential layer;
-      for (int b = 0; b < 2; ++b) {
-        layer->push_back(PreActBlock(in, w << i, (i > 0 && b == 0) ? 2 : 1, g));
-        in = w << i;
-      }
-      layers.push_back(register_module(fmt::format("layer{}", i + 1), layer));
-    }
-    linear = register_module("linear", Linear(in, s.classes));
+    linear = register_module("linear", Linear(residual_stages<PreActBlock>(*this, layers, w, {2, 2, 2, 2}, g), s.classes));
   }
   T forward(T x) override {
     x = conv1(x);
@@ -134,36 +145,6 @@ struct CifarBlockImpl : nn::Module {
   }
 };
 TORCH_MODULE(CifarBlock);
-
-struct CifarResNetImpl : NetImpl {
-  Conv conv1{nullptr};
-  nn::BatchNorm2d bn1{nullptr};
-  std::vector<nn::Sequential> layers;
-  Linear linear{nullptr};
-  CifarResNetImpl(const Shape& s, int n, std::int64_t w, const Groups& g) {
-    conv1 = register_module("conv1", conv3(s.channels, w, 1, 1));
-    bn1 = register_module("bn1", bn(w));
-    std::int64_t in = w;
-    for (int i = 0; i < 3; ++i) {
-      nn::Sequential layer;
-      for (int b = 0; b < n; ++b) {
-        layer->push_back(CifarBlock(in, w << i, (i > 0 && b == 0) ? 2 : 1, g));
-        in = w << i;
-      }
-      layers.push_back(register_module(fmt::format("layer{}", i + 1), layer));
-    }
-    linear = register_module("linear", Linear(in, s.classes));
-    for (auto& m : modules(false)) {  // akamaster: Kaiming-normal init of conv and linear weights
-      if (auto* c = dynamic_cast<ConvImpl*>(m.get())) torch::nn::init::kaiming_normal_(c->weight);
-      if (auto* l = dynamic_cast<LinearImpl*>(m.get())) torch::nn::init::kaiming_normal_(l->weight);
-    }
-  }
-  T forward(T x) override {
-    x = torch::relu(bn1(conv1(x)));
-    for (auto& l : layers) x = l->forward(x);
-    return linear(torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1));
-  }
-};
 
 // ---------------------------------------------------------------------------------------------
 // ResNet-9 (DAWNBench, Myrtle.ai) and fastnet (airbench-style): conv-BN-ReLU units.
@@ -239,11 +220,11 @@ struct FastNetImpl : NetImpl {
 std::shared_ptr<NetImpl> make_residual(const std::string& arch, const ArchParams& p, const Shape& s) {
   const Groups g{p.groups};
   auto base = [&](std::int64_t own) { return p.width > 0 ? p.width : own; };
-  if (arch == "resnet18") return std::make_shared<ResNetImpl>(s, std::vector<int>{2, 2, 2, 2}, base(64), g);
-  if (arch == "resnet34") return std::make_shared<ResNetImpl>(s, std::vector<int>{3, 4, 6, 3}, base(64), g);
+  if (arch == "resnet18") return std::make_shared<ResNetImpl<BasicBlock>>(s, std::vector<int>{2, 2, 2, 2}, base(64), g);
+  if (arch == "resnet34") return std::make_shared<ResNetImpl<BasicBlock>>(s, std::vector<int>{3, 4, 6, 3}, base(64), g);
   if (arch == "preact_resnet18") return std::make_shared<PreActResNetImpl>(s, base(64), g);
-  if (arch == "resnet20") return std::make_shared<CifarResNetImpl>(s, 3, base(16), g);
-  if (arch == "resnet56") return std::make_shared<CifarResNetImpl>(s, 9, base(16), g);
+  if (arch == "resnet20") return kaiming_normal(std::make_shared<ResNetImpl<CifarBlock>>(s, std::vector<int>{3, 3, 3}, base(16), g));
+  if (arch == "resnet56") return kaiming_normal(std::make_shared<ResNetImpl<CifarBlock>>(s, std::vector<int>{9, 9, 9}, base(16), g));
   if (arch == "resnet9") return std::make_shared<ResNet9Impl>(s, base(64), g);
   if (arch == "fastnet") return std::make_shared<FastNetImpl>(s, base(32), g);
   return nullptr;
