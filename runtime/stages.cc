@@ -6,13 +6,14 @@
 namespace whittle::runtime {
 
 const std::set<std::string>& runnable_stages() {
-  static const std::set<std::string> stages = {"data", "model", "train", "retrain", "prune", "evaluate"};
+  static const std::set<std::string> stages = {"data", "model", "train", "retrain", "prune", "quantize", "evaluate", "score"};
   return stages;
 }
 
 int stage_version(const std::string& kind) {
   static const std::map<std::string, int> versions = {{"data", 1},  {"model", 3}, {"train", 3},
-                                                      {"retrain", 3}, {"prune", 2}, {"evaluate", 3}};
+                                                      {"retrain", 3}, {"prune", 2}, {"evaluate", 3},
+                                                      {"quantize", 1}, {"score", 1}};
   auto it = versions.find(kind);
   return it == versions.end() ? 0 : it->second;
 }
@@ -32,8 +33,7 @@ std::optional<std::string> unsupported_option(const lang::StageInstance& s) {
     if (call("rewind") == "weights") return "weight rewinding (`rewind: weights(...)`)";
   }
   if (s.kind == "prune") {
-    if (word("structure") == "structured") return "structured pruning";
-    if (word("criterion") != "l1" && word("criterion") != "random") return "the `" + word("criterion") + "` criterion";
+    if (word("criterion") == "thinet") return "ThiNet";
     if (s.value("guide")->kind != lang::Val::Kind::None) return "sensitivity-guided pruning (`guide:`)";
   }
   return std::nullopt;

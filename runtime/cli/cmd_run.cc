@@ -5,7 +5,9 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <thread>
 
 #include "lang/graph.h"
@@ -119,7 +121,7 @@ std::string macs(const std::map<std::string, double>& m) {
   return fmt::format("{:.1f}K", it->second / 1e3);
 }
 
-std::string results_table(const runtime::Plan& p, const runtime::RunRecord& r) {
+std::string results_table(const runtime::Plan& p, const runtime::RunRecord& r, const ArtifactStore& store) {
   // Latency and F1 get columns only when some stage measured them.
   bool latency = false, f1 = false;
   for (const auto& s : r.stages) latency |= s.metrics.count("latency_ms") > 0, f1 |= s.metrics.count("f1") > 0;
@@ -132,7 +134,7 @@ std::string results_table(const runtime::Plan& p, const runtime::RunRecord& r) {
     out += fmt::format("{:<35} {:<7} {:>8.1f} {:>9} {:>10} {:>10} {:>9} {:>7} {:>5} {:>7}", stage_name(p, s.id), s.status, s.seconds,
                        metric(s.metrics, "accuracy", "{:.2f}%", 100), metric(s.metrics, "params", "{:.0f}"),
                        metric(s.metrics, "nonzero", "{:.0f}"), metric(s.metrics, "sparsity", "{:.1f}%", 100),
-                       macs(s.metrics), metric(s.metrics, "bits", "{:.0f}"), metric(s.metrics, "score", "{:.4f}"));
+                       macs(s.metrics), metric(s.metrics, "bits", "{:.0f}"), metric(s.metrics, "score", "{:.5g}"));
     if (f1) out += fmt::format(" {:>7}", metric(s.metrics, "f1", "{:.4f}"));
     if (latency) {
       const std::string ms = metric(s.metrics, "latency_ms", "{:.2f} ms");
@@ -140,7 +142,16 @@ std::string results_table(const runtime::Plan& p, const runtime::RunRecord& r) {
     }
     out += "\n";
   }
-  return out + "score: course2025 at 32 bits, no structured pruning (quantization and the other presets come later)\n";
+  out += "score column: course2025 of the model at that point (bits per layer from its quantizers; `whittle doc score`)\n";
+  // Every `score` stage's full report: each component and how the formula's open points were settled.
+  for (const auto& s : r.stages) {
+    if (s.kind != "score" || s.status == "failed") continue;
+    std::ifstream in(fs::path(store.entry_dir(s.key)) / "score.txt");
+    if (!in) continue;
+    out += fmt::format("\n{}:\n", stage_name(p, s.id));
+    out += std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return out;
 }
 
 
@@ -173,7 +184,7 @@ int run_recipe(const RecipeOptions& o, int threads, const std::string& format, b
     std::fprintf(stderr, "warning: the run record was not written: %s\n", e.what());
   }
   if (format == "json") std::fputs(runtime::record_json(rec).c_str(), stdout);
-  else std::fputs(results_table(*plan, rec).c_str(), stdout);
+  else std::fputs(results_table(*plan, rec, *store).c_str(), stdout);
   return result.ok ? 0 : 1;
 }
 

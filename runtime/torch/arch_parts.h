@@ -18,7 +18,7 @@ inline Conv conv(std::int64_t in, std::int64_t out, std::int64_t k, std::int64_t
 inline Conv conv3(std::int64_t in, std::int64_t out, std::int64_t stride, std::int64_t groups, bool bias = false) {
   return conv(in, out, 3, stride, 1, groups, bias);
 }
-inline nn::BatchNorm2d bn(std::int64_t c) { return nn::BatchNorm2d(c); }
+inline BN bn(std::int64_t c) { return BN(c); }
 
 /// `groups` of the 3x3 convolutions, checked against their channel counts.
 struct Groups {

@@ -28,13 +28,17 @@ struct VggImpl : NetImpl {
         features->push_back(nn::MaxPool2d(nn::MaxPool2dOptions(2).stride(2)));
         continue;
       }
+      // Each conv's channels feed its BN and the next conv; the last conv's, the classifier.
+      const auto at = static_cast<int>(features->size());
+      if (!channel_groups.empty()) channel_groups.back().consumers = {fmt::format("features.{}", at)};
+      channel_groups.push_back({fmt::format("features.{}", at), {fmt::format("features.{}", at + 1)}, {}, {"classifier"}});
       const std::int64_t out = c * w / 64;
       features->push_back(conv3(in, out, 1, in == s.channels ? 1 : g(in, out), /*bias=*/true));
       features->push_back(bn(out));
-      features->push_back(nn::ReLU(nn::ReLUOptions(true)));
+      features->push_back(ReLU(nn::ReLUOptions(true)));
       in = out;
     }
-    features->push_back(nn::AvgPool2d(nn::AvgPool2dOptions(1).stride(1)));
+    features->push_back(AvgPool(nn::AvgPool2dOptions(1).stride(1)));
     register_module("features", features);
     classifier = register_module("classifier", Linear(in, s.classes));
   }
@@ -54,7 +58,7 @@ std::vector<int> vgg_cfg(int depth) {  // 0 is a max-pool
 // DenseNet-BC: bottleneck BN-ReLU-1x1 (4k) → BN-ReLU-3x3 (k), concatenated; transitions halve.
 
 struct BottleneckImpl : nn::Module {
-  nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  BN bn1{nullptr}, bn2{nullptr};
   Conv conv1{nullptr}, conv2{nullptr};
   BottleneckImpl(std::int64_t in, std::int64_t k, const Groups& g) {
     bn1 = register_module("bn1", bn(in));
@@ -71,7 +75,7 @@ struct BottleneckImpl : nn::Module {
 TORCH_MODULE(Bottleneck);
 
 struct TransitionImpl : nn::Module {
-  nn::BatchNorm2d bn_{nullptr};
+  BN bn_{nullptr};
   Conv conv_{nullptr};
   TransitionImpl(std::int64_t in, std::int64_t out) {
     bn_ = register_module("bn", bn(in));
@@ -85,7 +89,7 @@ struct DenseNetImpl : NetImpl {
   Conv conv1{nullptr};
   std::vector<nn::Sequential> dense;
   std::vector<Transition> trans;
-  nn::BatchNorm2d bn_{nullptr};
+  BN bn_{nullptr};
   Linear linear{nullptr};
   DenseNetImpl(const Shape& s, std::int64_t k, const std::vector<int>& blocks, double reduction, const Groups& g) {
     std::int64_t planes = 2 * k;
@@ -94,6 +98,8 @@ struct DenseNetImpl : NetImpl {
       nn::Sequential d;
       for (int b = 0; b < blocks[i]; ++b) {
         d->push_back(Bottleneck(planes, k, g));
+        const std::string p = fmt::format("dense{}.{}.", i + 1, b);
+        channel_groups.push_back({p + "conv1", {p + "bn2"}, {}, {p + "conv2"}});
         planes += k;
       }
       dense.push_back(register_module(fmt::format("dense{}", i + 1), d));
@@ -123,7 +129,7 @@ std::int64_t scaled(std::int64_t c, double mult) { return std::max<std::int64_t>
 
 struct DepthwiseBlockImpl : nn::Module {
   Conv conv1{nullptr}, conv2{nullptr};
-  nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  BN bn1{nullptr}, bn2{nullptr};
   DepthwiseBlockImpl(std::int64_t in, std::int64_t out, std::int64_t stride) {
     conv1 = register_module("conv1", conv3(in, in, stride, in));
     bn1 = register_module("bn1", bn(in));
@@ -136,7 +142,7 @@ TORCH_MODULE(DepthwiseBlock);
 
 struct MobileNetImpl : NetImpl {
   Conv conv1{nullptr};
-  nn::BatchNorm2d bn1{nullptr};
+  BN bn1{nullptr};
   nn::Sequential layers;
   Linear linear{nullptr};
   MobileNetImpl(const Shape& s, double m) {
@@ -145,10 +151,17 @@ struct MobileNetImpl : NetImpl {
     std::int64_t in = scaled(32, m);
     conv1 = register_module("conv1", conv3(s.channels, in, 1, 1));
     bn1 = register_module("bn1", bn(in));
+    // The stem's and each block's pointwise channels go through the next block's depthwise conv
+    // into its pointwise conv; the last block's into the linear layer.
+    std::string producer = "conv1", norm = "bn1";
     for (auto [c, stride] : cfg) {
+      const std::string p = fmt::format("layers.{}.", layers->size());
+      channel_groups.push_back({producer, {norm, p + "bn1"}, {p + "conv1"}, {p + "conv2"}});
+      producer = p + "conv2", norm = p + "bn2";
       layers->push_back(DepthwiseBlock(in, scaled(c, m), stride));
       in = scaled(c, m);
     }
+    channel_groups.push_back({producer, {norm}, {}, {"linear"}});
     register_module("layers", layers);
     linear = register_module("linear", Linear(in, s.classes));
   }
@@ -160,7 +173,7 @@ struct MobileNetImpl : NetImpl {
 
 struct InvertedResidualImpl : nn::Module {
   Conv conv1{nullptr}, conv2{nullptr}, conv3_{nullptr};
-  nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
+  BN bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
   nn::Sequential shortcut;
   std::int64_t stride;
   InvertedResidualImpl(std::int64_t in, std::int64_t out, std::int64_t expansion, std::int64_t stride_) : stride(stride_) {
@@ -189,7 +202,7 @@ TORCH_MODULE(InvertedResidual);
 
 struct MobileNetV2Impl : NetImpl {
   Conv conv1{nullptr}, conv2{nullptr};
-  nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  BN bn1{nullptr}, bn2{nullptr};
   nn::Sequential layers;
   Linear linear{nullptr};
   MobileNetV2Impl(const Shape& s, double m) {
@@ -200,6 +213,8 @@ struct MobileNetV2Impl : NetImpl {
     bn1 = register_module("bn1", bn(in));
     for (const auto& row : cfg)
       for (int b = 0; b < row[2]; ++b) {
+        const std::string p = fmt::format("layers.{}.", layers->size());
+        channel_groups.push_back({p + "conv1", {p + "bn1", p + "bn2"}, {p + "conv2"}, {p + "conv3"}});
         layers->push_back(InvertedResidual(in, scaled(row[1], m), row[0], b == 0 ? row[3] : 1));
         in = scaled(row[1], m);
       }
@@ -221,7 +236,7 @@ struct MobileNetV2Impl : NetImpl {
 
 struct SmallCnnImpl : NetImpl {
   Conv c1{nullptr}, c2{nullptr};
-  nn::BatchNorm2d b1{nullptr}, b2{nullptr};
+  BN b1{nullptr}, b2{nullptr};
   Linear f1{nullptr}, f2{nullptr};
   SmallCnnImpl(const Shape& s, std::int64_t w, const Groups& g) {
     c1 = register_module("conv1", conv3(s.channels, w, 1, 1));
@@ -230,6 +245,8 @@ struct SmallCnnImpl : NetImpl {
     b2 = register_module("bn2", bn(2 * w));
     f1 = register_module("fc1", Linear(2 * w * (s.height / 4) * (s.width / 4), 64));
     f2 = register_module("fc2", Linear(64, s.classes));
+    channel_groups = {{"conv1", {"bn1"}, {}, {"conv2"}}, {"conv2", {"bn2"}, {}, {"fc1"}, (s.height / 4) * (s.width / 4)},
+                      {"fc1", {}, {}, {"fc2"}}};
   }
   T forward(T x) override {
     x = torch::max_pool2d(torch::relu(b1(c1(x))), 2);
@@ -249,6 +266,7 @@ struct LeNet5Impl : NetImpl {
     f1 = register_module("fc1", Linear(16 * side * side, 120));
     f2 = register_module("fc2", Linear(120, 84));
     f3 = register_module("fc3", Linear(84, s.classes));
+    channel_groups = {{"conv1", {}, {}, {"conv2"}}, {"conv2", {}, {}, {"fc1"}, side * side}, {"fc1", {}, {}, {"fc2"}}, {"fc2", {}, {}, {"fc3"}}};
   }
   T forward(T x) override {
     x = torch::max_pool2d(torch::relu(c1(x)), 2);

@@ -12,8 +12,9 @@ namespace {
 // ResNet18/34 (BasicBlock, 3x3 stem, no max-pool, 1x1 conv + BN projection shortcut).
 
 struct BasicBlockImpl : nn::Module {
+  static constexpr const char* kMidNorm = "bn1";  ///< the BN between conv1 and conv2
   Conv conv1{nullptr}, conv2{nullptr};
-  nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  BN bn1{nullptr}, bn2{nullptr};
   nn::Sequential shortcut;
   BasicBlockImpl(std::int64_t in, std::int64_t planes, std::int64_t stride, const Groups& g) {
     conv1 = register_module("conv1", conv3(in, planes, stride, g(in, planes)));
@@ -33,10 +34,13 @@ struct BasicBlockImpl : nn::Module {
 };
 TORCH_MODULE(BasicBlock);
 
+/// The channels a residual block can lose: those between its first and second conv.
+ChannelGroup inner_group(const std::string& p, const char* norm = "bn1") { return {p + "conv1", {p + norm}, {}, {p + "conv2"}}; }
+
 /// The stages `layer1`, `layer2`, ... of residual blocks at widths w, 2w, 4w, ...; the first block of
 /// every stage but the first halves the resolution. Returns the channels coming out.
 template <typename Block>
-std::int64_t residual_stages(nn::Module& m, std::vector<nn::Sequential>& layers, std::int64_t w, const std::vector<int>& blocks,
+std::int64_t residual_stages(NetImpl& m, std::vector<nn::Sequential>& layers, std::int64_t w, const std::vector<int>& blocks,
                              const Groups& g) {
   std::int64_t in = w;
   for (std::size_t i = 0; i < blocks.size(); ++i) {
@@ -44,6 +48,7 @@ std::int64_t residual_stages(nn::Module& m, std::vector<nn::Sequential>& layers,
     const std::int64_t planes = w << i;
     for (int b = 0; b < blocks[i]; ++b) {
       layer->push_back(Block(in, planes, (i > 0 && b == 0) ? 2 : 1, g));
+      m.channel_groups.push_back(inner_group(fmt::format("layer{}.{}.", i + 1, b), Block::ContainedType::kMidNorm));
       in = planes;
     }
     layers.push_back(m.register_module(fmt::format("layer{}", i + 1), layer));
@@ -56,7 +61,7 @@ std::int64_t residual_stages(nn::Module& m, std::vector<nn::Sequential>& layers,
 template <typename Block>
 struct ResNetImpl : NetImpl {
   Conv conv1{nullptr};
-  nn::BatchNorm2d bn1{nullptr};
+  BN bn1{nullptr};
   std::vector<nn::Sequential> layers;
   Linear linear{nullptr};
   ResNetImpl(const Shape& s, const std::vector<int>& blocks, std::int64_t w, const Groups& g) {
@@ -82,7 +87,8 @@ std::shared_ptr<NetImpl> kaiming_normal(std::shared_ptr<NetImpl> net) {
 
 // PreActResNet18: BN-ReLU before each conv, a 1x1 conv shortcut without BN.
 struct PreActBlockImpl : nn::Module {
-  nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  static constexpr const char* kMidNorm = "bn2";
+  BN bn1{nullptr}, bn2{nullptr};
   Conv conv1{nullptr}, conv2{nullptr};
   nn::Sequential shortcut;
   PreActBlockImpl(std::int64_t in, std::int64_t planes, std::int64_t stride, const Groups& g) {
@@ -123,8 +129,9 @@ struct PreActResNetImpl : NetImpl {
 // ResNet-20/56 for CIFAR (He et al. 2016, option A: the shortcut subsamples and zero-pads channels).
 
 struct CifarBlockImpl : nn::Module {
+  static constexpr const char* kMidNorm = "bn1";
   Conv conv1{nullptr}, conv2{nullptr};
-  nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  BN bn1{nullptr}, bn2{nullptr};
   std::int64_t pad = -1;  ///< channels of zero padding on each side of the shortcut; -1: identity
   CifarBlockImpl(std::int64_t in, std::int64_t planes, std::int64_t stride, const Groups& g) {
     conv1 = register_module("conv1", conv3(in, planes, stride, g(in, planes)));
@@ -151,7 +158,7 @@ TORCH_MODULE(CifarBlock);
 
 struct ConvBnImpl : nn::Module {
   Conv conv_{nullptr};
-  nn::BatchNorm2d bn_{nullptr};
+  BN bn_{nullptr};
   bool pool;
   ConvBnImpl(std::int64_t in, std::int64_t out, std::int64_t groups, bool pool_ = false) : pool(pool_) {
     conv_ = register_module("conv", conv3(in, out, 1, groups));
@@ -179,6 +186,7 @@ struct ResNet9Impl : NetImpl {
     res3a = register_module("res3a", ConvBn(8 * w, 8 * w, g(8 * w, 8 * w)));
     res3b = register_module("res3b", ConvBn(8 * w, 8 * w, g(8 * w, 8 * w)));
     linear = register_module("linear", Linear(nn::LinearOptions(8 * w, s.classes).bias(false)));
+    channel_groups = {{"res1a.conv", {"res1a.bn"}, {}, {"res1b.conv"}}, {"res3a.conv", {"res3a.bn"}, {}, {"res3b.conv"}}};
   }
   T forward(T x) override {
     x = layer1(prep(x));
@@ -206,6 +214,11 @@ struct FastNetImpl : NetImpl {
       in = c;
     }
     linear = register_module("linear", Linear(nn::LinearOptions(in, s.classes).bias(false)));
+    // A plain chain: every unit's channels feed only the next unit (or the linear layer).
+    std::vector<std::string> units = {"stem"};
+    for (int i = 0; i < 3; ++i) units.push_back(fmt::format("block{}_conv1", i + 1)), units.push_back(fmt::format("block{}_conv2", i + 1));
+    for (std::size_t i = 0; i < units.size(); ++i)
+      channel_groups.push_back({units[i] + ".conv", {units[i] + ".bn"}, {}, {i + 1 < units.size() ? units[i + 1] + ".conv" : "linear"}});
   }
   T forward(T x) override {
     x = stem(x);

@@ -1,40 +1,122 @@
-// The convolution and linear layers every architecture is built from. They are LibTorch's own
-// (same parameters, same initialisation, same names) plus one thing LibTorch's C++ API lacks:
-// forward hooks. While a net is profiled, each layer records its multiply-accumulates for one
-// image, so MACs are measured from the forward pass of the real model, not re-derived per
-// architecture by hand.
+// The layers every architecture is built from. They are LibTorch's own (same parameters, same
+// initialisation, same names) plus two things LibTorch's C++ API lacks:
+// - forward hooks: while a net is profiled, each layer records what it did for one image (MACs,
+//   input and output elements), so costs are measured from the forward pass of the real model,
+//   not re-derived per architecture by hand;
+// - a quantizer slot: after `quantize`, a conv or linear layer computes with the weight and the
+//   input its quantizer gives it (fake quantization with a straight-through gradient).
 #pragma once
 #include <torch/torch.h>
 
 namespace whittle::runtime::torchrt {
 
-/// True while a net is being profiled (one image, no gradient): layers record their MACs.
+/// True while a net is being profiled (one image, no gradient): layers record their costs.
 extern thread_local bool g_profiling;
 
-/// A layer whose cost COURSE.md counts: conv or linear.
-struct CountedLayer {
-  std::int64_t macs = 0;  ///< multiply-accumulates for one image, from the last profiled forward
-  virtual ~CountedLayer() = default;
+/// What `quantize` puts on a conv or linear layer (quant.h has the kinds). Its parameters and
+/// buffers (a k-means codebook, an APoT clipping level, activation ranges) are registered under
+/// the layer as `q`, so they are trained, saved and loaded with the model.
+struct LayerQuantizer : torch::nn::Module {
+  /// The weight the layer computes with, from its stored (latent) weight.
+  virtual torch::Tensor weight(const torch::Tensor& w) = 0;
+  /// The layer's input as the quantized model sees it.
+  virtual torch::Tensor input(const torch::Tensor& x) = 0;
+  /// Keeps the latent weight where the method needs it after an optimizer step (BinaryConnect clips to [-1, 1]).
+  virtual void constrain(torch::Tensor& /*w*/) {}
 };
 
-struct ConvImpl : torch::nn::Conv2dImpl, CountedLayer {
+enum class LayerKind { Conv, Linear, BatchNorm, ReLU, AvgPool };
+
+/// A layer whose cost some score counts. Filled by the last profiled forward pass, per image.
+struct CountedLayer {
+  std::int64_t macs = 0, in_elems = 0, out_elems = 0;
+  virtual LayerKind kind() const = 0;
+  virtual ~CountedLayer() = default;
+
+ protected:
+  void record(const torch::Tensor& x, const torch::Tensor& y, std::int64_t m) {
+    in_elems = x[0].numel();
+    out_elems = y[0].numel();
+    macs = m;
+  }
+};
+
+/// Conv and linear: counted, prunable, quantizable.
+struct WeightLayer : CountedLayer {
+  std::shared_ptr<LayerQuantizer> quant;  ///< null until `quantize`
+};
+
+struct ConvImpl : torch::nn::Conv2dImpl, WeightLayer {
   using torch::nn::Conv2dImpl::Conv2dImpl;
   torch::Tensor forward(const torch::Tensor& x) {
-    auto y = torch::nn::Conv2dImpl::forward(x);
+    auto y = quant ? _conv_forward(quant->input(x), quant->weight(weight)) : torch::nn::Conv2dImpl::forward(x);
     // Per output element: k_h·k_w·C_in/groups (the weight is [C_out, C_in/groups, k_h, k_w]).
-    if (g_profiling) macs = y[0].numel() * weight.size(1) * weight.size(2) * weight.size(3);
+    if (g_profiling) record(x, y, y[0].numel() * weight.size(1) * weight.size(2) * weight.size(3));
     return y;
   }
+  LayerKind kind() const override { return LayerKind::Conv; }
 };
 TORCH_MODULE(Conv);
 
-struct LinearImpl : torch::nn::LinearImpl, CountedLayer {
+struct LinearImpl : torch::nn::LinearImpl, WeightLayer {
   using torch::nn::LinearImpl::LinearImpl;
   torch::Tensor forward(const torch::Tensor& x) {
-    if (g_profiling) macs = weight.size(0) * weight.size(1);
-    return torch::nn::LinearImpl::forward(x);
+    auto y = quant ? torch::nn::functional::linear(quant->input(x), quant->weight(weight), bias) : torch::nn::LinearImpl::forward(x);
+    if (g_profiling) record(x, y, weight.size(0) * weight.size(1));
+    return y;
   }
+  LayerKind kind() const override { return LayerKind::Linear; }
 };
 TORCH_MODULE(Linear);
+
+/// BatchNorm2d, ReLU and AvgPool2d modules: counted only by the course2021 profiler (which, like
+/// the course's, counts modules and not functional calls).
+struct BNImpl : torch::nn::Module, CountedLayer {
+  // LibTorch's BatchNorm2d cannot be subclassed from outside the library (its base's virtual
+  // functions are not exported), so this is the same module written out: the same parameters,
+  // buffers, names, defaults (eps 1e-5, momentum 0.1) and arithmetic (torch::batch_norm).
+  explicit BNImpl(std::int64_t features) {
+    weight = register_parameter("weight", torch::ones({features}));
+    bias = register_parameter("bias", torch::zeros({features}));
+    running_mean = register_buffer("running_mean", torch::zeros({features}));
+    running_var = register_buffer("running_var", torch::ones({features}));
+    num_batches_tracked = register_buffer("num_batches_tracked", torch::zeros({}, torch::kLong));
+  }
+  torch::Tensor forward(const torch::Tensor& x) {
+    if (is_training()) {
+      torch::NoGradGuard no_grad;
+      num_batches_tracked += 1;
+    }
+    auto y = torch::batch_norm(x, weight, bias, running_mean, running_var, is_training(), 0.1, 1e-5, at::globalContext().userEnabledCuDNN());
+    if (g_profiling) record(x, y, 0);
+    return y;
+  }
+  LayerKind kind() const override { return LayerKind::BatchNorm; }
+  torch::Tensor weight, bias, running_mean, running_var, num_batches_tracked;
+};
+TORCH_MODULE(BN);
+
+struct ReLUImpl : torch::nn::ReLUImpl, CountedLayer {
+  using torch::nn::ReLUImpl::ReLUImpl;
+  torch::Tensor forward(torch::Tensor x) {
+    const auto in = g_profiling ? x[0].numel() : 0;
+    auto y = torch::nn::ReLUImpl::forward(x);
+    if (g_profiling) in_elems = in, out_elems = y[0].numel();
+    return y;
+  }
+  LayerKind kind() const override { return LayerKind::ReLU; }
+};
+TORCH_MODULE(ReLU);
+
+struct AvgPoolImpl : torch::nn::AvgPool2dImpl, CountedLayer {
+  using torch::nn::AvgPool2dImpl::AvgPool2dImpl;
+  torch::Tensor forward(const torch::Tensor& x) {
+    auto y = torch::nn::AvgPool2dImpl::forward(x);
+    if (g_profiling) record(x, y, 0);
+    return y;
+  }
+  LayerKind kind() const override { return LayerKind::AvgPool; }
+};
+TORCH_MODULE(AvgPool);
 
 }  // namespace whittle::runtime::torchrt

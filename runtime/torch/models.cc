@@ -3,9 +3,12 @@
 
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include "runtime/executor.h"
 #include "runtime/torch/archs.h"
 #include "runtime/torch/layers.h"
+#include "runtime/torch/quant.h"
 
 namespace whittle::runtime::torchrt {
 namespace nn = torch::nn;
@@ -27,15 +30,20 @@ bool knob_applies(const std::string& arch, const std::string& knob) {
 }  // namespace
 
 void Net::apply_masks() {
-  if (masks.empty()) return;
-  if (masked_.size() != masks.size()) {
+  if (!looked_up_) {
     masked_.clear();
+    constrained_.clear();
     for (auto& p : module->named_parameters()) {
       auto it = masks.find(p.key());
       if (it != masks.end()) masked_.emplace_back(p.value(), it->second);
     }
+    for (auto& l : layers())
+      if (l.layer->quant) constrained_.emplace_back(l.weight, l.layer);
+    looked_up_ = true;
   }
+  if (masked_.empty() && constrained_.empty()) return;
   torch::NoGradGuard guard;
+  for (auto& [w, layer] : constrained_) layer->quant->constrain(w);
   for (auto& [param, mask] : masked_) param.mul_(mask);
 }
 
@@ -56,9 +64,21 @@ void clear_grads(torch::nn::Module& module) {
 
 std::vector<std::pair<std::string, torch::Tensor>> Net::prunable() const {
   std::vector<std::pair<std::string, torch::Tensor>> out;
-  for (auto& p : module->named_parameters())
-    if (p.value().dim() >= 2 && p.key().size() >= 6 && p.key().substr(p.key().size() - 6) == "weight") out.emplace_back(p.key(), p.value());
+  for (const auto& l : layers()) out.emplace_back(l.name + ".weight", l.weight);
   return out;
+}
+
+std::vector<LayerRef> Net::layers() const {
+  std::vector<LayerRef> out;
+  for (const auto& m : module->named_modules("", false))
+    if (auto* l = dynamic_cast<WeightLayer*>(m.value().get()))
+      out.push_back({m.key(), m.value().get(), l, m.value()->named_parameters(false)["weight"]});
+  return out;
+}
+
+torch::Tensor Net::effective_weight(const LayerRef& l) {
+  torch::NoGradGuard guard;
+  return l.layer->quant ? l.layer->quant->weight(l.weight) : l.weight.detach();
 }
 
 Net build_model(const lang::StageInstance& s, const Shape& shape, std::uint64_t seed) {
@@ -100,18 +120,37 @@ void profile(NetImpl& net, const Shape& shape) {
   }
   g_profiling = false;
   net.train(was_training);
+  net.in_channels = shape.channels, net.in_height = shape.height, net.in_width = shape.width;
   net.total_macs = 0;
   net.layer_macs.clear();
   for (const auto& m : net.named_modules("", false)) {
-    if (const auto* c = dynamic_cast<const CountedLayer*>(m.value().get())) {
+    if (const auto* c = dynamic_cast<const WeightLayer*>(m.value().get())) {
       net.layer_macs[m.key()] = c->macs;
       net.total_macs += c->macs;
     }
   }
 }
 
+namespace {
+
+/// A string as a tensor of bytes, so that it travels in the same archive as the weights.
+torch::Tensor text_tensor(const std::string& s) {
+  return torch::from_blob(const_cast<char*>(s.data()), {static_cast<std::int64_t>(s.size())}, torch::kUInt8).clone();
+}
+std::string tensor_text(const torch::Tensor& t) {
+  const auto c = t.contiguous();
+  return std::string(reinterpret_cast<const char*>(c.data_ptr<std::uint8_t>()), static_cast<std::size_t>(c.numel()));
+}
+
+}  // namespace
+
 void save_net(const Net& net, const std::string& path) {
   torch::serialize::OutputArchive a;
+  // What is not a tensor: the quantizers of the layers that have one, and whether the model is half precision.
+  nlohmann::json meta = {{"half", net.half}, {"quant", nlohmann::json::object()}};
+  for (const auto& l : net.layers())
+    if (l.layer->quant) meta["quant"][l.name] = spec_of(*l.layer->quant);
+  a.write("meta", text_tensor(meta.dump()));
   // Always CPU tensors in the standard layout, whatever device or memory format trained them.
   auto portable = [](const torch::Tensor& t) { return t.detach().to(torch::kCPU).contiguous(); };
   for (const auto& p : net.module->named_parameters()) a.write("p." + p.key(), portable(p.value()));
@@ -124,21 +163,50 @@ void load_net(Net& net, const std::string& path) {
   torch::serialize::InputArchive a;
   a.load_from(path);
   torch::NoGradGuard guard;
-  for (auto& p : net.module->named_parameters()) {
-    torch::Tensor t;
-    a.read("p." + p.key(), t);
-    p.value().copy_(t);
+  torch::Tensor meta_t;
+  if (a.try_read("meta", meta_t)) {
+    const auto meta = nlohmann::json::parse(tensor_text(meta_t));
+    net.half = meta.value("half", false);
+    for (auto& l : net.layers())
+      if (meta["quant"].contains(l.name)) quantize_layer(*l.module, meta["quant"][l.name].get<QuantSpec>(), /*initialise=*/false);
   }
-  for (auto& b : net.module->named_buffers()) {
+  bool reshaped = false;
+  auto load = [&](const std::string& key, torch::Tensor& into) {
     torch::Tensor t;
-    a.read("b." + b.key(), t);
-    b.value().copy_(t);
-  }
+    a.read(key, t);
+    if (t.sizes() == into.sizes()) {
+      into.copy_(t);
+    } else {  // a physically slimmed layer: the checkpoint's shape wins
+      into.set_data(t.to(into.device(), into.scalar_type()));
+      reshaped = true;
+    }
+  };
+  for (auto& p : net.module->named_parameters()) load("p." + p.key(), p.value());
+  for (auto& b : net.module->named_buffers()) load("b." + b.key(), b.value());
   net.masks.clear();
   net.masks_changed();
-  for (const auto& [name, w] : net.prunable()) {
+  for (const auto& p : net.module->named_parameters()) {
     torch::Tensor m;
-    if (a.try_read("m." + name, m)) net.masks[name] = m;
+    if (a.try_read("m." + p.key(), m)) net.masks[p.key()] = m.to(p.value().device());
+  }
+  if (reshaped) {
+    sync_options(*net.module);
+    profile(*net.module, {net.module->in_channels, net.module->in_height, net.module->in_width, 0});
+  }
+}
+
+void sync_options(NetImpl& net) {
+  for (const auto& m : net.named_modules("", false)) {
+    if (auto* c = dynamic_cast<ConvImpl*>(m.value().get())) {
+      auto& o = c->options;
+      const bool depthwise = o.groups() > 1 && o.groups() == o.in_channels() && c->weight.size(1) == 1;
+      o.out_channels(c->weight.size(0));
+      if (depthwise) o.groups(c->weight.size(0));
+      o.in_channels(c->weight.size(1) * o.groups());
+    } else if (auto* l = dynamic_cast<LinearImpl*>(m.value().get())) {
+      l->options.in_features(l->weight.size(1));
+      l->options.out_features(l->weight.size(0));
+    }  // BN has no channel count of its own: its tensors are its shape
   }
 }
 

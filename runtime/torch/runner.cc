@@ -17,7 +17,10 @@
 #include "runtime/torch/data.h"
 #include "runtime/torch/evaluate.h"
 #include "runtime/torch/models.h"
+#include "runtime/torch/prune.h"
+#include "runtime/torch/quant.h"
 #include "runtime/torch/schedule.h"
+#include "runtime/torch/score.h"
 
 namespace whittle::runtime {
 namespace fs = std::filesystem;
@@ -108,6 +111,8 @@ class TorchRunner : public StageRunner {
     else if (k == "train" || k == "retrain") run_fit(job);
     else if (k == "prune") run_prune(job);
     else if (k == "evaluate") run_evaluate(job);
+    else if (k == "quantize") run_quantize(job);
+    else if (k == "score") run_score(job);
     else throw StageError(fmt::format("`{}` cannot run yet in this build", k));
     // The stage's log goes into its cache entry: the epochs (kept in the partial folder so that a
     // resumed stage keeps the lines of the epochs before the interruption), then its metrics.
@@ -155,24 +160,27 @@ class TorchRunner : public StageRunner {
   /// The model a stage starts from.
   Net input_net(StageJob& job) { return load_chain_net(job, job.stage.model_in); }
 
-  /// Size and cost of the model as it is: parameters, non-zero parameters (counted in the tensors),
-  /// sparsity of the prunable weights, MACs for one image, bits, and the course2025 score at 32
-  /// bits with no structured pruning (COURSE.md): [1 - p_u]·w/5.6e6 + f/2.8e8 at q = 32.
+  /// Size and cost of the model as it is: parameters, non-zero parameters and sparsity of the
+  /// prunable weights (counted in the tensors), MACs for one image, weight bits, the course2025
+  /// score (score.h) and the size in MiB as stored, packed at its bit widths, and packed sparse.
   void model_metrics(StageJob& job, const Net& net) {
     std::int64_t total = 0;
     const std::int64_t nz = count_nonzero_prunable(net, total);
     std::int64_t zeros = 0;
     for (const auto& p : net.module->parameters()) zeros += p.eq(0).sum().item<std::int64_t>();
     const auto w = static_cast<double>(count_params(net));
-    const auto f = static_cast<double>(net.module->macs());
     job.metrics["params"] = w;
     job.metrics["nonzero"] = w - static_cast<double>(zeros);
     job.metrics["sparsity"] = total ? 1.0 - static_cast<double>(nz) / static_cast<double>(total) : 0.0;
-    job.metrics["macs"] = f;
-    job.metrics["bits"] = 32;
-    // p_u: zero conv/linear weights over all parameters (zero-initialised BatchNorm biases are not pruning).
-    const double p_u = static_cast<double>(total - nz) / w;
-    job.metrics["score"] = (1.0 - p_u) * w / 5.6e6 + f / 2.8e8;
+    job.metrics["macs"] = static_cast<double>(net.module->macs());
+    const ScoreReport r = score(net, {});
+    job.metrics["bits"] = r.q_w;
+    job.metrics["activation_bits"] = r.q_a;
+    job.metrics["score"] = r.total;
+    const ModelSize size = model_size(net);
+    job.metrics["size_mib"] = size.stored_mib;
+    job.metrics["packed_mib"] = size.packed_mib;
+    job.metrics["sparse_mib"] = size.sparse_mib;
   }
 
   void run_data(StageJob& job) {
@@ -280,6 +288,8 @@ class TorchRunner : public StageRunner {
     for (int epoch = start; epoch < epochs; ++epoch) {
       net.module->train();
       auto gen = at::make_generator<at::CPUGeneratorImpl>(seed_of(job.key, static_cast<std::uint64_t>(epoch) + 1));
+      // The global generator (stochastic BinaryConnect) too, so that a resumed stage is bitwise the same.
+      torch::manual_seed(seed_of(job.key, static_cast<std::uint64_t>(epoch) + 0x51ED));
       const auto perm = torch::randperm(n, gen);
       loss_sum = correct = seen = 0;
       // Running sums stay on the device; they are read (a synchronisation) every few batches.
@@ -370,53 +380,89 @@ class TorchRunner : public StageRunner {
   void run_prune(StageJob& job) {
     const lang::StageInstance& s = job.stage;
     Net net = input_net(job);
-    const double amount = num(s, "amount") / 100.0;
-    const bool global = s.value("scope")->str == "global";
-    const bool random = s.value("criterion")->str == "random";
-    auto layers = net.prunable();
-    if (s.value("spare_first")->num != 0 && !layers.empty()) layers.erase(layers.begin());
-    if (s.value("spare_last")->num != 0 && !layers.empty()) layers.pop_back();
+    PruneSpec p;
+    p.amount = num(s, "amount") / 100.0;
+    p.global = s.value("scope")->str == "global";
+    p.criterion = s.value("criterion")->str;
+    p.structured = s.value("structure")->str == "structured";
+    p.physical = s.value("physical")->num != 0;
+    p.spare_first = s.value("spare_first")->num != 0;
+    p.spare_last = s.value("spare_last")->num != 0;
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed_of(job.key));
-    torch::NoGradGuard guard;
-    std::vector<torch::Tensor> scores;
-    for (auto& [name, w] : layers) {
-      if (!net.masks.count(name)) net.masks[name] = torch::ones_like(w);
-      auto score = random ? torch::rand(w.sizes(), gen) : w.abs();
-      scores.push_back(score.masked_fill(net.masks[name].eq(0), std::numeric_limits<float>::infinity()).flatten());
-    }
-    // Remove `amount` of the weights still unpruned: the k lowest scores among the survivors.
-    auto prune_group = [&](const std::vector<std::size_t>& which) {
-      std::vector<torch::Tensor> parts;
-      std::int64_t alive = 0;
-      for (std::size_t i : which) {
-        parts.push_back(scores[i]);
-        alive += net.masks[layers[i].first].sum().item<std::int64_t>();
-      }
-      const auto k = static_cast<std::int64_t>(std::llround(amount * static_cast<double>(alive)));
-      if (k <= 0) return;
-      auto all = torch::cat(parts);
-      auto drop = std::get<1>(torch::topk(all, k, 0, /*largest=*/false, /*sorted=*/false));
-      auto flat = torch::ones_like(all);
-      flat.index_fill_(0, drop, 0);
-      std::int64_t off = 0;
-      for (std::size_t i : which) {
-        auto& mask = net.masks[layers[i].first];
-        const auto len = mask.numel();
-        mask.mul_(flat.slice(0, off, off + len).view(mask.sizes()));
-        off += len;
-      }
-    };
-    if (global) {
-      std::vector<std::size_t> all(layers.size());
-      for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-      prune_group(all);
-    } else {
-      for (std::size_t i = 0; i < layers.size(); ++i) prune_group({i});
-    }
-    net.masks_changed();
-    net.apply_masks();
+    prune(net, p, gen);
     save_net(net, (fs::path(job.out_dir) / "model.pt").string());
     model_metrics(job, net);
+  }
+
+  /// `quantize`: puts a quantizer on every chosen conv/linear layer (quant.h) and calibrates the
+  /// activation ranges on training batches when activations are quantized.
+  void run_quantize(StageJob& job) {
+    const lang::StageInstance& s = job.stage;
+    QuantSpec q;
+    q.method = s.value("method")->str;
+    q.bits = static_cast<int>(num(s, "bits"));
+    q.abits = static_cast<int>(num(s, "activations"));
+    q.per_channel = s.value("granularity")->str == "per_channel";
+    q.stochastic = s.value("stochastic")->num != 0;
+    if (q.method == "float") q.abits = 16;
+    if ((q.method == "uniform" || q.method == "apot") && (q.bits < 2 || q.bits > 16))
+      throw StageError(fmt::format("`{}` quantization takes 2 to 16 bits, not {}", q.method, q.bits),
+                       q.bits < 2 ? "for one bit use `quantize 1 bit binary` (BinaryConnect)" : "32 bits is no quantization: leave the stage out");
+    if (q.method == "kmeans" && q.bits > 16)
+      throw StageError(fmt::format("k-means with {} bits would need 2^{} centroids per layer", q.bits, q.bits), "use at most 16 bits");
+    if (q.abits != 32 && q.method != "float" && (q.abits < 2 || q.abits > 16))
+      throw StageError(fmt::format("activations are quantized to 2 to 16 bits (or left in float at 32), not {}", q.abits),
+                       "write `activations: 8 bits`, or leave `activations:` out");
+    if (q.stochastic && q.method != "binary")
+      throw StageError("`stochastic: true` is for BinaryConnect", "write `quantize 1 bit binary stochastic: true`, or remove it");
+    Net net = input_net(job);
+    const std::string which = s.value("layers")->str;
+    int count = 0;
+    for (auto& l : net.layers()) {
+      const bool conv = l.layer->kind() == LayerKind::Conv;
+      if (which == "all" || (which == "conv") == conv) quantize_layer(*l.module, q), ++count;
+    }
+    if (q.method == "float" && which == "all") net.half = true;
+    net.masks_changed();
+    net.apply_masks();
+    const int batches = static_cast<int>(num(s, "calibrate"));
+    if (q.abits < 32 && q.method != "float" && batches > 0) {
+      // Calibration: the activation ranges seen on `batches` seeded batches of 128 training images.
+      Dataset& d = dataset(job.plan, s.data_in);
+      auto gen = at::make_generator<at::CPUGeneratorImpl>(seed_of(job.key));
+      const auto perm = torch::randperm(d.train_x.size(0), gen);
+      net.module->eval();
+      torch::NoGradGuard no_grad;
+      g_calibrating = true;
+      try {
+        for (std::int64_t b = 0; b < batches && b * 128 < perm.size(0); ++b)
+          net.module->forward(d.train_x.index_select(0, perm.slice(0, b * 128, std::min(perm.size(0), (b + 1) * 128))));
+      } catch (...) {
+        g_calibrating = false;
+        throw;
+      }
+      g_calibrating = false;
+    }
+    save_net(net, (fs::path(job.out_dir) / "model.pt").string());
+    job.metrics["quantized_layers"] = count;
+    model_metrics(job, net);
+  }
+
+  /// `score`: the course score of the model at this point, every component (score.h).
+  void run_score(StageJob& job) {
+    const lang::StageInstance& s = job.stage;
+    Net net = input_net(job);
+    const ScoreReport r = score(net, {s.value("version")->str, s.value("count")->str == "all"});
+    std::ofstream(fs::path(job.out_dir) / "score.txt") << r.text();
+    job.metrics["score"] = r.total;
+    job.metrics["score_w"] = r.w;
+    job.metrics["score_f"] = r.f;
+    job.metrics["score_q_w"] = r.q_w;
+    job.metrics["score_q_a"] = r.q_a;
+    job.metrics["score_p_s"] = r.p_s;
+    job.metrics["score_p_u"] = r.p_u;
+    job.metrics["score_param_term"] = r.param_term;
+    job.metrics["score_ops_term"] = r.ops_term;
   }
 
   void run_evaluate(StageJob& job) {

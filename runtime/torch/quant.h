@@ -1,0 +1,50 @@
+// Quantization (COURSE.md, "Quantization"): simulated by fake quantization in the layers, with a
+// straight-through gradient so that a later retrain is quantization-aware.
+//
+// - uniform: weights symmetric per output channel (or per tensor), 2^(b-1)-1 levels each side;
+// - float: half precision, weights and activations (the values are rounded to fp16; CPU kernels compute in fp32);
+// - kmeans: Deep Compression weight sharing, 2^b centroids per layer, linear init, centroids
+//   trained with the summed gradients of the weights that share them;
+// - apot: additive powers of two (Li et al. 2020), signed, with a learned clipping level per layer;
+// - binary: BinaryConnect, deterministic or stochastic, latent weights clipped to [-1, 1], one
+//   fixed scale per layer (mean |w| at quantization time).
+// Activations, when asked (`activations: A bits`), are quantized per tensor, affine, at each
+// quantized layer's input, with ranges calibrated on training batches and then tracked by a moving
+// average while retraining (PyTorch's QAT default).
+#pragma once
+#include <nlohmann/json_fwd.hpp>
+#include <torch/torch.h>
+
+#include <map>
+#include <string>
+
+#include "runtime/torch/layers.h"
+
+namespace whittle::runtime::torchrt {
+
+struct QuantSpec {
+  std::string method;  ///< uniform, float, kmeans, apot, binary
+  int bits = 32;       ///< weights
+  int abits = 32;      ///< activations; 32: left in float
+  bool per_channel = true;
+  bool stochastic = false;
+};
+void to_json(nlohmann::json& j, const QuantSpec& s);
+void from_json(const nlohmann::json& j, QuantSpec& s);
+
+/// True while activation ranges are being calibrated: quantizers observe their inputs, pass them through.
+extern thread_local bool g_calibrating;
+
+/// Puts a quantizer of `spec` on a layer; its initial state (scales, codebook, clipping level) comes
+/// from the layer's weight. A layer that already had one computes from its quantized weight first.
+/// `layer` is a Conv or Linear; `initialise` is false when a checkpoint's state will be loaded into it.
+void quantize_layer(torch::nn::Module& layer, const QuantSpec& spec, bool initialise = true);
+
+/// The quantizer's spec (for saving and scoring).
+const QuantSpec& spec_of(const LayerQuantizer& q);
+
+/// Quantizer parameters a score counts as parameters: codebook entries, scales, clipping levels,
+/// activation scale and zero point.
+std::int64_t quantizer_params(const LayerQuantizer& q, const torch::Tensor& weight);
+
+}  // namespace whittle::runtime::torchrt

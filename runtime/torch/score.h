@@ -1,0 +1,43 @@
+// The course score (COURSE.md, "The score") in its four presets, and model size, computed from the
+// model as it is: zeros counted in the tensors, bit widths taken from the quantizers layer by layer.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "runtime/torch/models.h"
+
+namespace whittle::runtime::torchrt {
+
+struct ScoreOptions {
+  std::string version = "course2025";  ///< course2025, course2024, course2021, micronet2019
+  bool all_params = true;              ///< w counts every learnable parameter; false: conv and linear weights only
+};
+
+struct ScoreReport {
+  std::string version;
+  double w = 0;       ///< parameters counted (quantizer scales and codebooks included)
+  double f = 0;       ///< MACs for one image (conv + linear); ops for course2021 and micronet2019
+  double q_w = 32;    ///< weight bits, averaged over the weights when they differ by layer
+  double q_a = 32;    ///< activation bits, averaged over the MACs when they differ by layer
+  bool mixed = false; ///< bit widths differ by layer
+  double p_s = 0, p_u = 0;
+  double param_term = 0, ops_term = 0, total = 0;
+  std::vector<std::string> settings;  ///< how the open points were settled, for the report
+  /// The report, every component on its own line.
+  std::string text() const;
+};
+
+ScoreReport score(const Net& net, const ScoreOptions& options);
+
+struct ModelSize {
+  double stored_mib = 0;  ///< as stored: every parameter in float32 (float16 after `quantize 16 bits float`)
+  double packed_mib = 0;  ///< every weight at its bit width, codebooks and scales in float32
+  double sparse_mib = 0;  ///< only non-zero weights at their bit width, plus a one-bit-per-weight index of the pruned tensors
+};
+ModelSize model_size(const Net& net);
+
+/// Bits of the weights and of the input activations of a conv or linear layer.
+int weight_bits(const Net& net, const LayerRef& l);
+int activation_bits(const Net& net, const LayerRef& l);
+
+}  // namespace whittle::runtime::torchrt
