@@ -25,8 +25,8 @@ void from_json(const nlohmann::json& j, QuantSpec& s) {
 namespace {
 using T = torch::Tensor;
 
-/// Straight-through estimator: the value of `q`, the gradient of `x`.
-T ste(const T& x, const T& q) { return x + (q - x).detach(); }
+/// Straight-through estimator: exactly the value of `q`, the gradient of `x` (x - x.detach() is an exact zero).
+T ste(const T& x, const T& q) { return q.detach() + (x - x.detach()); }
 
 /// Nearest entry of the sorted 1-d `levels` for every element of `v` (no gradient).
 T nearest(const T& v, const T& levels) {

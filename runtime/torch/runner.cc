@@ -164,8 +164,15 @@ class TorchRunner : public StageRunner {
   /// prunable weights (counted in the tensors), MACs for one image, weight bits, the course2025
   /// score (score.h) and the size in MiB as stored, packed at its bit widths, and packed sparse.
   void model_metrics(StageJob& job, const Net& net) {
-    std::int64_t total = 0;
-    const std::int64_t nz = count_nonzero_prunable(net, total);
+    // Sparsity among the conv/linear weights that pruning touched (those with a mask: a spared
+    // first or last layer is not counted); among all of them before any pruning.
+    std::int64_t total = 0, nz = 0;
+    for (const auto& l : net.layers()) {
+      if (!net.masks.count(l.name + ".weight")) continue;
+      total += l.weight.numel();
+      nz += Net::effective_weight(l).ne(0).sum().item<std::int64_t>();
+    }
+    if (total == 0) nz = count_nonzero_prunable(net, total);
     std::int64_t zeros = 0;
     for (const auto& p : net.module->parameters()) zeros += p.eq(0).sum().item<std::int64_t>();
     const auto w = static_cast<double>(count_params(net));

@@ -1,0 +1,93 @@
+// End to end: pruning rounds, quantization-aware retraining, structured pruning and the score
+// stages through `whittle run` on synthetic data.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+
+#include "tests/cli/helpers.h"
+
+using namespace whittle::test;
+
+namespace {
+
+nlohmann::json run_json(const Scratch& s, const std::string& recipe, const std::string& extra = "") {
+  const Result r = run_whittle("run --threads 1 --format json --cache " + (s.dir / "cache").string() + " " + extra + " " +
+                               s.write("r.recipe", recipe));
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  return nlohmann::json::parse(r.out.substr(r.out.find('{')));
+}
+
+}  // namespace
+
+TEST_CASE("pruning 20% seven times leaves 20.97% of the prunable weights after every retrain", "[run][compress]") {
+  Scratch s;
+  const auto j = run_json(s,
+                          "data synthetic size: 256\nmodel small_cnn\ntrain 1 epoch\n"
+                          "repeat 7 {\n  prune 20% global\n  retrain 1 epoch\n}\n");
+  int round = 0;
+  for (const auto& st : j["stages"]) {
+    if (st["kind"] == "prune") ++round;
+    if (st["kind"] != "retrain") continue;
+    INFO("round " << round);
+    CHECK(st["metrics"]["sparsity"].get<double>() == Approx(1 - std::pow(0.8, round)).margin(2e-4));
+  }
+  CHECK(round == 7);
+  CHECK(j["stages"].back()["metrics"]["sparsity"].get<double>() == Approx(0.7903).margin(1e-4));
+}
+
+TEST_CASE("quantize, retrain quantization-aware, prune, physically slim and score", "[run][compress]") {
+  Scratch s;
+  const auto j = run_json(s,
+                          "data synthetic size: 256\nmodel small_cnn\ntrain 2 epochs\n"
+                          "quantize 4 bits activations: 8 bits\nretrain 1 epoch\n"
+                          "prune 50% structured physical: true\nretrain 1 epoch\nevaluate\n"
+                          "score course2025\nscore course2021 count: all\nscore micronet2019\n");
+  std::map<std::string, nlohmann::json> by_kind;
+  for (const auto& st : j["stages"]) by_kind[st["kind"].get<std::string>() + (st["kind"] == "score" ? std::to_string(st["id"].get<int>()) : "")] = st;
+  const auto& quantized = by_kind["quantize"]["metrics"];
+  CHECK(quantized["bits"] == 4);
+  CHECK(quantized["activation_bits"] == 8);
+  CHECK(quantized["packed_mib"].get<double>() < quantized["size_mib"].get<double>() / 4);
+  const auto& trained = by_kind["train"]["metrics"];
+  const auto& slim = by_kind["prune"]["metrics"];
+  CHECK(slim["params"].get<double>() < trained["params"].get<double>());
+  CHECK(slim["macs"].get<double>() < trained["macs"].get<double>());
+  CHECK(slim["bits"] == 4);  // the slimmed layers keep their quantizers
+  int scores = 0;
+  for (const auto& [k, st] : by_kind)
+    if (k.rfind("score", 0) == 0) {
+      ++scores;
+      CHECK(st["metrics"]["score"].get<double>() > 0);
+      CHECK(st["metrics"].contains("score_p_u"));
+    }
+  CHECK(scores == 3);
+  // The table prints every score stage's components.
+  const Result table = run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " + (s.dir / "r.recipe").string());
+  CHECK(table.code == 0);
+  CHECK(table.out.find("score course2021: ") != std::string::npos);
+  CHECK(table.out.find("  q_a = 8") != std::string::npos);
+  CHECK(table.out.find("parameter term = ") != std::string::npos);
+}
+
+TEST_CASE("quantization that cannot be done fails at its line with help", "[run][compress]") {
+  Scratch s;
+  const auto run = [&](const std::string& stage) {
+    return run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " +
+                       s.write("e.recipe", "data synthetic size: 64\nmodel small_cnn\n" + stage + "\n"));
+  };
+  const Result one = run("quantize 1 bit");
+  CHECK(one.code == 1);
+  CHECK(one.out.find("quantize 1 bit binary") != std::string::npos);
+  const Result acts = run("quantize 8 bits activations: 1 bit");
+  CHECK(acts.code == 1);
+  CHECK(acts.out.find("activations: 8 bits") != std::string::npos);
+  const Result grouped = run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " +
+                                     s.write("g.recipe", "data synthetic size: 64\nmodel small_cnn groups: 2\n"
+                                                         "prune 50% structured physical: true spare_first: false\n"));
+  CHECK(grouped.code == 1);
+  CHECK(grouped.out.find("grouped convolution") != std::string::npos);
+  CHECK(grouped.out.find("g.recipe:3") != std::string::npos);
+}

@@ -1,0 +1,306 @@
+// Compression: the quantizers' value sets and gradients, pruning (unstructured, structured masked
+// and physical), their combination, checkpoints of compressed models, and the score presets against
+// COURSE.md's calibration.
+#include <catch2/catch.hpp>
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <filesystem>
+
+#include "runtime/executor.h"
+#include "runtime/torch/archs.h"
+#include "runtime/torch/prune.h"
+#include "runtime/torch/quant.h"
+#include "runtime/torch/score.h"
+
+using namespace whittle::runtime;
+using namespace whittle::runtime::torchrt;
+
+namespace {
+
+Net build(const std::string& arch, Shape s = {3, 32, 32, 10}, ArchParams p = {}) {
+  torch::manual_seed(0);
+  Net net;
+  net.module = make_arch(arch, p, s);
+  profile(*net.module, s);
+  return net;
+}
+
+void quantize_all(Net& net, QuantSpec q) {
+  for (auto& l : net.layers()) quantize_layer(*l.module, q);
+  if (q.method == "float") net.half = true;
+  net.masks_changed();
+  net.apply_masks();
+}
+
+std::int64_t distinct(const torch::Tensor& t) { return std::get<0>(at::_unique(t.flatten())).numel(); }
+
+/// The most distinct values of any output channel of any layer.
+std::int64_t max_distinct_per_channel(const Net& net) {
+  std::int64_t most = 0;
+  for (const auto& l : net.layers()) {
+    const auto w = Net::effective_weight(l);
+    for (std::int64_t c = 0; c < w.size(0); ++c) most = std::max(most, distinct(w[c]));
+  }
+  return most;
+}
+
+std::int64_t max_distinct_nonzero_per_layer(const Net& net) {
+  std::int64_t most = 0;
+  for (const auto& l : net.layers()) {
+    const auto w = Net::effective_weight(l).flatten();
+    most = std::max(most, distinct(w.masked_select(w.ne(0))));
+  }
+  return most;
+}
+
+/// A few SGD steps on random data: what a retrain does to the weights, quantizers and masks.
+void train_steps(Net& net, int steps, double lr = 0.05, Shape s = {1, 28, 28, 10}) {
+  torch::optim::SGD opt(net.module->parameters(), torch::optim::SGDOptions(lr).momentum(0.9));
+  net.module->train();
+  for (int i = 0; i < steps; ++i) {
+    opt.zero_grad();
+    auto x = torch::randn({16, s.channels, s.height, s.width});
+    auto y = torch::randint(0, s.classes, {16});
+    torch::nn::functional::cross_entropy(net.module->forward(x), y).backward();
+    opt.step();
+    net.apply_masks();
+  }
+}
+
+double prunable_density(const Net& net) {
+  std::int64_t total = 0;
+  const auto nz = count_nonzero_prunable(net, total);
+  return static_cast<double>(nz) / static_cast<double>(total);
+}
+
+}  // namespace
+
+TEST_CASE("the score presets reproduce COURSE.md's calibration", "[torch][score]") {
+  Net net = build("resnet18");
+  // Unquantized: 32 bits under course2025, the 2021 profiler's 16-bit default under course2021.
+  const ScoreReport fp32 = score(net, {"course2025", true});
+  CHECK(fp32.w == 11173962);
+  CHECK(fp32.f == 555422720);
+  CHECK(fp32.total == Approx(11173962 / 5.6e6 + 555422720 / 2.8e8));
+  CHECK(score(net, {"course2021", true}).total == Approx(2.0).epsilon(1e-12));
+
+  quantize_all(net, {"float", 16, 16});
+  const ScoreReport r = score(net, {"course2025", true});
+  CHECK(r.q_w == 16);
+  CHECK(r.q_a == 16);
+  CHECK(r.param_term == Approx(0.9977).margin(5e-5));
+  CHECK(r.ops_term == Approx(0.9918).margin(5e-5));
+  CHECK(std::round(r.total * 1e4) / 1e4 == Approx(1.9895));
+  const ScoreReport r21 = score(net, {"course2021", true});
+  CHECK(r21.f == 834362880);
+  // A handful of the ~11M initial weights are below fp16's smallest value and round to zero: they count as pruned.
+  CHECK(r21.total == Approx(2.0).margin(1e-5));
+  CHECK(r21.total <= 2.0);
+  CHECK(score(net, {"course2024", true}).ops_term == Approx(555422720 * 0.5 / 8.3e8));
+  const ScoreReport micro = score(net, {"micronet2019", true});
+  CHECK(micro.param_term == Approx(11173962 * 0.5 / 36.5e6));
+  CHECK(micro.ops_term == Approx(555422720 * 1.5 / 10.49e9));
+  CHECK(r.text().find("p_u = 0.0000") != std::string::npos);
+}
+
+TEST_CASE("the score counts zeros in the tensors, bits per layer, and quantizer parameters", "[torch][score]") {
+  Net net = build("small_cnn", {1, 28, 28, 10});
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
+  prune(net, {0.5, true, "l1", false, false, false, false}, gen);
+  const ScoreReport r = score(net, {});
+  std::int64_t total = 0;
+  const auto nz = count_nonzero_prunable(net, total);
+  CHECK(r.p_u == Approx(static_cast<double>(total - nz) / r.w));
+  CHECK(r.p_s == 0);
+  // Mixed precision: 8-bit k-means on the convs only; the linear layers stay at 32 bits.
+  for (auto& l : net.layers())
+    if (l.layer->kind() == LayerKind::Conv) quantize_layer(*l.module, {"kmeans", 8, 32});
+  const ScoreReport m = score(net, {});
+  CHECK(m.mixed);
+  CHECK(m.w == r.w + 2 * 256);  // two codebooks of 2^8 centroids
+  CHECK(m.param_term < r.param_term);
+  // A filter mask counts as structured pruning and scales the ops term.
+  Net s = build("small_cnn", {1, 28, 28, 10});
+  prune(s, {0.5, false, "l1", true, false, false, false}, gen);
+  const ScoreReport sr = score(s, {});
+  CHECK(sr.p_s > 0.2);
+  CHECK(sr.ops_term == Approx((1 - sr.p_s) * sr.f / 2.8e8));
+}
+
+TEST_CASE("fake-quantized weights take at most 2^b values per channel, k-means and APoT per layer", "[torch][quant]") {
+  for (int bits : {2, 3, 4, 8}) {
+    INFO("uniform " << bits << " bits");
+    Net net = build("small_cnn", {1, 28, 28, 10});
+    quantize_all(net, {"uniform", bits, 32});
+    CHECK(max_distinct_per_channel(net) <= (1 << bits));
+    train_steps(net, 3);  // quantization-aware: still on the grid after the latent weights moved
+    CHECK(max_distinct_per_channel(net) <= (1 << bits));
+  }
+  for (int bits : {2, 4}) {
+    INFO("kmeans / apot " << bits << " bits");
+    Net k = build("small_cnn", {1, 28, 28, 10});
+    quantize_all(k, {"kmeans", bits, 32});
+    train_steps(k, 3);
+    CHECK(max_distinct_nonzero_per_layer(k) <= (1 << bits));
+    Net a = build("small_cnn", {1, 28, 28, 10});
+    quantize_all(a, {"apot", bits, 32});
+    train_steps(a, 3);
+    for (const auto& l : a.layers()) CHECK(distinct(Net::effective_weight(l)) <= (1 << bits));
+  }
+  Net t = build("small_cnn", {1, 28, 28, 10});
+  quantize_all(t, {"uniform", 4, 32, /*per_channel=*/false});
+  for (const auto& l : t.layers()) CHECK(distinct(Net::effective_weight(l)) <= 16);
+}
+
+TEST_CASE("APoT levels are sums of powers of two and alpha learns", "[torch][quant]") {
+  Net net = build("small_cnn", {1, 28, 28, 10});
+  quantize_all(net, {"apot", 4, 32});
+  const auto l = net.layers()[1];
+  const auto levels = l.layer->quant->named_buffers()["levels"];
+  CHECK(levels.numel() == 8);  // 3 magnitude bits: 2^3 levels, signed: at most 2^4 - 1 values
+  CHECK(levels.max().item<float>() == 1.0f);
+  auto alpha = l.layer->quant->named_parameters()["alpha"];
+  const float before = alpha.item<float>();
+  train_steps(net, 3);
+  CHECK(alpha.item<float>() != before);
+}
+
+TEST_CASE("k-means centroids get the summed gradient of the weights that share them", "[torch][quant]") {
+  Net net = build("small_cnn", {1, 28, 28, 10});
+  auto l = net.layers()[1];
+  quantize_layer(*l.module, {"kmeans", 3, 32});
+  auto codebook = l.layer->quant->named_parameters()["codebook"];
+  auto index = l.layer->quant->named_buffers()["index"];
+  CHECK(codebook.numel() == 8);
+  const auto r = torch::randn(l.weight.sizes());
+  (l.layer->quant->weight(l.weight) * r).sum().backward();
+  const auto expected = torch::zeros({8}).index_add_(0, index.flatten(), r.flatten() * l.weight.ne(0).flatten().to(torch::kFloat));
+  CHECK(torch::allclose(codebook.grad(), expected, 1e-4, 1e-5));
+  CHECK(!l.weight.grad().defined());  // the latent weights are not trained any more
+}
+
+TEST_CASE("BinaryConnect weights are exactly plus or minus the layer scale, latent weights stay in [-1, 1]", "[torch][quant]") {
+  for (bool stochastic : {false, true}) {
+    INFO("stochastic " << stochastic);
+    Net net = build("small_cnn", {1, 28, 28, 10});
+    quantize_all(net, {"binary", 1, 32, true, stochastic});
+    train_steps(net, 3, 0.5);
+    for (const auto& l : net.layers()) {
+      const float scale = l.layer->quant->named_buffers()["scale"].item<float>();
+      const auto w = Net::effective_weight(l);
+      CHECK(w.abs().eq(scale).all().item<bool>());
+      CHECK(l.weight.abs().max().item<float>() <= 1.0f);
+    }
+  }
+}
+
+TEST_CASE("activations are quantized to 2^a levels after calibration", "[torch][quant]") {
+  Net net = build("small_cnn", {1, 28, 28, 10});
+  quantize_all(net, {"uniform", 8, 4});
+  net.module->eval();
+  torch::NoGradGuard no_grad;
+  g_calibrating = true;
+  net.module->forward(torch::randn({64, 1, 28, 28}));
+  g_calibrating = false;
+  auto l = net.layers()[1];
+  const auto x = l.layer->quant->input(torch::randn({8, 16, 14, 14}) * 3);
+  CHECK(distinct(x) <= 16);
+  CHECK(distinct(x) > 4);
+}
+
+TEST_CASE("pruning 20% seven times leaves 20.97% of the prunable weights, quantized or not", "[torch][prune]") {
+  for (const char* method : {"", "uniform", "kmeans"}) {
+    INFO("quantized: " << method);
+    Net net = build("small_cnn", {1, 28, 28, 10});
+    if (*method) quantize_all(net, {method, 4, 32});
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
+    for (int round = 1; round <= 7; ++round) {
+      prune(net, {0.2, true, "l1", false, false, false, false}, gen);
+      train_steps(net, 2);
+      CHECK(prunable_density(net) == Approx(std::pow(0.8, round)).margin(2e-4));
+    }
+    CHECK(prunable_density(net) == Approx(0.2097).margin(1e-4));
+    if (std::string(method) == "uniform") CHECK(max_distinct_per_channel(net) <= 16);
+    if (std::string(method) == "kmeans") CHECK(max_distinct_nonzero_per_layer(net) <= 16);
+  }
+}
+
+TEST_CASE("a quantized model keeps its sparsity when quantized after pruning", "[torch][prune][quant]") {
+  Net net = build("small_cnn", {1, 28, 28, 10});
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
+  prune(net, {0.6, false, "l1", false, false, false, false}, gen);
+  const double density = prunable_density(net);
+  for (const char* method : {"uniform", "kmeans", "apot", "binary"}) {
+    INFO(method);
+    Net q = build("small_cnn", {1, 28, 28, 10});
+    for (const auto& [k, m] : net.masks) q.masks[k] = m.clone();
+    q.apply_masks();
+    quantize_all(q, {method, std::string(method) == "binary" ? 1 : 4, 32});
+    train_steps(q, 2);
+    std::int64_t total = 0, nz = 0;
+    for (const auto& l : q.layers()) {
+      const auto w = Net::effective_weight(l);
+      total += w.numel();
+      nz += w.ne(0).sum().item<std::int64_t>();
+    }
+    CHECK(static_cast<double>(nz) / static_cast<double>(total) <= density + 1e-9);
+  }
+}
+
+TEST_CASE("structured pruning, masked or physical, computes the same function", "[torch][prune]") {
+  const std::pair<const char*, Shape> archs[] = {
+      {"resnet20", {3, 32, 32, 10}},    {"preact_resnet18", {3, 32, 32, 10}}, {"vgg11", {3, 32, 32, 10}},
+      {"densenet_cifar", {3, 32, 32, 10}}, {"mobilenet", {3, 32, 32, 10}},    {"mobilenetv2", {3, 32, 32, 10}},
+      {"resnet9", {3, 32, 32, 10}},     {"fastnet", {3, 32, 32, 10}},         {"small_cnn", {1, 28, 28, 10}},
+      {"lenet5", {1, 28, 28, 10}}};
+  for (const auto& [arch, shape] : archs) {
+    INFO(arch);
+    ArchParams p;
+    if (std::string(arch) == "resnet9" || std::string(arch) == "preact_resnet18") p.width = 16;
+    Net masked = build(arch, shape, p);
+    // Non-trivial BN statistics, so that slicing running means and variances matters.
+    masked.module->train();
+    {
+      torch::NoGradGuard g;
+      masked.module->forward(torch::randn({8, shape.channels, shape.height, shape.width}));
+    }
+    masked.module->eval();
+    const auto dir = std::filesystem::temp_directory_path() / "whittle-structured.pt";
+    save_net(masked, dir.string());
+    Net physical = build(arch, shape, p);
+    load_net(physical, dir.string());
+    auto g1 = at::make_generator<at::CPUGeneratorImpl>(5);
+    auto g2 = at::make_generator<at::CPUGeneratorImpl>(5);
+    prune(masked, {0.5, false, "l2", true, false, true, true}, g1);
+    prune(physical, {0.5, false, "l2", true, true, true, true}, g2);
+    physical.module->eval();
+    const auto x = torch::randn({4, shape.channels, shape.height, shape.width});
+    torch::NoGradGuard g;
+    CHECK(torch::allclose(masked.module->forward(x), physical.module->forward(x), 1e-3, 1e-4));
+    CHECK(count_params(physical) < count_params(masked));
+    CHECK(physical.module->macs() < masked.module->macs());
+    // Its checkpoint rebuilds the thinner model from a fresh one of the same architecture.
+    save_net(physical, dir.string());
+    Net again = build(arch, shape, p);
+    load_net(again, dir.string());
+    again.module->eval();
+    CHECK(count_params(again) == count_params(physical));
+    CHECK(again.module->macs() == physical.module->macs());
+    CHECK(torch::allclose(again.module->forward(x), physical.module->forward(x)));
+    std::filesystem::remove(dir);
+  }
+}
+
+TEST_CASE("a quantized model's checkpoint restores its quantizers", "[torch][quant]") {
+  Net net = build("small_cnn", {1, 28, 28, 10});
+  for (auto& l : net.layers()) quantize_layer(*l.module, {"kmeans", 3, 8});
+  const auto path = (std::filesystem::temp_directory_path() / "whittle-quant.pt").string();
+  save_net(net, path);
+  Net back = build("small_cnn", {1, 28, 28, 10});
+  load_net(back, path);
+  const auto a = net.layers(), b = back.layers();
+  for (std::size_t i = 0; i < a.size(); ++i) CHECK(torch::equal(Net::effective_weight(a[i]), Net::effective_weight(b[i])));
+  CHECK(score(back, {}).total == score(net, {}).total);
+  std::filesystem::remove(path);
+}
