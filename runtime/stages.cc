@@ -29,7 +29,6 @@ std::optional<std::string> unsupported_option(const lang::StageInstance& s) {
     return v && v->kind == lang::Val::Kind::Call ? v->str : std::string();
   };
   if (s.kind == "train" || s.kind == "retrain") {
-    if (s.kind == "train" && !call("sparsify").empty()) return "pruning during training (`sparsify:`)";
     if (call("rewind") == "weights") return "weight rewinding (`rewind: weights(...)`)";
   }
   if (s.kind == "prune") {

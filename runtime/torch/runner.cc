@@ -16,6 +16,7 @@
 #include "runtime/torch/augment.h"
 #include "runtime/torch/data.h"
 #include "runtime/torch/evaluate.h"
+#include "runtime/torch/layers.h"
 #include "runtime/torch/models.h"
 #include "runtime/torch/prune.h"
 #include "runtime/torch/quant.h"
@@ -97,6 +98,80 @@ void atomic_write(const fs::path& path, Write write) {
   write(tmp.string());
   fs::rename(tmp, path);
 }
+
+/// Pruning during training (`train ... sparsify:`): gradual magnitude pruning (Zhu & Gupta's cubic
+/// schedule), soft filter pruning (He et al. 2018) and network slimming's L1 penalty on BN scales.
+class Sparsify {
+ public:
+  Sparsify(const lang::StageInstance& s, int epochs) {
+    const lang::Val* v = s.value("sparsify");
+    if (!v || v->kind != lang::Val::Kind::Call) return;
+    kind_ = v->str;
+    auto f = [&](const char* name) { return v->field(name)->num; };
+    if (kind_ == "gradual") {
+      to_ = f("to") / 100.0, start_ = static_cast<int>(f("start")), end_ = static_cast<int>(f("end")), every_ = static_cast<int>(f("every"));
+      global_ = v->field("scope")->str == "global";
+      if (end_ > epochs || start_ >= end_)
+        throw StageError(fmt::format("gradual pruning from epoch {} to {} does not fit in {} epochs", start_, end_, epochs),
+                         "`start` must come before `end`, and `end` be at most the train's epochs");
+    } else if (kind_ == "soft_filter") {
+      rate_ = f("rate") / 100.0;
+      l2_ = v->field("norm")->str == "l2";
+    } else if (kind_ == "slimming") {
+      lambda_ = f("lambda");
+    }
+  }
+
+  /// Network slimming: adds λ·sign(γ) to the gradient of every BatchNorm scale.
+  void after_backward(Net& net) const {
+    if (kind_ != "slimming") return;
+    torch::NoGradGuard no_grad;
+    for (const auto& m : net.module->modules(false))
+      if (auto* bn = dynamic_cast<BNImpl*>(m.get()); bn && bn->weight.grad().defined()) bn->weight.mutable_grad().add_(bn->weight.sign(), lambda_);
+  }
+
+  /// After `done` epochs: the next step of gradual pruning, or soft filter pruning's zeroing.
+  void after_epoch(Net& net, int done, Progress& progress) const {
+    if (kind_ == "gradual" && done > start_ && done <= end_ && ((done - start_) % every_ == 0 || done == end_)) {
+      const double t = static_cast<double>(done - start_) / (end_ - start_);
+      const double target = to_ * (1 - std::pow(1 - t, 3));
+      std::int64_t total = 0, alive = 0;
+      auto layers = net.layers();
+      for (std::size_t i = 1; i + 1 < layers.size(); ++i) {  // first and last spared, as `prune` does by default
+        total += layers[i].weight.numel();
+        alive += layers[i].weight.ne(0).sum().item<std::int64_t>();
+      }
+      const double current = total ? 1 - static_cast<double>(alive) / static_cast<double>(total) : 0;
+      if (target <= current) return;
+      PruneSpec p;
+      p.amount = 1 - (1 - target) / (1 - current);
+      p.global = global_;
+      auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<std::uint64_t>(done));
+      prune(net, p, gen);
+      progress.message(fmt::format("gradual pruning after epoch {}: sparsity {:.1f}%", done, 100 * target));
+    } else if (kind_ == "soft_filter") {
+      // Zero the lowest-norm filters of every conv but the first; they keep training and may regrow.
+      torch::NoGradGuard no_grad;
+      auto layers = net.layers();
+      for (std::size_t i = 1; i < layers.size(); ++i) {
+        if (layers[i].layer->kind() != LayerKind::Conv) continue;
+        torch::Tensor w = layers[i].weight;
+        const auto flat = w.flatten(1);
+        const auto norms = l2_ ? flat.pow(2).sum(1) : flat.abs().sum(1);
+        const auto k = static_cast<std::int64_t>(std::llround(rate_ * static_cast<double>(w.size(0))));
+        if (k <= 0) continue;
+        const auto drop = std::get<1>(torch::topk(norms, k, 0, /*largest=*/false));
+        w.index_fill_(0, drop, 0);
+      }
+    }
+  }
+
+ private:
+  std::string kind_;
+  double to_ = 0, rate_ = 0, lambda_ = 0;
+  int start_ = 0, end_ = 0, every_ = 1;
+  bool global_ = true, l2_ = true;
+};
 
 class TorchRunner : public StageRunner {
  public:
@@ -275,6 +350,7 @@ class TorchRunner : public StageRunner {
     const Augmenter augment(*job.plan.stage(s.data_in).value("augment"));
     const double smoothing = num(s, "label_smoothing"), clip = num(s, "clip");
     const int eval_every = static_cast<int>(num(s, "eval_every"));
+    const Sparsify sparsify(s, epochs);
     const bool has_val = d.val_x.defined();
     const fs::path partial(job.partial_dir);
     int start = 0;
@@ -332,6 +408,7 @@ class TorchRunner : public StageRunner {
           }
         }
         loss.backward();
+        sparsify.after_backward(net);
         if (clip > 0) torch::nn::utils::clip_grad_norm_(net.module->parameters(), clip);
         opt->step();
         net.apply_masks();
@@ -359,6 +436,7 @@ class TorchRunner : public StageRunner {
                                 has_val ? "validation" : "test", sc.accuracy);
         std::ofstream(partial / "history.csv", std::ios::app) << fmt::format("{},{},{:.6f},{:.6f}\n", epoch + 1, has_val ? "validation" : "test", sc.loss, sc.accuracy);
       }
+      sparsify.after_epoch(net, epoch + 1, job.progress);
       // An epoch checkpoint: a kill loses at most the epoch in progress. state.txt is written last.
       atomic_write(partial / "model.pt", [&](const std::string& p) { save_net(net, p); });
       atomic_write(partial / "optim.pt", [&](const std::string& p) {

@@ -91,3 +91,25 @@ TEST_CASE("quantization that cannot be done fails at its line with help", "[run]
   CHECK(grouped.out.find("grouped convolution") != std::string::npos);
   CHECK(grouped.out.find("g.recipe:3") != std::string::npos);
 }
+
+TEST_CASE("pruning during training: gradual reaches its sparsity on schedule, soft filter and slimming run", "[run][compress]") {
+  Scratch s;
+  const auto j = run_json(s,
+                          "data synthetic size: 256\nmodel small_cnn\n"
+                          "train 4 epochs sparsify: gradual(to: 80%, start: 0, end: 3)\n"
+                          "model small_cnn\ntrain 2 epochs sparsify: soft_filter(rate: 50%)\n"
+                          "model small_cnn\ntrain 2 epochs sparsify: slimming(lambda: 1e-3)\n");
+  std::map<int, nlohmann::json> st;
+  for (const auto& x : j["stages"]) st[x["id"].get<int>()] = x;
+  CHECK(st[2]["metrics"]["sparsity"].get<double>() == Approx(0.8).margin(1e-3));
+  // Soft filter pruning zeroes half the filters of every conv but the first after the last epoch.
+  CHECK(st[4]["metrics"]["nonzero"].get<double>() < st[3]["metrics"]["nonzero"].get<double>());
+  CHECK(st[6]["status"] == "ran");
+  const std::string key = st[2]["key"];
+  const std::string log = s.read("cache/objects/" + key.substr(0, 2) + "/" + key + "/log.txt");
+  CHECK(log.find("epoch 4/4") != std::string::npos);
+  const Result bad = run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " +
+                                 s.write("b.recipe", "data synthetic size: 64\nmodel small_cnn\ntrain 2 epochs sparsify: gradual(to: 50%, end: 5)\n"));
+  CHECK(bad.code == 1);
+  CHECK(bad.out.find("does not fit in 2 epochs") != std::string::npos);
+}
