@@ -183,9 +183,27 @@ int run_recipe(const RecipeOptions& o, int threads, const std::string& format, b
   } catch (const std::exception& e) {
     std::fprintf(stderr, "warning: the run record was not written: %s\n", e.what());
   }
+  // `export` stages: their file lives in the cache entry (so a cached export is still delivered);
+  // it is copied to its path, through a temporary file and a rename.
+  bool exported_ok = true;
+  for (const auto& s : rec.stages) {
+    if (s.kind != "export" || (s.status != "ran" && s.status != "cached")) continue;
+    const fs::path to = plan->stage(s.id).value("path")->str;
+    std::error_code ec;
+    if (to.has_parent_path()) fs::create_directories(to.parent_path(), ec);
+    const fs::path tmp = to.string() + ".tmp";
+    fs::copy_file(fs::path(store->entry_dir(s.key)) / "export.pt", tmp, fs::copy_options::overwrite_existing, ec);
+    if (!ec) fs::rename(tmp, to, ec);
+    if (ec) {
+      std::fprintf(stderr, "error: could not write the export %s: %s\n", to.string().c_str(), ec.message().c_str());
+      exported_ok = false;
+    } else if (format != "json") {
+      std::fprintf(stderr, "exported %s\n", to.string().c_str());
+    }
+  }
   if (format == "json") std::fputs(runtime::record_json(rec).c_str(), stdout);
   else std::fputs(results_table(*plan, rec, *store).c_str(), stdout);
-  return result.ok ? 0 : 1;
+  return result.ok && exported_ok ? 0 : 1;
 }
 
 int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format) {

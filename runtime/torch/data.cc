@@ -75,6 +75,8 @@ void cifar_file(const std::string& path, std::vector<torch::Tensor>& xs, std::ve
 }
 
 void normalize(Dataset& d, const std::vector<double>& mean, const std::vector<double>& std) {
+  d.mean = mean;
+  d.std = std;
   auto m = torch::tensor(mean).to(torch::kFloat32).view({1, -1, 1, 1});
   auto s = torch::tensor(std).to(torch::kFloat32).view({1, -1, 1, 1});
   d.train_x.sub_(m).div_(s);  // in place: no second copy of the training set at the peak

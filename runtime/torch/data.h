@@ -14,6 +14,7 @@ struct Dataset {
   torch::Tensor test_x, test_y;
   torch::Tensor val_x, val_y;  ///< held out of the training set (`validation:`); undefined when none
   int classes = 10;
+  std::vector<double> mean, std;  ///< the per-channel normalisation applied; empty when none
 };
 
 /// Loads the data set of a `data` stage (files already located). Throws StageError on bad files.

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <set>
 
 #include "runtime/data_files.h"
 #include "runtime/torch/augment.h"
@@ -188,6 +189,7 @@ class TorchRunner : public StageRunner {
     else if (k == "evaluate") run_evaluate(job);
     else if (k == "quantize") run_quantize(job);
     else if (k == "score") run_score(job);
+    else if (k == "export") run_export(job);
     else throw StageError(fmt::format("`{}` cannot run yet in this build", k));
     // The stage's log goes into its cache entry: the epochs (kept in the partial folder so that a
     // resumed stage keeps the lines of the epochs before the interruption), then its metrics.
@@ -548,6 +550,54 @@ class TorchRunner : public StageRunner {
     job.metrics["score_p_u"] = r.p_u;
     job.metrics["score_param_term"] = r.param_term;
     job.metrics["score_ops_term"] = r.ops_term;
+  }
+
+  /// `export`: the model as Python sees it, written with torch::pickle_save (readable by
+  /// torch.load): a dict with the architecture and its knobs, the input shape and normalisation,
+  /// the layers' channel counts (a slimmed model's own), how each layer was quantized, and a state
+  /// dict of kuangliu's names holding the weights the layers compute with (quantized values in
+  /// float32, pruned weights zero). The cmd line copies it from the cache entry to its path.
+  void run_export(StageJob& job) {
+    const lang::StageInstance& s = job.stage;
+    Net net = input_net(job);
+    const lang::StageInstance& m = chain_model(job.plan, s.id);
+    const Dataset& d = dataset(job.plan, m.data_in);
+    auto dict = [] { return c10::impl::GenericDict(c10::StringType::get(), c10::AnyType::get()); };
+    auto out = dict(), params = dict(), channels = dict(), quant = dict();
+    c10::Dict<std::string, torch::Tensor> state;
+    out.insert("format", std::string("whittle-export-1"));
+    out.insert("arch", m.value("arch")->str);
+    for (const char* knob : {"width", "width_mult", "growth", "reduction", "groups"}) params.insert(knob, m.value(knob)->num);
+    std::vector<std::int64_t> blocks;
+    for (const auto& b : m.value("blocks")->items) blocks.push_back(static_cast<std::int64_t>(b.num));
+    params.insert("blocks", blocks);
+    params.insert("classes", static_cast<std::int64_t>(d.classes));
+    out.insert("params", params);
+    out.insert("input", std::vector<std::int64_t>{d.train_x.size(1), d.train_x.size(2), d.train_x.size(3)});
+    out.insert("dataset", d.name);
+    out.insert("mean", d.mean);
+    out.insert("std", d.std);
+    std::set<std::string> layer_weights;
+    for (const auto& l : net.layers()) {
+      state.insert(l.name + ".weight", Net::effective_weight(l).contiguous());
+      layer_weights.insert(l.name + ".weight");
+      channels.insert(l.name, l.weight.sizes().vec());
+      if (l.layer->quant) {
+        const QuantSpec& q = spec_of(*l.layer->quant);
+        quant.insert(l.name, fmt::format("{} {} bits, activations {} bits", q.method, q.bits, q.abits));
+      }
+    }
+    auto own = [](const std::string& k) { return k.find(".q.") == std::string::npos; };  // not a quantizer's
+    for (const auto& p : net.module->named_parameters())
+      if (own(p.key()) && !layer_weights.count(p.key())) state.insert(p.key(), p.value().detach().contiguous());
+    for (const auto& b : net.module->named_buffers())
+      if (own(b.key())) state.insert(b.key(), b.value().contiguous());
+    out.insert("channels", channels);
+    out.insert("quantization", quant);
+    out.insert("state_dict", state);
+    const std::vector<char> bytes = torch::pickle_save(out);
+    std::ofstream(fs::path(job.out_dir) / "export.pt", std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    job.metrics["export_bytes"] = static_cast<double>(bytes.size());
   }
 
   void run_evaluate(StageJob& job) {

@@ -15,9 +15,9 @@ struct Result {
   std::string out;  ///< stdout and stderr together
 };
 
-/// Runs `whittle ARGS` through the shell and waits for it.
-inline Result run_whittle(const std::string& args) {
-  const std::string cmd = std::string(WHITTLE_BIN) + " " + args + " 2>&1";
+/// Runs a shell command and waits for it.
+inline Result run_whittle_cmd(const std::string& command) {
+  const std::string cmd = command + " 2>&1";
   std::FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return {-1, "popen failed"};
   std::string out;
@@ -27,6 +27,9 @@ inline Result run_whittle(const std::string& args) {
   const int status = ::pclose(p);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
+
+/// Runs `whittle ARGS` through the shell and waits for it.
+inline Result run_whittle(const std::string& args) { return run_whittle_cmd(std::string(WHITTLE_BIN) + " " + args); }
 
 /// A fresh folder under /tmp, removed at the end of the test.
 struct Scratch {

@@ -113,3 +113,36 @@ TEST_CASE("pruning during training: gradual reaches its sparsity on schedule, so
   CHECK(bad.code == 1);
   CHECK(bad.out.find("does not fit in 2 epochs") != std::string::npos);
 }
+
+TEST_CASE("an exported pruned and quantized model loads in Python PyTorch with the same test accuracy", "[run][compress][export]") {
+  const std::string fashion = "/usr/share/datasets/fashion-mnist";
+  if (!std::filesystem::exists(fashion + "/t10k-images-idx3-ubyte.gz")) {
+    WARN("skipped: no Fashion-MNIST at " << fashion << " (Debian's dataset-fashion-mnist)");
+    return;
+  }
+  Scratch s;
+  const auto j = run_json(s,
+                          "data fashion_mnist subset: 2000\nmodel small_cnn\ntrain 1 epoch\n"
+                          "prune 50% structured physical: true\nquantize 4 bits kmeans\nevaluate\nexport \"" +
+                              (s.dir / "out" / "model.pt").string() + "\"\n");
+  REQUIRE(std::filesystem::exists(s.dir / "out" / "model.pt"));
+  double accuracy = 0;
+  for (const auto& st : j["stages"])
+    if (st["kind"] == "evaluate") accuracy = st["metrics"]["accuracy"];
+  // Debian's python3-torch is in the system Python; another python3 first on PATH may lack it.
+  const Result has_torch = run_whittle_cmd("/usr/bin/python3 -c 'import torch'");
+  if (has_torch.code != 0) {
+    WARN("skipped the Python half: /usr/bin/python3 cannot import torch (Debian's python3-torch)");
+    return;
+  }
+  const Result py = run_whittle_cmd("/usr/bin/python3 " + std::string(WHITTLE_SOURCE_DIR) + "/scripts/whittle_export.py " +
+                                    (s.dir / "out" / "model.pt").string() + " --data " + fashion);
+  INFO(py.out);
+  REQUIRE(py.code == 0);
+  const double python = std::stod(py.out.substr(py.out.find("test accuracy ") + 14));
+  CHECK(python == Approx(accuracy).margin(2e-4));  // at most a couple of the 10,000 images on float rounding
+  // A cached export is still delivered.
+  std::filesystem::remove(s.dir / "out" / "model.pt");
+  run_json(s, s.read("r.recipe"));
+  CHECK(std::filesystem::exists(s.dir / "out" / "model.pt"));
+}
