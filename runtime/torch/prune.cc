@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <limits>
-#include <set>
 
 #include "runtime/executor.h"
 #include "runtime/torch/layers.h"
@@ -75,16 +74,16 @@ void slice(T& t, std::int64_t dim, const T& keep) { t.set_data(t.index_select(di
 
 /// Slices every tensor of a module that lies along its channels: parameters (and their masks),
 /// buffers, and the quantizer's buffers shaped like the weight (a k-means index).
-void slice_module(Net& net, const std::string& name, std::int64_t dim, const T& keep, bool only_weight_like = false) {
+void slice_module(Net& net, const std::string& name, std::int64_t dim, const T& keep, bool weight_only = false) {
   torch::nn::Module& m = module_at(net, name);
   const std::vector<std::int64_t> weight_shape = m.named_parameters(false)["weight"].sizes().vec();
   for (auto& p : m.named_parameters(/*recurse=*/false)) {
-    if (only_weight_like && p.key() != "weight") continue;
+    if (weight_only && p.key() != "weight") continue;
     auto it = net.masks.find(name + "." + p.key());
     if (it != net.masks.end()) slice(it->second, dim, keep);
     slice(p.value(), dim, keep);
   }
-  if (!only_weight_like)
+  if (!weight_only)
     for (auto& b : m.named_buffers(false))
       if (b.value().dim() > 0) slice(b.value(), dim, keep);
   for (auto& c : m.named_children())  // the quantizer
@@ -190,7 +189,7 @@ void prune_filters(Net& net, const PruneSpec& spec, at::Generator& gen) {
     for (const auto& t : g.through) slice_module(net, t, 0, keep);
     T in_keep = keep;
     if (g.spatial > 1) in_keep = (keep.unsqueeze(1) * g.spatial + torch::arange(g.spatial).unsqueeze(0)).flatten();
-    for (const auto& c : g.consumers) slice_module(net, c, 1, in_keep, /*only_weight_like=*/true);
+    for (const auto& c : g.consumers) slice_module(net, c, 1, in_keep, /*weight_only=*/true);
   }
   sync_options(*net.module);
   profile(*net.module, {net.module->in_channels, net.module->in_height, net.module->in_width, 0});
