@@ -105,7 +105,8 @@ ScoreReport course_current(const Net& net, const Census& c, const ScoreOptions& 
     act_bits += f * l.abits;
     ab.insert(l.abits);
   }
-  r.mixed = wb.size() > 1 || ab.size() > 1;
+  r.mixed = wb.size() > 1;
+  r.mixed_a = ab.size() > 1;
   r.q_w = weight_elems > 0 ? weight_bits_sum / weight_elems : 32;
   r.q_a = r.f > 0 ? act_bits / r.f : 32;
   // [1 − (p_s + p_u)]·(q_w/32)·w/5.6e6, summed tensor by tensor: each counts its non-zero elements at its own bits.
@@ -165,7 +166,8 @@ ScoreReport course2021(const Net& net, const Census& c) {
   r.f = ops;
   r.mixed = wb.size() > 1;
   r.q_w = weight_elems > 0 ? weight_bits_sum / weight_elems : 16;
-  r.q_a = r.q_w;
+  r.q_a = r.q_w;  // the 2021 profiler has one precision per layer
+  r.mixed_a = r.mixed;
   r.param_term = params / 5586981.0;
   r.ops_term = ops / 834362880.0;
   r.total = r.param_term + r.ops_term;
@@ -226,7 +228,7 @@ std::string ScoreReport::text() const {
   std::string out = fmt::format("score {}: {:.5g}\n", version, total);
   out += fmt::format("  w   = {:.0f} parameters\n", w);
   out += fmt::format("  f   = {:.0f} {}\n", f, ops ? "ops" : "MACs");
-  out += fmt::format("  q_w = {}\n  q_a = {}\n", bits_text(q_w, mixed), bits_text(q_a, mixed));
+  out += fmt::format("  q_w = {}\n  q_a = {}\n", bits_text(q_w, mixed), bits_text(q_a, mixed_a));
   if (!ops) out += fmt::format("  p_s = {:.4f}\n", p_s);
   out += fmt::format("  p_u = {:.4f}\n", p_u);
   out += fmt::format("  parameter term = {:.5g}\n  ops term       = {:.5g}\n  total          = {:.5g}\n", param_term, ops_term, total);

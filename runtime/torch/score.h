@@ -19,7 +19,8 @@ struct ScoreReport {
   double f = 0;       ///< MACs for one image (conv + linear); ops for course2021 and micronet2019
   double q_w = 32;    ///< weight bits, averaged over the weights when they differ by layer
   double q_a = 32;    ///< activation bits, averaged over the MACs when they differ by layer
-  bool mixed = false; ///< bit widths differ by layer
+  bool mixed = false;    ///< weight bit widths differ by layer
+  bool mixed_a = false;  ///< activation bit widths differ by layer
   double p_s = 0, p_u = 0;
   double param_term = 0, ops_term = 0, total = 0;
   std::vector<std::string> settings;  ///< how the open points were settled, for the report
