@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fmt/format.h>
+
 #include <cmath>
 
 #include "runtime/executor.h"
@@ -222,6 +224,27 @@ void quantize_layer(torch::nn::Module& m, const QuantSpec& spec, bool initialise
   else throw StageError("unknown quantization method `" + spec.method + "`");
   q->to(w.device());
   layer->quant = m.register_module("q", q);
+}
+
+QuantSpec quant_spec(const lang::StageInstance& s) {
+  QuantSpec q;
+  q.method = s.value("method")->str;
+  q.bits = static_cast<int>(s.value("bits")->num);
+  q.abits = static_cast<int>(s.value("activations")->num);
+  q.per_channel = s.value("granularity")->str == "per_channel";
+  q.stochastic = s.value("stochastic")->num != 0;
+  if (q.method == "float") q.abits = 16;
+  if ((q.method == "uniform" || q.method == "apot") && (q.bits < 2 || q.bits > 16))
+    throw StageError(fmt::format("`{}` quantization takes 2 to 16 bits, not {}", q.method, q.bits),
+                     q.bits < 2 ? "for one bit use `quantize 1 bit binary` (BinaryConnect)" : "32 bits is no quantization: leave the stage out");
+  if (q.method == "kmeans" && q.bits > 16)
+    throw StageError(fmt::format("k-means with {} bits would need 2^{} centroids per layer", q.bits, q.bits), "use at most 16 bits");
+  if (q.abits != 32 && q.method != "float" && (q.abits < 2 || q.abits > 16))
+    throw StageError(fmt::format("activations are quantized to 2 to 16 bits (or left in float at 32), not {}", q.abits),
+                     "write `activations: 8 bits`, or leave `activations:` out");
+  if (q.stochastic && q.method != "binary")
+    throw StageError("`stochastic: true` is for BinaryConnect", "write `quantize 1 bit binary stochastic: true`, or remove it");
+  return q;
 }
 
 const QuantSpec& spec_of(const LayerQuantizer& q) { return dynamic_cast<const Base&>(q).spec; }

@@ -18,6 +18,7 @@
 #include <map>
 #include <string>
 
+#include "lang/checked.h"
 #include "runtime/torch/layers.h"
 
 namespace whittle::runtime::torchrt {
@@ -31,6 +32,9 @@ struct QuantSpec {
 };
 void to_json(nlohmann::json& j, const QuantSpec& s);
 void from_json(const nlohmann::json& j, QuantSpec& s);
+
+/// The spec of a `quantize` stage, checked: StageError with help for what cannot be quantized.
+QuantSpec quant_spec(const lang::StageInstance& quantize_stage);
 
 /// True while activation ranges are being calibrated: quantizers observe their inputs, pass them through.
 extern thread_local bool g_calibrating;

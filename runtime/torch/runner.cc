@@ -11,17 +11,18 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <set>
 
 #include "runtime/data_files.h"
 #include "runtime/torch/augment.h"
 #include "runtime/torch/data.h"
 #include "runtime/torch/evaluate.h"
+#include "runtime/torch/export.h"
 #include "runtime/torch/layers.h"
 #include "runtime/torch/models.h"
 #include "runtime/torch/prune.h"
 #include "runtime/torch/quant.h"
 #include "runtime/torch/schedule.h"
+#include "runtime/torch/sparsify.h"
 #include "runtime/torch/score.h"
 
 namespace whittle::runtime {
@@ -100,80 +101,6 @@ void atomic_write(const fs::path& path, Write write) {
   fs::rename(tmp, path);
 }
 
-/// Pruning during training (`train ... sparsify:`): gradual magnitude pruning (Zhu & Gupta's cubic
-/// schedule), soft filter pruning (He et al. 2018) and network slimming's L1 penalty on BN scales.
-class Sparsify {
- public:
-  Sparsify(const lang::StageInstance& s, int epochs) {
-    const lang::Val* v = s.value("sparsify");
-    if (!v || v->kind != lang::Val::Kind::Call) return;
-    kind_ = v->str;
-    auto f = [&](const char* name) { return v->field(name)->num; };
-    if (kind_ == "gradual") {
-      to_ = f("to") / 100.0, start_ = static_cast<int>(f("start")), end_ = static_cast<int>(f("end")), every_ = static_cast<int>(f("every"));
-      global_ = v->field("scope")->str == "global";
-      if (end_ > epochs || start_ >= end_)
-        throw StageError(fmt::format("gradual pruning from epoch {} to {} does not fit in {} epochs", start_, end_, epochs),
-                         "`start` must come before `end`, and `end` be at most the train's epochs");
-    } else if (kind_ == "soft_filter") {
-      rate_ = f("rate") / 100.0;
-      l2_ = v->field("norm")->str == "l2";
-    } else if (kind_ == "slimming") {
-      lambda_ = f("lambda");
-    }
-  }
-
-  /// Network slimming: adds λ·sign(γ) to the gradient of every BatchNorm scale.
-  void after_backward(Net& net) const {
-    if (kind_ != "slimming") return;
-    torch::NoGradGuard no_grad;
-    for (const auto& m : net.module->modules(false))
-      if (auto* bn = dynamic_cast<BNImpl*>(m.get()); bn && bn->weight.grad().defined()) bn->weight.mutable_grad().add_(bn->weight.sign(), lambda_);
-  }
-
-  /// After `done` epochs: the next step of gradual pruning, or soft filter pruning's zeroing.
-  void after_epoch(Net& net, int done, Progress& progress) const {
-    if (kind_ == "gradual" && done > start_ && done <= end_ && ((done - start_) % every_ == 0 || done == end_)) {
-      const double t = static_cast<double>(done - start_) / (end_ - start_);
-      const double target = to_ * (1 - std::pow(1 - t, 3));
-      std::int64_t total = 0, alive = 0;
-      auto layers = net.layers();
-      for (std::size_t i = 1; i + 1 < layers.size(); ++i) {  // first and last spared, as `prune` does by default
-        total += layers[i].weight.numel();
-        alive += layers[i].weight.ne(0).sum().item<std::int64_t>();
-      }
-      const double current = total ? 1 - static_cast<double>(alive) / static_cast<double>(total) : 0;
-      if (target <= current) return;
-      PruneSpec p;
-      p.amount = 1 - (1 - target) / (1 - current);
-      p.global = global_;
-      auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<std::uint64_t>(done));
-      prune(net, p, gen);
-      progress.message(fmt::format("gradual pruning after epoch {}: sparsity {:.1f}%", done, 100 * target));
-    } else if (kind_ == "soft_filter") {
-      // Zero the lowest-norm filters of every conv but the first; they keep training and may regrow.
-      torch::NoGradGuard no_grad;
-      auto layers = net.layers();
-      for (std::size_t i = 1; i < layers.size(); ++i) {
-        if (layers[i].layer->kind() != LayerKind::Conv) continue;
-        torch::Tensor w = layers[i].weight;
-        const auto flat = w.flatten(1);
-        const auto norms = l2_ ? flat.pow(2).sum(1) : flat.abs().sum(1);
-        const auto k = static_cast<std::int64_t>(std::llround(rate_ * static_cast<double>(w.size(0))));
-        if (k <= 0) continue;
-        const auto drop = std::get<1>(torch::topk(norms, k, 0, /*largest=*/false));
-        w.index_fill_(0, drop, 0);
-      }
-    }
-  }
-
- private:
-  std::string kind_;
-  double to_ = 0, rate_ = 0, lambda_ = 0;
-  int start_ = 0, end_ = 0, every_ = 1;
-  bool global_ = true, l2_ = true;
-};
-
 class TorchRunner : public StageRunner {
  public:
   explicit TorchRunner(int threads) {
@@ -237,34 +164,8 @@ class TorchRunner : public StageRunner {
   /// The model a stage starts from.
   Net input_net(StageJob& job) { return load_chain_net(job, job.stage.model_in); }
 
-  /// Size and cost of the model as it is: parameters, non-zero parameters and sparsity of the
-  /// prunable weights (counted in the tensors), MACs for one image, weight bits, the course2025
-  /// score (score.h) and the size in MiB as stored, packed at its bit widths, and packed sparse.
   void model_metrics(StageJob& job, const Net& net) {
-    // Sparsity among the conv/linear weights that pruning touched (those with a mask: a spared
-    // first or last layer is not counted); among all of them before any pruning.
-    std::int64_t total = 0, nz = 0;
-    for (const auto& l : net.layers()) {
-      if (!net.masks.count(l.name + ".weight")) continue;
-      total += l.weight.numel();
-      nz += Net::effective_weight(l).ne(0).sum().item<std::int64_t>();
-    }
-    if (total == 0) nz = count_nonzero_prunable(net, total);
-    std::int64_t zeros = 0;
-    for (const auto& p : net.module->parameters()) zeros += p.eq(0).sum().item<std::int64_t>();
-    const auto w = static_cast<double>(count_params(net));
-    job.metrics["params"] = w;
-    job.metrics["nonzero"] = w - static_cast<double>(zeros);
-    job.metrics["sparsity"] = total ? 1.0 - static_cast<double>(nz) / static_cast<double>(total) : 0.0;
-    job.metrics["macs"] = static_cast<double>(net.module->macs());
-    const ScoreReport r = score(net, {});
-    job.metrics["bits"] = r.q_w;
-    job.metrics["activation_bits"] = r.q_a;
-    job.metrics["score"] = r.total;
-    const ModelSize size = model_size(net);
-    job.metrics["size_mib"] = size.stored_mib;
-    job.metrics["packed_mib"] = size.packed_mib;
-    job.metrics["sparse_mib"] = size.sparse_mib;
+    for (const auto& [k, v] : size_and_cost(net)) job.metrics[k] = v;
   }
 
   void run_data(StageJob& job) {
@@ -485,23 +386,7 @@ class TorchRunner : public StageRunner {
   /// activation ranges on training batches when activations are quantized.
   void run_quantize(StageJob& job) {
     const lang::StageInstance& s = job.stage;
-    QuantSpec q;
-    q.method = s.value("method")->str;
-    q.bits = static_cast<int>(num(s, "bits"));
-    q.abits = static_cast<int>(num(s, "activations"));
-    q.per_channel = s.value("granularity")->str == "per_channel";
-    q.stochastic = s.value("stochastic")->num != 0;
-    if (q.method == "float") q.abits = 16;
-    if ((q.method == "uniform" || q.method == "apot") && (q.bits < 2 || q.bits > 16))
-      throw StageError(fmt::format("`{}` quantization takes 2 to 16 bits, not {}", q.method, q.bits),
-                       q.bits < 2 ? "for one bit use `quantize 1 bit binary` (BinaryConnect)" : "32 bits is no quantization: leave the stage out");
-    if (q.method == "kmeans" && q.bits > 16)
-      throw StageError(fmt::format("k-means with {} bits would need 2^{} centroids per layer", q.bits, q.bits), "use at most 16 bits");
-    if (q.abits != 32 && q.method != "float" && (q.abits < 2 || q.abits > 16))
-      throw StageError(fmt::format("activations are quantized to 2 to 16 bits (or left in float at 32), not {}", q.abits),
-                       "write `activations: 8 bits`, or leave `activations:` out");
-    if (q.stochastic && q.method != "binary")
-      throw StageError("`stochastic: true` is for BinaryConnect", "write `quantize 1 bit binary stochastic: true`, or remove it");
+    const QuantSpec q = quant_spec(s);
     Net net = input_net(job);
     const std::string which = s.value("layers")->str;
     int count = 0;
@@ -552,50 +437,11 @@ class TorchRunner : public StageRunner {
     job.metrics["score_ops_term"] = r.ops_term;
   }
 
-  /// `export`: the model as Python sees it, written with torch::pickle_save (readable by
-  /// torch.load): a dict with the architecture and its knobs, the input shape and normalisation,
-  /// the layers' channel counts (a slimmed model's own), how each layer was quantized, and a state
-  /// dict of kuangliu's names holding the weights the layers compute with (quantized values in
-  /// float32, pruned weights zero). The cmd line copies it from the cache entry to its path.
+  /// `export` (export.h); the command line copies the file from the cache entry to its path.
   void run_export(StageJob& job) {
-    const lang::StageInstance& s = job.stage;
     Net net = input_net(job);
-    const lang::StageInstance& m = chain_model(job.plan, s.id);
-    const Dataset& d = dataset(job.plan, m.data_in);
-    auto dict = [] { return c10::impl::GenericDict(c10::StringType::get(), c10::AnyType::get()); };
-    auto out = dict(), params = dict(), channels = dict(), quant = dict();
-    c10::Dict<std::string, torch::Tensor> state;
-    out.insert("format", std::string("whittle-export-1"));
-    out.insert("arch", m.value("arch")->str);
-    for (const char* knob : {"width", "width_mult", "growth", "reduction", "groups"}) params.insert(knob, m.value(knob)->num);
-    std::vector<std::int64_t> blocks;
-    for (const auto& b : m.value("blocks")->items) blocks.push_back(static_cast<std::int64_t>(b.num));
-    params.insert("blocks", blocks);
-    params.insert("classes", static_cast<std::int64_t>(d.classes));
-    out.insert("params", params);
-    out.insert("input", std::vector<std::int64_t>{d.train_x.size(1), d.train_x.size(2), d.train_x.size(3)});
-    out.insert("dataset", d.name);
-    out.insert("mean", d.mean);
-    out.insert("std", d.std);
-    std::set<std::string> layer_weights;
-    for (const auto& l : net.layers()) {
-      state.insert(l.name + ".weight", Net::effective_weight(l).contiguous());
-      layer_weights.insert(l.name + ".weight");
-      channels.insert(l.name, l.weight.sizes().vec());
-      if (l.layer->quant) {
-        const QuantSpec& q = spec_of(*l.layer->quant);
-        quant.insert(l.name, fmt::format("{} {} bits, activations {} bits", q.method, q.bits, q.abits));
-      }
-    }
-    auto own = [](const std::string& k) { return k.find(".q.") == std::string::npos; };  // not a quantizer's
-    for (const auto& p : net.module->named_parameters())
-      if (own(p.key()) && !layer_weights.count(p.key())) state.insert(p.key(), p.value().detach().contiguous());
-    for (const auto& b : net.module->named_buffers())
-      if (own(b.key())) state.insert(b.key(), b.value().contiguous());
-    out.insert("channels", channels);
-    out.insert("quantization", quant);
-    out.insert("state_dict", state);
-    const std::vector<char> bytes = torch::pickle_save(out);
+    const lang::StageInstance& m = chain_model(job.plan, job.stage.id);
+    const std::vector<char> bytes = export_bytes(net, m, dataset(job.plan, m.data_in));
     std::ofstream(fs::path(job.out_dir) / "export.pt", std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     job.metrics["export_bytes"] = static_cast<double>(bytes.size());
   }

@@ -212,16 +212,31 @@ ScoreReport micronet(const Net& net, const Census& c) {
   return r;
 }
 
-}  // namespace
-
-ScoreReport score(const Net& net, const ScoreOptions& o) {
-  const Census c = census(net);
+ScoreReport score_from(const Net& net, const Census& c, const ScoreOptions& o) {
   ScoreReport r = o.version == "course2021"     ? course2021(net, c)
                   : o.version == "micronet2019" ? micronet(net, c)
                                                 : course_current(net, c, o, o.version == "course2024" ? 8.3e8 : 2.8e8);
   r.version = o.version;
   return r;
 }
+
+ModelSize size_from(const Net& net, const Census& c) {
+  constexpr double mib = 1024.0 * 1024.0;
+  double stored = 0, packed = 0, sparse = 0;
+  for (const auto& t : c.tensors) {
+    stored += t.n * (net.half ? 2 : 4);
+    packed += t.n * t.bits / 8.0;
+    sparse += (t.n - t.zeros) * t.bits / 8.0 + (t.weight && t.zeros > 0 ? t.n / 8.0 : 0);
+  }
+  const double q = c.quantizer_params * 4;
+  return {stored / mib, (packed + q) / mib, (sparse + q) / mib};
+}
+
+}  // namespace
+
+ScoreReport score(const Net& net, const ScoreOptions& o) { return score_from(net, census(net), o); }
+
+ModelSize model_size(const Net& net) { return size_from(net, census(net)); }
 
 std::string ScoreReport::text() const {
   const bool ops = version == "course2021" || version == "micronet2019";
@@ -236,17 +251,34 @@ std::string ScoreReport::text() const {
   return out;
 }
 
-ModelSize model_size(const Net& net) {
-  const Census c = census(net);
-  constexpr double mib = 1024.0 * 1024.0;
-  double stored = 0, packed = 0, sparse = 0;
-  for (const auto& t : c.tensors) {
-    stored += t.n * (net.half ? 2 : 4);
-    packed += t.n * t.bits / 8.0;
-    sparse += (t.n - t.zeros) * t.bits / 8.0 + (t.weight && t.zeros > 0 ? t.n / 8.0 : 0);
+std::map<std::string, double> size_and_cost(const Net& net) {
+  std::map<std::string, double> m;
+  // Sparsity among the conv/linear weights that pruning touched (those with a mask: a spared
+  // first or last layer is not counted); among all of them before any pruning.
+  std::int64_t total = 0, nz = 0;
+  for (const auto& l : net.layers()) {
+    if (!net.masks.count(l.name + ".weight")) continue;
+    total += l.weight.numel();
+    nz += Net::effective_weight(l).ne(0).sum().item<std::int64_t>();
   }
-  const double q = c.quantizer_params * 4;
-  return {stored / mib, (packed + q) / mib, (sparse + q) / mib};
+  if (total == 0) nz = count_nonzero_prunable(net, total);
+  std::int64_t zeros = 0;
+  for (const auto& p : net.module->parameters()) zeros += p.eq(0).sum().item<std::int64_t>();
+  const auto w = static_cast<double>(count_params(net));
+  m["params"] = w;
+  m["nonzero"] = w - static_cast<double>(zeros);
+  m["sparsity"] = total ? 1.0 - static_cast<double>(nz) / static_cast<double>(total) : 0.0;
+  m["macs"] = static_cast<double>(net.module->macs());
+  const Census c = census(net);  // once, for the score and the size
+  const ScoreReport r = score_from(net, c, {});
+  m["bits"] = r.q_w;
+  m["activation_bits"] = r.q_a;
+  m["score"] = r.total;
+  const ModelSize size = size_from(net, c);
+  m["size_mib"] = size.stored_mib;
+  m["packed_mib"] = size.packed_mib;
+  m["sparse_mib"] = size.sparse_mib;
+  return m;
 }
 
 }  // namespace whittle::runtime::torchrt

@@ -1,6 +1,7 @@
 // The course score (COURSE.md, "The score") in its four presets, and model size, computed from the
 // model as it is: zeros counted in the tensors, bit widths taken from the quantizers layer by layer.
 #pragma once
+#include <map>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,11 @@ struct ModelSize {
   double sparse_mib = 0;  ///< only non-zero weights at their bit width, plus a one-bit-per-weight index of the pruned tensors
 };
 ModelSize model_size(const Net& net);
+
+/// What every model-producing stage records: parameters, non-zero parameters, sparsity among the
+/// conv/linear weights pruning touched (all of them before any pruning), MACs for one image, weight
+/// and activation bits, the course2025 score, and the size in MiB as stored, packed, and packed sparse.
+std::map<std::string, double> size_and_cost(const Net& net);
 
 /// Bits of the weights and of the input activations of a conv or linear layer.
 int weight_bits(const Net& net, const LayerRef& l);
