@@ -3,7 +3,10 @@
 
 #include <fmt/format.h>
 
-#include <boost/graph/topological_sort.hpp>
+#include <boost/graph/topological_sort.hpp>  // boost::not_a_dag
+
+#include <functional>
+#include <queue>
 #include <iterator>
 #include <stdexcept>
 
@@ -28,9 +31,23 @@ StageGraph compile(const CheckedRecipe& recipe) {
     if (s.data_in >= 0) boost::add_edge(static_cast<std::size_t>(s.data_in), to, StageEdge{EdgeKind::Data}, g.dag);
     for (int r : s.refs_in) boost::add_edge(static_cast<std::size_t>(r), to, StageEdge{EdgeKind::Ref}, g.dag);
   }
-  std::vector<std::size_t> reversed;
-  boost::topological_sort(g.dag, std::back_inserter(reversed));  // throws not_a_dag on a cycle
-  for (auto it = reversed.rbegin(); it != reversed.rend(); ++it) g.order.push_back(static_cast<int>(*it));
+  // Kahn's algorithm, always taking the lowest-numbered ready stage: stages run (and are listed) in
+  // the recipe's order wherever their inputs allow it, not in whatever order a depth-first search
+  // finishes them.
+  const std::size_t n = boost::num_vertices(g.dag);
+  std::vector<int> indegree(n, 0);
+  for (auto [e, end] = boost::edges(g.dag); e != end; ++e) ++indegree[boost::target(*e, g.dag)];
+  std::priority_queue<std::size_t, std::vector<std::size_t>, std::greater<>> ready;
+  for (std::size_t v = 0; v < n; ++v)
+    if (indegree[v] == 0) ready.push(v);
+  while (!ready.empty()) {
+    const std::size_t v = ready.top();
+    ready.pop();
+    g.order.push_back(static_cast<int>(v));
+    for (auto [e, end] = boost::out_edges(v, g.dag); e != end; ++e)
+      if (--indegree[boost::target(*e, g.dag)] == 0) ready.push(boost::target(*e, g.dag));
+  }
+  if (g.order.size() != n) throw boost::not_a_dag();
   return g;
 }
 

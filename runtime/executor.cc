@@ -55,8 +55,7 @@ ExecResult execute(const Plan& plan, ArtifactStore& store, StageRunner& runner, 
           store.commit(tmp, m);
           store.drop_partial(step.key);
         } catch (const std::exception& e) {
-          std::error_code ec;
-          fs::remove_all(tmp, ec);
+          remove_tree(tmp);
           auto d = lang::Diagnostic::make("R0003", s.name_span, fmt::format("stage #{} {} failed: {}", s.id, s.kind, e.what()),
                                           "this stage failed");
           if (auto* se = dynamic_cast<const StageError*>(&e); se && !se->help.empty()) d.with_help(se->help);

@@ -2,6 +2,7 @@
 #include "runtime/store.h"
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <fmt/format.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -142,11 +143,19 @@ bool ArtifactStore::verify(const std::string& key, std::string& why) const {
   return true;
 }
 
+void remove_tree(const std::string& path) noexcept {
+  auto rm = [](const char* p, const struct stat*, int, struct FTW*) {
+    ::remove(p);  // what cannot be removed stays, as with remove_all(path, ec)
+    return 0;
+  };
+  ::nftw(path.c_str(), rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 void ArtifactStore::quarantine(const std::string& key) {
   std::error_code ec;
   const fs::path to = fs::path(root_) / "corrupt" / fmt::format("{}-{}", key, std::time(nullptr));
   fs::rename(entry_dir(key), to, ec);
-  if (ec) fs::remove_all(entry_dir(key), ec);
+  if (ec) remove_tree(entry_dir(key));
 }
 
 std::string ArtifactStore::make_temp_dir(const std::string& key) {
@@ -174,10 +183,10 @@ Manifest ArtifactStore::commit(const std::string& tmp_dir, Manifest m) {
   fs::create_directories(dest.parent_path());
   std::error_code ec;
   if (fs::exists(dest / "manifest.yaml")) {  // someone else finished first: theirs is as good
-    fs::remove_all(tmp_dir, ec);
+    remove_tree(tmp_dir);
     return m;
   }
-  if (fs::exists(dest)) fs::remove_all(dest, ec);  // a leftover without manifest
+  if (fs::exists(dest)) remove_tree(dest.string());  // a leftover without manifest
   fs::rename(tmp_dir, dest, ec);
   if (ec) throw std::runtime_error(fmt::format("cannot move the entry into {}: {}", dest.string(), ec.message()));
   fsync_path(dest.parent_path(), true);
@@ -191,8 +200,7 @@ std::string ArtifactStore::partial_dir(const std::string& key) {
 }
 
 void ArtifactStore::drop_partial(const std::string& key) {
-  std::error_code ec;
-  fs::remove_all(fs::path(root_) / "partial" / key, ec);
+  remove_tree((fs::path(root_) / "partial" / key).string());
 }
 
 ArtifactStore::Lock& ArtifactStore::Lock::operator=(Lock&& o) noexcept {
@@ -248,7 +256,7 @@ std::pair<std::size_t, std::uint64_t> ArtifactStore::gc(const std::vector<std::s
       if (keys.count(e.path().filename().string())) continue;
       for (const auto& f : fs::recursive_directory_iterator(e.path(), ec))
         if (f.is_regular_file()) bytes += f.file_size();
-      fs::remove_all(e.path(), ec);
+      remove_tree(e.path().string());
       ++n;
     }
   }
@@ -256,7 +264,7 @@ std::pair<std::size_t, std::uint64_t> ArtifactStore::gc(const std::vector<std::s
   const auto day_ago = fs::file_time_type::clock::now() - std::chrono::hours(24);
   for (const char* d : {"tmp", "corrupt"})
     for (const auto& e : fs::directory_iterator(fs::path(root_) / d, ec))
-      if (e.last_write_time(ec) < day_ago) fs::remove_all(e.path(), ec);
+      if (e.last_write_time(ec) < day_ago) remove_tree(e.path().string());
   return {n, bytes};
 }
 

@@ -17,6 +17,11 @@
 
 namespace whittle::runtime {
 
+/// Removes a folder and everything in it, ignoring errors (std::filesystem::remove_all's job, done
+/// with POSIX nftw: the CUDA LibTorch 2.x shared library exports its own copy of remove_all, which
+/// the dynamic linker binds whittle's calls to, and that copy calls through a null pointer).
+void remove_tree(const std::string& path) noexcept;
+
 constexpr int kManifestFormat = 1;
 
 struct EntryFile {

@@ -73,6 +73,17 @@ TEST_CASE("a rerun with nothing changed runs nothing", "[cache]") {
   CHECK(f.run(file).empty());
 }
 
+TEST_CASE("stages run in the recipe's order wherever their inputs allow", "[cache]") {
+  Fixture f;
+  // Three leaves (the evaluates) hang off different points of the chain: a depth-first order would
+  // put them last, in reverse.
+  const auto file = f.write("r.recipe",
+                            "recipe order\ndata synthetic\nmodel small_cnn\ntrain 1 epoch\nevaluate\nprune 50%\n"
+                            "evaluate\nretrain 1 epoch\nevaluate\n");
+  CHECK(f.run(file) == V{"#0 data", "#1 model", "#2 train", "#3 evaluate", "#4 prune", "#5 evaluate", "#6 retrain",
+                         "#7 evaluate"});
+}
+
 TEST_CASE("changing the last stage runs exactly that stage; the first, everything downstream", "[cache]") {
   Fixture f;
   const auto file = f.write("r.recipe", recipe);
