@@ -10,7 +10,9 @@
 
 namespace whittle::runtime {
 
-bool param_in_key(const std::string& name) { return name != "device" && name != "eval_every"; }
+// Settings that change where a stage runs or what it reports along the way, never its model: the
+// device, the evaluation cadence, and the cadence of weight snapshots (a missing snapshot is replayed).
+bool param_in_key(const std::string& name) { return name != "device" && name != "eval_every" && name != "snapshot_every"; }
 
 std::string key_text(const lang::StageInstance& s, const std::vector<std::string>& input_keys,
                      const std::string& data_fingerprint) {

@@ -24,13 +24,6 @@ namespace whittle::runtime {
 
 std::optional<std::string> unsupported_option(const lang::StageInstance& s) {
   auto word = [&](const char* p) { return s.value(p) ? s.value(p)->str : std::string(); };
-  auto call = [&](const char* p) {
-    const lang::Val* v = s.value(p);
-    return v && v->kind == lang::Val::Kind::Call ? v->str : std::string();
-  };
-  if (s.kind == "train" || s.kind == "retrain") {
-    if (call("rewind") == "weights") return "weight rewinding (`rewind: weights(...)`)";
-  }
   if (s.kind == "prune") {
     if (word("criterion") == "thinet") return "ThiNet";
     if (s.value("guide")->kind != lang::Val::Kind::None) return "sensitivity-guided pruning (`guide:`)";

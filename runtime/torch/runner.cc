@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 #include <torch/version.h>
-#include <ATen/autocast_mode.h>
 
 #include <chrono>
 #include <cmath>
@@ -17,12 +16,11 @@
 #include "runtime/torch/data.h"
 #include "runtime/torch/evaluate.h"
 #include "runtime/torch/export.h"
+#include "runtime/torch/fit.h"
 #include "runtime/torch/layers.h"
 #include "runtime/torch/models.h"
 #include "runtime/torch/prune.h"
 #include "runtime/torch/quant.h"
-#include "runtime/torch/schedule.h"
-#include "runtime/torch/sparsify.h"
 #include "runtime/torch/score.h"
 
 namespace whittle::runtime {
@@ -33,65 +31,7 @@ std::string libtorch_version() { return fmt::format("{}.{}.{}", TORCH_VERSION_MA
 
 namespace {
 
-std::uint64_t seed_of(const std::string& key, std::uint64_t salt = 0) {
-  return std::stoull(key.substr(0, 15), nullptr, 16) ^ (salt * 0x9E3779B97F4A7C15ULL);
-}
-
 double num(const lang::StageInstance& s, const char* name) { return s.value(name)->num; }
-
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const lang::Val& opt, Net& net) {
-  const double lr = opt.field("lr")->num, wd = opt.field("weight_decay")->num;
-  const bool decay_all = opt.field("decay_norm_and_bias")->num != 0;
-  std::vector<torch::Tensor> decayed, plain;
-  for (auto& p : net.module->parameters()) (decay_all || p.dim() >= 2 ? decayed : plain).push_back(p);
-  auto groups = [&](auto make_options) {
-    std::vector<torch::optim::OptimizerParamGroup> g;
-    g.emplace_back(decayed, std::make_unique<decltype(make_options(wd))>(make_options(wd)));
-    if (!plain.empty()) g.emplace_back(plain, std::make_unique<decltype(make_options(0.0))>(make_options(0.0)));
-    return g;
-  };
-  if (opt.str == "sgd") {
-    auto mk = [&](double w) {
-      return torch::optim::SGDOptions(lr).momentum(opt.field("momentum")->num).nesterov(opt.field("nesterov")->num != 0).weight_decay(w);
-    };
-    return std::make_unique<torch::optim::SGD>(groups(mk), mk(wd));
-  }
-  const auto betas = std::make_tuple(opt.field("beta1")->num, opt.field("beta2")->num);
-  if (opt.str == "adam") {
-    auto mk = [&](double w) { return torch::optim::AdamOptions(lr).betas(betas).weight_decay(w); };
-    return std::make_unique<torch::optim::Adam>(groups(mk), mk(wd));
-  }
-  auto mk = [&](double w) { return torch::optim::AdamWOptions(lr).betas(betas).weight_decay(w); };
-  return std::make_unique<torch::optim::AdamW>(groups(mk), mk(wd));
-}
-
-/// Mixed precision (bfloat16 autocast on CUDA, which needs no loss scaling) for one forward pass.
-struct AutocastScope {
-  bool on;
-  explicit AutocastScope(bool enable) : on(enable) {
-    if (!on) return;
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
-    at::autocast::set_autocast_enabled(at::kCUDA, true);
-#else
-    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-    at::autocast::set_enabled(true);
-#endif
-  }
-  ~AutocastScope() {
-    if (!on) return;
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    at::autocast::set_autocast_enabled(at::kCUDA, false);
-#else
-    at::autocast::set_enabled(false);
-#endif
-    at::autocast::clear_cache();
-  }
-};
-
-void set_lr(torch::optim::Optimizer& opt, double lr) {
-  for (auto& g : opt.param_groups()) g.options().set_lr(lr);
-}
 
 /// Writes a file by way of a temporary and a rename.
 template <typename Write>
@@ -207,162 +147,153 @@ class TorchRunner : public StageRunner {
     const lang::StageInstance& s = job.stage;
     Dataset& d = dataset(job.plan, s.data_in);
     const torch::Device dev = pick_device(s);
-    const bool amp = s.value("precision")->str == "amp";
-    if (amp && !dev.is_cuda())
+    Trainer trainer(job.plan, s, job.key, d, dev, job.progress);
+    if (trainer.amp && !dev.is_cuda())
       throw StageError("`precision: amp` (mixed precision) needs a CUDA device, and this stage runs on the CPU",
                        "remove `precision: amp`, or run on a machine with CUDA (README, \"GPU build\")");
-    const bool channels_last = s.value("channels_last") && s.value("channels_last")->num != 0;
-    Net net = input_net(job);
-    net.to(dev, channels_last);
-    const int epochs = static_cast<int>(num(s, "epochs"));
-    const auto batch = static_cast<std::int64_t>(num(s, "batch"));
+    const int rewind_to = weight_rewind_epoch(s);
+    Net net = rewind_to >= 0 ? rewound_net(job, rewind_to, dev) : input_net(job);
+    net.to(dev, trainer.channels_last);
+    const int epochs = trainer.epochs;
     const lang::Val& opt_val = *s.value("optimizer");
     if (opt_val.kind != lang::Val::Kind::Call) throw StageError("no optimizer: give `optimizer:` or put a `train` before it");
     auto opt = make_optimizer(opt_val, net);
-    // The learning rate at each point of this stage (LANGUAGE.md, "Meaning that is fixed").
-    std::function<double(double)> lr_at;
-    LrSchedule own{s.value("schedule"), opt_val.field("lr")->num, static_cast<double>(epochs)};
-    if (s.kind == "train") {
-      lr_at = [own](double t) { return own.at(t); };
-    } else {
-      const lang::StageInstance& tr = job.plan.stage(s.train);
-      LrSchedule train{tr.value("schedule"), tr.value("optimizer")->field("lr")->num, num(tr, "epochs")};
-      const lang::Val* rewind = s.value("rewind");
-      const double T = num(tr, "epochs");
-      if (rewind && rewind->kind == lang::Val::Kind::Call && rewind->str == "lr") {
-        const double from = T - epochs;  // replay the last `epochs` epochs of the train's schedule
-        lr_at = [train, from](double t) { return train.at(from + t); };
-      } else if (s.param("schedule")->origin == lang::Origin::Given) {
-        lr_at = [own](double t) { return own.at(t); };
-      } else {  // fine-tuning at the last learning rate of the train's schedule
-        const double last = train.at(T - 1);
-        lr_at = [last](double) { return last; };
-      }
-    }
-    // Distillation: the teacher, frozen in eval mode; L = (1 − α)·CE + α·T²·KL(teacher/T ‖ student/T).
-    std::optional<Net> teacher;
-    double kd_t = 1, kd_alpha = 0;
-    if (const lang::Val* kd = s.value("distill"); kd && kd->kind == lang::Val::Kind::Call) {
-      teacher = load_chain_net(job, kd->field("teacher")->ref);
-      teacher->to(dev, channels_last);
-      teacher->module->eval();
-      for (auto& p : teacher->module->parameters()) p.set_requires_grad(false);
-      kd_t = kd->field("temperature")->num;
-      kd_alpha = kd->field("alpha")->num;
-    }
-    const Augmenter augment(*job.plan.stage(s.data_in).value("augment"));
-    const double smoothing = num(s, "label_smoothing"), clip = num(s, "clip");
+    std::optional<Net> teacher = load_teacher(job, s, trainer);
+    if (teacher) trainer.teacher = &*teacher;
     const int eval_every = static_cast<int>(num(s, "eval_every"));
-    const Sparsify sparsify(s, epochs);
+    // Weight snapshots for a later `rewind: weights(epoch: K)`: every `snapshot_every` epochs.
+    const int snapshot_every = s.kind == "train" ? static_cast<int>(num(s, "snapshot_every")) : 0;
     const bool has_val = d.val_x.defined();
     const fs::path partial(job.partial_dir);
     int start = 0;
     if (fs::exists(partial / "state.txt")) {  // resume after an interruption
       std::ifstream(partial / "state.txt") >> start;
       load_net(net, (partial / "model.pt").string());
-      net.to(dev, channels_last);
-      torch::serialize::InputArchive a;
-      a.load_from((partial / "optim.pt").string(), dev);
-      opt->load(a);
+      net.to(dev, trainer.channels_last);
+      load_optimizer(*opt, (partial / optim_name("model.pt")).string(), dev);
       job.progress.message(fmt::format("resuming #{} {} after epoch {} of {}", s.id, s.kind, start, epochs));
     }
-    const auto ce_options = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(smoothing);
-    const std::int64_t n = d.train_x.size(0);
-    const std::int64_t batches = (n + batch - 1) / batch;
     const auto t0 = std::chrono::steady_clock::now();
-    double loss_sum = 0, correct = 0, seen = 0;
     for (int epoch = start; epoch < epochs; ++epoch) {
-      net.module->train();
-      auto gen = at::make_generator<at::CPUGeneratorImpl>(seed_of(job.key, static_cast<std::uint64_t>(epoch) + 1));
-      // The global generator (stochastic BinaryConnect) too, so that a resumed stage is bitwise the same.
-      torch::manual_seed(seed_of(job.key, static_cast<std::uint64_t>(epoch) + 0x51ED));
-      const auto perm = torch::randperm(n, gen);
-      loss_sum = correct = seen = 0;
-      // Running sums stay on the device; they are read (a synchronisation) every few batches.
-      auto loss_acc = torch::zeros({}, torch::TensorOptions(dev).dtype(torch::kFloat64));
-      auto correct_acc = torch::zeros({}, torch::TensorOptions(dev).dtype(torch::kInt64));
-      for (std::int64_t b = 0; b < batches; ++b) {
-        const auto idx = perm.slice(0, b * batch, std::min(n, (b + 1) * batch));
-        Batch bt{d.train_x.index_select(0, idx), d.train_y.index_select(0, idx), {}, 1};
-        augment.apply(bt, gen, epoch + static_cast<double>(b) / static_cast<double>(batches));
-        auto x = bt.x.to(dev, /*non_blocking=*/true);
-        if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
-        const auto y = bt.y.to(dev, true);
-        set_lr(*opt, lr_at(epoch + static_cast<double>(b) / static_cast<double>(batches)));
-        clear_grads(*net.module);
-        torch::Tensor out, loss;
-        {
-          AutocastScope autocast(amp);
-          out = net.module->forward(x);
-          loss = torch::nn::functional::cross_entropy(out, y, ce_options);
-          if (bt.y_mix.defined())
-            loss = loss * bt.lam + torch::nn::functional::cross_entropy(out, bt.y_mix.to(dev, true), ce_options) * (1 - bt.lam);
-          if (teacher) {
-            torch::Tensor t_out;
-            {
-              torch::NoGradGuard no_grad;
-              t_out = teacher->module->forward(x);
-            }
-            namespace F = torch::nn::functional;
-            auto kl = F::kl_div(F::log_softmax(out.to(torch::kFloat32) / kd_t, F::LogSoftmaxFuncOptions(1)),
-                                F::softmax(t_out.to(torch::kFloat32) / kd_t, F::SoftmaxFuncOptions(1)),
-                                F::KLDivFuncOptions().reduction(torch::kBatchMean));
-            loss = loss * (1 - kd_alpha) + kl * (kd_alpha * kd_t * kd_t);
-          }
-        }
-        loss.backward();
-        sparsify.after_backward(net);
-        if (clip > 0) torch::nn::utils::clip_grad_norm_(net.module->parameters(), clip);
-        opt->step();
-        net.apply_masks();
-        const double m = static_cast<double>(idx.size(0));
-        loss_acc += loss.detach().to(torch::kFloat64) * m;
-        correct_acc += out.detach().argmax(1).eq(y).sum();
-        seen += m;
-        if (b % 8 == 7 || b + 1 == batches || !dev.is_cuda()) {
-          loss_sum = loss_acc.item<double>();
-          correct = static_cast<double>(correct_acc.item<std::int64_t>());
-          if (!std::isfinite(loss_sum))
-            throw StageError(fmt::format("the loss became {} at epoch {}, batch {}", loss_sum, epoch + 1, b + 1),
-                             "lower the learning rate, or add `clip: 5`");
-          const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-          job.progress.step(epoch + 1, epochs, static_cast<int>(b + 1), static_cast<int>(batches), loss_sum / seen, correct / seen, secs);
-        }
-      }
+      trainer.epoch(net, *opt, epoch, t0);
       // Evaluation every N epochs (and after the last), on the validation split when there is one.
       // It is reported, never used to pick a model: the stage keeps its last weights.
       std::string eval_part;
       if (eval_every > 0 && ((epoch + 1) % eval_every == 0 || epoch + 1 == epochs)) {
         auto [ex, ey] = eval_split(d, has_val ? "validation" : "test");
-        const Scores sc = score_predictions(predict(*net.module, *ex, 512, dev, channels_last), *ey, d.classes);
+        const Scores sc = score_predictions(predict(*net.module, *ex, 512, dev, trainer.channels_last), *ey, d.classes);
         eval_part = fmt::format(", {} loss {:.6f}, {} accuracy {:.4f}", has_val ? "validation" : "test", sc.loss,
                                 has_val ? "validation" : "test", sc.accuracy);
         std::ofstream(partial / "history.csv", std::ios::app) << fmt::format("{},{},{:.6f},{:.6f}\n", epoch + 1, has_val ? "validation" : "test", sc.loss, sc.accuracy);
       }
-      sparsify.after_epoch(net, epoch + 1, job.progress);
+      if (snapshot_every > 0 && (epoch + 1) % snapshot_every == 0 && epoch + 1 < epochs)
+        save_checkpoint(net, *opt, partial / snapshot_name(epoch + 1));
       // An epoch checkpoint: a kill loses at most the epoch in progress. state.txt is written last.
-      atomic_write(partial / "model.pt", [&](const std::string& p) { save_net(net, p); });
-      atomic_write(partial / "optim.pt", [&](const std::string& p) {
-        torch::serialize::OutputArchive a;
-        opt->save(a);
-        a.save_to(p);
-      });
+      save_checkpoint(net, *opt, partial / "model.pt");
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       std::ofstream(partial / "log.txt", std::ios::app)
-          << fmt::format("epoch {}/{}: loss {:.6f}, accuracy {:.4f}, lr {:.6g}{}, {:.1f}s\n", epoch + 1, epochs, loss_sum / seen,
-                         correct / seen, lr_at(epoch + 1.0 - 1e-9), eval_part, elapsed);
+          << fmt::format("epoch {}/{}: loss {:.6f}, accuracy {:.4f}, lr {:.6g}{}, {:.1f}s\n", epoch + 1, epochs, trainer.last_loss,
+                         trainer.last_accuracy, trainer.lr_at(epoch + 1.0 - 1e-9), eval_part, elapsed);
       atomic_write(partial / "state.txt", [&](const std::string& p) { std::ofstream(p) << epoch + 1 << "\n"; });
     }
     save_net(net, (fs::path(job.out_dir) / "model.pt").string());
+    for (int k = snapshot_every; snapshot_every > 0 && k < epochs; k += snapshot_every)
+      for (const std::string& f : {snapshot_name(k), optim_name(snapshot_name(k))})
+        if (fs::exists(partial / f)) fs::rename(partial / f, fs::path(job.out_dir) / f);
     if (fs::exists(partial / "history.csv")) {
       std::ofstream out(fs::path(job.out_dir) / "evaluations.csv");
       out << "epoch,split,loss,accuracy\n" << std::ifstream(partial / "history.csv").rdbuf();
     }
-    if (seen > 0) {
-      job.metrics["train_loss"] = loss_sum / seen;
-      job.metrics["train_accuracy"] = correct / seen;
+    if (epochs > start) {
+      job.metrics["train_loss"] = trainer.last_loss;
+      job.metrics["train_accuracy"] = trainer.last_accuracy;
     }
+    if (rewind_to >= 0) job.metrics["rewound_to_epoch"] = rewind_to;
     model_metrics(job, net);
+  }
+
+  static std::string snapshot_name(int epoch) { return fmt::format("snapshot-{}.pt", epoch); }
+  static std::string optim_name(const std::string& model_file) { return model_file.substr(0, model_file.size() - 3) + ".optim.pt"; }
+
+  /// A model and its optimizer's state, each written by way of a temporary and a rename.
+  static void save_checkpoint(const Net& net, torch::optim::Optimizer& opt, const fs::path& model_file) {
+    atomic_write(model_file, [&](const std::string& p) { save_net(net, p); });
+    atomic_write(optim_name(model_file.string()), [&](const std::string& p) {
+      torch::serialize::OutputArchive a;
+      opt.save(a);
+      a.save_to(p);
+    });
+  }
+  static void load_optimizer(torch::optim::Optimizer& opt, const std::string& file, torch::Device dev) {
+    torch::serialize::InputArchive a;
+    a.load_from(file, dev);
+    opt.load(a);
+  }
+
+  /// Distillation: the teacher, frozen in eval mode; L = (1 − α)·CE + α·T²·KL(teacher/T ‖ student/T).
+  std::optional<Net> load_teacher(StageJob& job, const lang::StageInstance& s, Trainer& trainer) {
+    const lang::Val* kd = s.value("distill");
+    if (!kd || kd->kind != lang::Val::Kind::Call) return std::nullopt;
+    std::optional<Net> teacher = load_chain_net(job, kd->field("teacher")->ref);
+    teacher->to(trainer.dev, trainer.channels_last);
+    teacher->module->eval();
+    for (auto& p : teacher->module->parameters()) p.set_requires_grad(false);
+    trainer.kd_t = kd->field("temperature")->num;
+    trainer.kd_alpha = kd->field("alpha")->num;
+    return teacher;
+  }
+
+  /// Weight rewinding: the input model with every tensor it shares with the train's weights at
+  /// epoch K reset to them (pruned weights stay zero: the masks are the input's). The train keeps a
+  /// snapshot every `snapshot_every` epochs; epoch K, when it has none, is replayed from the nearest
+  /// snapshot before it (or from the train's start) with the train's own seeds and settings.
+  Net rewound_net(StageJob& job, int k, torch::Device dev) {
+    const lang::StageInstance& s = job.stage;
+    const lang::StageInstance& tr = job.plan.stage(s.train);
+    const int T = static_cast<int>(num(tr, "epochs"));
+    if (k >= T)
+      throw StageError(fmt::format("`rewind: weights(epoch: {})`, but train #{} runs {} epochs", k, tr.id, T),
+                       fmt::format("rewind to an epoch before the end of the train: 0 to {}", T - 1));
+    const fs::path train_entry = job.entries.at(tr.id);
+    int from = k;  // the latest snapshot at or before K (the entry may come from another cadence)
+    while (from > 0 && !fs::exists(train_entry / snapshot_name(from))) --from;
+    Trainer trainer(job.plan, tr, job.plan.keys.at(static_cast<std::size_t>(tr.id)), dataset(job.plan, tr.data_in), dev,
+                    job.progress);
+    Net at_k = load_chain_net(job, tr.model_in);
+    at_k.to(dev, trainer.channels_last);
+    auto opt = make_optimizer(*tr.value("optimizer"), at_k);
+    if (from > 0) {
+      load_net(at_k, (train_entry / snapshot_name(from)).string());
+      at_k.to(dev, trainer.channels_last);
+      load_optimizer(*opt, (train_entry / optim_name(snapshot_name(from))).string(), dev);
+    }
+    if (from < k) {
+      job.progress.message(fmt::format("weight rewinding: replaying epochs {} to {} of train #{} (its last snapshot before "
+                                       "epoch {} is {}; `snapshot_every` sets their cadence)", from + 1, k, tr.id, k + 1,
+                                       from == 0 ? "its start" : fmt::format("epoch {}", from)));
+      std::optional<Net> teacher = load_teacher(job, tr, trainer);
+      if (teacher) trainer.teacher = &*teacher;
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int e = from; e < k; ++e) trainer.epoch(at_k, *opt, e, t0);
+    }
+    Net net = input_net(job);
+    auto target = net.module->named_parameters(true);
+    auto target_buffers = net.module->named_buffers(true);
+    torch::NoGradGuard no_grad;
+    auto reset = [&](const std::string& name, const torch::Tensor& value) {
+      torch::Tensor* t = target.find(name);
+      if (!t) t = target_buffers.find(name);
+      if (!t) return;  // a tensor the train's model does not have (a quantizer's): kept
+      if (t->sizes() != value.sizes())
+        throw StageError(fmt::format("weight rewinding: `{}` is {} now and was {} at epoch {}: the model was slimmed "
+                                     "physically after the train", name, c10::str(t->sizes()), c10::str(value.sizes()), k),
+                         "rewind before `prune ... physical: true`, or prune with masks (leave `physical` out)");
+      t->copy_(value.to(t->device(), t->dtype()));
+    };
+    for (const auto& p : at_k.module->named_parameters(true)) reset(p.key(), p.value());
+    for (const auto& b : at_k.module->named_buffers(true)) reset(b.key(), b.value());
+    net.apply_masks();
+    return net;
   }
 
   void run_prune(StageJob& job) {

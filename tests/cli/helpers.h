@@ -1,5 +1,7 @@
 // Helpers for the end-to-end tests: run `whittle` and capture its output, and a scratch folder.
 #pragma once
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -48,5 +50,15 @@ struct Scratch {
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
 };
+
+/// `whittle run --format json` of a recipe written into the scratch folder, with its cache there too.
+inline nlohmann::json run_json(const Scratch& s, const std::string& recipe, const std::string& extra = "",
+                               const std::string& name = "r.recipe") {
+  const Result r = run_whittle("run --threads 1 --format json --cache " + (s.dir / "cache").string() + " " + extra + " " +
+                               s.write(name, recipe));
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  return nlohmann::json::parse(r.out.substr(r.out.find('{')));
+}
 
 }  // namespace whittle::test

@@ -10,18 +10,6 @@
 
 using namespace whittle::test;
 
-namespace {
-
-nlohmann::json run_json(const Scratch& s, const std::string& recipe, const std::string& extra = "") {
-  const Result r = run_whittle("run --threads 1 --format json --cache " + (s.dir / "cache").string() + " " + extra + " " +
-                               s.write("r.recipe", recipe));
-  INFO(r.out);
-  REQUIRE(r.code == 0);
-  return nlohmann::json::parse(r.out.substr(r.out.find('{')));
-}
-
-}  // namespace
-
 TEST_CASE("pruning 20% seven times leaves 20.97% of the prunable weights after every retrain", "[run][compress]") {
   Scratch s;
   const auto j = run_json(s,

@@ -1,0 +1,188 @@
+// Training: optimizer, learning rate with rewinding, one epoch (fit.h).
+#include "runtime/torch/fit.h"
+
+#include <ATen/autocast_mode.h>
+#include <fmt/format.h>
+#include <torch/version.h>
+
+#include <cmath>
+
+#include "runtime/torch/schedule.h"
+
+namespace whittle::runtime::torchrt {
+
+std::uint64_t seed_of(const std::string& key, std::uint64_t salt) {
+  return std::stoull(key.substr(0, 15), nullptr, 16) ^ (salt * 0x9E3779B97F4A7C15ULL);
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const lang::Val& opt, Net& net) {
+  const double lr = opt.field("lr")->num, wd = opt.field("weight_decay")->num;
+  const bool decay_all = opt.field("decay_norm_and_bias")->num != 0;
+  std::vector<torch::Tensor> decayed, plain;
+  for (auto& p : net.module->parameters()) (decay_all || p.dim() >= 2 ? decayed : plain).push_back(p);
+  auto groups = [&](auto make_options) {
+    std::vector<torch::optim::OptimizerParamGroup> g;
+    g.emplace_back(decayed, std::make_unique<decltype(make_options(wd))>(make_options(wd)));
+    if (!plain.empty()) g.emplace_back(plain, std::make_unique<decltype(make_options(0.0))>(make_options(0.0)));
+    return g;
+  };
+  if (opt.str == "sgd") {
+    auto mk = [&](double w) {
+      return torch::optim::SGDOptions(lr).momentum(opt.field("momentum")->num).nesterov(opt.field("nesterov")->num != 0).weight_decay(w);
+    };
+    return std::make_unique<torch::optim::SGD>(groups(mk), mk(wd));
+  }
+  const auto betas = std::make_tuple(opt.field("beta1")->num, opt.field("beta2")->num);
+  if (opt.str == "adam") {
+    auto mk = [&](double w) { return torch::optim::AdamOptions(lr).betas(betas).weight_decay(w); };
+    return std::make_unique<torch::optim::Adam>(groups(mk), mk(wd));
+  }
+  auto mk = [&](double w) { return torch::optim::AdamWOptions(lr).betas(betas).weight_decay(w); };
+  return std::make_unique<torch::optim::AdamW>(groups(mk), mk(wd));
+}
+
+int weight_rewind_epoch(const lang::StageInstance& s) {
+  const lang::Val* r = s.value("rewind");
+  if (!r || r->kind != lang::Val::Kind::Call || r->str != "weights") return -1;
+  return static_cast<int>(r->field("epoch")->num);
+}
+
+namespace {
+
+void set_lr(torch::optim::Optimizer& opt, double lr) {
+  for (auto& g : opt.param_groups()) g.options().set_lr(lr);
+}
+
+/// Mixed precision (bfloat16 autocast on CUDA, which needs no loss scaling) for one forward pass.
+struct AutocastScope {
+  bool on;
+  explicit AutocastScope(bool enable) : on(enable) {
+    if (!on) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+    at::autocast::set_autocast_enabled(at::kCUDA, true);
+#else
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(true);
+#endif
+  }
+  ~AutocastScope() {
+    if (!on) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(at::kCUDA, false);
+#else
+    at::autocast::set_enabled(false);
+#endif
+    at::autocast::clear_cache();
+  }
+};
+
+double num(const lang::StageInstance& s, const char* name) { return s.value(name)->num; }
+
+/// The learning rate at each point of a train or retrain (LANGUAGE.md, "Meaning that is fixed").
+std::function<double(double)> lr_function(const Plan& plan, const lang::StageInstance& s) {
+  const lang::Val& opt = *s.value("optimizer");
+  LrSchedule own{s.value("schedule"), opt.field("lr")->num, num(s, "epochs")};
+  if (s.kind == "train") return [own](double t) { return own.at(t); };
+  const lang::StageInstance& tr = plan.stage(s.train);
+  const double T = num(tr, "epochs");
+  LrSchedule train{tr.value("schedule"), tr.value("optimizer")->field("lr")->num, T};
+  const lang::Val* rewind = s.value("rewind");
+  if (rewind && rewind->kind == lang::Val::Kind::Call && rewind->str == "lr") {
+    const double from = T - num(s, "epochs");  // replay the last E epochs of the train's schedule
+    return [train, from](double t) { return train.at(from + t); };
+  }
+  if (const int k = weight_rewind_epoch(s); k >= 0) {  // replay the train's schedule from epoch K
+    const double from = k;
+    return [train, from](double t) { return train.at(from + t); };
+  }
+  if (s.param("schedule")->origin == lang::Origin::Given) return [own](double t) { return own.at(t); };
+  const double last = train.at(T - 1);  // fine-tuning at the last learning rate of the train's schedule
+  return [last](double) { return last; };
+}
+
+}  // namespace
+
+Trainer::Trainer(const Plan& plan, const lang::StageInstance& s, std::string key, Dataset& data, torch::Device device,
+                 Progress& progress)
+    : stage(s),
+      epochs(static_cast<int>(num(s, "epochs"))),
+      dev(device),
+      amp(s.value("precision") && s.value("precision")->str == "amp"),
+      channels_last(s.value("channels_last") && s.value("channels_last")->num != 0),
+      key_(std::move(key)),
+      data_(data),
+      progress_(progress),
+      lr_at_(lr_function(plan, s)),
+      augment_(*plan.stage(s.data_in).value("augment")),
+      sparsify_(s, epochs),
+      smoothing_(num(s, "label_smoothing")),
+      clip_(num(s, "clip")) {}
+
+void Trainer::epoch(Net& net, torch::optim::Optimizer& opt, int epoch, std::chrono::steady_clock::time_point t0) {
+  const auto batch = static_cast<std::int64_t>(num(stage, "batch"));
+  const auto ce_options = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(smoothing_);
+  const std::int64_t n = data_.train_x.size(0);
+  const std::int64_t batches = (n + batch - 1) / batch;
+  net.module->train();
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed_of(key_, static_cast<std::uint64_t>(epoch) + 1));
+  // The global generator (stochastic BinaryConnect) too, so that a resumed stage is bitwise the same.
+  torch::manual_seed(seed_of(key_, static_cast<std::uint64_t>(epoch) + 0x51ED));
+  const auto perm = torch::randperm(n, gen);
+  double loss_sum = 0, correct = 0, seen = 0;
+  // Running sums stay on the device; they are read (a synchronisation) every few batches.
+  auto loss_acc = torch::zeros({}, torch::TensorOptions(dev).dtype(torch::kFloat64));
+  auto correct_acc = torch::zeros({}, torch::TensorOptions(dev).dtype(torch::kInt64));
+  for (std::int64_t b = 0; b < batches; ++b) {
+    const auto idx = perm.slice(0, b * batch, std::min(n, (b + 1) * batch));
+    Batch bt{data_.train_x.index_select(0, idx), data_.train_y.index_select(0, idx), {}, 1};
+    augment_.apply(bt, gen, epoch + static_cast<double>(b) / static_cast<double>(batches));
+    auto x = bt.x.to(dev, /*non_blocking=*/true);
+    if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+    const auto y = bt.y.to(dev, true);
+    set_lr(opt, lr_at_(epoch + static_cast<double>(b) / static_cast<double>(batches)));
+    clear_grads(*net.module);
+    torch::Tensor out, loss;
+    {
+      AutocastScope autocast(amp);
+      out = net.module->forward(x);
+      loss = torch::nn::functional::cross_entropy(out, y, ce_options);
+      if (bt.y_mix.defined())
+        loss = loss * bt.lam + torch::nn::functional::cross_entropy(out, bt.y_mix.to(dev, true), ce_options) * (1 - bt.lam);
+      if (teacher) {
+        torch::Tensor t_out;
+        {
+          torch::NoGradGuard no_grad;
+          t_out = teacher->module->forward(x);
+        }
+        namespace F = torch::nn::functional;
+        auto kl = F::kl_div(F::log_softmax(out.to(torch::kFloat32) / kd_t, F::LogSoftmaxFuncOptions(1)),
+                            F::softmax(t_out.to(torch::kFloat32) / kd_t, F::SoftmaxFuncOptions(1)),
+                            F::KLDivFuncOptions().reduction(torch::kBatchMean));
+        loss = loss * (1 - kd_alpha) + kl * (kd_alpha * kd_t * kd_t);
+      }
+    }
+    loss.backward();
+    sparsify_.after_backward(net);
+    if (clip_ > 0) torch::nn::utils::clip_grad_norm_(net.module->parameters(), clip_);
+    opt.step();
+    net.apply_masks();
+    const double m = static_cast<double>(idx.size(0));
+    loss_acc += loss.detach().to(torch::kFloat64) * m;
+    correct_acc += out.detach().argmax(1).eq(y).sum();
+    seen += m;
+    if (b % 8 == 7 || b + 1 == batches || !dev.is_cuda()) {
+      loss_sum = loss_acc.item<double>();
+      correct = static_cast<double>(correct_acc.item<std::int64_t>());
+      if (!std::isfinite(loss_sum))
+        throw StageError(fmt::format("the loss became {} at epoch {}, batch {}", loss_sum, epoch + 1, b + 1),
+                         "lower the learning rate, or add `clip: 5`");
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      progress_.step(epoch + 1, epochs, static_cast<int>(b + 1), static_cast<int>(batches), loss_sum / seen, correct / seen, secs);
+    }
+  }
+  sparsify_.after_epoch(net, epoch + 1, progress_);
+  if (seen > 0) last_loss = loss_sum / seen, last_accuracy = correct / seen;
+}
+
+}  // namespace whittle::runtime::torchrt
