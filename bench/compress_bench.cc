@@ -13,35 +13,15 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "runtime/torch/archs.h"
 #include "runtime/torch/evaluate.h"
 #include "runtime/torch/prune.h"
 
 using namespace whittle::runtime::torchrt;
-
-namespace {
-
-int env_int(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  return v ? std::atoi(v) : fallback;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-Net build(const std::string& arch) {
-  torch::manual_seed(0);
-  Net net;
-  const Shape s{3, 32, 32, 10};
-  net.module = make_arch(arch, {}, s);
-  profile(*net.module, s);
-  net.module->eval();
-  return net;
-}
-
-}  // namespace
+using whittle::bench::env_int;
+using whittle::bench::median;
+const auto build = whittle::bench::cifar_net;
 
 int main(int argc, char** argv) {
   at::set_num_threads(env_int("THREADS", 2));

@@ -6,14 +6,14 @@
 namespace whittle::runtime {
 
 const std::set<std::string>& runnable_stages() {
-  static const std::set<std::string> stages = {"data", "model", "train", "retrain", "prune", "quantize", "evaluate", "score", "export"};
+  static const std::set<std::string> stages = {"data", "model", "train", "retrain", "prune", "quantize", "convert", "evaluate", "score", "export"};
   return stages;
 }
 
 int stage_version(const std::string& kind) {
   static const std::map<std::string, int> versions = {{"data", 1},  {"model", 3}, {"train", 3},
                                                       {"retrain", 3}, {"prune", 2}, {"evaluate", 3},
-                                                      {"quantize", 1}, {"score", 1}, {"export", 1}};
+                                                      {"quantize", 1}, {"convert", 1}, {"score", 1}, {"export", 1}};
   auto it = versions.find(kind);
   return it == versions.end() ? 0 : it->second;
 }

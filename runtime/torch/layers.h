@@ -27,6 +27,19 @@ struct LayerQuantizer : torch::nn::Module {
 
 enum class LayerKind { Conv, Linear, BatchNorm, ReLU, AvgPool };
 
+/// A layer's realised int8 computation after `convert` (int8.h): float in, float out.
+struct Int8Kernel {
+  virtual ~Int8Kernel() = default;
+  virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+};
+
+/// While `convert` traces and calibrates: every conv, BN and ReLU reports its input and output.
+struct LayerObserver {
+  virtual ~LayerObserver() = default;
+  virtual void seen(const torch::nn::Module* layer, const torch::Tensor& x, const torch::Tensor& y) = 0;
+};
+extern thread_local LayerObserver* g_observer;
+
 /// A layer whose cost some score counts. Filled by the last profiled forward pass, per image.
 struct CountedLayer {
   std::int64_t macs = 0, in_elems = 0, out_elems = 0;
@@ -44,12 +57,16 @@ struct CountedLayer {
 /// Conv and linear: counted, prunable, quantizable.
 struct WeightLayer : CountedLayer {
   std::shared_ptr<LayerQuantizer> quant;  ///< null until `quantize`
+  std::shared_ptr<Int8Kernel> int8;       ///< null until `convert`
 };
 
 struct ConvImpl : torch::nn::Conv2dImpl, WeightLayer {
   using torch::nn::Conv2dImpl::Conv2dImpl;
   torch::Tensor forward(const torch::Tensor& x) {
-    auto y = quant ? _conv_forward(quant->input(x), quant->weight(weight)) : torch::nn::Conv2dImpl::forward(x);
+    auto y = int8  ? int8->forward(x)
+             : quant ? _conv_forward(quant->input(x), quant->weight(weight))
+                     : torch::nn::Conv2dImpl::forward(x);
+    if (g_observer) g_observer->seen(this, x, y);
     // Per output element: k_h·k_w·C_in/groups (the weight is [C_out, C_in/groups, k_h, k_w]).
     if (g_profiling) record(x, y, y[0].numel() * weight.size(1) * weight.size(2) * weight.size(3));
     return y;
@@ -83,28 +100,34 @@ struct BNImpl : torch::nn::Module, CountedLayer {
     num_batches_tracked = register_buffer("num_batches_tracked", torch::zeros({}, torch::kLong));
   }
   torch::Tensor forward(const torch::Tensor& x) {
+    if (folded) return x;  // folded into the conv before it (int8.h)
     if (is_training()) {
       torch::NoGradGuard no_grad;
       num_batches_tracked += 1;
     }
     auto y = torch::batch_norm(x, weight, bias, running_mean, running_var, is_training(), 0.1, 1e-5, at::globalContext().userEnabledCuDNN());
     if (g_profiling) record(x, y, 0);
+    if (g_observer) g_observer->seen(this, x, y);
     return y;
   }
   LayerKind kind() const override { return LayerKind::BatchNorm; }
   torch::Tensor weight, bias, running_mean, running_var, num_batches_tracked;
+  bool folded = false;
 };
 TORCH_MODULE(BN);
 
 struct ReLUImpl : torch::nn::ReLUImpl, CountedLayer {
   using torch::nn::ReLUImpl::ReLUImpl;
   torch::Tensor forward(torch::Tensor x) {
+    if (fused) return x;  // fused into the int8 conv before it (int8.h)
     const auto in = g_profiling ? x[0].numel() : 0;
     auto y = torch::nn::ReLUImpl::forward(x);
     if (g_profiling) in_elems = in, out_elems = y[0].numel();
+    if (g_observer) g_observer->seen(this, x, y);
     return y;
   }
   LayerKind kind() const override { return LayerKind::ReLU; }
+  bool fused = false;
 };
 TORCH_MODULE(ReLU);
 

@@ -8,6 +8,7 @@
 #include "runtime/executor.h"
 #include "runtime/torch/archs.h"
 #include "runtime/torch/layers.h"
+#include "runtime/torch/int8.h"
 #include "runtime/torch/quant.h"
 
 namespace whittle::runtime::torchrt {
@@ -148,6 +149,7 @@ void save_net(const Net& net, const std::string& path) {
   torch::serialize::OutputArchive a;
   // What is not a tensor: the quantizers of the layers that have one, and whether the model is half precision.
   nlohmann::json meta = {{"half", net.half}, {"quant", nlohmann::json::object()}};
+  if (!net.int8.empty()) meta["int8"] = nlohmann::json::parse(net.int8);
   for (const auto& l : net.layers())
     if (l.layer->quant) meta["quant"][l.name] = spec_of(*l.layer->quant);
   a.write("meta", text_tensor(meta.dump()));
@@ -167,6 +169,7 @@ void load_net(Net& net, const std::string& path) {
   if (a.try_read("meta", meta_t)) {
     const auto meta = nlohmann::json::parse(tensor_text(meta_t));
     net.half = meta.value("half", false);
+    net.int8 = meta.contains("int8") ? meta["int8"].dump() : std::string();
     for (auto& l : net.layers())
       if (meta["quant"].contains(l.name)) quantize_layer(*l.module, meta["quant"][l.name].get<QuantSpec>(), /*initialise=*/false);
   }
@@ -193,6 +196,7 @@ void load_net(Net& net, const std::string& path) {
     sync_options(*net.module);
     profile(*net.module, {net.module->in_channels, net.module->in_height, net.module->in_width, 0});
   }
+  apply_int8(net);  // the int8 kernels are rebuilt from the float weights and the stored plan
 }
 
 void sync_options(NetImpl& net) {

@@ -49,6 +49,8 @@ struct Net {
   std::map<std::string, torch::Tensor> masks;
   /// True after `quantize 16 bits float` on every layer: the whole model is half precision.
   bool half = false;
+  /// After `convert`: the int8 plan (int8.h) as JSON; its convs run int8 kernels. Empty otherwise.
+  std::string int8;
   /// After every optimizer step: multiplies the masked parameters by their masks and keeps latent
   /// weights where their quantizer needs them. Cheap when there is nothing to do; the pairs are
   /// looked up once (call masks_changed() after editing `masks` or quantizers).

@@ -17,6 +17,7 @@
 #include "runtime/torch/evaluate.h"
 #include "runtime/torch/export.h"
 #include "runtime/torch/fit.h"
+#include "runtime/torch/int8.h"
 #include "runtime/torch/layers.h"
 #include "runtime/torch/models.h"
 #include "runtime/torch/prune.h"
@@ -55,6 +56,7 @@ class TorchRunner : public StageRunner {
     else if (k == "prune") run_prune(job);
     else if (k == "evaluate") run_evaluate(job);
     else if (k == "quantize") run_quantize(job);
+    else if (k == "convert") run_convert(job);
     else if (k == "score") run_score(job);
     else if (k == "export") run_export(job);
     else throw StageError(fmt::format("`{}` cannot run yet in this build", k));
@@ -101,8 +103,15 @@ class TorchRunner : public StageRunner {
     load_net(net, (fs::path(job.entries.at(stage_id)) / "model.pt").string());
     return net;
   }
-  /// The model a stage starts from.
-  Net input_net(StageJob& job) { return load_chain_net(job, job.stage.model_in); }
+  /// The model a stage starts from. A model converted to int8 kernels is for inference only.
+  Net input_net(StageJob& job) {
+    Net net = load_chain_net(job, job.stage.model_in);
+    const std::string& k = job.stage.kind;
+    if (!net.int8.empty() && k != "evaluate" && k != "score" && k != "export")
+      throw StageError(fmt::format("`{}` needs a float model, and this one was converted to int8 kernels by `convert` (inference only)", k),
+                       "put `convert` after every train, prune and quantize of the chain; evaluate, score and export may follow it");
+    return net;
+  }
 
   void model_metrics(StageJob& job, const Net& net) {
     for (const auto& [k, v] : size_and_cost(net)) job.metrics[k] = v;
@@ -377,11 +386,37 @@ class TorchRunner : public StageRunner {
     job.metrics["export_bytes"] = static_cast<double>(bytes.size());
   }
 
+  /// `convert`: realised int8 inference on the CPU (int8.h), calibrated on seeded training batches.
+  void run_convert(StageJob& job) {
+    const lang::StageInstance& s = job.stage;
+    Net net = input_net(job);
+    const std::string engine = s.value("engine")->str;
+    if (net.half) throw StageError("`convert` turns a float32 model into int8 kernels, and this one is half precision", "drop `quantize 16 bits float` before `convert`");
+    if (!int8_engine_available(engine))
+      throw StageError(fmt::format("this LibTorch build has no {} quantized engine", engine), "use `engine: onednn` (x86) or `engine: qnnpack` (ARM)");
+    Dataset& d = dataset(job.plan, s.data_in);
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed_of(job.key));
+    const auto perm = torch::randperm(d.train_x.size(0), gen);
+    std::vector<torch::Tensor> batches;  // 8 seeded batches of 64 training images
+    for (std::int64_t b = 0; b < 8 && b * 64 < perm.size(0); ++b)
+      batches.push_back(d.train_x.index_select(0, perm.slice(0, b * 64, std::min(perm.size(0), (b + 1) * 64))));
+    net.to(torch::kCPU, false);
+    job.metrics["int8_convs"] = convert_int8(net, engine, batches);
+    save_net(net, (fs::path(job.out_dir) / "model.pt").string());
+    model_metrics(job, net);
+  }
+
   void run_evaluate(StageJob& job) {
     const lang::StageInstance& s = job.stage;
     Dataset& d = dataset(job.plan, s.data_in);
-    const torch::Device dev = pick_device(s);
     Net net = input_net(job);
+    torch::Device dev = pick_device(s);
+    if (!net.int8.empty()) {  // int8 kernels run on the CPU
+      if (s.param("device")->origin == lang::Origin::Given && dev.is_cuda())
+        throw StageError("this model runs LibTorch's int8 CPU kernels (`convert`), and `device: cuda` asks for the GPU",
+                         "evaluate it on the CPU: leave `device` out");
+      dev = torch::kCPU;
+    }
     net.to(dev, false);
     const auto batch = static_cast<std::int64_t>(num(s, "batch"));
     auto [x, y] = eval_split(d, s.value("split")->str);
@@ -399,6 +434,8 @@ class TorchRunner : public StageRunner {
     if (const std::string where = s.value("latency")->str; where != "none") {
       if (where == "cuda" && !torch::cuda::is_available())
         throw StageError("`latency: cuda`, but this LibTorch build or machine has no CUDA device", "use `latency: cpu`");
+      if (where == "cuda" && !net.int8.empty())
+        throw StageError("`latency: cuda`, but this model runs LibTorch's int8 CPU kernels (`convert`)", "use `latency: cpu`");
       const torch::Device ldev = where == "cuda" ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
       net.to(ldev, false);
       const Latency l = measure_latency(*net.module, x->slice(0, 0, std::min(batch, x->size(0))), ldev);

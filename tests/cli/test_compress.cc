@@ -134,3 +134,20 @@ TEST_CASE("an exported pruned and quantized model loads in Python PyTorch with t
   run_json(s, s.read("r.recipe"));
   CHECK(std::filesystem::exists(s.dir / "out" / "model.pt"));
 }
+
+TEST_CASE("convert runs int8 kernels with the float model's accuracy; the converted model is for inference only", "[run][compress][int8]") {
+  Scratch s;
+  const auto j = run_json(s, "data synthetic size: 512\nmodel small_cnn\ntrain 3 epochs\nevaluate\nconvert\nevaluate latency: cpu batch: 64\n");
+  std::map<int, nlohmann::json> st;
+  for (const auto& x : j["stages"]) st[x["id"].get<int>()] = x;
+  CHECK(st[4]["metrics"]["int8_convs"].get<int>() >= 2);
+  const double before = st[3]["metrics"]["accuracy"], after = st[5]["metrics"]["accuracy"];
+  CHECK(after == Approx(before).margin(0.03));
+  CHECK(st[5]["metrics"]["latency_ms"].get<double>() > 0);
+  const Result r = run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " +
+                               s.write("t.recipe", "data synthetic size: 512\nmodel small_cnn\ntrain 3 epochs\nconvert\nretrain 1 epoch\n"));
+  CHECK(r.code != 0);
+  CHECK(r.out.find("`retrain` needs a float model, and this one was converted to int8 kernels") != std::string::npos);
+  CHECK(r.out.find("t.recipe:5") != std::string::npos);
+  CHECK(r.out.find("put `convert` after every train, prune and quantize") != std::string::npos);
+}
