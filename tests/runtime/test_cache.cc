@@ -167,7 +167,7 @@ TEST_CASE("keys ignore the device but not the seed", "[cache]") {
 TEST_CASE("stages this build cannot run are refused before anything runs", "[cache]") {
   Fixture f;
   ArtifactStore store((f.dir / "cache").string());
-  auto p = make_plan(lang::analyze_file(f.write("q.recipe", "data synthetic\nmodel small_cnn\nquantize 8 bits\nconvert\nevaluate\n")), store);
+  auto p = make_plan(lang::analyze_file(f.write("q.recipe", "data synthetic\nmodel small_cnn\nsensitivity\nevaluate\n")), store);
   REQUIRE(p->analysis->diags.has_errors());
   CHECK(p->analysis->diags.all()[0].code == "R0001");
   auto q = make_plan(lang::analyze_file(f.write("c.recipe", "data cifar10 root: \"/nonexistent\"\nmodel small_cnn\nevaluate\n")), store);
