@@ -87,13 +87,11 @@ std::function<double(double)> lr_function(const Plan& plan, const lang::StageIns
   const lang::StageInstance& tr = plan.stage(s.train);
   const double T = num(tr, "epochs");
   LrSchedule train{tr.value("schedule"), tr.value("optimizer")->field("lr")->num, T};
+  // Rewinding replays the train's schedule: its last E epochs (`lr`), or from epoch K (`weights`).
   const lang::Val* rewind = s.value("rewind");
-  if (rewind && rewind->kind == lang::Val::Kind::Call && rewind->str == "lr") {
-    const double from = T - num(s, "epochs");  // replay the last E epochs of the train's schedule
-    return [train, from](double t) { return train.at(from + t); };
-  }
-  if (const int k = weight_rewind_epoch(s); k >= 0) {  // replay the train's schedule from epoch K
-    const double from = k;
+  const bool lr_rewind = rewind && rewind->kind == lang::Val::Kind::Call && rewind->str == "lr";
+  if (const int k = weight_rewind_epoch(s); lr_rewind || k >= 0) {
+    const double from = lr_rewind ? T - num(s, "epochs") : k;
     return [train, from](double t) { return train.at(from + t); };
   }
   if (s.param("schedule")->origin == lang::Origin::Given) return [own](double t) { return own.at(t); };

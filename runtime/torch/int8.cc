@@ -31,12 +31,8 @@ std::pair<double, std::int64_t> affine(double lo, double hi) {
   return {scale, zp};
 }
 
-const c10::OperatorHandle& op(const char* name, const char* overload) {
-  static std::map<std::string, c10::OperatorHandle> ops;
-  const std::string key = std::string(name) + "." + overload;
-  auto it = ops.find(key);
-  if (it == ops.end()) it = ops.emplace(key, c10::Dispatcher::singleton().findSchemaOrThrow(name, overload)).first;
-  return it->second;
+c10::OperatorHandle op(const char* name, const char* overload) {
+  return c10::Dispatcher::singleton().findSchemaOrThrow(name, overload);
 }
 
 // Quantizing and dequantizing activations. LibTorch's own quantize_per_tensor and dequantize are
@@ -74,13 +70,15 @@ torch::Tensor dequantize_fast(const torch::Tensor& q) {
 }
 
 struct Int8Conv : Int8Kernel {
+  explicit Int8Conv(bool fused_relu) : relu(fused_relu), conv(op(relu ? "quantized::conv2d_relu" : "quantized::conv2d", "new")) {}
   c10::IValue packed;
   double in_scale = 1, out_scale = 1;
   std::int64_t in_zp = 0, out_zp = 0;
-  bool relu = false;
+  const bool relu;
+  const c10::OperatorHandle conv;  // looked up once, not on every call
   torch::Tensor forward(const torch::Tensor& x) override {
     torch::jit::Stack st{quantize7(x, in_scale, in_zp), packed, out_scale, out_zp};
-    op(relu ? "quantized::conv2d_relu" : "quantized::conv2d", "new").callBoxed(&st);
+    conv.callBoxed(&st);
     const torch::Tensor y = st[0].toTensor();
     return y.is_non_overlapping_and_dense() ? dequantize_fast(y) : y.dequantize();
   }
@@ -198,11 +196,10 @@ void apply_int8(Net& net) {
     auto* bn = c["bn"].get<std::string>().empty() ? nullptr : dynamic_cast<BNImpl*>(modules.at(c["bn"].get<std::string>()));
     auto* relu = c["relu"].get<std::string>().empty() ? nullptr : dynamic_cast<ReLUImpl*>(modules.at(c["relu"].get<std::string>()));
     if (!conv) throw std::runtime_error("int8 plan names a layer that is not a conv: " + name);
-    auto k = std::make_shared<Int8Conv>();
+    auto k = std::make_shared<Int8Conv>(relu != nullptr);
     k->packed = pack(*conv, bn);
     std::tie(k->in_scale, k->in_zp) = affine(c["in"][0], c["in"][1]);
     std::tie(k->out_scale, k->out_zp) = affine(c["out"][0], c["out"][1]);
-    k->relu = relu != nullptr;
     conv->int8 = k;
     if (bn) bn->folded = true;
     if (relu) relu->fused = true;
