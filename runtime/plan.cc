@@ -72,10 +72,6 @@ std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const 
       a.diags.add(lang::Diagnostic::make("R0001", s.name_span, fmt::format("`{}` cannot run yet in this build of whittle", s.written),
                                          "not runnable yet")
                       .with_help("`whittle doc` marks the stages this build can run; `whittle lint` still checks the recipe"));
-    } else if (auto missing = unsupported_option(s)) {
-      a.diags.add(lang::Diagnostic::make("R0001", s.span, fmt::format("this build of whittle cannot run {} yet", *missing),
-                                         "not runnable yet")
-                      .with_help("`whittle lint` accepts it; running it comes with a later version"));
     }
     if (s.kind == "data") {
       std::string error;

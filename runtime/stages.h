@@ -16,8 +16,4 @@ const std::set<std::string>& runnable_stages();
 /// stage's code changes its results, so that old cache entries are not reused.
 int stage_version(const std::string& kind);
 
-/// If this build runs the stage's kind but not one of the options it is given, what is missing
-/// (e.g. "the `mixup` augmentation"); whittle refuses the recipe before it starts.
-std::optional<std::string> unsupported_option(const lang::StageInstance& s);
-
 }  // namespace whittle::runtime

@@ -39,7 +39,9 @@ std::string stage_doc(const lang::StageDef& s) {
 int run_doc(const std::string& name) {
   const lang::Catalog& cat = lang::Catalog::builtin();
   if (name.empty()) {
-    std::string out = "stages (marked ○: not runnable yet in this build):\n";
+    bool all_run = true;
+    for (const auto& s : cat.stages()) all_run = all_run && runtime::runnable_stages().count(s.name) > 0;
+    std::string out = all_run ? "stages:\n" : "stages (marked ○: not runnable yet in this build):\n";
     for (const auto& s : cat.stages()) {
       const bool runs = runtime::runnable_stages().count(s.name) > 0;
       out += fmt::format("  {} {:<12} {}\n", runs ? " " : "○", s.name, s.doc);

@@ -1,5 +1,6 @@
 // `whittle run`, `plan`, `graph` and `cache`: thin glue over runtime/.
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <chrono>
@@ -16,6 +17,7 @@
 #include "runtime/cli/common.h"
 #include "runtime/executor.h"
 #include "runtime/plan.h"
+#include "runtime/torch/preview.h"
 #include "runtime/torch/runner.h"
 
 namespace whittle::cli {
@@ -143,10 +145,11 @@ std::string results_table(const runtime::Plan& p, const runtime::RunRecord& r, c
     out += "\n";
   }
   out += "score column: course2025 of the model at that point (bits per layer from its quantizers; `whittle doc score`)\n";
-  // Every `score` stage's full report: each component and how the formula's open points were settled.
+  // Every `score` stage's full report (each component and how the formula's open points were
+  // settled) and every sensitivity scan's table.
   for (const auto& s : r.stages) {
-    if (s.kind != "score" || s.status == "failed") continue;
-    std::ifstream in(fs::path(store.entry_dir(s.key)) / "score.txt");
+    if ((s.kind != "score" && s.kind != "sensitivity") || s.status == "failed") continue;
+    std::ifstream in(fs::path(store.entry_dir(s.key)) / (s.kind + ".txt"));
     if (!in) continue;
     out += fmt::format("\n{}:\n", stage_name(p, s.id));
     out += std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -206,28 +209,53 @@ int run_recipe(const RecipeOptions& o, int threads, const std::string& format, b
   return result.ok && exported_ok ? 0 : 1;
 }
 
-int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format) {
+int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format, bool preview) {
   std::unique_ptr<ArtifactStore> store;
   auto plan = load_plan(o, store);
   if (!plan) return 1;
+  std::map<int, runtime::torchrt::StagePreview> pv;
+  if (preview) pv = runtime::torchrt::preview_plan(*plan);
   if (format == "json") {
-    runtime::RunRecord r = runtime::plan_record(*plan);
-    std::string out = "[\n";
-    for (std::size_t i = 0; i < plan->steps.size(); ++i) {
-      const auto& step = plan->steps[i];
-      out += fmt::format("  {{\"id\": {}, \"kind\": \"{}\", \"key\": \"{}\", \"status\": \"{}\", \"reason\": \"{}\"}}{}\n", step.stage,
-                         plan->stage(step.stage).kind, step.key, step.fresh ? "fresh" : "stale", step.reason,
-                         i + 1 < plan->steps.size() ? "," : "");
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& step : plan->steps) {
+      nlohmann::json j = {{"id", step.stage}, {"kind", plan->stage(step.stage).kind}, {"key", step.key},
+                          {"status", step.fresh ? "fresh" : "stale"}, {"reason", step.reason}};
+      if (auto it = pv.find(step.stage); it != pv.end()) {
+        j["preview"] = it->second.metrics;
+        j["preview_estimated"] = it->second.estimated;
+        if (!it->second.note.empty()) j["preview_note"] = it->second.note;
+      }
+      out.push_back(j);
     }
-    std::fputs((out + "]\n").c_str(), stdout);
+    std::puts(out.dump(1).c_str());
     return 0;
   }
+  std::string head = fmt::format("{:<36} {:<6} {:<12}", "stage", "status", "key");
+  if (preview)
+    head += fmt::format(" {:>10} {:>10} {:>9} {:>7} {:>5} {:>7}", "params", "nonzero", "sparsity", "MACs", "bits", "score");
+  std::puts(head.c_str());
+  bool estimated = false;
   for (const auto& step : plan->steps) {
-    std::string line = fmt::format("{:<36} {:<6} {}", stage_name(*plan, step.stage), step.fresh ? "fresh" : "stale", step.key.substr(0, 12));
+    std::string line = fmt::format("{:<36} {:<6} {:<12}", stage_name(*plan, step.stage), step.fresh ? "fresh" : "stale", step.key.substr(0, 12));
+    if (auto it = pv.find(step.stage); it != pv.end()) {
+      const auto& m = it->second.metrics;
+      if (!it->second.note.empty()) {
+        line += "  (no preview: " + it->second.note + ")";
+      } else {
+        const char* mark = it->second.estimated ? "~" : "";
+        estimated |= it->second.estimated;
+        line += fmt::format(" {:>10} {:>10} {:>9} {:>7} {:>5} {:>7}", metric(m, "params", "{:.0f}"), metric(m, "nonzero", "{:.0f}"),
+                            metric(m, "sparsity", "{:.1f}%", 100), mark + macs(m), metric(m, "bits", "{:.0f}"),
+                            mark + metric(m, "score", "{:.5g}"));
+      }
+    }
     if (explain) line += "  " + step.reason;
     std::puts(line.c_str());
   }
   std::printf("%zu of %zu stages to run\n", plan->stale_count(), plan->steps.size());
+  if (preview)
+    std::printf("preview: each stage's model as the recipe makes it, before training (score: course2025)%s\n",
+                estimated ? "; ~: which layers lose what depends on the trained weights or the scan, so MACs and score are estimates" : "");
   return 0;
 }
 
@@ -248,11 +276,14 @@ void add_run(CLI::App& app, int& exit_code) {
   auto po = std::make_shared<RecipeOptions>();
   auto explain = std::make_shared<bool>(false);
   auto pformat = std::make_shared<std::string>("text");
-  CLI::App* p = app.add_subcommand("plan", "Which stages are cached and which would run, without running anything");
+  CLI::App* p = app.add_subcommand(
+      "plan", "Which stages are cached and which would run, and what each stage's model will be, without running anything");
   add_recipe_options(p, *po);
   p->add_flag("--explain", *explain, "Say why each stale stage must run");
+  auto no_preview = std::make_shared<bool>(false);
   p->add_option("--format", *pformat, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
-  p->callback([po, explain, pformat, &exit_code] { exit_code = plan_recipe(*po, *explain, *pformat); });
+  p->add_flag("--no-preview", *no_preview, "Leave out the static preview (parameters, MACs, sparsity, bits, score per stage)");
+  p->callback([po, explain, pformat, no_preview, &exit_code] { exit_code = plan_recipe(*po, *explain, *pformat, !*no_preview); });
 
   auto go = std::make_shared<RecipeOptions>();
   auto gformat = std::make_shared<std::string>("text");

@@ -102,6 +102,13 @@ Dataset synthetic(std::int64_t n, std::uint64_t seed) {
 
 }  // namespace
 
+Shape dataset_shape(const lang::StageInstance& s) {
+  const std::string name = s.value("dataset")->str;
+  if (name == "synthetic") return {1, 12, 12, 4};
+  if (name == "fashion_mnist") return {1, 28, 28, 10};
+  return {3, 32, 32, 10};  // cifar10
+}
+
 Dataset load_dataset(const lang::StageInstance& s, const DataFiles& files) {
   Dataset d;
   const std::string name = files.dataset;

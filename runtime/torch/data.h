@@ -5,6 +5,7 @@
 #include <string>
 
 #include "runtime/data_files.h"
+#include "runtime/torch/models.h"
 
 namespace whittle::runtime::torchrt {
 
@@ -16,6 +17,9 @@ struct Dataset {
   int classes = 10;
   std::vector<double> mean, std;  ///< the per-channel normalisation applied; empty when none
 };
+
+/// The image shape and classes of a `data` stage's set, known without loading it.
+Shape dataset_shape(const lang::StageInstance& data_stage);
 
 /// Loads the data set of a `data` stage (files already located). Throws StageError on bad files.
 Dataset load_dataset(const lang::StageInstance& data_stage, const DataFiles& files);

@@ -84,16 +84,6 @@ struct Int8Conv : Int8Kernel {
   }
 };
 
-std::vector<std::int64_t> conv_padding(const ConvImpl& c) {
-#if TORCH_VERSION_MAJOR >= 2
-  const auto* pad = std::get_if<torch::ExpandingArray<2>>(&c.options.padding());
-#else
-  const auto* pad = c10::get_if<torch::ExpandingArray<2>>(&c.options.padding());
-#endif
-  if (!pad) throw std::runtime_error("int8 conversion needs explicit conv padding");
-  return {(**pad)[0], (**pad)[1]};
-}
-
 /// The packed int8 weights of a conv, with its BN folded in (when given).
 c10::IValue pack(const ConvImpl& c, const BNImpl* bn) {
   torch::NoGradGuard no_grad;
@@ -139,11 +129,6 @@ struct Tracer : LayerObserver {
       if (c.in.unsafeGetTensorImpl() == t.unsafeGetTensorImpl()) return &c;
     return nullptr;
   }
-};
-
-struct ObserverScope {
-  explicit ObserverScope(LayerObserver* o) { g_observer = o; }
-  ~ObserverScope() { g_observer = nullptr; }
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 //   input its quantizer gives it (fake quantization with a straight-through gradient).
 #pragma once
 #include <torch/torch.h>
+#include <torch/version.h>
 
 namespace whittle::runtime::torchrt {
 
@@ -33,12 +34,20 @@ struct Int8Kernel {
   virtual torch::Tensor forward(const torch::Tensor& x) = 0;
 };
 
-/// While `convert` traces and calibrates: every conv, BN and ReLU reports its input and output.
+/// While `convert` traces and calibrates (and ThiNet samples): every conv, linear, BN and ReLU reports
+/// its input and output.
 struct LayerObserver {
   virtual ~LayerObserver() = default;
   virtual void seen(const torch::nn::Module* layer, const torch::Tensor& x, const torch::Tensor& y) = 0;
 };
 extern thread_local LayerObserver* g_observer;
+/// Sets g_observer for a scope.
+struct ObserverScope {
+  explicit ObserverScope(LayerObserver* o) { g_observer = o; }
+  ~ObserverScope() { g_observer = nullptr; }
+  ObserverScope(const ObserverScope&) = delete;
+  ObserverScope& operator=(const ObserverScope&) = delete;
+};
 
 /// A layer whose cost some score counts. Filled by the last profiled forward pass, per image.
 struct CountedLayer {
@@ -75,10 +84,22 @@ struct ConvImpl : torch::nn::Conv2dImpl, WeightLayer {
 };
 TORCH_MODULE(Conv);
 
+/// A conv's padding, which every architecture gives explicitly (not `same` or `valid`).
+inline std::vector<std::int64_t> conv_padding(const ConvImpl& c) {
+#if TORCH_VERSION_MAJOR >= 2
+  const auto* pad = std::get_if<torch::ExpandingArray<2>>(&c.options.padding());
+#else
+  const auto* pad = c10::get_if<torch::ExpandingArray<2>>(&c.options.padding());
+#endif
+  if (!pad) throw std::runtime_error("this conv has no explicit padding");
+  return {(**pad)[0], (**pad)[1]};
+}
+
 struct LinearImpl : torch::nn::LinearImpl, WeightLayer {
   using torch::nn::LinearImpl::LinearImpl;
   torch::Tensor forward(const torch::Tensor& x) {
     auto y = quant ? torch::nn::functional::linear(quant->input(x), quant->weight(weight), bias) : torch::nn::LinearImpl::forward(x);
+    if (g_observer) g_observer->seen(this, x, y);
     if (g_profiling) record(x, y, weight.size(0) * weight.size(1));
     return y;
   }

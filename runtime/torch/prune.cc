@@ -25,6 +25,9 @@ void prune_weights(Net& net, const PruneSpec& spec, at::Generator& gen) {
   auto layers = net.layers();
   if (spec.spare_first && !layers.empty()) layers.erase(layers.begin());
   if (spec.spare_last && !layers.empty()) layers.pop_back();
+  if (!spec.per_layer.empty())
+    layers.erase(std::remove_if(layers.begin(), layers.end(), [&](const LayerRef& l) { return !spec.per_layer.count(l.name); }),
+                 layers.end());
   std::vector<T> scores;
   std::vector<T*> masks;
   for (auto& l : layers) {
@@ -34,14 +37,14 @@ void prune_weights(Net& net, const PruneSpec& spec, at::Generator& gen) {
     scores.push_back(score.masked_fill(mask.to(torch::kCPU).eq(0), std::numeric_limits<float>::infinity()).flatten());
   }
   // Remove `amount` of the weights still unpruned: the k lowest scores among the survivors.
-  auto prune_group = [&](const std::vector<std::size_t>& which) {
+  auto prune_group = [&](const std::vector<std::size_t>& which, double amount) {
     std::vector<T> parts;
     std::int64_t alive = 0;
     for (std::size_t i : which) {
       parts.push_back(scores[i]);
       alive += masks[i]->sum().item<std::int64_t>();
     }
-    const auto k = static_cast<std::int64_t>(std::llround(spec.amount * static_cast<double>(alive)));
+    const auto k = static_cast<std::int64_t>(std::llround(amount * static_cast<double>(alive)));
     if (k <= 0) return;
     const T all = torch::cat(parts);
     T flat = torch::ones_like(all);
@@ -54,12 +57,13 @@ void prune_weights(Net& net, const PruneSpec& spec, at::Generator& gen) {
       off += len;
     }
   };
-  if (spec.global) {
+  if (spec.global && spec.per_layer.empty()) {
     std::vector<std::size_t> all(layers.size());
     for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-    prune_group(all);
+    prune_group(all, spec.amount);
   } else {
-    for (std::size_t i = 0; i < layers.size(); ++i) prune_group({i});
+    for (std::size_t i = 0; i < layers.size(); ++i)
+      prune_group({i}, spec.per_layer.empty() ? spec.amount : spec.per_layer.at(layers[i].name));
   }
 }
 
@@ -91,12 +95,91 @@ void slice_module(Net& net, const std::string& name, std::int64_t dim, const T& 
       if (b.value().sizes().vec() == weight_shape) slice(b.value(), dim, keep);
 }
 
+/// ThiNet (Luo et al. 2017): per sampled output value of each consumer, the contribution of every
+/// input channel to it ([samples, channels]); the channels whose removal changes those outputs least
+/// are chosen greedily. Samples: for random images, output channels and positions of each batch.
+struct ThiNetSampler : LayerObserver {
+  std::map<const torch::nn::Module*, std::vector<T>> contributions;  // by consumer
+  at::Generator* gen = nullptr;
+  static constexpr std::int64_t per_batch = 256;
+  void seen(const torch::nn::Module* layer, const T& x, const T& /*y*/) override {
+    auto it = contributions.find(layer);
+    if (it == contributions.end()) return;
+    const auto n = x.size(0);
+    const T img = torch::randint(n, {per_batch}, *gen, torch::kLong);
+    if (const auto* conv = dynamic_cast<const ConvImpl*>(layer)) {
+      const auto& o = conv->options;
+      const T w = conv->quant ? conv->quant->weight(conv->weight) : conv->weight;  // [out, C, kh, kw]
+      const auto c = w.size(1), kk = w.size(2) * w.size(3);
+      const T cols = torch::nn::functional::unfold(
+          x, torch::nn::functional::UnfoldFuncOptions({w.size(2), w.size(3)}).dilation(*o.dilation()).stride(*o.stride())
+                 .padding(conv_padding(*conv)));  // [n, C·kk, L]
+      const T pos = torch::randint(cols.size(2), {per_batch}, *gen, torch::kLong);
+      const T out = torch::randint(w.size(0), {per_batch}, *gen, torch::kLong);
+      const T patches = cols.index({img, torch::indexing::Slice(), pos}).view({per_batch, c, kk});
+      it->second.push_back((patches * w.index_select(0, out).view({per_batch, c, kk})).sum(2).to(torch::kDouble));
+    } else if (const auto* lin = dynamic_cast<const LinearImpl*>(layer)) {
+      const T w = lin->quant ? lin->quant->weight(lin->weight) : lin->weight;  // [out, C·spatial]
+      const T out = torch::randint(w.size(0), {per_batch}, *gen, torch::kLong);
+      it->second.push_back((x.index_select(0, img) * w.index_select(0, out)).to(torch::kDouble));  // summed per channel by the caller
+    }
+  }
+};
+
+/// The `k` channels of each group ThiNet removes (among those alive), as `dead` flags.
+void thinet_removals(Net& net, const std::vector<ChannelGroup>& groups, const std::vector<std::int64_t>& ks,
+                     std::vector<T>& dead, const PruneSpec& spec, at::Generator& gen) {
+  if (spec.batches.empty()) throw std::logic_error("ThiNet needs training batches");
+  ThiNetSampler sampler;
+  sampler.gen = &gen;
+  for (std::size_t i = 0; i < groups.size(); ++i)
+    for (const auto& c : groups[i].consumers) {
+      auto* conv = dynamic_cast<ConvImpl*>(&module_at(net, c));
+      if (conv && conv->options.groups() > 1)
+        throw StageError(fmt::format("`{}` is a grouped convolution: ThiNet reconstructs the output of a dense one", c),
+                         "rank these filters by `l1` instead, or use `groups: 1`");
+      sampler.contributions[&module_at(net, c)];
+    }
+  const bool was_training = net.module->is_training();
+  net.module->eval();
+  {
+    ObserverScope scope(&sampler);
+    for (const auto& b : spec.batches) net.module->forward(b);
+  }
+  net.module->train(was_training);
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    if (ks[i] <= 0) continue;
+    const auto channels = dead[i].size(0);
+    std::vector<T> parts;
+    for (const auto& c : groups[i].consumers) {
+      const T all = torch::cat(sampler.contributions.at(&module_at(net, c)));
+      // A linear consumer reads the channels flattened with `spatial` positions each.
+      parts.push_back(all.size(1) == channels ? all : all.view({all.size(0), channels, -1}).sum(2));
+    }
+    const T x = torch::cat(parts);  // [samples, channels]
+    const T sq = x.pow(2).sum(0);
+    T removed_sum = torch::zeros({x.size(0)}, torch::kDouble);
+    for (std::int64_t step = 0; step < ks[i]; ++step) {
+      // Σ over samples of (outputs' change so far + this channel's contribution)².
+      T cost = (removed_sum.unsqueeze(1) * x).sum(0) * 2 + sq;
+      cost.masked_fill_(dead[i], std::numeric_limits<double>::infinity());
+      const auto c = cost.argmin().item<std::int64_t>();
+      dead[i][c] = true;
+      removed_sum += x.select(1, c);
+    }
+  }
+}
+
 void prune_filters(Net& net, const PruneSpec& spec, at::Generator& gen) {
   std::vector<ChannelGroup> groups = net.module->channel_groups;
   const auto layers = net.layers();
   if (spec.spare_first && !layers.empty())
     groups.erase(std::remove_if(groups.begin(), groups.end(), [&](const ChannelGroup& g) { return g.producer == layers.front().name; }),
                  groups.end());
+  if (!spec.per_layer.empty())
+    groups.erase(std::remove_if(groups.begin(), groups.end(), [&](const ChannelGroup& g) { return !spec.per_layer.count(g.producer); }),
+                 groups.end());
+  if (groups.empty() && !spec.per_layer.empty()) return;
   if (groups.empty())
     throw StageError("this architecture has no filters that structured pruning can remove",
                      "its channels are all tied by residual additions or concatenations; use unstructured pruning");
@@ -111,6 +194,8 @@ void prune_filters(Net& net, const PruneSpec& spec, at::Generator& gen) {
     T s;
     if (spec.criterion == "random") {
       s = torch::rand({w.size(0)}, gen);
+    } else if (spec.criterion == "thinet") {
+      s = torch::zeros({w.size(0)});  // chosen by thinet_removals
     } else if (spec.criterion == "bn_gamma") {
       if (g.norms.empty()) throw StageError(fmt::format("`{}` is followed by no BatchNorm, so `bn_gamma` cannot rank it", g.producer));
       s = weight_of(g.norms.front()).detach().abs().to(torch::kCPU);
@@ -125,7 +210,9 @@ void prune_filters(Net& net, const PruneSpec& spec, at::Generator& gen) {
   // Which filters go: `amount` of those alive, per layer or all ranked together; every layer keeps one.
   std::vector<T> dead(groups.size());
   for (std::size_t i = 0; i < groups.size(); ++i) dead[i] = alive[i].logical_not();
-  if (spec.global) {
+  if (spec.criterion == "thinet" && spec.global && spec.per_layer.empty())
+    throw StageError("ThiNet chooses the filters of each layer on their own: it has no ranking across layers", "leave `global` out");
+  if (spec.global && spec.per_layer.empty()) {
     std::vector<std::pair<float, std::pair<std::size_t, std::int64_t>>> all;
     std::vector<std::int64_t> left(groups.size());
     for (std::size_t i = 0; i < groups.size(); ++i) {
@@ -143,11 +230,14 @@ void prune_filters(Net& net, const PruneSpec& spec, at::Generator& gen) {
       --k;
     }
   } else {
+    std::vector<std::int64_t> ks(groups.size(), 0);
     for (std::size_t i = 0; i < groups.size(); ++i) {
       const std::int64_t n = alive[i].sum().item<std::int64_t>();
-      const auto k = std::min(n - 1, static_cast<std::int64_t>(std::llround(spec.amount * static_cast<double>(n))));
-      if (k > 0) dead[i].index_fill_(0, lowest(scores[i], k), true);
+      const double amount = spec.per_layer.empty() ? spec.amount : spec.per_layer.at(groups[i].producer);
+      ks[i] = std::min(n - 1, static_cast<std::int64_t>(std::llround(amount * static_cast<double>(n))));
+      if (ks[i] > 0 && spec.criterion != "thinet") dead[i].index_fill_(0, lowest(scores[i], ks[i]), true);
     }
+    if (spec.criterion == "thinet") thinet_removals(net, groups, ks, dead, spec, gen);
   }
   if (!spec.physical) {
     // Masks: the filters, their biases, the BN scales and shifts and the depthwise filters that
@@ -196,6 +286,40 @@ void prune_filters(Net& net, const PruneSpec& spec, at::Generator& gen) {
 }
 
 }  // namespace
+
+PruneSpec prune_spec(const lang::StageInstance& s) {
+  PruneSpec p;
+  p.amount = s.value("amount")->num / 100.0;
+  p.global = s.value("scope")->str == "global";
+  p.criterion = s.value("criterion")->str;
+  p.structured = s.value("structure")->str == "structured";
+  p.physical = s.value("physical")->num != 0;
+  p.spare_first = s.value("spare_first")->num != 0;
+  p.spare_last = s.value("spare_last")->num != 0;
+  return p;
+}
+
+std::vector<std::pair<std::string, std::int64_t>> prune_targets(const Net& net, bool structured, bool spare_first, bool spare_last) {
+  const auto layers = net.layers();
+  auto mask = [&](const std::string& layer, const T& w) {
+    auto it = net.masks.find(layer + ".weight");
+    return it == net.masks.end() ? torch::ones_like(w, torch::kCPU) : it->second.to(torch::kCPU);
+  };
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  if (structured) {
+    for (const auto& g : net.module->channel_groups) {
+      if (spare_first && !layers.empty() && g.producer == layers.front().name) continue;
+      for (const auto& l : layers)
+        if (l.name == g.producer) out.emplace_back(g.producer, mask(l.name, l.weight).flatten(1).ne(0).any(1).sum().item<std::int64_t>());
+    }
+    return out;
+  }
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    if ((spare_first && i == 0) || (spare_last && i + 1 == layers.size())) continue;
+    out.emplace_back(layers[i].name, mask(layers[i].name, layers[i].weight).ne(0).sum().item<std::int64_t>());
+  }
+  return out;
+}
 
 void prune(Net& net, const PruneSpec& spec, at::Generator& gen) {
   torch::NoGradGuard guard;

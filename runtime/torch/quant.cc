@@ -247,6 +247,20 @@ QuantSpec quant_spec(const lang::StageInstance& s) {
   return q;
 }
 
+int quantize_net(Net& net, const lang::StageInstance& s) {
+  const QuantSpec q = quant_spec(s);
+  const std::string which = s.value("layers")->str;
+  int count = 0;
+  for (auto& l : net.layers()) {
+    const bool conv = l.layer->kind() == LayerKind::Conv;
+    if (which == "all" || (which == "conv") == conv) quantize_layer(*l.module, q), ++count;
+  }
+  if (q.method == "float" && which == "all") net.half = true;
+  net.masks_changed();
+  net.apply_masks();
+  return count;
+}
+
 const QuantSpec& spec_of(const LayerQuantizer& q) { return dynamic_cast<const Base&>(q).spec; }
 
 std::int64_t quantizer_params(const LayerQuantizer& q, const torch::Tensor& weight) {

@@ -20,6 +20,7 @@
 
 #include "lang/checked.h"
 #include "runtime/torch/layers.h"
+#include "runtime/torch/models.h"
 
 namespace whittle::runtime::torchrt {
 
@@ -35,6 +36,10 @@ void from_json(const nlohmann::json& j, QuantSpec& s);
 
 /// The spec of a `quantize` stage, checked: StageError with help for what cannot be quantized.
 QuantSpec quant_spec(const lang::StageInstance& quantize_stage);
+
+/// Puts the quantizers of a `quantize` stage on the layers it chooses (`layers:`), without
+/// calibrating activations; returns how many layers it quantized.
+int quantize_net(Net& net, const lang::StageInstance& quantize_stage);
 
 /// True while activation ranges are being calibrated: quantizers observe their inputs, pass them through.
 extern thread_local bool g_calibrating;

@@ -23,6 +23,7 @@
 #include "runtime/torch/prune.h"
 #include "runtime/torch/quant.h"
 #include "runtime/torch/score.h"
+#include "runtime/torch/sensitivity.h"
 
 namespace whittle::runtime {
 namespace fs = std::filesystem;
@@ -54,6 +55,7 @@ class TorchRunner : public StageRunner {
     else if (k == "model") run_model(job);
     else if (k == "train" || k == "retrain") run_fit(job);
     else if (k == "prune") run_prune(job);
+    else if (k == "sensitivity") run_sensitivity(job);
     else if (k == "evaluate") run_evaluate(job);
     else if (k == "quantize") run_quantize(job);
     else if (k == "convert") run_convert(job);
@@ -305,20 +307,73 @@ class TorchRunner : public StageRunner {
     return net;
   }
 
+  /// `count` seeded batches of `size` training images (ThiNet's samples, int8 calibration).
+  std::vector<torch::Tensor> seeded_batches(StageJob& job, int count, std::int64_t size) {
+    // A prune needs no data of its own: ThiNet samples the training set of its chain's model.
+    const int data_id = job.stage.data_in >= 0 ? job.stage.data_in : chain_model(job.plan, job.stage.id).data_in;
+    const Dataset& d = dataset(job.plan, data_id);
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed_of(job.key));
+    const auto perm = torch::randperm(d.train_x.size(0), gen);
+    std::vector<torch::Tensor> batches;
+    for (std::int64_t b = 0; b < count && b * size < perm.size(0); ++b)
+      batches.push_back(d.train_x.index_select(0, perm.slice(0, b * size, std::min(perm.size(0), (b + 1) * size))));
+    return batches;
+  }
+
   void run_prune(StageJob& job) {
     const lang::StageInstance& s = job.stage;
     Net net = input_net(job);
-    PruneSpec p;
-    p.amount = num(s, "amount") / 100.0;
-    p.global = s.value("scope")->str == "global";
-    p.criterion = s.value("criterion")->str;
-    p.structured = s.value("structure")->str == "structured";
-    p.physical = s.value("physical")->num != 0;
-    p.spare_first = s.value("spare_first")->num != 0;
-    p.spare_last = s.value("spare_last")->num != 0;
+    PruneSpec p = prune_spec(s);
+    if (p.criterion == "thinet") p.batches = seeded_batches(job, 8, 64);
+    if (const lang::Val* guide = s.value("guide"); guide->kind == lang::Val::Kind::Result) {
+      std::ifstream in(fs::path(job.entries.at(guide->ref)) / "sensitivity.json");
+      const Sensitivity scan = Sensitivity::from_json(std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()));
+      p.per_layer = guided_amounts(net, scan, p);
+      std::string csv = "layer,amount\n";
+      for (const auto& [layer, a] : p.per_layer) csv += fmt::format("{},{:.6f}\n", layer, a);
+      std::ofstream(fs::path(job.out_dir) / "guide.csv") << csv;
+      std::ofstream(fs::path(job.partial_dir) / "log.txt") << "per-layer amounts from the scan:\n" << csv;
+    }
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed_of(job.key));
     prune(net, p, gen);
     save_net(net, (fs::path(job.out_dir) / "model.pt").string());
+    model_metrics(job, net);
+  }
+
+  /// `sensitivity`: accuracy against sparsity, one layer at a time (sensitivity.h).
+  void run_sensitivity(StageJob& job) {
+    const lang::StageInstance& s = job.stage;
+    Dataset& d = dataset(job.plan, s.data_in);
+    Net net = input_net(job);
+    const torch::Device dev = pick_device(s);
+    net.to(dev, false);
+    Sensitivity settings;
+    for (const auto& a : s.value("amounts")->items) settings.amounts.push_back(a.num / 100.0);
+    settings.criterion = s.value("criterion")->str;
+    settings.structured = s.value("structure")->str == "structured";
+    settings.max_drop = num(s, "max_drop") / 100.0;
+    settings.split = s.value("split")->str;
+    auto [ex, ey] = eval_split(d, settings.split);
+    const auto images = static_cast<std::int64_t>(num(s, "images"));
+    const torch::Tensor x = images > 0 ? ex->slice(0, 0, std::min(images, ex->size(0))) : *ex;
+    const torch::Tensor y = images > 0 ? ey->slice(0, 0, std::min(images, ey->size(0))) : *ey;
+    settings.images = x.size(0);
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed_of(job.key));
+    const auto t0 = std::chrono::steady_clock::now();
+    const Sensitivity scan = scan_sensitivity(
+        net, settings, [&](Net& n) { return score_predictions(predict(*n.module, x, 512, dev), y, d.classes).accuracy; }, gen,
+        [&](std::size_t i, std::size_t n, const std::string& layer) {
+          const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          job.progress.message(fmt::format("sensitivity #{}: layer {}/{} `{}` ({:.0f}s)", s.id, i + 1, n, layer, secs));
+        });
+    const fs::path out(job.out_dir);
+    std::ofstream(out / "sensitivity.json") << scan.json();
+    std::ofstream(out / "sensitivity.csv") << scan.csv();
+    std::ofstream(out / "sensitivity.txt") << scan.table();
+    job.metrics["baseline_accuracy"] = scan.baseline;
+    job.metrics["scanned_layers"] = static_cast<double>(scan.layers.size());
+    job.metrics["picked_sparsity"] = scan.picked_sparsity();
+    net.to(torch::kCPU, false);
     model_metrics(job, net);
   }
 
@@ -328,15 +383,7 @@ class TorchRunner : public StageRunner {
     const lang::StageInstance& s = job.stage;
     const QuantSpec q = quant_spec(s);
     Net net = input_net(job);
-    const std::string which = s.value("layers")->str;
-    int count = 0;
-    for (auto& l : net.layers()) {
-      const bool conv = l.layer->kind() == LayerKind::Conv;
-      if (which == "all" || (which == "conv") == conv) quantize_layer(*l.module, q), ++count;
-    }
-    if (q.method == "float" && which == "all") net.half = true;
-    net.masks_changed();
-    net.apply_masks();
+    const int count = quantize_net(net, s);
     const int batches = static_cast<int>(num(s, "calibrate"));
     if (q.abits < 32 && q.method != "float" && batches > 0) {
       // Calibration: the activation ranges seen on `batches` seeded batches of 128 training images.
@@ -394,14 +441,8 @@ class TorchRunner : public StageRunner {
     if (net.half) throw StageError("`convert` turns a float32 model into int8 kernels, and this one is half precision", "drop `quantize 16 bits float` before `convert`");
     if (!int8_engine_available(engine))
       throw StageError(fmt::format("this LibTorch build has no {} quantized engine", engine), "use `engine: onednn` (x86) or `engine: qnnpack` (ARM)");
-    Dataset& d = dataset(job.plan, s.data_in);
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed_of(job.key));
-    const auto perm = torch::randperm(d.train_x.size(0), gen);
-    std::vector<torch::Tensor> batches;  // 8 seeded batches of 64 training images
-    for (std::int64_t b = 0; b < 8 && b * 64 < perm.size(0); ++b)
-      batches.push_back(d.train_x.index_select(0, perm.slice(0, b * 64, std::min(perm.size(0), (b + 1) * 64))));
     net.to(torch::kCPU, false);
-    job.metrics["int8_convs"] = convert_int8(net, engine, batches);
+    job.metrics["int8_convs"] = convert_int8(net, engine, seeded_batches(job, 8, 64));
     save_net(net, (fs::path(job.out_dir) / "model.pt").string());
     model_metrics(job, net);
   }

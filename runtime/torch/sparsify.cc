@@ -30,6 +30,11 @@ Sparsify::Sparsify(const lang::StageInstance& s, int epochs) {
   }
 }
 
+void Sparsify::final_step(Net& net) const {
+  Progress quiet;
+  after_epoch(net, kind_ == "gradual" ? end_ : 1, quiet);
+}
+
 void Sparsify::after_backward(Net& net) const {
   if (kind_ != "slimming") return;
   torch::NoGradGuard no_grad;

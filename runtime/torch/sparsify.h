@@ -18,6 +18,8 @@ class Sparsify {
   void after_backward(Net& net) const;
   /// After `done` epochs: the next step of gradual pruning, or soft filter pruning's zeroing.
   void after_epoch(Net& net, int done, Progress& progress) const;
+  /// The sparsity the train ends with, applied at once (`whittle plan`'s preview).
+  void final_step(Net& net) const;
 
  private:
   std::string kind_;

@@ -111,11 +111,11 @@ TEST_CASE("fmt - formats standard input", "[cli]") {
   CHECK(r.out == "evaluate metrics: [accuracy]\n");
 }
 
-TEST_CASE("doc lists the catalog and marks what cannot run yet", "[cli]") {
+TEST_CASE("doc lists the catalog, every stage runnable", "[cli]") {
   auto all = run_whittle("doc");
   CHECK(all.code == 0);
-  CHECK(all.out.find("prune") != std::string::npos);
-  CHECK(all.out.find("not runnable yet") != std::string::npos);
+  CHECK(all.out.find("sensitivity") != std::string::npos);
+  CHECK(all.out.find("○") == std::string::npos);
   auto prune = run_whittle("doc prune");
   CHECK(prune.code == 0);
   CHECK(prune.out.find("amount *") != std::string::npos);

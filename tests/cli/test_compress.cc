@@ -151,3 +151,82 @@ TEST_CASE("convert runs int8 kernels with the float model's accuracy; the conver
   CHECK(r.out.find("t.recipe:5") != std::string::npos);
   CHECK(r.out.find("put `convert` after every train, prune and quantize") != std::string::npos);
 }
+
+TEST_CASE("a sensitivity scan guides a prune, and ThiNet slims a model", "[run][compress][sensitivity]") {
+  Scratch s;
+  const std::string recipe =
+      "data synthetic size: 256\nmodel small_cnn\ntrain 2 epochs as base\n"
+      "sensitivity amounts: [20%, 50%, 80%] max_drop: 100% images: 128 as scan\n"
+      "prune 40% guide: $scan  # whittle: allow(prune_without_retrain)\nevaluate\n"
+      "from $base\nprune 50% structured thinet physical: true\nretrain 1 epoch\nevaluate\n";
+  const auto j = run_json(s, recipe);
+  std::vector<nlohmann::json> prunes;
+  nlohmann::json scan, trained;
+  for (const auto& st : j["stages"]) {
+    if (st["kind"] == "prune") prunes.push_back(st);
+    if (st["kind"] == "sensitivity") scan = st;
+    if (st["kind"] == "train") trained = st;
+  }
+  REQUIRE(prunes.size() == 2);
+  CHECK(scan["metrics"]["scanned_layers"] == 4);
+  CHECK(scan["metrics"]["picked_sparsity"].get<double>() == Approx(0.8).margin(1e-3));
+  CHECK(scan["metrics"].contains("baseline_accuracy"));
+  // The guided prune removes 40% of the weights of the layers it touches, the scan's picks scaled.
+  CHECK(prunes[0]["metrics"]["sparsity"].get<double>() == Approx(0.4).margin(2e-3));
+  // ThiNet, physically: a thinner model.
+  CHECK(prunes[1]["metrics"]["params"].get<double>() < trained["metrics"]["params"].get<double>() * 0.7);
+  CHECK(prunes[1]["metrics"]["macs"].get<double>() < trained["metrics"]["macs"].get<double>());
+  // The run table shows the scan; a second run takes everything from the cache.
+  const Result table = run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " + (s.dir / "r.recipe").string());
+  CHECK(table.code == 0);
+  CHECK(table.out.find("pick") != std::string::npos);
+  CHECK(table.out.find("conv2") != std::string::npos);
+  // Changing the scan's tolerance reruns the scan and the guided prune, not the train.
+  const Result dry = run_whittle("run --dry-run --cache " + (s.dir / "cache").string() + " " +
+                                 s.write("r.recipe", std::string(recipe).replace(recipe.find("100%"), 4, "50%")));
+  INFO(dry.out);
+  auto line_of = [&](const std::string& what) {
+    const auto at = dry.out.find(what);
+    return at == std::string::npos ? std::string() : dry.out.substr(at, dry.out.find('\n', at) - at);
+  };
+  CHECK(line_of("#2 train").find("cached") != std::string::npos);
+  CHECK(line_of("#3 sensitivity").find("would run") != std::string::npos);
+  CHECK(line_of("#4 prune").find("would run") != std::string::npos);
+  CHECK(line_of("#6 prune").find("cached") != std::string::npos);
+}
+
+TEST_CASE("plan previews every stage's model, and the run agrees with it", "[run][compress][preview]") {
+  Scratch s;
+  const std::string recipe =
+      "data synthetic size: 256\nmodel small_cnn\ntrain 1 epoch\nprune 50%\nretrain 1 epoch\n"
+      "prune 30% structured physical: true\nretrain 1 epoch\nquantize 4 bits\nevaluate\nscore course2025\n";
+  const std::string file = s.write("r.recipe", recipe);
+  const Result plan = run_whittle("plan --format json --cache " + (s.dir / "cache").string() + " " + file);
+  INFO(plan.out);
+  REQUIRE(plan.code == 0);
+  const auto preview = nlohmann::json::parse(plan.out);
+  const auto run = run_json(s, recipe);
+  int compared = 0;
+  for (const auto& st : run["stages"]) {
+    if (st["kind"] == "data") continue;
+    const auto& pv = preview.at(st["id"].get<std::size_t>());
+    INFO("#" << st["id"] << " " << st["kind"]);
+    REQUIRE(pv.contains("preview"));
+    // Everything follows from the recipe, except which weights pruned before go with the filters
+    // a structured prune removes (an estimate from then on), and zeros a 4-bit rounding makes.
+    CHECK(pv["preview_estimated"] == (st["id"] >= 5));
+    std::vector<const char*> exact = {"params", "macs", "bits"};
+    if (st["id"] < 5) exact = {"params", "macs", "bits", "nonzero", "sparsity", "score"};
+    for (const char* m : exact)
+      if (st["metrics"].contains(m)) CHECK(pv["preview"][m].get<double>() == Approx(st["metrics"][m].get<double>()));
+    ++compared;
+  }
+  CHECK(compared == 9);
+  // The text table has the columns, and a global structured prune is marked as an estimate.
+  const Result text = run_whittle("plan --cache " + (s.dir / "cache").string() + " " +
+                                  s.write("g.recipe", "data synthetic\nmodel small_cnn\ntrain 1 epoch\nprune 50% global structured\nretrain 1 epoch\n"));
+  INFO(text.out);
+  CHECK(text.out.find("MACs") != std::string::npos);
+  CHECK(text.out.find("~") != std::string::npos);
+  CHECK(run_whittle("plan --no-preview --cache " + (s.dir / "cache").string() + " " + file).out.find("MACs") == std::string::npos);
+}

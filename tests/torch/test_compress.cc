@@ -12,6 +12,7 @@
 #include "runtime/torch/prune.h"
 #include "runtime/torch/quant.h"
 #include "runtime/torch/score.h"
+#include "runtime/torch/sensitivity.h"
 
 using namespace whittle::runtime;
 using namespace whittle::runtime::torchrt;
@@ -303,4 +304,121 @@ TEST_CASE("a quantized model's checkpoint restores its quantizers", "[torch][qua
   for (std::size_t i = 0; i < a.size(); ++i) CHECK(torch::equal(Net::effective_weight(a[i]), Net::effective_weight(b[i])));
   CHECK(score(back, {}).total == score(net, {}).total);
   std::filesystem::remove(path);
+}
+
+TEST_CASE("ThiNet removes the channels the next layer does not need", "[torch][prune][thinet]") {
+  // Channels 0, 1 and 2 of every group reach nothing downstream (their consumers' input weights are
+  // zero), though their own filters are as large as any: ThiNet must remove exactly those, where a
+  // norm of the filters would not see it.
+  Net net = build("small_cnn", {1, 28, 28, 10});
+  PruneSpec spec;
+  spec.criterion = "thinet";
+  spec.structured = true;
+  spec.spare_first = spec.spare_last = false;
+  {
+    torch::NoGradGuard g;
+    for (const auto& grp : net.module->channel_groups) {
+      std::int64_t channels = 0;
+      for (auto& l : net.layers())
+        if (l.name == grp.producer) {
+          channels = l.weight.size(0);
+          l.weight.slice(0, 0, 3).mul_(5);  // the largest filters
+          spec.per_layer[grp.producer] = 3.0 / static_cast<double>(channels);
+        }
+      for (const auto& c : grp.consumers)
+        for (auto& l : net.layers())
+          if (l.name == c) l.weight.view({l.weight.size(0), channels, -1}).slice(1, 0, 3).zero_();
+    }
+  }
+  for (int b = 0; b < 4; ++b) spec.batches.push_back(torch::randn({32, 1, 28, 28}));
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
+  prune(net, spec, gen);
+  for (const auto& grp : net.module->channel_groups) {
+    INFO(grp.producer);
+    const auto alive = net.masks.at(grp.producer + ".weight").flatten(1).ne(0).any(1);
+    CHECK(alive.slice(0, 0, 3).any().item<bool>() == false);
+    CHECK(alive.slice(0, 3).all().item<bool>());
+  }
+  // ThiNet picks each layer's filters on its own.
+  Net other = build("small_cnn", {1, 28, 28, 10});
+  PruneSpec global = spec;
+  global.per_layer.clear();
+  global.amount = 0.3;
+  global.global = true;
+  CHECK_THROWS_AS(prune(other, global, gen), StageError);
+}
+
+TEST_CASE("the sensitivity scan prunes one layer at a time, picks within max_drop and restores the model", "[torch][prune][sensitivity]") {
+  Net net = build("small_cnn", {1, 28, 28, 10});
+  const std::vector<std::pair<std::string, torch::Tensor>> before = [&] {
+    std::vector<std::pair<std::string, torch::Tensor>> v;
+    for (const auto& p : net.module->named_parameters()) v.emplace_back(p.key(), p.value().clone());
+    return v;
+  }();
+  // A stand-in for accuracy: it falls one for one with the sparsity of conv2 and ignores the rest.
+  auto accuracy = [](Net& n) {
+    auto it = n.masks.find("conv2.weight");
+    return it == n.masks.end() ? 0.9 : 0.9 - (1 - it->second.mean().item<double>());
+  };
+  Sensitivity settings;
+  settings.amounts = {0.5, 0.1, 0.3};
+  settings.max_drop = 0.25;
+  std::vector<std::string> told;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
+  const Sensitivity s = scan_sensitivity(net, settings, accuracy, gen, [&](std::size_t, std::size_t, const std::string& l) { told.push_back(l); });
+  CHECK(s.amounts == std::vector<double>{0.1, 0.3, 0.5});
+  CHECK(s.baseline == Approx(0.9));
+  REQUIRE(s.layers.size() == net.layers().size());
+  CHECK(told.size() == s.layers.size());
+  for (const auto& l : s.layers) {
+    INFO(l.layer);
+    if (l.layer == "conv2") {
+      CHECK(l.accuracy[0] == Approx(0.8).margin(1e-3));
+      CHECK(l.accuracy[2] == Approx(0.4).margin(1e-3));
+      CHECK(l.pick == 0.1);
+    } else {
+      CHECK(l.pick == 0.5);
+    }
+  }
+  // Nothing of the trials is left in the model.
+  CHECK(net.masks.empty());
+  for (const auto& [name, value] : before) CHECK(torch::equal(net.module->named_parameters()[name], value));
+  // The JSON the guided prune reads back.
+  const Sensitivity again = Sensitivity::from_json(s.json());
+  CHECK(again.layers.size() == s.layers.size());
+  CHECK(again.layers[1].accuracy == s.layers[1].accuracy);
+  CHECK(s.csv().find("conv2,") != std::string::npos);
+  CHECK(s.table().find("pick") != std::string::npos);
+}
+
+TEST_CASE("a guided prune scales the scan's picks to remove its amount overall", "[torch][prune][sensitivity]") {
+  Net net = build("small_cnn", {1, 28, 28, 10});
+  PruneSpec spec;
+  spec.amount = 0.3;
+  const auto targets = prune_targets(net, false, true, true);  // conv2 and fc1
+  REQUIRE(targets.size() == 2);
+  Sensitivity scan;
+  scan.amounts = {0.1, 0.5, 0.9};
+  for (const auto& l : net.layers()) scan.layers.push_back({l.name, l.weight.numel(), {0, 0, 0}, l.name == "conv2" ? 0.5 : 0.1});
+  const auto amounts = guided_amounts(net, scan, spec);
+  REQUIRE(amounts.size() == 2);
+  double removed = 0, total = 0;
+  for (const auto& [name, units] : targets) removed += amounts.at(name) * static_cast<double>(units), total += static_cast<double>(units);
+  CHECK(removed / total == Approx(0.3).margin(1e-6));
+  const double ratio = amounts.at("conv2") / amounts.at("fc1");
+  CHECK((ratio == Approx(5.0) || amounts.at("conv2") == Approx(0.9)));
+  // Pruned with those amounts, the layers hold 70% of their weights together.
+  spec.per_layer = amounts;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
+  prune(net, spec, gen);
+  double alive = 0;
+  for (const auto& [name, units] : prune_targets(net, false, true, true)) alive += static_cast<double>(units);
+  CHECK(alive / total == Approx(0.7).margin(1e-3));
+  // More than the picks allow, or another structure, is refused.
+  spec.per_layer.clear();
+  spec.amount = 0.95;
+  CHECK_THROWS_AS(guided_amounts(net, scan, spec), StageError);
+  spec.amount = 0.3;
+  spec.structured = true;
+  CHECK_THROWS_AS(guided_amounts(net, scan, spec), StageError);
 }
