@@ -31,6 +31,11 @@ struct Plan {
   std::string recipe_sha256;
   std::string record_path;                 ///< where this recipe's run record lives
   const lang::StageInstance& stage(int id) const { return analysis->recipe.stages[static_cast<std::size_t>(id)]; }
+  /// The `model` stage that starts the chain a stage belongs to.
+  const lang::StageInstance& chain_model(int id) const {
+    while (stage(id).kind != "model") id = stage(id).model_in;
+    return stage(id);
+  }
   std::size_t stale_count() const;
 };
 

@@ -18,12 +18,6 @@
 namespace whittle::runtime::torchrt {
 namespace {
 
-const lang::StageInstance& chain_model(const Plan& p, int id) {
-  int cur = id;
-  while (p.stage(cur).kind != "model") cur = p.stage(cur).model_in;
-  return p.stage(cur);
-}
-
 /// What a model-producing stage does to the weights' counts and widths.
 void apply(const lang::StageInstance& s, Net& net, StagePreview& pv) {
   if (s.kind == "train") {
@@ -64,7 +58,7 @@ std::map<int, StagePreview> preview_plan(const Plan& plan) {
   std::map<int, StagePreview> out;
   const std::string tmp = (std::filesystem::temp_directory_path() / fmt::format("whittle-preview-{}.pt", ::getpid())).string();
   auto copy = [&](int id) {
-    const lang::StageInstance& m = chain_model(plan, id);
+    const lang::StageInstance& m = plan.chain_model(id);
     Net n = build_model(m, dataset_shape(plan.stage(m.data_in)), 0);
     save_net(nets.at(id), tmp);
     load_net(n, tmp);

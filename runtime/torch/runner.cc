@@ -86,20 +86,13 @@ class TorchRunner : public StageRunner {
     return data_.emplace(data_id, load_dataset(s, *files)).first->second;
   }
 
-  /// The `model` stage a stage's chain starts from.
-  const lang::StageInstance& chain_model(const Plan& p, int id) {
-    int cur = id;
-    while (p.stage(cur).kind != "model") cur = p.stage(cur).model_in;
-    return p.stage(cur);
-  }
-
   Shape shape_of(const Dataset& d) {
     return {d.train_x.size(1), d.train_x.size(2), d.train_x.size(3), d.classes};
   }
 
   /// The model a stage produced: its chain's architecture with that stage's weights and masks.
   Net load_chain_net(StageJob& job, int stage_id) {
-    const lang::StageInstance& m = chain_model(job.plan, stage_id);
+    const lang::StageInstance& m = job.plan.chain_model(stage_id);
     Dataset& d = dataset(job.plan, m.data_in);
     Net net = build_model(m, shape_of(d), 0);
     load_net(net, (fs::path(job.entries.at(stage_id)) / "model.pt").string());
@@ -310,7 +303,7 @@ class TorchRunner : public StageRunner {
   /// `count` seeded batches of `size` training images (ThiNet's samples, int8 calibration).
   std::vector<torch::Tensor> seeded_batches(StageJob& job, int count, std::int64_t size) {
     // A prune needs no data of its own: ThiNet samples the training set of its chain's model.
-    const int data_id = job.stage.data_in >= 0 ? job.stage.data_in : chain_model(job.plan, job.stage.id).data_in;
+    const int data_id = job.stage.data_in >= 0 ? job.stage.data_in : job.plan.chain_model(job.stage.id).data_in;
     const Dataset& d = dataset(job.plan, data_id);
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed_of(job.key));
     const auto perm = torch::randperm(d.train_x.size(0), gen);
@@ -427,7 +420,7 @@ class TorchRunner : public StageRunner {
   /// `export` (export.h); the command line copies the file from the cache entry to its path.
   void run_export(StageJob& job) {
     Net net = input_net(job);
-    const lang::StageInstance& m = chain_model(job.plan, job.stage.id);
+    const lang::StageInstance& m = job.plan.chain_model(job.stage.id);
     const std::vector<char> bytes = export_bytes(net, m, dataset(job.plan, m.data_in));
     std::ofstream(fs::path(job.out_dir) / "export.pt", std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     job.metrics["export_bytes"] = static_cast<double>(bytes.size());

@@ -51,7 +51,7 @@ std::string Sensitivity::table() const {
   std::size_t width = 5;
   for (const auto& l : layers) width = std::max(width, l.layer.size());
   std::string out = fmt::format("accuracy on {} images of the {} split with one layer's {} pruned ({}), unpruned {:.2f}%;\n"
-                                "pick: the largest amount up to which no trial lost more than {:.4g} points\n",
+                                "pick: the largest amount up to which no trial lost more than {:.4g} percentage points\n",
                                 images, split, structured ? "filters" : "weights", criterion, 100 * baseline, 100 * max_drop);
   out += fmt::format("{:<{}} {:>10}", "layer", width, structured ? "filters" : "weights");
   for (double a : amounts) out += fmt::format(" {:>6}", fmt::format("{:.4g}%", 100 * a));
