@@ -13,5 +13,6 @@ void add_explain(CLI::App& app, int& exit_code);
 void add_ast(CLI::App& app, int& exit_code);
 void add_run(CLI::App& app, int& exit_code);  ///< run, plan, graph
 void add_cache(CLI::App& app, int& exit_code);
+void add_report(CLI::App& app, int& exit_code);
 
 }  // namespace whittle::cli

@@ -3,10 +3,14 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "runtime/executor.h"
+#include "runtime/plan.h"
 #include "runtime/torch/archs.h"
+#include "runtime/torch/data.h"
 #include "runtime/torch/layers.h"
 #include "runtime/torch/int8.h"
 #include "runtime/torch/quant.h"
@@ -228,6 +232,13 @@ std::int64_t count_nonzero_prunable(const Net& net, std::int64_t& total) {
     nz += w.ne(0).sum().item<std::int64_t>();
   }
   return nz;
+}
+
+Net load_stage_model(const Plan& plan, int stage_id, const std::string& entry_dir) {
+  const lang::StageInstance& m = plan.chain_model(stage_id);
+  Net net = build_model(m, dataset_shape(plan.stage(m.data_in)), 0);
+  load_net(net, (std::filesystem::path(entry_dir) / "model.pt").string());
+  return net;
 }
 
 }  // namespace whittle::runtime::torchrt

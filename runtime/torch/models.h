@@ -10,6 +10,10 @@
 
 #include "lang/checked.h"
 
+namespace whittle::runtime {
+struct Plan;
+}
+
 namespace whittle::runtime::torchrt {
 
 /// Output channels of one conv (or linear) that can be removed together with everything that
@@ -90,6 +94,11 @@ Net build_model(const lang::StageInstance& model_stage, const Shape& shape, std:
 void profile(NetImpl& net, const Shape& shape);
 
 void save_net(const Net& net, const std::string& path);
+
+/// The model stage `stage_id` produced, from its cache entry folder (model.pt): its chain's
+/// architecture, shaped for the chain's data set, with the stored weights, masks, quantizers and
+/// int8 plan.
+Net load_stage_model(const Plan& plan, int stage_id, const std::string& entry_dir);
 /// Loads parameters, buffers, masks and quantizers saved by save_net into a net of the same
 /// architecture; tensors of another shape (a physically slimmed model) replace the net's, and the
 /// net is profiled again.

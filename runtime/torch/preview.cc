@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "runtime/executor.h"
+#include "runtime/store.h"
 #include "runtime/torch/data.h"
 #include "runtime/torch/fit.h"
 #include "runtime/torch/prune.h"
@@ -56,13 +57,13 @@ std::map<int, StagePreview> preview_plan(const Plan& plan) {
     if (plan.stage(step.stage).model_in >= 0) ++readers[plan.stage(step.stage).model_in];
   std::map<int, Net> nets;
   std::map<int, StagePreview> out;
-  const std::string tmp = (std::filesystem::temp_directory_path() / fmt::format("whittle-preview-{}.pt", ::getpid())).string();
+  // Copies go through a checkpoint in a private folder (it keeps a slimmed model's shapes).
+  const std::string tmp_dir = (std::filesystem::temp_directory_path() / fmt::format("whittle-preview-{}", ::getpid())).string();
+  std::filesystem::create_directories(tmp_dir);
+  const std::string tmp = (std::filesystem::path(tmp_dir) / "model.pt").string();
   auto copy = [&](int id) {
-    const lang::StageInstance& m = plan.chain_model(id);
-    Net n = build_model(m, dataset_shape(plan.stage(m.data_in)), 0);
     save_net(nets.at(id), tmp);
-    load_net(n, tmp);
-    return n;
+    return load_stage_model(plan, id, tmp_dir);
   };
   for (const auto& step : plan.steps) {
     const lang::StageInstance& s = plan.stage(step.stage);
@@ -94,8 +95,7 @@ std::map<int, StagePreview> preview_plan(const Plan& plan) {
     }
     out[s.id] = pv;
   }
-  std::error_code ec;
-  std::filesystem::remove(tmp, ec);
+  remove_tree(tmp_dir);
   return out;
 }
 

@@ -91,13 +91,7 @@ class TorchRunner : public StageRunner {
   }
 
   /// The model a stage produced: its chain's architecture with that stage's weights and masks.
-  Net load_chain_net(StageJob& job, int stage_id) {
-    const lang::StageInstance& m = job.plan.chain_model(stage_id);
-    Dataset& d = dataset(job.plan, m.data_in);
-    Net net = build_model(m, shape_of(d), 0);
-    load_net(net, (fs::path(job.entries.at(stage_id)) / "model.pt").string());
-    return net;
-  }
+  Net load_chain_net(StageJob& job, int stage_id) { return load_stage_model(job.plan, stage_id, job.entries.at(stage_id)); }
   /// The model a stage starts from. A model converted to int8 kernels is for inference only.
   Net input_net(StageJob& job) {
     Net net = load_chain_net(job, job.stage.model_in);

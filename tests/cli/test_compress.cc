@@ -230,3 +230,42 @@ TEST_CASE("plan previews every stage's model, and the run agrees with it", "[run
   CHECK(text.out.find("~") != std::string::npos);
   CHECK(run_whittle("plan --no-preview --cache " + (s.dir / "cache").string() + " " + file).out.find("MACs") == std::string::npos);
 }
+
+TEST_CASE("report writes the results table and draws the plots with gnuplot", "[run][report]") {
+  Scratch s;
+  const std::string recipe =
+      "recipe rep\ndata synthetic size: 256\nmodel small_cnn\ntrain 2 epochs\nevaluate\n"
+      "sensitivity amounts: [30%, 60%] images: 64\n"
+      "sweep amount in [30%, 60%] { prune $amount -> retrain 1 epoch -> evaluate }\n";
+  const std::string cache = (s.dir / "cache").string();
+  const std::string out = (s.dir / "out").string();
+  const std::string file = s.write("r.recipe", recipe);
+  // Before any run: a clear error.
+  const Result none = run_whittle("report --cache " + cache + " -o " + out + " " + file);
+  CHECK(none.code == 1);
+  CHECK(none.out.find("whittle run") != std::string::npos);
+  run_json(s, recipe);
+  const Result r = run_whittle("report --cache " + cache + " -o " + out + " " + file);
+  INFO(r.out);
+  const std::string md = s.read("out/results.md");
+  CHECK(md.find("| rep | #3 evaluate of #2 train 2 epochs |") != std::string::npos);
+  CHECK(md.find("#10 evaluate of #9 retrain 1 epoch [sweep amount=60%] |") != std::string::npos);
+  const std::string csv = s.read("out/results.csv");
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 4);  // the header and three evaluations
+  CHECK(s.read("out/sparsity_rep.csv").find("conv2,") != std::string::npos);
+  // A run record names the same run.
+  const Result by_record = run_whittle("report -o " + out + "2 " + cache + "/runs/rep.yaml");
+  CHECK(by_record.out.find("#3 evaluate") != std::string::npos);
+  if (run_whittle_cmd("gnuplot --version").code != 0) {
+    WARN("gnuplot is not installed: the plots are not checked");
+    CHECK(r.code == 1);
+    return;
+  }
+  CHECK(r.code == 0);
+  for (const char* plot : {"accuracy_vs_score", "training", "sparsity_rep", "sensitivity_rep_4"}) {
+    INFO(plot);
+    CHECK(s.read(std::string("out/") + plot + ".png").rfind("\x89PNG", 0) == 0);
+    CHECK(s.read(std::string("out/") + plot + ".svg").find("<svg") != std::string::npos);
+    CHECK(s.read(std::string("out/") + plot + ".gp").find("plot ") != std::string::npos);
+  }
+}
