@@ -17,7 +17,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   tao-pegtl-dev libyaml-cpp-dev libboost-graph-dev catch2
   libcli11-dev libfmt-dev nlohmann-json3-dev
-  libtorch-dev libssl-dev zlib1g-dev libtcmalloc-minimal4 gnuplot-nox
+  libtorch-dev libssl-dev zlib1g-dev libtcmalloc-minimal4 gnuplot-nox libarchive-dev
   dataset-fashion-mnist
 )
 

@@ -15,26 +15,18 @@
 #include "runtime/cli/commands.h"
 #include "runtime/cli/common.h"
 #include "runtime/cli/recipes.h"
+#include "runtime/cli/report.h"
 #include "runtime/record.h"
 #include "runtime/torch/inspect.h"
 
 namespace whittle::cli {
 namespace fs = std::filesystem;
 
-namespace {
-
-/// One recipe's last run, with the plan that tells what its stages were.
-struct Run {
-  std::unique_ptr<runtime::ArtifactStore> store;
-  std::unique_ptr<runtime::Plan> plan;
-  runtime::RunRecord record;
-  /// The plan's stage `id` is the one that ran (the recipe and its --set values are unchanged).
-  bool same(const runtime::StageRecord& s) const {
-    for (const auto& step : plan->steps)
-      if (step.stage == s.id) return step.key == s.key;
-    return false;
-  }
-};
+bool Run::same(const runtime::StageRecord& s) const {
+  for (const auto& step : plan->steps)
+    if (step.stage == s.id) return step.key == s.key;
+  return false;
+}
 
 std::optional<Run> load_run(const std::string& arg, const std::vector<std::string>& sets, const std::string& cache) {
   RecipeOptions o{arg, sets, cache};
@@ -63,6 +55,9 @@ std::optional<Run> load_run(const std::string& arg, const std::vector<std::strin
   r.record = *rec;
   return r;
 }
+
+namespace {
+
 
 /// A stage as the table and the plots name it: a measuring stage (evaluate, score) by the stage
 /// whose model it measured.
@@ -136,7 +131,7 @@ struct Plot {
 /// Accuracy against score for every measured model of every run, with the 90% line.
 std::optional<Plot> accuracy_vs_score(const std::vector<Run>& runs) {
   Plot p{"accuracy_vs_score",
-         "set xlabel 'score (course2025, lower is better)'\nset ylabel 'accuracy (%)'\nset key outside right\n"
+         "set xlabel 'score (course2025, lower is better)'\nset ylabel 'accuracy (%)'\nset key outside right\nset xrange [0:*]\n"
          "set offsets graph 0.05, graph 0.05, 1, 1",
          "", ""};
   std::vector<std::string> series;
@@ -271,44 +266,46 @@ int report(const std::vector<std::string>& args, const std::vector<std::string>&
       }
     runs.push_back(std::move(*r));
   }
-  const fs::path dir(out);
   std::error_code ec;
-  fs::create_directories(dir, ec);
+  fs::create_directories(out, ec);
   if (ec) {
     std::fprintf(stderr, "error: cannot create %s: %s\n", out.c_str(), ec.message().c_str());
     return 1;
   }
-  std::string markdown;
-  write_tables(runs, dir, markdown);
-  std::fputs(markdown.c_str(), stdout);
+  const ReportOutcome o = write_report(runs, out);
+  std::fputs(o.markdown.c_str(), stdout);
+  std::string drawn;
+  for (const auto& d : o.drawn) drawn += " " + d;
+  std::printf("\nwritten to %s: results.md, results.csv; plots (.png, .svg, .gp):%s\n", out.c_str(), drawn.empty() ? " none" : drawn.c_str());
+  if (!o.problem.empty()) std::fprintf(stderr, "error: %s\n", o.problem.c_str());
+  return o.problem.empty() ? 0 : 1;
+}
+
+}  // namespace
+
+ReportOutcome write_report(const std::vector<Run>& runs, const fs::path& dir) {
+  ReportOutcome o;
+  write_tables(runs, dir, o.markdown);
   std::vector<Plot> plots;
   if (auto p = accuracy_vs_score(runs)) plots.push_back(*p);
   if (auto p = training(runs)) plots.push_back(*p);
   for (auto& p : sparsity(runs, dir)) plots.push_back(p);
   for (auto& p : sensitivity(runs)) plots.push_back(p);
   if (std::system("gnuplot --version > /dev/null 2>&1") != 0) {
-    std::fprintf(stderr, "error: gnuplot is not installed, so no plots were drawn (the tables are in %s)\n"
-                         "  help: install it (Debian: apt-get install gnuplot-nox) and run `whittle report` again\n", out.c_str());
-    return 1;
+    o.problem = fmt::format("gnuplot is not installed, so no plots were drawn (the tables are in {}); install it (Debian: "
+                            "apt-get install gnuplot-nox) and run again", dir.string());
+    return o;
   }
-  int failed = 0;
-  std::string drawn;
   for (const auto& p : plots) {
     const fs::path script = dir / (p.name + ".gp");
     std::ofstream(script) << p.script(dir);
-    const std::string cmd = "gnuplot " + shell_quoted(script.string());
-    if (std::system(cmd.c_str()) != 0) {
-      std::fprintf(stderr, "error: gnuplot failed on %s\n", script.c_str());
-      ++failed;
-    } else {
-      drawn += " " + p.name;
-    }
+    if (std::system(("gnuplot " + shell_quoted(script.string())).c_str()) != 0)
+      o.problem += (o.problem.empty() ? "gnuplot failed on " : ", ") + script.string();
+    else
+      o.drawn.push_back(p.name);
   }
-  std::printf("\nwritten to %s: results.md, results.csv; plots (.png, .svg, .gp):%s\n", out.c_str(), drawn.empty() ? " none" : drawn.c_str());
-  return failed ? 1 : 0;
+  return o;
 }
-
-}  // namespace
 
 void add_report(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<std::vector<std::string>>();

@@ -14,5 +14,6 @@ void add_ast(CLI::App& app, int& exit_code);
 void add_run(CLI::App& app, int& exit_code);  ///< run, plan, graph
 void add_cache(CLI::App& app, int& exit_code);
 void add_report(CLI::App& app, int& exit_code);
+void add_submit(CLI::App& app, int& exit_code);  ///< submit, verify
 
 }  // namespace whittle::cli

@@ -2,6 +2,7 @@
 // (sparsity per layer) and `whittle verify` (claims recomputed from the model). Torch-free header.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,5 +19,11 @@ struct LayerStats {
 /// Every conv and linear layer of the model stage `stage_id` produced (its cache entry folder
 /// given), in registration order.
 std::vector<LayerStats> stage_layers(const Plan& plan, int stage_id, const std::string& entry_dir);
+
+/// What a run says of the model stage `stage_id` produced, recomputed from its checkpoint in
+/// `entry_dir`: parameters, non-zero weights, sparsity, MACs, bits, score and sizes (the figures of
+/// the run table), and with `test_accuracy` its accuracy on the test set of its chain's data (found
+/// as the `data` stage finds it). Throws StageError when the data cannot be found or read.
+std::map<std::string, double> recompute_claims(const Plan& plan, int stage_id, const std::string& entry_dir, bool test_accuracy);
 
 }  // namespace whittle::runtime::torchrt

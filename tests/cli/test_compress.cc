@@ -269,3 +269,80 @@ TEST_CASE("report writes the results table and draws the plots with gnuplot", "[
     CHECK(s.read(std::string("out/") + plot + ".gp").find("plot ") != std::string::npos);
   }
 }
+
+namespace {
+/// Unpacks a submission into DIR/x, runs `edit` there (a shell command), re-sums the manifest if
+/// asked, and packs it again as DIR/NAME.
+std::string repack(const Scratch& s, const std::string& archive, const std::string& edit, bool resum, const std::string& name) {
+  const std::string x = (s.dir / "x").string();
+  std::string cmd = "rm -rf " + x + " && mkdir " + x + " && tar xzf " + archive + " -C " + x + " && cd " + x + "/sub && " + edit;
+  if (resum) cmd += " && find . -type f ! -name MANIFEST.sha256 | sed 's|^\\./||' | LC_ALL=C sort | xargs sha256sum > MANIFEST.sha256";
+  cmd += " && cd " + x + " && tar czf " + (s.dir / name).string() + " sub";
+  const Result r = run_whittle_cmd(cmd);
+  INFO(cmd << "\n" << r.out);
+  REQUIRE(r.code == 0);
+  return (s.dir / name).string();
+}
+}  // namespace
+
+TEST_CASE("a submission verifies, and a changed model, claim or path does not", "[run][submit]") {
+  Scratch s;
+  const std::string recipe = "recipe sub\nuse \"lib/common.recipe\"\ndata synthetic size: 256\nmodel small_cnn\ntrain 2 epochs\n"
+                             "half_prune\nquantize 8 bits\nevaluate\n";
+  std::filesystem::create_directories(s.dir / "lib");
+  s.write("lib/common.recipe", "define half_prune() {\n  prune 50%\n  retrain 1 epoch\n}\n");
+  const auto j = run_json(s, recipe);
+  const std::string cache = (s.dir / "cache").string();
+  const std::string archive = (s.dir / "sub.tar.gz").string();
+  const Result sub = run_whittle("submit --cache " + cache + " -o " + archive + " " + (s.dir / "r.recipe").string());
+  INFO(sub.out);
+  REQUIRE(sub.code == 0);
+  const Result listing = run_whittle_cmd("tar tzf " + archive);
+  for (const char* f : {"sub/recipe/r.recipe", "sub/recipe/lib/common.recipe", "sub/run.yaml", "sub/model.pt", "sub/claims.json",
+                        "sub/MANIFEST.sha256", "sub/report/results.md"})
+    CHECK(listing.out.find(f) != std::string::npos);
+  // Verified on "another machine": nothing of the cache or the recipe's folder is needed.
+  const std::string moved = (s.dir / "elsewhere.tar.gz").string();
+  std::filesystem::rename(archive, moved);
+  std::filesystem::remove_all(cache);
+  const Result ok = run_whittle("verify " + moved);
+  INFO(ok.out);
+  CHECK(ok.code == 0);
+  CHECK(ok.out.find("verified: every claim holds") != std::string::npos);
+  CHECK(ok.out.find("FAIL") == std::string::npos);
+
+  // One byte of the model changed: the manifest catches it.
+  const Result byte = run_whittle("verify " + repack(s, moved, "printf '\\001' | dd of=model.pt bs=1 seek=2000 conv=notrunc 2>/dev/null", false, "b.tar.gz"));
+  CHECK(byte.code == 1);
+  CHECK(byte.out.find("`model.pt` does not match its manifest checksum") != std::string::npos);
+  // The model of another stage (the unquantized retrain), checksums re-summed: recomputing catches it.
+  const auto again = run_json(s, recipe);
+  std::string retrain_key;
+  for (const auto& st : again["stages"])
+    if (st["kind"] == "retrain") retrain_key = st["key"];
+  const std::string other = (s.dir / "cache" / "objects" / retrain_key.substr(0, 2) / retrain_key / "model.pt").string();
+  const Result swapped = run_whittle("verify " + repack(s, moved, "cp " + other + " model.pt", true, "m.tar.gz"));
+  INFO(swapped.out);
+  CHECK(swapped.code == 1);
+  CHECK(swapped.out.find("FAIL bits") != std::string::npos);
+  CHECK(swapped.out.find("NOT verified") != std::string::npos);
+  // A claim raised, checksums re-summed: the test set says otherwise.
+  const Result claimed = run_whittle("verify " + repack(s, moved, "sed -i 's/\"accuracy\": [0-9.e-]*/\"accuracy\": 0.99/' claims.json", true, "c.tar.gz"));
+  INFO(claimed.out);
+  CHECK(claimed.code == 1);
+  CHECK(claimed.out.find("FAIL test accuracy") != std::string::npos);
+  // A claim changed in claims.json and the run record alike: recomputation still fails it.
+  const Result both = run_whittle("verify " + repack(s, moved,
+      "sed -i 's/\"sparsity\": [0-9.e-]*/\"sparsity\": 0.9/' claims.json && sed -i 's/^\\( *sparsity: \\).*/\\10.9/' run.yaml", true, "d.tar.gz"));
+  CHECK(both.code == 1);
+  CHECK(both.out.find("FAIL sparsity") != std::string::npos);
+  // Paths that leave the folder, and links, are refused before anything is unpacked.
+  const Result escape = run_whittle_cmd("cd " + (s.dir / "x").string() + " && tar czf ../e.tar.gz sub --transform 's|sub/run.yaml|sub/../../evil|' && " +
+                                        std::string(WHITTLE_BIN) + " verify ../e.tar.gz");
+  CHECK(escape.code == 1);
+  CHECK(escape.out.find("leaves the submission's folder") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(s.dir / "evil"));
+  const Result link = run_whittle("verify " + repack(s, moved, "ln -s /etc/passwd extra", true, "l.tar.gz"));
+  CHECK(link.code == 1);
+  CHECK(link.out.find("not a regular file") != std::string::npos);
+}

@@ -1,0 +1,373 @@
+// `whittle submit RECIPE -o FILE`: one archive (tar.gz, written with libarchive) holding the recipe
+// and every file it uses, the run record, the final model, the claims made about it, the report's
+// tables and plots, and a SHA-256 manifest of all of them.
+// `whittle verify FILE`: unpacks it safely (no path may leave its folder, only regular files),
+// checks the manifest, rebuilds the model from the recipe and its checkpoint, recomputes every claim
+// (parameters, non-zero weights, sparsity, MACs, bits, score, sizes, and the test accuracy on the test
+// set itself) and says what matches and what does not. Checksums only catch careless damage; the
+// recomputation is what catches a model or a claim that was changed and re-summed.
+#include <archive.h>
+#include <archive_entry.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "lang/analyze.h"
+#include "runtime/cli/commands.h"
+#include "runtime/cli/common.h"
+#include "runtime/cli/recipes.h"
+#include "runtime/cli/report.h"
+#include "runtime/executor.h"
+#include "runtime/sha256.h"
+#include "runtime/torch/inspect.h"
+
+namespace whittle::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kSubmissionFormat = 1;
+constexpr std::uint64_t kMaxBytes = 8ull << 30;  // what verify unpacks at most
+constexpr double kAccuracyTolerance = 0.002;      // 0.2 points: 20 of CIFAR-10's 10,000 test images
+using Files = std::map<std::string, std::string>;  // path inside the submission's folder → contents
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+/// A fresh private folder under the system's temporary folder, removed with the object.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "whittle-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temporary folder");
+    path = tmpl;
+  }
+  ~TempDir() { runtime::remove_tree(path.string()); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+};
+
+std::string manifest(const Files& files) {
+  std::string out;
+  for (const auto& [path, bytes] : files)
+    if (path != "MANIFEST.sha256") out += runtime::sha256_hex(bytes) + "  " + path + "\n";
+  return out;
+}
+
+/// Writes `files` under `top/` into a tar.gz at `out`, by way of a temporary file and a rename.
+bool write_archive(const std::string& out, const std::string& top, const Files& files, std::string& error) {
+  const std::string tmp = out + ".tmp";
+  archive* a = archive_write_new();
+  archive_write_add_filter_gzip(a);
+  archive_write_set_format_pax_restricted(a);
+  bool ok = archive_write_open_filename(a, tmp.c_str()) == ARCHIVE_OK;
+  for (auto it = files.begin(); ok && it != files.end(); ++it) {
+    archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, (top + "/" + it->first).c_str());
+    archive_entry_set_size(e, static_cast<la_int64_t>(it->second.size()));
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_mtime(e, 0, 0);  // the same files give the same archive
+    ok = archive_write_header(a, e) == ARCHIVE_OK &&
+         archive_write_data(a, it->second.data(), it->second.size()) == static_cast<la_ssize_t>(it->second.size());
+    archive_entry_free(e);
+  }
+  if (!ok) error = archive_error_string(a) ? archive_error_string(a) : "write failed";
+  ok = archive_write_close(a) == ARCHIVE_OK && ok;
+  if (!ok && error.empty()) error = archive_error_string(a) ? archive_error_string(a) : "write failed";
+  archive_write_free(a);
+  std::error_code ec;
+  if (ok) fs::rename(tmp, out, ec);
+  if (ec) ok = false, error = ec.message();
+  if (!ok) fs::remove(tmp, ec);
+  return ok;
+}
+
+/// Reads a submission: one top folder of regular files, no path that leaves it. Returns the files
+/// by their path inside that folder, or nullopt with `error` saying which entry was refused.
+std::optional<Files> read_archive(const std::string& file, std::string& top, std::string& error) {
+  archive* a = archive_read_new();
+  archive_read_support_filter_gzip(a);
+  archive_read_support_format_tar(a);
+  Files files;
+  if (archive_read_open_filename(a, file.c_str(), 1 << 16) != ARCHIVE_OK) {
+    error = fmt::format("not a submission (a tar.gz archive): {}", archive_error_string(a) ? archive_error_string(a) : "unreadable");
+    archive_read_free(a);
+    return std::nullopt;
+  }
+  archive_entry* e = nullptr;
+  std::uint64_t total = 0;
+  int r;
+  while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+    const std::string name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
+    const fs::path p = fs::path(name).lexically_normal();
+    bool escapes = name.empty() || p.is_absolute() || p.empty();
+    for (const auto& part : p) escapes = escapes || part == "..";
+    if (escapes) {
+      error = fmt::format("the entry `{}` leaves the submission's folder", name);
+      break;
+    }
+    if (archive_entry_filetype(e) == AE_IFDIR) continue;
+    if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) || archive_entry_symlink(e)) {
+      error = fmt::format("the entry `{}` is not a regular file (a link or a device): refused", name);
+      break;
+    }
+    const std::string first = p.begin()->string();
+    if (top.empty()) top = first;
+    if (first != top || std::distance(p.begin(), p.end()) < 2) {
+      error = fmt::format("the entry `{}` is outside the submission's one folder `{}`", name, top);
+      break;
+    }
+    const std::string inner = p.lexically_relative(top).generic_string();
+    const auto size = archive_entry_size(e);
+    total += static_cast<std::uint64_t>(std::max<la_int64_t>(size, 0));
+    if (size < 0 || total > kMaxBytes || files.count(inner)) {
+      error = fmt::format("the entry `{}` is {}", name, files.count(inner) ? "there twice" : "too large");
+      break;
+    }
+    std::string bytes(static_cast<std::size_t>(size), '\0');
+    if (archive_read_data(a, bytes.data(), bytes.size()) != static_cast<la_ssize_t>(bytes.size())) {
+      error = fmt::format("the entry `{}` is damaged: {}", name, archive_error_string(a) ? archive_error_string(a) : "short read");
+      break;
+    }
+    files.emplace(inner, std::move(bytes));
+  }
+  if (error.empty() && r != ARCHIVE_EOF) error = fmt::format("the archive is damaged: {}", archive_error_string(a) ? archive_error_string(a) : "");
+  archive_read_free(a);
+  if (!error.empty()) return std::nullopt;
+  return files;
+}
+
+/// The stage whose model a run ends with: the model its last stage holds.
+int final_model_stage(const runtime::Plan& p) {
+  const lang::StageInstance& last = p.stage(p.steps.back().stage);
+  return last.produces_model() ? last.id : last.model_in;
+}
+
+/// The test-set evaluation of that model (the last one), or -1.
+int final_evaluation(const runtime::Plan& p, int model) {
+  int found = -1;
+  for (const auto& step : p.steps) {
+    const lang::StageInstance& s = p.stage(step.stage);
+    if (s.kind == "evaluate" && s.model_in == model && s.value("split")->str == "test") found = s.id;
+  }
+  return found;
+}
+
+const runtime::StageRecord* record_of(const runtime::RunRecord& r, int id) {
+  for (const auto& s : r.stages)
+    if (s.id == id) return &s;
+  return nullptr;
+}
+
+/// The figures a submission claims, and how a recomputed one must match.
+const std::vector<std::pair<const char*, const char*>>& claim_names() {
+  static const std::vector<std::pair<const char*, const char*>> names = {
+      {"accuracy", "test accuracy"}, {"params", "parameters"},     {"nonzero", "non-zero parameters"}, {"sparsity", "sparsity"},
+      {"macs", "MACs"},             {"bits", "bits"},              {"score", "score (course2025)"},    {"size_mib", "size (MiB)"},
+      {"packed_mib", "packed size (MiB)"}, {"sparse_mib", "sparse size (MiB)"}};
+  return names;
+}
+
+int submit(const RecipeOptions& o, std::string out) {
+  auto run = load_run(o.file, o.sets, o.cache);
+  if (!run) return 1;
+  const runtime::Plan& plan = *run->plan;
+  for (const auto& step : plan.steps) {
+    const runtime::StageRecord* s = record_of(run->record, step.stage);
+    if (!s || s->key != step.key || (s->status != "ran" && s->status != "cached")) {
+      std::fprintf(stderr, "error: the last run of %s is not of the recipe as it is now (%s): nothing to submit yet\n"
+                           "  help: run it first: whittle run %s\n",
+                   o.file.c_str(), stage_name(plan, step.stage).c_str(), o.file.c_str());
+      return 1;
+    }
+  }
+  const int model = final_model_stage(plan);
+  const int eval = model < 0 ? -1 : final_evaluation(plan, model);
+  if (eval < 0) {
+    std::fprintf(stderr, "error: %s does not evaluate its final model on the test set, so there is no accuracy to submit\n"
+                         "  help: end the recipe with `evaluate`\n", o.file.c_str());
+    return 1;
+  }
+  const runtime::StageRecord& m = *record_of(run->record, model);
+  nlohmann::json claims = nlohmann::json::object();
+  for (const auto& [key, label] : claim_names()) {
+    const auto& metrics = std::string(key) == "accuracy" ? record_of(run->record, eval)->metrics : m.metrics;
+    if (metrics.count(key)) claims[key] = metrics.at(key);
+  }
+  Files files;
+  // The recipe and every file it uses, by their paths relative to the recipe's folder.
+  const lang::Analysis& a = *plan.analysis;
+  const fs::path base = fs::absolute(o.file).parent_path();
+  std::string recipe_path;
+  for (std::size_t i = 0; i < a.sources.size(); ++i) {
+    const auto& f = a.sources.file(static_cast<lang::FileId>(i));
+    if (f.name().rfind("std/", 0) == 0 || f.name().find('<') != std::string::npos) continue;  // the standard library is in every whittle
+    const fs::path rel = fs::absolute(f.name()).lexically_normal().lexically_relative(base);
+    if (rel.empty() || *rel.begin() == "..") {
+      std::fprintf(stderr, "error: %s uses %s, which is outside the recipe's folder, so a submission cannot hold it\n"
+                           "  help: move it next to the recipe (or below) and `use` it from there\n", o.file.c_str(), f.name().c_str());
+      return 1;
+    }
+    files["recipe/" + rel.generic_string()] = f.text();
+    if (static_cast<lang::FileId>(i) == a.main) recipe_path = "recipe/" + rel.generic_string();
+  }
+  files["run.yaml"] = runtime::record_yaml(run->record);
+  files["model.pt"] = slurp(fs::path(run->store->entry_dir(m.key)) / "model.pt");
+  nlohmann::json info = {{"format", kSubmissionFormat}, {"recipe", run->record.recipe},     {"recipe_file", recipe_path},
+                         {"sets", o.sets},             {"model_stage", model},              {"model_key", m.key},
+                         {"evaluate_stage", eval},      {"whittle_version", WHITTLE_VERSION}, {"claims", claims}};
+  files["claims.json"] = info.dump(1) + "\n";
+  // The report: tables and plots of the run.
+  TempDir tmp;
+  std::vector<Run> runs;
+  runs.push_back(std::move(*run));
+  const ReportOutcome rep = write_report(runs, tmp.path);
+  if (!rep.problem.empty()) std::fprintf(stderr, "note: %s\n", rep.problem.c_str());
+  for (const auto& e : fs::directory_iterator(tmp.path))
+    if (e.is_regular_file()) files["report/" + e.path().filename().string()] = slurp(e.path());
+  files["MANIFEST.sha256"] = manifest(files);
+  if (out.empty()) out = runs[0].record.recipe + ".submission.tar.gz";
+  std::string error;
+  if (!write_archive(out, runs[0].record.recipe, files, error)) {
+    std::fprintf(stderr, "error: cannot write %s: %s\n", out.c_str(), error.c_str());
+    return 1;
+  }
+  std::printf("%s: %zu files (recipe, run record, model of %s, claims, report)\n", out.c_str(), files.size(),
+              stage_name(*runs[0].plan, model).c_str());
+  for (const auto& [key, label] : claim_names())
+    if (claims.contains(key)) std::printf("  %-22s %s\n", label, claims[key].dump().c_str());
+  return 0;
+}
+
+int verify(const std::string& file, const std::string& data) {
+  std::string top, error;
+  auto files = read_archive(file, top, error);
+  auto reject = [&](const std::string& why) {
+    std::fprintf(stderr, "error: %s is rejected: %s\n", file.c_str(), why.c_str());
+    return 1;
+  };
+  if (!files) return reject(error);
+  // The manifest: every file listed, every listed file there and unchanged.
+  if (!files->count("MANIFEST.sha256")) return reject("it has no MANIFEST.sha256");
+  std::map<std::string, std::string> listed;
+  std::istringstream in(files->at("MANIFEST.sha256"));
+  for (std::string line; std::getline(in, line);) {
+    if (line.size() < 67 || line.substr(64, 2) != "  ") return reject("its MANIFEST.sha256 is not a list of `SHA256  PATH` lines");
+    listed[line.substr(66)] = line.substr(0, 64);
+  }
+  for (const auto& [path, bytes] : *files) {
+    if (path == "MANIFEST.sha256") continue;
+    auto it = listed.find(path);
+    if (it == listed.end()) return reject(fmt::format("`{}` is not in its manifest", path));
+    if (it->second != runtime::sha256_hex(bytes)) return reject(fmt::format("`{}` does not match its manifest checksum: it was changed", path));
+  }
+  for (const auto& [path, sum] : listed)
+    if (!files->count(path)) return reject(fmt::format("`{}` is in its manifest but not in the archive", path));
+  for (const char* need : {"claims.json", "run.yaml", "model.pt"})
+    if (!files->count(need)) return reject(fmt::format("it has no {}", need));
+  nlohmann::json info;
+  try {
+    info = nlohmann::json::parse(files->at("claims.json"));
+    if (info.at("format").get<int>() != kSubmissionFormat) return reject("its claims.json is of another format");
+  } catch (const std::exception& e) {
+    return reject(fmt::format("its claims.json cannot be read: {}", e.what()));
+  }
+  // Unpack (only now that every path is known to be safe) and plan the recipe it holds.
+  TempDir tmp;
+  for (const auto& [path, bytes] : *files) {
+    const fs::path p = tmp.path / "s" / path;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << bytes;
+  }
+  const fs::path root = tmp.path / "s";
+  RecipeOptions o{(root / info.value("recipe_file", "")).string(), info.value("sets", std::vector<std::string>{}),
+                  (tmp.path / "cache").string()};
+  if (!fs::exists(o.file) || info.value("recipe_file", "").empty()) return reject("its claims.json names no recipe it holds");
+  std::unique_ptr<runtime::ArtifactStore> store;
+  auto plan = load_plan(o, store);
+  if (!plan) return reject("its recipe does not check with this whittle (see above)");
+  // The run record belongs to this recipe: the same stages with the same keys.
+  const auto rec = runtime::read_record((root / "run.yaml").string());
+  if (!rec) return reject("its run.yaml is not a run record");
+  bool all_ok = true;
+  auto line = [&](const std::string& what, const std::string& claimed, const std::string& found, bool ok) {
+    std::printf("%-4s %-24s %-22s %s\n", ok ? "ok" : "FAIL", what.c_str(), claimed.c_str(), found.c_str());
+    all_ok = all_ok && ok;
+  };
+  std::printf("%-4s %-24s %-22s %s\n", "", "", "claimed", "recomputed");
+  std::size_t same_keys = 0;
+  for (const auto& step : plan->steps) {
+    const runtime::StageRecord* s = record_of(*rec, step.stage);
+    same_keys += s && s->key == step.key;
+  }
+  line("run record of this recipe", fmt::format("{} stages", rec->stages.size()), fmt::format("{} of {} keys equal", same_keys, plan->steps.size()),
+       same_keys == plan->steps.size() && rec->stages.size() == plan->steps.size());
+  const int model = info.value("model_stage", -1);
+  const bool model_ok = model >= 0 && static_cast<std::size_t>(model) < plan->analysis->recipe.stages.size() &&
+                        plan->stage(model).produces_model() && plan->keys.at(static_cast<std::size_t>(model)) == info.value("model_key", "");
+  line("model is the recipe's", fmt::format("#{}", model), model_ok ? stage_name(*plan, model) : "no such model stage", model_ok);
+  if (!model_ok) return 1;
+  const runtime::StageRecord* m = record_of(*rec, model);
+  // Data: where this machine has it (`--data` overrides the recipe's `root:`).
+  if (!data.empty()) {
+    auto& ds = plan->analysis->recipe.stages[static_cast<std::size_t>(plan->chain_model(model).data_in)];
+    for (auto& p : ds.params)
+      if (p.name == "root") p.value.str = data;
+  }
+  fs::create_directories(tmp.path / "entry");
+  fs::copy_file(root / "model.pt", tmp.path / "entry" / "model.pt");
+  std::map<std::string, double> found;
+  try {
+    found = runtime::torchrt::recompute_claims(*plan, model, (tmp.path / "entry").string(), true);
+  } catch (const runtime::StageError& e) {
+    std::fprintf(stderr, "error: cannot recompute the claims: %s\n%s", e.what(), e.help.empty() ? "" : ("  help: " + e.help + "\n").c_str());
+    return 1;
+  } catch (const std::exception& e) {
+    return reject(fmt::format("its model cannot be loaded into the recipe's architecture: {}", e.what()));
+  }
+  const auto& claims = info.at("claims");
+  for (const auto& [key, label] : claim_names()) {
+    if (!claims.contains(key)) continue;
+    const double claimed = claims[key].get<double>();
+    const double value = found.count(key) ? found.at(key) : std::nan("");
+    const bool is_acc = std::string(key) == "accuracy";
+    const bool ok = is_acc ? std::fabs(claimed - value) <= kAccuracyTolerance
+                           : std::fabs(claimed - value) <= 1e-9 * std::max(1.0, std::fabs(claimed));
+    // The run record must say the same as the claims.
+    const runtime::StageRecord* from = is_acc ? record_of(*rec, info.value("evaluate_stage", -1)) : m;
+    const bool recorded = from && from->metrics.count(key) && from->metrics.at(key) == claimed;
+    line(label, fmt::format("{:.10g}", claimed), fmt::format("{:.10g}{}", value, recorded ? "" : " (run.yaml says otherwise)"), ok && recorded);
+  }
+  std::printf("%s: %s\n", file.c_str(), all_ok ? "verified: every claim holds" : "NOT verified: the claims marked FAIL do not hold");
+  return all_ok ? 0 : 1;
+}
+
+}  // namespace
+
+void add_submit(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<RecipeOptions>();
+  auto out = std::make_shared<std::string>();
+  CLI::App* s = app.add_subcommand("submit", "Pack a recipe's last run into one archive a grader can verify");
+  add_recipe_options(s, *o);
+  s->add_option("-o,--output", *out, "The archive to write (default: NAME.submission.tar.gz)");
+  s->callback([o, out, &exit_code] { exit_code = submit(*o, *out); });
+
+  auto file = std::make_shared<std::string>();
+  auto data = std::make_shared<std::string>();
+  CLI::App* v = app.add_subcommand("verify", "Check a submission: recompute every claim from its model and the test set");
+  v->add_option("file", *file, "The archive from `whittle submit`")->required()->check(CLI::ExistingFile);
+  v->add_option("--data", *data, "Folder of the data set on this machine (overrides the recipe's `root:`)");
+  v->callback([file, data, &exit_code] { exit_code = verify(*file, *data); });
+}
+
+}  // namespace whittle::cli
