@@ -14,12 +14,18 @@ namespace whittle::runtime {
 // device, the evaluation cadence, and the cadence of weight snapshots (a missing snapshot is replayed).
 bool param_in_key(const std::string& name) { return name != "device" && name != "eval_every" && name != "snapshot_every"; }
 
+// Parameters added to a stage after its first release are keyed only away from their default: at it
+// they change nothing, and leaving them out keeps every existing cache entry valid.
+bool late_default(const lang::CheckedParam& p, const std::string& kind) {
+  return kind == "data" && p.name == "test_subset" && p.value.num == 0;
+}
+
 std::string key_text(const lang::StageInstance& s, const std::vector<std::string>& input_keys,
                      const std::string& data_fingerprint) {
   std::string t = fmt::format("whittle-key 1\nkind: {}\nimplementation: {}\nseed: {}\n", s.kind, stage_version(s.kind), s.seed);
   std::vector<const lang::CheckedParam*> params;
   for (const auto& p : s.params)
-    if (param_in_key(p.name)) params.push_back(&p);
+    if (param_in_key(p.name) && !late_default(p, s.kind)) params.push_back(&p);
   std::sort(params.begin(), params.end(), [](auto* a, auto* b) { return a->name < b->name; });
   for (const auto* p : params) t += fmt::format("param {}: {}\n", p->name, p->value.canonical());
   for (const auto& k : input_keys) t += fmt::format("input: {}\n", k);

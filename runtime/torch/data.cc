@@ -154,6 +154,14 @@ Dataset load_dataset(const lang::StageInstance& s, const DataFiles& files) {
     d.train_x = d.train_x.index_select(0, rest);
     d.train_y = d.train_y.index_select(0, rest);
   }
+  // A seeded subset of the test set: for smoke runs and quick looks, never for a reported number.
+  const lang::Val* test_subset = s.value("test_subset");
+  if (test_subset && test_subset->num > 0 && test_subset->num < static_cast<double>(d.test_x.size(0))) {
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<std::uint64_t>(s.seed) + 77);
+    const auto keep = torch::randperm(d.test_x.size(0), gen).slice(0, 0, static_cast<std::int64_t>(test_subset->num));
+    d.test_x = d.test_x.index_select(0, keep);
+    d.test_y = d.test_y.index_select(0, keep);
+  }
   return d;
 }
 
