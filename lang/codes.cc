@@ -51,6 +51,7 @@ const std::vector<CodeInfo>& all_codes() {
       {"R0002", "data_not_found", Severity::Error, "a data set whose files are missing or malformed"},
       {"R0003", "stage_failed", Severity::Error, "a stage that failed while running (the recipe line that caused it)"},
       {"R0004", "corrupt_cache_entry", Severity::Warning, "a cache entry that failed verification; it is recomputed"},
+      {"R0005", "slurm_failed", Severity::Error, "a stage's Slurm job failed, was cancelled or could not be submitted"},
   };
   return codes;
 }

@@ -11,11 +11,28 @@
 namespace whittle::runtime {
 namespace fs = std::filesystem;
 
-ExecResult execute(const Plan& plan, ArtifactStore& store, StageRunner& runner, Progress& progress) {
+ExecResult execute(const Plan& plan, ArtifactStore& store, StageRunner& runner, Progress& progress, int only) {
   ExecResult result;
   std::map<int, std::string> entries;
   for (const PlanStep& step : plan.steps) {
     const lang::StageInstance& s = plan.stage(step.stage);
+    if (only >= 0 && step.stage != only) {
+      // One stage alone: the others are only the entries it may read.
+      if (store.has(step.key)) entries[s.id] = store.entry_dir(step.key);
+      continue;
+    }
+    if (only >= 0)
+      for (const auto& [kind, from] : plan.graph.inputs(s.id))
+        if (!entries.count(from)) {
+          result.diags.add(lang::Diagnostic::make("R0003", s.name_span,
+                                                  fmt::format("stage #{} {} cannot run alone: its input #{} {} is not in the cache", s.id,
+                                                              s.kind, from, plan.stage(from).kind),
+                                                  "input missing")
+                               .with_help("run the whole recipe (`whittle run`), or the input's stage first"));
+          result.outcomes.push_back({s.id, "failed", 0, {}});
+          result.ok = false;
+          return result;
+        }
     std::string reason = step.reason;
     // A cached entry is verified when loaded; a corrupt one is reported and recomputed.
     bool cached = store.has(step.key);

@@ -61,7 +61,10 @@ struct ExecResult {
   bool ok = true;
 };
 
-ExecResult execute(const Plan& plan, ArtifactStore& store, StageRunner& runner, Progress& progress);
+/// Runs every stage of the plan that is not in the cache, in order; stops at the first failure.
+/// With `only` ≥ 0, runs that one stage (or finds it cached) and nothing else: every stage it reads
+/// must already be in the cache (what one Slurm job does, `whittle run-stage`).
+ExecResult execute(const Plan& plan, ArtifactStore& store, StageRunner& runner, Progress& progress, int only = -1);
 
 /// The run record of an execution.
 RunRecord execution_record(const Plan& plan, const ExecResult& result);

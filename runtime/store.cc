@@ -98,7 +98,21 @@ ArtifactStore::ArtifactStore(std::string root) : root_(std::move(root)) {
       throw std::runtime_error(fmt::format("{} is not empty and not a whittle cache; choose another --cache folder", root_));
     std::ofstream(version) << kVersionLine << "\n";
   }
-  for (const char* d : {"objects", "tmp", "partial", "locks", "corrupt"}) fs::create_directories(r / d);
+  std::error_code ec;
+  shared_ = (fs::status(r, ec).permissions() & fs::perms::group_write) != fs::perms::none;
+  for (const char* d : {"objects", "tmp", "partial", "locks", "corrupt"}) {
+    fs::create_directories(r / d);
+    share((r / d).string());
+  }
+}
+
+void ArtifactStore::share(const std::string& path) const {
+  std::error_code ec;
+  const bool dir = fs::is_directory(path, ec);
+  fs::perms add = fs::perms::group_read;
+  if (dir) add |= fs::perms::group_exec;
+  if (shared_) add |= fs::perms::group_write;
+  fs::permissions(path, add, fs::perm_options::add, ec);  // best effort: only the owner may change it
 }
 
 std::string ArtifactStore::entry_dir(const std::string& key) const {
@@ -162,6 +176,7 @@ std::string ArtifactStore::make_temp_dir(const std::string& key) {
   std::random_device rd;
   const fs::path p = fs::path(root_) / "tmp" / fmt::format("{}-{}-{:08x}", key.substr(0, 16), ::getpid(), rd());
   fs::create_directories(p);
+  share(p.string());
   return p.string();
 }
 
@@ -172,15 +187,18 @@ Manifest ArtifactStore::commit(const std::string& tmp_dir, Manifest m) {
     auto sum = sha256_file(e.path().string());
     if (!sum) throw std::runtime_error("cannot read back " + e.path().string());
     m.files.push_back({e.path().filename().string(), static_cast<std::uint64_t>(e.file_size()), *sum});
+    share(e.path().string());
     fsync_path(e.path(), false);
   }
   std::sort(m.files.begin(), m.files.end(), [](const EntryFile& a, const EntryFile& b) { return a.name < b.name; });
   if (m.created.empty()) m.created = now_iso();
   write_manifest(fs::path(tmp_dir) / "manifest.yaml", m);
+  share((fs::path(tmp_dir) / "manifest.yaml").string());
   fsync_path(fs::path(tmp_dir) / "manifest.yaml", false);
   fsync_path(tmp_dir, true);
   const fs::path dest(entry_dir(m.key));
   fs::create_directories(dest.parent_path());
+  share(dest.parent_path().string());
   std::error_code ec;
   if (fs::exists(dest / "manifest.yaml")) {  // someone else finished first: theirs is as good
     remove_tree(tmp_dir);
@@ -196,6 +214,7 @@ Manifest ArtifactStore::commit(const std::string& tmp_dir, Manifest m) {
 std::string ArtifactStore::partial_dir(const std::string& key) {
   const fs::path p = fs::path(root_) / "partial" / key;
   fs::create_directories(p);
+  share(p.string());
   return p.string();
 }
 
@@ -218,8 +237,12 @@ ArtifactStore::Lock::~Lock() {
 
 ArtifactStore::Lock ArtifactStore::lock(const std::string& key, const std::function<void()>& on_wait) {
   const fs::path p = fs::path(root_) / "locks" / (key + ".lock");
-  const int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0664);
+  // flock works on a descriptor opened for reading alone, so a lock file another member of the
+  // group created (and may not have opened to the group for writing) still locks.
+  int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0664);
+  if (fd < 0 && errno == EACCES) fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw std::runtime_error("cannot open lock " + p.string());
+  share(p.string());
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (on_wait) on_wait();
     while (::flock(fd, LOCK_EX) != 0) {

@@ -90,7 +90,11 @@ class ArtifactStore {
   std::pair<std::size_t, std::uint64_t> gc(const std::vector<std::string>& keep);
 
  private:
+  /// Opens a folder or file of the store to its group: read (and search) always, write too when the
+  /// cache's root is group-writable (a cache shared by a group: README, "Running on a Slurm cluster").
+  void share(const std::string& path) const;
   std::string root_;
+  bool shared_ = false;
 };
 
 /// Reads a manifest file; nullopt when missing or malformed.

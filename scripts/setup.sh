@@ -21,6 +21,9 @@ packages=(
   dataset-fashion-mnist
 )
 
+# The test suite also starts a one-node Slurm cluster (tests/cli/test_slurm.cc).
+[[ "$mode" == test ]] && packages+=(slurm-wlm munge)
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

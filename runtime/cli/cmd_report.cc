@@ -17,6 +17,7 @@
 #include "runtime/cli/recipes.h"
 #include "runtime/cli/report.h"
 #include "runtime/record.h"
+#include "runtime/shell.h"
 #include "runtime/torch/inspect.h"
 
 namespace whittle::cli {
@@ -101,12 +102,6 @@ void write_tables(const std::vector<Run>& runs, const fs::path& dir, std::string
 std::string quoted(std::string s) {
   std::string out = "'";
   for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
-  return out + "'";
-}
-/// A word for the shell.
-std::string shell_quoted(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return out + "'";
 }
 /// A label inside an inline data block (no double quotes, no line breaks).
@@ -194,7 +189,7 @@ std::vector<Plot> sparsity(const std::vector<Run>& runs, const fs::path& dir) {
   for (const auto& r : runs) {
     const runtime::StageRecord* last = nullptr;
     for (const auto& s : r.record.stages)
-      if (s.status != "failed" && s.status != "planned" && r.same(s) && r.plan->stage(s.id).produces_model()) last = &s;
+      if ((s.status == "ran" || s.status == "cached") && r.same(s) && r.plan->stage(s.id).produces_model()) last = &s;
     if (!last) continue;
     std::string csv = "layer,weights,nonzero,sparsity,weight_bits,activation_bits,macs\n", block;
     for (const auto& l : runtime::torchrt::stage_layers(*r.plan, last->id, r.store->entry_dir(last->key))) {
@@ -301,7 +296,7 @@ ReportOutcome write_report(const std::vector<Run>& runs, const fs::path& dir) {
   for (const auto& p : plots) {
     const fs::path script = dir / (p.name + ".gp");
     std::ofstream(script) << p.script(dir);
-    if (std::system(("gnuplot " + shell_quoted(script.string())).c_str()) != 0)
+    if (std::system(("gnuplot " + runtime::shell_quote(script.string())).c_str()) != 0)
       o.problem += (o.problem.empty() ? "gnuplot failed on " : ", ") + script.string();
     else
       o.drawn.push_back(p.name);

@@ -18,6 +18,7 @@
 #include "runtime/cli/recipes.h"
 #include "runtime/executor.h"
 #include "runtime/plan.h"
+#include "runtime/slurm.h"
 #include "runtime/torch/preview.h"
 #include "runtime/torch/runner.h"
 
@@ -89,7 +90,7 @@ std::string results_table(const runtime::Plan& p, const runtime::RunRecord& r, c
   // Every `score` stage's full report (each component and how the formula's open points were
   // settled) and every sensitivity scan's table.
   for (const auto& s : r.stages) {
-    if ((s.kind != "score" && s.kind != "sensitivity") || s.status == "failed") continue;
+    if ((s.kind != "score" && s.kind != "sensitivity") || (s.status != "ran" && s.status != "cached")) continue;
     std::ifstream in(fs::path(store.entry_dir(s.key)) / (s.kind + ".txt"));
     if (!in) continue;
     out += fmt::format("\n{}:\n", stage_name(p, s.id));
@@ -99,7 +100,13 @@ std::string results_table(const runtime::Plan& p, const runtime::RunRecord& r, c
 }
 
 
-int run_recipe(const RecipeOptions& o, int threads, const std::string& format, bool dry_run) {
+/// `--executor slurm` and its sbatch options.
+struct ExecutorOptions {
+  std::string executor = "local";
+  runtime::SlurmOptions slurm;
+};
+
+int run_recipe(const RecipeOptions& o, int threads, const std::string& format, bool dry_run, const ExecutorOptions& ex) {
   std::unique_ptr<ArtifactStore> store;
   auto plan = load_plan(o, store);
   if (!plan) return 1;
@@ -108,17 +115,29 @@ int run_recipe(const RecipeOptions& o, int threads, const std::string& format, b
       std::printf("%-36s %s\n", stage_name(*plan, step.stage).c_str(), step.fresh ? "cached" : ("would run: " + step.reason).c_str());
     return 0;
   }
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  auto runner = runtime::make_torch_runner(threads);
+  const bool slurm = ex.executor == "slurm";
+  if (threads <= 0) threads = slurm ? 1 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   CliProgress progress(*plan);
   const std::string started = runtime::now_iso();
-  auto result = runtime::execute(*plan, *store, *runner, progress);
+  runtime::ExecResult result;
+  if (slurm) {
+    runtime::SlurmOptions so = ex.slurm;
+    std::error_code ec;
+    so.whittle = fs::read_symlink("/proc/self/exe", ec).string();
+    so.recipe = fs::absolute(o.file).string();
+    so.sets = o.sets;
+    so.threads = threads;
+    result = runtime::execute_slurm(*plan, *store, so, progress);
+  } else {
+    auto runner = runtime::make_torch_runner(threads);
+    result = runtime::execute(*plan, *store, *runner, progress);
+  }
   const lang::Analysis& a = *plan->analysis;
   for (const auto& d : result.diags.all()) std::fputs((lang::render_full(d, a.sources) + "\n").c_str(), stderr);
   runtime::RunRecord rec = runtime::execution_record(*plan, result);
   rec.whittle_version = WHITTLE_VERSION;
   rec.libtorch_version = runtime::libtorch_version();
-  rec.device = "cpu";
+  rec.device = slurm ? "slurm" : "cpu";
   rec.threads = threads;
   rec.started = started;
   rec.finished = runtime::now_iso();
@@ -202,6 +221,29 @@ int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format,
 
 }  // namespace
 
+/// `whittle run-stage`: one stage of a recipe, found by its key, its inputs already in the cache.
+int run_stage(const RecipeOptions& o, const std::string& key, int threads) {
+  std::unique_ptr<ArtifactStore> store;
+  auto plan = load_plan(o, store);
+  if (!plan) return 1;
+  int id = -1;
+  for (const auto& step : plan->steps)
+    if (step.key == key) id = step.stage;
+  if (id < 0) {
+    std::fprintf(stderr, "error: no stage of %s has the key %s: the recipe, a file it uses or a --set value changed since "
+                         "this stage was submitted\n  help: run the recipe again (`whittle run`)\n", o.file.c_str(), key.c_str());
+    return 1;
+  }
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  auto runner = runtime::make_torch_runner(threads);
+  CliProgress progress(*plan);
+  auto result = runtime::execute(*plan, *store, *runner, progress, id);
+  for (const auto& d : result.diags.all()) std::fputs((lang::render_full(d, plan->analysis->sources) + "\n").c_str(), stderr);
+  for (const auto& out : result.outcomes)
+    std::fprintf(stderr, "%s: %s in %.1fs\n", stage_name(*plan, out.stage).c_str(), out.status.c_str(), out.seconds);
+  return result.ok ? 0 : 1;
+}
+
 void add_run(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<RecipeOptions>();
   auto threads = std::make_shared<int>(0);
@@ -212,7 +254,33 @@ void add_run(CLI::App& app, int& exit_code) {
   c->add_option("--threads", *threads, "Intra-op threads (default: all cores)");
   c->add_option("--format", *format, "table (default) or json: the run record")->check(CLI::IsMember({"table", "json"}));
   c->add_flag("--dry-run", *dry, "Say what would run, and why, without running anything");
-  c->callback([o, threads, format, dry, &exit_code] { exit_code = run_recipe(*o, *threads, *format, *dry); });
+  auto ex = std::make_shared<ExecutorOptions>();
+  c->add_option("--executor", ex->executor, "local (default), or slurm: every stage not cached becomes an sbatch job")
+      ->check(CLI::IsMember({"local", "slurm"}));
+  c->add_option("--partition", ex->slurm.partition, "Slurm: the partition");
+  c->add_option("--gres", ex->slurm.gres, "Slurm: generic resources per job, e.g. gpu:1");
+  c->add_option("--time", ex->slurm.time, "Slurm: the time limit per job, e.g. 04:00:00");
+  c->add_option("--account", ex->slurm.account, "Slurm: the account to charge");
+  c->add_option("--sbatch", ex->slurm.sbatch_args, "Slurm: one more sbatch option, as given (repeatable), e.g. --sbatch=--qos=long");
+  c->add_option("--poll", ex->slurm.poll_seconds, "Slurm: seconds between looks at the queue (default 2)");
+  c->callback([o, threads, format, dry, ex, &exit_code] {
+    if (ex->executor != "slurm" && (!ex->slurm.partition.empty() || !ex->slurm.gres.empty() || !ex->slurm.time.empty() ||
+                                    !ex->slurm.account.empty() || !ex->slurm.sbatch_args.empty())) {
+      std::fprintf(stderr, "error: --partition, --gres, --time, --account and --sbatch are for `--executor slurm`\n");
+      exit_code = 2;
+      return;
+    }
+    exit_code = run_recipe(*o, *threads, *format, *dry, *ex);
+  });
+
+  auto so = std::make_shared<RecipeOptions>();
+  auto skey = std::make_shared<std::string>();
+  auto sthreads = std::make_shared<int>(0);
+  CLI::App* rs = app.add_subcommand("run-stage", "Run one stage of a recipe, by its key, its inputs in the cache (what a Slurm job runs)");
+  add_recipe_options(rs, *so);
+  rs->add_option("--key", *skey, "The stage's cache key (`whittle plan --format json`)")->required();
+  rs->add_option("--threads", *sthreads, "Intra-op threads (default: all cores)");
+  rs->callback([so, skey, sthreads, &exit_code] { exit_code = run_stage(*so, *skey, *sthreads); });
 
   auto po = std::make_shared<RecipeOptions>();
   auto explain = std::make_shared<bool>(false);

@@ -1,0 +1,192 @@
+// The Slurm executor (slurm.h).
+#include "runtime/slurm.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "runtime/shell.h"
+
+namespace whittle::runtime {
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Job {
+  int stage = 0;
+  std::string key, id, state = "SUBMITTED", reason, exit_code;
+  fs::path log;
+  bool done() const {
+    static const std::set<std::string> terminal = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "PREEMPTED",
+                                                   "OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE", "GONE"};
+    return terminal.count(state) > 0;
+  }
+};
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  while (!s.empty() && s.front() == ' ') s.erase(s.begin());
+  return s;
+}
+
+/// `FIELD=value` out of `scontrol show job ID --oneliner`.
+std::string field(const std::string& line, const std::string& name) {
+  const std::string k = " " + name + "=";
+  auto at = (" " + line).find(k);
+  if (at == std::string::npos) return "";
+  at += k.size() - 1;
+  return line.substr(at, line.find(' ', at) - at);
+}
+
+/// The last `n` lines of a job's output file.
+std::string tail(const fs::path& file, std::size_t n) {
+  std::ifstream in(file);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  std::string out;
+  for (std::size_t i = lines.size() > n ? lines.size() - n : 0; i < lines.size(); ++i) out += "    " + lines[i] + "\n";
+  return out;
+}
+
+std::string recipe_line(const Plan& plan, const lang::StageInstance& s) {
+  const lang::SourceFile& f = plan.analysis->sources.file(s.span.file);
+  return fmt::format("{}:{}", f.name(), f.line_of(s.span.begin));
+}
+
+}  // namespace
+
+ExecResult execute_slurm(const Plan& plan, ArtifactStore& store, const SlurmOptions& o, Progress& progress) {
+  ExecResult result;
+  const fs::path logs = fs::absolute(fs::path(store.root()) / "slurm");
+  fs::create_directories(logs);
+  std::map<int, Job> jobs;  // by stage
+  auto fail = [&](const lang::StageInstance& s, const std::string& what, const std::string& note = "") {
+    auto d = lang::Diagnostic::make("R0005", s.name_span, what, "this stage's job");
+    if (!note.empty()) d.with_note(note);
+    result.diags.add(std::move(d));
+    result.ok = false;
+  };
+  auto cancel_all = [&] {
+    std::string ids;
+    for (const auto& [stage, j] : jobs) ids += " " + j.id;
+    if (!ids.empty()) run_command("scancel" + ids + " 2>&1");
+  };
+
+  // Submit, in the plan's order, every stage that is not cached (a corrupt entry is recomputed).
+  for (const PlanStep& step : plan.steps) {
+    const lang::StageInstance& s = plan.stage(step.stage);
+    if (store.has(step.key)) {
+      std::string why;
+      if (store.verify(step.key, why)) continue;
+      result.diags.add(lang::Diagnostic::make("R0004", s.name_span,
+                                              fmt::format("the cache entry of #{} {} is corrupt: {}; recomputing it", s.id, s.kind, why),
+                                              "recomputed"));
+      store.quarantine(step.key);
+    }
+    std::vector<std::string> after;
+    for (const auto& [kind, from] : plan.graph.inputs(s.id))
+      if (jobs.count(from)) after.push_back(jobs.at(from).id);
+    Job j;
+    j.stage = s.id;
+    j.key = step.key;
+    std::string work = shell_quote(o.whittle) + " run-stage " + shell_quote(o.recipe) + " --key " + step.key + " --cache " +
+                       shell_quote(fs::absolute(store.root()).string()) + " --threads " + std::to_string(o.threads);
+    for (const auto& set : o.sets) work += " --set " + shell_quote(set);
+    std::string cmd = "sbatch --parsable --kill-on-invalid-dep=yes";
+    cmd += " --job-name=" + shell_quote(fmt::format("whittle:{}:#{}", plan.analysis->recipe.name, s.id));
+    cmd += " --output=" + shell_quote((logs / fmt::format("{}-{}-%j.out", plan.analysis->recipe.name, s.id)).string());
+    cmd += " --cpus-per-task=" + std::to_string(o.threads);
+    if (!o.partition.empty()) cmd += " --partition=" + shell_quote(o.partition);
+    if (!o.gres.empty()) cmd += " --gres=" + shell_quote(o.gres);
+    if (!o.time.empty()) cmd += " --time=" + shell_quote(o.time);
+    if (!o.account.empty()) cmd += " --account=" + shell_quote(o.account);
+    for (const auto& a : o.sbatch_args) cmd += " " + shell_quote(a);
+    if (!after.empty()) {
+      std::string dep = "afterok";
+      for (const auto& id : after) dep += ":" + id;
+      cmd += " --dependency=" + dep;
+    }
+    cmd += " --wrap=" + shell_quote(work) + " 2>&1";
+    const CommandResult r = run_command(cmd);
+    j.id = trim(r.out.substr(0, r.out.find(';')));
+    if (r.code != 0 || j.id.empty() || j.id.find_first_not_of("0123456789") != std::string::npos) {
+      fail(s, fmt::format("`sbatch` refused the job of #{} {}: {}", s.id, s.kind, trim(r.out)),
+           "nothing of this run is left queued: the jobs already submitted were cancelled");
+      cancel_all();
+      return result;
+    }
+    j.log = logs / fmt::format("{}-{}-{}.out", plan.analysis->recipe.name, s.id, j.id);
+    progress.message(fmt::format("#{} {}: Slurm job {}{}", s.id, s.kind, j.id,
+                                 after.empty() ? "" : fmt::format(" (after job{} {})", after.size() > 1 ? "s" : "", fmt::join(after, ", "))));
+    jobs.emplace(s.id, std::move(j));
+  }
+
+  // Follow the jobs: squeue while they are queued or running, scontrol once squeue forgets them.
+  const auto t0 = std::chrono::steady_clock::now();
+  for (bool first = true;; first = false) {
+    bool open = false;
+    for (const auto& [stage, j] : jobs) open = open || !j.done();
+    if (!open) break;
+    if (!first) std::this_thread::sleep_for(std::chrono::duration<double>(o.poll_seconds));
+    std::string ids;
+    for (const auto& [stage, j] : jobs)
+      if (!j.done()) ids += (ids.empty() ? "" : ",") + j.id;
+    std::map<std::string, std::string> queued;
+    std::istringstream q(run_command("squeue --noheader --format='%i|%T' --jobs=" + ids + " 2>/dev/null").out);
+    for (std::string line; std::getline(q, line);)
+      if (auto bar = line.find('|'); bar != std::string::npos) queued[trim(line.substr(0, bar))] = trim(line.substr(bar + 1));
+    for (auto& [stage, j] : jobs) {
+      if (j.done()) continue;
+      std::string state = queued.count(j.id) ? queued.at(j.id) : "";
+      const bool finished_in_squeue = state == "COMPLETED" || state == "FAILED" || state == "CANCELLED" || state == "TIMEOUT";
+      if (state.empty() || finished_in_squeue) {
+        const std::string line = run_command("scontrol show job " + j.id + " --oneliner 2>/dev/null").out;
+        state = field(line, "JobState");
+        j.reason = field(line, "Reason");
+        j.exit_code = field(line, "ExitCode");
+        if (state.empty()) state = store.has(j.key) ? "COMPLETED" : "GONE";  // purged from the controller
+      }
+      if (state != j.state) {
+        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        progress.message(fmt::format("#{} {} (job {}): {}{} [{:.0f}s]", stage, plan.stage(stage).kind, j.id, state,
+                                     j.reason.empty() || j.reason == "None" ? "" : " (" + j.reason + ")", secs));
+        j.state = state;
+      }
+    }
+  }
+
+  // The outcomes, as a local run gives them: read from the cache.
+  for (const PlanStep& step : plan.steps) {
+    const lang::StageInstance& s = plan.stage(step.stage);
+    auto it = jobs.find(s.id);
+    const bool have = store.has(step.key);
+    if (it == jobs.end() || (it->second.state == "COMPLETED" && have)) {
+      if (!have) continue;
+      auto m = store.manifest(step.key);
+      StageOutcome out{s.id, it == jobs.end() ? "cached" : "ran", m ? m->seconds : 0, m ? m->metrics : std::map<std::string, double>{}};
+      if (it != jobs.end()) out.metrics["slurm_job"] = std::stod(it->second.id);
+      result.outcomes.push_back(std::move(out));
+      continue;
+    }
+    const Job& j = it->second;
+    if (j.state == "CANCELLED" && j.reason == "DependencyNeverSatisfied") {
+      result.outcomes.push_back({s.id, "cancelled", 0, {}});  // Slurm's doing: a stage it reads failed
+      continue;
+    }
+    result.outcomes.push_back({s.id, "failed", 0, {}});
+    fail(s,
+         fmt::format("stage #{} {} at {} failed in Slurm job {} ({}{})", s.id, s.kind, recipe_line(plan, s), j.id, j.state,
+                     j.exit_code.empty() ? "" : ", exit code " + j.exit_code),
+         fmt::format("the job's output, {}:\n{}", j.log.string(), tail(j.log, 15)));
+  }
+  return result;
+}
+
+}  // namespace whittle::runtime
