@@ -138,13 +138,16 @@ ExecResult execute_slurm(const Plan& plan, ArtifactStore& store, const SlurmOpti
     std::string ids;
     for (const auto& [stage, j] : jobs)
       if (!j.done()) ids += (ids.empty() ? "" : ",") + j.id;
-    std::map<std::string, std::string> queued;
-    std::istringstream q(run_command("squeue --noheader --format='%i|%T' --jobs=" + ids + " 2>/dev/null").out);
-    for (std::string line; std::getline(q, line);)
-      if (auto bar = line.find('|'); bar != std::string::npos) queued[trim(line.substr(0, bar))] = trim(line.substr(bar + 1));
+    std::map<std::string, std::pair<std::string, std::string>> queued;  // id → (state, reason)
+    std::istringstream q(run_command("squeue --noheader --format='%i|%T|%r' --jobs=" + ids + " 2>/dev/null").out);
+    for (std::string line; std::getline(q, line);) {
+      const auto a = line.find('|'), b = line.find('|', a == std::string::npos ? a : a + 1);
+      if (b != std::string::npos) queued[trim(line.substr(0, a))] = {trim(line.substr(a + 1, b - a - 1)), trim(line.substr(b + 1))};
+    }
     for (auto& [stage, j] : jobs) {
       if (j.done()) continue;
-      std::string state = queued.count(j.id) ? queued.at(j.id) : "";
+      std::string state = queued.count(j.id) ? queued.at(j.id).first : "";
+      if (!state.empty()) j.reason = queued.at(j.id).second;  // why it waits: Resources, Priority, Dependency...
       const bool finished_in_squeue = state == "COMPLETED" || state == "FAILED" || state == "CANCELLED" || state == "TIMEOUT";
       if (state.empty() || finished_in_squeue) {
         const std::string line = run_command("scontrol show job " + j.id + " --oneliner 2>/dev/null").out;
