@@ -39,13 +39,15 @@ std::vector<std::string> candidate_roots(const std::string& dataset, const std::
 
 }  // namespace
 
-std::optional<DataFiles> locate_data(const lang::StageInstance& s, std::string& error) {
+std::optional<DataFiles> locate_data(const lang::StageInstance& s, std::string& error, const std::string& elsewhere) {
   DataFiles d;
   d.dataset = s.value("dataset") ? s.value("dataset")->str : "";
   const std::string root = s.value("root") ? s.value("root")->str : "";
   if (d.dataset == "synthetic") return d;
   const auto names = expected_files(d.dataset);
-  const auto roots = candidate_roots(d.dataset, root);
+  auto roots = candidate_roots(d.dataset, root);
+  if (!elsewhere.empty())
+    roots = {(fs::path(elsewhere) / (d.dataset == "cifar10" ? "cifar-10-batches-bin" : "fashion-mnist")).string(), elsewhere};
   std::string looked;
   for (const auto& r : roots) {
     std::vector<std::string> files;

@@ -17,7 +17,9 @@ struct DataFiles {
 
 /// Resolves a data stage's files: its `root:`, else $WHITTLE_DATA, else the data set's usual place.
 /// On failure, `error` says what is missing and where whittle looked.
-std::optional<DataFiles> locate_data(const lang::StageInstance& data_stage, std::string& error);
+/// `elsewhere`, when given, is where this machine keeps the data instead of the stage's `root:`
+/// (`whittle verify --data`): searched as $WHITTLE_DATA is; the stage's key does not change.
+std::optional<DataFiles> locate_data(const lang::StageInstance& data_stage, std::string& error, const std::string& elsewhere = "");
 
 /// SHA-256 over the data set's name and its files' contents. `memo` is a TSV file remembering
 /// per-file hashes by path, size and modification time, so each file is read once.

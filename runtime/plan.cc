@@ -59,9 +59,10 @@ std::string reason_for(const Plan& p, int id, const StageRecord* prev, const std
 
 }  // namespace
 
-std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const ArtifactStore& store) {
+std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const ArtifactStore& store, const std::string& data_dir) {
   auto p = std::make_unique<Plan>();
   p->analysis = std::move(analysis);
+  p->data_dir = data_dir;
   lang::Analysis& a = *p->analysis;
   p->recipe_sha256 = sha256_hex(a.sources.file(a.main).text());
   p->record_path = (fs::path(store.root()) / "runs" / (a.recipe.name + ".yaml")).string();
@@ -75,7 +76,7 @@ std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const 
     }
     if (s.kind == "data") {
       std::string error;
-      auto files = locate_data(s, error);
+      auto files = locate_data(s, error, data_dir);
       if (!files) {
         a.diags.add(lang::Diagnostic::make("R0002", s.span, error, "data not found")
                         .with_help("give the folder with `root: \"...\"`, or set WHITTLE_DATA"));

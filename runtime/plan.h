@@ -30,6 +30,7 @@ struct Plan {
   std::vector<PlanStep> steps;             ///< in execution order
   std::string recipe_sha256;
   std::string record_path;                 ///< where this recipe's run record lives
+  std::string data_dir;                    ///< where the data is, when not where the recipe says (make_plan)
   const lang::StageInstance& stage(int id) const { return analysis->recipe.stages[static_cast<std::size_t>(id)]; }
   /// The `model` stage that starts the chain a stage belongs to.
   const lang::StageInstance& chain_model(int id) const {
@@ -41,7 +42,8 @@ struct Plan {
 
 /// Builds the plan; problems (unrunnable stages, missing data) are added to the analysis's
 /// diagnostics as R-codes at the recipe line that causes them.
-std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const ArtifactStore& store);
+/// `data_dir`: where this machine keeps the data when not where the recipe says (see locate_data).
+std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const ArtifactStore& store, const std::string& data_dir = "");
 
 /// The run record describing a plan (status "planned" or "cached" per stage).
 RunRecord plan_record(const Plan& p);

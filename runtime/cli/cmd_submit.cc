@@ -294,8 +294,8 @@ int verify(const std::string& file, const std::string& data) {
                   (tmp.path / "cache").string()};
   if (!fs::exists(o.file) || info.value("recipe_file", "").empty()) return reject("its claims.json names no recipe it holds");
   std::unique_ptr<runtime::ArtifactStore> store;
-  auto plan = load_plan(o, store);
-  if (!plan) return reject("its recipe does not check with this whittle (see above)");
+  auto plan = load_plan(o, store, data);
+  if (!plan) return reject("its recipe cannot be planned here (see above; `--data DIR` says where this machine keeps the data)");
   // The run record belongs to this recipe: the same stages with the same keys.
   const auto rec = runtime::read_record((root / "run.yaml").string());
   if (!rec) return reject("its run.yaml is not a run record");
@@ -318,12 +318,6 @@ int verify(const std::string& file, const std::string& data) {
   line("model is the recipe's", fmt::format("#{}", model), model_ok ? stage_name(*plan, model) : "no such model stage", model_ok);
   if (!model_ok) return 1;
   const runtime::StageRecord* m = record_of(*rec, model);
-  // Data: where this machine has it (`--data` overrides the recipe's `root:`).
-  if (!data.empty()) {
-    auto& ds = plan->analysis->recipe.stages[static_cast<std::size_t>(plan->chain_model(model).data_in)];
-    for (auto& p : ds.params)
-      if (p.name == "root") p.value.str = data;
-  }
   fs::create_directories(tmp.path / "entry");
   fs::copy_file(root / "model.pt", tmp.path / "entry" / "model.pt");
   std::map<std::string, double> found;
@@ -366,7 +360,8 @@ void add_submit(CLI::App& app, int& exit_code) {
   auto data = std::make_shared<std::string>();
   CLI::App* v = app.add_subcommand("verify", "Check a submission: recompute every claim from its model and the test set");
   v->add_option("file", *file, "The archive from `whittle submit`")->required()->check(CLI::ExistingFile);
-  v->add_option("--data", *data, "Folder of the data set on this machine (overrides the recipe's `root:`)");
+  v->add_option("--data", *data, "Where this machine keeps the data, if not where the recipe says (like $WHITTLE_DATA: "
+                                 "a folder holding cifar-10-batches-bin/, or the files themselves)");
   v->callback([file, data, &exit_code] { exit_code = verify(*file, *data); });
 }
 

@@ -18,7 +18,7 @@ void add_recipe_options(CLI::App* c, RecipeOptions& o) {
 }
 
 /// Analyses and plans a recipe; prints problems; nullptr if it cannot run.
-std::unique_ptr<runtime::Plan> load_plan(const RecipeOptions& o, std::unique_ptr<runtime::ArtifactStore>& store) {
+std::unique_ptr<runtime::Plan> load_plan(const RecipeOptions& o, std::unique_ptr<runtime::ArtifactStore>& store, const std::string& data_dir) {
   auto sets = parse_sets(o.sets);
   if (!sets) return nullptr;
   lang::CheckOptions copts;
@@ -30,7 +30,7 @@ std::unique_ptr<runtime::Plan> load_plan(const RecipeOptions& o, std::unique_ptr
     std::fprintf(stderr, "error: %s\n", e.what());
     return nullptr;
   }
-  auto plan = runtime::make_plan(std::move(analysis), *store);
+  auto plan = runtime::make_plan(std::move(analysis), *store, data_dir);
   const lang::Analysis& a = *plan->analysis;
   for (const auto& d : a.diags.all())
     if (d.severity != lang::Severity::Note) std::fputs((lang::render_full(d, a.sources) + "\n").c_str(), stderr);

@@ -22,8 +22,9 @@ struct RecipeOptions {
 /// The recipe argument, `--set` and `--cache`.
 void add_recipe_options(CLI::App* c, RecipeOptions& o);
 
-/// Analyses and plans a recipe; prints problems; nullptr if it cannot run.
-std::unique_ptr<runtime::Plan> load_plan(const RecipeOptions& o, std::unique_ptr<runtime::ArtifactStore>& store);
+/// Analyses and plans a recipe; prints problems; nullptr if it cannot run. `data_dir`: where this
+/// machine keeps the data, if not where the recipe says (`verify --data`).
+std::unique_ptr<runtime::Plan> load_plan(const RecipeOptions& o, std::unique_ptr<runtime::ArtifactStore>& store, const std::string& data_dir = "");
 
 /// "#3 prune 20% global", cut to 34 characters.
 std::string stage_name(const runtime::Plan& p, int id);

@@ -34,7 +34,7 @@ std::map<std::string, double> recompute_claims(const Plan& plan, int stage_id, c
   if (test_accuracy) {
     const lang::StageInstance& data = plan.stage(plan.chain_model(stage_id).data_in);
     std::string error;
-    auto files = locate_data(data, error);
+    auto files = locate_data(data, error, plan.data_dir);
     if (!files) throw StageError(error);
     const Dataset d = load_dataset(data, *files);
     const Scores s = score_predictions(predict(*net.module, d.test_x, 256, torch::kCPU), d.test_y, d.classes);

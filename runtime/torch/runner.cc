@@ -81,7 +81,7 @@ class TorchRunner : public StageRunner {
     if (it != data_.end()) return it->second;
     const lang::StageInstance& s = p.stage(data_id);
     std::string error;
-    auto files = locate_data(s, error);
+    auto files = locate_data(s, error, p.data_dir);
     if (!files) throw StageError(error);
     return data_.emplace(data_id, load_dataset(s, *files)).first->second;
   }

@@ -346,3 +346,30 @@ TEST_CASE("a submission verifies, and a changed model, claim or path does not", 
   CHECK(link.code == 1);
   CHECK(link.out.find("not a regular file") != std::string::npos);
 }
+
+TEST_CASE("verify finds the data where the grader keeps it", "[run][submit]") {
+  const std::filesystem::path cifar = std::filesystem::path(WHITTLE_SOURCE_DIR) / ".." / "shared" / "data" / "cifar-10-batches-bin";
+  if (!std::filesystem::exists(cifar)) {
+    WARN("no CIFAR-10 at " << cifar << ": skipped");
+    return;
+  }
+  Scratch s;
+  // The student's machine keeps CIFAR-10 at a path the grader's does not have.
+  std::filesystem::create_directories(s.dir / "student");
+  std::filesystem::create_directory_symlink(std::filesystem::canonical(cifar), s.dir / "student" / "cifar");
+  const std::string recipe = "recipe cif\ndata cifar10 root: \"" + (s.dir / "student" / "cifar").string() +
+                             "\" subset: 256 test_subset: 500\nmodel small_cnn\ntrain 1 epoch\nevaluate\n";
+  run_json(s, recipe);
+  const std::string archive = (s.dir / "cif.tar.gz").string();
+  REQUIRE(run_whittle("submit --cache " + (s.dir / "cache").string() + " -o " + archive + " " + (s.dir / "r.recipe").string()).code == 0);
+  std::filesystem::remove(s.dir / "student" / "cifar");
+  std::filesystem::create_directories(s.dir / "grader");
+  std::filesystem::create_directory_symlink(std::filesystem::canonical(cifar), s.dir / "grader" / "cifar-10-batches-bin");
+  const Result lost = run_whittle("verify " + archive);
+  CHECK(lost.code == 1);
+  CHECK(lost.out.find("--data") != std::string::npos);
+  const Result found = run_whittle("verify --data " + (s.dir / "grader").string() + " " + archive);
+  INFO(found.out);
+  CHECK(found.code == 0);
+  CHECK(found.out.find("verified: every claim holds") != std::string::npos);
+}
