@@ -79,6 +79,16 @@ ExecResult execute_slurm(const Plan& plan, ArtifactStore& store, const SlurmOpti
     if (!ids.empty()) run_command("scancel" + ids + " 2>&1");
   };
 
+  bool anything = false;
+  for (const PlanStep& step : plan.steps) anything = anything || !step.fresh;
+  if (anything && run_command("command -v sbatch squeue scontrol > /dev/null 2>&1").code != 0) {
+    auto d = lang::Diagnostic::make("R0005", plan.stage(plan.steps.front().stage).name_span,
+                                    "Slurm's commands (sbatch, squeue, scontrol) are not on this machine's PATH", "nothing was submitted");
+    d.with_help("run on a login node of the cluster, or without `--executor slurm`");
+    result.diags.add(std::move(d));
+    result.ok = false;
+    return result;
+  }
   // Submit, in the plan's order, every stage that is not cached (a corrupt entry is recomputed).
   for (const PlanStep& step : plan.steps) {
     const lang::StageInstance& s = plan.stage(step.stage);
