@@ -64,10 +64,11 @@ std::string stage_summary(const StageInstance& s) {
   std::string out;
   for (const CheckedParam& p : s.params) {
     if (p.origin != Origin::Given) continue;
-    // A value given but equal to the default (a `let` at its default, say) says nothing.
-    if (s.def)
-      if (const ParamDef* d = s.def->param(p.name); d && !d->required && d->default_text == p.value.canonical()) continue;
     const bool positional_word = p.value.kind == Val::Kind::Enum || p.value.kind == Val::Kind::Quantity;
+    // A named value given but equal to its default (`subset: $subset` with the let at 0) says
+    // nothing; a word the recipe wrote (`l1`) is kept as written.
+    if (s.def && !positional_word)
+      if (const ParamDef* d = s.def->param(p.name); d && !d->required && d->default_text == p.value.canonical()) continue;
     out += (out.empty() ? "" : " ") + (positional_word ? p.value.canonical() : p.name + ": " + p.value.canonical());
   }
   return out;
