@@ -60,15 +60,17 @@ std::vector<int> vgg_cfg(int depth) {  // 0 is a max-pool
 struct BottleneckImpl : nn::Module {
   BN bn1{nullptr}, bn2{nullptr};
   Conv conv1{nullptr}, conv2{nullptr};
+  FunctionalReLU relu2{nullptr};  ///< F.relu after bn2: `convert` folds bn2 into conv1 and fuses it
   BottleneckImpl(std::int64_t in, std::int64_t k, const Groups& g) {
     bn1 = register_module("bn1", bn(in));
     conv1 = register_module("conv1", conv(in, 4 * k, 1));
     bn2 = register_module("bn2", bn(4 * k));
+    relu2 = register_module("relu2", FunctionalReLU());
     conv2 = register_module("conv2", conv3(4 * k, k, 1, g(4 * k, k)));
   }
   T forward(T x) {
     auto out = conv1(torch::relu(bn1(x)));
-    out = conv2(torch::relu(bn2(out)));
+    out = conv2(relu2(bn2(out)));
     return torch::cat({out, x}, 1);
   }
 };

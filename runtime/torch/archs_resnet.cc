@@ -15,10 +15,12 @@ struct BasicBlockImpl : nn::Module {
   static constexpr const char* kMidNorm = "bn1";  ///< the BN between conv1 and conv2
   Conv conv1{nullptr}, conv2{nullptr};
   BN bn1{nullptr}, bn2{nullptr};
+  FunctionalReLU relu1{nullptr};  ///< kuangliu's F.relu between the convs, visible to `convert`
   nn::Sequential shortcut;
   BasicBlockImpl(std::int64_t in, std::int64_t planes, std::int64_t stride, const Groups& g) {
     conv1 = register_module("conv1", conv3(in, planes, stride, g(in, planes)));
     bn1 = register_module("bn1", bn(planes));
+    relu1 = register_module("relu1", FunctionalReLU());
     conv2 = register_module("conv2", conv3(planes, planes, 1, g(planes, planes)));
     bn2 = register_module("bn2", bn(planes));
     if (stride != 1 || in != planes) {
@@ -28,7 +30,7 @@ struct BasicBlockImpl : nn::Module {
     register_module("shortcut", shortcut);
   }
   T forward(T x) {
-    auto out = bn2(conv2(torch::relu(bn1(conv1(x)))));
+    auto out = bn2(conv2(relu1(bn1(conv1(x)))));
     return torch::relu(out + (shortcut->is_empty() ? x : shortcut->forward(x)));
   }
 };
@@ -132,16 +134,18 @@ struct CifarBlockImpl : nn::Module {
   static constexpr const char* kMidNorm = "bn1";
   Conv conv1{nullptr}, conv2{nullptr};
   BN bn1{nullptr}, bn2{nullptr};
+  FunctionalReLU relu1{nullptr};
   std::int64_t pad = -1;  ///< channels of zero padding on each side of the shortcut; -1: identity
   CifarBlockImpl(std::int64_t in, std::int64_t planes, std::int64_t stride, const Groups& g) {
     conv1 = register_module("conv1", conv3(in, planes, stride, g(in, planes)));
     bn1 = register_module("bn1", bn(planes));
+    relu1 = register_module("relu1", FunctionalReLU());
     conv2 = register_module("conv2", conv3(planes, planes, 1, g(planes, planes)));
     bn2 = register_module("bn2", bn(planes));
     if (stride != 1 || in != planes) pad = planes / 4;
   }
   T forward(T x) {
-    auto out = bn2(conv2(torch::relu(bn1(conv1(x)))));
+    auto out = bn2(conv2(relu1(bn1(conv1(x)))));
     auto sc = x;
     if (pad >= 0) {
       using torch::indexing::Slice;

@@ -75,11 +75,14 @@ struct Int8Conv : Int8Kernel {
   double in_scale = 1, out_scale = 1;
   std::int64_t in_zp = 0, out_zp = 0;
   const bool relu;
+  /// The output stays quantized: its only reader is another int8 conv (checked by convert_int8).
+  bool emit_quantized = false;
   const c10::OperatorHandle conv;  // looked up once, not on every call
   torch::Tensor forward(const torch::Tensor& x) override {
-    torch::jit::Stack st{quantize7(x, in_scale, in_zp), packed, out_scale, out_zp};
+    torch::jit::Stack st{x.is_quantized() ? x : quantize7(x, in_scale, in_zp), packed, out_scale, out_zp};
     conv.callBoxed(&st);
     const torch::Tensor y = st[0].toTensor();
+    if (emit_quantized) return y;
     return y.is_non_overlapping_and_dense() ? dequantize_fast(y) : y.dequantize();
   }
 };
@@ -159,11 +162,32 @@ int convert_int8(Net& net, const std::string& engine, const std::vector<torch::T
     std::string bn, relu;
     if (const auto* next = tracer.reader(last->out); next && dynamic_cast<const BNImpl*>(next->layer))
       bn = names.at(next->layer), last = next;
-    if (const auto* next = tracer.reader(last->out); next && dynamic_cast<const ReLUImpl*>(next->layer))
+    if (const auto* next = tracer.reader(last->out); next && dynamic_cast<const Fusable*>(next->layer))
       relu = names.at(next->layer), last = next;
     const auto& in = tracer.range.at(call.layer);
     const auto& out = tracer.range.at(last->layer);
-    plan["convs"][names.at(call.layer)] = {{"bn", bn}, {"relu", relu}, {"in", {in[0], in[1]}}, {"out", {out[2], out[3]}}};
+    const auto* reader = tracer.reader(last->out);
+    plan["convs"][names.at(call.layer)] = {{"bn", bn}, {"relu", relu}, {"in", {in[0], in[1]}}, {"out", {out[2], out[3]}},
+                                           {"emit", false}, {"next_is_conv", reader && dynamic_cast<const ConvImpl*>(reader->layer)}};
+  }
+  net.int8 = plan.dump();
+  apply_int8(net);
+  // Keep a conv's output quantized for the conv that reads it when that changes nothing: the
+  // tensor may have readers the trace cannot see (an addition, a concatenation), so each candidate
+  // is kept only if the whole net computes bitwise the same with it.
+  const torch::Tensor probe = batches.front().slice(0, 0, std::min<std::int64_t>(8, batches.front().size(0)));
+  const torch::Tensor reference = net.module->forward(probe);
+  for (auto& [name, c] : plan["convs"].items()) {
+    if (!c["next_is_conv"].get<bool>()) continue;
+    c["emit"] = true;
+    net.int8 = plan.dump();
+    apply_int8(net);
+    bool same = false;
+    try {
+      same = torch::equal(net.module->forward(probe), reference);
+    } catch (const std::exception&) {
+    }
+    if (!same) c["emit"] = false;
   }
   net.int8 = plan.dump();
   apply_int8(net);
@@ -179,9 +203,10 @@ void apply_int8(Net& net) {
   for (const auto& [name, c] : plan["convs"].items()) {
     auto* conv = dynamic_cast<ConvImpl*>(modules.at(name));
     auto* bn = c["bn"].get<std::string>().empty() ? nullptr : dynamic_cast<BNImpl*>(modules.at(c["bn"].get<std::string>()));
-    auto* relu = c["relu"].get<std::string>().empty() ? nullptr : dynamic_cast<ReLUImpl*>(modules.at(c["relu"].get<std::string>()));
+    auto* relu = c["relu"].get<std::string>().empty() ? nullptr : dynamic_cast<Fusable*>(modules.at(c["relu"].get<std::string>()));
     if (!conv) throw std::runtime_error("int8 plan names a layer that is not a conv: " + name);
     auto k = std::make_shared<Int8Conv>(relu != nullptr);
+    k->emit_quantized = c.value("emit", false);
     k->packed = pack(*conv, bn);
     std::tie(k->in_scale, k->in_zp) = affine(c["in"][0], c["in"][1]);
     std::tie(k->out_scale, k->out_zp) = affine(c["out"][0], c["out"][1]);

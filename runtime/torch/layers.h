@@ -137,7 +137,13 @@ struct BNImpl : torch::nn::Module, CountedLayer {
 };
 TORCH_MODULE(BN);
 
-struct ReLUImpl : torch::nn::ReLUImpl, CountedLayer {
+/// A ReLU that `convert` may fuse into the int8 conv before it.
+struct Fusable {
+  bool fused = false;
+  virtual ~Fusable() = default;
+};
+
+struct ReLUImpl : torch::nn::ReLUImpl, CountedLayer, Fusable {
   using torch::nn::ReLUImpl::ReLUImpl;
   torch::Tensor forward(torch::Tensor x) {
     if (fused) return x;  // fused into the int8 conv before it (int8.h)
@@ -148,9 +154,21 @@ struct ReLUImpl : torch::nn::ReLUImpl, CountedLayer {
     return y;
   }
   LayerKind kind() const override { return LayerKind::ReLU; }
-  bool fused = false;
 };
 TORCH_MODULE(ReLU);
+
+/// The ReLU of a forward pass written with a function call (kuangliu's `F.relu`): a module only so
+/// that `convert` can see it and fuse it; no score counts it (course2021's profiler counts ReLU
+/// modules only where the reference model has them), and it has no parameters.
+struct FunctionalReLUImpl : torch::nn::Module, Fusable {
+  torch::Tensor forward(const torch::Tensor& x) {
+    if (fused) return x;  // fused into the int8 conv before it (int8.h)
+    auto y = torch::relu(x);
+    if (g_observer) g_observer->seen(this, x, y);
+    return y;
+  }
+};
+TORCH_MODULE(FunctionalReLU);
 
 struct AvgPoolImpl : torch::nn::AvgPool2dImpl, CountedLayer {
   using torch::nn::AvgPool2dImpl::AvgPool2dImpl;
