@@ -38,11 +38,6 @@ constexpr std::uint64_t kMaxBytes = 8ull << 30;  // what verify unpacks at most
 constexpr double kAccuracyTolerance = 0.002;      // 0.2 points: 20 of CIFAR-10's 10,000 test images
 using Files = std::map<std::string, std::string>;  // path inside the submission's folder → contents
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 /// A fresh private folder under the system's temporary folder, removed with the object.
 struct TempDir {
   fs::path path;
@@ -222,7 +217,13 @@ int submit(const RecipeOptions& o, std::string out) {
     if (static_cast<lang::FileId>(i) == a.main) recipe_path = "recipe/" + rel.generic_string();
   }
   files["run.yaml"] = runtime::record_yaml(run->record);
-  files["model.pt"] = slurp(fs::path(run->store->entry_dir(m.key)) / "model.pt");
+  std::string error;
+  auto model_bytes = read_file((fs::path(run->store->entry_dir(m.key)) / "model.pt").string(), error);
+  if (!model_bytes) {
+    std::fprintf(stderr, "error: %s\n  help: `whittle cache verify`, then run the recipe again\n", error.c_str());
+    return 1;
+  }
+  files["model.pt"] = std::move(*model_bytes);
   nlohmann::json info = {{"format", kSubmissionFormat}, {"recipe", run->record.recipe},     {"recipe_file", recipe_path},
                          {"sets", o.sets},             {"model_stage", model},              {"model_key", m.key},
                          {"evaluate_stage", eval},      {"whittle_version", WHITTLE_VERSION}, {"claims", claims}};
@@ -234,10 +235,10 @@ int submit(const RecipeOptions& o, std::string out) {
   const ReportOutcome rep = write_report(runs, tmp.path);
   if (!rep.problem.empty()) std::fprintf(stderr, "note: %s\n", rep.problem.c_str());
   for (const auto& e : fs::directory_iterator(tmp.path))
-    if (e.is_regular_file()) files["report/" + e.path().filename().string()] = slurp(e.path());
+    if (auto bytes = e.is_regular_file() ? read_file(e.path().string(), error) : std::nullopt)
+      files["report/" + e.path().filename().string()] = std::move(*bytes);
   files["MANIFEST.sha256"] = manifest(files);
   if (out.empty()) out = runs[0].record.recipe + ".submission.tar.gz";
-  std::string error;
   if (!write_archive(out, runs[0].record.recipe, files, error)) {
     std::fprintf(stderr, "error: cannot write %s: %s\n", out.c_str(), error.c_str());
     return 1;
