@@ -1,6 +1,8 @@
 // The front-end driver and the `# whittle: allow(...)` directives.
 #include "lang/analyze.h"
 
+#include "lang/files.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -127,7 +129,8 @@ std::unique_ptr<Analysis> analyze(const std::string& name, std::string text, con
                                   const Catalog& catalog) {
   auto a = std::make_unique<Analysis>();
   a->main = a->sources.add(name, std::move(text));
-  a->program = load_program(a->sources, a->main, catalog, a->diags);
+  a->overrides = options.overrides;
+  a->program = load_program(a->sources, a->main, catalog, a->diags, options.confine_to);
   Diagnostics checked;
   a->recipe = check(a->program, catalog, a->sources, checked, options);
   for (const Diagnostic& d : checked.all())
@@ -139,18 +142,16 @@ std::unique_ptr<Analysis> analyze(const std::string& name, std::string text, con
 }
 
 std::unique_ptr<Analysis> analyze_file(const std::string& path, const CheckOptions& options, const Catalog& catalog) {
-  std::ifstream in(path, std::ios::binary);
-  std::error_code ec;
-  if (!in || !std::filesystem::is_regular_file(path, ec) || std::filesystem::file_size(path, ec) > kMaxFileBytes) {
+  std::string error;
+  auto text = read_regular_file(path, kMaxFileBytes, error);
+  if (!text) {
     auto a = std::make_unique<Analysis>();
     a->main = a->sources.add(path, "");
-    a->diags.add(Diagnostic::make("E0106", Span{a->main, 0, 0}, fmt::format("cannot read `{}`", path), "no such file")
+    a->diags.add(Diagnostic::make("E0106", Span{a->main, 0, 0}, error, "not read")
                      .with_help("a recipe is a regular text file of at most 16 MiB"));
     return a;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return analyze(path, ss.str(), options, catalog);
+  return analyze(path, std::move(*text), options, catalog);
 }
 
 }  // namespace whittle::lang

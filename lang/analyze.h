@@ -1,6 +1,7 @@
 // The whole front end in one call: parse, load `use`d files, check, lint, apply
 // `# whittle: allow(...)`, and sort. What `whittle lint`, `check`, and later `plan`/`run` start from.
 #pragma once
+#include <map>
 #include <memory>
 #include <string>
 
@@ -19,6 +20,7 @@ struct Analysis {
   LoadedProgram program;
   CheckedRecipe recipe;
   Diagnostics diags;
+  std::map<std::string, std::string> overrides;  ///< the `--set` values it was checked with
   bool ok() const { return !diags.has_errors(); }
 };
 

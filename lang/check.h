@@ -16,6 +16,9 @@ struct CheckOptions {
   std::map<std::string, std::string> overrides;
   /// A recipe that unrolls into more stage instances than this is refused (E0306).
   std::size_t max_stages = 100000;
+  /// When set, a `use` may only name a file inside this folder (a submission being verified: its
+  /// recipe must not read the grader's files). Checked before the file is opened.
+  std::string confine_to;
 };
 
 CheckedRecipe check(const LoadedProgram& program, const Catalog& catalog, SourceMap& sources,

@@ -82,7 +82,7 @@ std::vector<Checker::BoundArg> Checker::bind_args(const std::vector<ast::Arg>& a
     // Positional: find out what the value is, following references.
     Shape sh;
     const ast::Value* v = &a.value;
-    for (int hops = 0; v && v->kind == VK::Ref && hops < 32; ++hops) {
+    for (int hops = 0; v && v->kind == VK::Ref && hops < static_cast<int>(kMaxNesting); ++hops) {
       const Binding* b = lookup(v->text, v->span);
       if (!b) {
         v = nullptr;

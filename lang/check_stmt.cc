@@ -141,7 +141,7 @@ void Checker::sweep(const ast::Stmt& s, Frame& f) {
   // The values: a list (items checked lazily at each use) or a range (expanded now).
   std::vector<Binding> items;
   const ast::Value* v = &s.value;
-  for (int hops = 0; v->kind == ast::Value::Kind::Ref && hops < 32; ++hops) {
+  for (int hops = 0; v->kind == ast::Value::Kind::Ref && hops < static_cast<int>(kMaxNesting); ++hops) {
     const Binding* b = lookup(v->text, v->span);
     if (!b) return;
     if (!b->lazy) {
@@ -322,6 +322,12 @@ void Checker::call_define(const DefineInfo& d, const ast::Stage& st, Frame& f) {
     diags_.add(Diagnostic::make("E0306", st.name_span, fmt::format("`{}` uses itself, so it would never end", name), "recursive use")
                    .with_label(d.stmt->name_span, "defined here")
                    .with_help("a `define` may call other stages, but not itself; use `repeat` for rounds"));
+    return;
+  }
+  if (define_stack_.size() >= kMaxNesting) {
+    diags_.add(Diagnostic::make("E0111", st.name_span, fmt::format("`define`d stages call each other more than {} deep", kMaxNesting),
+                                "too deep")
+                   .with_help("call the stages you need from fewer levels of `define`"));
     return;
   }
   auto given = bind_args(st.args, d.params, name, false);

@@ -2,6 +2,7 @@
 // ranges, defaults, and binding positional arguments to parameters by unit and enum word.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "lang/checker.h"
@@ -236,16 +237,23 @@ std::optional<Val> Checker::coerce_ref(const ast::Value& v, const Type& t) {
   const Binding* b = lookup(v.text, v.span);
   if (!b) return std::nullopt;
   if (b->lazy) {
-    if (ref_depth_ > 32) {
+    if (std::find(resolving_.begin(), resolving_.end(), b->lazy) != resolving_.end()) {
       diags_.add(Diagnostic::make("E0104", v.span, fmt::format("`${}` is defined in terms of itself", v.text), "circular definition"));
       return std::nullopt;
     }
-    ++ref_depth_;
+    if (resolving_.size() >= kMaxNesting) {
+      diags_.add(Diagnostic::make("E0111", v.span, fmt::format("`${}` is a chain of more than {} `let`s", v.text, kMaxNesting),
+                                  "chain too long")
+                     .with_help("give one of the `let`s in the chain its value directly"));
+      return std::nullopt;
+    }
+    resolving_.push_back(b->lazy);
     const std::size_t before = diags_.all().size();
     auto r = coerce(*b->lazy, t);
-    --ref_depth_;
-    for (std::size_t i = before; i < diags_.all().size(); ++i)
-      diags_.all()[i].with_label(v.span, fmt::format("`${}` used here as {}", v.text, t.describe()));
+    resolving_.pop_back();
+    for (std::size_t i = before; i < diags_.all().size(); ++i)  // the use, and the outermost one of a chain
+      if (diags_.all()[i].labels.size() < 2 || resolving_.empty())
+        diags_.all()[i].with_label(v.span, fmt::format("`${}` used here as {}", v.text, t.describe()));
     return r;
   }
   return check_bound(b->val, t, v.span);

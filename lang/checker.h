@@ -86,10 +86,10 @@ class Checker {
   std::map<const ParamDef*, std::optional<Val>> default_cache_;  ///< checked once per catalog parameter
   std::map<std::string, ast::Value> override_values_;
   bool stopped_ = false;
-  bool bind_failed_ = false;
-  int ref_depth_ = 0;
+  bool bind_failed_ = false;  ///< the last bind_args call reported a problem with an argument
+  std::vector<const ast::Value*> resolving_;  ///< the `let` values being followed (`let a = $b`), to find `let a = $a`
   std::size_t work_ = 0;
-  std::set<Span> unknown_reported_;  ///< `let a = $b` chains being followed, to stop `let a = $a`  ///< the last bind_args call reported a problem with an argument
+  std::set<Span> unknown_reported_;
   bool seen_recipe_ = false;
   Span recipe_span_;
 };

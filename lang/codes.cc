@@ -16,11 +16,12 @@ const std::vector<CodeInfo>& all_codes() {
       {"E0103", "unknown_word", Severity::Error, "a bare word that is no value of any of the stage's options"},
       {"E0104", "unknown_variable", Severity::Error, "a `$NAME` with no `let`, `as`, parameter or sweep behind it"},
       {"E0105", "duplicate_name", Severity::Error, "a name defined twice in one scope"},
-      {"E0106", "missing_file", Severity::Error, "`use` of a file that does not exist"},
+      {"E0106", "missing_file", Severity::Error, "a recipe or `use`d file that does not exist or is not a regular file"},
       {"E0107", "use_cycle", Severity::Error, "files that `use` each other in a cycle"},
       {"E0108", "unknown_constructor", Severity::Error, "a call such as `sgdd(...)` that builds no known value"},
       {"E0109", "ambiguous_word", Severity::Error, "a bare word that is a value of two options: name the option"},
       {"E0110", "unknown_type", Severity::Error, "a `define` parameter of an unknown type"},
+      {"E0111", "nesting_too_deep", Severity::Error, "`use`s, `define` calls or `let`s nested deeper than whittle follows"},
       // Types, units and ranges.
       {"E0201", "wrong_unit", Severity::Error, "a quantity of the wrong unit, such as `train 20%`"},
       {"E0202", "wrong_type", Severity::Error, "a value of the wrong kind, such as a string for a number"},

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "lang/files.h"
 #include "lang/parser.h"
 #include "lang/suggest.h"
 #include "stdlib/embedded.h"
@@ -21,7 +22,7 @@ constexpr const char* kStdPrefix = "<stdlib>/";
 
 class Loader {
  public:
-  Loader(SourceMap& s, const Catalog& c, Diagnostics& d) : sources_(s), catalog_(c), diags_(d) {}
+  Loader(SourceMap& s, const Catalog& c, Diagnostics& d, std::string confine) : sources_(s), catalog_(c), diags_(d), confine_(std::move(confine)) {}
 
   void load(FileId file, const std::string& identity) {
     stack_.push_back(identity);
@@ -72,17 +73,25 @@ class Loader {
       fs::path base = from_name.rfind(kStdPrefix, 0) == 0 ? fs::path() : fs::path(from_name).parent_path();
       fs::path target = fs::path(path).is_absolute() ? fs::path(path) : base / path;
       std::error_code ec;
-      std::ifstream in(target, std::ios::binary);
-      if (!in || !fs::is_regular_file(target, ec) || fs::file_size(target, ec) > kMaxFileBytes) {
-        diags_.add(Diagnostic::make("E0106", s.value.span, fmt::format("cannot read `{}`", target.string()),
-                                    "no such file")
-                       .with_help("a `use` path is relative to the file that contains it; `std/...` names the "
-                                  "standard library"));
+      if (!confine_.empty()) {
+        const fs::path real = fs::weakly_canonical(target, ec), root = fs::weakly_canonical(confine_, ec);
+        const fs::path rel = real.lexically_relative(root);
+        if (ec || rel.empty() || *rel.begin() == ".." || rel.is_absolute()) {
+          diags_.add(Diagnostic::make("E0106", s.value.span, fmt::format("`use \"{}\"` names a file outside the submission: refused", path),
+                                      "outside the submission")
+                         .with_help("a submission's recipe may use only the files packed with it"));
+          return;
+        }
+      }
+      std::string error;
+      auto read = read_regular_file(target.string(), kMaxFileBytes, error);
+      if (!read) {
+        diags_.add(Diagnostic::make("E0106", s.value.span, error, "not read")
+                       .with_help("a `use` path is relative to the file that contains it and names a regular recipe file; `std/...` "
+                                  "names the standard library"));
         return;
       }
-      std::stringstream ss;
-      ss << in.rdbuf();
-      text = ss.str();
+      text = std::move(*read);
       identity = fs::weakly_canonical(target, ec).string();
       if (ec) identity = target.lexically_normal().string();
     }
@@ -98,6 +107,11 @@ class Loader {
       }
     }
     if (loaded_.count(identity)) return;
+    if (stack_.size() >= kMaxNesting) {
+      diags_.add(Diagnostic::make("E0111", s.span, fmt::format("`use`s nested more than {} files deep", kMaxNesting), "too deep")
+                     .with_help("`use` the files you need from the recipe itself instead of through a chain"));
+      return;
+    }
     std::string name = identity.rfind(kStdPrefix, 0) == 0 ? identity : relative_name(identity, from_name, path);
     load(sources_.add(name, std::move(text)), identity);
   }
@@ -180,14 +194,15 @@ class Loader {
   const Catalog& catalog_;
   Diagnostics& diags_;
   LoadedProgram prog_;
+  std::string confine_;
   std::vector<std::string> stack_;
   std::set<std::string> loaded_;
 };
 
 }  // namespace
 
-LoadedProgram load_program(SourceMap& sources, FileId main, const Catalog& catalog, Diagnostics& diags) {
-  Loader l(sources, catalog, diags);
+LoadedProgram load_program(SourceMap& sources, FileId main, const Catalog& catalog, Diagnostics& diags, const std::string& confine_to) {
+  Loader l(sources, catalog, diags, confine_to);
   std::error_code ec;
   const std::string& name = sources.file(main).name();
   std::string identity = fs::weakly_canonical(fs::path(name), ec).string();

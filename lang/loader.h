@@ -34,7 +34,13 @@ struct LoadedProgram {
 };
 
 /// Parses `main` (already in `sources`) and every file it uses; problems go to `diags`.
-LoadedProgram load_program(SourceMap& sources, FileId main, const Catalog& catalog, Diagnostics& diags);
+/// `confine_to`: when not empty, a `use` outside this folder is refused (E0106) without being read.
+LoadedProgram load_program(SourceMap& sources, FileId main, const Catalog& catalog, Diagnostics& diags,
+                           const std::string& confine_to = "");
+
+/// How deep `use`s, `define` calls and `let` chains may nest (E0111): far beyond any recipe written
+/// by hand, and far below what would exhaust the stack.
+constexpr std::size_t kMaxNesting = 64;
 
 /// Recipe files larger than this are refused (a recipe is text written by hand).
 constexpr std::uintmax_t kMaxFileBytes = 16u << 20;

@@ -25,6 +25,38 @@ std::string display_line(std::string_view line) {
   return out;
 }
 
+/// Control characters (a NUL, an escape sequence) shown as U+FFFD: they would cut the output short
+/// where it is printed as a C string, or drive the terminal. Newlines stay.
+std::string printable(std::string s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\n' && c != '\t') || u == 0x7f) out += "\xEF\xBF\xBD";
+    else out += c;
+  }
+  return out;
+}
+
+/// A message cut to a length a person reads (a 15 MB word quoted in full helps nobody).
+std::string short_text(const std::string& s) {
+  constexpr std::size_t kMax = 400;
+  if (s.size() <= kMax) return s;
+  std::size_t cut = kMax;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 sequence
+  return s.substr(0, cut) + fmt::format("… ({} bytes more)", s.size() - cut);
+}
+
+/// The byte offset of code point `n` of `line` (or its end).
+std::size_t byte_of(std::string_view line, std::uint32_t n) {
+  std::size_t i = 0;
+  for (std::uint32_t k = 0; i < line.size() && k < n; ++k) {
+    ++i;
+    while (i < line.size() && (static_cast<unsigned char>(line[i]) & 0xC0) == 0x80) ++i;
+  }
+  return i;
+}
+
 struct Mark {
   std::uint32_t line;
   std::uint32_t col;  // 1-based code points
@@ -45,17 +77,33 @@ Mark mark_for(const SourceFile& f, const Label& l, bool primary) {
 }
 
 void render_snippet(std::string& out, const SourceFile& f, std::vector<Mark> marks, std::size_t gutter) {
+  // Long lines are shown as a window around the first mark of the line (a one-line 15 MB recipe
+  // must not print 15 MB per diagnostic).
+  constexpr std::uint32_t kBefore = 60, kWindow = 160;
   std::stable_sort(marks.begin(), marks.end(), [](const Mark& a, const Mark& b) { return a.line < b.line; });
   const std::string pad(gutter, ' ');
-  std::uint32_t last = 0;
-  for (const Mark& m : marks) {
+  std::uint32_t last = 0, shift = 0;
+  for (Mark m : marks) {
     if (m.line != last) {
       if (last != 0 && m.line > last + 1) out += "...\n";
-      out += fmt::format("{:>{}} | {}\n", m.line, gutter, display_line(f.line_text(m.line)));
+      const std::string_view text = f.line_text(m.line);
+      std::string shown;
+      shift = 0;
+      if (text.size() <= kWindow) {
+        shown = display_line(text);
+      } else {
+        shift = m.col > kBefore ? m.col - 1 - kBefore : 0;
+        const std::size_t from = byte_of(text, shift), to = byte_of(text, shift + kWindow);
+        shown = (shift ? "…" : "") + display_line(text.substr(from, to - from)) + (to < text.size() ? "…" : "");
+        if (shift) shift -= 1;  // the leading "…" takes one column
+      }
+      out += fmt::format("{:>{}} | {}\n", m.line, gutter, shown);
       last = m.line;
     }
-    std::string under = std::string(m.col - 1, ' ') + std::string(m.width, m.primary ? '^' : '-');
-    if (!m.text.empty()) under += " " + m.text;
+    const std::uint32_t col = m.col > shift ? m.col - shift : 1;
+    const std::uint32_t width = std::min(m.width, kWindow + 1);
+    std::string under = std::string(col - 1, ' ') + std::string(width, m.primary ? '^' : '-');
+    if (!m.text.empty()) under += " " + short_text(m.text);
     out += fmt::format("{} | {}\n", pad, under);
   }
 }
@@ -63,7 +111,7 @@ void render_snippet(std::string& out, const SourceFile& f, std::vector<Mark> mar
 }  // namespace
 
 std::string render_full(const Diagnostic& d, const SourceMap& sources) {
-  std::string out = fmt::format("{}[{}]: {}\n", severity_name(d.severity), d.code, d.message);
+  std::string out = fmt::format("{}[{}]: {}\n", severity_name(d.severity), d.code, short_text(d.message));
   // Group labels by file, the primary's file first.
   std::map<FileId, std::vector<Mark>> by_file;
   std::vector<FileId> order;
@@ -91,16 +139,18 @@ std::string render_full(const Diagnostic& d, const SourceMap& sources) {
     render_snippet(out, sources.file(id), by_file[id], gutter);
   }
   if (d.help || !d.notes.empty()) out += pad + " |\n";
-  for (const auto& n : d.notes) out += fmt::format("{} = note: {}\n", pad, n);
-  if (d.help) out += fmt::format("{} = help: {}\n", pad, *d.help);
-  return out;
+  for (const auto& n : d.notes) out += fmt::format("{} = note: {}\n", pad, short_text(n));
+  if (d.help) out += fmt::format("{} = help: {}\n", pad, short_text(*d.help));
+  return printable(std::move(out));
 }
 
 std::string render_concise(const Diagnostic& d, const SourceMap& sources) {
   std::string out = fmt::format("{}: {}[{}]: {}", location(sources, d.primary()), severity_name(d.severity), d.code,
-                                d.message);
-  if (d.help) out += fmt::format(" (help: {})", *d.help);
-  return out;
+                                short_text(d.message));
+  if (d.help) out += fmt::format(" (help: {})", short_text(*d.help));
+  std::string one = printable(std::move(out));
+  std::replace(one.begin(), one.end(), '\n', ' ');  // one line per diagnostic
+  return one;
 }
 
 std::string render_json(const std::vector<Diagnostic>& ds, const SourceMap& sources) {
@@ -136,7 +186,7 @@ std::string render_json(const std::vector<Diagnostic>& ds, const SourceMap& sour
     j["labels"] = std::move(labels);
     arr.push_back(std::move(j));
   }
-  return arr.dump(2) + "\n";
+  return arr.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";  // bytes that are not UTF-8 shown as U+FFFD
 }
 
 }  // namespace whittle::lang

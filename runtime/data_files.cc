@@ -2,6 +2,11 @@
 #include "runtime/data_files.h"
 
 #include <fmt/format.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <cstdlib>
 #include <filesystem>
@@ -9,6 +14,8 @@
 #include <map>
 #include <sstream>
 
+#include "lang/files.h"
+#include "runtime/atomic_file.h"
 #include "runtime/sha256.h"
 
 namespace whittle::runtime {
@@ -74,20 +81,29 @@ std::optional<DataFiles> locate_data(const lang::StageInstance& s, std::string& 
   return std::nullopt;
 }
 
-std::string data_fingerprint(const DataFiles& files, const std::string& memo_path) {
+std::optional<std::string> data_fingerprint(const DataFiles& files, const std::string& memo_path, std::string& error) {
   // memo lines: path \t size \t mtime \t sha256
   std::map<std::string, std::string> memo;  // "path\tsize\tmtime" -> sha
   {
-    std::ifstream in(memo_path);
+    std::string ignored;
+    std::istringstream in(lang::read_regular_file(memo_path, 64u << 20, ignored).value_or(""));
     std::string line;
     while (std::getline(in, line)) {
       const auto t = line.rfind('\t');
-      if (t != std::string::npos) memo[line.substr(0, t)] = line.substr(t + 1);
+      if (t != std::string::npos && line.size() == t + 65) memo[line.substr(0, t)] = line.substr(t + 1);
     }
   }
   std::string text = "whittle-data 1\n" + files.dataset + "\n";
   bool changed = false;
   for (const auto& f : files.files) {
+    // Readable now, or it is an error at the `data` line: a file that cannot be read must never
+    // become a fingerprint (nor, later, a data set of zeros).
+    const int fd = ::open(f.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+      error = fmt::format("cannot read `{}`: {}", f, std::strerror(errno));
+      return std::nullopt;
+    }
+    ::close(fd);
     std::error_code ec;
     const auto size = fs::file_size(f, ec);
     const auto mtime = fs::last_write_time(f, ec).time_since_epoch().count();
@@ -97,20 +113,21 @@ std::string data_fingerprint(const DataFiles& files, const std::string& memo_pat
     if (it != memo.end()) {
       sum = it->second;
     } else {
-      sum = sha256_file(f).value_or("unreadable");
+      auto computed = sha256_file(f);
+      if (!computed) {
+        error = fmt::format("cannot read `{}`: {}", f, std::strerror(errno ? errno : EIO));
+        return std::nullopt;
+      }
+      sum = *computed;
       memo[id] = sum;
       changed = true;
     }
     text += fs::path(f).filename().string() + " " + sum + "\n";
   }
   if (changed && !memo_path.empty()) {
-    const std::string tmp = memo_path + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::trunc);
-      for (const auto& [k, v] : memo) out << k << '\t' << v << '\n';
-    }
-    std::error_code ec;
-    fs::rename(tmp, memo_path, ec);
+    std::string all, ignored;
+    for (const auto& [k, v] : memo) all += k + '\t' + v + '\n';
+    write_file_atomic(memo_path, all, ignored);  // a memo only: without it the files are hashed again next time
   }
   return sha256_hex(text);
 }

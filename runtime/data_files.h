@@ -22,7 +22,8 @@ struct DataFiles {
 std::optional<DataFiles> locate_data(const lang::StageInstance& data_stage, std::string& error, const std::string& elsewhere = "");
 
 /// SHA-256 over the data set's name and its files' contents. `memo` is a TSV file remembering
-/// per-file hashes by path, size and modification time, so each file is read once.
-std::string data_fingerprint(const DataFiles& files, const std::string& memo_path);
+/// per-file hashes by path, size and modification time, so each file is read once. A file that
+/// cannot be read is never fingerprinted: nullopt, and `error` names it and says why.
+std::optional<std::string> data_fingerprint(const DataFiles& files, const std::string& memo_path, std::string& error);
 
 }  // namespace whittle::runtime

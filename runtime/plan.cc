@@ -59,13 +59,34 @@ std::string reason_for(const Plan& p, int id, const StageRecord* prev, const std
 
 }  // namespace
 
+std::string record_path(const ArtifactStore& store, const std::string& recipe, const std::map<std::string, std::string>& sets) {
+  std::string name = recipe;
+  if (!sets.empty()) {  // one record per set of --set values: a smoke run keeps the full run's record
+    std::string canon;
+    for (const auto& [k, v] : sets) canon += k + "=" + v + "\n";
+    name += "@" + sha256_hex(canon).substr(0, 12);
+  }
+  return (fs::path(store.root()) / "runs" / (name + ".yaml")).string();
+}
+
+std::vector<RunRecord> recorded_runs(const ArtifactStore& store, const std::string& recipe) {
+  std::vector<RunRecord> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(fs::path(store.root()) / "runs", ec)) {
+    const std::string n = e.path().filename().string();
+    if (e.path().extension() != ".yaml" || (n != recipe + ".yaml" && n.rfind(recipe + "@", 0) != 0)) continue;
+    if (auto r = read_record(e.path().string())) out.push_back(std::move(*r));
+  }
+  return out;
+}
+
 std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const ArtifactStore& store, const std::string& data_dir) {
   auto p = std::make_unique<Plan>();
   p->analysis = std::move(analysis);
   p->data_dir = data_dir;
   lang::Analysis& a = *p->analysis;
   p->recipe_sha256 = sha256_hex(a.sources.file(a.main).text());
-  p->record_path = (fs::path(store.root()) / "runs" / (a.recipe.name + ".yaml")).string();
+  p->record_path = record_path(store, a.recipe.name, a.overrides);
   if (a.diags.has_errors()) return p;
   p->graph = lang::compile(a.recipe);
   for (const lang::StageInstance& s : a.recipe.stages) {
@@ -82,9 +103,13 @@ std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const 
                         .with_help("give the folder with `root: \"...\"`, or set WHITTLE_DATA"));
         continue;
       }
-      std::string fp = data_fingerprint(*files, (fs::path(store.root()) / "fingerprints.tsv").string());
-      if (files->dataset == "synthetic") fp = "synthetic";
-      p->fingerprints[s.id] = fp;
+      auto fp = data_fingerprint(*files, (fs::path(store.root()) / "fingerprints.tsv").string(), error);
+      if (!fp) {
+        a.diags.add(lang::Diagnostic::make("R0002", s.span, error, "data not readable")
+                        .with_help("make the data files readable by you (`chmod a+r FILE`), or point `root:` at a readable copy"));
+        continue;
+      }
+      p->fingerprints[s.id] = files->dataset == "synthetic" ? "synthetic" : *fp;
     }
   }
   a.diags.sort();

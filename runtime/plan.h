@@ -48,6 +48,12 @@ std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const 
 /// The run record describing a plan (status "planned" or "cached" per stage).
 RunRecord plan_record(const Plan& p);
 
+/// Where the run record of a recipe run with these `--set` values lives: runs/NAME.yaml, or
+/// runs/NAME@HASH.yaml when values are set.
+std::string record_path(const ArtifactStore& store, const std::string& recipe, const std::map<std::string, std::string>& sets);
+/// Every recorded run of a recipe, whatever its `--set` values.
+std::vector<RunRecord> recorded_runs(const ArtifactStore& store, const std::string& recipe);
+
 /// The default cache folder for a recipe: `.whittle/` beside it, or $WHITTLE_CACHE.
 std::string default_cache_dir(const std::string& recipe_path);
 

@@ -1,6 +1,8 @@
 // Reading and writing run records as YAML and JSON.
 #include "runtime/record.h"
 
+#include "runtime/atomic_file.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <ctime>
@@ -116,15 +118,9 @@ std::optional<RunRecord> read_record(const std::string& path) {
 }
 
 void write_record(const RunRecord& r, const std::string& path) {
-  namespace fs = std::filesystem;
-  fs::create_directories(fs::path(path).parent_path());
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << record_yaml(r);
-    if (!out) throw std::runtime_error("cannot write " + tmp);
-  }
-  fs::rename(tmp, path);
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  write_file_atomic(path, record_yaml(r));
 }
 
 }  // namespace whittle::runtime

@@ -64,6 +64,7 @@ std::string recipe_line(const Plan& plan, const lang::StageInstance& s) {
 
 ExecResult execute_slurm(const Plan& plan, ArtifactStore& store, const SlurmOptions& o, Progress& progress) {
   ExecResult result;
+  const ArtifactStore::Lock in_use = store.use_lock(false);  // `cache gc` waits for the jobs too
   const fs::path logs = fs::absolute(fs::path(store.root()) / "slurm");
   fs::create_directories(logs);
   std::map<int, Job> jobs;  // by stage

@@ -8,7 +8,9 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +18,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "lang/files.h"
+#include "runtime/atomic_file.h"
 #include "runtime/record.h"
 #include "runtime/sha256.h"
 
@@ -24,17 +28,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kVersionLine = "whittle-cache 1";
+constexpr std::uintmax_t kMaxManifestBytes = 16u << 20;
+constexpr const char* kChecksumKey = "checksum: ";
 
-void fsync_path(const fs::path& p, bool dir) {
-  const int fd = ::open(p.c_str(), dir ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
+std::string version_line() { return fmt::format("whittle-cache {}", kCacheFormat); }
 
+void fsync_path(const fs::path& p, bool dir) { runtime::fsync_path(p.string(), dir); }
 
+/// The manifest's YAML, then `checksum: ` and the SHA-256 of everything before that line.
 void write_manifest(const fs::path& path, const Manifest& m) {
   YAML::Emitter out;
   out.SetDoublePrecision(17);  // metrics read back exactly
@@ -54,20 +55,32 @@ void write_manifest(const fs::path& path, const Manifest& m) {
     out << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << f.name << YAML::Key << "size"
         << YAML::Value << f.size << YAML::Key << "sha256" << YAML::Value << f.sha256 << YAML::EndMap;
   out << YAML::EndSeq << YAML::EndMap;
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << out.c_str() << "\n";
-  f.flush();
-  if (!f) throw std::runtime_error("cannot write " + path.string());
+  const std::string body = std::string(out.c_str()) + "\n";
+  write_file_atomic(path.string(), body + kChecksumKey + sha256_hex(body) + "\n");
 }
 
 }  // namespace
 
-std::optional<Manifest> read_manifest(const std::string& path) {
+std::optional<Manifest> read_manifest(const std::string& path, std::string* why) {
+  auto fail = [&](const std::string& w) -> std::optional<Manifest> {
+    if (why) *why = w;
+    return std::nullopt;
+  };
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(path, ec))) return fail("it has no manifest");
+  std::string error;
+  auto text = lang::read_regular_file(path, kMaxManifestBytes, error);
+  if (!text) return fail("its manifest cannot be read: " + error);
+  const auto at = text->rfind(std::string("\n") + kChecksumKey);
+  if (at == std::string::npos) return fail("its manifest has no checksum (damaged, or written by another version of whittle)");
+  const std::string body = text->substr(0, at + 1);
+  const std::string sum = text->substr(at + 1 + std::string(kChecksumKey).size());
+  if (sum != sha256_hex(body) + "\n") return fail("its manifest does not match its checksum: it was edited or damaged");
   try {
-    const YAML::Node n = YAML::LoadFile(path);
+    const YAML::Node n = YAML::Load(body);
     Manifest m;
     m.format = n["format"].as<int>();
-    if (m.format != kManifestFormat) return std::nullopt;
+    if (m.format != kManifestFormat) return fail(fmt::format("its manifest is of format {}, and this whittle reads format {}", m.format, kManifestFormat));
     m.key = n["key"].as<std::string>();
     m.kind = n["kind"].as<std::string>();
     m.label = n["label"] ? n["label"].as<std::string>() : "";
@@ -76,34 +89,54 @@ std::optional<Manifest> read_manifest(const std::string& path) {
     m.seconds = n["seconds"] ? n["seconds"].as<double>() : 0;
     if (n["metrics"])
       for (const auto& kv : n["metrics"]) m.metrics[kv.first.as<std::string>()] = kv.second.as<double>();
-    for (const auto& f : n["files"]) m.files.push_back({f["name"].as<std::string>(), f["size"].as<std::uint64_t>(), f["sha256"].as<std::string>()});
+    for (const auto& f : n["files"]) {
+      EntryFile e{f["name"].as<std::string>(), f["size"].as<std::uint64_t>(), f["sha256"].as<std::string>()};
+      if (e.name.empty() || e.name.find('/') != std::string::npos || e.name == "." || e.name == "..")
+        return fail(fmt::format("its manifest names a file `{}` outside the entry", e.name));
+      m.files.push_back(std::move(e));
+    }
     return m;
-  } catch (const std::exception&) {
-    return std::nullopt;
+  } catch (const std::exception& e) {
+    return fail(fmt::format("its manifest is malformed: {}", e.what()));
   }
 }
 
 ArtifactStore::ArtifactStore(std::string root) : root_(std::move(root)) {
   const fs::path r(root_);
-  fs::create_directories(r);
-  const fs::path version = r / "VERSION";
-  if (fs::exists(version)) {
-    std::ifstream in(version);
-    std::string line;
-    std::getline(in, line);
-    if (line != kVersionLine)
-      throw std::runtime_error(fmt::format("{} is not a whittle cache of this version (its VERSION says `{}`)", root_, line));
-  } else {
-    if (!fs::is_empty(r) && !fs::exists(r / "objects"))
-      throw std::runtime_error(fmt::format("{} is not empty and not a whittle cache; choose another --cache folder", root_));
-    std::ofstream(version) << kVersionLine << "\n";
-  }
   std::error_code ec;
-  shared_ = (fs::status(r, ec).permissions() & fs::perms::group_write) != fs::perms::none;
-  for (const char* d : {"objects", "tmp", "partial", "locks", "corrupt"}) {
-    fs::create_directories(r / d);
-    share((r / d).string());
+  if (fs::exists(r, ec) && !fs::is_directory(r, ec))
+    throw StoreError(fmt::format("the cache `{}` is a file, not a folder; choose another --cache folder", root_));
+  fs::create_directories(r, ec);
+  if (ec) throw StoreError(fmt::format("cannot create the cache folder `{}`: {}", root_, ec.message()));
+  const fs::path version = r / "VERSION";
+  std::string error;
+  if (fs::exists(version, ec)) {
+    auto text = lang::read_regular_file(version.string(), 4096, error);
+    if (!text) throw StoreError(fmt::format("`{}` cannot be read: {}", version.string(), error));
+    const std::string line = text->substr(0, text->find('\n'));
+    if (line != version_line()) {
+      const bool older = line.rfind("whittle-cache ", 0) == 0;
+      throw StoreError(older ? fmt::format("`{}` is a whittle cache of another version (`{}`; this whittle uses `{}`): its entries cannot be reused. "
+                                           "Remove it (`rm -r {}`) or choose another --cache folder; nothing in it was changed",
+                                           root_, line, version_line(), root_)
+                             : fmt::format("`{}` is not a whittle cache (its VERSION says `{}`); choose another --cache folder", root_, line));
+    }
+  } else {
+    if (!fs::is_empty(r, ec) && !fs::exists(r / "objects", ec))
+      throw StoreError(fmt::format("{} is not empty and not a whittle cache; choose another --cache folder", root_));
   }
+  shared_ = (fs::status(r, ec).permissions() & fs::perms::group_write) != fs::perms::none;
+  for (const char* d : {"objects", "tmp", "partial", "locks", "corrupt", "runs"}) {
+    const fs::path sub = r / d;
+    if (fs::exists(sub, ec) && !fs::is_directory(sub, ec))
+      throw StoreError(fmt::format("the cache `{}` is damaged: `{}` is a file, where whittle keeps a folder; move that file aside, or choose another --cache folder",
+                                   root_, sub.string()));
+    fs::create_directories(sub, ec);
+    if (ec && !fs::is_directory(sub)) throw StoreError(fmt::format("cannot create `{}`: {}", sub.string(), ec.message()));
+    share(sub.string());
+  }
+  if (!fs::exists(version, ec) && !write_file_atomic(version.string(), version_line() + "\n", error))
+    throw StoreError(error);
 }
 
 void ArtifactStore::share(const std::string& path) const {
@@ -131,9 +164,10 @@ bool ArtifactStore::has(const std::string& key) const {
 }
 
 bool ArtifactStore::verify(const std::string& key, std::string& why) const {
-  auto m = manifest(key);
-  if (!m) {
-    why = "its manifest is missing or unreadable";
+  auto m = read_manifest((fs::path(entry_dir(key)) / "manifest.yaml").string(), &why);
+  if (!m) return false;
+  if (m->key != key) {
+    why = fmt::format("its manifest is that of another entry ({})", m->key.substr(0, 16));
     return false;
   }
   for (const EntryFile& f : m->files) {
@@ -185,17 +219,15 @@ Manifest ArtifactStore::commit(const std::string& tmp_dir, Manifest m) {
   for (const auto& e : fs::directory_iterator(tmp_dir)) {
     if (!e.is_regular_file() || e.path().filename() == "manifest.yaml") continue;
     auto sum = sha256_file(e.path().string());
-    if (!sum) throw std::runtime_error("cannot read back " + e.path().string());
+    if (!sum) throw StoreError("cannot read back " + e.path().string());
     m.files.push_back({e.path().filename().string(), static_cast<std::uint64_t>(e.file_size()), *sum});
     share(e.path().string());
     fsync_path(e.path(), false);
   }
   std::sort(m.files.begin(), m.files.end(), [](const EntryFile& a, const EntryFile& b) { return a.name < b.name; });
   if (m.created.empty()) m.created = now_iso();
-  write_manifest(fs::path(tmp_dir) / "manifest.yaml", m);
+  write_manifest(fs::path(tmp_dir) / "manifest.yaml", m);  // synced, with the folder
   share((fs::path(tmp_dir) / "manifest.yaml").string());
-  fsync_path(fs::path(tmp_dir) / "manifest.yaml", false);
-  fsync_path(tmp_dir, true);
   const fs::path dest(entry_dir(m.key));
   fs::create_directories(dest.parent_path());
   share(dest.parent_path().string());
@@ -206,21 +238,21 @@ Manifest ArtifactStore::commit(const std::string& tmp_dir, Manifest m) {
   }
   if (fs::exists(dest)) remove_tree(dest.string());  // a leftover without manifest
   fs::rename(tmp_dir, dest, ec);
-  if (ec) throw std::runtime_error(fmt::format("cannot move the entry into {}: {}", dest.string(), ec.message()));
+  if (ec) throw StoreError(fmt::format("cannot move the entry into {}: {}", dest.string(), ec.message()));
   fsync_path(dest.parent_path(), true);
   return m;
 }
 
 std::string ArtifactStore::partial_dir(const std::string& key) {
   const fs::path p = fs::path(root_) / "partial" / key;
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(p, ec)) && !fs::is_directory(fs::symlink_status(p, ec))) fs::remove(p, ec);  // not ours: a file in its place
   fs::create_directories(p);
   share(p.string());
   return p.string();
 }
 
-void ArtifactStore::drop_partial(const std::string& key) {
-  remove_tree((fs::path(root_) / "partial" / key).string());
-}
+void ArtifactStore::drop_partial(const std::string& key) { remove_tree((fs::path(root_) / "partial" / key).string()); }
 
 ArtifactStore::Lock& ArtifactStore::Lock::operator=(Lock&& o) noexcept {
   if (this != &o) {
@@ -241,16 +273,34 @@ ArtifactStore::Lock ArtifactStore::lock(const std::string& key, const std::funct
   // group created (and may not have opened to the group for writing) still locks.
   int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0664);
   if (fd < 0 && errno == EACCES) fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error("cannot open lock " + p.string());
+  if (fd < 0) throw StoreError(fmt::format("cannot open the lock `{}`: {}", p.string(), std::strerror(errno)));
   share(p.string());
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (on_wait) on_wait();
     while (::flock(fd, LOCK_EX) != 0) {
       if (errno != EINTR) {
         ::close(fd);
-        throw std::runtime_error("cannot lock " + p.string());
+        throw StoreError(fmt::format("cannot lock `{}`: {}", p.string(), std::strerror(errno)));
       }
     }
+  }
+  return Lock(fd);
+}
+
+ArtifactStore::Lock ArtifactStore::use_lock(bool exclusive) const {
+  const fs::path p = fs::path(root_) / "locks" / "cache.lock";
+  int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0664);
+  if (fd < 0 && errno == EACCES) fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (exclusive) throw StoreError(fmt::format("cannot open `{}`: {}", p.string(), std::strerror(errno)));
+    return Lock();  // a read-only cache: nothing will be written, so nothing to keep gc from
+  }
+  share(p.string());
+  const int op = exclusive ? (LOCK_EX | LOCK_NB) : LOCK_SH;
+  while (::flock(fd, op) != 0) {
+    if (errno == EINTR) continue;
+    ::close(fd);
+    return Lock();
   }
   return Lock(fd);
 }
@@ -259,12 +309,40 @@ std::vector<Manifest> ArtifactStore::list() const {
   std::vector<Manifest> out;
   std::error_code ec;
   for (const auto& shard : fs::directory_iterator(fs::path(root_) / "objects", ec)) {
-    if (!shard.is_directory()) continue;
+    if (!shard.is_directory(ec)) continue;
     for (const auto& e : fs::directory_iterator(shard.path(), ec)) {
       if (auto m = read_manifest((e.path() / "manifest.yaml").string())) out.push_back(*m);
     }
   }
   std::sort(out.begin(), out.end(), [](const Manifest& a, const Manifest& b) { return a.created < b.created; });
+  return out;
+}
+
+std::vector<ArtifactStore::Problem> ArtifactStore::audit(std::size_t& entries) const {
+  std::vector<Problem> out;
+  entries = 0;
+  std::error_code ec;
+  const fs::path objects = fs::path(root_) / "objects";
+  std::vector<fs::path> folders;
+  for (const auto& shard : fs::directory_iterator(objects, ec)) {
+    if (!shard.is_directory(ec)) {
+      out.push_back({shard.path().string(), "", "a file where whittle keeps folders of entries"});
+      continue;
+    }
+    for (const auto& e : fs::directory_iterator(shard.path(), ec)) folders.push_back(e.path());
+  }
+  std::sort(folders.begin(), folders.end());
+  for (const fs::path& f : folders) {
+    ++entries;
+    const std::string key = f.filename().string();
+    std::string why;
+    if (!fs::is_directory(f, ec)) why = "a file where whittle keeps an entry's folder";
+    else if (f.parent_path().filename() != key.substr(0, 2)) why = "a folder in the wrong place for its name";
+    else if (!verify(key, why)) {
+    } else continue;
+    auto m = read_manifest((f / "manifest.yaml").string());
+    out.push_back({f.string(), m ? m->label : "", why});
+  }
   return out;
 }
 
@@ -274,20 +352,28 @@ std::pair<std::size_t, std::uint64_t> ArtifactStore::gc(const std::vector<std::s
   std::uint64_t bytes = 0;
   std::error_code ec;
   for (const auto& shard : fs::directory_iterator(fs::path(root_) / "objects", ec)) {
-    if (!shard.is_directory()) continue;
+    if (!shard.is_directory(ec)) continue;
     for (const auto& e : fs::directory_iterator(shard.path(), ec)) {
       if (keys.count(e.path().filename().string())) continue;
       for (const auto& f : fs::recursive_directory_iterator(e.path(), ec))
-        if (f.is_regular_file()) bytes += f.file_size();
+        if (f.is_regular_file(ec)) bytes += f.file_size(ec);
       remove_tree(e.path().string());
       ++n;
     }
   }
-  // Leftovers of killed runs; a day's age keeps the folders of runs still writing.
+  // No run holds the cache (the caller holds use_lock(true)): whatever is in tmp/ is what killed
+  // runs left; epoch checkpoints are kept for the stages still wanted, which a rerun resumes.
+  for (const auto& e : fs::directory_iterator(fs::path(root_) / "tmp", ec)) remove_tree(e.path().string());
+  for (const auto& e : fs::directory_iterator(fs::path(root_) / "partial", ec))
+    if (!keys.count(e.path().filename().string())) remove_tree(e.path().string());
+  for (const auto& e : fs::directory_iterator(fs::path(root_) / "locks", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name != "cache.lock" && !keys.count(e.path().stem().string())) fs::remove(e.path(), ec);
+  }
+  // Entries found corrupt are kept a day for inspection.
   const auto day_ago = fs::file_time_type::clock::now() - std::chrono::hours(24);
-  for (const char* d : {"tmp", "corrupt"})
-    for (const auto& e : fs::directory_iterator(fs::path(root_) / d, ec))
-      if (e.last_write_time(ec) < day_ago) remove_tree(e.path().string());
+  for (const auto& e : fs::directory_iterator(fs::path(root_) / "corrupt", ec))
+    if (e.last_write_time(ec) < day_ago) remove_tree(e.path().string());
   return {n, bytes};
 }
 

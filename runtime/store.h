@@ -1,17 +1,20 @@
 // The artifact store: a content-addressed folder of stage results (ARCHITECTURE.md decision 7).
-//   <root>/VERSION                   "whittle-cache 1"
+//   <root>/VERSION                   "whittle-cache 2"
 //   <root>/objects/<k2>/<key>/       one finished entry: the stage's files and manifest.yaml
 //   <root>/tmp/                      entries being written; renamed into objects/ when complete
 //   <root>/partial/<key>/            epoch checkpoints of a stage in progress (resume after a kill)
 //   <root>/locks/<key>.lock          flock: one writer per entry
+//   <root>/locks/cache.lock          flock: shared by every run using the cache, exclusive for gc
 //   <root>/corrupt/                  entries that failed verification, moved aside
 // An entry appears in objects/ only by rename, after every file and the manifest (with checksums)
 // are written and synced, so a killed or failing run never leaves a half entry where a reader looks.
+// A manifest ends with the SHA-256 of everything before it, so an edited or damaged one is found.
 #pragma once
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -22,7 +25,13 @@ namespace whittle::runtime {
 /// the dynamic linker binds whittle's calls to, and that copy calls through a null pointer).
 void remove_tree(const std::string& path) noexcept;
 
-constexpr int kManifestFormat = 1;
+constexpr int kManifestFormat = 2;  ///< 2: the manifest carries its own checksum
+constexpr int kCacheFormat = 2;     ///< VERSION; 2: manifests with checksums, data keyed by content
+
+/// Thrown when a folder cannot be used as a cache (another version, a damaged layout).
+struct StoreError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 struct EntryFile {
   std::string name;
@@ -44,7 +53,8 @@ struct Manifest {
 
 class ArtifactStore {
  public:
-  /// Opens (creating if needed) a store at `root`. Throws std::runtime_error on a foreign folder.
+  /// Opens (creating if needed) a store at `root`. Throws StoreError on a foreign, damaged or
+  /// other-version folder, with what to do.
   explicit ArtifactStore(std::string root);
   const std::string& root() const { return root_; }
 
@@ -57,6 +67,13 @@ class ArtifactStore {
 
   /// Verifies an entry's files against its manifest; on failure `why` says what is wrong.
   bool verify(const std::string& key, std::string& why) const;
+  /// Every folder under objects/ that is not a good entry (no manifest, a damaged, edited or
+  /// other-format one, one of another key, a file that fails its checksum), with why; and the
+  /// number of folders looked at.
+  struct Problem {
+    std::string folder, label, why;
+  };
+  std::vector<Problem> audit(std::size_t& entries) const;
   /// Moves a corrupt entry out of objects/ so that it is recomputed (kept in corrupt/ for inspection).
   void quarantine(const std::string& key);
 
@@ -78,6 +95,7 @@ class ArtifactStore {
     Lock(Lock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
     Lock& operator=(Lock&& o) noexcept;
     ~Lock();
+    bool held() const { return fd_ >= 0; }
 
    private:
     int fd_ = -1;
@@ -85,8 +103,15 @@ class ArtifactStore {
   /// Takes the lock of `key`; if another process holds it, calls `on_wait` once, then waits.
   Lock lock(const std::string& key, const std::function<void()>& on_wait);
 
+  /// Held by every run for as long as it uses the cache (shared), and by gc (exclusive): gc never
+  /// removes what a running run has just written. `exclusive` does not wait: an invalid Lock
+  /// (`held()` false) means a run is using the cache.
+  Lock use_lock(bool exclusive) const;
+
   std::vector<Manifest> list() const;
-  /// Removes the entries whose keys are not in `keep`; returns how many and how many bytes.
+  /// Removes the entries whose keys are not in `keep`, the epoch checkpoints of stages not in
+  /// `keep`, and the leftovers of killed runs; returns how many entries and how many bytes. Call it
+  /// holding use_lock(true): then no run is writing.
   std::pair<std::size_t, std::uint64_t> gc(const std::vector<std::string>& keep);
 
  private:
@@ -97,7 +122,8 @@ class ArtifactStore {
   bool shared_ = false;
 };
 
-/// Reads a manifest file; nullopt when missing or malformed.
-std::optional<Manifest> read_manifest(const std::string& path);
+/// Reads a manifest file; nullopt when missing, malformed, of another format, or failing its checksum
+/// (then `why`, if given, says which).
+std::optional<Manifest> read_manifest(const std::string& path, std::string* why = nullptr);
 
 }  // namespace whittle::runtime

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "lang/fmt.h"
+#include "lang/loader.h"
 #include "lang/parser.h"
 #include "lang/render.h"
 #include "runtime/cli/commands.h"
@@ -20,10 +21,11 @@ int format_one(const std::string& path, bool check, bool& changed) {
     std::string all;
     char buf[4096];
     std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) all.append(buf, n);
-    text = all;
+    while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0 && all.size() <= lang::kMaxFileBytes) all.append(buf, n);
+    if (all.size() > lang::kMaxFileBytes) err = "standard input holds more than a recipe may (16 MiB)";
+    else text = all;
   } else {
-    text = read_file(path, err);
+    text = read_file(path, err, lang::kMaxFileBytes);
   }
   if (!text) {
     std::fprintf(stderr, "error: %s\n", err.c_str());
@@ -91,7 +93,7 @@ void add_ast(CLI::App& app, int& exit_code) {
   c->add_option("file", *file, "Recipe file")->required()->check(CLI::ExistingFile);
   c->callback([file, &exit_code] {
     std::string err;
-    auto text = read_file(*file, err);
+    auto text = read_file(*file, err, lang::kMaxFileBytes);
     if (!text) {
       std::fprintf(stderr, "error: %s\n", err.c_str());
       exit_code = 1;

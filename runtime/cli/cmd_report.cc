@@ -94,8 +94,8 @@ void write_tables(const std::vector<Run>& runs, const fs::path& dir, std::string
                          num(m, "f1"), num(m, "params"), num(m, "nonzero"), num(m, "sparsity"), num(m, "macs"), num(m, "bits"),
                          num(m, "score"), num(m, "size_mib"), num(m, "packed_mib"), num(m, "latency_ms"), num(m, "latency_batch"));
     }
-  std::ofstream(dir / "results.md") << markdown;
-  std::ofstream(dir / "results.csv") << csv;
+  write_file_atomic((dir / "results.md").string(), markdown);
+  write_file_atomic((dir / "results.csv").string(), csv);
 }
 
 /// A gnuplot string literal.
@@ -198,7 +198,7 @@ std::vector<Plot> sparsity(const std::vector<Run>& runs, const fs::path& dir) {
       block += fmt::format("{} {}\n", data_label(l.name), 100 * sp);
     }
     const std::string name = "sparsity_" + r.record.recipe;
-    std::ofstream(dir / (name + ".csv")) << csv;
+    write_file_atomic((dir / (name + ".csv")).string(), csv);
     Plot p{name,
            fmt::format("set title {}\nset ylabel 'zero weights (%)'\nset yrange [0:100]\nset style fill solid 0.7\nset boxwidth 0.8\n"
                        "set xtics rotate by -60 font ',8'\nset bmargin 10\nunset key",
@@ -295,7 +295,7 @@ ReportOutcome write_report(const std::vector<Run>& runs, const fs::path& dir) {
   }
   for (const auto& p : plots) {
     const fs::path script = dir / (p.name + ".gp");
-    std::ofstream(script) << p.script(dir);
+    write_file_atomic(script.string(), p.script(dir));
     if (std::system(("gnuplot " + runtime::shell_quote(script.string())).c_str()) != 0)
       o.problem += (o.problem.empty() ? "gnuplot failed on " : ", ") + script.string();
     else

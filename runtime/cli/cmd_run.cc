@@ -100,6 +100,28 @@ std::string results_table(const runtime::Plan& p, const runtime::RunRecord& r, c
 }
 
 
+/// `--threads N`: from 1 to four per core (more only slows training down, and thousands of threads
+/// can stall a machine).
+CLI::Validator threads_check() {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int most = std::min(1024, 4 * cores);
+  return CLI::Validator(
+      [cores, most](std::string& v) -> std::string {
+        int n = 0;
+        std::size_t used = 0;
+        try {
+          n = std::stoi(v, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == v.size() && n >= 1 && n <= most) return "";
+        return fmt::format("`{}` is not a thread count: give a number from 1 to {} (this machine has {} cores; leave --threads out to use "
+                           "them all)",
+                           v, most, cores);
+      },
+      "1..4 per core");
+}
+
 /// `--executor slurm` and its sbatch options.
 struct ExecutorOptions {
   std::string executor = "local";
@@ -251,7 +273,7 @@ void add_run(CLI::App& app, int& exit_code) {
   auto dry = std::make_shared<bool>(false);
   CLI::App* c = app.add_subcommand("run", "Run a recipe; stages already in the cache are not run again");
   add_recipe_options(c, *o);
-  c->add_option("--threads", *threads, "Intra-op threads (default: all cores)");
+  c->add_option("--threads", *threads, "Intra-op threads (default: all cores)")->check(threads_check());
   c->add_option("--format", *format, "table (default) or json: the run record")->check(CLI::IsMember({"table", "json"}));
   c->add_flag("--dry-run", *dry, "Say what would run, and why, without running anything");
   auto ex = std::make_shared<ExecutorOptions>();
@@ -279,7 +301,7 @@ void add_run(CLI::App& app, int& exit_code) {
   CLI::App* rs = app.add_subcommand("run-stage", "Run one stage of a recipe, by its key, its inputs in the cache (what a Slurm job runs)");
   add_recipe_options(rs, *so);
   rs->add_option("--key", *skey, "The stage's cache key (`whittle plan --format json`)")->required();
-  rs->add_option("--threads", *sthreads, "Intra-op threads (default: all cores)");
+  rs->add_option("--threads", *sthreads, "Intra-op threads (default: all cores)")->check(threads_check());
   rs->callback([so, skey, sthreads, &exit_code] { exit_code = run_stage(*so, *skey, *sthreads); });
 
   auto po = std::make_shared<RecipeOptions>();
@@ -322,19 +344,26 @@ void add_run(CLI::App& app, int& exit_code) {
 void add_cache(CLI::App& app, int& exit_code) {
   auto dir = std::make_shared<std::string>();
   auto recipes = std::make_shared<std::vector<std::string>>();
+  auto sets = std::make_shared<std::vector<std::string>>();
   CLI::App* c = app.add_subcommand("cache", "Inspect and clean the cache: ls, verify, gc RECIPE...");
   c->require_subcommand(1);
   // Each subcommand's body gets the opened store and returns the exit code.
   auto with_store = [dir, &exit_code](std::function<int(ArtifactStore&)> body) {
     return [dir, &exit_code, body] {
       const std::string root = dir->empty() ? runtime::default_cache_dir("./recipe") : *dir;  // .whittle here
-      if (!fs::exists(fs::path(root) / "VERSION")) {
+      std::error_code ec;
+      if (!fs::exists(fs::path(root) / "VERSION", ec) && !fs::is_directory(fs::path(root) / "objects", ec)) {
         std::fprintf(stderr, "error: no whittle cache at `%s`; name one with --cache DIR\n", root.c_str());
         exit_code = 1;
         return;
       }
-      ArtifactStore store(root);
-      exit_code = body(store);
+      try {
+        ArtifactStore store(root);
+        exit_code = body(store);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        exit_code = 1;
+      }
     };
   };
   CLI::App* ls = c->add_subcommand("ls", "List the entries");
@@ -351,34 +380,44 @@ void add_cache(CLI::App& app, int& exit_code) {
   CLI::App* verify = c->add_subcommand("verify", "Check every entry against its checksums");
   verify->add_option("--cache", *dir, "Cache folder");
   verify->callback(with_store([](ArtifactStore& store) {
-    int bad = 0, n = 0;
-    for (const auto& m : store.list()) {
-      std::string why;
-      ++n;
-      if (!store.verify(m.key, why)) {
-        ++bad;
-        std::printf("corrupt  %s  %s: %s\n", m.key.substr(0, 16).c_str(), m.label.c_str(), why.c_str());
-      }
-    }
-    std::printf("%d entries, %d corrupt%s\n", n, bad, bad ? " (the next run recomputes them)" : "");
-    return bad ? 1 : 0;
+    std::size_t n = 0;
+    const auto problems = store.audit(n);
+    for (const auto& p : problems)
+      std::printf("corrupt  %s%s: %s\n", p.folder.c_str(), p.label.empty() ? "" : ("  " + p.label).c_str(), p.why.c_str());
+    std::printf("%zu entries, %zu corrupt%s\n", n, problems.size(), problems.empty() ? "" : " (the next run recomputes them)");
+    return problems.empty() ? 0 : 1;
   }));
   CLI::App* gc = c->add_subcommand("gc", "Remove the entries that none of the named recipes reach");
   gc->add_option("--cache", *dir, "Cache folder");
+  gc->add_option("--set", *sets, "Keep also the stages of the recipes with these `--set NAME=VALUE` (repeatable)");
   gc->add_option("recipes", *recipes, "The recipes whose stages to keep")->required()->check(CLI::ExistingFile);
-  gc->callback(with_store([recipes](ArtifactStore& store) {
+  gc->callback(with_store([recipes, sets](ArtifactStore& store) {
+    auto parsed = parse_sets(*sets);
+    if (!parsed) return 2;
+    const auto held = store.use_lock(true);
+    if (!held.held()) {
+      std::fprintf(stderr, "error: a whittle run is using the cache `%s` now; nothing was removed\n"
+                           "  help: run `whittle cache gc` again when it has finished\n", store.root().c_str());
+      return 1;
+    }
+    // What each recipe needs now (with the --set given), and what every recorded run of it used
+    // (its runs with other --set values included).
     std::vector<std::string> keep;
     for (const auto& r : *recipes) {
-      auto plan = runtime::make_plan(lang::analyze_file(r), store);
+      lang::CheckOptions copts;
+      copts.overrides = *parsed;
+      auto plan = runtime::make_plan(lang::analyze_file(r, copts), store);
       if (plan->analysis->diags.has_errors()) {
         std::fprintf(stderr, "error: `%s` has errors; nothing was removed (run `whittle lint %s`)\n", r.c_str(), r.c_str());
         return 1;
       }
       keep.insert(keep.end(), plan->keys.begin(), plan->keys.end());
+      for (const auto& rec : runtime::recorded_runs(store, plan->analysis->recipe.name))
+        for (const auto& st : rec.stages) keep.push_back(st.key);
     }
     auto [n, bytes] = store.gc(keep);
-    std::printf("removed %zu entries (%.1f MiB); kept what %zu recipe%s reach\n", n, bytes / 1048576.0, recipes->size(),
-                recipes->size() == 1 ? "" : "s");
+    std::printf("removed %zu entries (%.1f MiB); kept what %zu recipe%s and their recorded runs reach\n", n, bytes / 1048576.0,
+                recipes->size(), recipes->size() == 1 ? "" : "s");
     return 0;
   }));
 }

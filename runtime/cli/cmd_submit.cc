@@ -26,6 +26,8 @@
 #include "runtime/cli/report.h"
 #include "runtime/executor.h"
 #include "runtime/sha256.h"
+#include "runtime/submission_archive.h"
+#include "runtime/torch/preview.h"
 #include "runtime/torch/inspect.h"
 
 namespace whittle::cli {
@@ -34,9 +36,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int kSubmissionFormat = 1;
-constexpr std::uint64_t kMaxBytes = 8ull << 30;  // what verify unpacks at most
 constexpr double kAccuracyTolerance = 0.002;      // 0.2 points: 20 of CIFAR-10's 10,000 test images
-using Files = std::map<std::string, std::string>;  // path inside the submission's folder → contents
+using Files = runtime::SubmissionFiles;
 
 /// A fresh private folder under the system's temporary folder, removed with the object.
 struct TempDir {
@@ -56,90 +57,6 @@ std::string manifest(const Files& files) {
   for (const auto& [path, bytes] : files)
     if (path != "MANIFEST.sha256") out += runtime::sha256_hex(bytes) + "  " + path + "\n";
   return out;
-}
-
-/// Writes `files` under `top/` into a tar.gz at `out`, by way of a temporary file and a rename.
-bool write_archive(const std::string& out, const std::string& top, const Files& files, std::string& error) {
-  const std::string tmp = out + ".tmp";
-  archive* a = archive_write_new();
-  archive_write_add_filter_gzip(a);
-  archive_write_set_format_pax_restricted(a);
-  bool ok = archive_write_open_filename(a, tmp.c_str()) == ARCHIVE_OK;
-  for (auto it = files.begin(); ok && it != files.end(); ++it) {
-    archive_entry* e = archive_entry_new();
-    archive_entry_set_pathname(e, (top + "/" + it->first).c_str());
-    archive_entry_set_size(e, static_cast<la_int64_t>(it->second.size()));
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, 0644);
-    archive_entry_set_mtime(e, 0, 0);  // the same files give the same archive
-    ok = archive_write_header(a, e) == ARCHIVE_OK &&
-         archive_write_data(a, it->second.data(), it->second.size()) == static_cast<la_ssize_t>(it->second.size());
-    archive_entry_free(e);
-  }
-  if (!ok) error = archive_error_string(a) ? archive_error_string(a) : "write failed";
-  ok = archive_write_close(a) == ARCHIVE_OK && ok;
-  if (!ok && error.empty()) error = archive_error_string(a) ? archive_error_string(a) : "write failed";
-  archive_write_free(a);
-  std::error_code ec;
-  if (ok) fs::rename(tmp, out, ec);
-  if (ec) ok = false, error = ec.message();
-  if (!ok) fs::remove(tmp, ec);
-  return ok;
-}
-
-/// Reads a submission: one top folder of regular files, no path that leaves it. Returns the files
-/// by their path inside that folder, or nullopt with `error` saying which entry was refused.
-std::optional<Files> read_archive(const std::string& file, std::string& top, std::string& error) {
-  archive* a = archive_read_new();
-  archive_read_support_filter_gzip(a);
-  archive_read_support_format_tar(a);
-  Files files;
-  if (archive_read_open_filename(a, file.c_str(), 1 << 16) != ARCHIVE_OK) {
-    error = fmt::format("not a submission (a tar.gz archive): {}", archive_error_string(a) ? archive_error_string(a) : "unreadable");
-    archive_read_free(a);
-    return std::nullopt;
-  }
-  archive_entry* e = nullptr;
-  std::uint64_t total = 0;
-  int r;
-  while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-    const std::string name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
-    const fs::path p = fs::path(name).lexically_normal();
-    bool escapes = name.empty() || p.is_absolute() || p.empty();
-    for (const auto& part : p) escapes = escapes || part == "..";
-    if (escapes) {
-      error = fmt::format("the entry `{}` leaves the submission's folder", name);
-      break;
-    }
-    if (archive_entry_filetype(e) == AE_IFDIR) continue;
-    if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) || archive_entry_symlink(e)) {
-      error = fmt::format("the entry `{}` is not a regular file (a link or a device): refused", name);
-      break;
-    }
-    const std::string first = p.begin()->string();
-    if (top.empty()) top = first;
-    if (first != top || std::distance(p.begin(), p.end()) < 2) {
-      error = fmt::format("the entry `{}` is outside the submission's one folder `{}`", name, top);
-      break;
-    }
-    const std::string inner = p.lexically_relative(top).generic_string();
-    const auto size = archive_entry_size(e);
-    total += static_cast<std::uint64_t>(std::max<la_int64_t>(size, 0));
-    if (size < 0 || total > kMaxBytes || files.count(inner)) {
-      error = fmt::format("the entry `{}` is {}", name, files.count(inner) ? "there twice" : "too large");
-      break;
-    }
-    std::string bytes(static_cast<std::size_t>(size), '\0');
-    if (archive_read_data(a, bytes.data(), bytes.size()) != static_cast<la_ssize_t>(bytes.size())) {
-      error = fmt::format("the entry `{}` is damaged: {}", name, archive_error_string(a) ? archive_error_string(a) : "short read");
-      break;
-    }
-    files.emplace(inner, std::move(bytes));
-  }
-  if (error.empty() && r != ARCHIVE_EOF) error = fmt::format("the archive is damaged: {}", archive_error_string(a) ? archive_error_string(a) : "");
-  archive_read_free(a);
-  if (!error.empty()) return std::nullopt;
-  return files;
 }
 
 /// The stage whose model a run ends with: the model its last stage holds.
@@ -197,7 +114,19 @@ int submit(const RecipeOptions& o, std::string out) {
   nlohmann::json claims = nlohmann::json::object();
   for (const auto& [key, label] : claim_names()) {
     const auto& metrics = std::string(key) == "accuracy" ? record_of(run->record, eval)->metrics : m.metrics;
-    if (metrics.count(key)) claims[key] = metrics.at(key);
+    if (!metrics.count(key)) {
+      std::fprintf(stderr, "error: the run record of %s has no %s for the model it would submit\n"
+                           "  help: run it again with this whittle (`whittle run %s`)\n", o.file.c_str(), label, o.file.c_str());
+      return 1;
+    }
+    claims[key] = metrics.at(key);
+  }
+  // Only a model whose entry checks out is packed: a damaged one would be a claim about other bytes.
+  if (std::string why; !run->store->verify(m.key, why)) {
+    std::fprintf(stderr, "error: the cache entry of the model to submit (%s) is corrupt: %s\n"
+                         "  help: run the recipe again (`whittle run %s`): it recomputes the entry\n",
+                 stage_name(plan, model).c_str(), why.c_str(), o.file.c_str());
+    return 1;
   }
   Files files;
   // The recipe and every file it uses, by their paths relative to the recipe's folder.
@@ -239,7 +168,7 @@ int submit(const RecipeOptions& o, std::string out) {
       files["report/" + e.path().filename().string()] = std::move(*bytes);
   files["MANIFEST.sha256"] = manifest(files);
   if (out.empty()) out = runs[0].record.recipe + ".submission.tar.gz";
-  if (!write_archive(out, runs[0].record.recipe, files, error)) {
+  if (!runtime::write_submission(out, runs[0].record.recipe, files, error)) {
     std::fprintf(stderr, "error: cannot write %s: %s\n", out.c_str(), error.c_str());
     return 1;
   }
@@ -250,9 +179,47 @@ int submit(const RecipeOptions& o, std::string out) {
   return 0;
 }
 
+/// What claims.json must hold, each of its type: why not, or empty.
+std::string check_claims_format(const nlohmann::json& info) {
+  using T = nlohmann::json::value_t;
+  auto is_int = [](const nlohmann::json& v) { return v.is_number_integer() || v.is_number_unsigned(); };
+  if (!info.is_object()) return "it is not a JSON object";
+  const std::vector<std::pair<const char*, T>> fields = {{"format", T::number_integer}, {"recipe", T::string},     {"recipe_file", T::string},
+                                                          {"sets", T::array},            {"model_stage", T::number_integer}, {"model_key", T::string},
+                                                          {"evaluate_stage", T::number_integer}, {"whittle_version", T::string},
+                                                          {"claims", T::object}};
+  for (const auto& [name, type] : fields) {
+    if (!info.contains(name)) return fmt::format("it has no `{}`", name);
+    const auto& v = info.at(name);
+    const bool ok = type == T::number_integer ? is_int(v) : v.type() == type;
+    if (!ok) return fmt::format("its `{}` is {} where the format has {}", name, v.type_name(), nlohmann::json(type).type_name());
+  }
+  if (info.at("format").get<long long>() != kSubmissionFormat) return fmt::format("it is of format {}, and this whittle reads {}", info.at("format").dump(), kSubmissionFormat);
+  for (const auto& v : info.at("sets"))
+    if (!v.is_string()) return "its `sets` are not all strings";
+  for (const auto& [key, label] : claim_names()) {
+    if (!info.at("claims").contains(key)) return fmt::format("it claims no `{}` ({}): every claim of the format must be there", key, label);
+    if (!info.at("claims").at(key).is_number()) return fmt::format("its claim `{}` is not a number", key);
+  }
+  return "";
+}
+
+/// Where the submission's recipe is inside the unpacked folder: a file it holds under recipe/, or
+/// nullopt (never a path that leaves the folder).
+std::optional<std::string> recipe_inside(const Files& files, const std::string& recipe_file) {
+  const fs::path p = fs::path(recipe_file).lexically_normal();
+  if (recipe_file.empty() || p.is_absolute() || p.begin() == p.end() || *p.begin() != "recipe") return std::nullopt;
+  for (const auto& part : p)
+    if (part == "..") return std::nullopt;
+  if (!files.count(p.generic_string())) return std::nullopt;
+  return p.generic_string();
+}
+
+int verify_unpacked(const std::string& file, const std::string& data, const Files& files, const TempDir& tmp);
+
 int verify(const std::string& file, const std::string& data) {
   std::string top, error;
-  auto files = read_archive(file, top, error);
+  auto files = runtime::read_submission(file, top, error);
   auto reject = [&](const std::string& why) {
     std::fprintf(stderr, "error: %s is rejected: %s\n", file.c_str(), why.c_str());
     return 1;
@@ -276,24 +243,37 @@ int verify(const std::string& file, const std::string& data) {
     if (!files->count(path)) return reject(fmt::format("`{}` is in its manifest but not in the archive", path));
   for (const char* need : {"claims.json", "run.yaml", "model.pt"})
     if (!files->count(need)) return reject(fmt::format("it has no {}", need));
+  try {
+    TempDir tmp;  // removed on every way out, an exception's included
+    return verify_unpacked(file, data, *files, tmp);
+  } catch (const std::exception& e) {
+    return reject(e.what());
+  }
+}
+
+int verify_unpacked(const std::string& file, const std::string& data, const Files& files, const TempDir& tmp) {
+  auto reject = [&](const std::string& why) {
+    std::fprintf(stderr, "error: %s is rejected: %s\n", file.c_str(), why.c_str());
+    return 1;
+  };
   nlohmann::json info;
   try {
-    info = nlohmann::json::parse(files->at("claims.json"));
-    if (info.at("format").get<int>() != kSubmissionFormat) return reject("its claims.json is of another format");
+    info = nlohmann::json::parse(files.at("claims.json"));
   } catch (const std::exception& e) {
-    return reject(fmt::format("its claims.json cannot be read: {}", e.what()));
+    return reject(fmt::format("its claims.json is not JSON: {}", e.what()));
   }
-  // Unpack (only now that every path is known to be safe) and plan the recipe it holds.
-  TempDir tmp;
-  for (const auto& [path, bytes] : *files) {
-    const fs::path p = tmp.path / "s" / path;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << bytes;
-  }
+  if (const std::string why = check_claims_format(info); !why.empty()) return reject("its claims.json is malformed: " + why);
+  const auto recipe_file = recipe_inside(files, info.at("recipe_file").get<std::string>());
+  if (!recipe_file) return reject("its claims.json names no recipe file that the submission holds under recipe/");
+  // Unpack (only now that every path is known to be safe: regular files inside one folder).
   const fs::path root = tmp.path / "s";
-  RecipeOptions o{(root / info.value("recipe_file", "")).string(), info.value("sets", std::vector<std::string>{}),
-                  (tmp.path / "cache").string()};
-  if (!fs::exists(o.file) || info.value("recipe_file", "").empty()) return reject("its claims.json names no recipe it holds");
+  for (const auto& [path, bytes] : files) {
+    const fs::path p = root / path;
+    fs::create_directories(p.parent_path());
+    runtime::write_file_atomic(p.string(), bytes);
+  }
+  RecipeOptions o{(root / *recipe_file).string(), info.at("sets").get<std::vector<std::string>>(), (tmp.path / "cache").string(),
+                  (root / "recipe").string()};
   std::unique_ptr<runtime::ArtifactStore> store;
   auto plan = load_plan(o, store, data);
   if (!plan) return reject("its recipe cannot be planned here (see above; `--data DIR` says where this machine keeps the data)");
@@ -313,33 +293,48 @@ int verify(const std::string& file, const std::string& data) {
   }
   line("run record of this recipe", fmt::format("{} stages", rec->stages.size()), fmt::format("{} of {} keys equal", same_keys, plan->steps.size()),
        same_keys == plan->steps.size() && rec->stages.size() == plan->steps.size());
-  const int model = info.value("model_stage", -1);
+  const long long model = info.at("model_stage").get<long long>();
   const bool model_ok = model >= 0 && static_cast<std::size_t>(model) < plan->analysis->recipe.stages.size() &&
-                        plan->stage(model).produces_model() && plan->keys.at(static_cast<std::size_t>(model)) == info.value("model_key", "");
-  line("model is the recipe's", fmt::format("#{}", model), model_ok ? stage_name(*plan, model) : "no such model stage", model_ok);
+                        plan->stage(static_cast<int>(model)).produces_model() &&
+                        plan->keys.at(static_cast<std::size_t>(model)) == info.at("model_key").get<std::string>();
+  line("model is the recipe's", fmt::format("#{}", model), model_ok ? stage_name(*plan, static_cast<int>(model)) : "no such model stage", model_ok);
   if (!model_ok) return 1;
-  const runtime::StageRecord* m = record_of(*rec, model);
+  const int model_id = static_cast<int>(model);
+  const runtime::StageRecord* m = record_of(*rec, model_id);
   fs::create_directories(tmp.path / "entry");
   fs::copy_file(root / "model.pt", tmp.path / "entry" / "model.pt");
   std::map<std::string, double> found;
   try {
-    found = runtime::torchrt::recompute_claims(*plan, model, (tmp.path / "entry").string(), true);
+    found = runtime::torchrt::recompute_claims(*plan, model_id, (tmp.path / "entry").string(), true);
   } catch (const runtime::StageError& e) {
     std::fprintf(stderr, "error: cannot recompute the claims: %s\n%s", e.what(), e.help.empty() ? "" : ("  help: " + e.help + "\n").c_str());
     return 1;
   } catch (const std::exception& e) {
     return reject(fmt::format("its model cannot be loaded into the recipe's architecture: {}", e.what()));
   }
+  // The model must be one the recipe can make: what follows from the recipe alone (its parameters,
+  // its bit widths, at least the share its prunes remove) is worked out without the submission.
+  const auto previews = runtime::torchrt::preview_plan(*plan);
+  if (auto it = previews.find(model_id); it != previews.end() && it->second.note.empty()) {
+    const auto& want = it->second.metrics;
+    const bool params = want.at("params") == found.at("params") || it->second.estimated;
+    const bool bits = want.at("bits") == found.at("bits") && want.at("activation_bits") == found.at("activation_bits");
+    const bool sparsity = it->second.estimated || found.at("sparsity") + 1e-9 >= want.at("sparsity");
+    line("model fits the recipe",
+         fmt::format("{:.0f} params, {:.4g} bits, ≥{:.2f}% sparse", want.at("params"), want.at("bits"), 100 * want.at("sparsity")),
+         fmt::format("{:.0f} params, {:.4g} bits, {:.2f}% sparse", found.at("params"), found.at("bits"), 100 * found.at("sparsity")),
+         params && bits && sparsity);
+  }
   const auto& claims = info.at("claims");
   for (const auto& [key, label] : claim_names()) {
-    if (!claims.contains(key)) continue;
-    const double claimed = claims[key].get<double>();
+    const double claimed = claims.at(key).get<double>();
     const double value = found.count(key) ? found.at(key) : std::nan("");
     const bool is_acc = std::string(key) == "accuracy";
     const bool ok = is_acc ? std::fabs(claimed - value) <= kAccuracyTolerance
                            : std::fabs(claimed - value) <= 1e-9 * std::max(1.0, std::fabs(claimed));
     // The run record must say the same as the claims.
-    const runtime::StageRecord* from = is_acc ? record_of(*rec, info.value("evaluate_stage", -1)) : m;
+    const long long eval = info.at("evaluate_stage").get<long long>();
+    const runtime::StageRecord* from = is_acc ? (eval >= 0 && eval < 1 << 30 ? record_of(*rec, static_cast<int>(eval)) : nullptr) : m;
     const bool recorded = from && from->metrics.count(key) && from->metrics.at(key) == claimed;
     line(label, fmt::format("{:.10g}", claimed), fmt::format("{:.10g}{}", value, recorded ? "" : " (run.yaml says otherwise)"), ok && recorded);
   }
@@ -360,7 +355,7 @@ void add_submit(CLI::App& app, int& exit_code) {
   auto file = std::make_shared<std::string>();
   auto data = std::make_shared<std::string>();
   CLI::App* v = app.add_subcommand("verify", "Check a submission: recompute every claim from its model and the test set");
-  v->add_option("file", *file, "The archive from `whittle submit`")->required()->check(CLI::ExistingFile);
+  v->add_option("file", *file, "The archive from `whittle submit`")->required();
   v->add_option("--data", *data, "Where this machine keeps the data, if not where the recipe says (like $WHITTLE_DATA: "
                                  "a folder holding cifar-10-batches-bin/, or the files themselves)");
   v->callback([file, data, &exit_code] { exit_code = verify(*file, *data); });

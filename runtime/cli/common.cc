@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "lang/files.h"
 #include "lang/render.h"
 
 namespace whittle::cli {
@@ -47,41 +48,8 @@ std::optional<std::map<std::string, std::string>> parse_sets(const std::vector<s
   return out;
 }
 
-std::optional<std::string> read_file(const std::string& path, std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = fmt::format("cannot read `{}`: {}", path, std::strerror(errno));
-    return std::nullopt;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool write_file_atomic(const std::string& path, const std::string& text, std::string& error) {
-  const std::string tmp = fmt::format("{}.whittle-tmp-{}", path, ::getpid());
-  struct stat st {};
-  const bool had_mode = ::stat(path.c_str(), &st) == 0;
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) {
-    error = fmt::format("cannot write `{}`: {}", tmp, std::strerror(errno));
-    return false;
-  }
-  const bool wrote = std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
-  const int saved = errno;
-  std::fclose(f);
-  if (!wrote) {
-    std::remove(tmp.c_str());
-    error = fmt::format("cannot write `{}`: {}; the original is untouched", path, std::strerror(saved));
-    return false;
-  }
-  if (had_mode) ::chmod(tmp.c_str(), st.st_mode & 07777);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    error = fmt::format("cannot replace `{}`: {}; the original is untouched", path, std::strerror(errno));
-    std::remove(tmp.c_str());
-    return false;
-  }
-  return true;
+std::optional<std::string> read_file(const std::string& path, std::string& error, std::uintmax_t max_bytes) {
+  return lang::read_regular_file(path, max_bytes, error);
 }
 
 }  // namespace whittle::cli

@@ -1,11 +1,13 @@
 // Helpers shared by the subcommands: rendering diagnostics, reading files, `--set` values.
 #pragma once
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "lang/analyze.h"
+#include "runtime/atomic_file.h"
 
 namespace whittle::cli {
 
@@ -19,8 +21,8 @@ std::string summary(std::size_t errors, std::size_t warnings, std::size_t notes)
 /// Parses `NAME=VALUE` pairs; a malformed one is reported on stderr and returns nullopt.
 std::optional<std::map<std::string, std::string>> parse_sets(const std::vector<std::string>& sets);
 
-std::optional<std::string> read_file(const std::string& path, std::string& error);
-/// Writes through a temporary file in the same folder and a rename, so a crash never leaves half a file.
-bool write_file_atomic(const std::string& path, const std::string& text, std::string& error);
+/// A regular file's contents (never a pipe or a device), of at most `max_bytes`.
+std::optional<std::string> read_file(const std::string& path, std::string& error, std::uintmax_t max_bytes = std::uintmax_t{4} << 30);
+using runtime::write_file_atomic;
 
 }  // namespace whittle::cli

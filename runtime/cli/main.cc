@@ -51,6 +51,11 @@ int main(int argc, char** argv) {
   } catch (const whittle::lang::CatalogError& e) {
     std::fprintf(stderr, "error: the stage catalog is malformed: %s\n", e.what());
     return 3;
+  } catch (const std::exception& e) {
+    // The last line of defence: whatever a library throws reaches the user as a message and exit
+    // 1, never as `terminate called`. Commands report their own errors before this.
+    std::fprintf(stderr, "error: %s\n  = help: if this is not about your files or your disk, please report it\n", e.what());
+    return 1;
   }
   return exit_code;
 }

@@ -23,6 +23,7 @@ std::unique_ptr<runtime::Plan> load_plan(const RecipeOptions& o, std::unique_ptr
   if (!sets) return nullptr;
   lang::CheckOptions copts;
   copts.overrides = *sets;
+  copts.confine_to = o.confine_to;
   auto analysis = lang::analyze_file(o.file, copts);
   try {
     store = std::make_unique<runtime::ArtifactStore>(o.cache.empty() ? runtime::default_cache_dir(o.file) : o.cache);

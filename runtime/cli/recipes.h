@@ -17,6 +17,7 @@ struct RecipeOptions {
   std::string file;
   std::vector<std::string> sets;
   std::string cache;
+  std::string confine_to;  ///< a submission's folder: its recipe may `use` nothing outside it
 };
 
 /// The recipe argument, `--set` and `--cache`.

@@ -9,21 +9,50 @@
 #include <filesystem>
 #include <fstream>
 
+#include "lang/files.h"
 #include "runtime/executor.h"
 
 namespace whittle::runtime::torchrt {
 namespace {
 
+constexpr std::uintmax_t kMaxCompressed = 512u << 20, kMaxInflated = std::uintmax_t{2} << 30;
+
+/// A gzip file's contents, every member of it; anything after the last member that is not another
+/// member (trailing garbage, a second file appended) is an error, as is more than 2 GiB inflated.
 std::string read_gz(const std::string& path) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) throw StageError(fmt::format("cannot open `{}`", path));
+  std::string error;
+  const auto packed = lang::read_regular_file(path, kMaxCompressed, error);
+  if (!packed) throw StageError(error);
   std::string out;
+  z_stream z{};
+  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) throw StageError("zlib cannot start");
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(packed->data()));
+  z.avail_in = static_cast<uInt>(packed->size());
   char buf[1 << 16];
-  int n;
-  while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
-  const bool bad = n < 0;
-  gzclose(f);
-  if (bad) throw StageError(fmt::format("`{}` is not a readable gzip file", path));
+  int r = Z_OK;
+  while (true) {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof buf;
+    r = inflate(&z, Z_NO_FLUSH);
+    out.append(buf, sizeof buf - z.avail_out);
+    if (out.size() > kMaxInflated) r = Z_MEM_ERROR;
+    if (r == Z_STREAM_END) {
+      if (z.avail_in == 0) break;
+      // Another member may follow (concatenated gzip is one file); anything else is not data.
+      if (z.avail_in < 2 || z.next_in[0] != 0x1f || z.next_in[1] != 0x8b) {
+        inflateEnd(&z);
+        throw StageError(fmt::format("`{}` has {} bytes of something other than gzip data after its end", path, z.avail_in),
+                         "the file is damaged or was appended to: download or install it again");
+      }
+      inflateReset(&z);
+      continue;
+    }
+    if (r != Z_OK || (z.avail_in == 0 && z.avail_out != 0)) break;
+  }
+  inflateEnd(&z);
+  if (r != Z_STREAM_END)
+    throw StageError(fmt::format("`{}` is not a whole gzip file ({})", path, r == Z_MEM_ERROR ? "it inflates to more than 2 GiB" : "damaged or cut short"),
+                     "download or install it again");
   return out;
 }
 
@@ -37,6 +66,10 @@ torch::Tensor idx_images(const std::string& path) {
   const std::string b = read_gz(path);
   if (b.size() < 16 || be32(b, 0) != 0x00000803) throw StageError(fmt::format("`{}` is not an idx image file", path));
   const std::int64_t n = be32(b, 4), h = be32(b, 8), w = be32(b, 12);
+  if (n == 0) throw StageError(fmt::format("`{}` holds no images", path));
+  if (h != 28 || w != 28)
+    throw StageError(fmt::format("`{}` holds images of {}x{}; Fashion-MNIST's are 28x28", path, h, w), "point `root:` at the real Fashion-MNIST files");
+  // n < 2^32 and h*w = 784: no overflow in 64 bits.
   if (static_cast<std::int64_t>(b.size()) != 16 + n * h * w)
     throw StageError(fmt::format("`{}` has {} bytes, but its header promises {} images of {}x{}", path, b.size(), n, h, w));
   auto t = torch::from_blob(const_cast<char*>(b.data() + 16), {n, 1, h, w}, torch::kUInt8).clone();
@@ -47,6 +80,7 @@ torch::Tensor idx_labels(const std::string& path, std::int64_t expected, int cla
   const std::string b = read_gz(path);
   if (b.size() < 8 || be32(b, 0) != 0x00000801) throw StageError(fmt::format("`{}` is not an idx label file", path));
   const std::int64_t n = be32(b, 4);
+  if (n == 0) throw StageError(fmt::format("`{}` holds no labels", path));
   if (n != expected || static_cast<std::int64_t>(b.size()) != 8 + n)
     throw StageError(fmt::format("`{}` holds {} labels, but there are {} images", path, n, expected));
   auto t = torch::from_blob(const_cast<char*>(b.data() + 8), {n}, torch::kUInt8).clone().to(torch::kInt64);
@@ -62,8 +96,12 @@ void cifar_file(const std::string& path, std::vector<torch::Tensor>& xs, std::ve
     throw StageError(fmt::format("`{}` has {} bytes; a CIFAR-10 batch has {} ({} records of {})", path, ec ? 0 : size,
                                  kRecord * kRecords, kRecords, kRecord),
                      "re-extract the official cifar-10-binary.tar.gz");
-  std::string b(static_cast<std::size_t>(size), '\0');
-  std::ifstream(path, std::ios::binary).read(b.data(), static_cast<std::streamsize>(size));
+  std::string error;
+  auto read = lang::read_regular_file(path, static_cast<std::uintmax_t>(kRecord * kRecords), error);
+  if (!read) throw StageError(error, "make the data files readable by you (`chmod a+r FILE`)");
+  std::string& b = *read;
+  if (b.size() != static_cast<std::size_t>(kRecord * kRecords))
+    throw StageError(fmt::format("`{}` could be read only in part ({} of {} bytes)", path, b.size(), kRecord * kRecords));
   auto raw = torch::from_blob(b.data(), {kRecords, kRecord}, torch::kUInt8).clone();
   auto labels = raw.select(1, 0).to(torch::kInt64);
   if (labels.max().item<std::int64_t>() > 9) {

@@ -2,11 +2,12 @@
 #include "runtime/torch/models.h"
 
 #include <fmt/format.h>
-
-#include <filesystem>
-
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+#include <sstream>
+
+#include "runtime/atomic_file.h"
 #include "runtime/executor.h"
 #include "runtime/plan.h"
 #include "runtime/torch/archs.h"
@@ -149,7 +150,7 @@ std::string tensor_text(const torch::Tensor& t) {
 
 }  // namespace
 
-void save_net(const Net& net, const std::string& path) {
+std::string net_bytes(const Net& net) {
   torch::serialize::OutputArchive a;
   // What is not a tensor: the quantizers of the layers that have one, and whether the model is half precision.
   nlohmann::json meta = {{"half", net.half}, {"quant", nlohmann::json::object()}};
@@ -162,8 +163,14 @@ void save_net(const Net& net, const std::string& path) {
   for (const auto& p : net.module->named_parameters()) a.write("p." + p.key(), portable(p.value()));
   for (const auto& b : net.module->named_buffers()) a.write("b." + b.key(), portable(b.value()));
   for (const auto& [k, m] : net.masks) a.write("m." + k, portable(m));
-  a.save_to(path);
+  // Into memory, then written by whittle: LibTorch's file writer ends the process when a write
+  // fails (a full disk) instead of throwing.
+  std::ostringstream out;
+  a.save_to(out);
+  return out.str();
 }
+
+void save_net(const Net& net, const std::string& path) { write_file_atomic(path, net_bytes(net)); }
 
 void load_net(Net& net, const std::string& path) {
   torch::serialize::InputArchive a;

@@ -94,6 +94,8 @@ Net build_model(const lang::StageInstance& model_stage, const Shape& shape, std:
 void profile(NetImpl& net, const Shape& shape);
 
 void save_net(const Net& net, const std::string& path);
+/// What save_net writes, as bytes.
+std::string net_bytes(const Net& net);
 
 /// The model stage `stage_id` produced, from its cache entry folder (model.pt): its chain's
 /// architecture, shaped for the chain's data set, with the stored weights, masks, quantizers and

@@ -12,7 +12,9 @@
 #include <iterator>
 
 #include "runtime/data_files.h"
+#include "runtime/atomic_file.h"
 #include "runtime/torch/augment.h"
+#include "runtime/torch/checkpoint.h"
 #include "runtime/torch/data.h"
 #include "runtime/torch/evaluate.h"
 #include "runtime/torch/export.h"
@@ -35,13 +37,8 @@ namespace {
 
 double num(const lang::StageInstance& s, const char* name) { return s.value(name)->num; }
 
-/// Writes a file by way of a temporary and a rename.
-template <typename Write>
-void atomic_write(const fs::path& path, Write write) {
-  const fs::path tmp = path.string() + ".tmp";
-  write(tmp.string());
-  fs::rename(tmp, path);
-}
+/// A text file of a cache entry, every write checked (a full disk is an error, never a short file).
+void write_text(const fs::path& path, const std::string& text) { write_file_atomic(path.string(), text); }
 
 class TorchRunner : public StageRunner {
  public:
@@ -70,9 +67,9 @@ class TorchRunner : public StageRunner {
       std::ifstream in(partial_log);
       log.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     }
-    std::ofstream out(fs::path(job.out_dir) / "log.txt");
-    out << fmt::format("#{} {} ({})\n", job.stage.id, job.stage.kind, job.key) << log;
-    for (const auto& [name, value] : job.metrics) out << fmt::format("{} = {}\n", name, value);
+    std::string out = fmt::format("#{} {} ({})\n", job.stage.id, job.stage.kind, job.key) + log;
+    for (const auto& [name, value] : job.metrics) out += fmt::format("{} = {}\n", name, value);
+    write_text(fs::path(job.out_dir) / "log.txt", out);
   }
 
  private:
@@ -163,16 +160,18 @@ class TorchRunner : public StageRunner {
     const int snapshot_every = s.kind == "train" ? static_cast<int>(num(s, "snapshot_every")) : 0;
     const bool has_val = d.val_x.defined();
     const fs::path partial(job.partial_dir);
-    int start = 0;
-    if (fs::exists(partial / "state.txt")) {  // resume after an interruption
-      std::ifstream(partial / "state.txt") >> start;
-      load_net(net, (partial / "model.pt").string());
+    EpochCheckpoints checkpoints(job.partial_dir, epochs);
+    std::string damaged;
+    EpochState st = checkpoints.resume(damaged);
+    if (!damaged.empty()) job.progress.message(fmt::format("#{} {}: {}", s.id, s.kind, damaged));
+    if (st.epoch > 0) {  // resume after an interruption
+      load_net(net, checkpoints.path(st.model_file()));
       net.to(dev, trainer.channels_last);
-      load_optimizer(*opt, (partial / optim_name("model.pt")).string(), dev);
-      job.progress.message(fmt::format("resuming #{} {} after epoch {} of {}", s.id, s.kind, start, epochs));
+      load_optimizer_file(*opt, checkpoints.path(st.optim_file()), dev);
+      job.progress.message(fmt::format("resuming #{} {} after epoch {} of {}", s.id, s.kind, st.epoch, epochs));
     }
     const auto t0 = std::chrono::steady_clock::now();
-    for (int epoch = start; epoch < epochs; ++epoch) {
+    for (int epoch = st.epoch; epoch < epochs; ++epoch) {
       trainer.epoch(net, *opt, epoch, t0);
       // Evaluation every N epochs (and after the last), on the validation split when there is one.
       // It is reported, never used to pick a model: the stage keeps its last weights.
@@ -182,29 +181,28 @@ class TorchRunner : public StageRunner {
         const Scores sc = score_predictions(predict(*net.module, *ex, 512, dev, trainer.channels_last), *ey, d.classes);
         eval_part = fmt::format(", {} loss {:.6f}, {} accuracy {:.4f}", has_val ? "validation" : "test", sc.loss,
                                 has_val ? "validation" : "test", sc.accuracy);
-        std::ofstream(partial / "history.csv", std::ios::app) << fmt::format("{},{},{:.6f},{:.6f}\n", epoch + 1, has_val ? "validation" : "test", sc.loss, sc.accuracy);
+        st.history += fmt::format("{},{},{:.6f},{:.6f}\n", epoch + 1, has_val ? "validation" : "test", sc.loss, sc.accuracy);
       }
-      if (snapshot_every > 0 && (epoch + 1) % snapshot_every == 0 && epoch + 1 < epochs)
-        save_checkpoint(net, *opt, partial / snapshot_name(epoch + 1));
-      // An epoch checkpoint: a kill loses at most the epoch in progress. state.txt is written last.
-      save_checkpoint(net, *opt, partial / "model.pt");
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      std::ofstream(partial / "log.txt", std::ios::app)
-          << fmt::format("epoch {}/{}: loss {:.6f}, accuracy {:.4f}, lr {:.6g}{}, {:.1f}s\n", epoch + 1, epochs, trainer.last_loss,
-                         trainer.last_accuracy, trainer.lr_at(epoch + 1.0 - 1e-9), eval_part, elapsed);
-      atomic_write(partial / "state.txt", [&](const std::string& p) { std::ofstream(p) << epoch + 1 << "\n"; });
+      st.log += fmt::format("epoch {}/{}: loss {:.6f}, accuracy {:.4f}, lr {:.6g}{}, {:.1f}s\n", epoch + 1, epochs, trainer.last_loss,
+                            trainer.last_accuracy, trainer.lr_at(epoch + 1.0 - 1e-9), eval_part, elapsed);
+      st.loss = trainer.last_loss;
+      st.accuracy = trainer.last_accuracy;
+      st.epoch = epoch + 1;
+      // Weight snapshots for a later `rewind: weights(epoch: K)`: every `snapshot_every` epochs.
+      const bool snapshot = snapshot_every > 0 && (epoch + 1) % snapshot_every == 0 && epoch + 1 < epochs;
+      // One atomic step: a kill loses at most the epoch in progress (checkpoint.h).
+      checkpoints.commit(st, net, *opt, snapshot ? snapshot_name(epoch + 1) : "");
     }
     save_net(net, (fs::path(job.out_dir) / "model.pt").string());
-    for (int k = snapshot_every; snapshot_every > 0 && k < epochs; k += snapshot_every)
-      for (const std::string& f : {snapshot_name(k), optim_name(snapshot_name(k))})
-        if (fs::exists(partial / f)) fs::rename(partial / f, fs::path(job.out_dir) / f);
-    if (fs::exists(partial / "history.csv")) {
-      std::ofstream out(fs::path(job.out_dir) / "evaluations.csv");
-      out << "epoch,split,loss,accuracy\n" << std::ifstream(partial / "history.csv").rdbuf();
-    }
-    if (epochs > start) {
-      job.metrics["train_loss"] = trainer.last_loss;
-      job.metrics["train_accuracy"] = trainer.last_accuracy;
+    // Copies, not moves: a kill before the entry is committed must find them here again.
+    for (const auto& [f, sum] : st.files)
+      if (f.rfind("snapshot-", 0) == 0) copy_into_entry(checkpoints.path(f), fs::path(job.out_dir) / f);
+    if (!st.history.empty()) write_text(fs::path(job.out_dir) / "evaluations.csv", "epoch,split,loss,accuracy\n" + st.history);
+    write_text(partial / "log.txt", st.log);
+    if (!std::isnan(st.loss)) {
+      job.metrics["train_loss"] = st.loss;
+      job.metrics["train_accuracy"] = st.accuracy;
     }
     if (rewind_to >= 0) job.metrics["rewound_to_epoch"] = rewind_to;
     model_metrics(job, net);
@@ -213,19 +211,11 @@ class TorchRunner : public StageRunner {
   static std::string snapshot_name(int epoch) { return fmt::format("snapshot-{}.pt", epoch); }
   static std::string optim_name(const std::string& model_file) { return model_file.substr(0, model_file.size() - 3) + ".optim.pt"; }
 
-  /// A model and its optimizer's state, each written by way of a temporary and a rename.
-  static void save_checkpoint(const Net& net, torch::optim::Optimizer& opt, const fs::path& model_file) {
-    atomic_write(model_file, [&](const std::string& p) { save_net(net, p); });
-    atomic_write(optim_name(model_file.string()), [&](const std::string& p) {
-      torch::serialize::OutputArchive a;
-      opt.save(a);
-      a.save_to(p);
-    });
-  }
-  static void load_optimizer(torch::optim::Optimizer& opt, const std::string& file, torch::Device dev) {
-    torch::serialize::InputArchive a;
-    a.load_from(file, dev);
-    opt.load(a);
+  /// A hard link where the file system allows one (no second copy of a checkpoint), else a copy.
+  static void copy_into_entry(const fs::path& from, const fs::path& to) {
+    std::error_code ec;
+    fs::create_hard_link(from, to, ec);
+    if (ec) fs::copy_file(from, to, fs::copy_options::overwrite_existing);
   }
 
   /// Distillation: the teacher, frozen in eval mode; L = (1 − α)·CE + α·T²·KL(teacher/T ‖ student/T).
@@ -263,7 +253,7 @@ class TorchRunner : public StageRunner {
     if (from > 0) {
       load_net(at_k, (train_entry / snapshot_name(from)).string());
       at_k.to(dev, trainer.channels_last);
-      load_optimizer(*opt, (train_entry / optim_name(snapshot_name(from))).string(), dev);
+      load_optimizer_file(*opt, (train_entry / optim_name(snapshot_name(from))).string(), dev);
     }
     if (from < k) {
       job.progress.message(fmt::format("weight rewinding: replaying epochs {} to {} of train #{} (its last snapshot before "
@@ -318,8 +308,8 @@ class TorchRunner : public StageRunner {
       p.per_layer = guided_amounts(net, scan, p);
       std::string csv = "layer,amount\n";
       for (const auto& [layer, a] : p.per_layer) csv += fmt::format("{},{:.6f}\n", layer, a);
-      std::ofstream(fs::path(job.out_dir) / "guide.csv") << csv;
-      std::ofstream(fs::path(job.partial_dir) / "log.txt") << "per-layer amounts from the scan:\n" << csv;
+      write_text(fs::path(job.out_dir) / "guide.csv", csv);
+      write_text(fs::path(job.partial_dir) / "log.txt", "per-layer amounts from the scan:\n" + csv);
     }
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed_of(job.key));
     prune(net, p, gen);
@@ -354,9 +344,9 @@ class TorchRunner : public StageRunner {
           job.progress.message(fmt::format("sensitivity #{}: layer {}/{} `{}` ({:.0f}s)", s.id, i + 1, n, layer, secs));
         });
     const fs::path out(job.out_dir);
-    std::ofstream(out / "sensitivity.json") << scan.json();
-    std::ofstream(out / "sensitivity.csv") << scan.csv();
-    std::ofstream(out / "sensitivity.txt") << scan.table();
+    write_text(out / "sensitivity.json", scan.json());
+    write_text(out / "sensitivity.csv", scan.csv());
+    write_text(out / "sensitivity.txt", scan.table());
     job.metrics["baseline_accuracy"] = scan.baseline;
     job.metrics["scanned_layers"] = static_cast<double>(scan.layers.size());
     job.metrics["picked_sparsity"] = scan.picked_sparsity();
@@ -399,7 +389,7 @@ class TorchRunner : public StageRunner {
     const lang::StageInstance& s = job.stage;
     Net net = input_net(job);
     const ScoreReport r = score(net, {s.value("version")->str, s.value("count")->str == "all"});
-    std::ofstream(fs::path(job.out_dir) / "score.txt") << r.text();
+    write_text(fs::path(job.out_dir) / "score.txt", r.text());
     job.metrics["score"] = r.total;
     job.metrics["score_w"] = r.w;
     job.metrics["score_f"] = r.f;
@@ -416,7 +406,7 @@ class TorchRunner : public StageRunner {
     Net net = input_net(job);
     const lang::StageInstance& m = job.plan.chain_model(job.stage.id);
     const std::vector<char> bytes = export_bytes(net, m, dataset(job.plan, m.data_in));
-    std::ofstream(fs::path(job.out_dir) / "export.pt", std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    write_file_atomic((fs::path(job.out_dir) / "export.pt").string(), std::string_view(bytes.data(), bytes.size()));
     job.metrics["export_bytes"] = static_cast<double>(bytes.size());
   }
 
@@ -455,9 +445,9 @@ class TorchRunner : public StageRunner {
       if (m.str == "precision") job.metrics["precision"] = sc.precision;
       if (m.str == "recall") job.metrics["recall"] = sc.recall;
       if (m.str == "f1") job.metrics["f1"] = sc.f1;
-      if (m.str == "confusion") std::ofstream(fs::path(job.out_dir) / "confusion.csv") << confusion_csv(sc);
+      if (m.str == "confusion") write_text(fs::path(job.out_dir) / "confusion.csv", confusion_csv(sc));
       if (m.str == "precision" || m.str == "recall" || m.str == "f1")
-        std::ofstream(fs::path(job.out_dir) / "per_class.csv") << per_class_csv(sc);
+        write_text(fs::path(job.out_dir) / "per_class.csv", per_class_csv(sc));
     }
     if (const std::string where = s.value("latency")->str; where != "none") {
       if (where == "cuda" && !torch::cuda::is_available())

@@ -64,4 +64,32 @@ inline nlohmann::json run_json(const Scratch& s, const std::string& recipe, cons
   return nlohmann::json::parse(r.out.substr(r.out.find('{')));
 }
 
+/// Unpacks a submission (top folder `sub`) into DIR/x, runs `edit` there (a shell command), re-sums
+/// the manifest if asked, and packs it again as DIR/NAME.
+inline std::string repack(const Scratch& s, const std::string& archive, const std::string& edit, bool resum, const std::string& name) {
+  const std::string x = (s.dir / "x").string();
+  std::string cmd = "rm -rf " + x + " && mkdir " + x + " && tar xzf " + archive + " -C " + x + " && cd " + x + "/sub && " + edit;
+  if (resum) cmd += " && find . -type f ! -name MANIFEST.sha256 | sed 's|^\\./||' | LC_ALL=C sort | xargs sha256sum > MANIFEST.sha256";
+  cmd += " && cd " + x + " && tar czf " + (s.dir / name).string() + " sub";
+  const Result r = run_whittle_cmd(cmd);
+  INFO(cmd << "\n" << r.out);
+  REQUIRE(r.code == 0);
+  return (s.dir / name).string();
+}
+
+/// The metrics and the checksums of every file but the log, of every entry of a run (a run's
+/// results, bitwise, leaving out what holds timings).
+inline std::string entries_fingerprint(const std::filesystem::path& cache, const nlohmann::json& run) {
+  std::string out;
+  for (const auto& st : run["stages"]) {
+    const std::string key = st["key"];
+    out += st["kind"].get<std::string>() + " " + st["metrics"].dump() + "\n";
+    std::ifstream in(cache / "objects" / key.substr(0, 2) / key / "manifest.yaml");
+    std::string line;
+    while (std::getline(in, line))
+      if (line.find("sha256:") != std::string::npos && line.find("log.txt") == std::string::npos) out += line + "\n";
+  }
+  return out;
+}
+
 }  // namespace whittle::test

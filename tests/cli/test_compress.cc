@@ -270,20 +270,6 @@ TEST_CASE("report writes the results table and draws the plots with gnuplot", "[
   }
 }
 
-namespace {
-/// Unpacks a submission into DIR/x, runs `edit` there (a shell command), re-sums the manifest if
-/// asked, and packs it again as DIR/NAME.
-std::string repack(const Scratch& s, const std::string& archive, const std::string& edit, bool resum, const std::string& name) {
-  const std::string x = (s.dir / "x").string();
-  std::string cmd = "rm -rf " + x + " && mkdir " + x + " && tar xzf " + archive + " -C " + x + " && cd " + x + "/sub && " + edit;
-  if (resum) cmd += " && find . -type f ! -name MANIFEST.sha256 | sed 's|^\\./||' | LC_ALL=C sort | xargs sha256sum > MANIFEST.sha256";
-  cmd += " && cd " + x + " && tar czf " + (s.dir / name).string() + " sub";
-  const Result r = run_whittle_cmd(cmd);
-  INFO(cmd << "\n" << r.out);
-  REQUIRE(r.code == 0);
-  return (s.dir / name).string();
-}
-}  // namespace
 
 TEST_CASE("a submission verifies, and a changed model, claim or path does not", "[run][submit]") {
   Scratch s;
