@@ -21,8 +21,10 @@ packages=(
   dataset-fashion-mnist
 )
 
-# The test suite also starts a one-node Slurm cluster (tests/cli/test_slurm.cc).
-[[ "$mode" == test ]] && packages+=(slurm-wlm munge)
+# The test suite also starts a one-node Slurm cluster (tests/cli/test_slurm.cc), kills runs at a
+# chosen system call and makes files unreadable with strace, and writes hostile archives and data
+# files with python3 (tests/cli/test_faults.cc).
+[[ "$mode" == test ]] && packages+=(slurm-wlm munge strace python3)
 
 missing=()
 for p in "${packages[@]}"; do

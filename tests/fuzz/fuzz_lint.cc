@@ -10,12 +10,13 @@
 #include "lang/analyze.h"
 #include "lang/fmt.h"
 #include "lang/parser.h"
+#include "tests/fuzz/expand.h"
 
 using namespace whittle::lang;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size > 64 * 1024) return 0;
-  const std::string text(reinterpret_cast<const char*>(data), size);
+  const std::string text = whittle::fuzz::expand(std::string(reinterpret_cast<const char*>(data), size));
   CheckOptions options;
   options.max_stages = 10000;  // the same bounding code path as the default 100000, explored faster
   auto a = analyze("fuzz.recipe", text, options);
