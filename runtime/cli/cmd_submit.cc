@@ -320,10 +320,9 @@ int verify_unpacked(const std::string& file, const std::string& data, const File
     const bool params = want.at("params") == found.at("params") || it->second.estimated;
     const bool bits = want.at("bits") == found.at("bits") && want.at("activation_bits") == found.at("activation_bits");
     const bool sparsity = it->second.estimated || found.at("sparsity") + 1e-9 >= want.at("sparsity");
-    line("model fits the recipe",
-         fmt::format("{:.0f} params, {:.4g} bits, ≥{:.2f}% sparse", want.at("params"), want.at("bits"), 100 * want.at("sparsity")),
-         fmt::format("{:.0f} params, {:.4g} bits, {:.2f}% sparse", found.at("params"), found.at("bits"), 100 * found.at("sparsity")),
-         params && bits && sparsity);
+    // params, bits, sparsity: "105914 p, 32 b, ≥71.25%"
+    line("model fits the recipe", fmt::format("{:.0f} p, {:.4g} b, ≥{:.2f}%", want.at("params"), want.at("bits"), 100 * want.at("sparsity")),
+         fmt::format("{:.0f} p, {:.4g} b, {:.2f}%", found.at("params"), found.at("bits"), 100 * found.at("sparsity")), params && bits && sparsity);
   }
   const auto& claims = info.at("claims");
   for (const auto& [key, label] : claim_names()) {

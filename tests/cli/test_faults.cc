@@ -449,7 +449,7 @@ TEST_CASE("verify fails a model the recipe cannot have made, claims and run reco
   const Result r = verify_clean(s, repack(s, archive, "cp " + model.string() + " model.pt", true, "d.tar.gz"));
   INFO(r.out);
   CHECK(r.code == 1);
-  CHECK(std::regex_search(r.out, std::regex("FAIL model fits the recipe +[0-9]+ params, 32 bits, ≥50")));
+  CHECK(std::regex_search(r.out, std::regex("FAIL model fits the recipe +[0-9]+ p, 32 b, ≥50")));
 }
 
 TEST_CASE("submit packs only a model whose entry verifies, and writes only a regular file", "[faults][submit]") {
