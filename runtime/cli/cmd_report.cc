@@ -30,7 +30,7 @@ bool Run::same(const runtime::StageRecord& s) const {
 }
 
 std::optional<Run> load_run(const std::string& arg, const std::vector<std::string>& sets, const std::string& cache) {
-  RecipeOptions o{arg, sets, cache};
+  RecipeOptions o{arg, sets, cache, ""};
   if (fs::path(arg).extension() == ".yaml") {  // a run record: runs/<recipe>.yaml in a cache
     auto rec = runtime::read_record(arg);
     if (!rec) {

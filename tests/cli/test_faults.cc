@@ -31,6 +31,9 @@ std::string bin() { return WHITTLE_BIN; }
 
 bool have_strace() { return run_whittle_cmd("command -v strace").code == 0; }
 
+/// strace, and LeakSanitizer off under it (in the sanitizer build): it cannot run under ptrace.
+const char* kStrace = "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq ";
+
 /// strace options that kill the traced run at its n-th rename.
 std::string kill_at_rename(std::size_t n) {
   return "-e trace=rename,renameat,renameat2 -e inject=rename,renameat,renameat2:signal=KILL:when=" + std::to_string(n);
@@ -40,7 +43,7 @@ std::string kill_at_rename(std::size_t n) {
 Result run_in(const Scratch& s, const std::string& strace = "", const std::string& extra = "") {
   const std::string cmd = bin() + " run --threads 1 --format json --cache " + (s.dir / "cache").string() + " " + extra + " " +
                           (s.dir / "r.recipe").string();
-  return run_whittle_cmd(strace.empty() ? cmd : "strace -f -qq -o /dev/null " + strace + " " + cmd);
+  return run_whittle_cmd(strace.empty() ? cmd : kStrace + std::string("-o /dev/null ") + strace + " " + cmd);
 }
 
 nlohmann::json json_of(const Result& r) {
@@ -52,7 +55,7 @@ nlohmann::json json_of(const Result& r) {
 /// The renames a whole run makes, in order (the paths renamed to), from strace.
 std::vector<std::string> renames_of_run(const Scratch& s) {
   const std::string log = (s.dir / "renames.txt").string();
-  const Result r = run_whittle_cmd("strace -f -qq -o " + log + " -e trace=rename,renameat,renameat2 " + bin() +
+  const Result r = run_whittle_cmd(kStrace + std::string("-o ") + log + " -e trace=rename,renameat,renameat2 " + bin() +
                                    " run --threads 1 --format json --cache " + (s.dir / "cache").string() + " " + (s.dir / "r.recipe").string());
   REQUIRE(r.code == 0);
   std::vector<std::string> out;
@@ -314,12 +317,14 @@ TEST_CASE("gc keeps the entries of the recipe's runs with --set, and leaves a ca
   const Result gc = run_whittle("cache gc --cache " + cache + " " + (s.dir / "r.recipe").string());
   INFO(gc.out);
   CHECK(gc.out.find("removed 0 entries") != std::string::npos);
-  for (const auto& st : json_of(run_in(s, "", "--set \"epochs=1 epochs\""))["stages"]) CHECK(st["status"] == "cached");
+  const auto again = json_of(run_in(s, "", "--set \"epochs=1 epochs\""));
+  for (const auto& st : again["stages"]) CHECK(st["status"] == "cached");
   // Another recipe's gc while this one runs: refused, nothing removed.
   s.write("other.recipe", "recipe o\ndata synthetic size: 64\nmodel small_cnn width: 4\nevaluate\n");
   s.write("r.recipe", "recipe g\ndata synthetic size: 4096\nmodel small_cnn width: 8\ntrain 30 epochs batch: 64\nevaluate\n");
   const Result both = run_whittle_cmd("(" + bin() + " run --threads 1 --cache " + cache + " " + (s.dir / "r.recipe").string() +
-                                      " > /dev/null 2>&1 & pid=$!; sleep 2; " + bin() + " cache gc --cache " + cache + " " +
+                                      " > /dev/null 2>&1 & pid=$!; for i in $(seq 300); do ls " + cache +
+                                      "/partial/*/state-1.json >/dev/null 2>&1 && break; sleep 0.2; done; " + bin() + " cache gc --cache " + cache + " " +
                                       (s.dir / "other.recipe").string() + "; echo gc=$?; kill $pid; wait $pid)");
   INFO(both.out);
   CHECK(both.out.find("a whittle run is using the cache") != std::string::npos);
@@ -531,7 +536,7 @@ TEST_CASE("a long line is shown as a window, and control characters never cut a 
   CHECK(n.out.find("error: ") != std::string::npos);  // the summary line after the diagnostic
 }
 
-TEST_CASE("--threads outside 1 to four per core is refused with help", "[faults][input]") {
+TEST_CASE("a thread count outside 1 to four per core is refused with help", "[faults][input]") {
   Scratch s;
   s.write("r.recipe", kTrain);
   for (const char* t : {"-1", "0", "100000", "two"}) {
