@@ -1,6 +1,6 @@
 // The stage catalog (stdlib/stages.yaml): every built-in stage and value-building call, with its
 // parameters' types, units, ranges, defaults and docs. One source of truth for check, lint, doc and
-// the runtime's parameter decoding (ARCHITECTURE.md decision 4).
+// the runtime's parameter decoding (docs/architecture.md decision 4).
 #pragma once
 #include <stdexcept>
 #include <string>

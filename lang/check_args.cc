@@ -1,6 +1,6 @@
 // Binding a stage's or call's arguments to its parameters. Named arguments go by name; a quantity
 // goes to the parameter of its unit, a bare word to the one enum that holds it, a string or plain
-// number to the parameter marked positional (LANGUAGE.md, "Statements").
+// number to the parameter marked positional (docs/language.md, "Statements").
 #include <fmt/format.h>
 
 #include <algorithm>

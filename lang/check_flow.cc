@@ -1,4 +1,4 @@
-// The checker's dataflow: what a retrain takes from the train its model descends from (LANGUAGE.md,
+// The checker's dataflow: what a retrain takes from the train its model descends from (docs/language.md,
 // "Meaning that is fixed"), the catalog's cross-parameter rules, and edges to other stages' outputs.
 #include <fmt/format.h>
 

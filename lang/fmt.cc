@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <optional>
 
 namespace whittle::lang {
@@ -39,11 +40,23 @@ class Formatter {
     if (prev != 0 && start_line > prev + 1 && !out_.empty()) out_ += "\n";
   }
 
+  // Comments are in source order, so each lookup below visits only the comments of its range:
+  // formatting stays linear in the recipe's length (a 10,000-line recipe with a comment per line).
+
+  /// The first comment that begins at or after `offset`.
+  std::size_t first_at(std::uint32_t offset) const {
+    return static_cast<std::size_t>(
+        std::lower_bound(r_.comments.begin(), r_.comments.end(), offset, [](const ast::Comment& c, std::uint32_t o) { return c.span.begin < o; }) -
+        r_.comments.begin());
+  }
+
   /// Standalone comments (and any unclaimed comment) that begin before `offset`.
   void comments_before(std::uint32_t offset, int ind, std::uint32_t& prev) {
-    for (std::size_t i = 0; i < r_.comments.size(); ++i) {
+    while (first_unused_ < used_.size() && used_[first_unused_]) ++first_unused_;
+    for (std::size_t i = first_unused_; i < r_.comments.size(); ++i) {
       const ast::Comment& c = r_.comments[i];
-      if (used_[i] || c.span.begin >= offset) continue;
+      if (c.span.begin >= offset) break;
+      if (used_[i]) continue;
       used_[i] = true;
       const std::uint32_t l = line(c.span.begin);
       blank_if_gap(l, prev);
@@ -54,9 +67,10 @@ class Formatter {
 
   /// The trailing comment on a source line, claimed.
   std::string trailing(std::uint32_t l) {
-    for (std::size_t i = 0; i < r_.comments.size(); ++i) {
+    if (l < 1 || l > f_.line_count()) return "";
+    for (std::size_t i = first_at(f_.line_start(l)); i < r_.comments.size() && line(r_.comments[i].span.begin) == l; ++i) {
       const ast::Comment& c = r_.comments[i];
-      if (!used_[i] && c.trailing && line(c.span.begin) == l) {
+      if (!used_[i] && c.trailing) {
         used_[i] = true;
         return "  " + c.text;
       }
@@ -142,9 +156,9 @@ class Formatter {
       return;
     }
     // Comments inside the header (a multi-line parameter list) move above it.
-    for (std::size_t i = 0; i < r_.comments.size(); ++i) {
+    for (std::size_t i = first_at(s.span.begin + 1); i < r_.comments.size() && r_.comments[i].span.begin < s.body_span.begin; ++i) {
       const ast::Comment& c = r_.comments[i];
-      if (!used_[i] && c.span.begin > s.span.begin && c.span.begin < s.body_span.begin) {
+      if (!used_[i]) {
         used_[i] = true;
         out_ += indent(ind) + c.text + "\n";
       }
@@ -192,17 +206,17 @@ class Formatter {
   }
 
   bool has_comment_in(Span sp) const {
-    for (std::size_t i = 0; i < r_.comments.size(); ++i)
-      if (!used_[i] && r_.comments[i].span.begin > sp.begin && r_.comments[i].span.begin < sp.end) return true;
+    for (std::size_t i = first_at(sp.begin + 1); i < r_.comments.size() && r_.comments[i].span.begin < sp.end; ++i)
+      if (!used_[i]) return true;
     return false;
   }
 
   /// Comments inside a single-line statement's span that would be lost when it is joined onto one
   /// line: printed above it.
   void emit_moved_comments(const ast::Stmt& s, int ind, std::uint32_t& prev) {
-    for (std::size_t i = 0; i < r_.comments.size(); ++i) {
+    for (std::size_t i = first_at(s.span.begin + 1); i < r_.comments.size() && r_.comments[i].span.begin < s.span.end; ++i) {
       const ast::Comment& c = r_.comments[i];
-      if (!used_[i] && c.span.begin > s.span.begin && c.span.begin < s.span.end) {
+      if (!used_[i]) {
         used_[i] = true;
         out_ += indent(ind) + c.text + "\n";
       }
@@ -213,6 +227,7 @@ class Formatter {
   const ast::Recipe& r_;
   const SourceFile& f_;
   std::vector<bool> used_;
+  std::size_t first_unused_ = 0;  ///< every comment before it is used
   std::string out_;
 };
 

@@ -1,4 +1,4 @@
-// "Did you mean ...?": the nearest valid name at every lookup (ARCHITECTURE.md decision 9).
+// "Did you mean ...?": the nearest valid name at every lookup (docs/architecture.md decision 9).
 #pragma once
 #include <optional>
 #include <string>

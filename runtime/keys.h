@@ -1,4 +1,4 @@
-// Cache keys (ARCHITECTURE.md decision 5): SHA-256 over everything that can change a stage's output
+// Cache keys (docs/architecture.md decision 5): SHA-256 over everything that can change a stage's output
 // — its kind, the runtime's implementation version of it, its canonical parameters (defaults filled,
 // units normalised, sorted by name), the keys of its inputs, the data set's fingerprint and the seed.
 // Never the recipe text, comments, layout, file name or line numbers. `device` is left out on

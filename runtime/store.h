@@ -1,4 +1,4 @@
-// The artifact store: a content-addressed folder of stage results (ARCHITECTURE.md decision 7).
+// The artifact store: a content-addressed folder of stage results (docs/architecture.md decision 7).
 //   <root>/VERSION                   "whittle-cache 2"
 //   <root>/objects/<k2>/<key>/       one finished entry: the stage's files and manifest.yaml
 //   <root>/tmp/                      entries being written; renamed into objects/ when complete

@@ -12,7 +12,7 @@
 
 int main(int argc, char** argv) {
 #ifndef WHITTLE_TCMALLOC
-  // Without tcmalloc: keep large training buffers mapped between steps (LIBTORCH-NOTES.md:
+  // Without tcmalloc: keep large training buffers mapped between steps (docs/libtorch-notes.md:
   // +16-24% in training, at the cost of ~25% more peak memory).
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, INT_MAX);

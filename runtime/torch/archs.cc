@@ -1,4 +1,4 @@
-// The architectures, following kuangliu/pytorch-cifar (COURSE.md): same layers, same parameter
+// The architectures, following kuangliu/pytorch-cifar (docs/course.md): same layers, same parameter
 // names (so an exported state dict loads into the Python classes), same default initialisation.
 // This file: VGG, DenseNet, MobileNet/V2 and the 28x28 nets, and the dispatch; the residual
 // architectures are in archs_resnet.cc.

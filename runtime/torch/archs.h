@@ -1,4 +1,4 @@
-// The architectures a `model` stage can build (kuangliu/pytorch-cifar conventions, COURSE.md).
+// The architectures a `model` stage can build (kuangliu/pytorch-cifar conventions, docs/course.md).
 #pragma once
 #include <memory>
 #include <string>

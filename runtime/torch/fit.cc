@@ -79,7 +79,7 @@ struct AutocastScope {
 
 double num(const lang::StageInstance& s, const char* name) { return s.value(name)->num; }
 
-/// The learning rate at each point of a train or retrain (LANGUAGE.md, "Meaning that is fixed").
+/// The learning rate at each point of a train or retrain (docs/language.md, "Meaning that is fixed").
 std::function<double(double)> lr_function(const Plan& plan, const lang::StageInstance& s) {
   const lang::Val& opt = *s.value("optimizer");
   LrSchedule own{s.value("schedule"), opt.field("lr")->num, num(s, "epochs")};

@@ -19,7 +19,7 @@ thread_local LayerObserver* g_observer = nullptr;
 
 namespace {
 
-constexpr double kActMax = 127;  // 7-bit activations (LIBTORCH-NOTES.md: oneDNN is exact with them)
+constexpr double kActMax = 127;  // 7-bit activations (docs/libtorch-notes.md: oneDNN is exact with them)
 
 at::QEngine engine_of(const std::string& name) { return name == "qnnpack" ? at::QEngine::QNNPACK : at::QEngine::ONEDNN; }
 

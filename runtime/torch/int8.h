@@ -2,7 +2,7 @@
 // QNNPACK, through the dispatcher: the C++ API has no quantized modules), with each conv's following
 // BatchNorm folded into its weights and a following ReLU fused into the kernel. Weights are int8 per
 // output channel; activations are quantized per tensor to 7 bits (oneDNN is exact only with 7-bit
-// activations: LIBTORCH-NOTES.md), from ranges calibrated on training batches. Between convs the
+// activations: docs/libtorch-notes.md), from ranges calibrated on training batches. Between convs the
 // activations are float again (residual adds, concatenations, pooling and the linear layer stay
 // float), so every architecture converts without rewriting its forward pass.
 //

@@ -29,7 +29,7 @@ struct ChannelGroup {
 
 struct NetImpl : torch::nn::Module {
   virtual torch::Tensor forward(torch::Tensor x) = 0;
-  /// Multiply-accumulates of the conv and linear layers for one input image (COURSE.md's f),
+  /// Multiply-accumulates of the conv and linear layers for one input image (docs/course.md's f),
   /// measured by profile().
   std::int64_t macs() const { return total_macs; }
   std::int64_t total_macs = 0;

@@ -1,4 +1,4 @@
-// The course score (COURSE.md, "The score") in its four presets, and model size, computed from the
+// The course score (docs/course.md, "The score") in its four presets, and model size, computed from the
 // model as it is: zeros counted in the tensors, bit widths taken from the quantizers layer by layer.
 #pragma once
 #include <map>

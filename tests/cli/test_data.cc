@@ -73,7 +73,7 @@ TEST_CASE("the fast net learns CIFAR-10 from a 2,000-image slice", "[data]") {
   CHECK(m["f1"].get<double>() > 0.2);
 }
 
-TEST_CASE("ResNet18 for CIFAR matches COURSE.md's calibration: parameters, MACs, score", "[data]") {
+TEST_CASE("ResNet18 for CIFAR matches docs/course.md's calibration: parameters, MACs, score", "[data]") {
   if (!have_cifar()) return;
   Temp t;
   auto r = run(t.dir, "data cifar10 root: \"" + kCifar.string() + "\" subset: 64\nmodel resnet18\n", "--format json");

@@ -29,7 +29,7 @@ std::string sample(const Type& t) {
 }
 }  // namespace
 
-TEST_CASE("the embedded catalog loads and declares every technique of COURSE.md", "[catalog]") {
+TEST_CASE("the embedded catalog loads and declares every technique of docs/course.md", "[catalog]") {
   const Catalog& c = Catalog::builtin();
   for (const char* s : {"data", "model", "train", "retrain", "finetune", "prune", "sensitivity", "quantize", "convert",
                         "evaluate", "score", "export"})

@@ -1,4 +1,4 @@
-// The parser: every form of LANGUAGE.md, error messages at commit points, recovery.
+// The parser: every form of docs/language.md, error messages at commit points, recovery.
 #include <catch2/catch.hpp>
 
 #include "lang/ast.h"
@@ -22,7 +22,7 @@ Parsed parse_text(const std::string& text) {
 std::string dump_of(const std::string& text) { return ast::dump(parse_text(text).recipe); }
 }  // namespace
 
-TEST_CASE("parses the whole recipe of LANGUAGE.md", "[parser]") {
+TEST_CASE("parses the whole recipe of docs/language.md", "[parser]") {
   const std::string text = R"(# DenseNet-B pruned with learning-rate rewinding, then 4-bit APoT
 recipe densenet_b_lrr
 
@@ -68,7 +68,7 @@ chain
   CHECK(p.recipe.comments.size() == 1);
 }
 
-TEST_CASE("parses the other forms of LANGUAGE.md", "[parser]") {
+TEST_CASE("parses the other forms of docs/language.md", "[parser]") {
   CHECK(dump_of("sweep amount in 0%..80% by 5% { prune $amount global l1 -> evaluate }   # whittle: allow(prune_without_retrain)\n") ==
         "sweep amount in range[qty 0 percent, qty 80 percent, qty 5 percent]\n  chain\n    stage prune($amount, word global, "
         "word l1)\n    stage evaluate()\n");

@@ -8,7 +8,7 @@
 
 using namespace whittle;
 
-TEST_CASE("full rendering matches LANGUAGE.md's example", "[render]") {
+TEST_CASE("full rendering matches docs/language.md's example", "[render]") {
   auto a = lang::analyze("pipelines/lrr.recipe",
                          "data cifar10\nmodel resnet18\ntrain 10 epochs\n\n\n\nrepeat 2 {\n  retrain 1 epoch\n  prnue 20% global l1\n}\nevaluate\n");
   const lang::Diagnostic* d = test::find(*a, "E0102");
@@ -49,7 +49,7 @@ TEST_CASE("columns count code points, not bytes", "[render]") {
   CHECK(lang::render_concise(*test::find(*a, "E0103"), a->sources).rfind("t.recipe:1:12:", 0) == 0);
 }
 
-TEST_CASE("JSON has the fields LANGUAGE.md promises", "[render]") {
+TEST_CASE("JSON has the fields docs/language.md promises", "[render]") {
   auto a = lang::analyze("t.recipe", "data cifar10\nmodel resnet18\nprune 0.5\nprune 20%\n");
   auto j = nlohmann::json::parse(lang::render_json(a->diags.all(), a->sources));
   REQUIRE(j.is_array());

@@ -1,6 +1,6 @@
 // Compression: the quantizers' value sets and gradients, pruning (unstructured, structured masked
 // and physical), their combination, checkpoints of compressed models, and the score presets against
-// COURSE.md's calibration.
+// docs/course.md's calibration.
 #include <catch2/catch.hpp>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -77,7 +77,7 @@ double prunable_density(const Net& net) {
 
 }  // namespace
 
-TEST_CASE("the score presets reproduce COURSE.md's calibration", "[torch][score]") {
+TEST_CASE("the score presets reproduce docs/course.md's calibration", "[torch][score]") {
   Net net = build("resnet18");
   // Unquantized: 32 bits under course2025, the 2021 profiler's 16-bit default under course2021.
   const ScoreReport fp32 = score(net, {"course2025", true});

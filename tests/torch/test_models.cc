@@ -42,7 +42,7 @@ TEST_CASE("architectures have their published parameter counts", "[torch][models
 }
 
 TEST_CASE("MACs are measured from the forward pass", "[torch][models]") {
-  CHECK(build("resnet18")->macs() == 555422720);  // COURSE.md's calibration
+  CHECK(build("resnet18")->macs() == 555422720);  // docs/course.md's calibration
   // ResNet-20: a 3x3 stem, then 6 convs per stage at 32, 16, 8 pixels and 16, 32, 64 channels.
   const std::int64_t r20 = 32 * 32 * 16 * 3 * 9 + 6 * 32 * 32 * 16 * 16 * 9 + 16 * 16 * 32 * 16 * 9 + 5 * 16 * 16 * 32 * 32 * 9 +
                            8 * 8 * 64 * 32 * 9 + 5 * 8 * 8 * 64 * 64 * 9 + 64 * 10;
