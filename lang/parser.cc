@@ -29,7 +29,12 @@ struct ParseState {
   const char* base;
   bool error_recorded = false;
   const char* error_at = nullptr;
+  std::size_t errors = 0;  ///< syntax errors met so far
 };
+
+/// Syntax errors reported per file, as compilers cap them (clang's -ferror-limit): past this the
+/// rest are consequences of the first, and each costs a scan of the text.
+constexpr std::size_t kMaxSyntaxErrors = 100;
 
 template <typename Rule>
 struct control : pg::normal<Rule> {
@@ -93,6 +98,17 @@ std::optional<std::uint32_t> unclosed_opener(std::string_view text, std::uint32_
 void record(ParseState& ps, const SyntaxError& e) {
   const std::string_view text = ps.src.text();
   auto at = static_cast<std::uint32_t>(e.at - ps.base);
+  ps.error_recorded = true;
+  ps.error_at = e.at;
+  if (++ps.errors > kMaxSyntaxErrors) {
+    if (ps.errors == kMaxSyntaxErrors + 1)
+      ps.diags.add(Diagnostic::make("E0001", Span{ps.file, std::min<std::uint32_t>(at, static_cast<std::uint32_t>(text.size())),
+                                                   std::min<std::uint32_t>(at, static_cast<std::uint32_t>(text.size()))},
+                                    fmt::format("more than {} syntax errors: whittle stops reporting them here", kMaxSyntaxErrors),
+                                    "stopped here")
+                       .with_help("fix the errors above first: many of the rest follow from them"));
+    return;
+  }
   auto [found, len] = found_at(text, at);
   // At the end of the file, point just after the last thing written rather than past the blank lines.
   if (at >= text.size())
@@ -121,8 +137,6 @@ void record(ParseState& ps, const SyntaxError& e) {
     if (q > 0) d.labels[0] = Label{Span{ps.file, q - 1, at}, "this string is never closed"};
   }
   ps.diags.add(std::move(d));
-  ps.error_recorded = true;
-  ps.error_at = e.at;
 }
 
 /// Matches Rule; a SyntaxError inside it is recorded and turned into a local failure.
