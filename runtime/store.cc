@@ -338,8 +338,7 @@ std::vector<ArtifactStore::Problem> ArtifactStore::audit(std::size_t& entries) c
     std::string why;
     if (!fs::is_directory(f, ec)) why = "a file where whittle keeps an entry's folder";
     else if (f.parent_path().filename() != key.substr(0, 2)) why = "a folder in the wrong place for its name";
-    else if (!verify(key, why)) {
-    } else continue;
+    else if (verify(key, why)) continue;
     auto m = read_manifest((f / "manifest.yaml").string());
     out.push_back({f.string(), m ? m->label : "", why});
   }
