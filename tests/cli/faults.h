@@ -65,6 +65,11 @@ inline bool mount_tmpfs(const fs::path& at, const std::string& size) {
   return ::mount("tmpfs", at.c_str(), "tmpfs", 0, ("size=" + size).c_str()) == 0;
 }
 
+/// Mounts it again with other flags and options (a larger size, read-only).
+inline bool remount_tmpfs(const fs::path& at, unsigned long flags, const std::string& options) {
+  return ::mount("tmpfs", at.c_str(), "tmpfs", MS_REMOUNT | flags, options.c_str()) == 0;
+}
+
 struct Unmount {
   fs::path at;
   ~Unmount() { ::umount2(at.c_str(), MNT_DETACH); }
