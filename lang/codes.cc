@@ -45,6 +45,7 @@ const std::vector<CodeInfo>& all_codes() {
       {"W0004", "unused_name", Severity::Warning, "a `let` or `as` name that is never used"},
       {"W0005", "no_evaluate", Severity::Warning, "a recipe that never evaluates its model"},
       {"W0006", "unknown_lint", Severity::Warning, "`allow(...)` of a lint that does not exist"},
+      {"W0007", "selects_on_test", Severity::Warning, "a sensitivity scan (and the prune it guides) measured on the test set"},
       // Notes.
       {"N0001", "cumulative_sparsity", Severity::Note, "the sparsity of the model after each prune"},
       // Runtime (whittle run and plan).

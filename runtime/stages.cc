@@ -13,7 +13,7 @@ const std::set<std::string>& runnable_stages() {
 int stage_version(const std::string& kind) {
   static const std::map<std::string, int> versions = {{"data", 1},  {"model", 3}, {"train", 3},
                                                       {"retrain", 3}, {"prune", 2}, {"evaluate", 3},
-                                                      {"sensitivity", 1}, {"quantize", 1}, {"convert", 1}, {"score", 1}, {"export", 1}};
+                                                      {"sensitivity", 2}, {"quantize", 1}, {"convert", 1}, {"score", 1}, {"export", 1}};
   auto it = versions.find(kind);
   return it == versions.end() ? 0 : it->second;
 }

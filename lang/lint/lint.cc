@@ -10,9 +10,10 @@ extern const Rule prune_without_retrain;
 extern const Rule sparsity;
 extern const Rule unused_name;
 extern const Rule no_evaluate;
+extern const Rule selects_on_test;
 
 const std::vector<Rule>& rules() {
-  static const std::vector<Rule> all = {milestone_past_end, prune_without_retrain, sparsity, unused_name, no_evaluate};
+  static const std::vector<Rule> all = {milestone_past_end, prune_without_retrain, sparsity, unused_name, no_evaluate, selects_on_test};
   return all;
 }
 

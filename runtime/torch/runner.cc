@@ -329,7 +329,9 @@ class TorchRunner : public StageRunner {
     settings.criterion = s.value("criterion")->str;
     settings.structured = s.value("structure")->str == "structured";
     settings.max_drop = num(s, "max_drop") / 100.0;
+    // `auto`: the validation split when `data` holds one out, so the test set chooses nothing (W0007).
     settings.split = s.value("split")->str;
+    if (settings.split == "auto") settings.split = d.val_x.defined() ? "validation" : "test";
     auto [ex, ey] = eval_split(d, settings.split);
     const auto images = static_cast<std::int64_t>(num(s, "images"));
     const torch::Tensor x = images > 0 ? ex->slice(0, 0, std::min(images, ex->size(0))) : *ex;
