@@ -205,6 +205,7 @@ int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format,
       if (auto it = pv.find(step.stage); it != pv.end()) {
         j["preview"] = it->second.metrics;
         j["preview_estimated"] = it->second.estimated;
+        if (!it->second.score_preset.empty()) j["preview_score_preset"] = it->second.score_preset;
         if (!it->second.note.empty()) j["preview_note"] = it->second.note;
       }
       out.push_back(j);
@@ -212,9 +213,14 @@ int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format,
     std::puts(out.dump(1).c_str());
     return 0;
   }
+  // The score column is course2025's on every row; a `score PRESET` stage's own figure, as its run
+  // computes it, is in a column of its own, headed by the preset.
+  bool presets = false;
+  for (const auto& [id, p] : pv) presets = presets || !p.score_preset.empty();
   std::string head = fmt::format("{:<36} {:<6} {:<12}", "stage", "status", "key");
   if (preview)
-    head += fmt::format(" {:>10} {:>10} {:>9} {:>7} {:>5} {:>7}", "params", "nonzero", "sparsity", "MACs", "bits", "score");
+    head += fmt::format(" {:>10} {:>10} {:>9} {:>7} {:>5} {:>10}", "params", "nonzero", "sparsity", "MACs", "bits", "course2025");
+  if (presets) head += fmt::format(" {:>20}", "score stage's preset");
   std::puts(head.c_str());
   bool estimated = false;
   for (const auto& step : plan->steps) {
@@ -226,9 +232,11 @@ int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format,
       } else {
         const char* mark = it->second.estimated ? "~" : "";
         estimated |= it->second.estimated;
-        line += fmt::format(" {:>10} {:>10} {:>9} {:>7} {:>5} {:>7}", metric(m, "params", "{:.0f}"), metric(m, "nonzero", "{:.0f}"),
+        line += fmt::format(" {:>10} {:>10} {:>9} {:>7} {:>5} {:>10}", metric(m, "params", "{:.0f}"), metric(m, "nonzero", "{:.0f}"),
                             metric(m, "sparsity", "{:.1f}%", 100), mark + macs(m), metric(m, "bits", "{:.0f}"),
                             mark + metric(m, "score", "{:.5g}"));
+        if (!it->second.score_preset.empty())
+          line += fmt::format(" {:>20}", fmt::format("{}{} {}", mark, it->second.score_preset, metric(m, "preset_score", "{:.5g}")));
       }
     }
     if (explain) line += "  " + step.reason;
@@ -236,7 +244,8 @@ int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format,
   }
   std::printf("%zu of %zu stages to run\n", plan->stale_count(), plan->steps.size());
   if (preview)
-    std::printf("preview: each stage's model as the recipe makes it, before training (score: course2025)%s\n",
+    std::printf("preview: each stage's model as the recipe makes it, before training (the score column is course2025's%s)%s\n",
+                presets ? "; a `score` stage's own preset is beside it" : "",
                 estimated ? "; ~: which layers lose what depends on the trained weights or the scan, so MACs and score are estimates" : "");
   return 0;
 }

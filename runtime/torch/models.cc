@@ -148,16 +148,21 @@ std::string tensor_text(const torch::Tensor& t) {
   return std::string(reinterpret_cast<const char*>(c.data_ptr<std::uint8_t>()), static_cast<std::size_t>(c.numel()));
 }
 
+/// A net's quantizers, precision and int8 plan, as save_net stores them.
+nlohmann::json meta_of(const Net& net) {
+  nlohmann::json meta = {{"half", net.half}, {"quant", nlohmann::json::object()}};
+  if (!net.int8.empty()) meta["int8"] = nlohmann::json::parse(net.int8);
+  for (const auto& l : net.layers())
+    if (l.layer->quant) meta["quant"][l.name] = spec_of(*l.layer->quant);
+  return meta;
+}
+
 }  // namespace
 
 std::string net_bytes(const Net& net) {
   torch::serialize::OutputArchive a;
   // What is not a tensor: the quantizers of the layers that have one, and whether the model is half precision.
-  nlohmann::json meta = {{"half", net.half}, {"quant", nlohmann::json::object()}};
-  if (!net.int8.empty()) meta["int8"] = nlohmann::json::parse(net.int8);
-  for (const auto& l : net.layers())
-    if (l.layer->quant) meta["quant"][l.name] = spec_of(*l.layer->quant);
-  a.write("meta", text_tensor(meta.dump()));
+  a.write("meta", text_tensor(meta_of(net).dump()));
   // Always CPU tensors in the standard layout, whatever device or memory format trained them.
   auto portable = [](const torch::Tensor& t) { return t.detach().to(torch::kCPU).contiguous(); };
   for (const auto& p : net.module->named_parameters()) a.write("p." + p.key(), portable(p.value()));
@@ -172,26 +177,27 @@ std::string net_bytes(const Net& net) {
 
 void save_net(const Net& net, const std::string& path) { write_file_atomic(path, net_bytes(net)); }
 
-void load_net(Net& net, const std::string& path) {
-  torch::serialize::InputArchive a;
-  a.load_from(path);
+namespace {
+
+/// Brings `net` to a saved state: `meta` (half precision, int8 plan, quantizers) and every tensor
+/// `read` finds by its archive key ("p.NAME", "b.NAME", "m.NAME"). Tensors of another shape (a
+/// physically slimmed layer) replace the net's, and the net is profiled again.
+void restore(Net& net, const nlohmann::json* meta, const std::function<bool(const std::string&, torch::Tensor&)>& read) {
   torch::NoGradGuard guard;
-  torch::Tensor meta_t;
-  if (a.try_read("meta", meta_t)) {
-    const auto meta = nlohmann::json::parse(tensor_text(meta_t));
-    net.half = meta.value("half", false);
-    net.int8 = meta.contains("int8") ? meta["int8"].dump() : std::string();
+  if (meta) {
+    net.half = meta->value("half", false);
+    net.int8 = meta->contains("int8") ? (*meta)["int8"].dump() : std::string();
     for (auto& l : net.layers())
-      if (meta["quant"].contains(l.name)) quantize_layer(*l.module, meta["quant"][l.name].get<QuantSpec>(), /*initialise=*/false);
+      if ((*meta)["quant"].contains(l.name)) quantize_layer(*l.module, (*meta)["quant"][l.name].get<QuantSpec>(), /*initialise=*/false);
   }
   bool reshaped = false;
   auto load = [&](const std::string& key, torch::Tensor& into) {
     torch::Tensor t;
-    a.read(key, t);
+    if (!read(key, t)) throw StageError(fmt::format("the checkpoint has no `{}`", key.substr(2)), "the model was saved by another architecture");
     if (t.sizes() == into.sizes()) {
       into.copy_(t);
     } else {  // a physically slimmed layer: the checkpoint's shape wins
-      into.set_data(t.to(into.device(), into.scalar_type()));
+      into.set_data(t.to(into.device(), into.scalar_type()).clone());
       reshaped = true;
     }
   };
@@ -201,13 +207,43 @@ void load_net(Net& net, const std::string& path) {
   net.masks_changed();
   for (const auto& p : net.module->named_parameters()) {
     torch::Tensor m;
-    if (a.try_read("m." + p.key(), m)) net.masks[p.key()] = m.to(p.value().device());
+    if (read("m." + p.key(), m)) net.masks[p.key()] = m.to(p.value().device()).clone();
   }
   if (reshaped) {
     sync_options(*net.module);
     profile(*net.module, {net.module->in_channels, net.module->in_height, net.module->in_width, 0});
   }
   apply_int8(net);  // the int8 kernels are rebuilt from the float weights and the stored plan
+}
+
+}  // namespace
+
+void load_net(Net& net, const std::string& path) {
+  torch::serialize::InputArchive a;
+  a.load_from(path);
+  torch::Tensor meta_t;
+  std::optional<nlohmann::json> meta;
+  if (a.try_read("meta", meta_t)) meta = nlohmann::json::parse(tensor_text(meta_t));
+  restore(net, meta ? &*meta : nullptr, [&](const std::string& key, torch::Tensor& t) { return a.try_read(key, t); });
+}
+
+Net copy_net(const Plan& plan, int stage_id, const Net& src) {
+  const lang::StageInstance& m = plan.chain_model(stage_id);
+  Net net = build_model(m, dataset_shape(plan.stage(m.data_in)), 0);
+  const nlohmann::json meta = meta_of(src);
+  const auto params = src.module->named_parameters(), buffers = src.module->named_buffers();
+  restore(net, &meta, [&](const std::string& key, torch::Tensor& t) {
+    const std::string name = key.substr(2);
+    const torch::Tensor* found = key[0] == 'p' ? params.find(name) : key[0] == 'b' ? buffers.find(name) : nullptr;
+    if (key[0] == 'm') {
+      auto it = src.masks.find(name);
+      if (it != src.masks.end()) found = &it->second;
+    }
+    if (!found) return false;
+    t = found->detach();
+    return true;
+  });
+  return net;
 }
 
 void sync_options(NetImpl& net) {

@@ -101,6 +101,9 @@ std::string net_bytes(const Net& net);
 /// architecture, shaped for the chain's data set, with the stored weights, masks, quantizers and
 /// int8 plan.
 Net load_stage_model(const Plan& plan, int stage_id, const std::string& entry_dir);
+/// A copy of `src`, a model of stage `stage_id`'s chain, in memory: what load_stage_model would
+/// read back from a checkpoint of it, without the file.
+Net copy_net(const Plan& plan, int stage_id, const Net& src);
 /// Loads parameters, buffers, masks and quantizers saved by save_net into a net of the same
 /// architecture; tensors of another shape (a physically slimmed model) replace the net's, and the
 /// net is profiled again.

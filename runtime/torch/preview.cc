@@ -3,9 +3,6 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
-#include <unistd.h>
-
-#include <filesystem>
 
 #include "runtime/executor.h"
 #include "runtime/store.h"
@@ -44,27 +41,23 @@ void apply(const lang::StageInstance& s, Net& net, StagePreview& pv) {
     auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
     prune(net, p, gen);
   } else if (s.kind == "quantize") {
-    quantize_net(net, s);
+    quantize_net(net, s, /*kmeans_iterations=*/0);
   }
 }
 
 }  // namespace
 
 std::map<int, StagePreview> preview_plan(const Plan& plan) {
-  // A model is copied only when more than one stage still reads it, and dropped after its last reader.
-  std::map<int, int> readers;
+  // A model is kept while a stage that changes it is still to come, copied only when more than
+  // one such stage reads it, and dropped after the last. A stage that only reads a model (evaluate,
+  // score, export) takes its input's figures: nothing is recomputed for it.
+  // `score` reads the model itself: its preset's figure, exactly as the run computes it.
+  auto needs_net = [](const lang::StageInstance& s) { return s.produces_model() || s.kind == "score"; };
+  std::map<int, int> writers;
   for (const auto& step : plan.steps)
-    if (plan.stage(step.stage).model_in >= 0) ++readers[plan.stage(step.stage).model_in];
+    if (plan.stage(step.stage).model_in >= 0 && needs_net(plan.stage(step.stage))) ++writers[plan.stage(step.stage).model_in];
   std::map<int, Net> nets;
   std::map<int, StagePreview> out;
-  // Copies go through a checkpoint in a private folder (it keeps a slimmed model's shapes).
-  const std::string tmp_dir = (std::filesystem::temp_directory_path() / fmt::format("whittle-preview-{}", ::getpid())).string();
-  std::filesystem::create_directories(tmp_dir);
-  const std::string tmp = (std::filesystem::path(tmp_dir) / "model.pt").string();
-  auto copy = [&](int id) {
-    save_net(nets.at(id), tmp);
-    return load_stage_model(plan, id, tmp_dir);
-  };
   for (const auto& step : plan.steps) {
     const lang::StageInstance& s = plan.stage(step.stage);
     if (s.kind == "data") continue;
@@ -73,19 +66,31 @@ std::map<int, StagePreview> preview_plan(const Plan& plan) {
       if (s.kind == "model") {
         Net net = build_model(s, dataset_shape(plan.stage(s.data_in)), seed_of(step.key));
         pv.metrics = size_and_cost(net);
-        if (readers[s.id] > 0) nets.emplace(s.id, std::move(net));
+        if (writers[s.id] > 0) nets.emplace(s.id, std::move(net));
+      } else if (!needs_net(s)) {
+        const auto in = out.find(s.model_in);
+        if (in != out.end() && !in->second.metrics.empty()) {
+          pv.metrics = in->second.metrics;
+          pv.estimated = in->second.estimated;
+        } else {
+          pv.note = in != out.end() && !in->second.note.empty() ? in->second.note : "no model";
+        }
       } else if (nets.count(s.model_in)) {
         pv.estimated = out[s.model_in].estimated;
-        const bool last = --readers[s.model_in] == 0;
-        if (s.produces_model()) {
-          Net net = last ? std::move(nets.at(s.model_in)) : copy(s.model_in);
+        const bool last = --writers[s.model_in] == 0;
+        if (s.kind == "score") {
+          const Net& net = nets.at(s.model_in);
+          pv.metrics = out[s.model_in].metrics;
+          pv.score_preset = s.value("version")->str;
+          pv.metrics["preset_score"] = score(net, {pv.score_preset, s.value("count")->str == "all"}).total;
+          if (last) nets.erase(s.model_in);
+        } else {
+          Net net = last ? std::move(nets.at(s.model_in)) : copy_net(plan, s.model_in, nets.at(s.model_in));
+          if (last) nets.erase(s.model_in);
           apply(s, net, pv);
           pv.metrics = size_and_cost(net);
-          if (readers[s.id] > 0) nets.emplace(s.id, std::move(net));
-        } else {
-          pv.metrics = size_and_cost(nets.at(s.model_in));
+          if (writers[s.id] > 0) nets.emplace(s.id, std::move(net));
         }
-        if (last) nets.erase(s.model_in);
       } else {
         pv.note = out.count(s.model_in) && !out[s.model_in].note.empty() ? out[s.model_in].note : "no model";
       }
@@ -95,7 +100,6 @@ std::map<int, StagePreview> preview_plan(const Plan& plan) {
     }
     out[s.id] = pv;
   }
-  remove_tree(tmp_dir);
   return out;
 }
 

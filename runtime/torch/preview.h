@@ -11,11 +11,14 @@
 namespace whittle::runtime::torchrt {
 
 struct StagePreview {
-  std::map<std::string, double> metrics;  ///< size_and_cost's (params, nonzero, sparsity, macs, bits, score...)
+  std::map<std::string, double> metrics;  ///< size_and_cost's (params, nonzero, sparsity, macs, bits, score (course2025)...)
   /// The totals follow from the recipe, but which layers lose what depends on trained weights (a
   /// global structured prune) or on a scan (`guide:`): per-layer figures such as MACs are estimates.
   bool estimated = false;
   std::string note;  ///< why the stage has no figures (its model cannot be built)
+  /// A `score` stage's preset: its figure is metrics["preset_score"], as the run computes it
+  /// (metrics["score"] stays course2025's, like every other row's).
+  std::string score_preset;
 };
 
 /// Previews every stage of the plan that holds a model (data stages have none).

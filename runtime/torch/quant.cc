@@ -101,21 +101,21 @@ struct Half : Base {
 
 struct KMeans : Base {
   T codebook, index;
-  KMeans(QuantSpec s, const T& w, bool init) : Base(std::move(s)) {
+  KMeans(QuantSpec s, const T& w, bool init, int iterations) : Base(std::move(s)) {
     codebook = register_parameter("codebook", torch::zeros({std::int64_t{1} << spec.bits}));
     index = register_buffer("index", torch::zeros(w.sizes(), torch::kLong));
-    if (init) cluster(w);
+    if (init) cluster(w, iterations);
   }
   /// Lloyd's algorithm in one dimension over the non-zero weights, from centroids spread linearly
   /// between the smallest and largest (Deep Compression's best initialisation).
-  void cluster(const T& w) {
+  void cluster(const T& w, int iterations) {
     torch::NoGradGuard no_grad;
     const T v = w.detach().flatten().to(torch::kCPU, torch::kFloat);
     const T vals = v.masked_select(v.ne(0));
     const std::int64_t k = codebook.size(0);
     if (vals.numel() == 0) return;
     T c = torch::linspace(vals.min().item<double>(), vals.max().item<double>(), k);
-    for (int it = 0; it < 100; ++it) {
+    for (int it = 0; it < iterations; ++it) {
       const T mids = (c.slice(0, 1) + c.slice(0, 0, k - 1)) / 2;
       const T a = torch::bucketize(vals, mids);
       const T sums = torch::zeros({k}).index_add_(0, a, vals);
@@ -205,7 +205,7 @@ struct Binary : Base {
 
 }  // namespace
 
-void quantize_layer(torch::nn::Module& m, const QuantSpec& spec, bool initialise) {
+void quantize_layer(torch::nn::Module& m, const QuantSpec& spec, bool initialise, int kmeans_iterations) {
   auto* layer = dynamic_cast<WeightLayer*>(&m);
   if (!layer) throw std::logic_error("quantize_layer: not a conv or linear layer");
   T w = m.named_parameters(false)["weight"];
@@ -218,7 +218,7 @@ void quantize_layer(torch::nn::Module& m, const QuantSpec& spec, bool initialise
   std::shared_ptr<LayerQuantizer> q;
   if (spec.method == "uniform") q = std::make_shared<Uniform>(spec);
   else if (spec.method == "float") q = std::make_shared<Half>(spec);
-  else if (spec.method == "kmeans") q = std::make_shared<KMeans>(spec, w, initialise);
+  else if (spec.method == "kmeans") q = std::make_shared<KMeans>(spec, w, initialise, kmeans_iterations);
   else if (spec.method == "apot") q = std::make_shared<APoT>(spec, w, initialise);
   else if (spec.method == "binary") q = std::make_shared<Binary>(spec, w, initialise);
   else throw StageError("unknown quantization method `" + spec.method + "`");
@@ -247,13 +247,13 @@ QuantSpec quant_spec(const lang::StageInstance& s) {
   return q;
 }
 
-int quantize_net(Net& net, const lang::StageInstance& s) {
+int quantize_net(Net& net, const lang::StageInstance& s, int kmeans_iterations) {
   const QuantSpec q = quant_spec(s);
   const std::string which = s.value("layers")->str;
   int count = 0;
   for (auto& l : net.layers()) {
     const bool conv = l.layer->kind() == LayerKind::Conv;
-    if (which == "all" || (which == "conv") == conv) quantize_layer(*l.module, q), ++count;
+    if (which == "all" || (which == "conv") == conv) quantize_layer(*l.module, q, true, kmeans_iterations), ++count;
   }
   if (q.method == "float" && which == "all") net.half = true;
   net.masks_changed();

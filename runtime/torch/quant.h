@@ -37,9 +37,13 @@ void from_json(const nlohmann::json& j, QuantSpec& s);
 /// The spec of a `quantize` stage, checked: StageError with help for what cannot be quantized.
 QuantSpec quant_spec(const lang::StageInstance& quantize_stage);
 
+/// Lloyd's iterations of a k-means fit at most. The preview fits none: its figures (zeros, bit
+/// widths) do not depend on where the centroids settle.
+constexpr int kKMeansIterations = 100;
+
 /// Puts the quantizers of a `quantize` stage on the layers it chooses (`layers:`), without
 /// calibrating activations; returns how many layers it quantized.
-int quantize_net(Net& net, const lang::StageInstance& quantize_stage);
+int quantize_net(Net& net, const lang::StageInstance& quantize_stage, int kmeans_iterations = kKMeansIterations);
 
 /// True while activation ranges are being calibrated: quantizers observe their inputs, pass them through.
 extern thread_local bool g_calibrating;
@@ -47,7 +51,7 @@ extern thread_local bool g_calibrating;
 /// Puts a quantizer of `spec` on a layer; its initial state (scales, codebook, clipping level) comes
 /// from the layer's weight. A layer that already had one computes from its quantized weight first.
 /// `layer` is a Conv or Linear; `initialise` is false when a checkpoint's state will be loaded into it.
-void quantize_layer(torch::nn::Module& layer, const QuantSpec& spec, bool initialise = true);
+void quantize_layer(torch::nn::Module& layer, const QuantSpec& spec, bool initialise = true, int kmeans_iterations = kKMeansIterations);
 
 /// The quantizer's spec (for saving and scoring).
 const QuantSpec& spec_of(const LayerQuantizer& q);

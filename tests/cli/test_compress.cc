@@ -231,6 +231,34 @@ TEST_CASE("plan previews every stage's model, and the run agrees with it", "[run
   CHECK(run_whittle("plan --no-preview --cache " + (s.dir / "cache").string() + " " + file).out.find("MACs") == std::string::npos);
 }
 
+TEST_CASE("plan previews a score stage's own preset, as the run computes it", "[run][compress][preview]") {
+  Scratch s;
+  const std::string recipe = "data synthetic size: 256\nmodel small_cnn\ntrain 1 epoch\nscore course2021\nscore micronet2019 count: conv_linear\nevaluate\n";
+  const std::string file = s.write("r.recipe", recipe);
+  const Result plan = run_whittle("plan --format json --cache " + (s.dir / "cache").string() + " " + file);
+  INFO(plan.out);
+  REQUIRE(plan.code == 0);
+  const auto preview = nlohmann::json::parse(plan.out);
+  const auto run = run_json(s, recipe);
+  int scores = 0;
+  for (const auto& st : run["stages"]) {
+    if (st["kind"] != "score") continue;
+    const auto& pv = preview.at(st["id"].get<std::size_t>());
+    INFO("#" << st["id"]);
+    CHECK(pv["preview_score_preset"] == (st["id"] == 3 ? "course2021" : "micronet2019"));
+    CHECK(pv["preview"]["preset_score"].get<double>() == Approx(st["metrics"]["score"].get<double>()));
+    // The score column stays course2025's, the same as the train's row.
+    CHECK(pv["preview"]["score"] == preview.at(2)["preview"]["score"]);
+    ++scores;
+  }
+  CHECK(scores == 2);
+  CHECK(preview.at(3)["preview"]["preset_score"] != preview.at(2)["preview"]["score"]);
+  const Result text = run_whittle("plan --cache " + (s.dir / "cache").string() + " " + file);
+  CHECK(text.out.find("course2025") != std::string::npos);
+  CHECK(text.out.find("score stage's preset") != std::string::npos);
+  CHECK(text.out.find("course2021 ") != std::string::npos);
+}
+
 TEST_CASE("report writes the results table and draws the plots with gnuplot", "[run][report]") {
   Scratch s;
   const std::string recipe =
