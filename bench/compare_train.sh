@@ -3,7 +3,7 @@
 # build, side by side in one run, alternating sides so machine noise hits both alike.
 #   bench/compare_train.sh [REPEATS=3] [STEPS=4] [THREADS=2] [ARCH...]
 # Needs Debian's python3-torch (apt-get install python3-torch) and a build (build/bench/train_bench).
-# Sides: whittle (linked with tcmalloc, as `whittle` is), whittle-glibc-tuned (glibc with whittle's
+# Sides: whittle (linked with tcmalloc, which `whittle run` preloads), whittle-glibc-tuned (glibc with whittle's
 # fallback mallopt settings), whittle-glibc (glibc defaults), pytorch (as users run it),
 # pytorch-glibc-tuned (the same malloc settings through GLIBC_TUNABLES), pytorch-tcmalloc (tuned the
 # way whittle is: tcmalloc through LD_PRELOAD).
