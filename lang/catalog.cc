@@ -170,7 +170,7 @@ struct Reader {
       const YAML::Node& d = kv.second;
       const std::string where = owner + "." + p.name;
       if (!d.IsMap()) fail(d, where + " must be a map with at least `type`");
-      only_keys(d, {"type", "values", "item", "of", "default", "required", "inherit", "range", "positional", "doc"},
+      only_keys(d, {"type", "values", "item", "of", "default", "required", "inherit", "range", "positional", "key", "doc"},
                 where);
       p.line = d.Mark().line + 1;
       p.type = type(d, where);
@@ -182,6 +182,12 @@ struct Reader {
       p.inherit = d["inherit"] && d["inherit"].as<bool>();
       p.positional = d["positional"] && d["positional"].as<bool>();
       if (d["range"]) p.range = interval(d["range"]);
+      if (d["key"]) {
+        const std::string k = scalar(d["key"], "key");
+        if (k == "false") p.key = KeyPolicy::Never;
+        else if (k == "unless_default") p.key = KeyPolicy::UnlessDefault;
+        else if (k != "true") fail(d["key"], fmt::format("{}: `key` is true, false or unless_default, not `{}`", where, k));
+      }
       if (!d["doc"]) fail(d, where + " has no `doc`");
       p.doc = scalar(d["doc"], "doc");
       if (p.required + p.has_default + p.inherit != 1)
@@ -266,7 +272,7 @@ Catalog Catalog::load(std::string_view yaml, const std::string& file_name) {
       StageDef s;
       s.name = kv.first.as<std::string>();
       const YAML::Node& d = kv.second;
-      rd.only_keys(d, {"doc", "needs", "produces", "params", "rules", "alias"}, "stage " + s.name);
+      rd.only_keys(d, {"doc", "version", "needs", "produces", "params", "rules", "alias"}, "stage " + s.name);
       s.line = d.Mark().line + 1;
       if (d["alias"]) {
         c.aliases_.emplace_back(s.name, rd.scalar(d["alias"], "alias"));
@@ -274,6 +280,10 @@ Catalog Catalog::load(std::string_view yaml, const std::string& file_name) {
       }
       if (!d["doc"]) rd.fail(d, "stage " + s.name + " has no `doc`");
       s.doc = d["doc"].as<std::string>();
+      if (d["version"]) {
+        s.version = d["version"].as<int>(0);
+        if (s.version < 1) rd.fail(d["version"], fmt::format("stage {}: `version` is a whole number from 1", s.name));
+      }
       if (d["needs"]) {
         for (const auto& n : d["needs"]) {
           const std::string what = rd.scalar(n, "needs");

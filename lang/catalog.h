@@ -30,6 +30,13 @@ struct Interval {
   bool contains(double v) const;
 };
 
+/// Whether a parameter is part of its stage's cache key.
+enum class KeyPolicy {
+  Always,
+  Never,          ///< it changes where a stage runs or what it reports, never its result (device, eval_every)
+  UnlessDefault,  ///< added after the stage's first release: keyed only away from its default, so old entries stay valid
+};
+
 struct ParamDef {
   std::string name;
   Type type;
@@ -38,6 +45,7 @@ struct ParamDef {
   bool required = false;
   bool inherit = false;  ///< taken from the chain's `train` when not given
   bool positional = false;
+  KeyPolicy key = KeyPolicy::Always;
   Interval range;
   std::string doc;
   int line = 0;
@@ -75,6 +83,9 @@ struct StageDef {
   bool needs_model = false;
   bool needs_data = false;
   Produces produces = Produces::Model;
+  /// The implementation version of the runtime's code for it, part of every cache key: bumped when
+  /// a change to that code changes its results. 0: the runtime does not run this stage.
+  int version = 0;
   std::vector<ParamDef> params;
   std::vector<StageRule> rules;
   int line = 0;

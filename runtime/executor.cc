@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <set>
 #include <filesystem>
 
 #include "runtime/atomic_file.h"
@@ -59,20 +60,9 @@ ExecResult execute(const Plan& plan, ArtifactStore& store, StageRunner& runner, 
           return result;
         }
     std::string reason = step.reason;
-    // A cached entry is verified when loaded; a corrupt one is reported and recomputed.
-    bool cached = store.has(step.key);
-    if (cached) {
-      std::string why;
-      if (!store.verify(step.key, why)) {
-        result.diags.add(lang::Diagnostic::make("R0004", s.name_span,
-                                                fmt::format("the cache entry of #{} {} is corrupt: {}; recomputing it", s.id, s.kind, why),
-                                                "recomputed")
-                             .with_note("entry " + store.entry_dir(step.key)));
-        store.quarantine(step.key);
-        cached = false;
-        reason = "its cache entry was corrupt";
-      }
-    }
+    const bool present = store.has(step.key);
+    bool cached = cached_entry_sound(store, step.key, s, result.diags);
+    if (present && !cached) reason = "its cache entry was corrupt";
     const auto t0 = std::chrono::steady_clock::now();
     if (!cached) {
       std::string tmp;
@@ -93,6 +83,7 @@ ExecResult execute(const Plan& plan, ArtifactStore& store, StageRunner& runner, 
           const lang::SourceFile& f = plan.analysis->sources.file(s.span.file);
           m.label = fmt::format("#{} {} at {}:{}", s.id, s.kind, f.name(), f.line_of(s.span.begin));
           m.metrics = job.metrics;
+          m.device = job.device;
           m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
           m.whittle_version = WHITTLE_VERSION;
           store.commit(tmp, m);
@@ -110,11 +101,23 @@ ExecResult execute(const Plan& plan, ArtifactStore& store, StageRunner& runner, 
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     auto m = store.manifest(step.key);
     entries[s.id] = store.entry_dir(step.key);
-    StageOutcome o{s.id, cached ? "cached" : "ran", cached && m ? m->seconds : secs, m ? m->metrics : std::map<std::string, double>{}};
+    StageOutcome o{s.id, cached ? "cached" : "ran", cached && m ? m->seconds : secs, m ? m->metrics : std::map<std::string, double>{},
+                   m ? m->device : ""};
     if (!cached) progress.stage_finished(s, true, secs);
     result.outcomes.push_back(std::move(o));
   }
   return result;
+}
+
+bool cached_entry_sound(ArtifactStore& store, const std::string& key, const lang::StageInstance& s, lang::Diagnostics& diags) {
+  if (!store.has(key)) return false;
+  std::string why;
+  if (store.verify(key, why)) return true;
+  diags.add(lang::Diagnostic::make("R0004", s.name_span, fmt::format("the cache entry of #{} {} is corrupt: {}; recomputing it", s.id, s.kind, why),
+                                   "recomputed")
+                .with_note("entry " + store.entry_dir(key)));
+  store.quarantine(key);
+  return false;
 }
 
 RunRecord execution_record(const Plan& plan, const ExecResult& result) {
@@ -126,8 +129,14 @@ RunRecord execution_record(const Plan& plan, const ExecResult& result) {
       sr.status = o.status;
       sr.seconds = o.seconds;
       sr.metrics = o.metrics;
+      sr.device = o.device;
     }
   }
+  std::set<std::string> used;
+  for (const StageOutcome& o : result.outcomes)
+    if (o.status == "ran" && !o.device.empty()) used.insert(o.device);
+  for (const std::string& d : used) r.device += (r.device.empty() ? "" : "+") + d;
+  if (r.device.empty()) r.device = "none";
   return r;
 }
 

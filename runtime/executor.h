@@ -40,6 +40,7 @@ struct StageJob {
   const std::map<int, std::string>& entries;
   std::map<std::string, double> metrics;  ///< filled by the runner
   Progress& progress;
+  std::string device = "cpu";  ///< where the stage actually ran (cpu, cuda): set by the runner
 };
 
 class StageRunner {
@@ -53,6 +54,7 @@ struct StageOutcome {
   std::string status;  ///< ran, cached, failed
   double seconds = 0;
   std::map<std::string, double> metrics;
+  std::string device;  ///< where its entry was computed (from the manifest)
 };
 
 struct ExecResult {
@@ -61,12 +63,18 @@ struct ExecResult {
   bool ok = true;
 };
 
+/// Whether a stage's entry is in the cache and sound, for every executor: an entry is verified when
+/// used, and a corrupt one is reported (R0004, at the stage's line), set aside and so recomputed.
+bool cached_entry_sound(ArtifactStore& store, const std::string& key, const lang::StageInstance& stage, lang::Diagnostics& diags);
+
 /// Runs every stage of the plan that is not in the cache, in order; stops at the first failure.
 /// With `only` ≥ 0, runs that one stage (or finds it cached) and nothing else: every stage it reads
 /// must already be in the cache (what one Slurm job does, `whittle run-stage`).
 ExecResult execute(const Plan& plan, ArtifactStore& store, StageRunner& runner, Progress& progress, int only = -1);
 
-/// The run record of an execution.
+/// The run record of an execution: every stage's status, metrics and the device it ran on; the
+/// record's `device` is the devices the stages that ran in this execution used ("cpu", "cuda",
+/// "cpu+cuda"; "none" when every stage was cached).
 RunRecord execution_record(const Plan& plan, const ExecResult& result);
 
 }  // namespace whittle::runtime

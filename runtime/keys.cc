@@ -10,18 +10,20 @@
 
 namespace whittle::runtime {
 
-// Settings that change where a stage runs or what it reports along the way, never its model: the
-// device, the evaluation cadence, the cadence of weight snapshots (a missing snapshot is replayed),
-// and where the data's files are (their content is keyed by the data's fingerprint, so the same
-// files at another path, on a teammate's or the grader's machine, reuse every entry).
-bool param_in_key(const std::string& name) {
-  return name != "device" && name != "eval_every" && name != "snapshot_every" && name != "root";
-}
-
-// Parameters added to a stage after its first release are keyed only away from their default: at it
-// they change nothing, and leaving them out keeps every existing cache entry valid.
-bool late_default(const lang::CheckedParam& p, const std::string& kind) {
-  return kind == "data" && p.name == "test_subset" && p.value.num == 0;
+// Which parameters are keyed is data: `key:` in stdlib/stages.yaml. Left out: what changes where a
+// stage runs or what it reports along the way, never its model (the device, the evaluation and
+// snapshot cadences, where the data's files are: their content is keyed by the data's fingerprint,
+// so the same files at another path reuse every entry). Keyed only away from the default: the
+// parameters added after a stage's first release, so that every existing cache entry stays valid.
+bool param_in_key(const lang::StageInstance& s, const lang::CheckedParam& p) {
+  const lang::ParamDef* d = s.def ? s.def->param(p.name) : nullptr;
+  if (!d) return true;
+  switch (d->key) {
+    case lang::KeyPolicy::Never: return false;
+    case lang::KeyPolicy::UnlessDefault: return p.value.canonical() != d->default_text;
+    case lang::KeyPolicy::Always: break;
+  }
+  return true;
 }
 
 std::string key_text(const lang::StageInstance& s, const std::vector<std::string>& input_keys,
@@ -29,7 +31,7 @@ std::string key_text(const lang::StageInstance& s, const std::vector<std::string
   std::string t = fmt::format("whittle-key 1\nkind: {}\nimplementation: {}\nseed: {}\n", s.kind, stage_version(s.kind), s.seed);
   std::vector<const lang::CheckedParam*> params;
   for (const auto& p : s.params)
-    if (param_in_key(p.name) && !late_default(p, s.kind)) params.push_back(&p);
+    if (param_in_key(s, p)) params.push_back(&p);
   std::sort(params.begin(), params.end(), [](auto* a, auto* b) { return a->name < b->name; });
   for (const auto* p : params) t += fmt::format("param {}: {}\n", p->name, p->value.canonical());
   for (const auto& k : input_keys) t += fmt::format("input: {}\n", k);

@@ -20,7 +20,7 @@ std::string key_text(const lang::StageInstance& s, const std::vector<std::string
 /// data fingerprint.
 std::vector<std::string> stage_keys(const lang::StageGraph& g, const std::map<int, std::string>& fingerprints);
 
-/// Parameters that do not change a stage's result and so stay out of its key.
-bool param_in_key(const std::string& name);
+/// Whether a parameter of a stage is part of its key: its `key:` in the catalog.
+bool param_in_key(const lang::StageInstance& stage, const lang::CheckedParam& param);
 
 }  // namespace whittle::runtime

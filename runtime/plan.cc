@@ -42,12 +42,13 @@ std::string reason_for(const Plan& p, int id, const StageRecord* prev, const std
       return fmt::format("input changed: {} from #{} {}", lang::edge_kind_name(kind), from, p.stage(from).kind);
   if (prev->key == p.keys[static_cast<std::size_t>(id)]) return "its cache entry is missing (removed, or found corrupt)";
   std::string changes;
-  const auto now = canonical_params(s);
-  for (const auto& [name, value] : now) {
-    for (const auto& [pname, pvalue] : prev->params) {
-      if (pname == name && pvalue != value && param_in_key(name))
-        changes += fmt::format("{}{}: {} → {}", changes.empty() ? "" : ", ", name, pvalue, value);
-    }
+  for (const auto& p : s.params) {
+    // Every keyed parameter (`key: unless_default` included, whichever side of the change is the default).
+    const lang::ParamDef* d = s.def ? s.def->param(p.name) : nullptr;
+    if (d && d->key == lang::KeyPolicy::Never) continue;
+    const std::string value = p.value.canonical();
+    for (const auto& [pname, pvalue] : prev->params)
+      if (pname == p.name && pvalue != value) changes += fmt::format("{}{}: {} → {}", changes.empty() ? "" : ", ", p.name, pvalue, value);
   }
   if (!changes.empty()) return "params changed: " + changes;
   if (prev->seed != s.seed) return fmt::format("seed changed: {} → {}", prev->seed, s.seed);

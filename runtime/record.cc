@@ -50,6 +50,7 @@ std::string record_yaml(const RunRecord& r) {
     out << YAML::EndMap;
     out << YAML::Key << "status" << YAML::Value << s.status;
     out << YAML::Key << "seconds" << YAML::Value << s.seconds;
+    if (!s.device.empty()) out << YAML::Key << "device" << YAML::Value << s.device;
     out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
     for (const auto& [k, v] : s.metrics) out << YAML::Key << k << YAML::Value << v;
     out << YAML::EndMap << YAML::EndMap;
@@ -79,6 +80,7 @@ std::string record_json(const RunRecord& r) {
     st["key"] = s.key;
     st["status"] = s.status;
     st["seconds"] = s.seconds;
+    if (!s.device.empty()) st["device"] = s.device;
     st["metrics"] = s.metrics;
     nlohmann::json params = nlohmann::json::object();
     for (const auto& [k, v] : s.params) params[k] = v;
@@ -106,6 +108,7 @@ std::optional<RunRecord> read_record(const std::string& path) {
       sr.line = s["line"].as<int>();
       sr.seed = s["seed"].as<int>();
       sr.status = s["status"].as<std::string>();
+      if (s["device"]) sr.device = s["device"].as<std::string>();
       for (const auto& i : s["inputs"]) sr.inputs.push_back(i.as<std::string>());
       for (const auto& kv : s["params"]) sr.params.emplace_back(kv.first.as<std::string>(), kv.second.as<std::string>());
       for (const auto& kv : s["metrics"]) sr.metrics[kv.first.as<std::string>()] = kv.second.as<double>();

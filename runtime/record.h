@@ -23,6 +23,7 @@ struct StageRecord {
   std::vector<std::pair<std::string, std::string>> params;  ///< canonical values, catalog order
   std::string status;  ///< ran, cached, failed, planned
   double seconds = 0;
+  std::string device;  ///< where its entry was computed: cpu, cuda
   std::map<std::string, double> metrics;
 };
 
@@ -33,7 +34,7 @@ struct RunRecord {
   std::string recipe_sha256;
   std::string whittle_version;
   std::string libtorch_version;
-  std::string device;
+  std::string device;  ///< the devices the stages that ran used ("cpu+cuda"; "none": all cached); "slurm: ..." on Slurm
   int threads = 0;
   std::string started, finished;
   std::vector<StageRecord> stages;

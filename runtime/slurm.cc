@@ -93,14 +93,7 @@ ExecResult execute_slurm(const Plan& plan, ArtifactStore& store, const SlurmOpti
   // Submit, in the plan's order, every stage that is not cached (a corrupt entry is recomputed).
   for (const PlanStep& step : plan.steps) {
     const lang::StageInstance& s = plan.stage(step.stage);
-    if (store.has(step.key)) {
-      std::string why;
-      if (store.verify(step.key, why)) continue;
-      result.diags.add(lang::Diagnostic::make("R0004", s.name_span,
-                                              fmt::format("the cache entry of #{} {} is corrupt: {}; recomputing it", s.id, s.kind, why),
-                                              "recomputed"));
-      store.quarantine(step.key);
-    }
+    if (cached_entry_sound(store, step.key, s, result.diags)) continue;
     std::vector<std::string> after;
     for (const auto& [kind, from] : plan.graph.inputs(s.id))
       if (jobs.count(from)) after.push_back(jobs.at(from).id);
@@ -184,7 +177,8 @@ ExecResult execute_slurm(const Plan& plan, ArtifactStore& store, const SlurmOpti
     if (it == jobs.end() || (it->second.state == "COMPLETED" && have)) {
       if (!have) continue;
       auto m = store.manifest(step.key);
-      StageOutcome out{s.id, it == jobs.end() ? "cached" : "ran", m ? m->seconds : 0, m ? m->metrics : std::map<std::string, double>{}};
+      StageOutcome out{s.id, it == jobs.end() ? "cached" : "ran", m ? m->seconds : 0, m ? m->metrics : std::map<std::string, double>{},
+                       m ? m->device : ""};
       if (it != jobs.end()) out.metrics["slurm_job"] = std::stod(it->second.id);
       result.outcomes.push_back(std::move(out));
       continue;

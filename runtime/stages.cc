@@ -1,21 +1,24 @@
-// The runtime's stage registry. Each runner file adds its stage here when it lands.
+// What the runtime runs, read from the catalog: a stage with an implementation `version` in
+// stdlib/stages.yaml is one the runtime implements (docs/architecture.md, "Adding a stage").
 #include "runtime/stages.h"
 
-#include <map>
+#include "lang/catalog.h"
 
 namespace whittle::runtime {
 
 const std::set<std::string>& runnable_stages() {
-  static const std::set<std::string> stages = {"data", "model", "train", "retrain", "prune", "sensitivity", "quantize", "convert", "evaluate", "score", "export"};
+  static const std::set<std::string> stages = [] {
+    std::set<std::string> out;
+    for (const auto& s : lang::Catalog::builtin().stages())
+      if (s.version > 0) out.insert(s.name);
+    return out;
+  }();
   return stages;
 }
 
 int stage_version(const std::string& kind) {
-  static const std::map<std::string, int> versions = {{"data", 1},  {"model", 3}, {"train", 3},
-                                                      {"retrain", 3}, {"prune", 2}, {"evaluate", 3},
-                                                      {"sensitivity", 2}, {"quantize", 1}, {"convert", 1}, {"score", 1}, {"export", 1}};
-  auto it = versions.find(kind);
-  return it == versions.end() ? 0 : it->second;
+  const lang::StageDef* s = lang::Catalog::builtin().stage(kind);
+  return s ? s->version : 0;
 }
 
 }  // namespace whittle::runtime

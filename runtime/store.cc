@@ -47,6 +47,7 @@ void write_manifest(const fs::path& path, const Manifest& m) {
   out << YAML::Key << "created" << YAML::Value << m.created;
   out << YAML::Key << "whittle_version" << YAML::Value << m.whittle_version;
   out << YAML::Key << "seconds" << YAML::Value << m.seconds;
+  if (!m.device.empty()) out << YAML::Key << "device" << YAML::Value << m.device;
   out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
   for (const auto& [k, v] : m.metrics) out << YAML::Key << k << YAML::Value << v;
   out << YAML::EndMap;
@@ -87,6 +88,7 @@ std::optional<Manifest> read_manifest(const std::string& path, std::string* why)
     m.created = n["created"] ? n["created"].as<std::string>() : "";
     m.whittle_version = n["whittle_version"] ? n["whittle_version"].as<std::string>() : "";
     m.seconds = n["seconds"] ? n["seconds"].as<double>() : 0;
+    m.device = n["device"] ? n["device"].as<std::string>() : "";
     if (n["metrics"])
       for (const auto& kv : n["metrics"]) m.metrics[kv.first.as<std::string>()] = kv.second.as<double>();
     for (const auto& f : n["files"]) {

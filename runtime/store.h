@@ -47,6 +47,7 @@ struct Manifest {
   std::vector<EntryFile> files;
   std::map<std::string, double> metrics;
   double seconds = 0;
+  std::string device;  ///< where the stage computed it: cpu, cuda (empty in entries of before 0.1)
   std::string created;
   std::string whittle_version;
 };

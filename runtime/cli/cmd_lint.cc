@@ -12,7 +12,7 @@ namespace {
 
 struct LintOptions {
   std::vector<std::string> files;
-  std::string format = "full";
+  std::string format = "text";
   bool deny_warnings = false;
   std::vector<std::string> sets;
 };
@@ -57,8 +57,7 @@ void add_lint(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<LintOptions>();
   CLI::App* c = app.add_subcommand("lint", "Check recipes and report every problem (exit 1 on errors)");
   c->add_option("files", o->files, "Recipe files")->required()->check(CLI::ExistingFile);
-  c->add_option("--format", o->format, "full (default), concise (one line each) or json")
-      ->check(CLI::IsMember({"full", "concise", "json"}));
+  add_format(c, o->format, "the diagnostics as data", {"concise"});
   c->add_flag("--deny-warnings", o->deny_warnings, "Exit 1 on warnings too");
   c->add_option("--set", o->sets, "Override a top-level `let`: NAME=VALUE (repeatable)");
   c->callback([o, &exit_code] { exit_code = run_lint(*o); });

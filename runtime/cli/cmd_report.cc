@@ -18,7 +18,7 @@
 #include "runtime/cli/report.h"
 #include "runtime/record.h"
 #include "runtime/shell.h"
-#include "runtime/torch/inspect.h"
+#include "runtime/torch_api.h"
 
 namespace whittle::cli {
 namespace fs = std::filesystem;
@@ -192,7 +192,7 @@ std::vector<Plot> sparsity(const std::vector<Run>& runs, const fs::path& dir) {
       if ((s.status == "ran" || s.status == "cached") && r.same(s) && r.plan->stage(s.id).produces_model()) last = &s;
     if (!last) continue;
     std::string csv = "layer,weights,nonzero,sparsity,weight_bits,activation_bits,macs\n", block;
-    for (const auto& l : runtime::torchrt::stage_layers(*r.plan, last->id, r.store->entry_dir(last->key))) {
+    for (const auto& l : runtime::torch_api().stage_layers(*r.plan, last->id, r.store->entry_dir(last->key))) {
       const double sp = l.weights ? 1 - static_cast<double>(l.nonzero) / static_cast<double>(l.weights) : 0;
       csv += fmt::format("{},{},{},{},{},{},{}\n", l.name, l.weights, l.nonzero, sp, l.weight_bits, l.activation_bits, l.macs);
       block += fmt::format("{} {}\n", data_label(l.name), 100 * sp);

@@ -1,4 +1,4 @@
-// `whittle run`, `plan`, `graph` and `cache`: thin glue over runtime/.
+// `whittle run` and `run-stage`: thin glue over runtime/ (the executors and the run record).
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
@@ -19,8 +19,7 @@
 #include "runtime/executor.h"
 #include "runtime/plan.h"
 #include "runtime/slurm.h"
-#include "runtime/torch/preview.h"
-#include "runtime/torch/runner.h"
+#include "runtime/torch_api.h"
 
 namespace whittle::cli {
 namespace fs = std::filesystem;
@@ -151,7 +150,7 @@ int run_recipe(const RecipeOptions& o, int threads, const std::string& format, b
     so.threads = threads;
     result = runtime::execute_slurm(*plan, *store, so, progress);
   } else {
-    auto runner = runtime::make_torch_runner(threads);
+    auto runner = runtime::lazy_torch_runner(threads);
     result = runtime::execute(*plan, *store, *runner, progress);
   }
   const lang::Analysis& a = *plan->analysis;
@@ -159,7 +158,7 @@ int run_recipe(const RecipeOptions& o, int threads, const std::string& format, b
   runtime::RunRecord rec = runtime::execution_record(*plan, result);
   rec.whittle_version = WHITTLE_VERSION;
   rec.libtorch_version = runtime::libtorch_version();
-  rec.device = slurm ? "slurm" : "cpu";
+  if (slurm) rec.device = "slurm: " + rec.device;
   rec.threads = threads;
   rec.started = started;
   rec.finished = runtime::now_iso();
@@ -191,65 +190,6 @@ int run_recipe(const RecipeOptions& o, int threads, const std::string& format, b
   return result.ok && exported_ok ? 0 : 1;
 }
 
-int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format, bool preview) {
-  std::unique_ptr<ArtifactStore> store;
-  auto plan = load_plan(o, store);
-  if (!plan) return 1;
-  std::map<int, runtime::torchrt::StagePreview> pv;
-  if (preview) pv = runtime::torchrt::preview_plan(*plan);
-  if (format == "json") {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& step : plan->steps) {
-      nlohmann::json j = {{"id", step.stage}, {"kind", plan->stage(step.stage).kind}, {"key", step.key},
-                          {"status", step.fresh ? "fresh" : "stale"}, {"reason", step.reason}};
-      if (auto it = pv.find(step.stage); it != pv.end()) {
-        j["preview"] = it->second.metrics;
-        j["preview_estimated"] = it->second.estimated;
-        if (!it->second.score_preset.empty()) j["preview_score_preset"] = it->second.score_preset;
-        if (!it->second.note.empty()) j["preview_note"] = it->second.note;
-      }
-      out.push_back(j);
-    }
-    std::puts(out.dump(1).c_str());
-    return 0;
-  }
-  // The score column is course2025's on every row; a `score PRESET` stage's own figure, as its run
-  // computes it, is in a column of its own, headed by the preset.
-  bool presets = false;
-  for (const auto& [id, p] : pv) presets = presets || !p.score_preset.empty();
-  std::string head = fmt::format("{:<36} {:<6} {:<12}", "stage", "status", "key");
-  if (preview)
-    head += fmt::format(" {:>10} {:>10} {:>9} {:>7} {:>5} {:>10}", "params", "nonzero", "sparsity", "MACs", "bits", "course2025");
-  if (presets) head += fmt::format(" {:>20}", "score stage's preset");
-  std::puts(head.c_str());
-  bool estimated = false;
-  for (const auto& step : plan->steps) {
-    std::string line = fmt::format("{:<36} {:<6} {:<12}", stage_name(*plan, step.stage), step.fresh ? "fresh" : "stale", step.key.substr(0, 12));
-    if (auto it = pv.find(step.stage); it != pv.end()) {
-      const auto& m = it->second.metrics;
-      if (!it->second.note.empty()) {
-        line += "  (no preview: " + it->second.note + ")";
-      } else {
-        const char* mark = it->second.estimated ? "~" : "";
-        estimated |= it->second.estimated;
-        line += fmt::format(" {:>10} {:>10} {:>9} {:>7} {:>5} {:>10}", metric(m, "params", "{:.0f}"), metric(m, "nonzero", "{:.0f}"),
-                            metric(m, "sparsity", "{:.1f}%", 100), mark + macs(m), metric(m, "bits", "{:.0f}"),
-                            mark + metric(m, "score", "{:.5g}"));
-        if (!it->second.score_preset.empty())
-          line += fmt::format(" {:>20}", fmt::format("{}{} {}", mark, it->second.score_preset, metric(m, "preset_score", "{:.5g}")));
-      }
-    }
-    if (explain) line += "  " + step.reason;
-    std::puts(line.c_str());
-  }
-  std::printf("%zu of %zu stages to run\n", plan->stale_count(), plan->steps.size());
-  if (preview)
-    std::printf("preview: each stage's model as the recipe makes it, before training (the score column is course2025's%s)%s\n",
-                presets ? "; a `score` stage's own preset is beside it" : "",
-                estimated ? "; ~: which layers lose what depends on the trained weights or the scan, so MACs and score are estimates" : "");
-  return 0;
-}
-
 }  // namespace
 
 /// `whittle run-stage`: one stage of a recipe, found by its key, its inputs already in the cache.
@@ -266,7 +206,7 @@ int run_stage(const RecipeOptions& o, const std::string& key, int threads) {
     return 1;
   }
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  auto runner = runtime::make_torch_runner(threads);
+  auto runner = runtime::lazy_torch_runner(threads);
   CliProgress progress(*plan);
   auto result = runtime::execute(*plan, *store, *runner, progress, id);
   for (const auto& d : result.diags.all()) std::fputs((lang::render_full(d, plan->analysis->sources) + "\n").c_str(), stderr);
@@ -278,12 +218,12 @@ int run_stage(const RecipeOptions& o, const std::string& key, int threads) {
 void add_run(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<RecipeOptions>();
   auto threads = std::make_shared<int>(0);
-  auto format = std::make_shared<std::string>("table");
+  auto format = std::make_shared<std::string>("text");
   auto dry = std::make_shared<bool>(false);
   CLI::App* c = app.add_subcommand("run", "Run a recipe; stages already in the cache are not run again");
   add_recipe_options(c, *o);
   c->add_option("--threads", *threads, "Intra-op threads (default: all cores)")->check(threads_check());
-  c->add_option("--format", *format, "table (default) or json: the run record")->check(CLI::IsMember({"table", "json"}));
+  add_format(c, *format, "the run record");
   c->add_flag("--dry-run", *dry, "Say what would run, and why, without running anything");
   auto ex = std::make_shared<ExecutorOptions>();
   c->add_option("--executor", ex->executor, "local (default), or slurm: every stage not cached becomes an sbatch job")
@@ -312,123 +252,6 @@ void add_run(CLI::App& app, int& exit_code) {
   rs->add_option("--key", *skey, "The stage's cache key (`whittle plan --format json`)")->required();
   rs->add_option("--threads", *sthreads, "Intra-op threads (default: all cores)")->check(threads_check());
   rs->callback([so, skey, sthreads, &exit_code] { exit_code = run_stage(*so, *skey, *sthreads); });
-
-  auto po = std::make_shared<RecipeOptions>();
-  auto explain = std::make_shared<bool>(false);
-  auto pformat = std::make_shared<std::string>("text");
-  CLI::App* p = app.add_subcommand(
-      "plan", "Which stages are cached and which would run, and what each stage's model will be, without running anything");
-  add_recipe_options(p, *po);
-  p->add_flag("--explain", *explain, "Say why each stale stage must run");
-  auto no_preview = std::make_shared<bool>(false);
-  p->add_option("--format", *pformat, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
-  p->add_flag("--no-preview", *no_preview, "Leave out the static preview (parameters, MACs, sparsity, bits, score per stage)");
-  p->callback([po, explain, pformat, no_preview, &exit_code] { exit_code = plan_recipe(*po, *explain, *pformat, !*no_preview); });
-
-  auto go = std::make_shared<RecipeOptions>();
-  auto gformat = std::make_shared<std::string>("text");
-  CLI::App* g = app.add_subcommand("graph", "Print the stage graph as text or Graphviz DOT");
-  g->add_option("recipe", go->file, "Recipe file")->required()->check(CLI::ExistingFile);
-  g->add_option("--set", go->sets, "Override a top-level `let`: NAME=VALUE (repeatable)");
-  g->add_option("--format", *gformat, "text (default) or dot")->check(CLI::IsMember({"text", "dot"}));
-  g->callback([go, gformat, &exit_code] {
-    auto sets = parse_sets(go->sets);
-    if (!sets) {
-      exit_code = 2;
-      return;
-    }
-    lang::CheckOptions copts;
-    copts.overrides = *sets;
-    auto a = lang::analyze_file(go->file, copts);
-    if (a->diags.has_errors()) {
-      std::fputs(render_all(*a, Format::Full).c_str(), stderr);
-      exit_code = 1;
-      return;
-    }
-    auto graph = lang::compile(a->recipe);
-    std::fputs((*gformat == "dot" ? lang::graph_dot(graph, a->sources) : lang::graph_text(graph, a->sources)).c_str(), stdout);
-  });
-}
-
-void add_cache(CLI::App& app, int& exit_code) {
-  auto dir = std::make_shared<std::string>();
-  auto recipes = std::make_shared<std::vector<std::string>>();
-  auto sets = std::make_shared<std::vector<std::string>>();
-  CLI::App* c = app.add_subcommand("cache", "Inspect and clean the cache: ls, verify, gc RECIPE...");
-  c->require_subcommand(1);
-  // Each subcommand's body gets the opened store and returns the exit code.
-  auto with_store = [dir, &exit_code](std::function<int(ArtifactStore&)> body) {
-    return [dir, &exit_code, body] {
-      const std::string root = dir->empty() ? runtime::default_cache_dir("./recipe") : *dir;  // .whittle here
-      std::error_code ec;
-      if (!fs::exists(fs::path(root) / "VERSION", ec) && !fs::is_directory(fs::path(root) / "objects", ec)) {
-        std::fprintf(stderr, "error: no whittle cache at `%s`; name one with --cache DIR\n", root.c_str());
-        exit_code = 1;
-        return;
-      }
-      try {
-        ArtifactStore store(root);
-        exit_code = body(store);
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
-        exit_code = 1;
-      }
-    };
-  };
-  CLI::App* ls = c->add_subcommand("ls", "List the entries");
-  ls->add_option("--cache", *dir, "Cache folder (default: ./.whittle or $WHITTLE_CACHE)");
-  ls->callback(with_store([](ArtifactStore& store) {
-    for (const auto& m : store.list()) {
-      std::uint64_t bytes = 0;
-      for (const auto& f : m.files) bytes += f.size;
-      std::printf("%s  %-10s %8.1f KiB  %7.1fs  %s  %s\n", m.key.substr(0, 16).c_str(), m.kind.c_str(), bytes / 1024.0, m.seconds,
-                  m.created.c_str(), m.label.c_str());
-    }
-    return 0;
-  }));
-  CLI::App* verify = c->add_subcommand("verify", "Check every entry against its checksums");
-  verify->add_option("--cache", *dir, "Cache folder");
-  verify->callback(with_store([](ArtifactStore& store) {
-    std::size_t n = 0;
-    const auto problems = store.audit(n);
-    for (const auto& p : problems)
-      std::printf("corrupt  %s%s: %s\n", p.folder.c_str(), p.label.empty() ? "" : ("  " + p.label).c_str(), p.why.c_str());
-    std::printf("%zu entries, %zu corrupt%s\n", n, problems.size(), problems.empty() ? "" : " (the next run recomputes them)");
-    return problems.empty() ? 0 : 1;
-  }));
-  CLI::App* gc = c->add_subcommand("gc", "Remove the entries that none of the named recipes reach");
-  gc->add_option("--cache", *dir, "Cache folder");
-  gc->add_option("--set", *sets, "Keep also the stages of the recipes with these `--set NAME=VALUE` (repeatable)");
-  gc->add_option("recipes", *recipes, "The recipes whose stages to keep")->required()->check(CLI::ExistingFile);
-  gc->callback(with_store([recipes, sets](ArtifactStore& store) {
-    auto parsed = parse_sets(*sets);
-    if (!parsed) return 2;
-    const auto held = store.use_lock(true);
-    if (!held.held()) {
-      std::fprintf(stderr, "error: a whittle run is using the cache `%s` now; nothing was removed\n"
-                           "  help: run `whittle cache gc` again when it has finished\n", store.root().c_str());
-      return 1;
-    }
-    // What each recipe needs now (with the --set given), and what every recorded run of it used
-    // (its runs with other --set values included).
-    std::vector<std::string> keep;
-    for (const auto& r : *recipes) {
-      lang::CheckOptions copts;
-      copts.overrides = *parsed;
-      auto plan = runtime::make_plan(lang::analyze_file(r, copts), store);
-      if (plan->analysis->diags.has_errors()) {
-        std::fprintf(stderr, "error: `%s` has errors; nothing was removed (run `whittle lint %s`)\n", r.c_str(), r.c_str());
-        return 1;
-      }
-      keep.insert(keep.end(), plan->keys.begin(), plan->keys.end());
-      for (const auto& rec : runtime::recorded_runs(store, plan->analysis->recipe.name))
-        for (const auto& st : rec.stages) keep.push_back(st.key);
-    }
-    auto [n, bytes] = store.gc(keep);
-    std::printf("removed %zu entries (%.1f MiB); kept what %zu recipe%s and their recorded runs reach\n", n, bytes / 1048576.0,
-                recipes->size(), recipes->size() == 1 ? "" : "s");
-    return 0;
-  }));
 }
 
 }  // namespace whittle::cli

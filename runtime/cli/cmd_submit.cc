@@ -27,8 +27,7 @@
 #include "runtime/executor.h"
 #include "runtime/sha256.h"
 #include "runtime/submission_archive.h"
-#include "runtime/torch/preview.h"
-#include "runtime/torch/inspect.h"
+#include "runtime/torch_api.h"
 
 namespace whittle::cli {
 namespace fs = std::filesystem;
@@ -305,7 +304,7 @@ int verify_unpacked(const std::string& file, const std::string& data, const File
   fs::copy_file(root / "model.pt", tmp.path / "entry" / "model.pt");
   std::map<std::string, double> found;
   try {
-    found = runtime::torchrt::recompute_claims(*plan, model_id, (tmp.path / "entry").string(), true);
+    found = runtime::torch_api().recompute_claims(*plan, model_id, (tmp.path / "entry").string(), true);
   } catch (const runtime::StageError& e) {
     std::fprintf(stderr, "error: cannot recompute the claims: %s\n%s", e.what(), e.help.empty() ? "" : ("  help: " + e.help + "\n").c_str());
     return 1;
@@ -314,7 +313,7 @@ int verify_unpacked(const std::string& file, const std::string& data, const File
   }
   // The model must be one the recipe can make: what follows from the recipe alone (its parameters,
   // its bit widths, at least the share its prunes remove) is worked out without the submission.
-  const auto previews = runtime::torchrt::preview_plan(*plan);
+  const auto previews = runtime::torch_api().preview_plan(*plan);
   if (auto it = previews.find(model_id); it != previews.end() && it->second.note.empty()) {
     const auto& want = it->second.metrics;
     const bool params = want.at("params") == found.at("params") || it->second.estimated;

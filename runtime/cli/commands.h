@@ -11,7 +11,8 @@ void add_fmt(CLI::App& app, int& exit_code);
 void add_doc(CLI::App& app, int& exit_code);
 void add_explain(CLI::App& app, int& exit_code);
 void add_ast(CLI::App& app, int& exit_code);
-void add_run(CLI::App& app, int& exit_code);  ///< run, plan, graph
+void add_run(CLI::App& app, int& exit_code);   ///< run, run-stage
+void add_plan(CLI::App& app, int& exit_code);  ///< plan, graph
 void add_cache(CLI::App& app, int& exit_code);
 void add_report(CLI::App& app, int& exit_code);
 void add_submit(CLI::App& app, int& exit_code);  ///< submit, verify

@@ -1,6 +1,7 @@
 // Shared CLI helpers.
 #include "runtime/cli/common.h"
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -50,6 +51,18 @@ std::optional<std::map<std::string, std::string>> parse_sets(const std::vector<s
 
 std::optional<std::string> read_file(const std::string& path, std::string& error, std::uintmax_t max_bytes) {
   return lang::read_regular_file(path, max_bytes, error);
+}
+
+CLI::Option* add_format(CLI::App* command, std::string& format, const std::string& json_is, const std::vector<std::string>& extra) {
+  format = "text";
+  std::vector<std::string> words = {"text"};
+  std::string help = "text (the default)";
+  if (!json_is.empty()) words.push_back("json"), help += ", json (" + json_is + ")";
+  for (const auto& e : extra) words.push_back(e), help += ", " + e;
+  const std::map<std::string, std::string> old_names = {{"full", "text"}, {"table", "text"}};
+  return command->add_option("--format", format, help)
+      ->transform(CLI::Transformer(old_names).description(""))
+      ->check(CLI::IsMember(words));
 }
 
 }  // namespace whittle::cli

@@ -9,7 +9,17 @@
 #include "lang/analyze.h"
 #include "runtime/atomic_file.h"
 
+namespace CLI {
+class App;
+class Option;
+}  // namespace CLI
+
 namespace whittle::cli {
+
+/// `--format`, one vocabulary across the commands: `text` (the default, for people) and `json`
+/// (for programs, where the command has it), plus what one command adds (`concise` for lint, `dot`
+/// for graph). `full` and `table`, the names `text` had before, are still accepted.
+CLI::Option* add_format(CLI::App* command, std::string& format, const std::string& json_is, const std::vector<std::string>& extra = {});
 
 enum class Format { Full, Concise, Json };
 

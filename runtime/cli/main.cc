@@ -1,22 +1,15 @@
 // `whittle`: the command line. Subcommands live in cmd_*.cc; this file only dispatches.
-#include <malloc.h>
-
-#include <climits>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "lang/catalog.h"
 #include "lang/suggest.h"
+#include "runtime/cli/allocator.h"
 #include "runtime/cli/commands.h"
 
 int main(int argc, char** argv) {
-#ifndef WHITTLE_TCMALLOC
-  // Without tcmalloc: keep large training buffers mapped between steps (docs/libtorch-notes.md:
-  // +16-24% in training, at the cost of ~25% more peak memory).
-  mallopt(M_MMAP_MAX, 0);
-  mallopt(M_TRIM_THRESHOLD, INT_MAX);
-#endif
+  whittle::cli::use_training_allocator(argc, argv);
   CLI::App app{"whittle: recipes for training and compressing neural networks"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("whittle ") + WHITTLE_VERSION);
@@ -28,6 +21,7 @@ int main(int argc, char** argv) {
   whittle::cli::add_explain(app, exit_code);
   whittle::cli::add_ast(app, exit_code);
   whittle::cli::add_run(app, exit_code);
+  whittle::cli::add_plan(app, exit_code);
   whittle::cli::add_cache(app, exit_code);
   whittle::cli::add_report(app, exit_code);
   whittle::cli::add_submit(app, exit_code);

@@ -5,12 +5,14 @@
 
 #include <cmath>
 
+#include "runtime/params.h"
+
 namespace whittle::runtime::torchrt {
 namespace {
 
 using torch::indexing::Slice;
 
-double field(const lang::Val& v, const char* name) { return v.field(name)->num; }
+double field(const lang::Val& v, const char* name) { return Params(v).number(name); }
 
 /// Per-image Bernoulli(p) as a bool tensor [N].
 torch::Tensor chosen(std::int64_t n, double p, torch::Generator& gen) { return torch::rand({n}, gen) < p; }

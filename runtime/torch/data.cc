@@ -11,6 +11,7 @@
 
 #include "lang/files.h"
 #include "runtime/executor.h"
+#include "runtime/params.h"
 
 namespace whittle::runtime::torchrt {
 namespace {
@@ -141,24 +142,25 @@ Dataset synthetic(std::int64_t n, std::uint64_t seed) {
 }  // namespace
 
 Shape dataset_shape(const lang::StageInstance& s) {
-  const std::string name = s.value("dataset")->str;
+  const std::string name = Params(s).word("dataset");
   if (name == "synthetic") return {1, 12, 12, 4};
   if (name == "fashion_mnist") return {1, 28, 28, 10};
   return {3, 32, 32, 10};  // cifar10
 }
 
 Dataset load_dataset(const lang::StageInstance& s, const DataFiles& files) {
+  const Params params(s);
   Dataset d;
   const std::string name = files.dataset;
   if (name == "synthetic") {
-    d = synthetic(static_cast<std::int64_t>(s.value("size")->num), static_cast<std::uint64_t>(s.seed) + 1234);
+    d = synthetic(params.count("size"), static_cast<std::uint64_t>(s.seed) + 1234);
   } else if (name == "fashion_mnist") {
     d.name = name;
     d.train_x = idx_images(files.files[0]);
     d.train_y = idx_labels(files.files[1], d.train_x.size(0), 10);
     d.test_x = idx_images(files.files[2]);
     d.test_y = idx_labels(files.files[3], d.test_x.size(0), 10);
-    if (s.value("normalize")->num != 0) normalize(d, {0.2860}, {0.3530});
+    if (params.flag("normalize")) normalize(d, {0.2860}, {0.3530});
   } else if (name == "cifar10") {
     d.name = name;
     std::vector<torch::Tensor> xs, ys, tx, ty;
@@ -168,21 +170,21 @@ Dataset load_dataset(const lang::StageInstance& s, const DataFiles& files) {
     d.train_y = torch::cat(ys);
     d.test_x = tx[0];
     d.test_y = ty[0];
-    if (s.value("normalize")->num != 0) normalize(d, {0.4914, 0.4822, 0.4465}, {0.2023, 0.1994, 0.2010});
+    if (params.flag("normalize")) normalize(d, {0.4914, 0.4822, 0.4465}, {0.2023, 0.1994, 0.2010});
   } else {
     throw StageError(fmt::format("unknown data set `{}`", name));
   }
   // One seeded shuffle of the training set: the validation share is held out first, then the
   // subset is taken from the rest, so a smaller subset never leaks validation images into training.
-  const auto subset = static_cast<std::int64_t>(s.value("subset")->num);
-  const double val_share = s.value("validation")->num / 100.0;
+  const auto subset = params.count("subset");
+  const double val_share = params.fraction("validation");
   if (subset > 0 || val_share > 0) {
     auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<std::uint64_t>(s.seed) + 99);
     const std::int64_t n = d.train_x.size(0);
     auto perm = torch::randperm(n, gen);
     const auto n_val = static_cast<std::int64_t>(std::llround(val_share * static_cast<double>(n)));
     if (n_val > 0) {
-      if (n_val >= n) throw StageError(fmt::format("`validation: {}%` leaves no training images", s.value("validation")->num));
+      if (n_val >= n) throw StageError(fmt::format("`validation: {}%` leaves no training images", 100 * val_share));
       auto idx = perm.slice(0, 0, n_val);
       d.val_x = d.train_x.index_select(0, idx);
       d.val_y = d.train_y.index_select(0, idx);
@@ -193,10 +195,10 @@ Dataset load_dataset(const lang::StageInstance& s, const DataFiles& files) {
     d.train_y = d.train_y.index_select(0, rest);
   }
   // A seeded subset of the test set: for smoke runs and quick looks, never for a reported number.
-  const lang::Val* test_subset = s.value("test_subset");
-  if (test_subset && test_subset->num > 0 && test_subset->num < static_cast<double>(d.test_x.size(0))) {
+  const std::int64_t test_subset = params.count("test_subset");
+  if (test_subset > 0 && test_subset < d.test_x.size(0)) {
     auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<std::uint64_t>(s.seed) + 77);
-    const auto keep = torch::randperm(d.test_x.size(0), gen).slice(0, 0, static_cast<std::int64_t>(test_subset->num));
+    const auto keep = torch::randperm(d.test_x.size(0), gen).slice(0, 0, test_subset);
     d.test_x = d.test_x.index_select(0, keep);
     d.test_y = d.test_y.index_select(0, keep);
   }

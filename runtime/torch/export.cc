@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "runtime/params.h"
 #include "runtime/torch/layers.h"
 #include "runtime/torch/quant.h"
 
@@ -15,10 +16,11 @@ std::vector<char> export_bytes(const Net& net, const lang::StageInstance& model,
   auto out = dict(), params = dict(), channels = dict(), quant = dict();
   c10::Dict<std::string, torch::Tensor> state;
   out.insert("format", std::string("whittle-export-1"));
-  out.insert("arch", model.value("arch")->str);
-  for (const char* knob : {"width", "width_mult", "growth", "reduction", "groups"}) params.insert(knob, model.value(knob)->num);
+  const Params p(model);
+  out.insert("arch", p.word("arch"));
+  for (const char* knob : {"width", "width_mult", "growth", "reduction", "groups"}) params.insert(knob, p.number(knob));
   std::vector<std::int64_t> blocks;
-  for (const auto& b : model.value("blocks")->items) blocks.push_back(static_cast<std::int64_t>(b.num));
+  for (const auto& b : p.value("blocks").items) blocks.push_back(static_cast<std::int64_t>(b.num));
   params.insert("blocks", blocks);
   params.insert("classes", static_cast<std::int64_t>(data.classes));
   out.insert("params", params);

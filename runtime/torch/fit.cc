@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "runtime/params.h"
 #include "runtime/torch/schedule.h"
 
 namespace whittle::runtime::torchrt {
@@ -16,8 +17,9 @@ std::uint64_t seed_of(const std::string& key, std::uint64_t salt) {
 }
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const lang::Val& opt, Net& net) {
-  const double lr = opt.field("lr")->num, wd = opt.field("weight_decay")->num;
-  const bool decay_all = opt.field("decay_norm_and_bias")->num != 0;
+  const Params o(opt);
+  const double lr = o.number("lr"), wd = o.number("weight_decay");
+  const bool decay_all = o.flag("decay_norm_and_bias");
   std::vector<torch::Tensor> decayed, plain;
   for (auto& p : net.module->parameters()) (decay_all || p.dim() >= 2 ? decayed : plain).push_back(p);
   auto groups = [&](auto make_options) {
@@ -28,11 +30,11 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const lang::Val& opt, Ne
   };
   if (opt.str == "sgd") {
     auto mk = [&](double w) {
-      return torch::optim::SGDOptions(lr).momentum(opt.field("momentum")->num).nesterov(opt.field("nesterov")->num != 0).weight_decay(w);
+      return torch::optim::SGDOptions(lr).momentum(o.number("momentum")).nesterov(o.flag("nesterov")).weight_decay(w);
     };
     return std::make_unique<torch::optim::SGD>(groups(mk), mk(wd));
   }
-  const auto betas = std::make_tuple(opt.field("beta1")->num, opt.field("beta2")->num);
+  const auto betas = std::make_tuple(o.number("beta1"), o.number("beta2"));
   if (opt.str == "adam") {
     auto mk = [&](double w) { return torch::optim::AdamOptions(lr).betas(betas).weight_decay(w); };
     return std::make_unique<torch::optim::Adam>(groups(mk), mk(wd));
@@ -42,9 +44,11 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const lang::Val& opt, Ne
 }
 
 int weight_rewind_epoch(const lang::StageInstance& s) {
-  const lang::Val* r = s.value("rewind");
-  if (!r || r->kind != lang::Val::Kind::Call || r->str != "weights") return -1;
-  return static_cast<int>(r->field("epoch")->num);
+  const Params p(s);
+  if (!p.declares("rewind")) return -1;
+  const lang::Val& r = p.value("rewind");
+  if (r.kind != lang::Val::Kind::Call || r.str != "weights") return -1;
+  return static_cast<int>(Params(r).count("epoch"));
 }
 
 namespace {
@@ -77,24 +81,22 @@ struct AutocastScope {
   }
 };
 
-double num(const lang::StageInstance& s, const char* name) { return s.value(name)->num; }
-
 /// The learning rate at each point of a train or retrain (docs/language.md, "Meaning that is fixed").
 std::function<double(double)> lr_function(const Plan& plan, const lang::StageInstance& s) {
-  const lang::Val& opt = *s.value("optimizer");
-  LrSchedule own{s.value("schedule"), opt.field("lr")->num, num(s, "epochs")};
+  const Params p(s);
+  if (p.value("optimizer").kind != lang::Val::Kind::Call) throw StageError("no optimizer: give `optimizer:` or put a `train` before it");
+  LrSchedule own{&p.value("schedule"), Params(p.value("optimizer")).number("lr"), p.number("epochs")};
   if (s.kind == "train") return [own](double t) { return own.at(t); };
-  const lang::StageInstance& tr = plan.stage(s.train);
-  const double T = num(tr, "epochs");
-  LrSchedule train{tr.value("schedule"), tr.value("optimizer")->field("lr")->num, T};
+  const Params tr(plan.stage(s.train));
+  const double T = tr.number("epochs");
+  LrSchedule train{&tr.value("schedule"), Params(tr.value("optimizer")).number("lr"), T};
   // Rewinding replays the train's schedule: its last E epochs (`lr`), or from epoch K (`weights`).
-  const lang::Val* rewind = s.value("rewind");
-  const bool lr_rewind = rewind && rewind->kind == lang::Val::Kind::Call && rewind->str == "lr";
+  const bool lr_rewind = p.declares("rewind") && p.value("rewind").kind == lang::Val::Kind::Call && p.value("rewind").str == "lr";
   if (const int k = weight_rewind_epoch(s); lr_rewind || k >= 0) {
-    const double from = lr_rewind ? T - num(s, "epochs") : k;
+    const double from = lr_rewind ? T - p.number("epochs") : k;
     return [train, from](double t) { return train.at(from + t); };
   }
-  if (s.param("schedule")->origin == lang::Origin::Given) return [own](double t) { return own.at(t); };
+  if (p.given("schedule")) return [own](double t) { return own.at(t); };
   const double last = train.at(T - 1);  // fine-tuning at the last learning rate of the train's schedule
   return [last](double) { return last; };
 }
@@ -104,21 +106,21 @@ std::function<double(double)> lr_function(const Plan& plan, const lang::StageIns
 Trainer::Trainer(const Plan& plan, const lang::StageInstance& s, std::string key, Dataset& data, torch::Device device,
                  Progress& progress)
     : stage(s),
-      epochs(static_cast<int>(num(s, "epochs"))),
+      epochs(static_cast<int>(Params(s).count("epochs"))),
       dev(device),
-      amp(s.value("precision") && s.value("precision")->str == "amp"),
-      channels_last(s.value("channels_last") && s.value("channels_last")->num != 0),
+      amp(Params(s).word("precision") == "amp"),
+      channels_last(Params(s).declares("channels_last") && Params(s).flag("channels_last")),
       key_(std::move(key)),
       data_(data),
       progress_(progress),
       lr_at_(lr_function(plan, s)),
-      augment_(*plan.stage(s.data_in).value("augment")),
+      augment_(Params(plan.stage(s.data_in)).value("augment")),
       sparsify_(s, epochs),
-      smoothing_(num(s, "label_smoothing")),
-      clip_(num(s, "clip")) {}
+      smoothing_(Params(s).number("label_smoothing")),
+      clip_(Params(s).number("clip")) {}
 
 void Trainer::epoch(Net& net, torch::optim::Optimizer& opt, int epoch, std::chrono::steady_clock::time_point t0) {
-  const auto batch = static_cast<std::int64_t>(num(stage, "batch"));
+  const std::int64_t batch = Params(stage).count("batch");
   const auto ce_options = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(smoothing_);
   const std::int64_t n = data_.train_x.size(0);
   const std::int64_t batches = (n + batch - 1) / batch;

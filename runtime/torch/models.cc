@@ -9,6 +9,7 @@
 
 #include "runtime/atomic_file.h"
 #include "runtime/executor.h"
+#include "runtime/params.h"
 #include "runtime/plan.h"
 #include "runtime/torch/archs.h"
 #include "runtime/torch/data.h"
@@ -89,21 +90,22 @@ torch::Tensor Net::effective_weight(const LayerRef& l) {
 
 Net build_model(const lang::StageInstance& s, const Shape& shape, std::uint64_t seed) {
   torch::manual_seed(seed);
-  const std::string arch = s.value("arch")->str;
+  const Params params(s);
+  const std::string arch = params.word("arch");
   for (const char* knob : {"width", "width_mult", "growth", "blocks", "reduction", "groups"})
-    if (s.param(knob)->origin == lang::Origin::Given && !knob_applies(arch, knob))
+    if (params.given(knob) && !knob_applies(arch, knob))
       throw StageError(fmt::format("`{}` does not shape a `{}`", knob, arch),
                        arch == "densenet" || arch == "densenet_cifar" ? "DenseNet is shaped by `growth`, `blocks` and `reduction`"
                        : arch.rfind("mobilenet", 0) == 0            ? "MobileNets are shaped by `width_mult`"
                                                                     : "remove it, or see `whittle doc model`");
   ArchParams p;
-  p.width = static_cast<std::int64_t>(s.value("width")->num);
-  p.width_mult = s.value("width_mult")->num;
-  p.growth = static_cast<std::int64_t>(s.value("growth")->num);
+  p.width = params.count("width");
+  p.width_mult = params.number("width_mult");
+  p.growth = params.count("growth");
   p.blocks.clear();
-  for (const auto& b : s.value("blocks")->items) p.blocks.push_back(static_cast<int>(b.num));
-  p.reduction = s.value("reduction")->num;
-  p.groups = static_cast<std::int64_t>(s.value("groups")->num);
+  for (const auto& b : params.value("blocks").items) p.blocks.push_back(static_cast<int>(b.num));
+  p.reduction = params.number("reduction");
+  p.groups = params.count("groups");
   Net net;
   net.module = make_arch(arch, p, shape);
   profile(*net.module, shape);

@@ -1,51 +1,16 @@
 // The static preview (preview.h).
 #include "runtime/torch/preview.h"
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
 
 #include "runtime/executor.h"
 #include "runtime/store.h"
 #include "runtime/torch/data.h"
 #include "runtime/torch/fit.h"
-#include "runtime/torch/prune.h"
-#include "runtime/torch/quant.h"
 #include "runtime/torch/score.h"
-#include "runtime/torch/sparsify.h"
+#include "runtime/torch/stage_context.h"
 
 namespace whittle::runtime::torchrt {
-namespace {
-
-/// What a model-producing stage does to the weights' counts and widths.
-void apply(const lang::StageInstance& s, Net& net, StagePreview& pv) {
-  if (s.kind == "train") {
-    {
-      // Trained weights are not exactly zero where they start at zero (BatchNorm shifts, biases).
-      torch::NoGradGuard no_grad;
-      for (auto& p : net.module->parameters()) p.masked_fill_(p.eq(0), 1e-3);
-      net.masks_changed();
-      net.apply_masks();
-    }
-    Sparsify(s, static_cast<int>(s.value("epochs")->num)).final_step(net);
-  } else if (s.kind == "prune") {
-    PruneSpec p = prune_spec(s);
-    // ThiNet keeps as many filters per layer as a norm would; a guided prune removes its amount
-    // of the layers' weights overall, split between them as the scan says.
-    if (p.criterion == "thinet") p.criterion = "l1";
-    const bool guided = s.value("guide")->kind == lang::Val::Kind::Result;
-    if (guided) p.global = false;
-    // Which filters go decides which of the weights pruned before go with them.
-    bool masked = false;
-    for (const auto& [name, m] : net.masks) masked = masked || !m.ne(0).all().item<bool>();
-    pv.estimated = pv.estimated || guided || (p.structured && (p.global || masked));
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
-    prune(net, p, gen);
-  } else if (s.kind == "quantize") {
-    quantize_net(net, s, /*kmeans_iterations=*/0);
-  }
-}
-
-}  // namespace
 
 std::map<int, StagePreview> preview_plan(const Plan& plan) {
   // A model is kept while a stage that changes it is still to come, copied only when more than
@@ -81,13 +46,14 @@ std::map<int, StagePreview> preview_plan(const Plan& plan) {
         if (s.kind == "score") {
           const Net& net = nets.at(s.model_in);
           pv.metrics = out[s.model_in].metrics;
-          pv.score_preset = s.value("version")->str;
-          pv.metrics["preset_score"] = score(net, {pv.score_preset, s.value("count")->str == "all"}).total;
+          const Params params(s);
+          pv.score_preset = params.word("version");
+          pv.metrics["preset_score"] = score(net, {pv.score_preset, params.word("count") == "all"}).total;
           if (last) nets.erase(s.model_in);
         } else {
           Net net = last ? std::move(nets.at(s.model_in)) : copy_net(plan, s.model_in, nets.at(s.model_in));
           if (last) nets.erase(s.model_in);
-          apply(s, net, pv);
+          if (const StageKind* kind = stage_kind(s.kind); kind && kind->preview) kind->preview(s, net, pv);
           pv.metrics = size_and_cost(net);
           if (writers[s.id] > 0) nets.emplace(s.id, std::move(net));
         }

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "runtime/executor.h"
+#include "runtime/params.h"
 #include "runtime/torch/layers.h"
 
 namespace whittle::runtime::torchrt {
@@ -289,13 +290,14 @@ void prune_filters(Net& net, const PruneSpec& spec, at::Generator& gen) {
 
 PruneSpec prune_spec(const lang::StageInstance& s) {
   PruneSpec p;
-  p.amount = s.value("amount")->num / 100.0;
-  p.global = s.value("scope")->str == "global";
-  p.criterion = s.value("criterion")->str;
-  p.structured = s.value("structure")->str == "structured";
-  p.physical = s.value("physical")->num != 0;
-  p.spare_first = s.value("spare_first")->num != 0;
-  p.spare_last = s.value("spare_last")->num != 0;
+  const Params params(s);
+  p.amount = params.fraction("amount");
+  p.global = params.word("scope") == "global";
+  p.criterion = params.word("criterion");
+  p.structured = params.word("structure") == "structured";
+  p.physical = params.flag("physical");
+  p.spare_first = params.flag("spare_first");
+  p.spare_last = params.flag("spare_last");
   return p;
 }
 

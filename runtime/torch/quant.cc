@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "runtime/executor.h"
+#include "runtime/params.h"
 
 namespace whittle::runtime::torchrt {
 
@@ -228,11 +229,12 @@ void quantize_layer(torch::nn::Module& m, const QuantSpec& spec, bool initialise
 
 QuantSpec quant_spec(const lang::StageInstance& s) {
   QuantSpec q;
-  q.method = s.value("method")->str;
-  q.bits = static_cast<int>(s.value("bits")->num);
-  q.abits = static_cast<int>(s.value("activations")->num);
-  q.per_channel = s.value("granularity")->str == "per_channel";
-  q.stochastic = s.value("stochastic")->num != 0;
+  const Params params(s);
+  q.method = params.word("method");
+  q.bits = static_cast<int>(params.count("bits"));
+  q.abits = static_cast<int>(params.count("activations"));
+  q.per_channel = params.word("granularity") == "per_channel";
+  q.stochastic = params.flag("stochastic");
   if (q.method == "float") q.abits = 16;
   if ((q.method == "uniform" || q.method == "apot") && (q.bits < 2 || q.bits > 16))
     throw StageError(fmt::format("`{}` quantization takes 2 to 16 bits, not {}", q.method, q.bits),
@@ -249,7 +251,7 @@ QuantSpec quant_spec(const lang::StageInstance& s) {
 
 int quantize_net(Net& net, const lang::StageInstance& s, int kmeans_iterations) {
   const QuantSpec q = quant_spec(s);
-  const std::string which = s.value("layers")->str;
+  const std::string which = Params(s).word("layers");
   int count = 0;
   for (auto& l : net.layers()) {
     const bool conv = l.layer->kind() == LayerKind::Conv;

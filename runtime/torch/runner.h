@@ -1,4 +1,5 @@
-// The LibTorch stage runner. This header is torch-free: the CLI creates the runner through it.
+// The LibTorch stage runner. This header is torch-free: the module (module.cc) hands it to the
+// program through torch_api.h.
 #pragma once
 #include <memory>
 #include <string>
@@ -9,7 +10,5 @@ namespace whittle::runtime {
 
 /// A runner that executes stages with LibTorch on the CPU with `threads` intra-op threads.
 std::unique_ptr<StageRunner> make_torch_runner(int threads);
-/// "1.13.1" — for the run record.
-std::string libtorch_version();
 
 }  // namespace whittle::runtime

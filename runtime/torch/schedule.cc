@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "runtime/params.h"
+
 namespace whittle::runtime::torchrt {
 namespace {
 
@@ -13,27 +15,29 @@ double cos_anneal(double a, double b, double pct) { return b + (a - b) / 2.0 * (
 
 double LrSchedule::at(double t) const {
   const std::string kind = sched && sched->kind == lang::Val::Kind::Call ? sched->str : "constant";
+  if (!sched || sched->kind != lang::Val::Kind::Call) return base;  // no schedule: constant
+  const Params p(*sched);
   if (kind == "onecycle") {  // PyTorch's OneCycleLR (cosine annealing), momentum left alone
-    const double max_lr = sched->field("max_lr")->num, pct_start = sched->field("pct_start")->num;
-    const double initial = max_lr / sched->field("div_factor")->num, final_lr = initial / sched->field("final_div_factor")->num;
+    const double max_lr = p.number("max_lr"), pct_start = p.number("pct_start");
+    const double initial = max_lr / p.number("div_factor"), final_lr = initial / p.number("final_div_factor");
     const double pos = std::clamp(t / epochs, 0.0, 1.0);
     return pos < pct_start ? cos_anneal(initial, max_lr, pos / pct_start) : cos_anneal(max_lr, final_lr, (pos - pct_start) / (1 - pct_start));
   }
   double lr = base;
   if (kind == "step" || kind == "multistep") {
     const double e = std::floor(t + 1e-9);
-    const lang::Val* every = sched->field("every");
+    const double every = p.declares("every") ? p.number("every") : 0;  // multistep has milestones only
     int k = 0;
-    if (every && every->num > 0) k = static_cast<int>(e / every->num);
-    else if (const lang::Val* at = sched->field("at"))
-      for (const auto& m : at->items) k += m.num <= e;
-    lr = base * std::pow(sched->field("gamma")->num, k);
+    if (every > 0) k = static_cast<int>(e / every);
+    else
+      for (const auto& m : p.value("at").items) k += m.num <= e;
+    lr = base * std::pow(p.number("gamma"), k);
   } else if (kind == "cosine") {
-    const double lo = sched->field("min_lr")->num;
+    const double lo = p.number("min_lr");
     lr = lo + (base - lo) * 0.5 * (1 + std::cos(M_PI * std::min(t, epochs) / epochs));
   }
-  const lang::Val* w = sched ? sched->field("warmup") : nullptr;
-  if (w && w->num > 0 && t < w->num) return lr * (t + 1e-3) / w->num;  // linear warm-up from (almost) zero
+  const double w = p.number("warmup");
+  if (w > 0 && t < w) return lr * (t + 1e-3) / w;  // linear warm-up from (almost) zero
   return lr;
 }
 

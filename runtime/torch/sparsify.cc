@@ -6,25 +6,26 @@
 
 #include <cmath>
 
+#include "runtime/params.h"
 #include "runtime/torch/layers.h"
 #include "runtime/torch/prune.h"
-
 namespace whittle::runtime::torchrt {
 
 Sparsify::Sparsify(const lang::StageInstance& s, int epochs) {
-  const lang::Val* v = s.value("sparsify");
-  if (!v || v->kind != lang::Val::Kind::Call) return;
-  kind_ = v->str;
-  auto f = [&](const char* name) { return v->field(name)->num; };
+  const Params stage(s);
+  if (!stage.declares("sparsify") || stage.value("sparsify").kind != lang::Val::Kind::Call) return;
+  const Params p(stage.value("sparsify"));
+  kind_ = stage.value("sparsify").str;
+  auto f = [&](const char* name) { return p.number(name); };
   if (kind_ == "gradual") {
     to_ = f("to") / 100.0, start_ = static_cast<int>(f("start")), end_ = static_cast<int>(f("end")), every_ = static_cast<int>(f("every"));
-    global_ = v->field("scope")->str == "global";
+    global_ = p.word("scope") == "global";
     if (end_ > epochs || start_ >= end_)
       throw StageError(fmt::format("gradual pruning from epoch {} to {} does not fit in {} epochs", start_, end_, epochs),
                        "`start` must come before `end`, and `end` be at most the train's epochs");
   } else if (kind_ == "soft_filter") {
     rate_ = f("rate") / 100.0;
-    l2_ = v->field("norm")->str == "l2";
+    l2_ = p.word("norm") == "l2";
   } else if (kind_ == "slimming") {
     lambda_ = f("lambda");
   }

@@ -60,6 +60,24 @@ TEST_CASE("lint --format json is one array for all files", "[cli]") {
   CHECK(nlohmann::json::parse(run_whittle("lint --format json " + s.write("c.recipe", good)).out).empty());
 }
 
+TEST_CASE("one format vocabulary: text and json everywhere, what a command adds, the old names still taken", "[cli]") {
+  Scratch s;
+  const std::string f = s.write("v.recipe", "data synthetic\nmodel small_cnn\ntrain 1 epoch\nevaluate\n");
+  const std::string cache = " --cache " + (s.dir / "c").string();
+  for (const std::string& cmd : std::vector<std::string>{"lint --format text", "lint --format full", "lint --format json", "lint --format concise",
+                                "plan --no-preview --format text" + cache, "plan --no-preview --format json" + cache,
+                                "graph --format text", "graph --format dot", "run --dry-run --format text" + cache,
+                                "run --dry-run --format table" + cache}) {
+    const auto r = run_whittle(cmd + " " + f);
+    INFO(cmd << ": " << r.out);
+    CHECK(r.code == 0);
+  }
+  const auto bad = run_whittle("plan --format yaml " + f);
+  CHECK(bad.code == 2);
+  CHECK(bad.out.find("text") != std::string::npos);
+  CHECK(run_whittle("graph --format json " + f).code == 2);  // graph has text and dot only
+}
+
 TEST_CASE("lint --format concise prints one line per problem", "[cli]") {
   Scratch s;
   auto r = run_whittle("lint --format concise " + s.write("c.recipe", "data cifar10\nmodel resnet18\ntrain 20%\nevaluate\n"));

@@ -103,10 +103,40 @@ TEST_CASE("run trains, prunes with persistent masks, and reruns from the cache",
   lines << log.rdbuf();
   CHECK(lines.str().find("epoch 12/12: loss") != std::string::npos);
   CHECK(lines.str().find("train_accuracy = ") != std::string::npos);
+  // The device each stage ran on, and the run's: what ran this time (nothing, the second time).
+  CHECK(first["device"] == "cpu");
+  for (const auto& s : st) CHECK(s["device"] == "cpu");
   auto second = run_json(d);
   for (const auto& s : second["stages"]) CHECK(s["status"] == "cached");
+  for (const auto& s : second["stages"]) CHECK(s["device"] == "cpu");  // from the entries' manifests
+  CHECK(second["device"] == "none");
   CHECK(second["stages"][7]["metrics"] == st[7]["metrics"]);
   CHECK(fs::exists(d.path / ".whittle" / "runs" / "synth.yaml"));
+}
+
+TEST_CASE("commands that need no tensors never load LibTorch, a fully cached run included", "[run][cold]") {
+  Dir d;
+  REQUIRE(run_json(d)["stages"].size() == 8);
+  // A module that cannot be loaded: whatever needs it fails, and nothing else notices.
+  const std::string without = "WHITTLE_TORCH_MODULE=/nonexistent/libwhittle_torch.so " + std::string(WHITTLE_BIN) + " ";
+  for (const char* cmd : {"lint", "check", "plan --no-preview", "run --threads 1", "graph"}) {
+    const whittle::test::Result r = whittle::test::run_whittle_cmd(without + cmd + " " + d.recipe());
+    INFO(cmd << ": " << r.out);
+    CHECK(r.code == 0);
+  }
+  const whittle::test::Result cached = whittle::test::run_whittle_cmd(without + "run --threads 1 --format json " + d.recipe());
+  for (const auto& s : nlohmann::json::parse(cached.out.substr(cached.out.find('{')))["stages"]) CHECK(s["status"] == "cached");
+  // The preview needs the module: the plan is shown without it, with a warning that says why.
+  const whittle::test::Result plan = whittle::test::run_whittle_cmd(without + "plan " + d.recipe());
+  CHECK(plan.code == 0);
+  CHECK(plan.out.find("warning: no preview: cannot load whittle's LibTorch module /nonexistent/libwhittle_torch.so") != std::string::npos);
+  // A stage that must run says what is missing, at the stage's line.
+  std::ofstream(d.path / "synth.recipe", std::ios::app) << "retrain 1 epoch\n";
+  const whittle::test::Result run = whittle::test::run_whittle_cmd(without + "run --threads 1 " + d.recipe());
+  INFO(run.out);
+  CHECK(run.code == 1);
+  CHECK(run.out.find("cannot load whittle's LibTorch module") != std::string::npos);
+  CHECK(run.out.find("synth.recipe:") != std::string::npos);
 }
 
 TEST_CASE("the same recipe twice from an empty cache gives identical checkpoints and metrics", "[run]") {

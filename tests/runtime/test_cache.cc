@@ -6,6 +6,7 @@
 #include <set>
 
 #include "runtime/executor.h"
+#include "runtime/keys.h"
 #include "runtime/plan.h"
 #include "runtime/stages.h"
 #include "lang/catalog.h"
@@ -164,6 +165,30 @@ TEST_CASE("keys ignore the device but not the seed", "[cache]") {
   auto c = f.plan(f.write("c.recipe", "seed 1\ndata synthetic\nmodel small_cnn\ntrain 2 epochs\nevaluate\n"));
   CHECK(a->keys == b->keys);
   CHECK(a->keys[2] != c->keys[2]);
+}
+
+TEST_CASE("the catalog's key policy decides what a key holds, and the key text of a stage is stable", "[cache]") {
+  Fixture f;
+  auto p = f.plan(f.write("k.recipe", "data synthetic test_subset: 0 root: \"/elsewhere\"\nmodel small_cnn\n"
+                                      "train 2 epochs device: cpu eval_every: 1 snapshot_every: 3\n"));
+  const auto& data = p->stage(0);
+  const auto& train = p->stage(2);
+  const std::string text = key_text(train, {"model abc"}, "");
+  // The train's key, exactly: what a cache of an earlier release keyed (its entries stay valid).
+  CHECK(text == "whittle-key 1\nkind: train\nimplementation: 3\nseed: 0\nparam batch: 128\nparam channels_last: false\n"
+                "param clip: 0\nparam distill: none\nparam epochs: 2 epochs\nparam label_smoothing: 0\n"
+                "param optimizer: sgd(lr: 0.1, momentum: 0.9, nesterov: false, weight_decay: 0.0005, decay_norm_and_bias: true)\n"
+                "param precision: fp32\nparam schedule: constant(warmup: 0)\nparam sparsify: none\ninput: model abc\n");
+  const std::string dtext = key_text(data, {}, "fp");
+  // No `root` (key: false), no `test_subset` (key: unless_default, at its default).
+  CHECK(dtext == "whittle-key 1\nkind: data\nimplementation: 1\nseed: 0\nparam augment: []\nparam dataset: synthetic\n"
+                 "param normalize: true\nparam size: 1024\nparam subset: 0\nparam validation: 0%\ndata: fp\n");
+  auto q = f.plan(f.write("q.recipe", "data synthetic test_subset: 256\nmodel small_cnn\n"));
+  CHECK(key_text(q->stage(0), {}, "fp").find("param test_subset: 256\n") != std::string::npos);
+  // Every runnable stage has an implementation version, and the versions are the catalog's.
+  for (const auto& s : lang::Catalog::builtin().stages()) CHECK(stage_version(s.name) == s.version);
+  CHECK(stage_version("train") == 3);
+  CHECK(stage_version("no_such_stage") == 0);
 }
 
 TEST_CASE("every catalog stage runs, and missing data is refused before anything runs", "[cache]") {

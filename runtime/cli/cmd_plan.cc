@@ -1,0 +1,128 @@
+// `whittle plan` (what would run and why, with the static preview of every stage's model) and
+// `whittle graph`: thin glue over runtime/ and lang/.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+
+#include "lang/graph.h"
+#include "runtime/cli/commands.h"
+#include "runtime/cli/common.h"
+#include "runtime/cli/recipes.h"
+#include "runtime/plan.h"
+#include "runtime/torch_api.h"
+
+namespace whittle::cli {
+using runtime::ArtifactStore;
+
+namespace {
+
+int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format, bool preview) {
+  std::unique_ptr<ArtifactStore> store;
+  auto plan = load_plan(o, store);
+  if (!plan) return 1;
+  std::map<int, runtime::torchrt::StagePreview> pv;
+  // Without LibTorch (a build without it, or a module that cannot load) the plan is still shown.
+  if (preview) {
+    try {
+      pv = runtime::torch_api().preview_plan(*plan);
+    } catch (const std::runtime_error& e) {
+      if (runtime::torch_loaded()) throw;
+      std::fprintf(stderr, "warning: no preview: %s\n", e.what());
+      preview = false;
+    }
+  }
+  if (format == "json") {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& step : plan->steps) {
+      nlohmann::json j = {{"id", step.stage}, {"kind", plan->stage(step.stage).kind}, {"key", step.key},
+                          {"status", step.fresh ? "fresh" : "stale"}, {"reason", step.reason}};
+      if (auto it = pv.find(step.stage); it != pv.end()) {
+        j["preview"] = it->second.metrics;
+        j["preview_estimated"] = it->second.estimated;
+        if (!it->second.score_preset.empty()) j["preview_score_preset"] = it->second.score_preset;
+        if (!it->second.note.empty()) j["preview_note"] = it->second.note;
+      }
+      out.push_back(j);
+    }
+    std::puts(out.dump(1).c_str());
+    return 0;
+  }
+  // The score column is course2025's on every row; a `score PRESET` stage's own figure, as its run
+  // computes it, is in a column of its own, headed by the preset.
+  bool presets = false;
+  for (const auto& [id, p] : pv) presets = presets || !p.score_preset.empty();
+  std::string head = fmt::format("{:<36} {:<6} {:<12}", "stage", "status", "key");
+  if (preview)
+    head += fmt::format(" {:>10} {:>10} {:>9} {:>7} {:>5} {:>10}", "params", "nonzero", "sparsity", "MACs", "bits", "course2025");
+  if (presets) head += fmt::format(" {:>20}", "score stage's preset");
+  std::puts(head.c_str());
+  bool estimated = false;
+  for (const auto& step : plan->steps) {
+    std::string line = fmt::format("{:<36} {:<6} {:<12}", stage_name(*plan, step.stage), step.fresh ? "fresh" : "stale", step.key.substr(0, 12));
+    if (auto it = pv.find(step.stage); it != pv.end()) {
+      const auto& m = it->second.metrics;
+      if (!it->second.note.empty()) {
+        line += "  (no preview: " + it->second.note + ")";
+      } else {
+        const char* mark = it->second.estimated ? "~" : "";
+        estimated |= it->second.estimated;
+        line += fmt::format(" {:>10} {:>10} {:>9} {:>7} {:>5} {:>10}", metric(m, "params", "{:.0f}"), metric(m, "nonzero", "{:.0f}"),
+                            metric(m, "sparsity", "{:.1f}%", 100), mark + macs(m), metric(m, "bits", "{:.0f}"),
+                            mark + metric(m, "score", "{:.5g}"));
+        if (!it->second.score_preset.empty())
+          line += fmt::format(" {:>20}", fmt::format("{}{} {}", mark, it->second.score_preset, metric(m, "preset_score", "{:.5g}")));
+      }
+    }
+    if (explain) line += "  " + step.reason;
+    std::puts(line.c_str());
+  }
+  std::printf("%zu of %zu stages to run\n", plan->stale_count(), plan->steps.size());
+  if (preview)
+    std::printf("preview: each stage's model as the recipe makes it, before training (the score column is course2025's%s)%s\n",
+                presets ? "; a `score` stage's own preset is beside it" : "",
+                estimated ? "; ~: which layers lose what depends on the trained weights or the scan, so MACs and score are estimates" : "");
+  return 0;
+}
+
+}  // namespace
+
+void add_plan(CLI::App& app, int& exit_code) {
+  auto po = std::make_shared<RecipeOptions>();
+  auto explain = std::make_shared<bool>(false);
+  auto pformat = std::make_shared<std::string>("text");
+  CLI::App* p = app.add_subcommand(
+      "plan", "Which stages are cached and which would run, and what each stage's model will be, without running anything");
+  add_recipe_options(p, *po);
+  p->add_flag("--explain", *explain, "Say why each stale stage must run");
+  auto no_preview = std::make_shared<bool>(false);
+  add_format(p, *pformat, "every stage, its key, status, reason and preview");
+  p->add_flag("--no-preview", *no_preview, "Leave out the static preview (parameters, MACs, sparsity, bits, score per stage)");
+  p->callback([po, explain, pformat, no_preview, &exit_code] { exit_code = plan_recipe(*po, *explain, *pformat, !*no_preview); });
+
+  auto go = std::make_shared<RecipeOptions>();
+  auto gformat = std::make_shared<std::string>("text");
+  CLI::App* g = app.add_subcommand("graph", "Print the stage graph as text or Graphviz DOT");
+  g->add_option("recipe", go->file, "Recipe file")->required()->check(CLI::ExistingFile);
+  g->add_option("--set", go->sets, "Override a top-level `let`: NAME=VALUE (repeatable)");
+  add_format(g, *gformat, "", {"dot"});
+  g->callback([go, gformat, &exit_code] {
+    auto sets = parse_sets(go->sets);
+    if (!sets) {
+      exit_code = 2;
+      return;
+    }
+    lang::CheckOptions copts;
+    copts.overrides = *sets;
+    auto a = lang::analyze_file(go->file, copts);
+    if (a->diags.has_errors()) {
+      std::fputs(render_all(*a, Format::Full).c_str(), stderr);
+      exit_code = 1;
+      return;
+    }
+    auto graph = lang::compile(a->recipe);
+    std::fputs((*gformat == "dot" ? lang::graph_dot(graph, a->sources) : lang::graph_text(graph, a->sources)).c_str(), stdout);
+  });
+}
+
+}  // namespace whittle::cli

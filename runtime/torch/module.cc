@@ -1,0 +1,27 @@
+// The LibTorch module's one entry point: the table of torch_api.h, filled from the runner, the
+// preview and the inspection of checkpoints. The `whittle` program loads this file's library on
+// first need.
+#include <torch/torch.h>
+
+#include "runtime/torch/inspect.h"
+#include "runtime/torch/preview.h"
+#include "runtime/torch/runner.h"
+#include "runtime/torch_api.h"
+
+#ifndef WHITTLE_VERSION
+#define WHITTLE_VERSION "0"
+#endif
+
+extern "C" __attribute__((visibility("default"))) const whittle::runtime::TorchApi* whittle_torch_api() {
+  using namespace whittle::runtime;
+  static const TorchApi api = [] {
+    TorchApi a;
+    a.whittle_version = WHITTLE_VERSION;
+    a.make_runner = &make_torch_runner;
+    a.preview_plan = &torchrt::preview_plan;
+    a.stage_layers = &torchrt::stage_layers;
+    a.recompute_claims = &torchrt::recompute_claims;
+    return a;
+  }();
+  return &api;
+}

@@ -1,0 +1,86 @@
+// The stages that measure or deliver a model and leave it as it is: `evaluate` (accuracy, loss,
+// per-class figures, latency), `score` (the course score, every component) and `export`.
+#include <fmt/format.h>
+
+#include "runtime/atomic_file.h"
+#include "runtime/torch/evaluate.h"
+#include "runtime/torch/export.h"
+#include "runtime/torch/score.h"
+#include "runtime/torch/stage_context.h"
+
+namespace whittle::runtime::torchrt {
+namespace {
+
+void run_evaluate(StageContext& ctx) {
+  Dataset& d = ctx.data();
+  Net net = ctx.input_net();
+  torch::Device dev = ctx.device();
+  if (!net.int8.empty()) {  // int8 kernels run on the CPU
+    if (ctx.params.given("device") && dev.is_cuda())
+      throw StageError("this model runs LibTorch's int8 CPU kernels (`convert`), and `device: cuda` asks for the GPU",
+                       "evaluate it on the CPU: leave `device` out");
+    dev = torch::kCPU;
+    ctx.job.device = "cpu";
+  }
+  net.to(dev, false);
+  const std::int64_t batch = ctx.params.count("batch");
+  auto [x, y] = eval_split(d, ctx.params.word("split"));
+  const Scores sc = score_predictions(predict(*net.module, *x, batch, dev), *y, d.classes);
+  for (const auto& m : ctx.params.value("metrics").items) {
+    if (m.str == "accuracy") ctx.job.metrics["accuracy"] = sc.accuracy;
+    if (m.str == "loss") ctx.job.metrics["loss"] = sc.loss;
+    if (m.str == "precision") ctx.job.metrics["precision"] = sc.precision;
+    if (m.str == "recall") ctx.job.metrics["recall"] = sc.recall;
+    if (m.str == "f1") ctx.job.metrics["f1"] = sc.f1;
+    if (m.str == "confusion") ctx.write("confusion.csv", confusion_csv(sc));
+    if (m.str == "precision" || m.str == "recall" || m.str == "f1") ctx.write("per_class.csv", per_class_csv(sc));
+  }
+  if (const std::string where = ctx.params.word("latency"); where != "none") {
+    if (where == "cuda" && !torch::cuda::is_available())
+      throw StageError("`latency: cuda`, but this LibTorch build or machine has no CUDA device", "use `latency: cpu`");
+    if (where == "cuda" && !net.int8.empty())
+      throw StageError("`latency: cuda`, but this model runs LibTorch's int8 CPU kernels (`convert`)", "use `latency: cpu`");
+    const torch::Device ldev = where == "cuda" ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+    net.to(ldev, false);
+    const Latency l = measure_latency(*net.module, x->slice(0, 0, std::min(batch, x->size(0))), ldev);
+    ctx.job.metrics["latency_ms"] = l.median_ms;
+    ctx.job.metrics["latency_p90_ms"] = l.p90_ms;
+    ctx.job.metrics["images_per_s"] = l.images_per_s;
+    ctx.job.metrics["latency_batch"] = static_cast<double>(std::min(batch, x->size(0)));
+  }
+  ctx.model_metrics(net);
+}
+
+/// `score`: the course score of the model at this point, every component (score.h).
+void run_score(StageContext& ctx) {
+  Net net = ctx.input_net();
+  const ScoreReport r = score(net, {ctx.params.word("version"), ctx.params.word("count") == "all"});
+  ctx.write("score.txt", r.text());
+  auto& m = ctx.job.metrics;
+  m["score"] = r.total;
+  m["score_w"] = r.w;
+  m["score_f"] = r.f;
+  m["score_q_w"] = r.q_w;
+  m["score_q_a"] = r.q_a;
+  m["score_p_s"] = r.p_s;
+  m["score_p_u"] = r.p_u;
+  m["score_param_term"] = r.param_term;
+  m["score_ops_term"] = r.ops_term;
+}
+
+/// `export` (export.h); the command line copies the file from the cache entry to its path.
+void run_export(StageContext& ctx) {
+  Net net = ctx.input_net();
+  const lang::StageInstance& m = ctx.plan.chain_model(ctx.stage.id);
+  const std::vector<char> bytes = export_bytes(net, m, ctx.dataset(m.data_in));
+  write_file_atomic(ctx.out("export.pt").string(), std::string_view(bytes.data(), bytes.size()));
+  ctx.job.metrics["export_bytes"] = static_cast<double>(bytes.size());
+}
+
+}  // namespace
+
+extern const StageKind kEvaluate{"evaluate", run_evaluate, nullptr, /*accepts_int8=*/true};
+extern const StageKind kScore{"score", run_score, nullptr, /*accepts_int8=*/true};
+extern const StageKind kExport{"export", run_export, nullptr, /*accepts_int8=*/true};
+
+}  // namespace whittle::runtime::torchrt

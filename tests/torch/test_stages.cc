@@ -1,0 +1,60 @@
+// The table of stage kinds (runtime/torch/stage_context.h) against the catalog, and every stage run
+// once through the runner on its catalog defaults: its parameters decoded by the typed reads,
+// which refuse a name the catalog does not declare.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <set>
+#include <unistd.h>
+
+#include "lang/analyze.h"
+#include "lang/catalog.h"
+#include "runtime/executor.h"
+#include "runtime/plan.h"
+#include "runtime/store.h"
+#include "runtime/torch/runner.h"
+#include "runtime/torch/stage_context.h"
+
+using namespace whittle;
+using namespace whittle::runtime;
+
+TEST_CASE("the stage table holds exactly the catalog's runnable stages", "[stages]") {
+  std::set<std::string> table, catalog, int8;
+  for (const torchrt::StageKind* k : torchrt::stage_kinds()) {
+    table.insert(k->name);
+    CHECK(k->run != nullptr);
+    if (k->accepts_int8) int8.insert(k->name);
+  }
+  for (const auto& s : lang::Catalog::builtin().stages())
+    if (s.version > 0) catalog.insert(s.name);
+  CHECK(table == catalog);
+  CHECK(int8 == std::set<std::string>{"evaluate", "score", "export"});
+  CHECK(torchrt::stage_kind("prune")->preview != nullptr);
+  CHECK(torchrt::stage_kind("evaluate")->preview == nullptr);
+  CHECK(torchrt::stage_kind("no_such_stage") == nullptr);
+}
+
+TEST_CASE("every stage runs on its catalog defaults, every parameter it reads declared", "[stages]") {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("whittle-stages-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  // Each kind once, with only what it requires; `retrain` after `prune`, `convert` after the float stages.
+  const std::string recipe = "data synthetic size: 96\nmodel small_cnn\ntrain 1 epoch\nsensitivity images: 32\nprune 20%\n"
+                             "retrain 1 epoch\nquantize 8 bits\nevaluate\nscore\nconvert\nevaluate\nexport \"" +
+                             (dir / "model.pt").string() + "\"\n";
+  auto analysis = lang::analyze("defaults.recipe", recipe);
+  REQUIRE_FALSE(analysis->diags.has_errors());
+  ArtifactStore store((dir / "cache").string());
+  auto plan = make_plan(std::move(analysis), store);
+  REQUIRE(plan);
+  std::set<std::string> kinds;
+  for (const auto& st : plan->steps) kinds.insert(plan->stage(st.stage).kind);
+  CHECK(kinds.size() == torchrt::stage_kinds().size());
+  auto runner = make_torch_runner(1);
+  Progress quiet;
+  const ExecResult r = execute(*plan, store, *runner, quiet);
+  for (const auto& d : r.diags.all()) UNSCOPED_INFO(d.message);
+  CHECK(r.ok);
+  for (const auto& o : r.outcomes) CHECK(o.status == "ran");
+  std::filesystem::remove_all(dir);
+}
