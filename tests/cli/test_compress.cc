@@ -195,16 +195,25 @@ TEST_CASE("a sensitivity scan guides a prune, and ThiNet slims a model", "[run][
   CHECK(line_of("#6 prune").find("cached") != std::string::npos);
 }
 
+namespace {
+
+/// `whittle plan --format json` of a recipe file, on the scratch folder's cache, parsed.
+nlohmann::json plan_json(const Scratch& s, const std::string& file) {
+  const Result plan = run_whittle("plan --format json --cache " + (s.dir / "cache").string() + " " + file);
+  INFO(plan.out);
+  REQUIRE(plan.code == 0);
+  return nlohmann::json::parse(plan.out);
+}
+
+}  // namespace
+
 TEST_CASE("plan previews every stage's model, and the run agrees with it", "[run][compress][preview]") {
   Scratch s;
   const std::string recipe =
       "data synthetic size: 256\nmodel small_cnn\ntrain 1 epoch\nprune 50%\nretrain 1 epoch\n"
       "prune 30% structured physical: true\nretrain 1 epoch\nquantize 4 bits\nevaluate\nscore course2025\n";
   const std::string file = s.write("r.recipe", recipe);
-  const Result plan = run_whittle("plan --format json --cache " + (s.dir / "cache").string() + " " + file);
-  INFO(plan.out);
-  REQUIRE(plan.code == 0);
-  const auto preview = nlohmann::json::parse(plan.out);
+  const auto preview = plan_json(s, file);
   const auto run = run_json(s, recipe);
   int compared = 0;
   for (const auto& st : run["stages"]) {
@@ -235,10 +244,7 @@ TEST_CASE("plan previews a score stage's own preset, as the run computes it", "[
   Scratch s;
   const std::string recipe = "data synthetic size: 256\nmodel small_cnn\ntrain 1 epoch\nscore course2021\nscore micronet2019 count: conv_linear\nevaluate\n";
   const std::string file = s.write("r.recipe", recipe);
-  const Result plan = run_whittle("plan --format json --cache " + (s.dir / "cache").string() + " " + file);
-  INFO(plan.out);
-  REQUIRE(plan.code == 0);
-  const auto preview = nlohmann::json::parse(plan.out);
+  const auto preview = plan_json(s, file);
   const auto run = run_json(s, recipe);
   int scores = 0;
   for (const auto& st : run["stages"]) {
