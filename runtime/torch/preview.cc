@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include "runtime/executor.h"
-#include "runtime/store.h"
 #include "runtime/torch/data.h"
 #include "runtime/torch/fit.h"
 #include "runtime/torch/score.h"
