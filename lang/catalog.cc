@@ -1,4 +1,5 @@
-// Reading stdlib/stages.yaml with yaml-cpp, with every mistake reported at its file and line.
+// Reading stdlib/stages.yaml with yaml-cpp, with every mistake reported at its file and line (at build
+// time: catalog_json.h), and looking things up in the catalog.
 #include "lang/catalog.h"
 
 #include <fmt/format.h>
@@ -8,7 +9,7 @@
 #include <cstdlib>
 #include <limits>
 
-#include "stdlib/embedded.h"
+#include "lang/catalog_json.h"
 
 namespace whittle::lang {
 
@@ -232,6 +233,14 @@ struct Reader {
 }  // namespace
 
 Catalog Catalog::load(std::string_view yaml, const std::string& file_name) {
+  if (is_compiled_catalog(yaml)) {  // what the build makes of the YAML (catalog_json.h)
+    CatalogParts parts = catalog_parts_from_json(yaml, file_name);
+    Catalog c;
+    c.stages_ = std::move(parts.stages);
+    c.families_ = std::move(parts.families);
+    c.aliases_ = std::move(parts.aliases);
+    return c;
+  }
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml));
@@ -307,15 +316,6 @@ Catalog Catalog::load(std::string_view yaml, const std::string& file_name) {
   } catch (const YAML::Exception& e) {
     throw CatalogError(file_name, e.mark.line + 1, e.msg);
   }
-  return c;
-}
-
-const Catalog& Catalog::builtin() {
-  static const Catalog c = [] {
-    for (const auto& f : stdlib::embedded_files())
-      if (f.name == "stages.yaml") return load(f.text, "stdlib/stages.yaml");
-    throw CatalogError("stdlib/stages.yaml", 0, "not embedded in this build");
-  }();
   return c;
 }
 

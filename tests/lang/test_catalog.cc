@@ -3,7 +3,11 @@
 
 #include <fmt/format.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "lang/catalog.h"
+#include "lang/catalog_json.h"
 #include "tests/lang/helpers.h"
 
 using namespace whittle::lang;
@@ -41,6 +45,23 @@ TEST_CASE("the embedded catalog loads and declares every technique of docs/cours
   const Type& methods = c.stage("quantize")->param("method")->type;
   for (const char* m : {"uniform", "kmeans", "apot", "float", "binary"})
     CHECK(std::find(methods.values.begin(), methods.values.end(), m) != methods.values.end());
+}
+
+TEST_CASE("the compiled catalog the build embeds is the YAML's, field for field, lines included", "[catalog]") {
+  std::ifstream in(WHITTLE_SOURCE_DIR "/stdlib/stages.yaml");
+  std::stringstream yaml;
+  yaml << in.rdbuf();
+  const Catalog from_yaml = Catalog::load(yaml.str(), "stdlib/stages.yaml");
+  CHECK(catalog_to_json(Catalog::builtin()) == catalog_to_json(from_yaml));
+  // The round trip is exact: unbounded ranges (JSON has no infinity) and every line come back.
+  const std::string json = catalog_to_json(from_yaml);
+  REQUIRE(is_compiled_catalog(json));
+  CHECK(catalog_to_json(Catalog::load(json, "x.json")) == json);
+  const ParamDef* lr = Catalog::builtin().stage("train")->param("epochs");
+  REQUIRE(lr);
+  CHECK(lr->line == from_yaml.stage("train")->param("epochs")->line);
+  CHECK(lr->line > 0);
+  CHECK_THROWS_AS(Catalog::load(R"({"compiled": 1, "families": 3})", "bad.json"), CatalogError);
 }
 
 TEST_CASE("every default and every rule value of the catalog checks", "[catalog]") {
