@@ -55,7 +55,7 @@ ExecResult execute(const Plan& plan, ArtifactStore& store, StageRunner& runner, 
                                                               s.kind, from, plan.stage(from).kind),
                                                   "input missing")
                                .with_help("run the whole recipe (`whittle run`), or the input's stage first"));
-          result.outcomes.push_back({s.id, "failed", 0, {}});
+          result.outcomes.push_back({s.id, "failed", 0, {}, {}});
           result.ok = false;
           return result;
         }
@@ -92,7 +92,7 @@ ExecResult execute(const Plan& plan, ArtifactStore& store, StageRunner& runner, 
       } catch (const std::exception& e) {
         if (!tmp.empty()) remove_tree(tmp);
         result.diags.add(failure(s, e, store));
-        result.outcomes.push_back({s.id, "failed", 0, {}});
+        result.outcomes.push_back({s.id, "failed", 0, {}, {}});
         result.ok = false;
         progress.stage_finished(s, false, 0);
         return result;
@@ -118,26 +118,6 @@ bool cached_entry_sound(ArtifactStore& store, const std::string& key, const lang
                 .with_note("entry " + store.entry_dir(key)));
   store.quarantine(key);
   return false;
-}
-
-RunRecord execution_record(const Plan& plan, const ExecResult& result) {
-  RunRecord r = plan_record(plan);
-  for (StageRecord& sr : r.stages) {
-    sr.status = "planned";
-    for (const StageOutcome& o : result.outcomes) {
-      if (o.stage != sr.id) continue;
-      sr.status = o.status;
-      sr.seconds = o.seconds;
-      sr.metrics = o.metrics;
-      sr.device = o.device;
-    }
-  }
-  std::set<std::string> used;
-  for (const StageOutcome& o : result.outcomes)
-    if (o.status == "ran" && !o.device.empty()) used.insert(o.device);
-  for (const std::string& d : used) r.device += (r.device.empty() ? "" : "+") + d;
-  if (r.device.empty()) r.device = "none";
-  return r;
 }
 
 }  // namespace whittle::runtime

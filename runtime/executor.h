@@ -72,9 +72,4 @@ bool cached_entry_sound(ArtifactStore& store, const std::string& key, const lang
 /// must already be in the cache (what one Slurm job does, `whittle run-stage`).
 ExecResult execute(const Plan& plan, ArtifactStore& store, StageRunner& runner, Progress& progress, int only = -1);
 
-/// The run record of an execution: every stage's status, metrics and the device it ran on; the
-/// record's `device` is the devices the stages that ran in this execution used ("cpu", "cuda",
-/// "cpu+cuda"; "none" when every stage was cached).
-RunRecord execution_record(const Plan& plan, const ExecResult& result);
-
 }  // namespace whittle::runtime

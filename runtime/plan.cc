@@ -159,4 +159,13 @@ RunRecord plan_record(const Plan& p) {
   return r;
 }
 
+std::string stage_name(const Plan& p, int id) {
+  const lang::StageInstance& s = p.stage(id);
+  std::string n = fmt::format("#{} {}", id, s.kind);
+  const std::string sum = lang::stage_summary(s);
+  if (!sum.empty()) n += " " + sum;
+  if (n.size() > 34) n = n.substr(0, 33) + "…";
+  return n;
+}
+
 }  // namespace whittle::runtime

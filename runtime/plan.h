@@ -54,6 +54,9 @@ std::string record_path(const ArtifactStore& store, const std::string& recipe, c
 /// Every recorded run of a recipe, whatever its `--set` values.
 std::vector<RunRecord> recorded_runs(const ArtifactStore& store, const std::string& recipe);
 
+/// A stage as tables name it: "#3 prune 20% global", cut to 34 characters.
+std::string stage_name(const Plan& p, int id);
+
 /// The default cache folder for a recipe: `.whittle/` beside it, or $WHITTLE_CACHE.
 std::string default_cache_dir(const std::string& recipe_path);
 

@@ -185,10 +185,10 @@ ExecResult execute_slurm(const Plan& plan, ArtifactStore& store, const SlurmOpti
     }
     const Job& j = it->second;
     if (j.state == "CANCELLED" && j.reason == "DependencyNeverSatisfied") {
-      result.outcomes.push_back({s.id, "cancelled", 0, {}});  // Slurm's doing: a stage it reads failed
+      result.outcomes.push_back({s.id, "cancelled", 0, {}, {}});  // Slurm's doing: a stage it reads failed
       continue;
     }
-    result.outcomes.push_back({s.id, "failed", 0, {}});
+    result.outcomes.push_back({s.id, "failed", 0, {}, {}});
     fail(s,
          fmt::format("stage #{} {} at {} failed in Slurm job {} ({}{})", s.id, s.kind, recipe_line(plan, s), j.id, j.state,
                      j.exit_code.empty() ? "" : ", exit code " + j.exit_code),

@@ -9,6 +9,7 @@
 #include "runtime/cli/commands.h"
 #include "runtime/cli/common.h"
 #include "runtime/cli/recipes.h"
+#include "runtime/metrics.h"
 #include "runtime/plan.h"
 #include "runtime/torch_api.h"
 
@@ -67,11 +68,11 @@ int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format,
       } else {
         const char* mark = it->second.estimated ? "~" : "";
         estimated |= it->second.estimated;
-        line += fmt::format(" {:>10} {:>10} {:>9} {:>7} {:>5} {:>10}", metric(m, "params", "{:.0f}"), metric(m, "nonzero", "{:.0f}"),
-                            metric(m, "sparsity", "{:.1f}%", 100), mark + macs(m), metric(m, "bits", "{:.0f}"),
-                            mark + metric(m, "score", "{:.5g}"));
+        line += fmt::format(" {:>10} {:>10} {:>9} {:>7} {:>5} {:>10}", runtime::format_metric(m, "params"), runtime::format_metric(m, "nonzero"),
+                            runtime::format_metric(m, "sparsity"), mark + runtime::format_metric(m, "macs"), runtime::format_metric(m, "bits"),
+                            mark + runtime::format_metric(m, "score"));
         if (!it->second.score_preset.empty())
-          line += fmt::format(" {:>20}", fmt::format("{}{} {}", mark, it->second.score_preset, metric(m, "preset_score", "{:.5g}")));
+          line += fmt::format(" {:>20}", fmt::format("{}{} {}", mark, it->second.score_preset, runtime::format_metric(m, "preset_score")));
       }
     }
     if (explain) line += "  " + step.reason;

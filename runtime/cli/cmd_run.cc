@@ -1,14 +1,11 @@
 // `whittle run` and `run-stage`: thin glue over runtime/ (the executors and the run record).
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <functional>
-#include <iterator>
 #include <thread>
 
 #include "lang/graph.h"
@@ -18,6 +15,8 @@
 #include "runtime/cli/recipes.h"
 #include "runtime/executor.h"
 #include "runtime/plan.h"
+#include "runtime/report.h"
+#include "runtime/run_finish.h"
 #include "runtime/slurm.h"
 #include "runtime/torch_api.h"
 
@@ -63,41 +62,6 @@ class CliProgress : public runtime::Progress {
   int last_epoch_ = 0;
   std::chrono::steady_clock::time_point last_draw_{};
 };
-
-std::string results_table(const runtime::Plan& p, const runtime::RunRecord& r, const ArtifactStore& store) {
-  // Latency and F1 get columns only when some stage measured them.
-  bool latency = false, f1 = false;
-  for (const auto& s : r.stages) latency |= s.metrics.count("latency_ms") > 0, f1 |= s.metrics.count("f1") > 0;
-  std::string out = fmt::format("{:<35} {:<7} {:>8} {:>9} {:>10} {:>10} {:>9} {:>7} {:>5} {:>7}", "stage", "status", "seconds",
-                                "accuracy", "params", "nonzero", "sparsity", "MACs", "bits", "score");
-  if (f1) out += fmt::format(" {:>7}", "F1");
-  if (latency) out += fmt::format(" {:>14}", "latency/batch");
-  out += "\n";
-  for (const auto& s : r.stages) {
-    out += fmt::format("{:<35} {:<7} {:>8.1f} {:>9} {:>10} {:>10} {:>9} {:>7} {:>5} {:>7}", stage_name(p, s.id), s.status, s.seconds,
-                       metric(s.metrics, "accuracy", "{:.2f}%", 100), metric(s.metrics, "params", "{:.0f}"),
-                       metric(s.metrics, "nonzero", "{:.0f}"), metric(s.metrics, "sparsity", "{:.1f}%", 100),
-                       macs(s.metrics), metric(s.metrics, "bits", "{:.0f}"), metric(s.metrics, "score", "{:.5g}"));
-    if (f1) out += fmt::format(" {:>7}", metric(s.metrics, "f1", "{:.4f}"));
-    if (latency) {
-      const std::string ms = metric(s.metrics, "latency_ms", "{:.2f} ms");
-      out += fmt::format(" {:>14}", ms == "-" ? ms : fmt::format("{} /{:.0f}", ms, s.metrics.at("latency_batch")));
-    }
-    out += "\n";
-  }
-  out += "score column: course2025 of the model at that point (bits per layer from its quantizers; `whittle doc score`)\n";
-  // Every `score` stage's full report (each component and how the formula's open points were
-  // settled) and every sensitivity scan's table.
-  for (const auto& s : r.stages) {
-    if ((s.kind != "score" && s.kind != "sensitivity") || (s.status != "ran" && s.status != "cached")) continue;
-    std::ifstream in(fs::path(store.entry_dir(s.key)) / (s.kind + ".txt"));
-    if (!in) continue;
-    out += fmt::format("\n{}:\n", stage_name(p, s.id));
-    out += std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  return out;
-}
-
 
 /// `--threads N`: from 1 to four per core (more only slows training down, and thousands of threads
 /// can stall a machine).
@@ -155,39 +119,14 @@ int run_recipe(const RecipeOptions& o, int threads, const std::string& format, b
   }
   const lang::Analysis& a = *plan->analysis;
   for (const auto& d : result.diags.all()) std::fputs((lang::render_full(d, a.sources) + "\n").c_str(), stderr);
-  runtime::RunRecord rec = runtime::execution_record(*plan, result);
-  rec.whittle_version = WHITTLE_VERSION;
-  rec.libtorch_version = runtime::libtorch_version();
-  if (slurm) rec.device = "slurm: " + rec.device;
-  rec.threads = threads;
-  rec.started = started;
-  rec.finished = runtime::now_iso();
-  try {
-    runtime::write_record(rec, plan->record_path);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "warning: the run record was not written: %s\n", e.what());
-  }
-  // `export` stages: their file lives in the cache entry (so a cached export is still delivered);
-  // it is copied to its path, through a temporary file and a rename.
-  bool exported_ok = true;
-  for (const auto& s : rec.stages) {
-    if (s.kind != "export" || (s.status != "ran" && s.status != "cached")) continue;
-    const fs::path to = plan->stage(s.id).value("path")->str;
-    std::error_code ec;
-    if (to.has_parent_path()) fs::create_directories(to.parent_path(), ec);
-    const fs::path tmp = to.string() + ".tmp";
-    fs::copy_file(fs::path(store->entry_dir(s.key)) / "export.pt", tmp, fs::copy_options::overwrite_existing, ec);
-    if (!ec) fs::rename(tmp, to, ec);
-    if (ec) {
-      std::fprintf(stderr, "error: could not write the export %s: %s\n", to.string().c_str(), ec.message().c_str());
-      exported_ok = false;
-    } else if (format != "json") {
-      std::fprintf(stderr, "exported %s\n", to.string().c_str());
-    }
-  }
-  if (format == "json") std::fputs(runtime::record_json(rec).c_str(), stdout);
-  else std::fputs(results_table(*plan, rec, *store).c_str(), stdout);
-  return result.ok && exported_ok ? 0 : 1;
+  const runtime::FinishedRun done = runtime::finish_run(*plan, *store, result, {started, threads, slurm});
+  for (const auto& w : done.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  for (const auto& e : done.errors) std::fprintf(stderr, "error: %s\n", e.c_str());
+  if (format != "json")
+    for (const auto& d : done.delivered) std::fprintf(stderr, "exported %s\n", d.c_str());
+  if (format == "json") std::fputs(runtime::record_json(done.record).c_str(), stdout);
+  else std::fputs(runtime::run_table(*plan, done.record, *store).c_str(), stdout);
+  return result.ok && done.ok() ? 0 : 1;
 }
 
 }  // namespace

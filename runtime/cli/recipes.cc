@@ -4,12 +4,15 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <filesystem>
 
 #include "lang/graph.h"
 #include "lang/render.h"
 #include "runtime/cli/common.h"
+#include "runtime/record.h"
 
 namespace whittle::cli {
+namespace fs = std::filesystem;
 
 void add_recipe_options(CLI::App* c, RecipeOptions& o) {
   c->add_option("recipe", o.file, "Recipe file")->required()->check(CLI::ExistingFile);
@@ -43,27 +46,32 @@ std::unique_ptr<runtime::Plan> load_plan(const RecipeOptions& o, std::unique_ptr
   return plan;
 }
 
-std::string stage_name(const runtime::Plan& p, int id) {
-  const lang::StageInstance& s = p.stage(id);
-  std::string n = fmt::format("#{} {}", id, s.kind);
-  const std::string sum = lang::stage_summary(s);
-  if (!sum.empty()) n += " " + sum;
-  if (n.size() > 34) n = n.substr(0, 33) + "…";
-  return n;
-}
-
-std::string metric(const std::map<std::string, double>& m, const char* name, const char* fmt_spec, double scale) {
-  auto it = m.find(name);
-  return it == m.end() ? "-" : fmt::format(fmt::runtime(fmt_spec), it->second * scale);
-}
-
-/// MACs in a short form: 555.4M, 1.2M, 310.6K.
-std::string macs(const std::map<std::string, double>& m) {
-  auto it = m.find("macs");
-  if (it == m.end()) return "-";
-  if (it->second >= 1e9) return fmt::format("{:.1f}G", it->second / 1e9);
-  if (it->second >= 1e6) return fmt::format("{:.1f}M", it->second / 1e6);
-  return fmt::format("{:.1f}K", it->second / 1e3);
+std::optional<runtime::Run> load_run(const std::string& arg, const std::vector<std::string>& sets, const std::string& cache) {
+  RecipeOptions o{arg, sets, cache, ""};
+  if (fs::path(arg).extension() == ".yaml") {  // a run record: runs/<recipe>.yaml in a cache
+    auto rec = runtime::read_record(arg);
+    if (!rec) {
+      std::fprintf(stderr, "error: %s is not a run record of whittle\n", arg.c_str());
+      return std::nullopt;
+    }
+    o.file = rec->file;
+    if (o.cache.empty()) o.cache = fs::absolute(arg).parent_path().parent_path().string();
+    if (!fs::exists(o.file)) {
+      std::fprintf(stderr, "error: the run record %s is of %s, which is not there any more\n", arg.c_str(), o.file.c_str());
+      return std::nullopt;
+    }
+  }
+  runtime::Run r;
+  r.plan = load_plan(o, r.store);
+  if (!r.plan) return std::nullopt;
+  auto rec = runtime::read_record(r.plan->record_path);
+  if (!rec) {
+    std::fprintf(stderr, "error: no run of %s in the cache (looked for %s)\n  help: run it first: whittle run %s\n", o.file.c_str(),
+                 r.plan->record_path.c_str(), o.file.c_str());
+    return std::nullopt;
+  }
+  r.record = *rec;
+  return r;
 }
 
 }  // namespace whittle::cli

@@ -1,14 +1,16 @@
 // What the subcommands that read a recipe and its cache share: the options, analysing and planning
-// a recipe, and short renderings of stages and metrics.
+// a recipe, and loading its last run.
 #pragma once
 #include <CLI/CLI.hpp>
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "runtime/plan.h"
+#include "runtime/report.h"
 #include "runtime/store.h"
 
 namespace whittle::cli {
@@ -27,12 +29,10 @@ void add_recipe_options(CLI::App* c, RecipeOptions& o);
 /// machine keeps the data, if not where the recipe says (`verify --data`).
 std::unique_ptr<runtime::Plan> load_plan(const RecipeOptions& o, std::unique_ptr<runtime::ArtifactStore>& store, const std::string& data_dir = "");
 
-/// "#3 prune 20% global", cut to 34 characters.
-std::string stage_name(const runtime::Plan& p, int id);
+/// The last run of a recipe, or of the recipe a run record (runs/NAME.yaml) names; problems are
+/// printed and give nullopt.
+std::optional<runtime::Run> load_run(const std::string& recipe_or_record, const std::vector<std::string>& sets, const std::string& cache);
 
-/// A metric formatted with `fmt_spec` after scaling, or "-" when it is missing.
-std::string metric(const std::map<std::string, double>& m, const char* name, const char* fmt_spec, double scale = 1);
-/// MACs in a short form: 555.4M, 1.2M, 310.6K.
-std::string macs(const std::map<std::string, double>& m);
+using runtime::stage_name;
 
 }  // namespace whittle::cli

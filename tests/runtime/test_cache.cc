@@ -6,6 +6,7 @@
 #include <set>
 
 #include "runtime/executor.h"
+#include "runtime/run_finish.h"
 #include "runtime/keys.h"
 #include "runtime/plan.h"
 #include "runtime/stages.h"

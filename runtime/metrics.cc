@@ -1,0 +1,60 @@
+#include "runtime/metrics.h"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+namespace whittle::runtime {
+
+const std::vector<MetricDef>& metric_defs() {
+  static const std::vector<MetricDef> defs = {
+      {"accuracy", "test accuracy", "accuracy", "{:.2f}%", 100, true},
+      {"f1", "macro F1", "F1", "{:.4f}", 1, false},
+      {"params", "parameters", "params", "{:.0f}", 1, true},
+      {"nonzero", "non-zero parameters", "nonzero", "{:.0f}", 1, true},
+      {"sparsity", "sparsity", "sparsity", "{:.1f}%", 100, true},
+      {"macs", "MACs", "MACs", "", 1, true},  // short form: 555.4M
+      {"bits", "bits", "bits", "{:.0f}", 1, true},
+      {"activation_bits", "activation bits", "act bits", "{:.0f}", 1, false},
+      {"score", "score (course2025)", "score", "{:.5g}", 1, true},
+      {"preset_score", "score (the stage's preset)", "preset score", "{:.5g}", 1, false},
+      {"size_mib", "size (MiB)", "MiB", "{:.3f}", 1, true},
+      {"packed_mib", "packed size (MiB)", "packed MiB", "{:.3f}", 1, true},
+      {"sparse_mib", "sparse size (MiB)", "sparse MiB", "{:.3f}", 1, true},
+      {"latency_ms", "latency per batch (ms)", "latency", "{:.2f} ms", 1, false},
+      {"latency_batch", "latency batch size", "batch", "{:.0f}", 1, false},
+  };
+  return defs;
+}
+
+const MetricDef& metric_def(std::string_view key) {
+  for (const auto& d : metric_defs())
+    if (key == d.key) return d;
+  throw std::logic_error(fmt::format("`{}` is not a metric of runtime/metrics.cc", key));
+}
+
+bool measured(const Metrics& m, std::string_view key) {
+  metric_def(key);
+  return m.count(std::string(key)) > 0;
+}
+
+std::string format_metric(const Metrics& m, std::string_view key) {
+  const MetricDef& d = metric_def(key);
+  auto it = m.find(std::string(key));
+  if (it == m.end()) return "-";
+  const double v = it->second * d.scale;
+  if (key == "macs") {
+    if (v >= 1e9) return fmt::format("{:.1f}G", v / 1e9);
+    if (v >= 1e6) return fmt::format("{:.1f}M", v / 1e6);
+    return fmt::format("{:.1f}K", v / 1e3);
+  }
+  return fmt::format(fmt::runtime(d.spec), v);
+}
+
+std::string raw_metric(const Metrics& m, std::string_view key) {
+  metric_def(key);
+  auto it = m.find(std::string(key));
+  return it == m.end() ? "" : fmt::format("{}", it->second);
+}
+
+}  // namespace whittle::runtime

@@ -1,0 +1,131 @@
+#include "runtime/submission.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+#include "runtime/atomic_file.h"
+#include "runtime/metrics.h"
+#include "runtime/sha256.h"
+#include "runtime/store.h"
+
+namespace whittle::runtime {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string manifest(const SubmissionFiles& files) {
+  std::string out;
+  for (const auto& [path, bytes] : files)
+    if (path != "MANIFEST.sha256") out += sha256_hex(bytes) + "  " + path + "\n";
+  return out;
+}
+
+/// The stage whose model a run ends with: the model its last stage holds.
+int final_model_stage(const Plan& p) {
+  const lang::StageInstance& last = p.stage(p.steps.back().stage);
+  return last.produces_model() ? last.id : last.model_in;
+}
+
+/// The test-set evaluation of that model (the last one), or -1.
+int final_evaluation(const Plan& p, int model) {
+  int found = -1;
+  for (const auto& step : p.steps) {
+    const lang::StageInstance& s = p.stage(step.stage);
+    if (s.kind == "evaluate" && s.model_in == model && s.value("split")->str == "test") found = s.id;
+  }
+  return found;
+}
+
+const StageRecord* record_of(const RunRecord& r, long long id) {
+  for (const auto& s : r.stages)
+    if (s.id == id) return &s;
+  return nullptr;
+}
+
+std::string read_whole(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) throw SubmissionError(fmt::format("cannot read {}", path.string()), "`whittle cache verify`, then run the recipe again");
+  return bytes;
+}
+
+}  // namespace
+
+TempDir::TempDir() {
+  std::string tmpl = (fs::temp_directory_path() / "whittle-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temporary folder");
+  path = tmpl;
+}
+TempDir::~TempDir() { remove_tree(path.string()); }
+
+Submission make_submission(Run run, const std::string& recipe_file, const std::vector<std::string>& sets) {
+  const Plan& plan = *run.plan;
+  for (const auto& step : plan.steps) {
+    const StageRecord* s = record_of(run.record, step.stage);
+    if (!s || s->key != step.key || (s->status != "ran" && s->status != "cached"))
+      throw SubmissionError(fmt::format("the last run of {} is not of the recipe as it is now ({}): nothing to submit yet", recipe_file,
+                                        stage_name(plan, step.stage)),
+                            fmt::format("run it first: whittle run {}", recipe_file));
+  }
+  Submission out;
+  const int model = out.model_stage = final_model_stage(plan);
+  const int eval = model < 0 ? -1 : final_evaluation(plan, model);
+  if (eval < 0)
+    throw SubmissionError(fmt::format("{} does not evaluate its final model on the test set, so there is no accuracy to submit", recipe_file),
+                          "end the recipe with `evaluate`");
+  const StageRecord& m = *record_of(run.record, model);
+  nlohmann::json claims = nlohmann::json::object();
+  for (const auto& d : metric_defs()) {
+    if (!d.claimed) continue;
+    const auto& metrics = std::string(d.key) == "accuracy" ? record_of(run.record, eval)->metrics : m.metrics;
+    if (!metrics.count(d.key))
+      throw SubmissionError(fmt::format("the run record of {} has no {} for the model it would submit", recipe_file, d.label),
+                            fmt::format("run it again with this whittle (`whittle run {}`)", recipe_file));
+    claims[d.key] = metrics.at(d.key);
+    out.claims.emplace_back(d.key, metrics.at(d.key));
+  }
+  // Only a model whose entry checks out is packed: a damaged one would be a claim about other bytes.
+  if (std::string why; !run.store->verify(m.key, why))
+    throw SubmissionError(fmt::format("the cache entry of the model to submit ({}) is corrupt: {}", stage_name(plan, model), why),
+                          fmt::format("run the recipe again (`whittle run {}`): it recomputes the entry", recipe_file));
+  SubmissionFiles& files = out.files;
+  // The recipe and every file it uses, by their paths relative to the recipe's folder.
+  const lang::Analysis& a = *plan.analysis;
+  const fs::path base = fs::absolute(recipe_file).parent_path();
+  std::string recipe_path;
+  for (std::size_t i = 0; i < a.sources.size(); ++i) {
+    const auto& f = a.sources.file(static_cast<lang::FileId>(i));
+    if (f.name().rfind("std/", 0) == 0 || f.name().find('<') != std::string::npos) continue;  // the standard library is in every whittle
+    const fs::path rel = fs::absolute(f.name()).lexically_normal().lexically_relative(base);
+    if (rel.empty() || *rel.begin() == "..")
+      throw SubmissionError(fmt::format("{} uses {}, which is outside the recipe's folder, so a submission cannot hold it", recipe_file, f.name()),
+                            "move it next to the recipe (or below) and `use` it from there");
+    files["recipe/" + rel.generic_string()] = f.text();
+    if (static_cast<lang::FileId>(i) == a.main) recipe_path = "recipe/" + rel.generic_string();
+  }
+  files["run.yaml"] = record_yaml(run.record);
+  files["model.pt"] = read_whole(fs::path(run.store->entry_dir(m.key)) / "model.pt");
+  nlohmann::json info = {{"format", kSubmissionFormat}, {"recipe", run.record.recipe},     {"recipe_file", recipe_path},
+                         {"sets", sets},               {"model_stage", model},              {"model_key", m.key},
+                         {"evaluate_stage", eval},      {"whittle_version", WHITTLE_VERSION}, {"claims", claims}};
+  files["claims.json"] = info.dump(1) + "\n";
+  // The report: tables and plots of the run, drawn in a scratch folder.
+  out.recipe = run.record.recipe;
+  out.model_name = stage_name(plan, model);
+  TempDir tmp;
+  std::vector<Run> runs;
+  runs.push_back(std::move(run));
+  const ReportOutcome rep = write_report(runs, tmp.path);
+  out.report_note = rep.problem;
+  for (const auto& e : fs::directory_iterator(tmp.path))
+    if (e.is_regular_file()) files["report/" + e.path().filename().string()] = read_whole(e.path());
+  files["MANIFEST.sha256"] = manifest(files);
+  return out;
+}
+
+}  // namespace whittle::runtime

@@ -1,0 +1,85 @@
+// Submissions: what `whittle submit` packs and what `whittle verify` checks, as a library; the CLI
+// prints what these return. A submission holds the recipe and every file it uses, the run record,
+// the final model, the claims made about it (runtime/metrics.h: the metrics marked `claimed`), the
+// report's tables and plots, and a SHA-256 manifest of all of them (the archive itself and its safe
+// reading: runtime/submission_archive.h). Verifying recomputes every claim from the model and the
+// test set: checksums only catch careless damage; the recomputation is what catches a model or a
+// claim that was changed and re-summed.
+#pragma once
+#include <filesystem>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "runtime/plan.h"
+#include "runtime/report.h"
+#include "runtime/submission_archive.h"
+
+namespace whittle::runtime {
+
+constexpr int kSubmissionFormat = 1;
+
+/// Why a submission cannot be made, or why one is rejected; `help` says what to do.
+struct SubmissionError : std::runtime_error {
+  SubmissionError(const std::string& what, std::string help_text = {}) : std::runtime_error(what), help(std::move(help_text)) {}
+  std::string help;
+};
+
+/// A fresh private folder under the system's temporary folder, removed with the object.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+};
+
+struct Submission {
+  SubmissionFiles files;
+  std::string recipe;      ///< the recipe's name
+  int model_stage = -1;
+  std::string model_name;  ///< stage_name() of the model submitted
+  std::vector<std::pair<std::string, double>> claims;  ///< metric key → value, in metric_defs() order
+  std::string report_note;  ///< why the report has no plots, if it has none
+};
+
+/// The files of a submission of `run` (a recipe's last run, which must be of the recipe as it is
+/// now), run from `recipe_file` with these `--set` values. Throws SubmissionError.
+Submission make_submission(Run run, const std::string& recipe_file, const std::vector<std::string>& sets);
+
+/// A submission read, its manifest checked and its claims.json well-formed.
+struct OpenedSubmission {
+  SubmissionFiles files;
+  std::string recipe_file;  ///< inside the submission, under recipe/
+  std::vector<std::string> sets;
+  int model_stage = -1, evaluate_stage = -1;
+  std::string model_key;
+  std::map<std::string, double> claims;
+};
+
+/// Reads and checks a submission; throws SubmissionError with the reason it is rejected.
+OpenedSubmission open_submission(const std::string& file);
+
+/// Writes its files under `root`; gives the path of its recipe there.
+std::string unpack_submission(const OpenedSubmission& s, const std::filesystem::path& root);
+
+/// One line of the verify report: a claim, what was claimed and what was recomputed.
+struct VerifyRow {
+  std::string what, claimed, found;
+  bool ok = false;
+};
+
+/// Checks an unpacked submission against its recipe's plan: the run record's keys, the model stage,
+/// that the model is one the recipe makes, and every claim recomputed (LibTorch) from the model in
+/// `root`. Throws StageError when the claims cannot be recomputed here, SubmissionError when the
+/// model cannot be loaded.
+struct Verification {
+  std::vector<VerifyRow> rows;
+  bool complete = false;  ///< false: the model is not the recipe's, so no claim was recomputed
+  bool ok() const;
+};
+Verification verify_submission(const Plan& plan, const OpenedSubmission& s, const std::filesystem::path& root,
+                                         const std::filesystem::path& scratch);
+
+}  // namespace whittle::runtime

@@ -1,0 +1,189 @@
+// `whittle verify`'s checks (submission.h): reading a submission and its claims, unpacking it safely,
+// and recomputing every claim.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <sstream>
+
+#include "runtime/atomic_file.h"
+#include "runtime/executor.h"
+#include "runtime/metrics.h"
+#include "runtime/sha256.h"
+#include "runtime/submission.h"
+#include "runtime/torch_api.h"
+
+namespace whittle::runtime {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr double kAccuracyTolerance = 0.002;  // 0.2 points: 20 of CIFAR-10's 10,000 test images
+
+/// What claims.json must hold, each of its type: why not, or empty.
+std::string check_claims_format(const nlohmann::json& info) {
+  using T = nlohmann::json::value_t;
+  auto is_int = [](const nlohmann::json& v) { return v.is_number_integer() || v.is_number_unsigned(); };
+  if (!info.is_object()) return "it is not a JSON object";
+  const std::vector<std::pair<const char*, T>> fields = {{"format", T::number_integer}, {"recipe", T::string},     {"recipe_file", T::string},
+                                                          {"sets", T::array},            {"model_stage", T::number_integer}, {"model_key", T::string},
+                                                          {"evaluate_stage", T::number_integer}, {"whittle_version", T::string},
+                                                          {"claims", T::object}};
+  for (const auto& [name, type] : fields) {
+    if (!info.contains(name)) return fmt::format("it has no `{}`", name);
+    const auto& v = info.at(name);
+    const bool ok = type == T::number_integer ? is_int(v) : v.type() == type;
+    if (!ok) return fmt::format("its `{}` is {} where the format has {}", name, v.type_name(), nlohmann::json(type).type_name());
+  }
+  if (info.at("format").get<long long>() != kSubmissionFormat)
+    return fmt::format("it is of format {}, and this whittle reads {}", info.at("format").dump(), kSubmissionFormat);
+  for (const auto& v : info.at("sets"))
+    if (!v.is_string()) return "its `sets` are not all strings";
+  for (const auto& d : metric_defs()) {
+    if (!d.claimed) continue;
+    if (!info.at("claims").contains(d.key)) return fmt::format("it claims no `{}` ({}): every claim of the format must be there", d.key, d.label);
+    if (!info.at("claims").at(d.key).is_number()) return fmt::format("its claim `{}` is not a number", d.key);
+  }
+  for (const char* id : {"model_stage", "evaluate_stage"})
+    if (std::llabs(info.at(id).get<long long>()) > 1 << 30) return fmt::format("its `{}` is out of range", id);
+  return "";
+}
+
+/// Where the submission's recipe is inside the unpacked folder: a file it holds under recipe/, or
+/// empty (never a path that leaves the folder).
+std::string recipe_inside(const SubmissionFiles& files, const std::string& recipe_file) {
+  const fs::path p = fs::path(recipe_file).lexically_normal();
+  if (recipe_file.empty() || p.is_absolute() || p.begin() == p.end() || *p.begin() != "recipe") return "";
+  for (const auto& part : p)
+    if (part == "..") return "";
+  if (!files.count(p.generic_string())) return "";
+  return p.generic_string();
+}
+
+const StageRecord* record_of(const RunRecord& r, long long id) {
+  for (const auto& s : r.stages)
+    if (s.id == id) return &s;
+  return nullptr;
+}
+
+}  // namespace
+
+OpenedSubmission open_submission(const std::string& file) {
+  std::string top, error;
+  auto files = read_submission(file, top, error);
+  if (!files) throw SubmissionError(error);
+  // The manifest: every file listed, every listed file there and unchanged.
+  if (!files->count("MANIFEST.sha256")) throw SubmissionError("it has no MANIFEST.sha256");
+  std::map<std::string, std::string> listed;
+  std::istringstream in(files->at("MANIFEST.sha256"));
+  for (std::string line; std::getline(in, line);) {
+    if (line.size() < 67 || line.substr(64, 2) != "  ") throw SubmissionError("its MANIFEST.sha256 is not a list of `SHA256  PATH` lines");
+    listed[line.substr(66)] = line.substr(0, 64);
+  }
+  for (const auto& [path, bytes] : *files) {
+    if (path == "MANIFEST.sha256") continue;
+    auto it = listed.find(path);
+    if (it == listed.end()) throw SubmissionError(fmt::format("`{}` is not in its manifest", path));
+    if (it->second != sha256_hex(bytes)) throw SubmissionError(fmt::format("`{}` does not match its manifest checksum: it was changed", path));
+  }
+  for (const auto& [path, sum] : listed)
+    if (!files->count(path)) throw SubmissionError(fmt::format("`{}` is in its manifest but not in the archive", path));
+  for (const char* need : {"claims.json", "run.yaml", "model.pt"})
+    if (!files->count(need)) throw SubmissionError(fmt::format("it has no {}", need));
+  nlohmann::json info;
+  try {
+    info = nlohmann::json::parse(files->at("claims.json"));
+  } catch (const std::exception& e) {
+    throw SubmissionError(fmt::format("its claims.json is not JSON: {}", e.what()));
+  }
+  if (const std::string why = check_claims_format(info); !why.empty()) throw SubmissionError("its claims.json is malformed: " + why);
+  OpenedSubmission s;
+  s.recipe_file = recipe_inside(*files, info.at("recipe_file").get<std::string>());
+  if (s.recipe_file.empty()) throw SubmissionError("its claims.json names no recipe file that the submission holds under recipe/");
+  s.sets = info.at("sets").get<std::vector<std::string>>();
+  s.model_stage = static_cast<int>(info.at("model_stage").get<long long>());
+  s.evaluate_stage = static_cast<int>(info.at("evaluate_stage").get<long long>());
+  s.model_key = info.at("model_key").get<std::string>();
+  for (const auto& d : metric_defs())
+    if (d.claimed) s.claims[d.key] = info.at("claims").at(d.key).get<double>();
+  s.files = std::move(*files);
+  return s;
+}
+
+std::string unpack_submission(const OpenedSubmission& s, const fs::path& root) {
+  // Every path is known to be safe (read_submission: regular files inside one folder).
+  for (const auto& [path, bytes] : s.files) {
+    const fs::path p = root / path;
+    fs::create_directories(p.parent_path());
+    write_file_atomic(p.string(), bytes);
+  }
+  return (root / s.recipe_file).string();
+}
+
+bool Verification::ok() const {
+  for (const auto& r : rows)
+    if (!r.ok) return false;
+  return complete;
+}
+
+Verification verify_submission(const Plan& plan, const OpenedSubmission& s, const fs::path& root, const fs::path& scratch) {
+  Verification v;
+  auto& rows = v.rows;
+  // The run record belongs to this recipe: the same stages with the same keys.
+  const auto rec = read_record((root / "run.yaml").string());
+  if (!rec) throw SubmissionError("its run.yaml is not a run record");
+  std::size_t same_keys = 0;
+  for (const auto& step : plan.steps) {
+    const StageRecord* r = record_of(*rec, step.stage);
+    same_keys += r && r->key == step.key;
+  }
+  rows.push_back({"run record of this recipe", fmt::format("{} stages", rec->stages.size()),
+                  fmt::format("{} of {} keys equal", same_keys, plan.steps.size()),
+                  same_keys == plan.steps.size() && rec->stages.size() == plan.steps.size()});
+  const int model = s.model_stage;
+  const bool model_ok = model >= 0 && static_cast<std::size_t>(model) < plan.analysis->recipe.stages.size() &&
+                        plan.stage(model).produces_model() && plan.keys.at(static_cast<std::size_t>(model)) == s.model_key;
+  rows.push_back({"model is the recipe's", fmt::format("#{}", model), model_ok ? stage_name(plan, model) : "no such model stage", model_ok});
+  if (!model_ok) return v;
+  const StageRecord* m = record_of(*rec, model);
+  fs::create_directories(scratch / "entry");
+  fs::copy_file(root / "model.pt", scratch / "entry" / "model.pt");
+  std::map<std::string, double> found;
+  try {
+    found = torch_api().recompute_claims(plan, model, (scratch / "entry").string(), true);
+  } catch (const StageError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw SubmissionError(fmt::format("its model cannot be loaded into the recipe's architecture: {}", e.what()));
+  }
+  // The model must be one the recipe can make: what follows from the recipe alone (its parameters,
+  // its bit widths, at least the share its prunes remove) is worked out without the submission.
+  const auto previews = torch_api().preview_plan(plan);
+  if (auto it = previews.find(model); it != previews.end() && it->second.note.empty()) {
+    const auto& want = it->second.metrics;
+    const bool params = want.at("params") == found.at("params") || it->second.estimated;
+    const bool bits = want.at("bits") == found.at("bits") && want.at("activation_bits") == found.at("activation_bits");
+    const bool sparsity = it->second.estimated || found.at("sparsity") + 1e-9 >= want.at("sparsity");
+    // params, bits, sparsity: "105914 p, 32 b, ≥71.25%"
+    rows.push_back({"model fits the recipe", fmt::format("{:.0f} p, {:.4g} b, ≥{:.2f}%", want.at("params"), want.at("bits"), 100 * want.at("sparsity")),
+                    fmt::format("{:.0f} p, {:.4g} b, {:.2f}%", found.at("params"), found.at("bits"), 100 * found.at("sparsity")),
+                    params && bits && sparsity});
+  }
+  for (const auto& d : metric_defs()) {
+    if (!d.claimed) continue;
+    const double claimed = s.claims.at(d.key);
+    const double value = found.count(d.key) ? found.at(d.key) : std::nan("");
+    const bool is_acc = std::string(d.key) == "accuracy";
+    const bool ok = is_acc ? std::fabs(claimed - value) <= kAccuracyTolerance
+                           : std::fabs(claimed - value) <= 1e-9 * std::max(1.0, std::fabs(claimed));
+    // The run record must say the same as the claims.
+    const StageRecord* from = is_acc ? record_of(*rec, s.evaluate_stage) : m;
+    const bool recorded = from && from->metrics.count(d.key) && from->metrics.at(d.key) == claimed;
+    rows.push_back({d.label, fmt::format("{:.10g}", claimed), fmt::format("{:.10g}{}", value, recorded ? "" : " (run.yaml says otherwise)"),
+                    ok && recorded});
+  }
+  v.complete = true;
+  return v;
+}
+
+}  // namespace whittle::runtime

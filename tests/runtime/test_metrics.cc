@@ -1,0 +1,43 @@
+// The one table of metrics (runtime/metrics.h): formats, the claims, and names that are not metrics.
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "runtime/metrics.h"
+#include "runtime/record.h"
+
+using namespace whittle::runtime;
+
+TEST_CASE("a metric is shown as its table says, and a missing one as a dash", "[metrics]") {
+  const Metrics m = {{"accuracy", 0.91234}, {"macs", 555422720}, {"params", 11173962}, {"sparsity", 0.8},
+                     {"score", 0.0359512}, {"latency_ms", 3.14159}};
+  CHECK(format_metric(m, "accuracy") == "91.23%");
+  CHECK(format_metric(m, "macs") == "555.4M");
+  CHECK(format_metric({{"macs", 1.5e9}}, "macs") == "1.5G");
+  CHECK(format_metric({{"macs", 310600}}, "macs") == "310.6K");
+  CHECK(format_metric(m, "params") == "11173962");
+  CHECK(format_metric(m, "sparsity") == "80.0%");
+  CHECK(format_metric(m, "score") == "0.035951");
+  CHECK(format_metric(m, "latency_ms") == "3.14 ms");
+  CHECK(format_metric(m, "f1") == "-");
+  CHECK(raw_metric(m, "accuracy") == "0.91234");
+  CHECK(raw_metric(m, "f1").empty());
+  CHECK(measured(m, "score"));
+  CHECK_FALSE(measured(m, "bits"));
+}
+
+TEST_CASE("a name that is not in the metric table is a programming error, not a silent dash", "[metrics]") {
+  CHECK_THROWS_AS(format_metric({}, "acuracy"), std::logic_error);
+  CHECK_THROWS_AS(measured({}, "nonzeros"), std::logic_error);
+  CHECK_THROWS_AS(metric_def("top5"), std::logic_error);
+}
+
+TEST_CASE("the claims of a submission are the table's claimed metrics, each named once", "[metrics]") {
+  std::set<std::string> keys, claimed;
+  for (const auto& d : metric_defs()) {
+    CHECK(keys.insert(d.key).second);
+    if (d.claimed) claimed.insert(d.key);
+  }
+  CHECK(claimed == std::set<std::string>{"accuracy", "params", "nonzero", "sparsity", "macs", "bits", "score", "size_mib", "packed_mib",
+                                         "sparse_mib"});
+}
