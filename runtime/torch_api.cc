@@ -10,6 +10,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "runtime/malloc_tuning.h"
+
 #ifndef WHITTLE_LIBTORCH_VERSION
 #define WHITTLE_LIBTORCH_VERSION "none"
 #endif
@@ -52,6 +54,8 @@ const TorchApi* load() {
     throw std::runtime_error(fmt::format("{} is from another build of whittle (interface {}, version {}; this program: {}, {}): "
                                          "rebuild both (ninja -C build)", path, api ? api->api_version : 0,
                                          api ? api->whittle_version : "?", kTorchApiVersion, WHITTLE_VERSION));
+  // Whatever loads LibTorch works on tensors (a run, a preview, a report, a verify).
+  keep_large_buffers();
   return api;  // the module stays loaded until the process ends
 }
 

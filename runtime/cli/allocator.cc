@@ -1,7 +1,6 @@
 // The training allocator (allocator.h).
 #include "runtime/cli/allocator.h"
 
-#include <malloc.h>
 #include <unistd.h>
 
 #include <climits>
@@ -9,17 +8,9 @@
 #include <cstring>
 #include <string>
 
+#include "runtime/malloc_tuning.h"
+
 namespace whittle::cli {
-namespace {
-
-/// glibc malloc for training: keep large buffers mapped between steps (docs/libtorch-notes.md:
-/// +16-24% in training, at the cost of ~25% more peak memory).
-void tune_glibc() {
-  mallopt(M_MMAP_MAX, 0);
-  mallopt(M_TRIM_THRESHOLD, INT_MAX);
-}
-
-}  // namespace
 
 void use_training_allocator(int argc, char** argv) {
   if (argc < 2 || (std::strcmp(argv[1], "run") != 0 && std::strcmp(argv[1], "run-stage") != 0)) return;
@@ -47,7 +38,7 @@ void use_training_allocator(int argc, char** argv) {
     else unsetenv("LD_PRELOAD");
   }
 #endif
-  tune_glibc();
+  runtime::keep_large_buffers();
 }
 
 }  // namespace whittle::cli

@@ -229,10 +229,32 @@ void load_net(Net& net, const std::string& path) {
   restore(net, meta ? &*meta : nullptr, [&](const std::string& key, torch::Tensor& t) { return a.try_read(key, t); });
 }
 
-Net copy_net(const Plan& plan, int stage_id, const Net& src) {
-  const lang::StageInstance& m = plan.chain_model(stage_id);
-  Net net = build_model(m, dataset_shape(plan.stage(m.data_in)), 0);
+namespace {
+
+/// The same tensors (names, shapes, types) and the same quantizers, precision and int8 plan.
+bool same_structure(const Net& a, const Net& b, const nlohmann::json& meta_b) {
+  auto same = [](const torch::OrderedDict<std::string, torch::Tensor>& x, const torch::OrderedDict<std::string, torch::Tensor>& y) {
+    if (x.size() != y.size()) return false;
+    for (std::size_t i = 0; i < x.size(); ++i)
+      if (x[i].key() != y[i].key() || x[i].value().sizes() != y[i].value().sizes() || x[i].value().scalar_type() != y[i].value().scalar_type())
+        return false;
+    return true;
+  };
+  return meta_of(a) == meta_b && same(a.module->named_parameters(), b.module->named_parameters()) &&
+         same(a.module->named_buffers(), b.module->named_buffers());
+}
+
+}  // namespace
+
+Net copy_net(const Plan& plan, int stage_id, const Net& src, std::optional<Net> reuse) {
   const nlohmann::json meta = meta_of(src);
+  Net net;
+  if (reuse && same_structure(*reuse, src, meta)) {
+    net = std::move(*reuse);
+  } else {
+    const lang::StageInstance& m = plan.chain_model(stage_id);
+    net = build_model(m, dataset_shape(plan.stage(m.data_in)), 0);
+  }
   const auto params = src.module->named_parameters(), buffers = src.module->named_buffers();
   restore(net, &meta, [&](const std::string& key, torch::Tensor& t) {
     const std::string name = key.substr(2);

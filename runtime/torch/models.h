@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -102,8 +103,10 @@ std::string net_bytes(const Net& net);
 /// int8 plan.
 Net load_stage_model(const Plan& plan, int stage_id, const std::string& entry_dir);
 /// A copy of `src`, a model of stage `stage_id`'s chain, in memory: what load_stage_model would
-/// read back from a checkpoint of it, without the file.
-Net copy_net(const Plan& plan, int stage_id, const Net& src);
+/// read back from a checkpoint of it, without the file. `reuse`, when given, is a net of the same
+/// chain that is no longer needed: when its structure is src's (the same tensors of the same shapes,
+/// quantizers, precision and int8 plan) src's state is copied into it instead of building a new one.
+Net copy_net(const Plan& plan, int stage_id, const Net& src, std::optional<Net> reuse = std::nullopt);
 /// Loads parameters, buffers, masks and quantizers saved by save_net into a net of the same
 /// architecture; tensors of another shape (a physically slimmed model) replace the net's, and the
 /// net is profiled again.

@@ -21,6 +21,16 @@ std::map<int, StagePreview> preview_plan(const Plan& plan) {
   for (const auto& step : plan.steps)
     if (plan.stage(step.stage).model_in >= 0 && needs_net(plan.stage(step.stage))) ++writers[plan.stage(step.stage).model_in];
   std::map<int, Net> nets;
+  // Nets no stage needs any more, by their chain's `model` stage: a copy is made into one of them
+  // when its structure fits (copying tensors costs a fraction of building a model).
+  std::map<int, std::vector<Net>> spare;
+  auto drop = [&](int id, Net net) { spare[plan.chain_model(id).id].push_back(std::move(net)); };
+  auto copy_of = [&](int id) {
+    auto& pool = spare[plan.chain_model(id).id];
+    std::optional<Net> reuse;
+    if (!pool.empty()) reuse = std::move(pool.back()), pool.pop_back();
+    return copy_net(plan, id, nets.at(id), std::move(reuse));
+  };
   std::map<int, StagePreview> out;
   for (const auto& step : plan.steps) {
     const lang::StageInstance& s = plan.stage(step.stage);
@@ -48,13 +58,14 @@ std::map<int, StagePreview> preview_plan(const Plan& plan) {
           const Params params(s);
           pv.score_preset = params.word("version");
           pv.metrics["preset_score"] = score(net, {pv.score_preset, params.word("count") == "all"}).total;
-          if (last) nets.erase(s.model_in);
+          if (last) drop(s.model_in, std::move(nets.at(s.model_in))), nets.erase(s.model_in);
         } else {
-          Net net = last ? std::move(nets.at(s.model_in)) : copy_net(plan, s.model_in, nets.at(s.model_in));
+          Net net = last ? std::move(nets.at(s.model_in)) : copy_of(s.model_in);
           if (last) nets.erase(s.model_in);
           if (const StageKind* kind = stage_kind(s.kind); kind && kind->preview) kind->preview(s, net, pv);
           pv.metrics = size_and_cost(net);
           if (writers[s.id] > 0) nets.emplace(s.id, std::move(net));
+          else drop(s.id, std::move(net));
         }
       } else {
         pv.note = out.count(s.model_in) && !out[s.model_in].note.empty() ? out[s.model_in].note : "no model";

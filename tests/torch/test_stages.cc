@@ -3,6 +3,8 @@
 // which refuse a name the catalog does not declare.
 #include <catch2/catch.hpp>
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <filesystem>
 #include <set>
 #include <unistd.h>
@@ -12,6 +14,10 @@
 #include "runtime/executor.h"
 #include "runtime/plan.h"
 #include "runtime/store.h"
+#include "runtime/torch/data.h"
+#include "runtime/torch/models.h"
+#include "runtime/torch/prune.h"
+#include "runtime/torch/quant.h"
 #include "runtime/torch/runner.h"
 #include "runtime/torch/stage_context.h"
 
@@ -57,4 +63,36 @@ TEST_CASE("every stage runs on its catalog defaults, every parameter it reads de
   CHECK(r.ok);
   for (const auto& o : r.outcomes) CHECK(o.status == "ran");
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a copy made into a spare net is the copy a fresh build gives, whatever the spare held", "[stages][preview]") {
+  auto analysis = lang::analyze("copy.recipe", "data synthetic size: 64\nmodel small_cnn\ntrain 1 epoch\n");
+  REQUIRE_FALSE(analysis->diags.has_errors());
+  ArtifactStore store((std::filesystem::temp_directory_path() / ("whittle-copy-" + std::to_string(::getpid()))).string());
+  auto plan = make_plan(std::move(analysis), store);
+  REQUIRE(plan);
+  const lang::StageInstance& model = plan->stage(1);
+  const torchrt::Shape shape = torchrt::dataset_shape(plan->stage(0));
+  torchrt::Net src = torchrt::build_model(model, shape, 1);
+  torchrt::PruneSpec half;
+  half.amount = 0.5;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
+  torchrt::prune(src, half, gen);
+  const std::string fresh = torchrt::net_bytes(torchrt::copy_net(*plan, 2, src));
+  // The same structure, other weights and no masks: reused, and every tensor and mask is src's.
+  CHECK(torchrt::net_bytes(torchrt::copy_net(*plan, 2, src, torchrt::build_model(model, shape, 2))) == fresh);
+  // Masks src does not have are dropped.
+  torchrt::Net masked = torchrt::build_model(model, shape, 4);
+  torchrt::PruneSpec most;
+  most.amount = 0.9;
+  torchrt::prune(masked, most, gen);
+  CHECK(torchrt::net_bytes(torchrt::copy_net(*plan, 2, src, std::move(masked))) == fresh);
+  // Another structure (a quantizer src does not have): a fresh build instead.
+  torchrt::Net quantized = torchrt::build_model(model, shape, 5);
+  torchrt::QuantSpec four;
+  four.method = "uniform";
+  four.bits = 4;
+  for (const auto& l : quantized.layers()) torchrt::quantize_layer(*l.module, four);
+  CHECK(torchrt::net_bytes(torchrt::copy_net(*plan, 2, src, std::move(quantized))) == fresh);
+  std::filesystem::remove_all(store.root());
 }
