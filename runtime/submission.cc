@@ -101,6 +101,10 @@ Submission make_submission(Run run, const std::string& recipe_file, const std::v
   for (std::size_t i = 0; i < a.sources.size(); ++i) {
     const auto& f = a.sources.file(static_cast<lang::FileId>(i));
     if (f.name().rfind("std/", 0) == 0 || f.name().find('<') != std::string::npos) continue;  // the standard library is in every whittle
+    // Only files: a `--set` value is a source of its own ("--set epochs"), and claims.json's `sets`
+    // carry it.
+    std::error_code ec;
+    if (!fs::is_regular_file(f.name(), ec)) continue;
     const fs::path rel = fs::absolute(f.name()).lexically_normal().lexically_relative(base);
     if (rel.empty() || *rel.begin() == "..")
       throw SubmissionError(fmt::format("{} uses {}, which is outside the recipe's folder, so a submission cannot hold it", recipe_file, f.name()),

@@ -323,3 +323,22 @@ TEST_CASE("an unreadable data file is an error at the data line and never finger
   CHECK(warm.code == 1);
   CHECK(warm.out.find("Permission denied") != std::string::npos);
 }
+
+TEST_CASE("a submission of a run with --set values holds only real files, and verifies with the same values", "[faults][submit]") {
+  Scratch s;
+  s.write("r.recipe", "recipe sub\nlet epochs = 1 epoch\ndata synthetic size: 256\nmodel small_cnn width: 4\ntrain $epochs batch: 64\n"
+                      "evaluate\n");
+  const std::string recipe = (s.dir / "r.recipe").string(), cache = (s.dir / "cache").string();
+  REQUIRE(run_whittle("run --cache " + cache + " --set 'epochs=2 epochs' " + recipe).code == 0);
+  const std::string archive = (s.dir / "sub.tar.gz").string();
+  const Result r = run_whittle("submit --cache " + cache + " --set 'epochs=2 epochs' -o " + archive + " " + recipe);
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  const Result listing = run_whittle_cmd("tar tzf " + archive);
+  CHECK(listing.out.find("--set") == std::string::npos);
+  CHECK(listing.out.find("sub/recipe/r.recipe") != std::string::npos);
+  const Result v = verify_clean(s, archive);
+  INFO(v.out);
+  CHECK(v.code == 0);
+  CHECK(v.out.find("verified: every claim holds") != std::string::npos);
+}
