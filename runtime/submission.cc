@@ -1,9 +1,11 @@
 #include "runtime/submission.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -31,6 +33,40 @@ int final_model_stage(const Plan& p) {
   return last.produces_model() ? last.id : last.model_in;
 }
 
+/// The model stage named `as NAME` (a stage that measures a model names the model it measured), or
+/// with no name the model the recipe's last stage holds.
+int named_model(const Plan& p, const std::string& name, const std::string& recipe_file) {
+  if (name.empty()) return final_model_stage(p);
+  std::vector<int> found;
+  std::vector<std::string> names;
+  for (const auto& step : p.steps) {
+    const lang::StageInstance& s = p.stage(step.stage);
+    if (s.as_name.empty()) continue;
+    names.push_back(s.as_name);
+    if (s.as_name == name) found.push_back(s.produces_model() ? s.id : s.model_in);
+  }
+  if (found.empty())
+    throw SubmissionError(fmt::format("{} names no stage `{}`", recipe_file, name),
+                          names.empty() ? "name the model's stage with `as NAME` in the recipe, run it, and submit --model NAME"
+                                        : fmt::format("its names: {}", fmt::join(names, ", ")));
+  std::sort(found.begin(), found.end());
+  found.erase(std::unique(found.begin(), found.end()), found.end());
+  if (found.size() > 1 || found[0] < 0) {
+    std::vector<std::string> where;
+    for (int id : found) where.push_back(id < 0 ? "no model" : stage_name(p, id) + (p.stage(id).where.empty() ? "" : " [" + p.stage(id).where + "]"));
+    throw SubmissionError(fmt::format("`{}` names {} models in {}: {}", name, found.size(), recipe_file, fmt::join(where, "; ")),
+                          "a submission is one model: give the one to submit a name of its own, or pick a sweep's branch with --set");
+  }
+  return found[0];
+}
+
+/// "r.recipe:3": where a stage is written.
+std::string where_written(const Plan& p, int stage) {
+  const lang::Span& sp = p.stage(stage).span;
+  const lang::SourceFile& f = p.analysis->sources.file(sp.file);
+  return fmt::format("{}:{}", f.name(), f.line_of(sp.begin));
+}
+
 /// The test-set evaluation of that model (the last one), or -1.
 int final_evaluation(const Plan& p, int model) {
   int found = -1;
@@ -56,6 +92,13 @@ std::string read_whole(const fs::path& path) {
 
 }  // namespace
 
+/// How many test images the data a stage reads keeps (`test_subset`); 0: the whole test set.
+long long test_subset_of(const Plan& p, int stage) {
+  const int data = p.stage(stage).data_in;
+  const lang::Val* v = data >= 0 ? p.stage(data).value("test_subset") : nullptr;
+  return v && v->kind == lang::Val::Kind::Int ? static_cast<long long>(v->num) : 0;
+}
+
 TempDir::TempDir() {
   std::string tmpl = (fs::temp_directory_path() / "whittle-XXXXXX").string();
   if (!::mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temporary folder");
@@ -63,7 +106,7 @@ TempDir::TempDir() {
 }
 TempDir::~TempDir() { remove_tree(path.string()); }
 
-Submission make_submission(Run run, const std::string& recipe_file, const std::vector<std::string>& sets) {
+Submission make_submission(Run run, const std::string& recipe_file, const std::vector<std::string>& sets, const std::string& model_name) {
   const Plan& plan = *run.plan;
   for (const auto& step : plan.steps) {
     const StageRecord* s = record_of(run.record, step.stage);
@@ -73,11 +116,18 @@ Submission make_submission(Run run, const std::string& recipe_file, const std::v
                             fmt::format("run it first: whittle run {}", recipe_file));
   }
   Submission out;
-  const int model = out.model_stage = final_model_stage(plan);
+  const int model = out.model_stage = named_model(plan, model_name, recipe_file);
   const int eval = model < 0 ? -1 : final_evaluation(plan, model);
   if (eval < 0)
-    throw SubmissionError(fmt::format("{} does not evaluate its final model on the test set, so there is no accuracy to submit", recipe_file),
-                          "end the recipe with `evaluate`");
+    throw SubmissionError(fmt::format("{} does not evaluate {} on the test set, so there is no accuracy to submit", recipe_file,
+                                      model < 0 ? "a model" : "the model it would submit (" + stage_name(plan, model) + ")"),
+                          model_name.empty() ? "end the recipe with `evaluate`" : "add an `evaluate` right after it");
+  // A claim of test accuracy is of the whole test set.
+  if (const long long n = test_subset_of(plan, eval); n > 0)
+    throw SubmissionError(fmt::format("the test accuracy of {} was measured on {} test images (`test_subset: {}` at {}), not on the whole "
+                                      "test set, and a submission claims the test accuracy",
+                                      stage_name(plan, eval), n, n, where_written(plan, plan.stage(eval).data_in)),
+                          "run it on the whole test set (leave `test_subset` out, or --set test_subset=0 where it is a `let`), then submit");
   const StageRecord& m = *record_of(run.record, model);
   nlohmann::json claims = nlohmann::json::object();
   for (const auto& d : metric_defs()) {

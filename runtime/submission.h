@@ -45,8 +45,14 @@ struct Submission {
 };
 
 /// The files of a submission of `run` (a recipe's last run, which must be of the recipe as it is
-/// now), run from `recipe_file` with these `--set` values. Throws SubmissionError.
-Submission make_submission(Run run, const std::string& recipe_file, const std::vector<std::string>& sets);
+/// now), run from `recipe_file` with these `--set` values. The model packed is the stage named
+/// `as model_name`, or with no name the model the recipe's last stage holds; its claimed accuracy is
+/// the last `evaluate` of it on the test set, which must be the whole test set (no `test_subset`).
+/// Throws SubmissionError.
+Submission make_submission(Run run, const std::string& recipe_file, const std::vector<std::string>& sets, const std::string& model_name = "");
+
+/// How many test images the data a stage reads keeps (its `test_subset`); 0: the whole test set.
+long long test_subset_of(const Plan& p, int stage);
 
 /// A submission read, its manifest checked and its claims.json well-formed.
 struct OpenedSubmission {

@@ -140,10 +140,20 @@ Verification verify_submission(const Plan& plan, const OpenedSubmission& s, cons
   rows.push_back({"run record of this recipe", fmt::format("{} stages", rec->stages.size()),
                   fmt::format("{} of {} keys equal", same_keys, plan.steps.size()),
                   same_keys == plan.steps.size() && rec->stages.size() == plan.steps.size()});
+  // What the accuracy was measured on: a claim of test accuracy is of the whole test set.
+  const bool eval_ok = s.evaluate_stage >= 0 && static_cast<std::size_t>(s.evaluate_stage) < plan.analysis->recipe.stages.size() &&
+                       plan.stage(s.evaluate_stage).kind == "evaluate" && plan.stage(s.evaluate_stage).model_in == s.model_stage;
+  const long long subset = eval_ok ? test_subset_of(plan, s.evaluate_stage) : 0;
+  rows.push_back({"accuracy measured on", "the whole test set",
+                  !eval_ok ? fmt::format("#{}: no evaluation of this model", s.evaluate_stage)
+                  : subset > 0 ? fmt::format("{} test images (test_subset): not the test accuracy", subset)
+                               : "the whole test set (" + stage_name(plan, s.evaluate_stage) + ")",
+                  eval_ok && subset == 0});
   const int model = s.model_stage;
   const bool model_ok = model >= 0 && static_cast<std::size_t>(model) < plan.analysis->recipe.stages.size() &&
                         plan.stage(model).produces_model() && plan.keys.at(static_cast<std::size_t>(model)) == s.model_key;
-  rows.push_back({"model is the recipe's", fmt::format("#{}", model), model_ok ? stage_name(plan, model) : "no such model stage", model_ok});
+  const std::string as = model_ok && !plan.stage(model).as_name.empty() ? " as " + plan.stage(model).as_name : "";
+  rows.push_back({"model is the recipe's", fmt::format("#{}", model), model_ok ? stage_name(plan, model) + as : "no such model stage", model_ok});
   if (!model_ok) return v;
   const StageRecord* m = record_of(*rec, model);
   fs::create_directories(scratch / "entry");

@@ -1,4 +1,5 @@
-// W0004 unused_name: a `let`, `as` or sweep name that nothing refers to.
+// W0004 unused_name: a `let` or sweep name that nothing refers to. An `as` name is not one: it labels
+// its model in the report and names it for `whittle submit --model`.
 #include <fmt/format.h>
 
 #include "lang/lint/lint.h"
@@ -15,9 +16,7 @@ void run(Context& ctx) {
                         .with_help(fmt::format("use it as `${}`, or remove the `let`", n.name)));
         break;
       case NameInfo::Kind::As:
-        ctx.out.add(Diagnostic::make("W0004", n.span, fmt::format("the model named `{}` is never used", n.name), "unused")
-                        .with_help(fmt::format("use it as `${}` (e.g. `from ${}`), or remove `as {}`", n.name, n.name, n.name)));
-        break;
+        break;  // a label too: the report names the model by it, and `submit --model NAME` picks it
       case NameInfo::Kind::SweepVar:
         ctx.out.add(Diagnostic::make("W0004", n.span,
                                      fmt::format("the sweep variable `{}` is never used, so every branch is the same", n.name),
@@ -32,7 +31,7 @@ void run(Context& ctx) {
 
 extern const Rule unused_name{
     "W0004", "unused_name",
-    "A `let`, `as` or sweep name that is never referred to is usually a typo at the place that meant to use it, or a "
+    "A `let` or sweep name that is never referred to is usually a typo at the place that meant to use it, or a "
     "leftover. Remove it or use it.",
     run};
 

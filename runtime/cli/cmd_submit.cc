@@ -22,12 +22,12 @@ int fail(const runtime::SubmissionError& e) {
   return 1;
 }
 
-int submit(const RecipeOptions& o, std::string out) {
+int submit(const RecipeOptions& o, std::string out, const std::string& model) {
   auto run = load_run(o.file, o.sets, o.cache);
   if (!run) return 1;
   runtime::Submission s;
   try {
-    s = runtime::make_submission(std::move(*run), o.file, o.sets);
+    s = runtime::make_submission(std::move(*run), o.file, o.sets, model);
   } catch (const runtime::SubmissionError& e) {
     return fail(e);
   }
@@ -78,7 +78,9 @@ void add_submit(CLI::App& app, int& exit_code) {
   CLI::App* s = app.add_subcommand("submit", "Pack a recipe's last run into one archive a grader can verify");
   add_recipe_options(s, *o);
   s->add_option("-o,--output", *out, "The archive to write (default: NAME.submission.tar.gz)");
-  s->callback([o, out, &exit_code] { exit_code = submit(*o, *out); });
+  auto model = std::make_shared<std::string>();
+  s->add_option("--model", *model, "The model to submit: the stage named `as NAME` (default: the model the recipe's last stage holds)");
+  s->callback([o, out, model, &exit_code] { exit_code = submit(*o, *out, *model); });
 
   auto file = std::make_shared<std::string>();
   auto data = std::make_shared<std::string>();

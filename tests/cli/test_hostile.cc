@@ -342,3 +342,40 @@ TEST_CASE("a submission of a run with --set values holds only real files, and ve
   CHECK(v.code == 0);
   CHECK(v.out.find("verified: every claim holds") != std::string::npos);
 }
+
+TEST_CASE("submit packs the model named with --model, and a claim of test accuracy is of the whole test set", "[faults][submit]") {
+  Scratch s;
+  s.write("r.recipe", "recipe sub\nlet test_subset = 0\ndata synthetic size: 256 test_subset: $test_subset\nmodel small_cnn width: 4\n"
+                      "train 2 epochs batch: 64 as dense\nevaluate\nprune 50%\nretrain 1 epoch\nevaluate\n");
+  const std::string recipe = (s.dir / "r.recipe").string(), cache = (s.dir / "cache").string();
+  REQUIRE(run_whittle("run --cache " + cache + " " + recipe).code == 0);
+  const std::string archive = (s.dir / "dense.tar.gz").string();
+  const Result r = run_whittle("submit --cache " + cache + " --model dense -o " + archive + " " + recipe);
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("model of #2 train") != std::string::npos);
+  CHECK(std::regex_search(r.out, std::regex("sparsity +0\n")));  // the dense model, not the pruned one
+  const Result v = verify_clean(s, archive);
+  INFO(v.out);
+  CHECK(v.code == 0);
+  CHECK(v.out.find("as dense") != std::string::npos);
+  CHECK(std::regex_search(v.out, std::regex("ok +accuracy measured on +the whole test set +the whole test set \\(#3 evaluate")));
+  // A name the recipe does not have, and a name for no model.
+  const Result none = run_whittle("submit --cache " + cache + " --model dnse -o " + archive + " " + recipe);
+  CHECK(none.code == 1);
+  CHECK(none.out.find("names no stage `dnse`") != std::string::npos);
+  CHECK(none.out.find("its names: dense") != std::string::npos);
+
+  // On a subset of the test set: submit refuses, and a submission edited to one fails in verify.
+  const std::string sub = " --set test_subset=32 ";
+  REQUIRE(run_whittle("run --cache " + cache + sub + recipe).code == 0);
+  const Result refused = run_whittle("submit --cache " + cache + sub + "-o " + archive + " " + recipe);
+  INFO(refused.out);
+  CHECK(refused.code == 1);
+  CHECK(refused.out.find("measured on 32 test images (`test_subset: 32` at ") != std::string::npos);
+  const std::string edited = repack(s, archive, "sed -i 's/test_subset = 0/test_subset = 32/' recipe/r.recipe", true, "subset.tar.gz");
+  const Result vs = verify_clean(s, edited);
+  INFO(vs.out);
+  CHECK(vs.code == 1);
+  CHECK(std::regex_search(vs.out, std::regex("FAIL accuracy measured on +the whole test set +32 test images \\(test_subset\\): not the test accuracy")));
+}
