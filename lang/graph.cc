@@ -64,11 +64,15 @@ std::string stage_summary(const StageInstance& s) {
   std::string out;
   for (const CheckedParam& p : s.params) {
     if (p.origin != Origin::Given) continue;
-    const bool positional_word = p.value.kind == Val::Kind::Enum || p.value.kind == Val::Kind::Quantity;
+    // As a recipe may write it: an enum word bare (`l1`), a quantity bare only where it is the
+    // stage's positional value (`8 bits`, but `activations: 8 bits`).
+    const ParamDef* def = s.def ? s.def->param(p.name) : nullptr;
+    const bool positional_word =
+        p.value.kind == Val::Kind::Enum || (p.value.kind == Val::Kind::Quantity && (!def || def->positional));
     // A named value given but equal to its default (`subset: $subset` with the let at 0) says
     // nothing; a word the recipe wrote (`l1`) is kept as written.
     if (s.def && !positional_word)
-      if (const ParamDef* d = s.def->param(p.name); d && !d->required && d->default_text == p.value.canonical()) continue;
+      if (def && !def->required && def->default_text == p.value.canonical()) continue;
     out += (out.empty() ? "" : " ") + (positional_word ? p.value.canonical() : p.name + ": " + p.value.canonical());
   }
   return out;

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -165,7 +166,16 @@ std::string stage_name(const Plan& p, int id) {
   const std::string sum = lang::stage_summary(s);
   if (!sum.empty()) n += " " + sum;
   if (n.size() > 34) n = n.substr(0, 33) + "…";
+  // Its name and its branch are never cut: they tell a sweep's stages apart.
+  if (!s.as_name.empty()) n += " as " + s.as_name;
+  if (!s.where.empty()) n += " [" + s.where + "]";
   return n;
+}
+
+std::size_t stage_name_width(const Plan& p, std::size_t least) {
+  std::size_t w = least;
+  for (const auto& step : p.steps) w = std::max<std::size_t>(w, lang::count_code_points(stage_name(p, step.stage)) + 1);
+  return w;
 }
 
 }  // namespace whittle::runtime

@@ -54,8 +54,11 @@ std::string record_path(const ArtifactStore& store, const std::string& recipe, c
 /// Every recorded run of a recipe, whatever its `--set` values.
 std::vector<RunRecord> recorded_runs(const ArtifactStore& store, const std::string& recipe);
 
-/// A stage as tables name it: "#3 prune 20% global", cut to 34 characters.
+/// A stage as tables name it: "#3 prune 20% global", its summary cut to 34 characters, then its
+/// `as` name and its sweep or repeat branch ("#8 prune 5% global l1 [sweep lr=0.01, sweep amount=5%]").
 std::string stage_name(const Plan& p, int id);
+/// The width of a column of stage names: the longest of the plan's, and at least `least`.
+std::size_t stage_name_width(const Plan& p, std::size_t least);
 
 /// The default cache folder for a recipe: `.whittle/` beside it, or $WHITTLE_CACHE.
 std::string default_cache_dir(const std::string& recipe_path);

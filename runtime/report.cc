@@ -24,7 +24,7 @@ std::string report_label(const Run& r, const StageRecord& s) {
   std::string n = r.same(s) ? stage_name(*r.plan, s.id) : fmt::format("#{} {}", s.id, s.kind);
   if (r.same(s) && !r.plan->stage(s.id).produces_model() && r.plan->stage(s.id).model_in >= 0)
     n = fmt::format("#{} {} of {}", s.id, s.kind, stage_name(*r.plan, r.plan->stage(s.id).model_in));
-  if (!s.where.empty()) n += " [" + s.where + "]";
+  if (!r.same(s) && !s.where.empty()) n += " [" + s.where + "]";  // stage_name() has it
   return n;
 }
 
@@ -57,11 +57,12 @@ std::string cell(const Metrics& m, const std::string& key) {
 
 std::string run_table(const Plan& p, const RunRecord& r, const ArtifactStore& store) {
   const auto cols = run_columns(r);
-  std::string out = fmt::format("{:<35} {:<7} {:>8}", "stage", "status", "seconds");
+  const std::size_t w = stage_name_width(p, 35);
+  std::string out = fmt::format("{:<{}} {:<7} {:>8}", "stage", w, "status", "seconds");
   for (const auto& c : cols) out += fmt::format(" {:>{}}", metric_def(c).header, width(c));
   out += "\n";
   for (const auto& s : r.stages) {
-    out += fmt::format("{:<35} {:<7} {:>8.1f}", stage_name(p, s.id), s.status, s.seconds);
+    out += fmt::format("{:<{}} {:<7} {:>8.1f}", stage_name(p, s.id), w, s.status, s.seconds);
     for (const auto& c : cols) out += fmt::format(" {:>{}}", cell(s.metrics, c), width(c));
     out += "\n";
   }

@@ -53,14 +53,15 @@ int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format,
   // computes it, is in a column of its own, headed by the preset.
   bool presets = false;
   for (const auto& [id, p] : pv) presets = presets || !p.score_preset.empty();
-  std::string head = fmt::format("{:<36} {:<6} {:<12}", "stage", "status", "key");
+  const std::size_t w = runtime::stage_name_width(*plan, 36);
+  std::string head = fmt::format("{:<{}} {:<6} {:<12}", "stage", w, "status", "key");
   if (preview)
     head += fmt::format(" {:>10} {:>10} {:>9} {:>7} {:>5} {:>10}", "params", "nonzero", "sparsity", "MACs", "bits", "course2025");
   if (presets) head += fmt::format(" {:>20}", "score stage's preset");
   std::puts(head.c_str());
   bool estimated = false;
   for (const auto& step : plan->steps) {
-    std::string line = fmt::format("{:<36} {:<6} {:<12}", stage_name(*plan, step.stage), step.fresh ? "fresh" : "stale", step.key.substr(0, 12));
+    std::string line = fmt::format("{:<{}} {:<6} {:<12}", stage_name(*plan, step.stage), w, step.fresh ? "fresh" : "stale", step.key.substr(0, 12));
     if (auto it = pv.find(step.stage); it != pv.end()) {
       const auto& m = it->second.metrics;
       if (!it->second.note.empty()) {

@@ -96,8 +96,9 @@ int run_recipe(const RecipeOptions& o, int threads, const std::string& format, b
   auto plan = load_plan(o, store);
   if (!plan) return 1;
   if (dry_run) {
+    const std::size_t w = runtime::stage_name_width(*plan, 36);
     for (const auto& step : plan->steps)
-      std::printf("%-36s %s\n", stage_name(*plan, step.stage).c_str(), step.fresh ? "cached" : ("would run: " + step.reason).c_str());
+      fmt::print("{:<{}} {}\n", stage_name(*plan, step.stage), w, step.fresh ? "cached" : "would run: " + step.reason);
     return 0;
   }
   const bool slurm = ex.executor == "slurm";
