@@ -42,7 +42,7 @@ const std::vector<CodeInfo>& all_codes() {
       {"W0001", "milestone_past_end", Severity::Warning, "a schedule milestone at or past the stage's last epoch"},
       {"W0002", "prune_without_retrain", Severity::Warning, "a prune followed by no retraining before it is used"},
       {"W0003", "extreme_sparsity", Severity::Warning, "cumulative sparsity of 99% or more"},
-      {"W0004", "unused_name", Severity::Warning, "a `let` or `as` name that is never used"},
+      {"W0004", "unused_name", Severity::Warning, "a `let` or sweep name that is never used (an `as` name is a label too: the report and `submit --model` use it)"},
       {"W0005", "no_evaluate", Severity::Warning, "a recipe that never evaluates its model"},
       {"W0006", "unknown_lint", Severity::Warning, "`allow(...)` of a lint that does not exist"},
       {"W0007", "selects_on_test", Severity::Warning, "a sensitivity scan (and the prune it guides) measured on the test set"},

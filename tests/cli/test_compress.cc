@@ -378,7 +378,7 @@ TEST_CASE("verify finds the data where the grader keeps it", "[run][submit]") {
   std::filesystem::create_directories(s.dir / "student");
   std::filesystem::create_directory_symlink(std::filesystem::canonical(cifar), s.dir / "student" / "cifar");
   const std::string recipe = "recipe cif\ndata cifar10 root: \"" + (s.dir / "student" / "cifar").string() +
-                             "\" subset: 256 test_subset: 500\nmodel small_cnn\ntrain 1 epoch\nevaluate\n";
+                             "\" subset: 256\nmodel small_cnn\ntrain 1 epoch\nevaluate\n";
   run_json(s, recipe);
   const std::string archive = (s.dir / "cif.tar.gz").string();
   REQUIRE(run_whittle("submit --cache " + (s.dir / "cache").string() + " -o " + archive + " " + (s.dir / "r.recipe").string()).code == 0);
