@@ -304,6 +304,11 @@ std::optional<Val> Checker::check_bound(const Val& v, const Type& t, Span use) {
 }
 
 bool Checker::check_range(const Val& v, const ParamDef& p, const std::string& owner) {
+  if (v.kind == Val::Kind::List) {  // a list's range is each item's
+    bool ok = true;
+    for (const Val& item : v.items) ok = check_range(item, p, owner) && ok;
+    return ok;
+  }
   if (!p.range.present || !v.is_number() || p.range.contains(v.num)) return true;
   const ast::Unit u = v.kind == Val::Kind::Quantity ? v.unit : ast::Unit::None;
   std::string rule;

@@ -39,6 +39,14 @@ TEST_CASE("architectures have their published parameter counts", "[torch][models
   densenet121.growth = 32;
   CHECK(params(*build("densenet", densenet121)) == 6956298);
   CHECK(params(*build("lenet5", {}, {1, 28, 28, 10})) == 61706);
+  // A DenseNet with its fourth block left out (a course report's change) builds and runs; a block
+  // of 0 layers is refused by the checker (E0203 on `blocks`).
+  ArchParams three;
+  three.growth = 8;
+  three.blocks = {6, 10, 20};
+  auto net = build("densenet", three);
+  CHECK(params(*net) < params(*build("densenet", [] { ArchParams p; p.growth = 8; return p; }())));
+  CHECK(net->forward(torch::rand({2, 3, 32, 32})).sizes() == std::vector<std::int64_t>{2, 10});
 }
 
 TEST_CASE("MACs are measured from the forward pass", "[torch][models]") {
