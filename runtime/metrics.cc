@@ -9,6 +9,8 @@ namespace whittle::runtime {
 const std::vector<MetricDef>& metric_defs() {
   static const std::vector<MetricDef> defs = {
       {"accuracy", "test accuracy", "accuracy", "{:.2f}%", 100, true},
+      {"precision", "macro precision", "precision", "{:.4f}", 1, false},
+      {"recall", "macro recall", "recall", "{:.4f}", 1, false},
       {"f1", "macro F1", "F1", "{:.4f}", 1, false},
       {"params", "parameters", "params", "{:.0f}", 1, true},
       {"nonzero", "non-zero parameters", "nonzero", "{:.0f}", 1, true},

@@ -30,20 +30,29 @@ std::string report_label(const Run& r, const StageRecord& s) {
 
 namespace {
 
-/// The metric columns of the run table; F1 and latency only when some stage measured them.
-std::vector<std::string> run_columns(const RunRecord& r) {
-  std::vector<std::string> cols = {"accuracy", "params", "nonzero", "sparsity", "macs", "bits", "score"};
-  bool latency = false, f1 = false;
-  for (const auto& s : r.stages) latency |= measured(s.metrics, "latency_ms"), f1 |= measured(s.metrics, "f1");
-  if (f1) cols.push_back("f1");
-  if (latency) cols.push_back("latency_ms");
+/// What every table shows, then what it shows when some stage measured it.
+const std::vector<std::string> kOptional = {"precision", "recall", "f1", "sparse_mib", "latency_ms"};
+
+std::vector<std::string> columns(std::vector<std::string> cols, const std::vector<const StageRecord*>& stages) {
+  for (const auto& key : kOptional) {
+    bool any = false;
+    for (const StageRecord* s : stages) any = any || measured(s->metrics, key);
+    if (any) cols.push_back(key);
+  }
   return cols;
 }
 
-/// A column is as wide as its heading, and at least 7 characters (10 for counts).
+/// The metric columns of the run table.
+std::vector<std::string> run_columns(const RunRecord& r) {
+  std::vector<const StageRecord*> stages;
+  for (const auto& s : r.stages) stages.push_back(&s);
+  return columns({"accuracy", "params", "nonzero", "sparsity", "macs", "bits", "score"}, stages);
+}
+
+/// A column is as wide as its heading, and at least 7 characters (10 for counts, 9 for a score: 0.0010158).
 std::size_t width(const std::string& key) {
   const std::string head = metric_def(key).header;
-  const std::size_t least = key == "params" || key == "nonzero" ? 10 : key == "latency_ms" ? 14 : 7;
+  const std::size_t least = key == "params" || key == "nonzero" ? 10 : key == "latency_ms" ? 14 : key == "score" ? 9 : 7;
   return std::max(least, head.size());
 }
 
@@ -83,9 +92,15 @@ namespace {
 
 /// The results table: every stage that measured accuracy, with the model it measured.
 std::string write_tables(const std::vector<Run>& runs, const fs::path& dir) {
-  const std::vector<std::string> shown = {"accuracy", "f1", "params", "nonzero", "sparsity", "macs", "bits", "score", "packed_mib", "latency_ms"};
-  const std::vector<std::string> csv_cols = {"accuracy", "f1",       "params",     "nonzero",    "sparsity",   "macs",
-                                             "bits",     "score",    "size_mib",   "packed_mib", "latency_ms", "latency_batch"};
+  std::vector<const StageRecord*> measured_stages;
+  for (const auto& r : runs)
+    for (const auto& s : r.record.stages)
+      if (measured(s.metrics, "accuracy")) measured_stages.push_back(&s);
+  const std::vector<std::string> shown =
+      columns({"accuracy", "params", "nonzero", "sparsity", "macs", "bits", "score", "packed_mib"}, measured_stages);
+  const std::vector<std::string> csv_cols = {"accuracy", "precision", "recall",     "f1",         "params",     "nonzero",    "sparsity",
+                                             "macs",     "bits",      "score",      "size_mib",   "packed_mib", "sparse_mib", "latency_ms",
+                                             "latency_batch"};
   std::string markdown = "| recipe | stage |", rule = "|---|---|";
   for (const auto& c : shown) markdown += fmt::format(" {} |", metric_def(c).header), rule += "---:|";
   markdown += "\n" + rule + "\n";

@@ -2,6 +2,8 @@
 // stages through `whittle run` on synthetic data.
 #include <catch2/catch.hpp>
 
+#include <regex>
+
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -268,7 +270,7 @@ TEST_CASE("plan previews a score stage's own preset, as the run computes it", "[
 TEST_CASE("report writes the results table and draws the plots with gnuplot", "[run][report]") {
   Scratch s;
   const std::string recipe =
-      "recipe rep\ndata synthetic size: 256\nmodel small_cnn\ntrain 2 epochs\nevaluate\n"
+      "recipe rep\ndata synthetic size: 256\nmodel small_cnn\ntrain 2 epochs\nevaluate metrics: [accuracy, precision, recall, f1]\n"
       "sensitivity amounts: [30%, 60%] images: 64\n"
       "sweep amount in [30%, 60%] { prune $amount -> retrain 1 epoch -> evaluate }\n";
   const std::string cache = (s.dir / "cache").string();
@@ -283,6 +285,10 @@ TEST_CASE("report writes the results table and draws the plots with gnuplot", "[
   INFO(r.out);
   const std::string md = s.read("out/results.md");
   CHECK(md.find("| rep | #3 evaluate of #2 train 2 epochs |") != std::string::npos);
+  // What some stage measured gets a column, in the report and in the run table.
+  CHECK(md.find("| packed MiB | precision | recall | F1 | sparse MiB |") != std::string::npos);
+  const Result table = run_whittle("run --cache " + cache + " " + file);
+  CHECK(std::regex_search(table.out, std::regex("score +precision +recall +F1 +sparse MiB\n")));
   CHECK(md.find("#10 evaluate of #9 retrain 1 epoch [sweep amount=60%] |") != std::string::npos);
   const std::string csv = s.read("out/results.csv");
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 4);  // the header and three evaluations
