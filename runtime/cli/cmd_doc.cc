@@ -1,11 +1,14 @@
-// `whittle doc` (the stage catalog) and `whittle explain` (the diagnostic codes).
+// `whittle doc` (the stage catalog and the standard library's defines) and `whittle explain` (the
+// diagnostic codes).
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <sstream>
 
 #include "lang/catalog.h"
 #include "lang/codes.h"
 #include "lang/lint/lint.h"
+#include "lang/std_defines.h"
 #include "lang/suggest.h"
 #include "runtime/cli/commands.h"
 #include "runtime/stages.h"
@@ -53,7 +56,17 @@ int run_doc(const std::string& name) {
       for (const auto& k : f.kinds) kinds += (kinds.empty() ? "" : ", ") + k.name;
       out += fmt::format("  {:<12} {} ({})\n", f.name, f.doc, kinds);
     }
-    out += "\n`whittle doc NAME` shows a stage, a family or a call in full.\n";
+    out += "\nstages written in the language (the standard library; `use \"FILE\"`, then call them):\n";
+    for (const auto& d : lang::stdlib_defines()) {
+      std::string first;  // its first sentence: the lines up to one that ends with a full stop
+      std::istringstream lines(d.doc);
+      for (std::string l; std::getline(lines, l);) {
+        first += (first.empty() ? "" : " ") + l;
+        if (!l.empty() && l.back() == '.') break;
+      }
+      out += fmt::format("  {:<14} {} ({})\n", d.name, first, d.file);
+    }
+    out += "\n`whittle doc NAME` shows a stage, a family, a call or a standard `define` in full.\n";
     std::fputs(out.c_str(), stdout);
     return 0;
   }
@@ -76,12 +89,22 @@ int run_doc(const std::string& name) {
     }
     return 0;
   }
+  const auto defines = lang::stdlib_defines();
+  for (const auto& d : defines) {
+    if (d.name != name) continue;
+    std::printf("%s: a stage written in the language, in the standard library\n  use \"%s\"\n\n", d.signature.c_str(), d.file.c_str());
+    std::string doc = "  " + d.doc;
+    for (std::size_t i = 0; (i = doc.find('\n', i)) != std::string::npos; i += 3) doc.replace(i, 1, "\n  ");
+    std::printf("%s\n", doc.c_str());
+    return 0;
+  }
   std::vector<std::string> all = cat.stage_names();
+  for (const auto& d : defines) all.push_back(d.name);
   for (const auto& f : cat.families()) {
     all.push_back(f.name);
     for (const auto& k : f.kinds) all.push_back(k.name);
   }
-  std::fprintf(stderr, "error: no stage, family or call named `%s`\n", name.c_str());
+  std::fprintf(stderr, "error: no stage, family, call or standard `define` named `%s`\n", name.c_str());
   if (auto h = lang::did_you_mean(name, all)) std::fprintf(stderr, "  = help: %s\n", h->c_str());
   return 1;
 }
@@ -116,7 +139,7 @@ int run_explain(const std::string& code) {
 void add_doc(CLI::App& app, int& exit_code) {
   auto name = std::make_shared<std::string>();
   CLI::App* c = app.add_subcommand("doc", "Show the stage catalog, or one stage, family or call");
-  c->add_option("name", *name, "A stage (prune), a family (optimizer) or a call (sgd)");
+  c->add_option("name", *name, "A stage (prune), a family (optimizer), a call (sgd) or a standard define (lr_rewinding)");
   c->callback([name, &exit_code] { exit_code = run_doc(*name); });
 }
 

@@ -141,6 +141,18 @@ TEST_CASE("doc lists the catalog, every stage runnable", "[cli]") {
   auto bad = run_whittle("doc prnue");
   CHECK(bad.code == 1);
   CHECK(bad.out.find("did you mean `prune`?") != std::string::npos);
+  // The standard library's defines: listed with their file, and each in full with its signature and comment.
+  for (const char* d : {"lr_rewinding", "finetuning", "prune_retrain", "filter_prune"}) {
+    INFO(d);
+    CHECK(all.out.find(std::string("  ") + d + " ") != std::string::npos);
+    const auto one = run_whittle(std::string("doc ") + d);
+    CHECK(one.code == 0);
+    CHECK(one.out.find(std::string(d) + "(") == 0);
+    CHECK(one.out.find("use \"std/") != std::string::npos);
+  }
+  CHECK(run_whittle("doc lr_rewinding").out.find("rounds: int = 7") != std::string::npos);
+  CHECK(run_whittle("doc lr_rewinding").out.find("replaying the last `epochs`") != std::string::npos);
+  CHECK(run_whittle("doc lr_rewindin").out.find("did you mean `lr_rewinding`?") != std::string::npos);
 }
 
 TEST_CASE("explain describes codes and lints", "[cli]") {
