@@ -8,9 +8,7 @@
 #include <algorithm>
 #include <fstream>
 #include <iterator>
-#include <sstream>
 
-#include "runtime/atomic_file.h"
 #include "runtime/metrics.h"
 #include "runtime/sha256.h"
 #include "runtime/store.h"
@@ -77,12 +75,6 @@ int final_evaluation(const Plan& p, int model) {
   return found;
 }
 
-const StageRecord* record_of(const RunRecord& r, long long id) {
-  for (const auto& s : r.stages)
-    if (s.id == id) return &s;
-  return nullptr;
-}
-
 std::string read_whole(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -97,6 +89,12 @@ long long test_subset_of(const Plan& p, int stage) {
   const int data = p.stage(stage).data_in;
   const lang::Val* v = data >= 0 ? p.stage(data).value("test_subset") : nullptr;
   return v && v->kind == lang::Val::Kind::Int ? static_cast<long long>(v->num) : 0;
+}
+
+const StageRecord* record_of(const RunRecord& r, long long id) {
+  for (const auto& s : r.stages)
+    if (s.id == id) return &s;
+  return nullptr;
 }
 
 TempDir::TempDir() {

@@ -51,6 +51,9 @@ struct Submission {
 /// Throws SubmissionError.
 Submission make_submission(Run run, const std::string& recipe_file, const std::vector<std::string>& sets, const std::string& model_name = "");
 
+/// The stage `id` of a run record, or nullptr.
+const StageRecord* record_of(const RunRecord& r, long long id);
+
 /// How many test images the data a stage reads keeps (its `test_subset`); 0: the whole test set.
 long long test_subset_of(const Plan& p, int stage);
 

@@ -60,12 +60,6 @@ std::string recipe_inside(const SubmissionFiles& files, const std::string& recip
   return p.generic_string();
 }
 
-const StageRecord* record_of(const RunRecord& r, long long id) {
-  for (const auto& s : r.stages)
-    if (s.id == id) return &s;
-  return nullptr;
-}
-
 }  // namespace
 
 OpenedSubmission open_submission(const std::string& file) {
