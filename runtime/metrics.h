@@ -26,6 +26,12 @@ const std::vector<MetricDef>& metric_defs();
 /// The definition of `key`; std::logic_error for a name not in the table (a programming error).
 const MetricDef& metric_def(std::string_view key);
 
+/// The score presets, newest first (docs/course.md, "The score"); the first is the default.
+const std::vector<std::string>& score_presets();
+/// The metric that holds the score in `preset`: "score" for course2025 (the default, and the name
+/// older run records have), "score_course2021" and so on; a logic_error for another name.
+std::string score_key(std::string_view preset);
+
 /// Whether `m` holds the metric `key` (a name not in the table is a logic_error).
 bool measured(const Metrics& m, std::string_view key);
 

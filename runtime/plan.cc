@@ -9,6 +9,8 @@
 
 #include "runtime/data_files.h"
 #include "runtime/keys.h"
+#include "runtime/metrics.h"
+#include "runtime/params.h"
 #include "runtime/sha256.h"
 #include "runtime/stages.h"
 
@@ -82,6 +84,18 @@ std::vector<RunRecord> recorded_runs(const ArtifactStore& store, const std::stri
   return out;
 }
 
+void set_score_preset(Plan& p, const std::string& preset, const std::string& source) {
+  score_key(preset);  // a logic_error for a name that is no preset
+  p.score_preset = preset;
+  p.score_preset_source = source;
+}
+
+std::string where_written(const Plan& p, int stage) {
+  const lang::Span& sp = p.stage(stage).span;
+  const lang::SourceFile& f = p.analysis->sources.file(sp.file);
+  return fmt::format("{}:{}", f.name(), f.line_of(sp.begin));
+}
+
 std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const ArtifactStore& store, const std::string& data_dir) {
   auto p = std::make_unique<Plan>();
   p->analysis = std::move(analysis);
@@ -91,6 +105,8 @@ std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const 
   p->record_path = record_path(store, a.recipe.name, a.overrides);
   if (a.diags.has_errors()) return p;
   p->graph = lang::compile(a.recipe);
+  for (const lang::StageInstance& s : a.recipe.stages)
+    if (s.kind == "score") set_score_preset(*p, Params(s).word("version"), where_written(*p, s.id));
   for (const lang::StageInstance& s : a.recipe.stages) {
     if (!runnable_stages().count(s.kind)) {
       a.diags.add(lang::Diagnostic::make("R0001", s.name_span, fmt::format("`{}` cannot run yet in this build of whittle", s.written),

@@ -31,6 +31,10 @@ struct Plan {
   std::string recipe_sha256;
   std::string record_path;                 ///< where this recipe's run record lives
   std::string data_dir;                    ///< where the data is, when not where the recipe says (make_plan)
+  /// The preset every table, plot and claim shows the score in (docs/course.md, "The score"): the
+  /// recipe's last `score` stage's, else course2025; `--score PRESET` overrides it (set_score_preset).
+  std::string score_preset = "course2025";
+  std::string score_preset_source = "the default";  ///< "recipe.recipe:12", "--score", or "the default"
   const lang::StageInstance& stage(int id) const { return analysis->recipe.stages[static_cast<std::size_t>(id)]; }
   /// The `model` stage that starts the chain a stage belongs to.
   const lang::StageInstance& chain_model(int id) const {
@@ -44,6 +48,12 @@ struct Plan {
 /// diagnostics as R-codes at the recipe line that causes them.
 /// `data_dir`: where this machine keeps the data when not where the recipe says (see locate_data).
 std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const ArtifactStore& store, const std::string& data_dir = "");
+
+/// Shows the score in `preset` (one of runtime/metrics.h score_presets) wherever the plan's runs are shown.
+void set_score_preset(Plan& p, const std::string& preset, const std::string& source);
+
+/// Where a stage is written: "recipe.recipe:12".
+std::string where_written(const Plan& p, int stage);
 
 /// The run record describing a plan (status "planned" or "cached" per stage).
 RunRecord plan_record(const Plan& p);

@@ -2,10 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
 
+#include "lang/graph.h"
 #include "runtime/atomic_file.h"
 #include "runtime/metrics.h"
 #include "runtime/report_plots.h"
@@ -28,12 +30,66 @@ std::string report_label(const Run& r, const StageRecord& s) {
   return n;
 }
 
+std::string score_note(const std::string& preset, const std::string& source) {
+  const std::string why = source == "--score"       ? "as --score asks"
+                          : source == "the default" ? "the default: the recipe has no `score` stage; --score picks another"
+                                                    : "the preset of the recipe's last `score` stage, " + source + "; --score picks another";
+  return fmt::format("score column: {} of the model at that point ({}); bits per layer from its quantizers, as `whittle doc {}` says", preset,
+                     why, preset);
+}
+
+std::string report_preset(const std::vector<Run>& runs, std::string* note) {
+  if (runs.empty()) return "course2025";
+  const std::string& first = runs.front().plan->score_preset;
+  for (const auto& r : runs)
+    if (r.plan->score_preset != first) {
+      if (note)
+        *note = fmt::format("the recipes score with different presets ({} with {}, {} with {}): the report shows {}; --score picks one for all",
+                            runs.front().record.recipe, first, r.record.recipe, r.plan->score_preset, first);
+      return first;
+    }
+  if (note) *note = score_note(first, runs.front().plan->score_preset_source);
+  return first;
+}
+
+int measured_model(const Run& r, const StageRecord& s) {
+  if (!r.same(s)) return -1;
+  const lang::StageInstance& st = r.plan->stage(s.id);
+  return st.produces_model() ? st.id : st.model_in;
+}
+
+std::string point_label(const Run& r, const StageRecord& s) {
+  const int m = measured_model(r, s);
+  if (m >= 0 && !r.plan->stage(m).as_name.empty()) return r.plan->stage(m).as_name;
+  if (r.same(s) && !r.plan->stage(s.id).as_name.empty()) return r.plan->stage(s.id).as_name;
+  if (!s.where.empty()) {  // "sweep lr=0.01, sweep amount=30%" → "lr=0.01, amount=30%"
+    std::string w;
+    for (std::size_t i = 0; i < s.where.size();) {
+      if (s.where.compare(i, 6, "sweep ") == 0) i += 6;
+      else w += s.where[i++];
+    }
+    return w;
+  }
+  if (m < 0) return s.kind;
+  const lang::StageInstance& made = r.plan->stage(m);
+  std::string n = made.kind;
+  if (const std::string sum = lang::stage_summary(made); !sum.empty()) n += " " + sum;
+  if (n.size() <= 30) return n;
+  std::size_t cut = 29;
+  while (cut > 0 && (static_cast<unsigned char>(n[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+  return n.substr(0, cut) + "…";
+}
+
 namespace {
 
 /// What every table shows, then what it shows when some stage measured it.
 const std::vector<std::string> kOptional = {"precision", "recall", "f1", "sparse_mib", "latency_ms"};
 
 std::vector<std::string> columns(std::vector<std::string> cols, const std::vector<const StageRecord*>& stages) {
+  // Once a prune has run, the zero share of all parameters beside the prunable weights' sparsity.
+  bool pruned = false;
+  for (const StageRecord* s : stages) pruned = pruned || (measured(s->metrics, "sparsity_all") && s->metrics.at("sparsity_all") > 0);
+  if (auto at = std::find(cols.begin(), cols.end(), "sparsity"); pruned && at != cols.end()) cols.insert(at + 1, "sparsity_all");
   for (const auto& key : kOptional) {
     bool any = false;
     for (const StageRecord* s : stages) any = any || measured(s->metrics, key);
@@ -43,16 +99,16 @@ std::vector<std::string> columns(std::vector<std::string> cols, const std::vecto
 }
 
 /// The metric columns of the run table.
-std::vector<std::string> run_columns(const RunRecord& r) {
+std::vector<std::string> run_columns(const RunRecord& r, const std::string& preset) {
   std::vector<const StageRecord*> stages;
   for (const auto& s : r.stages) stages.push_back(&s);
-  return columns({"accuracy", "params", "nonzero", "sparsity", "macs", "bits", "score"}, stages);
+  return columns({"accuracy", "params", "nonzero", "sparsity", "macs", "bits", score_key(preset)}, stages);
 }
 
-/// A column is as wide as its heading, and at least 7 characters (10 for counts, 9 for a score: 0.0010158).
+/// A column is as wide as its heading, and at least 7 characters (10 for counts, 10 for a score: 0.0010158).
 std::size_t width(const std::string& key) {
   const std::string head = metric_def(key).header;
-  const std::size_t least = key == "params" || key == "nonzero" ? 10 : key == "latency_ms" ? 14 : key == "score" ? 9 : 7;
+  const std::size_t least = key == "params" || key == "nonzero" || key.rfind("score", 0) == 0 ? 10 : key == "latency_ms" ? 14 : 7;
   return std::max(least, head.size());
 }
 
@@ -65,7 +121,7 @@ std::string cell(const Metrics& m, const std::string& key) {
 }  // namespace
 
 std::string run_table(const Plan& p, const RunRecord& r, const ArtifactStore& store) {
-  const auto cols = run_columns(r);
+  const auto cols = run_columns(r, p.score_preset);
   const std::size_t w = stage_name_width(p, 35);
   std::string out = fmt::format("{:<{}} {:<7} {:>8}", "stage", w, "status", "seconds");
   for (const auto& c : cols) out += fmt::format(" {:>{}}", metric_def(c).header, width(c));
@@ -75,7 +131,7 @@ std::string run_table(const Plan& p, const RunRecord& r, const ArtifactStore& st
     for (const auto& c : cols) out += fmt::format(" {:>{}}", cell(s.metrics, c), width(c));
     out += "\n";
   }
-  out += "score column: course2025 of the model at that point (bits per layer from its quantizers; `whittle doc score`)\n";
+  out += score_note(p.score_preset, p.score_preset_source) + "\n";
   // Every `score` stage's full report (each component and how the formula's open points were
   // settled) and every sensitivity scan's table.
   for (const auto& s : r.stages) {
@@ -92,15 +148,20 @@ namespace {
 
 /// The results table: every stage that measured accuracy, with the model it measured.
 std::string write_tables(const std::vector<Run>& runs, const fs::path& dir) {
+  std::string note;
+  const std::string preset = report_preset(runs, &note);
   std::vector<const StageRecord*> measured_stages;
   for (const auto& r : runs)
     for (const auto& s : r.record.stages)
       if (measured(s.metrics, "accuracy")) measured_stages.push_back(&s);
   const std::vector<std::string> shown =
-      columns({"accuracy", "params", "nonzero", "sparsity", "macs", "bits", "score", "packed_mib"}, measured_stages);
-  const std::vector<std::string> csv_cols = {"accuracy", "precision", "recall",     "f1",         "params",     "nonzero",    "sparsity",
-                                             "macs",     "bits",      "score",      "size_mib",   "packed_mib", "sparse_mib", "latency_ms",
-                                             "latency_batch"};
+      columns({"accuracy", "params", "nonzero", "sparsity", "macs", "bits", score_key(preset), "packed_mib"}, measured_stages);
+  // The CSV has every preset's score, the tables' first.
+  std::vector<std::string> csv_cols = {"accuracy", "precision", "recall", "f1", "params", "nonzero", "sparsity", "macs", "bits", score_key(preset)};
+  for (const auto& other : score_presets())
+    if (other != preset) csv_cols.push_back(score_key(other));
+  csv_cols.insert(csv_cols.begin() + 7, "sparsity_all");
+  for (const char* c : {"size_mib", "packed_mib", "sparse_mib", "latency_ms", "latency_batch"}) csv_cols.push_back(c);
   std::string markdown = "| recipe | stage |", rule = "|---|---|";
   for (const auto& c : shown) markdown += fmt::format(" {} |", metric_def(c).header), rule += "---:|";
   markdown += "\n" + rule + "\n";
@@ -119,6 +180,7 @@ std::string write_tables(const std::vector<Run>& runs, const fs::path& dir) {
       for (const auto& c : csv_cols) csv += "," + raw_metric(s.metrics, c);
       csv += "\n";
     }
+  markdown += "\n" + note + "\n";
   write_file_atomic((dir / "results.md").string(), markdown);
   write_file_atomic((dir / "results.csv").string(), csv);
   return markdown;
@@ -126,13 +188,16 @@ std::string write_tables(const std::vector<Run>& runs, const fs::path& dir) {
 
 }  // namespace
 
-ReportOutcome write_report(const std::vector<Run>& runs, const fs::path& dir) {
+ReportOutcome write_report(const std::vector<Run>& runs, const fs::path& dir, const std::string& model) {
   ReportOutcome o;
   o.markdown = write_tables(runs, dir);
+  const std::string preset = report_preset(runs);
   std::vector<Plot> plots;
-  if (auto p = accuracy_vs_score_plot(runs)) plots.push_back(*p);
+  if (auto p = accuracy_vs_score_plot(runs, preset)) plots.push_back(*p);
+  for (auto& p : sweep_plots(runs, preset)) plots.push_back(p);
   if (auto p = training_plot(runs)) plots.push_back(*p);
-  for (auto& p : sparsity_plots(runs, dir)) plots.push_back(p);
+  for (auto& p : sparsity_plots(runs, dir, model)) plots.push_back(p);
+  for (auto& p : weight_histogram_plots(runs, model)) plots.push_back(p);
   for (auto& p : sensitivity_plots(runs)) plots.push_back(p);
   if (std::system("gnuplot --version > /dev/null 2>&1") != 0) {
     o.problem = fmt::format("gnuplot is not installed, so no plots were drawn (the tables are in {}); install it (Debian: "
@@ -142,7 +207,15 @@ ReportOutcome write_report(const std::vector<Run>& runs, const fs::path& dir) {
   for (const auto& p : plots) {
     const fs::path script = dir / (p.name + ".gp");
     write_file_atomic(script.string(), p.script(dir));
-    if (std::system(("gnuplot " + shell_quote(script.string())).c_str()) != 0)
+    const fs::path log = dir / (p.name + ".log");
+    const int rc = std::system(("gnuplot " + shell_quote(script.string()) + " 2> " + shell_quote(log.string())).c_str());
+    std::ifstream in(log);
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) o.warnings.push_back(p.name + ".gp: " + line);
+    in.close();
+    std::error_code ec;
+    fs::remove(log, ec);
+    if (rc != 0)
       o.problem += (o.problem.empty() ? "gnuplot failed on " : ", ") + script.string();
     else
       o.drawn.push_back(p.name);

@@ -25,15 +25,36 @@ std::string manifest(const SubmissionFiles& files) {
   return out;
 }
 
+/// The test-set evaluation of that model (the last one), or -1.
+int final_evaluation(const Plan& p, int model) {
+  int found = -1;
+  for (const auto& step : p.steps) {
+    const lang::StageInstance& s = p.stage(step.stage);
+    if (s.kind == "evaluate" && s.model_in == model && s.value("split")->str == "test") found = s.id;
+  }
+  return found;
+}
+
+std::string read_whole(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) throw SubmissionError(fmt::format("cannot read {}", path.string()), "`whittle cache verify`, then run the recipe again");
+  return bytes;
+}
+
+}  // namespace
+
+namespace {
+
 /// The stage whose model a run ends with: the model its last stage holds.
 int final_model_stage(const Plan& p) {
   const lang::StageInstance& last = p.stage(p.steps.back().stage);
   return last.produces_model() ? last.id : last.model_in;
 }
 
-/// The model stage named `as NAME` (a stage that measures a model names the model it measured), or
-/// with no name the model the recipe's last stage holds.
-int named_model(const Plan& p, const std::string& name, const std::string& recipe_file) {
+}  // namespace
+
+int submitted_model(const Plan& p, const std::string& name, const std::string& recipe_file) {
   if (name.empty()) return final_model_stage(p);
   std::vector<int> found;
   std::vector<std::string> names;
@@ -57,32 +78,6 @@ int named_model(const Plan& p, const std::string& name, const std::string& recip
   }
   return found[0];
 }
-
-/// "r.recipe:3": where a stage is written.
-std::string where_written(const Plan& p, int stage) {
-  const lang::Span& sp = p.stage(stage).span;
-  const lang::SourceFile& f = p.analysis->sources.file(sp.file);
-  return fmt::format("{}:{}", f.name(), f.line_of(sp.begin));
-}
-
-/// The test-set evaluation of that model (the last one), or -1.
-int final_evaluation(const Plan& p, int model) {
-  int found = -1;
-  for (const auto& step : p.steps) {
-    const lang::StageInstance& s = p.stage(step.stage);
-    if (s.kind == "evaluate" && s.model_in == model && s.value("split")->str == "test") found = s.id;
-  }
-  return found;
-}
-
-std::string read_whole(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!in.good() && !in.eof()) throw SubmissionError(fmt::format("cannot read {}", path.string()), "`whittle cache verify`, then run the recipe again");
-  return bytes;
-}
-
-}  // namespace
 
 /// How many test images the data a stage reads keeps (`test_subset`); 0: the whole test set.
 long long test_subset_of(const Plan& p, int stage) {
@@ -114,7 +109,7 @@ Submission make_submission(Run run, const std::string& recipe_file, const std::v
                             fmt::format("run it first: whittle run {}", recipe_file));
   }
   Submission out;
-  const int model = out.model_stage = named_model(plan, model_name, recipe_file);
+  const int model = out.model_stage = submitted_model(plan, model_name, recipe_file);
   const int eval = model < 0 ? -1 : final_evaluation(plan, model);
   if (eval < 0)
     throw SubmissionError(fmt::format("{} does not evaluate {} on the test set, so there is no accuracy to submit", recipe_file,
@@ -164,15 +159,17 @@ Submission make_submission(Run run, const std::string& recipe_file, const std::v
   files["model.pt"] = read_whole(fs::path(run.store->entry_dir(m.key)) / "model.pt");
   nlohmann::json info = {{"format", kSubmissionFormat}, {"recipe", run.record.recipe},     {"recipe_file", recipe_path},
                          {"sets", sets},               {"model_stage", model},              {"model_key", m.key},
-                         {"evaluate_stage", eval},      {"whittle_version", WHITTLE_VERSION}, {"claims", claims}};
+                         {"evaluate_stage", eval},      {"whittle_version", WHITTLE_VERSION}, {"claims", claims},
+                         {"score_preset", plan.score_preset}};
   files["claims.json"] = info.dump(1) + "\n";
   // The report: tables and plots of the run, drawn in a scratch folder.
   out.recipe = run.record.recipe;
   out.model_name = stage_name(plan, model);
+  out.score_preset = plan.score_preset;
   TempDir tmp;
   std::vector<Run> runs;
   runs.push_back(std::move(run));
-  const ReportOutcome rep = write_report(runs, tmp.path);
+  const ReportOutcome rep = write_report(runs, tmp.path, model_name);
   out.report_note = rep.problem;
   for (const auto& e : fs::directory_iterator(tmp.path))
     if (e.is_regular_file()) files["report/" + e.path().filename().string()] = read_whole(e.path());

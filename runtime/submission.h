@@ -18,7 +18,7 @@
 
 namespace whittle::runtime {
 
-constexpr int kSubmissionFormat = 1;
+constexpr int kSubmissionFormat = 2;  ///< 2: a score claim per preset, and the preset the recipe shows
 
 /// Why a submission cannot be made, or why one is rejected; `help` says what to do.
 struct SubmissionError : std::runtime_error {
@@ -41,6 +41,7 @@ struct Submission {
   int model_stage = -1;
   std::string model_name;  ///< stage_name() of the model submitted
   std::vector<std::pair<std::string, double>> claims;  ///< metric key → value, in metric_defs() order
+  std::string score_preset;                           ///< the preset the recipe shows
   std::string report_note;  ///< why the report has no plots, if it has none
 };
 
@@ -50,6 +51,11 @@ struct Submission {
 /// the last `evaluate` of it on the test set, which must be the whole test set (no `test_subset`).
 /// Throws SubmissionError.
 Submission make_submission(Run run, const std::string& recipe_file, const std::vector<std::string>& sets, const std::string& model_name = "");
+
+/// The model stage named `as name` (a stage that measures a model names the model it measured), or
+/// with no name the model the recipe's last stage holds (-1 if none); SubmissionError when no stage
+/// or more than one model has that name.
+int submitted_model(const Plan& p, const std::string& name, const std::string& recipe_file);
 
 /// The stage `id` of a run record, or nullptr.
 const StageRecord* record_of(const RunRecord& r, long long id);
@@ -65,6 +71,7 @@ struct OpenedSubmission {
   int model_stage = -1, evaluate_stage = -1;
   std::string model_key;
   std::map<std::string, double> claims;
+  std::string score_preset;  ///< the preset the recipe's tables show (runtime/plan.h)
 };
 
 /// Reads and checks a submission; throws SubmissionError with the reason it is rejected.

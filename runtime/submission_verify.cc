@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -28,7 +29,7 @@ std::string check_claims_format(const nlohmann::json& info) {
   const std::vector<std::pair<const char*, T>> fields = {{"format", T::number_integer}, {"recipe", T::string},     {"recipe_file", T::string},
                                                           {"sets", T::array},            {"model_stage", T::number_integer}, {"model_key", T::string},
                                                           {"evaluate_stage", T::number_integer}, {"whittle_version", T::string},
-                                                          {"claims", T::object}};
+                                                          {"claims", T::object},          {"score_preset", T::string}};
   for (const auto& [name, type] : fields) {
     if (!info.contains(name)) return fmt::format("it has no `{}`", name);
     const auto& v = info.at(name);
@@ -98,6 +99,9 @@ OpenedSubmission open_submission(const std::string& file) {
   s.model_stage = static_cast<int>(info.at("model_stage").get<long long>());
   s.evaluate_stage = static_cast<int>(info.at("evaluate_stage").get<long long>());
   s.model_key = info.at("model_key").get<std::string>();
+  s.score_preset = info.at("score_preset").get<std::string>();
+  if (std::find(score_presets().begin(), score_presets().end(), s.score_preset) == score_presets().end())
+    throw SubmissionError(fmt::format("its claims.json is malformed: its `score_preset` `{}` is no preset of this whittle", s.score_preset));
   for (const auto& d : metric_defs())
     if (d.claimed) s.claims[d.key] = info.at("claims").at(d.key).get<double>();
   s.files = std::move(*files);
@@ -183,7 +187,8 @@ Verification verify_submission(const Plan& plan, const OpenedSubmission& s, cons
     // The run record must say the same as the claims.
     const StageRecord* from = is_acc ? record_of(*rec, s.evaluate_stage) : m;
     const bool recorded = from && from->metrics.count(d.key) && from->metrics.at(d.key) == claimed;
-    rows.push_back({d.label, fmt::format("{:.10g}", claimed), fmt::format("{:.10g}{}", value, recorded ? "" : " (run.yaml says otherwise)"),
+    const bool shown = d.key == score_key(s.score_preset);  // the preset the recipe scores with
+    rows.push_back({std::string(d.label) + (shown ? ", the recipe's" : ""), fmt::format("{:.10g}", claimed), fmt::format("{:.10g}{}", value, recorded ? "" : " (run.yaml says otherwise)"),
                     ok && recorded});
   }
   v.complete = true;

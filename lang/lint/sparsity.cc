@@ -11,7 +11,10 @@ namespace {
 
 void run(Context& ctx) {
   const auto& st = ctx.recipe.stages;
-  std::vector<double> density(st.size(), 1.0), filters(st.size(), 1.0);
+  // Kept apart: the prunable weights' density (what `prune P%` counts) and that of all parameters
+  // (what `prune P% of: all` counts); which is which of the other depends on the model's sizes.
+  std::vector<double> density(st.size(), 1.0), filters(st.size(), 1.0), density_all(st.size(), 1.0);
+  std::map<Span, bool> of_all;
   std::map<Span, std::vector<std::pair<double, double>>> per_prune;  // span → (sparsity, filters removed)
   std::map<Span, double> worst;
   std::map<Span, Span> called_from;
@@ -20,6 +23,7 @@ void run(Context& ctx) {
     if (s.model_in >= 0) {
       density[i] = density[static_cast<std::size_t>(s.model_in)];
       filters[i] = filters[static_cast<std::size_t>(s.model_in)];
+      density_all[i] = density_all[static_cast<std::size_t>(s.model_in)];
     }
     if (s.kind == "train") {
       const Val* sp = s.value("sparsify");
@@ -31,9 +35,13 @@ void run(Context& ctx) {
     const Val* structure = s.value("structure");
     if (!amount) continue;
     const double keep = 1.0 - amount->num / 100.0;
+    const Val* of = s.value("of");
+    const bool all = of && of->str == "all";
+    of_all[s.name_span] = all;
     if (structure && structure->str == "structured") filters[i] *= keep;
+    else if (all) density_all[i] *= keep;
     else density[i] *= keep;
-    per_prune[s.name_span].emplace_back(1.0 - density[i], 1.0 - filters[i]);
+    per_prune[s.name_span].emplace_back(1.0 - (all ? density_all[i] : density[i]), 1.0 - filters[i]);
     if (!s.call_sites.empty() && !called_from.count(s.name_span)) called_from[s.name_span] = s.call_sites.front();
     worst[s.name_span] = std::max(worst[s.name_span], 1.0 - density[i]);
   }
@@ -51,7 +59,9 @@ void run(Context& ctx) {
       else if (values[k].first > 0) list += fmt::format("{} of filters, {} of weights", percent1(values[k].second), percent1(values[k].first));
       else list += fmt::format("{} of filters", percent1(values[k].second));
     }
-    const char* what = structured ? "cumulative pruning" : "cumulative sparsity";
+    const char* what = structured        ? "cumulative pruning"
+                       : of_all.at(span) ? "cumulative sparsity of all parameters (`of: all`; `whittle plan` shows the prunable weights')"
+                                         : "cumulative sparsity of the prunable weights";
     const std::string msg = values.size() == 1 ? fmt::format("{} after this prune: {}", what, list)
                                                : fmt::format("{} after each pass of this prune: {}", what, list);
     Diagnostic note = Diagnostic::make("N0001", span, msg, "sparsity");

@@ -41,6 +41,10 @@ int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format,
       if (auto it = pv.find(step.stage); it != pv.end()) {
         j["preview"] = it->second.metrics;
         j["preview_estimated"] = it->second.estimated;
+        j["preview_score_estimated"] = it->second.estimated || it->second.score_estimated;
+        j["score_preset"] = plan->score_preset;  // the preset `preview_score` is in
+        if (it->second.metrics.count(runtime::score_key(plan->score_preset)))
+          j["preview_score"] = it->second.metrics.at(runtime::score_key(plan->score_preset));
         if (!it->second.score_preset.empty()) j["preview_score_preset"] = it->second.score_preset;
         if (!it->second.note.empty()) j["preview_note"] = it->second.note;
       }
@@ -49,17 +53,20 @@ int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format,
     std::puts(out.dump(1).c_str());
     return 0;
   }
-  // The score column is course2025's on every row; a `score PRESET` stage's own figure, as its run
-  // computes it, is in a column of its own, headed by the preset.
+  // The score column is in the plan's preset on every row (runtime/plan.h); a `score` stage whose own
+  // figure differs (another preset, or `count: conv_linear`) has it in a column of its own.
+  const std::string key = runtime::score_key(plan->score_preset);
   bool presets = false;
-  for (const auto& [id, p] : pv) presets = presets || !p.score_preset.empty();
+  for (const auto& [id, p] : pv)
+    presets = presets || (!p.score_preset.empty() && p.metrics.count("preset_score") && p.metrics.count(key) &&
+                          p.metrics.at("preset_score") != p.metrics.at(key));
   const std::size_t w = runtime::stage_name_width(*plan, 36);
   std::string head = fmt::format("{:<{}} {:<6} {:<12}", "stage", w, "status", "key");
   if (preview)
-    head += fmt::format(" {:>10} {:>10} {:>9} {:>7} {:>5} {:>10}", "params", "nonzero", "sparsity", "MACs", "bits", "course2025");
+    head += fmt::format(" {:>10} {:>10} {:>9} {:>7} {:>5} {:>10}", "params", "nonzero", "sparsity", "MACs", "bits", plan->score_preset);
   if (presets) head += fmt::format(" {:>20}", "score stage's preset");
   std::puts(head.c_str());
-  bool estimated = false;
+  bool estimated = false, score_estimated = false;
   for (const auto& step : plan->steps) {
     std::string line = fmt::format("{:<{}} {:<6} {:<12}", stage_name(*plan, step.stage), w, step.fresh ? "fresh" : "stale", step.key.substr(0, 12));
     if (auto it = pv.find(step.stage); it != pv.end()) {
@@ -68,22 +75,29 @@ int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format,
         line += "  (no preview: " + it->second.note + ")";
       } else {
         const char* mark = it->second.estimated ? "~" : "";
+        const char* score_mark = it->second.estimated || it->second.score_estimated ? "~" : "";
         estimated |= it->second.estimated;
+        score_estimated |= it->second.score_estimated && !it->second.estimated;
         line += fmt::format(" {:>10} {:>10} {:>9} {:>7} {:>5} {:>10}", runtime::format_metric(m, "params"), runtime::format_metric(m, "nonzero"),
                             runtime::format_metric(m, "sparsity"), mark + runtime::format_metric(m, "macs"), runtime::format_metric(m, "bits"),
-                            mark + runtime::format_metric(m, "score"));
-        if (!it->second.score_preset.empty())
-          line += fmt::format(" {:>20}", fmt::format("{}{} {}", mark, it->second.score_preset, runtime::format_metric(m, "preset_score")));
+                            score_mark + runtime::format_metric(m, key));
+        if (presets && !it->second.score_preset.empty())
+          line += fmt::format(" {:>20}", fmt::format("{}{} {}", score_mark, it->second.score_preset, runtime::format_metric(m, "preset_score")));
       }
     }
     if (explain) line += "  " + step.reason;
     std::puts(line.c_str());
   }
   std::printf("%zu of %zu stages to run\n", plan->stale_count(), plan->steps.size());
-  if (preview)
-    std::printf("preview: each stage's model as the recipe makes it, before training (the score column is course2025's%s)%s\n",
-                presets ? "; a `score` stage's own preset is beside it" : "",
-                estimated ? "; ~: which layers lose what depends on the trained weights or the scan, so MACs and score are estimates" : "");
+  if (preview) {
+    std::printf("preview: each stage's model as the recipe makes it, before training%s\n",
+                presets ? "; a `score` stage's own figure is beside it" : "");
+    std::printf("%s\n", runtime::score_note(plan->score_preset, plan->score_preset_source).c_str());
+    if (estimated)
+      std::puts("~: which layers lose what depends on the trained weights or the scan, so MACs and score are estimates");
+    if (score_estimated)
+      std::puts("~: a global prune of initialised weights empties whole filters that trained weights keep: the score is an estimate");
+  }
   return 0;
 }
 

@@ -9,6 +9,7 @@
 #include "runtime/cli/commands.h"
 #include "runtime/cli/recipes.h"
 #include "runtime/report.h"
+#include "runtime/submission.h"
 
 namespace whittle::cli {
 namespace fs = std::filesystem;
@@ -18,10 +19,12 @@ using runtime::write_report;
 
 namespace {
 
-int report(const std::vector<std::string>& args, const std::vector<std::string>& sets, const std::string& cache, const std::string& out) {
+int report(const std::vector<std::string>& args, const RecipeOptions& options, const std::string& out, const std::string& model) {
   std::vector<Run> runs;
   for (const auto& a : args) {
-    auto r = load_run(a, sets, cache);
+    RecipeOptions o = options;
+    o.file = a;
+    auto r = load_run(o);
     if (!r) return 1;
     for (const auto& s : r->record.stages)
       if (!r->same(s)) {
@@ -37,7 +40,14 @@ int report(const std::vector<std::string>& args, const std::vector<std::string>&
     std::fprintf(stderr, "error: cannot create %s: %s\n", out.c_str(), ec.message().c_str());
     return 1;
   }
-  const ReportOutcome o = write_report(runs, out);
+  ReportOutcome o;
+  try {
+    o = write_report(runs, out, model);
+  } catch (const runtime::SubmissionError& e) {  // --model names no model of a run
+    std::fprintf(stderr, "error: %s\n  help: %s\n", e.what(), e.help.c_str());
+    return 1;
+  }
+  for (const auto& w : o.warnings) std::fprintf(stderr, "warning: gnuplot: %s\n", w.c_str());
   std::fputs(o.markdown.c_str(), stdout);
   std::string drawn;
   for (const auto& d : o.drawn) drawn += " " + d;
@@ -50,15 +60,18 @@ int report(const std::vector<std::string>& args, const std::vector<std::string>&
 
 void add_report(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<std::vector<std::string>>();
-  auto sets = std::make_shared<std::vector<std::string>>();
-  auto cache = std::make_shared<std::string>();
+  auto o = std::make_shared<RecipeOptions>();
   auto out = std::make_shared<std::string>("report");
+  auto model = std::make_shared<std::string>();
   CLI::App* c = app.add_subcommand("report", "Tables (markdown, CSV) and plots (PNG, SVG) of recipes' last runs");
   c->add_option("runs", *args, "Recipes, or run records (runs/NAME.yaml in a cache)")->required()->check(CLI::ExistingFile);
-  c->add_option("--set", *sets, "Override a top-level `let`: NAME=VALUE (repeatable)");
-  c->add_option("--cache", *cache, "Cache folder (default: .whittle/ beside each recipe, or $WHITTLE_CACHE)");
+  c->add_option("--set", o->sets, "Override a top-level `let`: NAME=VALUE (repeatable)");
+  c->add_option("--cache", o->cache, "Cache folder (default: .whittle/ beside each recipe, or $WHITTLE_CACHE)");
+  add_score_option(c, o->score);
   c->add_option("-o,--output", *out, "Folder for the tables and plots (default: report)");
-  c->callback([=, &exit_code] { exit_code = report(*args, *sets, *cache, *out); });
+  c->add_option("--model", *model,
+                "The model the sparsity and weight plots show: the stage named `as NAME` (default: the model `submit` packs, the last stage's)");
+  c->callback([=, &exit_code] { exit_code = report(*args, *o, *out, *model); });
 }
 
 }  // namespace whittle::cli

@@ -23,7 +23,7 @@ int fail(const runtime::SubmissionError& e) {
 }
 
 int submit(const RecipeOptions& o, std::string out, const std::string& model) {
-  auto run = load_run(o.file, o.sets, o.cache);
+  auto run = load_run(o);
   if (!run) return 1;
   runtime::Submission s;
   try {
@@ -39,7 +39,8 @@ int submit(const RecipeOptions& o, std::string out, const std::string& model) {
     return 1;
   }
   std::printf("%s: %zu files (recipe, run record, model of %s, claims, report)\n", out.c_str(), s.files.size(), s.model_name.c_str());
-  for (const auto& [key, value] : s.claims) fmt::print("  {:<22} {}\n", runtime::metric_def(key).label, value);
+  for (const auto& [key, value] : s.claims)
+    fmt::print("  {:<22} {}{}\n", runtime::metric_def(key).label, value, key == runtime::score_key(s.score_preset) ? "  (the recipe's preset)" : "");
   return 0;
 }
 
@@ -52,13 +53,14 @@ int verify(const std::string& file, const std::string& data) {
     const runtime::OpenedSubmission s = runtime::open_submission(file);
     runtime::TempDir tmp;  // removed on every way out, an exception's included
     const fs::path root = tmp.path / "s";
-    RecipeOptions o{runtime::unpack_submission(s, root), s.sets, (tmp.path / "cache").string(), (root / "recipe").string()};
+    RecipeOptions o{runtime::unpack_submission(s, root), s.sets, (tmp.path / "cache").string(), (root / "recipe").string(),
+                   s.score_preset};
     std::unique_ptr<runtime::ArtifactStore> store;
     auto plan = load_plan(o, store, data);
     if (!plan) return reject("its recipe cannot be planned here (see above; `--data DIR` says where this machine keeps the data)");
     const runtime::Verification v = runtime::verify_submission(*plan, s, root, tmp.path);
-    std::printf("%-4s %-24s %-22s %s\n", "", "", "claimed", "recomputed");
-    for (const auto& r : v.rows) std::printf("%-4s %-24s %-22s %s\n", r.ok ? "ok" : "FAIL", r.what.c_str(), r.claimed.c_str(), r.found.c_str());
+    std::printf("%-4s %-33s %-22s %s\n", "", "", "claimed", "recomputed");
+    for (const auto& r : v.rows) std::printf("%-4s %-33s %-22s %s\n", r.ok ? "ok" : "FAIL", r.what.c_str(), r.claimed.c_str(), r.found.c_str());
     if (!v.complete) return 1;  // not the recipe's model: nothing more to recompute
     std::printf("%s: %s\n", file.c_str(), v.ok() ? "verified: every claim holds" : "NOT verified: the claims marked FAIL do not hold");
     return v.ok() ? 0 : 1;

@@ -9,6 +9,7 @@
 #include "lang/graph.h"
 #include "lang/render.h"
 #include "runtime/cli/common.h"
+#include "runtime/metrics.h"
 #include "runtime/record.h"
 
 namespace whittle::cli {
@@ -18,6 +19,13 @@ void add_recipe_options(CLI::App* c, RecipeOptions& o) {
   c->add_option("recipe", o.file, "Recipe file")->required()->check(CLI::ExistingFile);
   c->add_option("--set", o.sets, "Override a top-level `let`: NAME=VALUE (repeatable)");
   c->add_option("--cache", o.cache, "Cache folder (default: .whittle/ beside the recipe, or $WHITTLE_CACHE)");
+  add_score_option(c, o.score);
+}
+
+void add_score_option(CLI::App* c, std::string& preset) {
+  c->add_option("--score", preset,
+                "The score preset tables, plots and claims show (default: the recipe's last `score` stage's, else course2025)")
+      ->check(CLI::IsMember(runtime::score_presets()));
 }
 
 /// Analyses and plans a recipe; prints problems; nullptr if it cannot run.
@@ -35,6 +43,7 @@ std::unique_ptr<runtime::Plan> load_plan(const RecipeOptions& o, std::unique_ptr
     return nullptr;
   }
   auto plan = runtime::make_plan(std::move(analysis), *store, data_dir);
+  if (!o.score.empty()) runtime::set_score_preset(*plan, o.score, "--score");
   const lang::Analysis& a = *plan->analysis;
   for (const auto& d : a.diags.all())
     if (d.severity != lang::Severity::Note) std::fputs((lang::render_full(d, a.sources) + "\n").c_str(), stderr);
@@ -46,8 +55,8 @@ std::unique_ptr<runtime::Plan> load_plan(const RecipeOptions& o, std::unique_ptr
   return plan;
 }
 
-std::optional<runtime::Run> load_run(const std::string& arg, const std::vector<std::string>& sets, const std::string& cache) {
-  RecipeOptions o{arg, sets, cache, ""};
+std::optional<runtime::Run> load_run(RecipeOptions o) {
+  const std::string arg = o.file;
   if (fs::path(arg).extension() == ".yaml") {  // a run record: runs/<recipe>.yaml in a cache
     auto rec = runtime::read_record(arg);
     if (!rec) {

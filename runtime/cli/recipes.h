@@ -20,18 +20,21 @@ struct RecipeOptions {
   std::vector<std::string> sets;
   std::string cache;
   std::string confine_to;  ///< a submission's folder: its recipe may `use` nothing outside it
+  std::string score;       ///< --score PRESET: the preset tables show (else the recipe's; runtime/plan.h)
 };
 
-/// The recipe argument, `--set` and `--cache`.
+/// The recipe argument, `--set`, `--cache` and `--score`.
 void add_recipe_options(CLI::App* c, RecipeOptions& o);
+/// `--score PRESET` alone, for commands that take their recipes otherwise.
+void add_score_option(CLI::App* c, std::string& preset);
 
 /// Analyses and plans a recipe; prints problems; nullptr if it cannot run. `data_dir`: where this
 /// machine keeps the data, if not where the recipe says (`verify --data`).
 std::unique_ptr<runtime::Plan> load_plan(const RecipeOptions& o, std::unique_ptr<runtime::ArtifactStore>& store, const std::string& data_dir = "");
 
-/// The last run of a recipe, or of the recipe a run record (runs/NAME.yaml) names; problems are
+/// The last run of `o.file`, a recipe or a run record (runs/NAME.yaml) that names one; problems are
 /// printed and give nullopt.
-std::optional<runtime::Run> load_run(const std::string& recipe_or_record, const std::vector<std::string>& sets, const std::string& cache);
+std::optional<runtime::Run> load_run(RecipeOptions o);
 
 using runtime::stage_name;
 

@@ -1,6 +1,8 @@
 // Models read back from the cache (inspect.h).
 #include "runtime/torch/inspect.h"
 
+#include <cmath>
+
 #include "runtime/data_files.h"
 #include "runtime/executor.h"
 #include "runtime/torch/data.h"
@@ -26,6 +28,39 @@ std::vector<LayerStats> stage_layers(const Plan& plan, int stage_id, const std::
     out.push_back(s);
   }
   return out;
+}
+
+WeightHistogram weight_histogram(const Plan& plan, int stage_id, const std::string& entry_dir, double lo, double hi, int bins) {
+  const Net net = load_stage_model(plan, stage_id, entry_dir);
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> parts;
+  for (const auto& l : net.layers()) parts.push_back(Net::effective_weight(l).detach().to(torch::kFloat).flatten());
+  WeightHistogram h;
+  if (parts.empty() || bins < 1) return h;
+  const torch::Tensor all = torch::cat(parts);
+  const torch::Tensor nz = all.masked_select(all.ne(0));
+  h.total = all.numel();
+  h.zeros = h.total - nz.numel();
+  if (lo >= hi) {  // symmetric, over all but the largest 0.5% of magnitudes (which would squeeze the rest)
+    double m = 1.0;
+    if (nz.numel()) {
+      const torch::Tensor a = nz.abs();
+      const std::int64_t k = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(0.995 * static_cast<double>(a.numel()))));
+      m = std::get<0>(torch::kthvalue(a, k)).item<double>() * 1.05;
+    }
+    lo = -m, hi = m;
+  }
+  h.lo = lo, h.hi = hi;
+  h.counts.assign(static_cast<std::size_t>(bins), 0);
+  if (nz.numel() == 0) return h;
+  const torch::Tensor in = nz.masked_select(nz.ge(lo).logical_and(nz.le(hi)));
+  h.outside = nz.numel() - in.numel();
+  const torch::Tensor idx = ((in.to(torch::kDouble) - lo) / (hi - lo) * bins).floor().clamp(0, bins - 1).to(torch::kLong);
+  const torch::Tensor c = torch::bincount(idx, {}, bins);
+  for (int i = 0; i < bins; ++i) h.counts[static_cast<std::size_t>(i)] = c[i].item<std::int64_t>();
+  h.distinct = static_cast<int>(std::get<0>(at::_unique(nz.slice(0, 0, std::min<std::int64_t>(nz.numel(), 1 << 22)))).numel());
+  if (h.distinct > 257) h.distinct = 257;
+  return h;
 }
 
 std::map<std::string, double> recompute_claims(const Plan& plan, int stage_id, const std::string& entry_dir, bool test_accuracy) {

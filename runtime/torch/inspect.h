@@ -20,6 +20,17 @@ struct LayerStats {
 /// given), in registration order.
 std::vector<LayerStats> stage_layers(const Plan& plan, int stage_id, const std::string& entry_dir);
 
+/// The values of every conv and linear weight a model computes with (masks and quantizers
+/// applied), zeros apart: `counts` has `bins` equal bins over [lo, hi] (values outside go to the
+/// end bins). With lo >= hi the range is the data's own, symmetric about 0.
+struct WeightHistogram {
+  double lo = 0, hi = 0;
+  std::vector<std::int64_t> counts;
+  std::int64_t zeros = 0, total = 0, outside = 0;
+  int distinct = 0;  ///< distinct non-zero values, up to 257 (a quantized model has few)
+};
+WeightHistogram weight_histogram(const Plan& plan, int stage_id, const std::string& entry_dir, double lo, double hi, int bins);
+
 /// What a run says of the model stage `stage_id` produced, recomputed from its checkpoint in
 /// `entry_dir`: parameters, non-zero weights, sparsity, MACs, bits, score and sizes (the figures of
 /// the run table), and with `test_accuracy` its accuracy on the test set of its chain's data (found

@@ -46,11 +46,13 @@ std::map<int, StagePreview> preview_plan(const Plan& plan) {
         if (in != out.end() && !in->second.metrics.empty()) {
           pv.metrics = in->second.metrics;
           pv.estimated = in->second.estimated;
+          pv.score_estimated = in->second.score_estimated;
         } else {
           pv.note = in != out.end() && !in->second.note.empty() ? in->second.note : "no model";
         }
       } else if (nets.count(s.model_in)) {
         pv.estimated = out[s.model_in].estimated;
+        pv.score_estimated = out[s.model_in].score_estimated;
         const bool last = --writers[s.model_in] == 0;
         if (s.kind == "score") {
           const Net& net = nets.at(s.model_in);

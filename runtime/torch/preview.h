@@ -11,13 +11,17 @@
 namespace whittle::runtime::torchrt {
 
 struct StagePreview {
-  std::map<std::string, double> metrics;  ///< size_and_cost's (params, nonzero, sparsity, macs, bits, score (course2025)...)
+  std::map<std::string, double> metrics;  ///< size_and_cost's (params, nonzero, sparsity, macs, bits, the score in every preset...)
   /// The totals follow from the recipe, but which layers lose what depends on trained weights (a
   /// global structured prune) or on a scan (`guide:`): per-layer figures such as MACs are estimates.
   bool estimated = false;
+  /// The parameter counts and the sparsity follow from the recipe, but the score does not: a global
+  /// prune on initialised weights empties whole filters (p_s) that trained weights keep. Set
+  /// whenever `estimated` is.
+  bool score_estimated = false;
   std::string note;  ///< why the stage has no figures (its model cannot be built)
-  /// A `score` stage's preset: its figure is metrics["preset_score"], as the run computes it
-  /// (metrics["score"] stays course2025's, like every other row's).
+  /// A `score` stage's preset: its figure is metrics["preset_score"], as the run computes it with
+  /// its `count` (metrics holds every preset's score, like every other row's).
   std::string score_preset;
 };
 

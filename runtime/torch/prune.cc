@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <limits>
 
 #include "runtime/executor.h"
@@ -37,15 +38,25 @@ void prune_weights(Net& net, const PruneSpec& spec, at::Generator& gen) {
     const T score = spec.criterion == "random" ? torch::rand(l.weight.sizes(), gen) : Net::effective_weight(l).abs().to(torch::kCPU);
     scores.push_back(score.masked_fill(mask.to(torch::kCPU).eq(0), std::numeric_limits<float>::infinity()).flatten());
   }
-  // Remove `amount` of the weights still unpruned: the k lowest scores among the survivors.
-  auto prune_group = [&](const std::vector<std::size_t>& which, double amount) {
-    std::vector<T> parts;
+  auto alive_in = [&](const std::vector<std::size_t>& which) {
     std::int64_t alive = 0;
-    for (std::size_t i : which) {
-      parts.push_back(scores[i]);
-      alive += masks[i]->sum().item<std::int64_t>();
-    }
-    const auto k = static_cast<std::int64_t>(std::llround(amount * static_cast<double>(alive)));
+    for (std::size_t i : which) alive += masks[i]->sum().item<std::int64_t>();
+    return alive;
+  };
+  // `of: all`: the weights to remove are `amount` of every non-zero parameter of the model.
+  std::int64_t nonzero_all = 0;
+  if (spec.of_all)
+    for (const auto& p : net.module->parameters()) nonzero_all += p.ne(0).sum().item<std::int64_t>();
+  // Removes the `k` lowest-scoring weights among the survivors of these layers.
+  auto prune_group = [&](const std::vector<std::size_t>& which, std::int64_t k) {
+    std::vector<T> parts;
+    for (std::size_t i : which) parts.push_back(scores[i]);
+    const std::int64_t alive = alive_in(which);
+    if (k > alive)
+      throw StageError(fmt::format("`of: all` asks for {} of the model's {} non-zero parameters to go, and its prunable layers have only {} "
+                                   "weights left",
+                                   k, nonzero_all, alive),
+                       "prune less, or leave `of: all` out to count the prunable weights");
     if (k <= 0) return;
     const T all = torch::cat(parts);
     T flat = torch::ones_like(all);
@@ -58,13 +69,16 @@ void prune_weights(Net& net, const PruneSpec& spec, at::Generator& gen) {
       off += len;
     }
   };
+  std::vector<std::size_t> all(layers.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  // `of: all`: as a share of the prunable weights alive, the same share of each layer when per layer.
+  const std::int64_t k_all = spec.of_all ? share_of(spec.amount, nonzero_all) : 0;
+  const double amount = spec.of_all ? static_cast<double>(k_all) / static_cast<double>(std::max<std::int64_t>(1, alive_in(all))) : spec.amount;
   if (spec.global && spec.per_layer.empty()) {
-    std::vector<std::size_t> all(layers.size());
-    for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-    prune_group(all, spec.amount);
+    prune_group(all, spec.of_all ? k_all : share_of(spec.amount, alive_in(all)));
   } else {
     for (std::size_t i = 0; i < layers.size(); ++i)
-      prune_group({i}, spec.per_layer.empty() ? spec.amount : spec.per_layer.at(layers[i].name));
+      prune_group({i}, share_of(spec.per_layer.empty() ? amount : spec.per_layer.at(layers[i].name), alive_in({i})));
   }
 }
 
@@ -222,7 +236,7 @@ void prune_filters(Net& net, const PruneSpec& spec, at::Generator& gen) {
         if (alive[i][c].item<bool>()) all.push_back({scores[i][c].item<float>(), {i, c}});
     }
     std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    auto k = static_cast<std::int64_t>(std::llround(spec.amount * static_cast<double>(all.size())));
+    auto k = share_of(spec.amount, static_cast<std::int64_t>(all.size()));
     for (const auto& [score, at] : all) {
       if (k <= 0) break;
       if (left[at.first] <= 1) continue;
@@ -235,7 +249,7 @@ void prune_filters(Net& net, const PruneSpec& spec, at::Generator& gen) {
     for (std::size_t i = 0; i < groups.size(); ++i) {
       const std::int64_t n = alive[i].sum().item<std::int64_t>();
       const double amount = spec.per_layer.empty() ? spec.amount : spec.per_layer.at(groups[i].producer);
-      ks[i] = std::min(n - 1, static_cast<std::int64_t>(std::llround(amount * static_cast<double>(n))));
+      ks[i] = std::min(n - 1, share_of(amount, n));
       if (ks[i] > 0 && spec.criterion != "thinet") dead[i].index_fill_(0, lowest(scores[i], ks[i]), true);
     }
     if (spec.criterion == "thinet") thinet_removals(net, groups, ks, dead, spec, gen);
@@ -298,6 +312,7 @@ PruneSpec prune_spec(const lang::StageInstance& s) {
   p.physical = params.flag("physical");
   p.spare_first = params.flag("spare_first");
   p.spare_last = params.flag("spare_last");
+  p.of_all = params.word("of") == "all";
   return p;
 }
 
@@ -321,6 +336,10 @@ std::vector<std::pair<std::string, std::int64_t>> prune_targets(const Net& net, 
     out.emplace_back(layers[i].name, mask(layers[i].name, layers[i].weight).ne(0).sum().item<std::int64_t>());
   }
   return out;
+}
+
+std::int64_t share_of(double amount, std::int64_t n) {
+  return static_cast<std::int64_t>(std::nearbyint(amount * static_cast<double>(n)));  // FE_TONEAREST: half to even
 }
 
 void prune(Net& net, const PruneSpec& spec, at::Generator& gen) {

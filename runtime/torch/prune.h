@@ -18,6 +18,9 @@ struct PruneSpec {
   bool structured = false;
   bool physical = false;          ///< structured only: slice the channels out of the model
   bool spare_first = true, spare_last = true;
+  /// Unstructured: `amount` is of every non-zero parameter of the model (`of: all`), the weights
+  /// removed still the prunable ones.
+  bool of_all = false;
   /// When not empty: only these layers (structured: these producers) are pruned, each by its own
   /// amount; `amount` and `global` are not used. A sensitivity scan's trials and a guided prune.
   std::map<std::string, double> per_layer;
@@ -27,6 +30,10 @@ struct PruneSpec {
 
 /// The spec of a `prune` stage (without ThiNet's batches or a guide's per-layer amounts).
 PruneSpec prune_spec(const lang::StageInstance& prune_stage);
+
+/// The number of `amount` of `n` things to remove, rounded half to even as torch.nn.utils.prune
+/// (Python's round) does.
+std::int64_t share_of(double amount, std::int64_t n);
 
 /// Prunes `net` in place; masks persist in net.masks. Ranks the weights the layers compute with
 /// (a quantized layer's quantized weights). Throws StageError when the architecture or the

@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "runtime/metrics.h"
 #include "runtime/torch/layers.h"
 #include "runtime/torch/quant.h"
 
@@ -268,12 +269,13 @@ std::map<std::string, double> size_and_cost(const Net& net) {
   m["params"] = w;
   m["nonzero"] = w - static_cast<double>(zeros);
   m["sparsity"] = total ? 1.0 - static_cast<double>(nz) / static_cast<double>(total) : 0.0;
+  m["sparsity_all"] = w > 0 ? static_cast<double>(zeros) / w : 0.0;  // what `prune P% of: all` counts
   m["macs"] = static_cast<double>(net.module->macs());
   const Census c = census(net);  // once, for the score and the size
   const ScoreReport r = score_from(net, c, {});
   m["bits"] = r.q_w;
   m["activation_bits"] = r.q_a;
-  m["score"] = r.total;
+  for (const auto& preset : score_presets()) m[score_key(preset)] = score_from(net, c, {preset}).total;
   const ModelSize size = size_from(net, c);
   m["size_mib"] = size.stored_mib;
   m["packed_mib"] = size.packed_mib;

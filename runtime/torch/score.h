@@ -40,7 +40,7 @@ ModelSize model_size(const Net& net);
 
 /// What every model-producing stage records: parameters, non-zero parameters, sparsity among the
 /// conv/linear weights pruning touched (all of them before any pruning), MACs for one image, weight
-/// and activation bits, the course2025 score, and the size in MiB as stored, packed, and packed sparse.
+/// and activation bits, the score in every preset (runtime/metrics.h score_key), and the size in MiB as stored, packed, and packed sparse.
 std::map<std::string, double> size_and_cost(const Net& net);
 
 /// Bits of the weights and of the input activations of a conv or linear layer.

@@ -21,6 +21,9 @@ void run_prune(StageContext& ctx) {
   PruneSpec p = prune_spec(ctx.stage);
   if (p.criterion == "thinet") p.batches = ctx.seeded_batches(8, 64);
   if (const lang::Val& guide = ctx.params.value("guide"); guide.kind == lang::Val::Kind::Result) {
+    if (p.of_all)
+      throw StageError("a guided prune scales the scan's picks to remove its share of the prunable weights, so `of: all` cannot apply",
+                       "leave `of: all` out of a prune with `guide:`");
     std::string error;
     const std::string file = (std::filesystem::path(ctx.job.entries.at(guide.ref)) / "sensitivity.json").string();
     const auto text = lang::read_regular_file(file, 64 << 20, error);
@@ -87,6 +90,9 @@ void preview_prune(const lang::StageInstance& s, Net& net, StagePreview& pv) {
   bool masked = false;
   for (const auto& [name, m] : net.masks) masked = masked || !m.ne(0).all().item<bool>();
   pv.estimated = pv.estimated || guided || (p.structured && (p.global || masked));
+  // A global magnitude prune of initialised weights empties whole filters that trained weights
+  // keep, so the score (its p_s) is an estimate even where the counts are exact.
+  pv.score_estimated = pv.score_estimated || pv.estimated || p.global;
   auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
   prune(net, p, gen);
 }

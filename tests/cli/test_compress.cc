@@ -50,7 +50,7 @@ TEST_CASE("quantize, retrain quantization-aware, prune, physically slim and scor
   for (const auto& [k, st] : by_kind)
     if (k.rfind("score", 0) == 0) {
       ++scores;
-      CHECK(st["metrics"]["score"].get<double>() > 0);
+      CHECK(st["metrics"]["preset_score"].get<double>() > 0);
       CHECK(st["metrics"].contains("score_p_u"));
     }
   CHECK(scores == 3);
@@ -244,7 +244,7 @@ TEST_CASE("plan previews every stage's model, and the run agrees with it", "[run
 
 TEST_CASE("plan previews a score stage's own preset, as the run computes it", "[run][compress][preview]") {
   Scratch s;
-  const std::string recipe = "data synthetic size: 256\nmodel small_cnn\ntrain 1 epoch\nscore course2021\nscore micronet2019 count: conv_linear\nevaluate\n";
+  const std::string recipe = "data synthetic size: 256\nmodel small_cnn\ntrain 1 epoch\nscore course2021\nscore course2024 count: conv_linear\nevaluate\n";
   const std::string file = s.write("r.recipe", recipe);
   const auto preview = plan_json(s, file);
   const auto run = run_json(s, recipe);
@@ -253,18 +253,28 @@ TEST_CASE("plan previews a score stage's own preset, as the run computes it", "[
     if (st["kind"] != "score") continue;
     const auto& pv = preview.at(st["id"].get<std::size_t>());
     INFO("#" << st["id"]);
-    CHECK(pv["preview_score_preset"] == (st["id"] == 3 ? "course2021" : "micronet2019"));
-    CHECK(pv["preview"]["preset_score"].get<double>() == Approx(st["metrics"]["score"].get<double>()));
-    // The score column stays course2025's, the same as the train's row.
-    CHECK(pv["preview"]["score"] == preview.at(2)["preview"]["score"]);
+    CHECK(pv["preview_score_preset"] == (st["id"] == 3 ? "course2021" : "course2024"));
+    CHECK(pv["preview"]["preset_score"].get<double>() == Approx(st["metrics"]["preset_score"].get<double>()));
+    // The score column is the recipe's: its last `score` stage's preset, on every row.
+    CHECK(pv["score_preset"] == "course2024");
+    CHECK(pv["preview_score"] == preview.at(2)["preview"]["score_course2024"]);
     ++scores;
   }
   CHECK(scores == 2);
-  CHECK(preview.at(3)["preview"]["preset_score"] != preview.at(2)["preview"]["score"]);
+  // A score stage that counts as its preset does records the preset's figure: the train's model's.
+  for (const auto& st : run["stages"])
+    if (st["id"] == 3) CHECK(st["metrics"]["score_course2021"].get<double>() == Approx(preview.at(2)["preview"]["score_course2021"].get<double>()));
+  // `count: conv_linear` is not course2024's own count: its figure has a column of its own.
+  CHECK(preview.at(4)["preview"]["preset_score"] != preview.at(4)["preview"]["score_course2024"]);
   const Result text = run_whittle("plan --cache " + (s.dir / "cache").string() + " " + file);
-  CHECK(text.out.find("course2025") != std::string::npos);
-  CHECK(text.out.find("score stage's preset") != std::string::npos);
+  CHECK(std::regex_search(text.out, std::regex("bits +course2024 +score stage's preset\n")));
+  CHECK(text.out.find("score column: course2024 of the model at that point (the preset of the recipe's last `score` stage") != std::string::npos);
   CHECK(text.out.find("course2021 ") != std::string::npos);
+  // --score shows another preset, and says so.
+  const Result other = run_whittle("plan --score course2024 --cache " + (s.dir / "cache").string() + " " + file);
+  CHECK(std::regex_search(other.out, std::regex("bits +course2024")));
+  CHECK(other.out.find("score column: course2024 of the model at that point (as --score asks)") != std::string::npos);
+  CHECK(run_whittle("plan --score course2020 " + file).code != 0);
 }
 
 TEST_CASE("report writes the results table and draws the plots with gnuplot", "[run][report]") {
@@ -288,11 +298,23 @@ TEST_CASE("report writes the results table and draws the plots with gnuplot", "[
   // What some stage measured gets a column, in the report and in the run table.
   CHECK(md.find("| packed MiB | precision | recall | F1 | sparse MiB |") != std::string::npos);
   const Result table = run_whittle("run --cache " + cache + " " + file);
-  CHECK(std::regex_search(table.out, std::regex("score +precision +recall +F1 +sparse MiB\n")));
+  CHECK(std::regex_search(table.out, std::regex("course2025 +precision +recall +F1 +sparse MiB\n")));
   CHECK(md.find("#10 evaluate of #9 retrain 1 epoch [sweep amount=60%] |") != std::string::npos);
   const std::string csv = s.read("out/results.csv");
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 4);  // the header and three evaluations
-  CHECK(s.read("out/sparsity_rep.csv").find("conv2,") != std::string::npos);
+  CHECK(s.read("out/sparsity_rep.csv").find("conv2,conv2,") != std::string::npos);  // layer, block
+  // The points are named as a student names them, never by a stage number; the axis says the preset.
+  const std::string acc = s.read("out/accuracy_vs_score.gp");
+  CHECK(acc.find("'amount=60%'") != std::string::npos);
+  CHECK(acc.find("'#10'") == std::string::npos);
+  CHECK(acc.find("score (course2025, lower is better)") != std::string::npos);
+  CHECK(acc.find("90% target") != std::string::npos);
+  // The weights of the model a submission packs, as trained and after the prune.
+  const std::string w = s.read("out/weights_rep.gp");
+  CHECK(w.find("as trained (#2 train)") != std::string::npos);
+  CHECK(w.find("the model submitted (#9 retrain [sweep amount=60%])") != std::string::npos);
+  // --model names another model for them; a name that is not there is an error naming the names.
+  CHECK(run_whittle("report --model nope --cache " + cache + " -o " + out + "3 " + file).code == 1);
   // A run record names the same run.
   const Result by_record = run_whittle("report -o " + out + "2 " + cache + "/runs/rep.yaml");
   CHECK(by_record.out.find("#3 evaluate") != std::string::npos);
@@ -302,7 +324,9 @@ TEST_CASE("report writes the results table and draws the plots with gnuplot", "[
     return;
   }
   CHECK(r.code == 0);
-  for (const char* plot : {"accuracy_vs_score", "training", "sparsity_rep", "sensitivity_rep_4"}) {
+  CHECK(r.out.find("warning: gnuplot") == std::string::npos);  // every plot draws without a complaint, one-epoch stages included
+  for (const char* plot : {"accuracy_vs_score", "training", "sparsity_rep", "sensitivity_rep_4", "sweep_rep_accuracy", "sweep_rep_score",
+                           "weights_rep"}) {
     INFO(plot);
     CHECK(s.read(std::string("out/") + plot + ".png").rfind("\x89PNG", 0) == 0);
     CHECK(s.read(std::string("out/") + plot + ".svg").find("<svg") != std::string::npos);

@@ -354,7 +354,7 @@ TEST_CASE("submit packs the model named with --model, and a claim of test accura
   INFO(r.out);
   REQUIRE(r.code == 0);
   CHECK(r.out.find("model of #2 train") != std::string::npos);
-  CHECK(std::regex_search(r.out, std::regex("sparsity +0\n")));  // the dense model, not the pruned one
+  CHECK(std::regex_search(r.out, std::regex("sparsity \\(prunable\\) +0\n")));  // the dense model, not the pruned one
   const Result v = verify_clean(s, archive);
   INFO(v.out);
   CHECK(v.code == 0);

@@ -38,6 +38,17 @@ TEST_CASE("the claims of a submission are the table's claimed metrics, each name
     CHECK(keys.insert(d.key).second);
     if (d.claimed) claimed.insert(d.key);
   }
-  CHECK(claimed == std::set<std::string>{"accuracy", "params", "nonzero", "sparsity", "macs", "bits", "score", "size_mib", "packed_mib",
-                                         "sparse_mib"});
+  CHECK(claimed == std::set<std::string>{"accuracy", "params", "nonzero", "sparsity", "macs", "bits", "score", "score_course2024",
+                                         "score_course2021", "score_micronet2019", "size_mib", "packed_mib", "sparse_mib"});
+}
+
+TEST_CASE("every score preset has its metric, course2025 under the name older run records have", "[metrics]") {
+  CHECK(score_presets().front() == "course2025");
+  CHECK(score_key("course2025") == "score");
+  CHECK(score_key("course2021") == "score_course2021");
+  for (const auto& p : score_presets()) {
+    CHECK(metric_def(score_key(p)).claimed);
+    CHECK(std::string(metric_def(score_key(p)).header) == p);  // a column says its preset
+  }
+  CHECK_THROWS_AS(score_key("course2020"), std::logic_error);
 }
