@@ -1,4 +1,4 @@
-// `whittle doc` (the stage catalog and the standard library's defines) and `whittle explain` (the
+// `whittle doc` (the stage catalog, the standard library's defines, the architectures and the score presets) and `whittle explain` (the
 // diagnostic codes).
 #include <fmt/format.h>
 
@@ -10,11 +10,18 @@
 #include "lang/lint/lint.h"
 #include "lang/std_defines.h"
 #include "lang/suggest.h"
+#include "runtime/architectures.h"
 #include "runtime/cli/commands.h"
 #include "runtime/stages.h"
 
 namespace whittle::cli {
 namespace {
+
+/// 555422720 → "555.4M".
+std::string short_count(std::int64_t n) {
+  const double v = static_cast<double>(n);
+  return v >= 1e9 ? fmt::format("{:.1f}G", v / 1e9) : v >= 1e6 ? fmt::format("{:.1f}M", v / 1e6) : fmt::format("{:.1f}K", v / 1e3);
+}
 
 std::string param_line(const lang::ParamDef& p) {
   std::string dflt = p.required ? "required" : p.inherit ? "from the train" : "default " + p.default_text;
@@ -66,7 +73,12 @@ int run_doc(const std::string& name) {
       }
       out += fmt::format("  {:<14} {} ({})\n", d.name, first, d.file);
     }
-    out += "\n`whittle doc NAME` shows a stage, a family, a call or a standard `define` in full.\n";
+    out += "\narchitectures (`model NAME`; parameters and MACs on CIFAR-10 at their defaults):\n";
+    for (const auto& a : runtime::architectures())
+      out += fmt::format("  {:<16} {:>10} params {:>7} MACs  {}\n", a.name, a.cifar_params, short_count(a.cifar_macs), a.doc);
+    out += "\nscore presets (`score PRESET`; the recipe's last one is what its tables show):\n";
+    for (const auto& p : runtime::score_preset_docs()) out += fmt::format("  {:<16} {}\n", p.name, p.period);
+    out += "\n`whittle doc NAME` shows a stage, a family, a call, a standard `define`, an architecture or a score preset in full.\n";
     std::fputs(out.c_str(), stdout);
     return 0;
   }
@@ -98,13 +110,37 @@ int run_doc(const std::string& name) {
     std::printf("%s\n", doc.c_str());
     return 0;
   }
+  if (const runtime::ArchitectureDoc* a = runtime::architecture(name)) {
+    std::string out = fmt::format("{}: {}\n  model {}\n\non CIFAR-10 (3x32x32, 10 classes) at its defaults: {} parameters, {} MACs for one image\n",
+                                  a->name, a->doc, a->name, a->cifar_params, a->cifar_macs);
+    out += "\nknobs (parameters of `model`; `whittle doc model` has their ranges):\n";
+    for (const auto& k : a->knobs) {
+      const lang::ParamDef* p = nullptr;
+      for (const auto& q : cat.stage("model")->params)
+        if (q.name == k) p = &q;
+      out += fmt::format("  {:<12} {}\n", k, p ? p->doc + " (default " + p->default_text + ")" : "");
+    }
+    out += fmt::format("  {:<12} output classes (default 10)\n", "classes");
+    std::fputs(out.c_str(), stdout);
+    return 0;
+  }
+  if (const runtime::ScorePresetDoc* p = runtime::score_preset_doc(name)) {
+    std::string out = fmt::format("score {}: {}\n\n  score = {}\n\nhow whittle counts it:\n", p->name, p->period, p->formula);
+    for (const char* c : p->counting) out += fmt::format("  - {}\n", c);
+    out += "\nA recipe's tables, plots and claims show the preset of its last `score` stage (course2025 without one); --score picks "
+           "another.\n";
+    std::fputs(out.c_str(), stdout);
+    return 0;
+  }
   std::vector<std::string> all = cat.stage_names();
+  for (const auto& a : runtime::architectures()) all.push_back(a.name);
+  for (const auto& p : runtime::score_preset_docs()) all.push_back(p.name);
   for (const auto& d : defines) all.push_back(d.name);
   for (const auto& f : cat.families()) {
     all.push_back(f.name);
     for (const auto& k : f.kinds) all.push_back(k.name);
   }
-  std::fprintf(stderr, "error: no stage, family, call or standard `define` named `%s`\n", name.c_str());
+  std::fprintf(stderr, "error: no stage, family, call, standard `define`, architecture or score preset named `%s`\n", name.c_str());
   if (auto h = lang::did_you_mean(name, all)) std::fprintf(stderr, "  = help: %s\n", h->c_str());
   return 1;
 }

@@ -279,13 +279,6 @@ struct LeNet5Impl : NetImpl {
 
 }  // namespace
 
-const std::vector<std::string>& architectures() {
-  static const std::vector<std::string> names = {"resnet18", "resnet34", "preact_resnet18", "vgg11",    "vgg13",    "vgg16",
-                                                 "vgg19",    "densenet", "densenet_cifar",  "mobilenet", "mobilenetv2", "resnet20",
-                                                 "resnet56", "resnet9",  "fastnet",         "lenet5",    "small_cnn"};
-  return names;
-}
-
 std::shared_ptr<NetImpl> make_arch(const std::string& arch, const ArchParams& p, const Shape& s) {
   if (auto net = parts::make_residual(arch, p, s)) return net;
   const parts::Groups g{p.groups};

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "runtime/architectures.h"
 #include "runtime/atomic_file.h"
 #include "runtime/executor.h"
 #include "runtime/params.h"
@@ -21,20 +22,6 @@ namespace whittle::runtime::torchrt {
 namespace nn = torch::nn;
 
 thread_local bool g_profiling = false;
-
-namespace {
-
-/// Which `model` parameters an architecture reads; giving another one is an error, not a silent no-op.
-bool knob_applies(const std::string& arch, const std::string& knob) {
-  const bool dense = arch == "densenet", mobile = arch == "mobilenet" || arch == "mobilenetv2";
-  if (knob == "width") return !dense && !mobile && arch != "densenet_cifar" && arch != "lenet5";
-  if (knob == "width_mult") return mobile;
-  if (knob == "growth" || knob == "blocks" || knob == "reduction") return dense;
-  if (knob == "groups") return !mobile && arch != "lenet5";
-  return true;
-}
-
-}  // namespace
 
 void Net::apply_masks() {
   if (!looked_up_) {

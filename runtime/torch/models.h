@@ -84,9 +84,6 @@ struct Shape {
   std::int64_t channels, height, width, classes;
 };
 
-/// The architectures `build_model` knows, as the catalog names them.
-const std::vector<std::string>& architectures();
-
 /// Builds the architecture of a `model` stage, initialised from `seed`.
 Net build_model(const lang::StageInstance& model_stage, const Shape& shape, std::uint64_t seed);
 

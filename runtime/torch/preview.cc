@@ -59,7 +59,7 @@ std::map<int, StagePreview> preview_plan(const Plan& plan) {
           pv.metrics = out[s.model_in].metrics;
           const Params params(s);
           pv.score_preset = params.word("version");
-          pv.metrics["preset_score"] = score(net, {pv.score_preset, params.word("count") == "all"}).total;
+          pv.metrics["preset_score"] = score(net, {pv.score_preset, params.word("count") == "all", params.word("convention") == "profiler"}).total;
           if (last) drop(s.model_in, std::move(nets.at(s.model_in))), nets.erase(s.model_in);
         } else {
           Net net = last ? std::move(nets.at(s.model_in)) : copy_of(s.model_in);

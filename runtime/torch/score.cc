@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "runtime/executor.h"
 #include "runtime/metrics.h"
 #include "runtime/torch/layers.h"
 #include "runtime/torch/quant.h"
@@ -127,10 +128,23 @@ ScoreReport course_current(const Net& net, const Census& c, const ScoreOptions& 
   return r;
 }
 
-ScoreReport course2021(const Net& net, const Census& c) {
+ScoreReport course2021(const Net& net, const Census& c, bool profiler) {
   ScoreReport r;
   // The course's 2021 profiler: leaf modules only, at the model's precision (16 bits unless quantized).
-  auto qf_of = [](int bits) { return 32.0 / std::min(bits == 32 ? 16 : bits, 32); };
+  // whittle's convention takes each tensor's own bits (BatchNorm and biases at 16, quantizer scales
+  // counted at 32); the profiler's (`convention: profiler`) one precision for every parameter: the
+  // conv and linear weights' own, and no scale or linear bias op, as its counters do.
+  std::set<int> weight_bit_widths;
+  for (const auto& t : c.tensors)
+    if (t.weight) weight_bit_widths.insert(t.bits);
+  if (profiler && weight_bit_widths.size() > 1)
+    throw StageError("the 2021 profiler counts the whole model at one precision, and this model's layers have different bit widths",
+                     "score it with `convention: whittle`, which counts each layer at its own");
+  const int global_bits = weight_bit_widths.empty() ? 32 : *weight_bit_widths.begin();
+  auto qf_of = [&](int bits) {
+    if (profiler) bits = global_bits;
+    return 32.0 / std::min(bits == 32 ? 16 : bits, 32);
+  };
   double params = 0, zeros = 0, weight_elems = 0, weight_bits_sum = 0;
   std::set<int> wb;
   for (const auto& t : c.tensors) {
@@ -139,8 +153,10 @@ ScoreReport course2021(const Net& net, const Census& c) {
     r.w += t.n;
     if (t.weight) weight_elems += t.n, weight_bits_sum += t.n * (t.bits == 32 ? 16 : t.bits), wb.insert(t.bits);
   }
-  params += c.quantizer_params;
-  r.w += c.quantizer_params;
+  if (!profiler) {
+    params += c.quantizer_params;
+    r.w += c.quantizer_params;
+  }
   r.p_u = zeros / r.w;
   double ops = 0;
   for (const auto& l : c.layers) {
@@ -151,7 +167,7 @@ ScoreReport course2021(const Net& net, const Census& c) {
       ops += out * ((k / qf + k - 1) / g + (conv->bias.defined() ? 1 : 0));
     } else if (const auto* lin = dynamic_cast<const LinearImpl*>(l.module)) {
       const double in = static_cast<double>(lin->weight.size(1));
-      ops += out * (in / qf + in - 1 + (lin->bias.defined() ? 1 : 0));
+      ops += out * (in / qf + in - 1 + (lin->bias.defined() && !profiler ? 1 : 0));
     }
   }
   for (const auto& m : net.module->modules(false)) {
@@ -172,11 +188,21 @@ ScoreReport course2021(const Net& net, const Census& c) {
   r.param_term = params / 5586981.0;
   r.ops_term = ops / 834362880.0;
   r.total = r.param_term + r.ops_term;
-  r.settings = {"score = ops / 834362880 + params / 5586981 * (1 - sparsity), the course's 2021 profiler",
-                "precision: each layer at its quantized weight bits, 16 bits (the profiler's default) where not quantized",
-                "ops: conv out*[(k^2*C_in/qf + k^2*C_in - 1)/groups + bias], linear out*(in/qf + in - 1 + bias), "
-                "BatchNorm 3 per input element, ReLU modules 1 per element, AvgPool2d modules out*k^2; functional calls count nothing",
-                "params: all leaf-module parameters / qf, zeros not counted; quantizer scales and codebooks at 32 bits"};
+  if (profiler)
+    r.settings = {"score = ops / 834362880 + params / 5586981 * (1 - sparsity), the course's 2021 profiler (convention: profiler)",
+                  fmt::format("precision: one for the whole model, as the profiler takes it: {} bits (the conv and linear weights'; 16 where "
+                              "not quantized), BatchNorm and biases included",
+                              global_bits == 32 ? 16 : global_bits),
+                  "ops: conv out*[(k^2*C_in/qf + k^2*C_in - 1)/groups + bias], linear out*(in/qf + in - 1) (its counter has no bias op), "
+                  "BatchNorm 3 per input element, ReLU modules 1 per element, AvgPool2d modules out*k^2; functional calls count nothing",
+                  "params: all leaf-module parameters / qf, zeros not counted; quantizer scales and codebooks not counted"};
+  else
+    r.settings = {"score = ops / 834362880 + params / 5586981 * (1 - sparsity), the course's 2021 profiler (convention: whittle)",
+                  "precision: each tensor at its own bits: a layer's quantized weight bits, 16 bits (the profiler's default) where not "
+                  "quantized, BatchNorm and biases at 16",
+                  "ops: conv out*[(k^2*C_in/qf + k^2*C_in - 1)/groups + bias], linear out*(in/qf + in - 1 + bias), "
+                  "BatchNorm 3 per input element, ReLU modules 1 per element, AvgPool2d modules out*k^2; functional calls count nothing",
+                  "params: all leaf-module parameters / qf, zeros not counted; quantizer scales and codebooks at 32 bits"};
   return r;
 }
 
@@ -214,7 +240,7 @@ ScoreReport micronet(const Net& net, const Census& c) {
 }
 
 ScoreReport score_from(const Net& net, const Census& c, const ScoreOptions& o) {
-  ScoreReport r = o.version == "course2021"     ? course2021(net, c)
+  ScoreReport r = o.version == "course2021"     ? course2021(net, c, o.profiler)
                   : o.version == "micronet2019" ? micronet(net, c)
                                                 : course_current(net, c, o, o.version == "course2024" ? 8.3e8 : 2.8e8);
   r.version = o.version;

@@ -12,6 +12,9 @@ namespace whittle::runtime::torchrt {
 struct ScoreOptions {
   std::string version = "course2025";  ///< course2025, course2024, course2021, micronet2019
   bool all_params = true;              ///< w counts every learnable parameter; false: conv and linear weights only
+  /// course2021: count as the course's profiler does (one precision for every parameter, no
+  /// quantizer scales, no linear bias op) instead of each tensor at its own bits.
+  bool profiler = false;
 };
 
 struct ScoreReport {

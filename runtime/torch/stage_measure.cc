@@ -55,13 +55,14 @@ void run_evaluate(StageContext& ctx) {
 /// `score`: the course score of the model at this point, every component (score.h).
 void run_score(StageContext& ctx) {
   Net net = ctx.input_net();
-  const ScoreReport r = score(net, {ctx.params.word("version"), ctx.params.word("count") == "all"});
+  const bool profiler = ctx.params.word("convention") == "profiler";
+  const ScoreReport r = score(net, {ctx.params.word("version"), ctx.params.word("count") == "all", profiler});
   ctx.write("score.txt", r.text());
   auto& m = ctx.job.metrics;
   // Its own figure, and the preset's figure where it counts as the preset does: the run table's
   // score column (runtime/plan.h) shows that one.
   m["preset_score"] = r.total;
-  if (ctx.params.word("count") == "all") m[score_key(r.version)] = r.total;
+  if (ctx.params.word("count") == "all" && !profiler) m[score_key(r.version)] = r.total;
   m["score_w"] = r.w;
   m["score_f"] = r.f;
   m["score_q_w"] = r.q_w;

@@ -153,6 +153,18 @@ TEST_CASE("doc lists the catalog, every stage runnable", "[cli]") {
   CHECK(run_whittle("doc lr_rewinding").out.find("rounds: int = 7") != std::string::npos);
   CHECK(run_whittle("doc lr_rewinding").out.find("replaying the last `epochs`") != std::string::npos);
   CHECK(run_whittle("doc lr_rewindin").out.find("did you mean `lr_rewinding`?") != std::string::npos);
+  // The architectures, with their knobs and counts, and the score presets.
+  CHECK(all.out.find("  resnet18           11173962 params  555.4M MACs") != std::string::npos);
+  const auto dense = run_whittle("doc densenet");
+  CHECK(dense.code == 0);
+  CHECK(dense.out.find("1000618 parameters, 125341440 MACs") != std::string::npos);
+  CHECK(dense.out.find("  growth ") != std::string::npos);
+  CHECK(run_whittle("doc resnet18").out.find("  growth ") == std::string::npos);
+  const auto preset = run_whittle("doc course2021");
+  CHECK(preset.code == 0);
+  CHECK(preset.out.find("ops / 834362880 + params / 5586981 * (1 - sparsity)") != std::string::npos);
+  CHECK(preset.out.find("convention: profiler") != std::string::npos);
+  CHECK(run_whittle("doc course2012").out.find("did you mean `course2021`?") != std::string::npos);
 }
 
 TEST_CASE("explain describes codes and lints", "[cli]") {

@@ -3,6 +3,8 @@
 
 #include <set>
 
+#include "lang/catalog.h"
+#include "runtime/architectures.h"
 #include "runtime/metrics.h"
 #include "runtime/record.h"
 
@@ -51,4 +53,13 @@ TEST_CASE("every score preset has its metric, course2025 under the name older ru
     CHECK(std::string(metric_def(score_key(p)).header) == p);  // a column says its preset
   }
   CHECK_THROWS_AS(score_key("course2020"), std::logic_error);
+}
+
+TEST_CASE("the doc's architectures and presets are the catalog's and the metrics'", "[metrics]") {
+  std::vector<std::string> archs, presets;
+  for (const auto& a : whittle::runtime::architectures()) archs.push_back(a.name);
+  for (const auto& p : whittle::runtime::score_preset_docs()) presets.push_back(p.name);
+  const auto& cat = whittle::lang::Catalog::builtin();
+  CHECK(archs == cat.stage("model")->param("arch")->type.values);
+  CHECK(presets == whittle::runtime::score_presets());
 }

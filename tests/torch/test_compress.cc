@@ -105,6 +105,35 @@ TEST_CASE("the score presets reproduce docs/course.md's calibration", "[torch][s
   CHECK(r.text().find("p_u = 0.0000") != std::string::npos);
 }
 
+TEST_CASE("course2021 counts as whittle does or as the course's profiler does, and says which", "[torch][score]") {
+  Net net = build("small_cnn", {1, 28, 28, 10});
+  quantize_all(net, {"uniform", 8, 32});
+  const ScoreReport own = score(net, {"course2021", true, false});
+  const ScoreReport prof = score(net, {"course2021", true, true});
+  // The profiler: every parameter at the one precision (8 bits: qf = 4), no quantizer scales.
+  // Zeros are counted in the conv and linear weights the model computes with (quantized), as pruning
+  // makes them; the other parameters (biases, BatchNorm) count whole.
+  double all = 0, weights = 0, linear_outputs = 0, quantizer = own.w;
+  for (const auto& p : net.module->parameters()) all += static_cast<double>(p.numel()), quantizer -= static_cast<double>(p.numel());
+  for (const auto& l : net.layers()) {
+    weights += Net::effective_weight(l).ne(0).sum().item<double>();
+    all -= static_cast<double>(Net::effective_weight(l).eq(0).sum().item<std::int64_t>());
+    if (l.layer->kind() == LayerKind::Linear) linear_outputs += static_cast<double>(l.weight.size(0));
+  }
+  CHECK(quantizer > 0);  // the per-channel scales whittle counts
+  CHECK(prof.param_term == Approx(all / 4 / 5586981.0));
+  // whittle: the other parameters (biases, BatchNorm) at 16 bits, the scales at 32.
+  CHECK(own.param_term == Approx((weights / 4 + (all - weights) / 2 + quantizer) / 5586981.0));
+  // Its linear counter has no bias op: one op less per linear output.
+  CHECK(own.f - prof.f == linear_outputs);
+  CHECK(prof.text().find("convention: profiler") != std::string::npos);
+  CHECK(own.text().find("convention: whittle") != std::string::npos);
+  // One precision for a model that has several cannot be the profiler's count.
+  for (auto& l : net.layers())
+    if (l.layer->kind() == LayerKind::Linear) quantize_layer(*l.module, {"uniform", 4, 32});
+  CHECK_THROWS_AS(score(net, {"course2021", true, true}), StageError);
+}
+
 TEST_CASE("the score counts zeros in the tensors, bits per layer, and quantizer parameters", "[torch][score]") {
   Net net = build("small_cnn", {1, 28, 28, 10});
   auto gen = at::make_generator<at::CPUGeneratorImpl>(1);

@@ -2,6 +2,7 @@
 // Myrtle.ai), and MACs measured by the profiled forward pass against independent formulas.
 #include <catch2/catch.hpp>
 
+#include "runtime/architectures.h"
 #include "runtime/executor.h"
 #include "runtime/torch/archs.h"
 
@@ -49,6 +50,19 @@ TEST_CASE("architectures have their published parameter counts", "[torch][models
   CHECK(net->forward(torch::rand({2, 3, 32, 32})).sizes() == std::vector<std::int64_t>{2, 10});
 }
 
+TEST_CASE("whittle doc's architecture table has the built models' counts, and only their knobs", "[torch][models]") {
+  for (const auto& a : architectures()) {
+    INFO(a.name);
+    const auto net = build(a.name);
+    CHECK(params(*net) == a.cifar_params);
+    CHECK(net->macs() == a.cifar_macs);
+  }
+  CHECK(knob_applies("densenet", "blocks"));
+  CHECK_FALSE(knob_applies("resnet18", "blocks"));
+  CHECK_FALSE(knob_applies("lenet5", "width"));
+  CHECK(knob_applies("lenet5", "classes"));
+}
+
 TEST_CASE("MACs are measured from the forward pass", "[torch][models]") {
   CHECK(build("resnet18")->macs() == 555422720);  // docs/course.md's calibration
   // ResNet-20: a 3x3 stem, then 6 convs per stage at 32, 16, 8 pixels and 16, 32, 64 channels.
@@ -91,7 +105,8 @@ TEST_CASE("groups divide the 3x3 convolutions' cost, and bad groups are refused"
 }
 
 TEST_CASE("every architecture runs forward and backward on its input", "[torch][models]") {
-  for (const auto& arch : architectures()) {
+  for (const auto& a : architectures()) {
+    const std::string arch = a.name;
     INFO(arch);
     const bool grey = arch == "lenet5" || arch == "small_cnn";
     const Shape s = grey ? Shape{1, 28, 28, 10} : Shape{3, 32, 32, 10};
