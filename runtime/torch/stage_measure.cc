@@ -43,11 +43,13 @@ void run_evaluate(StageContext& ctx) {
       throw StageError("`latency: cuda`, but this model runs LibTorch's int8 CPU kernels (`convert`)", "use `latency: cpu`");
     const torch::Device ldev = where == "cuda" ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
     net.to(ldev, false);
-    const Latency l = measure_latency(*net.module, x->slice(0, 0, std::min(batch, x->size(0))), ldev);
+    // Timed at its own batch size: batch 1 for a per-image latency without an accuracy pass at batch 1.
+    const std::int64_t timed = std::min(ctx.params.count("latency_batch") > 0 ? ctx.params.count("latency_batch") : batch, x->size(0));
+    const Latency l = measure_latency(*net.module, x->slice(0, 0, timed), ldev);
     ctx.job.metrics["latency_ms"] = l.median_ms;
     ctx.job.metrics["latency_p90_ms"] = l.p90_ms;
     ctx.job.metrics["images_per_s"] = l.images_per_s;
-    ctx.job.metrics["latency_batch"] = static_cast<double>(std::min(batch, x->size(0)));
+    ctx.job.metrics["latency_batch"] = static_cast<double>(timed);
   }
   ctx.model_metrics(net);
 }

@@ -139,13 +139,18 @@ TEST_CASE("an exported pruned and quantized model loads in Python PyTorch with t
 
 TEST_CASE("convert runs int8 kernels with the float model's accuracy; the converted model is for inference only", "[run][compress][int8]") {
   Scratch s;
-  const auto j = run_json(s, "data synthetic size: 512\nmodel small_cnn\ntrain 3 epochs\nevaluate\nconvert\nevaluate latency: cpu batch: 64\n");
+  const auto j = run_json(s, "data synthetic size: 512\nmodel small_cnn\ntrain 3 epochs\nevaluate\nconvert\nevaluate latency: cpu batch: 64\n"
+                                 "evaluate latency: cpu latency_batch: 1\n");
   std::map<int, nlohmann::json> st;
   for (const auto& x : j["stages"]) st[x["id"].get<int>()] = x;
   CHECK(st[4]["metrics"]["int8_convs"].get<int>() >= 2);
   const double before = st[3]["metrics"]["accuracy"], after = st[5]["metrics"]["accuracy"];
   CHECK(after == Approx(before).margin(0.03));
   CHECK(st[5]["metrics"]["latency_ms"].get<double>() > 0);
+  CHECK(st[5]["metrics"]["latency_batch"] == 64);
+  // Latency of one image, timed at batch 1, the accuracy pass at its own batch (the same figure).
+  CHECK(st[6]["metrics"]["latency_batch"] == 1);
+  CHECK(st[6]["metrics"]["accuracy"] == st[5]["metrics"]["accuracy"]);
   const Result r = run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " +
                                s.write("t.recipe", "data synthetic size: 512\nmodel small_cnn\ntrain 3 epochs\nconvert\nretrain 1 epoch\n"));
   CHECK(r.code != 0);
