@@ -250,6 +250,7 @@ void Checker::builtin_stage(const StageDef& def, const ast::Stage& st, Frame& f)
     for (const auto& g : given) {
       if (g.def == &p) {
         cp.value = g.val;
+        cp.named = g.arg && g.arg->named;
         have = true;
         failed = !g.ok;
       }

@@ -42,6 +42,7 @@ struct CheckedParam {
   Val value;
   Origin origin = Origin::Given;
   int inherited_from = -1;  ///< the train stage, for Origin::Inherited
+  bool named = false;       ///< written `name: value` (labels print it as written)
 };
 
 struct StageInstance {

@@ -64,11 +64,11 @@ std::string stage_summary(const StageInstance& s) {
   std::string out;
   for (const CheckedParam& p : s.params) {
     if (p.origin != Origin::Given) continue;
-    // As a recipe may write it: an enum word bare (`l1`), a quantity bare only where it is the
-    // stage's positional value (`8 bits`, but `activations: 8 bits`).
+    // As the recipe wrote it: an enum word bare unless it was named (`l1`, `of: all`), a quantity
+    // bare only where it is the stage's positional value (`8 bits`, but `activations: 8 bits`).
     const ParamDef* def = s.def ? s.def->param(p.name) : nullptr;
     const bool positional_word =
-        p.value.kind == Val::Kind::Enum || (p.value.kind == Val::Kind::Quantity && (!def || def->positional));
+        (p.value.kind == Val::Kind::Enum && !p.named) || (p.value.kind == Val::Kind::Quantity && (!def || def->positional));
     // A named value given but equal to its default (`subset: $subset` with the let at 0) says
     // nothing; a word the recipe wrote (`l1`) is kept as written.
     if (s.def && !positional_word)
