@@ -301,7 +301,7 @@ std::map<std::string, double> size_and_cost(const Net& net) {
   const ScoreReport r = score_from(net, c, {});
   m["bits"] = r.q_w;
   m["activation_bits"] = r.q_a;
-  for (const auto& preset : score_presets()) m[score_key(preset)] = score_from(net, c, {preset}).total;
+  for (const auto& preset : score_presets()) m[score_key(preset)] = preset == r.version ? r.total : score_from(net, c, {preset}).total;
   const ModelSize size = size_from(net, c);
   m["size_mib"] = size.stored_mib;
   m["packed_mib"] = size.packed_mib;
