@@ -52,6 +52,15 @@ std::string report_preset(const std::vector<Run>& runs, std::string* note) {
   return first;
 }
 
+std::string branch_text(const std::string& where) {
+  std::string w;
+  for (std::size_t i = 0; i < where.size();) {
+    if (where.compare(i, 6, "sweep ") == 0) i += 6;
+    else w += where[i++];
+  }
+  return w;
+}
+
 int measured_model(const Run& r, const StageRecord& s) {
   if (!r.same(s)) return -1;
   const lang::StageInstance& st = r.plan->stage(s.id);
@@ -62,14 +71,7 @@ std::string point_label(const Run& r, const StageRecord& s) {
   const int m = measured_model(r, s);
   if (m >= 0 && !r.plan->stage(m).as_name.empty()) return r.plan->stage(m).as_name;
   if (r.same(s) && !r.plan->stage(s.id).as_name.empty()) return r.plan->stage(s.id).as_name;
-  if (!s.where.empty()) {  // "sweep lr=0.01, sweep amount=30%" → "lr=0.01, amount=30%"
-    std::string w;
-    for (std::size_t i = 0; i < s.where.size();) {
-      if (s.where.compare(i, 6, "sweep ") == 0) i += 6;
-      else w += s.where[i++];
-    }
-    return w;
-  }
+  if (!s.where.empty()) return branch_text(s.where);
   if (m < 0) return s.kind;
   const lang::StageInstance& made = r.plan->stage(m);
   std::string n = made.kind;
@@ -147,9 +149,7 @@ std::string run_table(const Plan& p, const RunRecord& r, const ArtifactStore& st
 namespace {
 
 /// The results table: every stage that measured accuracy, with the model it measured.
-std::string write_tables(const std::vector<Run>& runs, const fs::path& dir) {
-  std::string note;
-  const std::string preset = report_preset(runs, &note);
+std::string write_tables(const std::vector<Run>& runs, const fs::path& dir, const std::string& preset, const std::string& note) {
   std::vector<const StageRecord*> measured_stages;
   for (const auto& r : runs)
     for (const auto& s : r.record.stages)
@@ -190,8 +190,9 @@ std::string write_tables(const std::vector<Run>& runs, const fs::path& dir) {
 
 ReportOutcome write_report(const std::vector<Run>& runs, const fs::path& dir, const std::string& model) {
   ReportOutcome o;
-  o.markdown = write_tables(runs, dir);
-  const std::string preset = report_preset(runs);
+  std::string note;
+  const std::string preset = report_preset(runs, &note);
+  o.markdown = write_tables(runs, dir, preset, note);
   std::vector<Plot> plots;
   if (auto p = accuracy_vs_score_plot(runs, preset)) plots.push_back(*p);
   for (auto& p : sweep_plots(runs, preset)) plots.push_back(p);

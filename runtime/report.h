@@ -26,6 +26,9 @@ struct Run {
 /// sensitivity scan's table from its cache entry.
 std::string run_table(const Plan& p, const RunRecord& r, const ArtifactStore& store);
 
+/// A branch as people read it: "sweep lr=0.01, sweep amount=30%" → "lr=0.01, amount=30%".
+std::string branch_text(const std::string& where);
+
 /// A point of a plot as a student names it: the measured model's `as` name, else its sweep or
 /// repeat branch ("lr=0.01, amount=30%"), else what made it ("prune 20% global"); never "#19".
 std::string point_label(const Run& r, const StageRecord& s);

@@ -24,8 +24,7 @@ struct Point {
 std::string point_group(const std::vector<Run>& runs, const Run& r, const StageRecord& s) {
   if (runs.size() > 1) return r.record.recipe;
   if (const auto comma = s.where.find(", "); comma != std::string::npos) {
-    std::string outer = s.where.substr(0, comma);
-    return outer.rfind("sweep ", 0) == 0 ? outer.substr(6) : outer;
+    return branch_text(s.where.substr(0, comma));
   }
   const int m = measured_model(r, s);
   return m < 0 ? s.kind : r.plan->stage(m).kind;
@@ -113,9 +112,7 @@ std::optional<Branch> branch_of(const std::string& where) {
   const auto comma = where.rfind(", ");
   std::string inner = comma == std::string::npos ? where : where.substr(comma + 2);
   Branch b;
-  b.outer = comma == std::string::npos ? "" : where.substr(0, comma);
-  for (std::string* part : {&b.outer})
-    for (std::size_t at; (at = part->find("sweep ")) != std::string::npos;) part->erase(at, 6);
+  b.outer = comma == std::string::npos ? "" : branch_text(where.substr(0, comma));
   if (inner.rfind("sweep ", 0) == 0) {
     inner = inner.substr(6);
     const auto eq = inner.find('=');
