@@ -18,12 +18,25 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-/// About 200 lines in the style of the course pipelines: comments, lets, repeats, sweeps, defines.
+/// About 200 lines in the style of the course pipelines: comments, lets, a network, repeats,
+/// sweeps, defines.
 std::string recipe_200() {
   std::string r =
       "# A long experiment file: several pipelines side by side.\nrecipe long_experiment\nuse \"std/rewinding.recipe\"\n\n"
-      "let sgd = sgd(lr: 0.1, momentum: 0.9, weight_decay: 5e-4)\nlet rounds = 3\n\n";
-  int lines = 7;
+      "let sgd = sgd(lr: 0.1, momentum: 0.9, weight_decay: 5e-4)\nlet rounds = 3\n\n"
+      "# A network written in the recipe: DenseNet-B without its fourth block.\n"
+      "network densenet_b3(growth: int = 8) {\n"
+      "  conv 2 * $growth channels\n"
+      "  dense 6 { bn -> relu -> conv 4 * $growth channels kernel: 1 -> bn -> relu -> conv $growth channels }\n"
+      "  bn -> relu -> conv 50% kernel: 1 -> avgpool\n"
+      "  dense 10 { bn -> relu -> conv 4 * $growth channels kernel: 1 -> bn -> relu -> conv $growth channels }\n"
+      "  bn -> relu -> conv 50% kernel: 1 -> avgpool\n"
+      "  dense 20 { bn -> relu -> conv 4 * $growth channels kernel: 1 -> bn -> relu -> conv $growth channels }\n"
+      "  bn -> relu -> conv 204 channels kernel: 1 -> avgpool\n"
+      "  bn -> relu -> avgpool global -> linear\n"
+      "}\n"
+      "data cifar10\nmodel densenet_b3 growth: 6\ntrain 60 epochs optimizer: $sgd\nevaluate\n\n";
+  int lines = 23;
   for (int block = 0; lines < 200; ++block) {
     r += fmt::format(
         "# Block {0}: train, prune with rewinding, quantize, evaluate.\n"

@@ -8,14 +8,19 @@
 
 namespace whittle::lang::ast {
 
-enum class Unit { None, Epochs, Percent, Bits };
-const char* unit_name(Unit u);  ///< "epochs", "percent", "bits", ""
+enum class Unit { None, Epochs, Percent, Bits, Channels, Outputs };
+const char* unit_name(Unit u);  ///< "epochs", "percent", "bits", "channels", "outputs", ""
+/// The unit as the formatter writes it after `n`: "%", " epochs", " bit", " channels", ...
+std::string unit_suffix(Unit u, double n);
 
 struct Arg;
+struct Stmt;
 
-/// A value as written: `0.1`, `20%`, `"x"`, `true`, `l1`, `sgd(lr: 0.1)`, `[1, 2]`, `1%..5% by 1%`, `$x`.
+/// A value as written: `0.1`, `20%`, `"x"`, `true`, `l1`, `sgd(lr: 0.1)`, `[1, 2]`, `1%..5% by 1%`, `$x`,
+/// or arithmetic `4 * $growth channels` (Arith: `text` is the operator `+ - * /`, or `()` for
+/// parentheses, over `items`). A Ref or an Arith may carry a unit written after it.
 struct Value {
-  enum class Kind { Number, Quantity, String, Bool, Word, Call, List, Range, Ref };
+  enum class Kind { Number, Quantity, String, Bool, Word, Call, List, Range, Ref, Arith };
   Kind kind = Kind::Number;
   Span span;
   std::string text;    ///< number lexeme, string contents (unescaped), word, call name or ref name
@@ -23,7 +28,7 @@ struct Value {
   double number = 0;   ///< Number and Quantity
   Unit unit = Unit::None;
   bool boolean = false;
-  std::vector<Value> items;  ///< List items; Range: from, to and optionally by
+  std::vector<Value> items;  ///< List items; Range: from, to and optionally by; Arith operands
   std::vector<Arg> args;     ///< Call arguments
 };
 
@@ -36,12 +41,18 @@ struct Arg {
   Span span;
 };
 
-/// One stage invocation: `prune 20% global l1 { ... } as pruned`.
+/// One stage invocation: `prune 20% global l1 { ... } as pruned`, or in a network a layer
+/// `conv 64 channels`, a block `residual { LAYERS } shortcut: projection`, a call `block(growth: 4)`.
 struct Stage {
   std::string name;
   Span name_span;
   std::vector<Arg> args;
   bool has_block = false;  ///< arguments came (partly) from a trailing `{ }` block
+  bool call = false;       ///< written `name(args)`: the args came in parentheses
+  bool has_body = false;   ///< a `{ LAYERS }` block of statements follows the arguments
+  std::vector<Stmt> body;  ///< that block
+  Span body_span;
+  std::size_t args_before_body = 0;  ///< args[0, n) come before the body, the rest after it
   std::string as_name;
   Span as_span;
   Span span;
@@ -62,15 +73,16 @@ struct Param {
 };
 
 struct Stmt {
-  enum class Kind { Recipe, Let, Use, Seed, From, Repeat, Sweep, Define, Chain };
+  enum class Kind { Recipe, Let, Use, Seed, From, Repeat, Sweep, Define, Chain, Network };
   Kind kind = Kind::Chain;
   Span span;
-  std::string name;  ///< recipe name, let name, sweep variable, define name
+  std::string name;  ///< recipe name, let name, sweep variable, define or network name
   Span name_span;
   Value value;       ///< let value, use path, seed, from reference, repeat count, sweep values
   std::vector<Stage> chain;  ///< Chain: the stages joined by `->` (one for a plain line)
-  std::vector<Param> params;  ///< Define
-  std::vector<Stmt> body;     ///< Repeat, Sweep, Define
+  std::vector<Param> params;  ///< Define, Network
+  bool has_params = false;    ///< Network: written with a parameter list `(...)`
+  std::vector<Stmt> body;     ///< Repeat, Sweep, Define, Network
   Span body_span;             ///< from `{` to `}`
 };
 

@@ -76,7 +76,43 @@ struct Builder {
   static ast::Unit unit_of(std::string_view u) {
     if (u == "%") return ast::Unit::Percent;
     if (u == "epochs" || u == "epoch") return ast::Unit::Epochs;
+    if (u == "channels" || u == "channel") return ast::Unit::Channels;
+    if (u == "outputs" || u == "output") return ast::Unit::Outputs;
     return ast::Unit::Bits;
+  }
+
+  /// An arithmetic node: a number, a ref, parentheses, or a sum/product of operands and operators
+  /// (folded to the left: `a - b - c` is `(a - b) - c`).
+  ast::Value arith(const Node& n) const {
+    if (n.is_type<g::number>()) {
+      ast::Value v;
+      v.span = span(n);
+      v.text = n.string();
+      v.number = std::strtod(v.text.c_str(), nullptr);
+      return v;
+    }
+    if (n.is_type<g::ref>()) return scalar(n);
+    ast::Value v;
+    v.span = span(n);
+    v.kind = ast::Value::Kind::Arith;
+    if (n.is_type<g::arith_parens>()) {
+      v.text = "()";
+      if (const Node* inner = child(n, 0)) v.items.push_back(arith(*inner));
+      return v;
+    }
+    if (n.children.empty()) return v;
+    ast::Value acc = arith(*n.children[0]);
+    for (std::size_t i = 1; i + 1 < n.children.size(); i += 2) {
+      ast::Value op;
+      op.kind = ast::Value::Kind::Arith;
+      op.text = n.children[i]->string();
+      ast::Value rhs = arith(*n.children[i + 1]);
+      op.span = Span{file, acc.span.begin, rhs.span.end};
+      op.items.push_back(std::move(acc));
+      op.items.push_back(std::move(rhs));
+      acc = std::move(op);
+    }
+    return acc;
   }
 
   /// A string_lit, boolean, ref, list, numeric or call_or_word node.
@@ -98,12 +134,17 @@ struct Builder {
     } else if (n.is_type<g::list>()) {
       v.kind = ast::Value::Kind::List;
       for (const auto& c : n.children) v.items.push_back(value(*c));
-    } else if (n.is_type<g::numeric>()) {
-      const Node* num = find<g::number>(n);
+    } else if (n.is_type<g::numeric>() || n.is_type<g::seed_value>() || n.is_type<g::repeat_count>()) {
+      const Node* first = child(n, 0);
       const Node* unit = find<g::unit>(n);
-      v.text = num ? num->string() : "0";
-      v.number = std::strtod(v.text.c_str(), nullptr);
-      v.kind = unit ? ast::Value::Kind::Quantity : ast::Value::Kind::Number;
+      if (first && !first->is_type<g::number>() && !first->is_type<g::unit>()) {
+        v = arith(*first);
+        v.span = span(n);
+      } else {
+        v.text = first && first->is_type<g::number>() ? first->string() : "0";
+        v.number = std::strtod(v.text.c_str(), nullptr);
+        v.kind = unit ? ast::Value::Kind::Quantity : ast::Value::Kind::Number;
+      }
       if (unit) {
         v.unit_text = unit->string();
         v.unit = unit_of(v.unit_text);
@@ -168,9 +209,17 @@ struct Builder {
       if (c->is_type<g::stage_name>()) {
         s.name = c->string();
         s.name_span = span(*c);
+      } else if (c->is_type<g::call_args>()) {
+        s.call = true;
+        for (const auto& b : c->children) s.args.push_back(arg(*b));
       } else if (c->is_type<g::block_args>()) {
         s.has_block = true;
         for (const auto& b : c->children) s.args.push_back(arg(*b));
+      } else if (c->is_type<g::layer_block>()) {
+        s.has_body = true;
+        s.body_span = span(*c);
+        s.args_before_body = s.args.size();
+        for (const auto& b : c->children) s.body.push_back(stmt(*b));
       } else if (c->is_type<g::as_name>()) {
         s.as_name = c->string();
         s.as_span = span(*c);
@@ -228,7 +277,7 @@ struct Builder {
     } else if (n.is_type<g::seed_stmt>() || n.is_type<g::repeat_stmt>()) {
       s.kind = n.is_type<g::seed_stmt>() ? K::Seed : K::Repeat;
       const Node* v = child(n, 0);
-      if (v && child(*v, 0)) s.value = scalar(*child(*v, 0));
+      if (v) s.value = scalar(*v);
       if (const Node* b = find<g::block>(n)) body(*b, s);
     } else if (n.is_type<g::from_stmt>()) {
       s.kind = K::From;
@@ -243,6 +292,15 @@ struct Builder {
       set_name(find<g::define_name>(n));
       for (const auto& c : n.children)
         if (c->is_type<g::param>()) s.params.push_back(param(*c));
+      if (const Node* b = find<g::block>(n)) body(*b, s);
+    } else if (n.is_type<g::network_stmt>()) {
+      s.kind = K::Network;
+      set_name(find<g::network_name>(n));
+      if (const Node* ps = find<g::network_params>(n)) {
+        s.has_params = true;
+        for (const auto& c : ps->children)
+          if (c->is_type<g::param>()) s.params.push_back(param(*c));
+      }
       if (const Node* b = find<g::block>(n)) body(*b, s);
     }
     return s;

@@ -10,6 +10,21 @@ const char* unit_name(Unit u) {
     case Unit::Epochs: return "epochs";
     case Unit::Percent: return "percent";
     case Unit::Bits: return "bits";
+    case Unit::Channels: return "channels";
+    case Unit::Outputs: return "outputs";
+    case Unit::None: return "";
+  }
+  return "";
+}
+
+std::string unit_suffix(Unit u, double n) {
+  const bool one = n == 1;
+  switch (u) {
+    case Unit::Percent: return "%";
+    case Unit::Epochs: return one ? " epoch" : " epochs";
+    case Unit::Bits: return one ? " bit" : " bits";
+    case Unit::Channels: return one ? " channel" : " channels";
+    case Unit::Outputs: return one ? " output" : " outputs";
     case Unit::None: return "";
   }
   return "";
@@ -38,6 +53,14 @@ void dump_value(std::string& out, const Value& v) {
     case Value::Kind::Bool: out += v.boolean ? "true" : "false"; break;
     case Value::Kind::Word: out += "word " + v.text; break;
     case Value::Kind::Ref: out += "$" + v.text; break;
+    case Value::Kind::Arith:
+      out += "(" + v.text;
+      for (const Value& i : v.items) {
+        out += " ";
+        dump_value(out, i);
+      }
+      out += ")";
+      break;
     case Value::Kind::Call:
       out += "call " + v.text + "(";
       dump_args(out, v.args);
@@ -53,6 +76,7 @@ void dump_value(std::string& out, const Value& v) {
       out += "]";
       break;
   }
+  if ((v.kind == Value::Kind::Ref || v.kind == Value::Kind::Arith) && v.unit != Unit::None) out += std::string(" ") + unit_name(v.unit);
 }
 
 void dump_args(std::string& out, const std::vector<Arg>& args) {
@@ -76,7 +100,8 @@ void dump_stmts(std::string& out, const std::vector<Stmt>& stmts, int depth) {
       case Stmt::Kind::Repeat: out += "repeat "; dump_value(out, s.value); break;
       case Stmt::Kind::Sweep: out += "sweep " + s.name + " in "; dump_value(out, s.value); break;
       case Stmt::Kind::Define:
-        out += "define " + s.name + "(";
+      case Stmt::Kind::Network:
+        out += (s.kind == Stmt::Kind::Define ? "define " : "network ") + s.name + "(";
         for (std::size_t i = 0; i < s.params.size(); ++i) {
           const Param& p = s.params[i];
           if (i) out += ", ";
@@ -96,6 +121,12 @@ void dump_stmts(std::string& out, const std::vector<Stmt>& stmts, int depth) {
           dump_args(out, st.args);
           out += ")";
           if (!st.as_name.empty()) out += " as " + st.as_name;
+          if (st.has_body) {
+            out += " {\n";
+            std::string inner;
+            dump_stmts(inner, st.body, depth + 2);
+            out += inner + ind + "  }";
+          }
         }
         break;
     }

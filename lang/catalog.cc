@@ -23,6 +23,23 @@ bool Interval::contains(double v) const {
   return true;
 }
 
+ast::Unit Type::unit_of(TypeKind k) {
+  switch (k) {
+    case TypeKind::Epochs: return ast::Unit::Epochs;
+    case TypeKind::Percent: return ast::Unit::Percent;
+    case TypeKind::Bits: return ast::Unit::Bits;
+    case TypeKind::Channels: return ast::Unit::Channels;
+    case TypeKind::Outputs: return ast::Unit::Outputs;
+    default: return ast::Unit::None;
+  }
+}
+
+TypeKind Type::of_unit(ast::Unit u) {
+  for (TypeKind k : {TypeKind::Epochs, TypeKind::Percent, TypeKind::Bits, TypeKind::Channels, TypeKind::Outputs})
+    if (unit_of(k) == u) return k;
+  return TypeKind::Int;
+}
+
 std::string Type::describe() const {
   switch (kind) {
     case TypeKind::Int: return "int";
@@ -32,6 +49,8 @@ std::string Type::describe() const {
     case TypeKind::Epochs: return "epochs";
     case TypeKind::Percent: return "percent";
     case TypeKind::Bits: return "bits";
+    case TypeKind::Channels: return "channels";
+    case TypeKind::Outputs: return "outputs";
     case TypeKind::Model: return "model";
     case TypeKind::Result: return "result of " + name;
     case TypeKind::Family: return name;
@@ -132,6 +151,8 @@ struct Reader {
     else if (t == "epochs") ty.kind = TypeKind::Epochs;
     else if (t == "percent") ty.kind = TypeKind::Percent;
     else if (t == "bits") ty.kind = TypeKind::Bits;
+    else if (t == "channels") ty.kind = TypeKind::Channels;
+    else if (t == "outputs") ty.kind = TypeKind::Outputs;
     else if (t == "model") ty.kind = TypeKind::Model;
     else if (t == "enum") ty.kind = TypeKind::Enum;
     else if (t == "result") {
@@ -238,6 +259,7 @@ Catalog Catalog::load(std::string_view yaml, const std::string& file_name) {
     Catalog c;
     c.stages_ = std::move(parts.stages);
     c.families_ = std::move(parts.families);
+    c.layers_ = std::move(parts.layers);
     c.aliases_ = std::move(parts.aliases);
     return c;
   }
@@ -249,8 +271,19 @@ Catalog Catalog::load(std::string_view yaml, const std::string& file_name) {
   }
   Reader rd{file_name, {}};
   if (!root.IsMap()) rd.fail(root, "the catalog must be a map with `families` and `stages`");
-  rd.only_keys(root, {"version", "families", "stages"}, "the catalog");
+  rd.only_keys(root, {"version", "families", "stages", "layers"}, "the catalog");
   Catalog c;
+  auto call = [&rd](const auto& k, const std::string& family) {
+    CallDef cd;
+    cd.family = family;
+    cd.name = k.first.template as<std::string>();
+    cd.line = k.second.Mark().line + 1;
+    rd.only_keys(k.second, {"doc", "params"}, cd.name);
+    if (!k.second["doc"]) rd.fail(k.second, cd.name + " has no `doc`");
+    cd.doc = k.second["doc"].template as<std::string>();
+    cd.params = rd.params(k.second["params"], cd.name);
+    return cd;
+  };
   try {
     const YAML::Node fams = root["families"];
     if (fams) {
@@ -261,19 +294,13 @@ Catalog Catalog::load(std::string_view yaml, const std::string& file_name) {
         rd.only_keys(kv.second, {"doc", "kinds"}, "family " + f.name);
         f.doc = kv.second["doc"] ? kv.second["doc"].as<std::string>() : "";
         if (!kv.second["kinds"] || !kv.second["kinds"].IsMap()) rd.fail(kv.second, "family " + f.name + " has no `kinds`");
-        for (const auto& k : kv.second["kinds"]) {
-          CallDef cd;
-          cd.family = f.name;
-          cd.name = k.first.as<std::string>();
-          cd.line = k.second.Mark().line + 1;
-          rd.only_keys(k.second, {"doc", "params"}, cd.name);
-          if (!k.second["doc"]) rd.fail(k.second, cd.name + " has no `doc`");
-          cd.doc = k.second["doc"].as<std::string>();
-          cd.params = rd.params(k.second["params"], cd.name);
-          f.kinds.push_back(std::move(cd));
-        }
+        for (const auto& k : kv.second["kinds"]) f.kinds.push_back(call(k, f.name));
         c.families_.push_back(std::move(f));
       }
+    }
+    if (const YAML::Node layers = root["layers"]) {
+      if (!layers.IsMap()) rd.fail(layers, "`layers` is a map of layer names");
+      for (const auto& k : layers) c.layers_.push_back(call(k, "layer"));
     }
     const YAML::Node stages = root["stages"];
     if (!stages || !stages.IsMap()) rd.fail(root, "the catalog has no `stages` map");
@@ -317,6 +344,12 @@ Catalog Catalog::load(std::string_view yaml, const std::string& file_name) {
     throw CatalogError(file_name, e.mark.line + 1, e.msg);
   }
   return c;
+}
+
+const CallDef* Catalog::layer(const std::string& name) const {
+  for (const auto& l : layers_)
+    if (l.name == name) return &l;
+  return nullptr;
 }
 
 const StageDef* Catalog::stage(const std::string& name) const {

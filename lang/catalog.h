@@ -7,9 +7,11 @@
 #include <string_view>
 #include <vector>
 
+#include "lang/ast.h"
+
 namespace whittle::lang {
 
-enum class TypeKind { Int, Float, Bool, String, Epochs, Percent, Bits, Enum, List, Model, Result, Family };
+enum class TypeKind { Int, Float, Bool, String, Epochs, Percent, Bits, Channels, Outputs, Enum, List, Model, Result, Family };
 
 struct Type {
   TypeKind kind = TypeKind::Int;
@@ -18,7 +20,11 @@ struct Type {
   std::vector<Type> item;           ///< List: its one item type
   /// "percent", "int", "one of `l1`, `l2`", "list of int", "optimizer".
   std::string describe() const;
-  bool is_quantity() const { return kind == TypeKind::Epochs || kind == TypeKind::Percent || kind == TypeKind::Bits; }
+  bool is_quantity() const { return unit_of(kind) != ast::Unit::None; }
+  /// The unit of a quantity type (Epochs → epochs, ...); None for every other kind.
+  static ast::Unit unit_of(TypeKind k);
+  /// The quantity type of a unit; Int for none.
+  static TypeKind of_unit(ast::Unit u);
 };
 
 /// An interval written like "[0, 100)" or "(0, inf)".
@@ -114,6 +120,9 @@ class Catalog {
   /// The family and kind of a call name ("sgd" → optimizer/sgd), searching every family.
   std::vector<const CallDef*> calls_named(const std::string& name) const;
   std::vector<std::string> stage_names() const;  ///< including aliases
+  /// A layer of a network (`conv`, `bn`, `residual`, ...): the `layers:` section; family "layer".
+  const CallDef* layer(const std::string& name) const;
+  const std::vector<CallDef>& layers() const { return layers_; }
   const std::vector<StageDef>& stages() const { return stages_; }
   const std::vector<Family>& families() const { return families_; }
   const std::vector<std::pair<std::string, std::string>>& aliases() const { return aliases_; }
@@ -121,6 +130,7 @@ class Catalog {
  private:
   std::vector<StageDef> stages_;
   std::vector<Family> families_;
+  std::vector<CallDef> layers_;
   std::vector<std::pair<std::string, std::string>> aliases_;  ///< alias → stage
 };
 

@@ -91,6 +91,8 @@ std::string catalog_to_json(const Catalog& c) {
     for (const auto& k : f.kinds) kinds.push_back({{"name", k.name}, {"doc", k.doc}, {"params", encode(k.params)}, {"line", k.line}});
     fams.push_back({{"name", f.name}, {"doc", f.doc}, {"kinds", kinds}});
   }
+  json layers = json::array();
+  for (const auto& k : c.layers()) layers.push_back({{"name", k.name}, {"doc", k.doc}, {"params", encode(k.params)}, {"line", k.line}});
   json stages = json::array();
   for (const auto& s : c.stages()) {
     json rules = json::array();
@@ -106,7 +108,7 @@ std::string catalog_to_json(const Catalog& c) {
                       {"rules", rules},
                       {"line", s.line}});
   }
-  const json out = {{"compiled", kCompiledFormat}, {"families", fams}, {"stages", stages}, {"aliases", c.aliases()}};
+  const json out = {{"compiled", kCompiledFormat}, {"families", fams}, {"stages", stages}, {"layers", layers}, {"aliases", c.aliases()}};
   return out.dump() + "\n";
 }
 
@@ -121,21 +123,23 @@ CatalogParts catalog_parts_from_json(std::string_view text, const std::string& f
     const json j = json::parse(text);
     if (j.at("compiled").get<int>() != kCompiledFormat)
       throw CatalogError(file_name, 0, "a compiled catalog of another format: rebuild whittle");
+    auto call = [](const json& k, const std::string& family) {
+      CallDef cd;
+      cd.family = family;
+      cd.name = k.at("name").get<std::string>();
+      cd.doc = k.at("doc").get<std::string>();
+      cd.params = decode_params(k.at("params"));
+      cd.line = k.at("line").get<int>();
+      return cd;
+    };
     for (const auto& f : j.at("families")) {
       Family fam;
       fam.name = f.at("name").get<std::string>();
       fam.doc = f.at("doc").get<std::string>();
-      for (const auto& k : f.at("kinds")) {
-        CallDef cd;
-        cd.family = fam.name;
-        cd.name = k.at("name").get<std::string>();
-        cd.doc = k.at("doc").get<std::string>();
-        cd.params = decode_params(k.at("params"));
-        cd.line = k.at("line").get<int>();
-        fam.kinds.push_back(std::move(cd));
-      }
+      for (const auto& k : f.at("kinds")) fam.kinds.push_back(call(k, fam.name));
       parts.families.push_back(std::move(fam));
     }
+    for (const auto& k : j.at("layers")) parts.layers.push_back(call(k, "layer"));
     for (const auto& s : j.at("stages")) {
       StageDef d;
       d.name = s.at("name").get<std::string>();

@@ -17,6 +17,7 @@ namespace whittle::lang {
 struct CatalogParts {
   std::vector<StageDef> stages;
   std::vector<Family> families;
+  std::vector<CallDef> layers;
   std::vector<std::pair<std::string, std::string>> aliases;
 };
 

@@ -14,17 +14,11 @@ namespace {
 
 using VK = ast::Value::Kind;
 
-const char* unit_word(ast::Unit u) {
-  return u == ast::Unit::Epochs ? "epochs" : u == ast::Unit::Percent ? "a percentage" : "bits";
-}
+const char* unit_word(ast::Unit u) { return u == ast::Unit::Percent ? "a percentage" : ast::unit_name(u); }
 
-ast::Unit unit_of_type(TypeKind k) {
-  return k == TypeKind::Epochs ? ast::Unit::Epochs : k == TypeKind::Percent ? ast::Unit::Percent : ast::Unit::Bits;
-}
+ast::Unit unit_of_type(TypeKind k) { return Type::unit_of(k); }
 
-TypeKind type_of_unit(ast::Unit u) {
-  return u == ast::Unit::Epochs ? TypeKind::Epochs : u == ast::Unit::Percent ? TypeKind::Percent : TypeKind::Bits;
-}
+TypeKind type_of_unit(ast::Unit u) { return Type::of_unit(u); }
 
 /// What a positional argument is, after following `$NAME`s.
 struct Shape {
@@ -82,7 +76,7 @@ std::vector<Checker::BoundArg> Checker::bind_args(const std::vector<ast::Arg>& a
     // Positional: find out what the value is, following references.
     Shape sh;
     const ast::Value* v = &a.value;
-    for (int hops = 0; v && v->kind == VK::Ref && hops < static_cast<int>(kMaxNesting); ++hops) {
+    for (int hops = 0; v && v->kind == VK::Ref && v->unit == ast::Unit::None && hops < static_cast<int>(kMaxNesting); ++hops) {
       const Binding* b = lookup(v->text, v->span);
       if (!b) {
         v = nullptr;
@@ -103,6 +97,7 @@ std::vector<Checker::BoundArg> Checker::bind_args(const std::vector<ast::Arg>& a
       sh.kind = v->kind;
       sh.unit = v->unit;
       sh.word = v->text;
+      if (v->kind == VK::Arith || v->kind == VK::Ref) sh.kind = v->unit == ast::Unit::None ? VK::Number : VK::Quantity;
     } else {
       switch (sh.val_kind) {
         case Val::Kind::Quantity: sh.kind = VK::Quantity; break;
@@ -209,7 +204,8 @@ std::vector<Checker::BoundArg> Checker::bind_args(const std::vector<ast::Arg>& a
       }
       case VK::List:
       case VK::Range:
-      case VK::Ref: break;
+      case VK::Ref:
+      case VK::Arith: break;
     }
     if (!target) {
       diags_.add(Diagnostic::make("E0206", a.span, fmt::format("`{}` does not know what this argument is for", owner),

@@ -83,9 +83,11 @@ void Checker::stmt(const ast::Stmt& s, Frame& f) {
     }
     case K::Use:
     case K::Define:
+    case K::Network:
       if (!top)
         diags_.add(Diagnostic::make("E0001", s.span,
-                                    fmt::format("`{}` belongs at the top level of a file", s.kind == K::Use ? "use" : "define"),
+                                    fmt::format("`{}` belongs at the top level of a file",
+                                                s.kind == K::Use ? "use" : s.kind == K::Define ? "define" : "network"),
                                     "inside a block")
                        .with_help("move it out of the block"));
       break;
@@ -219,10 +221,25 @@ const Checker::Binding* Checker::lookup(const std::string& name, Span use) {
 
 void Checker::stage(const ast::Stage& st, Frame& f) {
   if (!spend(st.name_span)) return;
+  if (st.has_body) {
+    if (!diags_.has("E0407", st.body_span))
+      diags_.add(Diagnostic::make("E0407", st.body_span, fmt::format("`{}` takes no block of layers", st.name), "a block of layers")
+                     .with_help(cat_.layer(st.name) || prog_.defines.count(st.name) == 0
+                                    ? "layer blocks belong to `residual` and `dense` inside a `network`; a stage's `{ }` holds `name: value` arguments"
+                                    : "a stage's `{ }` block holds `name: value` arguments"));
+    return;
+  }
   auto d = prog_.defines.find(st.name);
   if (d != prog_.defines.end()) return call_define(d->second, st, f);
-  if (const StageDef* def = cat_.stage(st.name)) return builtin_stage(*def, st, f);
-  if (diags_.has("E0102", st.name_span)) return;  // the same line again, in another round
+  if (const StageDef* def = cat_.stage(st.name)) return builtin_stage(*def, st, f, st.name == "model" ? network_of(st) : NetworkUse{});
+  if (diags_.has("E0102", st.name_span) || diags_.has("E0407", st.name_span)) return;  // the same line again, in another round
+  if (cat_.layer(st.name)) {
+    diags_.add(Diagnostic::make("E0407", st.name_span, fmt::format("`{}` is a layer, and layers belong in a network", st.name),
+                                "a layer outside a network")
+                   .with_help(fmt::format("declare the architecture with `network my_net {{ ... {} ... }}`, then start the chain with `model my_net`",
+                                          st.name)));
+    return;
+  }
   std::vector<std::string> names = cat_.stage_names();
   for (const auto& kv : prog_.defines) names.push_back(kv.first);
   auto diag = Diagnostic::make("E0102", st.name_span, fmt::format("unknown stage `{}`", st.name), "not a stage");
@@ -230,7 +247,7 @@ void Checker::stage(const ast::Stage& st, Frame& f) {
   diags_.add(std::move(diag));
 }
 
-void Checker::builtin_stage(const StageDef& def, const ast::Stage& st, Frame& f) {
+void Checker::builtin_stage(const StageDef& def, const ast::Stage& st, Frame& f, const NetworkUse& net) {
   StageInstance inst;
   inst.id = static_cast<int>(out_.stages.size());
   inst.kind = def.name;
@@ -241,9 +258,13 @@ void Checker::builtin_stage(const StageDef& def, const ast::Stage& st, Frame& f)
   inst.seed = f.seed;
   inst.call_sites = call_sites_;
   for (std::size_t i = 0; i < where_.size(); ++i) inst.where += (i ? ", " : "") + where_[i];
-  auto given = bind_args(st.args, def.params, st.name, true);
+  Scope net_params;
+  bool net_ok = false;
+  if (net.info) net_ok = network_params(net, st, inst, net_params);
+  auto given = net.info ? std::vector<BoundArg>{} : bind_args(st.args, def.params, st.name, true);
   const bool args_failed = bind_failed_;
-  for (const ParamDef& p : def.params) {
+  static const std::vector<ParamDef> none;
+  for (const ParamDef& p : net.info ? none : def.params) {
     CheckedParam cp;
     cp.name = p.name;
     bool have = false, failed = false;
@@ -266,7 +287,9 @@ void Checker::builtin_stage(const StageDef& def, const ast::Stage& st, Frame& f)
       if (args_failed) continue;  // an argument meant for it was already reported
       const std::string ex = p.positional && p.type.is_quantity()
                                  ? fmt::format("e.g. `{} {}`", st.name, p.type.kind == TypeKind::Epochs ? "10 epochs"
-                                                                          : p.type.kind == TypeKind::Percent ? "20%" : "8 bits")
+                                                                          : p.type.kind == TypeKind::Percent ? "20%"
+                                                                          : p.type.kind == TypeKind::Channels ? "64 channels"
+                                                                          : p.type.kind == TypeKind::Outputs ? "10 outputs" : "8 bits")
                                  : fmt::format("add `{}: ...` ({})", p.name, p.type.describe());
       diags_.add(Diagnostic::make("E0205", st.name_span, fmt::format("`{}` needs its `{}`: {}", st.name, p.name, p.doc),
                                   fmt::format("`{}` missing", p.name))
@@ -287,6 +310,7 @@ void Checker::builtin_stage(const StageDef& def, const ast::Stage& st, Frame& f)
   }
   inst.model_in = def.needs_model ? f.model : -1;
   inst.data_in = def.needs_data ? f.data : -1;
+  if (net_ok && inst.data_in >= 0) inst.network = elaborate(net, net_params, out_.stages[static_cast<std::size_t>(inst.data_in)], st);
   inst.train = def.name == "train" ? inst.id : inst.model_in >= 0 ? out_.stages[static_cast<std::size_t>(inst.model_in)].train : -1;
   collect_refs(inst);
   if (def.name == "retrain") retrain_flow(inst, given);
@@ -317,24 +341,11 @@ void Checker::builtin_stage(const StageDef& def, const ast::Stage& st, Frame& f)
   }
 }
 
-void Checker::call_define(const DefineInfo& d, const ast::Stage& st, Frame& f) {
+bool Checker::define_params(const DefineInfo& d, const std::vector<ast::Arg>& args, Span at, Scope& params) {
   const std::string& name = d.stmt->name;
-  if (std::find(define_stack_.begin(), define_stack_.end(), name) != define_stack_.end()) {
-    diags_.add(Diagnostic::make("E0306", st.name_span, fmt::format("`{}` uses itself, so it would never end", name), "recursive use")
-                   .with_label(d.stmt->name_span, "defined here")
-                   .with_help("a `define` may call other stages, but not itself; use `repeat` for rounds"));
-    return;
-  }
-  if (define_stack_.size() >= kMaxNesting) {
-    diags_.add(Diagnostic::make("E0111", st.name_span, fmt::format("`define`d stages call each other more than {} deep", kMaxNesting),
-                                "too deep")
-                   .with_help("call the stages you need from fewer levels of `define`"));
-    return;
-  }
-  auto given = bind_args(st.args, d.params, name, false);
+  auto given = bind_args(args, d.params, name, false);
   bool complete = !bind_failed_;
   const bool args_failed = bind_failed_;
-  Scope params;
   for (std::size_t i = 0; i < d.params.size(); ++i) {
     const ParamDef& p = d.params[i];
     Binding b;
@@ -366,7 +377,7 @@ void Checker::call_define(const DefineInfo& d, const ast::Stage& st, Frame& f) {
     if (!have) {
       complete = false;
       if (args_failed) continue;
-      diags_.add(Diagnostic::make("E0205", st.name_span, fmt::format("`{}` needs its `{}` ({})", name, p.name, p.type.describe()),
+      diags_.add(Diagnostic::make("E0205", at, fmt::format("`{}` needs its `{}` ({})", name, p.name, p.type.describe()),
                                   fmt::format("`{}` missing", p.name))
                      .with_label(d.stmt->params[i].name_span, "declared here without a default")
                      .with_help(fmt::format("add `{}: ...`", p.name)));
@@ -374,7 +385,25 @@ void Checker::call_define(const DefineInfo& d, const ast::Stage& st, Frame& f) {
     }
     params[p.name] = b;
   }
-  if (!complete) return;  // expanding the body would only repeat the problem
+  return complete;
+}
+
+void Checker::call_define(const DefineInfo& d, const ast::Stage& st, Frame& f) {
+  const std::string& name = d.stmt->name;
+  if (std::find(define_stack_.begin(), define_stack_.end(), name) != define_stack_.end()) {
+    diags_.add(Diagnostic::make("E0306", st.name_span, fmt::format("`{}` uses itself, so it would never end", name), "recursive use")
+                   .with_label(d.stmt->name_span, "defined here")
+                   .with_help("a `define` may call other stages, but not itself; use `repeat` for rounds"));
+    return;
+  }
+  if (define_stack_.size() >= kMaxNesting) {
+    diags_.add(Diagnostic::make("E0111", st.name_span, fmt::format("`define`d stages call each other more than {} deep", kMaxNesting),
+                                "too deep")
+                   .with_help("call the stages you need from fewer levels of `define`"));
+    return;
+  }
+  Scope params;
+  if (!define_params(d, st.args, st.name_span, params)) return;  // expanding the body would only repeat the problem
   std::vector<Scope> saved = std::move(scopes_);
   scopes_.assign(1, std::move(params));
   call_sites_.push_back(st.span);

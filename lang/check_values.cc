@@ -19,14 +19,14 @@ const char* unit_noun(ast::Unit u) {
     case ast::Unit::Epochs: return "a number of epochs";
     case ast::Unit::Percent: return "a percentage";
     case ast::Unit::Bits: return "a bit width";
+    case ast::Unit::Channels: return "a number of channels";
+    case ast::Unit::Outputs: return "a number of outputs";
     case ast::Unit::None: return "a plain number";
   }
   return "a quantity";
 }
 
-ast::Unit unit_of(TypeKind k) {
-  return k == TypeKind::Epochs ? ast::Unit::Epochs : k == TypeKind::Percent ? ast::Unit::Percent : ast::Unit::Bits;
-}
+ast::Unit unit_of(TypeKind k) { return Type::unit_of(k); }
 
 std::string describe(const ast::Value& v) {
   switch (v.kind) {
@@ -39,6 +39,7 @@ std::string describe(const ast::Value& v) {
     case VK::List: return "a list";
     case VK::Range: return "a range";
     case VK::Ref: return "$" + v.text;
+    case VK::Arith: return "an expression";
   }
   return "a value";
 }
@@ -60,6 +61,8 @@ std::string example(TypeKind k) {
     case TypeKind::Epochs: return "`10 epochs`";
     case TypeKind::Percent: return "`20%`";
     case TypeKind::Bits: return "`4 bits`";
+    case TypeKind::Channels: return "`64 channels`";
+    case TypeKind::Outputs: return "`10 outputs`";
     default: return "";
   }
 }
@@ -80,7 +83,55 @@ std::string bound_text(double x, ast::Unit u) {
 
 }  // namespace
 
+std::optional<double> Checker::arith_value(const ast::Value& v) {
+  switch (v.kind) {
+    case VK::Number: return v.number;
+    case VK::Ref: {
+      ast::Value bare = v;
+      bare.unit = ast::Unit::None;
+      Type t;
+      t.kind = TypeKind::Float;
+      auto r = coerce_ref(bare, t);
+      if (!r) return std::nullopt;
+      return r->num;
+    }
+    case VK::Arith: {
+      if (v.text == "()") return v.items.empty() ? std::nullopt : arith_value(v.items[0]);
+      if (v.items.size() != 2) return std::nullopt;
+      auto a = arith_value(v.items[0]);
+      auto b = arith_value(v.items[1]);
+      if (!a || !b) return std::nullopt;
+      if (v.text == "+") return *a + *b;
+      if (v.text == "-") return *a - *b;
+      if (v.text == "*") return *a * *b;
+      if (*b == 0) {
+        diags_.add(Diagnostic::make("E0409", v.items[1].span, "division by zero", "this is 0")
+                       .with_help("divide by a number other than 0"));
+        return std::nullopt;
+      }
+      return *a / *b;
+    }
+    default:
+      diags_.add(Diagnostic::make("E0409", v.span, fmt::format("arithmetic works on plain numbers and `$names`, not {}", describe(v)),
+                                  "not a plain number")
+                     .with_help("write the unit once, after the whole expression: `4 * $growth channels`"));
+      return std::nullopt;
+  }
+}
+
 std::optional<Val> Checker::coerce(const ast::Value& v, const Type& t) {
+  if (v.kind == VK::Arith || (v.kind == VK::Ref && v.unit != ast::Unit::None)) {
+    auto x = arith_value(v);
+    if (!x) return std::nullopt;
+    ast::Value lit;
+    lit.span = v.span;
+    lit.number = *x;
+    lit.text = format_number(*x);
+    lit.unit = v.unit;
+    lit.unit_text = ast::unit_name(v.unit);
+    lit.kind = v.unit == ast::Unit::None ? VK::Number : VK::Quantity;
+    return coerce(lit, t);
+  }
   if (v.kind == VK::Ref) return coerce_ref(v, t);
   Val out;
   out.span = v.span;
@@ -116,15 +167,16 @@ std::optional<Val> Checker::coerce(const ast::Value& v, const Type& t) {
       return out;
     case TypeKind::Epochs:
     case TypeKind::Percent:
-    case TypeKind::Bits: {
+    case TypeKind::Bits:
+    case TypeKind::Channels:
+    case TypeKind::Outputs: {
       const ast::Unit want = unit_of(t.kind);
       if (v.kind == VK::Number) {
         std::string help = fmt::format("write {}", example(t.kind));
         if (want == ast::Unit::Percent && v.number > 0 && v.number <= 1)
           help = fmt::format("did you mean `{}%`?", format_number(v.number * 100));
         else if (want == ast::Unit::Percent) help = fmt::format("did you mean `{}%`?", v.text);
-        else if (want == ast::Unit::Epochs) help = fmt::format("did you mean `{} epochs`?", v.text);
-        else help = fmt::format("did you mean `{} bits`?", v.text);
+        else help = fmt::format("did you mean `{}{}`?", v.text, ast::unit_suffix(want, v.number));
         return wrong("E0207", fmt::format("`{}` needs a unit: {} is expected here", v.text, unit_noun(want)), help);
       }
       if (v.kind == VK::Quantity && v.unit != want)
@@ -275,7 +327,9 @@ std::optional<Val> Checker::check_bound(const Val& v, const Type& t, Span use) {
     case TypeKind::String: ok = v.kind == Val::Kind::String; break;
     case TypeKind::Epochs:
     case TypeKind::Percent:
-    case TypeKind::Bits: ok = v.kind == Val::Kind::Quantity && v.unit == unit_of(t.kind); break;
+    case TypeKind::Bits:
+    case TypeKind::Channels:
+    case TypeKind::Outputs: ok = v.kind == Val::Kind::Quantity && v.unit == unit_of(t.kind); break;
     case TypeKind::Enum:
       for (const auto& w : t.values) ok = ok || (v.kind == Val::Kind::Enum && v.str == w);
       break;
@@ -355,6 +409,14 @@ std::optional<Val> Checker::infer(const ast::Value& v) {
     out.kind = Val::Kind::Quantity;
     out.unit = v.unit;
     out.num = v.number;
+    return out;
+  }
+  if (v.kind == VK::Arith || (v.kind == VK::Ref && v.unit != ast::Unit::None)) {
+    auto x = arith_value(v);
+    if (!x) return std::nullopt;
+    out.kind = v.unit != ast::Unit::None ? Val::Kind::Quantity : *x == std::floor(*x) ? Val::Kind::Int : Val::Kind::Float;
+    out.unit = v.unit;
+    out.num = *x;
     return out;
   }
   if (v.kind == VK::Ref) {

@@ -31,13 +31,7 @@ std::string Val::canonical() const {
     case Kind::Model:
     case Kind::Result: return "$" + str;
     case Kind::Quantity:
-      switch (unit) {
-        case ast::Unit::Percent: return format_number(num) + "%";
-        case ast::Unit::Epochs: return format_number(num) + (num == 1 ? " epoch" : " epochs");
-        case ast::Unit::Bits: return format_number(num) + (num == 1 ? " bit" : " bits");
-        case ast::Unit::None: return format_number(num);
-      }
-      return format_number(num);
+      return format_number(num) + ast::unit_suffix(unit, num);
     case Kind::List: {
       std::string s = "[";
       for (std::size_t i = 0; i < items.size(); ++i) s += (i ? ", " : "") + items[i].canonical();

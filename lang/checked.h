@@ -2,6 +2,7 @@
 // parameters resolved, defaulted and typed, and its inputs (model, data, teacher...) as indices.
 // This is what lint rules read, what `whittle check` prints, and what compile turns into a graph.
 #pragma once
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,6 +12,10 @@
 #include "lang/source.h"
 
 namespace whittle::lang {
+
+namespace net {
+struct Network;  // lang/network.h
+}
 
 /// A checked value. Quantities keep their unit; percentages are in percent (20% → 20).
 struct Val {
@@ -61,6 +66,8 @@ struct StageInstance {
   std::string as_name;
   std::string where;       ///< "repeat 2/7, sweep amount=20%" (empty at top level)
   std::vector<Span> call_sites;  ///< `define` calls this instance was expanded from, outermost first
+  /// `model NET`: the network written in the recipe, elaborated for the data in force (lang/network.h).
+  std::shared_ptr<const net::Network> network;
 
   const CheckedParam* param(const std::string& name) const;
   const Val* value(const std::string& name) const;

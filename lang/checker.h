@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "lang/check.h"
+#include "lang/network.h"
 
 namespace whittle::lang {
 
@@ -47,15 +48,38 @@ class Checker {
   void repeat(const ast::Stmt& s, Frame& f);
   void sweep(const ast::Stmt& s, Frame& f);
   void stage(const ast::Stage& st, Frame& f);
-  void builtin_stage(const StageDef& def, const ast::Stage& st, Frame& f);
+  /// `model NET`: the network declaration and the argument that names it.
+  struct NetworkUse {
+    const DefineInfo* info = nullptr;
+    const ast::Arg* arch = nullptr;
+  };
+  void builtin_stage(const StageDef& def, const ast::Stage& st, Frame& f, const NetworkUse& net);
   void call_define(const DefineInfo& d, const ast::Stage& st, Frame& f);
+  /// Binds a `define`'s (or a network's) arguments and defaults into `params`; false when one is
+  /// missing or wrong (reported).
+  bool define_params(const DefineInfo& d, const std::vector<ast::Arg>& args, Span at, Scope& params);
   void bind(const std::string& name, Span span, Binding b);
   const Binding* lookup(const std::string& name, Span use);
   /// Counts one unit of unrolling work (a stage visited, a round, a branch); false once the budget is spent.
   bool spend(Span at);
 
+  // check_network.cc
+  struct NetContext;
+  NetworkUse network_of(const ast::Stage& model) const;
+  /// Binds `model NET knob: value`'s arguments to the network's parameters; adds them to `inst`.
+  bool network_params(const NetworkUse& net, const ast::Stage& st, StageInstance& inst, Scope& params);
+  std::shared_ptr<const net::Network> elaborate(const NetworkUse& net, const Scope& params, const StageInstance& data,
+                                                const ast::Stage& model);
+  bool net_block(const std::vector<ast::Stmt>& stmts, net::Shape& cur, std::vector<net::Layer>& out, NetContext& c);
+  bool net_stage(const ast::Stage& st, net::Shape& cur, std::vector<net::Layer>& out, NetContext& c);
+  bool net_layer(const CallDef& def, const ast::Stage& st, net::Shape& cur, std::vector<net::Layer>& out, NetContext& c);
+  bool unique_names(const std::vector<net::Layer>& block);
+  bool net_call(const DefineInfo& d, const ast::Stage& st, net::Shape& cur, std::vector<net::Layer>& out, NetContext& c);
+
   // check_values.cc
   std::optional<Val> coerce(const ast::Value& v, const Type& t);
+  /// The value of arithmetic (`4 * $growth`), its `$names` followed; nullopt when reported.
+  std::optional<double> arith_value(const ast::Value& v);
   std::optional<Val> coerce_ref(const ast::Value& v, const Type& t);
   std::optional<Val> check_bound(const Val& v, const Type& t, Span use);
   std::optional<Val> coerce_call(const ast::Value& v, const Type& t);

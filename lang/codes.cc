@@ -38,6 +38,16 @@ const std::vector<CodeInfo>& all_codes() {
       {"E0304", "rewind_too_long", Severity::Error, "`rewind: lr` replaying more epochs than that `train` had"},
       {"E0305", "rewind_epoch_outside", Severity::Error, "`rewind: weights(epoch: K)` with K outside that `train`"},
       {"E0306", "too_many_stages", Severity::Error, "a recipe that unrolls into more stages than whittle will run"},
+      // Networks: shapes and layers (lang/check_network.cc).
+      {"E0401", "shortcut_shape", Severity::Error, "a `residual` whose body changes the shape under `shortcut: identity`"},
+      {"E0402", "map_too_small", Severity::Error, "a kernel, stride or pool that shrinks the map below 1×1"},
+      {"E0403", "groups_do_not_divide", Severity::Error, "a conv's `groups` that do not divide its channels in or out"},
+      {"E0404", "dense_changes_size", Severity::Error, "a `dense` body that changes the map's spatial size"},
+      {"E0405", "layer_after_linear", Severity::Error, "a layer that needs a map after the `linear` has flattened it"},
+      {"E0406", "bad_head", Severity::Error, "a network that does not end in a `linear` with the data's number of classes"},
+      {"E0407", "layer_out_of_place", Severity::Error, "a layer outside a network, a stage inside one, or a layer block on a stage"},
+      {"E0408", "network_name_taken", Severity::Error, "a network named like a built-in architecture, a stage or a `define`"},
+      {"E0409", "bad_arithmetic", Severity::Error, "arithmetic that divides by zero"},
       // Lint warnings (lang/lint/, one file each).
       {"W0001", "milestone_past_end", Severity::Warning, "a schedule milestone at or past the stage's last epoch"},
       {"W0002", "prune_without_retrain", Severity::Warning, "a prune followed by no retraining before it is used"},

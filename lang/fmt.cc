@@ -86,15 +86,21 @@ class Formatter {
     }
   }
 
-  std::string stage(const ast::Stage& st, int ind, std::vector<std::string>& block_lines) {
+  /// A stage's name and the arguments before any block: `conv 64 channels`, `block(growth: 4)`.
+  static std::string stage_head(const ast::Stage& st) {
+    if (st.call) return st.name + "(" + join_args(st.args) + ")";
     std::string s = st.name;
-    std::vector<const ast::Arg*> inline_args, block_args;
-    for (const ast::Arg& a : st.args) (st.has_block && a.named ? block_args : inline_args).push_back(&a);
-    for (const ast::Arg* a : inline_args) s += " " + format_arg(*a);
-    if (st.has_block) {
-      s += " {";
-      for (const ast::Arg* a : block_args) block_lines.push_back(indent(ind + 1) + format_arg(*a) + trailing(line(a->span.begin)));
-    }
+    const std::size_t before = st.has_body ? st.args_before_body : st.args.size();
+    for (std::size_t i = 0; i < before; ++i)
+      if (!(st.has_block && st.args[i].named)) s += " " + format_arg(st.args[i]);
+    return s;
+  }
+
+  /// The arguments written after a layer block: `} shortcut: projection`.
+  static std::string stage_tail(const ast::Stage& st) {
+    std::string s;
+    if (st.has_body && !st.call)
+      for (std::size_t i = st.args_before_body; i < st.args.size(); ++i) s += " " + format_arg(st.args[i]);
     return s;
   }
 
@@ -110,8 +116,11 @@ class Formatter {
       case K::From: head = "from " + format_value(s.value); break;
       case K::Repeat: head = "repeat " + format_value(s.value); break;
       case K::Sweep: head = "sweep " + s.name + " in " + format_value(s.value); break;
-      case K::Define: {
-        head = "define " + s.name + "(";
+      case K::Define:
+      case K::Network: {
+        head = (s.kind == K::Define ? "define " : "network ") + s.name;
+        if (s.kind == K::Network && !s.has_params) break;
+        head += "(";
         for (std::size_t i = 0; i < s.params.size(); ++i) {
           const ast::Param& p = s.params[i];
           head += (i ? ", " : "") + p.name + ": ";
@@ -124,22 +133,34 @@ class Formatter {
       case K::Chain: break;
     }
     if (s.kind == K::Chain) {
-      // Comments inside a multi-line chain would be lost when it is joined: they move above it.
+      // Comments inside a multi-line chain would be lost when it is joined: they move above it
+      // (those inside a layer block stay in it).
       std::string tail = trailing(first);
-      std::vector<std::vector<std::string>> blocks(s.chain.size());
-      std::vector<std::string> parts;
-      for (std::size_t i = 0; i < s.chain.size(); ++i) parts.push_back(stage(s.chain[i], ind, blocks[i]));
       emit_moved_comments(s, ind, prev);
       std::string text;
       for (std::size_t i = 0; i < s.chain.size(); ++i) {
         const ast::Stage& st = s.chain[i];
         if (i) text += " -> ";
-        text += parts[i];
+        text += stage_head(st);
         if (st.has_block) {  // a `{ }` block ends the line; the chain goes on after its `}`
-          out_ += indent(ind) + text + tail + "\n";
+          out_ += indent(ind) + text + " {" + tail + "\n";
           tail.clear();
-          for (const auto& l : blocks[i]) out_ += l + "\n";
+          for (const ast::Arg& a : st.args)
+            if (a.named) out_ += indent(ind + 1) + format_arg(a) + trailing(line(a.span.begin)) + "\n";
           text = "}";
+        } else if (st.has_body) {
+          auto one = !has_comment_in(st.body_span) ? plain_body(st) : std::nullopt;
+          if (one && indent(ind).size() + text.size() + one->size() + 3 <= kMaxWidth) {
+            text += " " + *one;
+          } else {
+            out_ += indent(ind) + text + " {" + tail + trailing(line(st.body_span.begin)) + "\n";
+            tail.clear();
+            std::uint32_t inner = line(st.body_span.begin);
+            stmts(st.body, ind + 1, inner);
+            comments_before(st.body_span.end - 1, ind + 1, inner);
+            text = "}";
+          }
+          text += stage_tail(st);
         }
         if (!st.as_name.empty()) text += " as " + st.as_name;
       }
@@ -147,7 +168,7 @@ class Formatter {
       prev = line(s.span.end > s.span.begin ? s.span.end - 1 : s.span.begin);
       return;
     }
-    const bool has_block = s.kind == K::Repeat || s.kind == K::Sweep || s.kind == K::Define;
+    const bool has_block = s.kind == K::Repeat || s.kind == K::Sweep || s.kind == K::Define || s.kind == K::Network;
     const std::string tail = trailing(first);
     if (!has_block) {
       emit_moved_comments(s, ind, prev);
@@ -190,7 +211,8 @@ class Formatter {
 
   static constexpr std::size_t kMaxWidth = 100;
 
-  /// A chain statement as one line of text, if it has no `{ }` argument block.
+  /// A chain statement as one line of text, if it has no `{ }` argument block (layer blocks of one
+  /// plain chain nest: `dense 6 { bn -> relu -> conv 8 channels }`).
   static std::optional<std::string> plain_chain(const ast::Stmt& s) {
     if (s.kind != ast::Stmt::Kind::Chain) return std::nullopt;
     std::string text;
@@ -198,11 +220,24 @@ class Formatter {
       const ast::Stage& st = s.chain[i];
       if (st.has_block) return std::nullopt;
       if (i) text += " -> ";
-      text += st.name;
-      for (const ast::Arg& a : st.args) text += " " + format_arg(a);
+      text += stage_head(st);
+      if (st.has_body) {
+        auto inner = plain_body(st);
+        if (!inner) return std::nullopt;
+        text += " " + *inner + stage_tail(st);
+      }
       if (!st.as_name.empty()) text += " as " + st.as_name;
     }
     return text;
+  }
+
+  /// A layer block on one line: `{ bn -> relu }`, `{}`; none when it holds more than one statement.
+  static std::optional<std::string> plain_body(const ast::Stage& st) {
+    if (st.body.empty()) return std::string("{}");
+    if (st.body.size() != 1) return std::nullopt;
+    auto inner = plain_chain(st.body[0]);
+    if (!inner) return std::nullopt;
+    return "{ " + *inner + " }";
   }
 
   bool has_comment_in(Span sp) const {
@@ -214,9 +249,14 @@ class Formatter {
   /// Comments inside a single-line statement's span that would be lost when it is joined onto one
   /// line: printed above it.
   void emit_moved_comments(const ast::Stmt& s, int ind, std::uint32_t& prev) {
+    auto in_body = [&](std::uint32_t at) {
+      for (const ast::Stage& st : s.chain)
+        if (st.has_body && at > st.body_span.begin && at < st.body_span.end) return true;
+      return false;
+    };
     for (std::size_t i = first_at(s.span.begin + 1); i < r_.comments.size() && r_.comments[i].span.begin < s.span.end; ++i) {
       const ast::Comment& c = r_.comments[i];
-      if (!used_[i]) {
+      if (!used_[i] && !in_body(c.span.begin)) {
         used_[i] = true;
         out_ += indent(ind) + c.text + "\n";
       }
@@ -233,18 +273,31 @@ class Formatter {
 
 }  // namespace
 
+namespace {
+/// An operand of arithmetic: its own unit is not printed (only the whole expression's is).
+std::string format_value_bare(const ast::Value& v) {
+  if (v.unit == ast::Unit::None || v.kind == ast::Value::Kind::Quantity) return format_value(v);
+  ast::Value bare = v;
+  bare.unit = ast::Unit::None;
+  return format_value(bare);
+}
+}  // namespace
+
 std::string format_value(const ast::Value& v) {
   using K = ast::Value::Kind;
   switch (v.kind) {
     case K::Number: return v.text;
-    case K::Quantity:
-      if (v.unit == ast::Unit::Percent) return v.text + "%";
-      if (v.unit == ast::Unit::Epochs) return v.text + (v.number == 1 ? " epoch" : " epochs");
-      return v.text + (v.number == 1 ? " bit" : " bits");
+    case K::Quantity: return v.text + ast::unit_suffix(v.unit, v.number);
+    case K::Arith: {
+      std::string s = v.text == "()" ? "(" + (v.items.empty() ? "" : format_value_bare(v.items[0])) + ")"
+                      : v.items.size() == 2 ? format_value_bare(v.items[0]) + " " + v.text + " " + format_value_bare(v.items[1])
+                                            : "";
+      return s + ast::unit_suffix(v.unit, 2);
+    }
     case K::String: return ast::quote(v.text);
     case K::Bool: return v.boolean ? "true" : "false";
     case K::Word: return v.text;
-    case K::Ref: return "$" + v.text;
+    case K::Ref: return "$" + v.text + ast::unit_suffix(v.unit, 2);
     case K::Call: return v.text + "(" + join_args(v.args) + ")";
     case K::List: {
       std::string s = "[";

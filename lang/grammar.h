@@ -36,6 +36,7 @@ struct kw_from : TAO_PEGTL_KEYWORD("from") {};
 struct kw_repeat : TAO_PEGTL_KEYWORD("repeat") {};
 struct kw_sweep : TAO_PEGTL_KEYWORD("sweep") {};
 struct kw_define : TAO_PEGTL_KEYWORD("define") {};
+struct kw_network : TAO_PEGTL_KEYWORD("network") {};
 struct kw_as : TAO_PEGTL_KEYWORD("as") {};
 struct kw_in : TAO_PEGTL_KEYWORD("in") {};
 struct kw_by : TAO_PEGTL_KEYWORD("by") {};
@@ -44,18 +45,18 @@ struct kw_false : TAO_PEGTL_KEYWORD("false") {};
 /// Words that can never be a bare-word argument.
 struct reserved : sor<kw_as, kw_in, kw_by> {};
 /// Words that can never be a stage name.
-struct keyword : sor<kw_recipe, kw_let, kw_use, kw_seed, kw_from, kw_repeat, kw_sweep, kw_define, kw_as, kw_in, kw_by,
-                     kw_true, kw_false> {};
+struct keyword : sor<kw_recipe, kw_let, kw_use, kw_seed, kw_from, kw_repeat, kw_sweep, kw_define, kw_network, kw_as,
+                     kw_in, kw_by, kw_true, kw_false> {};
 
 // Numbers and quantities.
 struct digits : plus<pg::digit> {};
 struct exponent : seq<one<'e', 'E'>, opt<one<'+', '-'>>, digits> {};
 struct number : seq<opt<one<'-', '+'>>, sor<seq<digits, opt<one<'.'>, digits>>, seq<one<'.'>, digits>>, opt<exponent>> {};
 struct unit_word : sor<TAO_PEGTL_KEYWORD("epochs"), TAO_PEGTL_KEYWORD("epoch"), TAO_PEGTL_KEYWORD("bits"),
-                       TAO_PEGTL_KEYWORD("bit")> {};
+                       TAO_PEGTL_KEYWORD("bit"), TAO_PEGTL_KEYWORD("channels"), TAO_PEGTL_KEYWORD("channel"),
+                       TAO_PEGTL_KEYWORD("outputs"), TAO_PEGTL_KEYWORD("output")> {};
 /// A unit word followed by `:` is the name of the next argument (`2 epochs: 5` is not `2 epochs`).
 struct unit : sor<one<'%'>, seq<unit_word, not_at<star<blank>, one<':'>>>> {};
-struct numeric : seq<number, opt<star<blank>, unit>> {};
 
 // Strings: one line, escapes \" \\ \n \t.
 struct escaped : one<'"', '\\', 'n', 't'> {};
@@ -67,6 +68,22 @@ struct string_lit : seq<one<'"'>, string_body, must<string_close>> {};
 struct boolean : sor<kw_true, kw_false> {};
 struct ref_name : identifier {};
 struct ref : seq<one<'$'>, must<ref_name>> {};
+
+// Arithmetic over numbers and `$refs`: `4 * $growth`, `($a + $b) / 2`, then an optional unit.
+// `+` and `-` are operators only when no digit follows (`-1` is a number: `f 1 -1` is two
+// arguments) and `-` not before `>` (`->` joins stages).
+struct arith_sum;
+struct arith_operand;
+struct arith_close : one<')'> {};
+struct arith_parens : seq<one<'('>, wsnl, must<arith_sum>, wsnl, must<arith_close>> {};
+struct arith_atom : sor<arith_parens, ref, number> {};
+struct arith_operand : arith_atom {};
+struct mul_op : one<'*', '/'> {};
+struct add_op : seq<one<'+', '-'>, not_at<sor<one<'>', '.'>, pg::digit>>> {};
+struct arith_product : seq<arith_atom, star<ws, mul_op, ws, must<arith_operand>>> {};
+struct arith_term : arith_product {};
+struct arith_sum : seq<arith_product, star<ws, add_op, ws, must<arith_term>>> {};
+struct numeric : seq<arith_sum, opt<star<blank>, unit>> {};
 
 // Values.
 struct value;
@@ -80,7 +97,7 @@ struct paren_args : seq<one<'('>, wsnl, opt<arg, star<wsnl, one<','>, wsnl, arg>
                         must<call_close>> {};
 struct word_name : seq<not_at<reserved>, identifier> {};
 struct call_or_word : seq<word_name, opt<paren_args>> {};
-struct scalar : sor<string_lit, boolean, ref, list, numeric, call_or_word> {};
+struct scalar : sor<string_lit, boolean, list, numeric, call_or_word> {};
 struct range_to : scalar {};
 struct range_step : scalar {};
 struct range_by : seq<ws, kw_by, ws, must<range_step>> {};
@@ -90,26 +107,30 @@ struct arg_name : identifier {};
 struct arg_value : value {};
 struct named_arg : seq<arg_name, ws, one<':'>, ws, must<arg_value>> {};
 
-// Stages and chains.
-struct stage_name : seq<not_at<keyword>, identifier> {};
-struct block_close : one<'}'> {};
-struct block_arg : named_arg {};
-struct block_args : seq<one<'{'>, wsnl, star<not_at<one<'}'>>, not_at<eof>, must<block_arg>, ws, opt<one<','>>, wsnl>,
-                        must<block_close>> {};
-struct as_name : identifier {};
-struct as_clause : seq<kw_as, ws, must<as_name>> {};
-struct stage : seq<stage_name, star<ws, arg>, opt<ws, block_args>, opt<ws, as_clause>> {};
-struct next_stage : stage {};
-struct arrow : pg::string<'-', '>'> {};
-struct chain : seq<stage, star<ws, arrow, wsnl, must<next_stage>>> {};
-
 // Blocks of statements.
 struct statement;
 struct stmt_or_recover;
 struct blank_lines : plus<sor<one<' ', '\t', '\r', '\n', ';'>, comment>> {};
 struct body : star<sor<blank_lines, seq<not_at<one<'}'>>, not_at<eof>, stmt_or_recover>>> {};
 struct block_open : one<'{'> {};
+struct block_close : one<'}'> {};
 struct block : seq<block_open, body, must<block_close>> {};
+
+// Stages and chains. A `{ }` after a stage's arguments holds named arguments when it is empty or
+// starts with `name:`, else statements: the layers of a `residual`, `dense` or `repeat` in a network.
+struct stage_name : seq<not_at<keyword>, identifier> {};
+struct block_arg : named_arg {};
+struct block_args : seq<one<'{'>, wsnl, star<not_at<one<'}'>>, not_at<eof>, must<block_arg>, ws, opt<one<','>>, wsnl>,
+                        must<block_close>> {};
+struct layer_block : block {};
+struct stage_block : sor<seq<at<one<'{'>, wsnl, sor<one<'}'>, seq<identifier, ws, one<':'>>>>, block_args>, layer_block> {};
+struct as_name : identifier {};
+struct as_clause : seq<kw_as, ws, must<as_name>> {};
+struct call_args : paren_args {};
+struct stage : seq<stage_name, opt<call_args>, star<ws, arg>, opt<ws, stage_block, star<ws, arg>>, opt<ws, as_clause>> {};
+struct next_stage : stage {};
+struct arrow : pg::string<'-', '>'> {};
+struct chain : seq<stage, star<ws, arrow, wsnl, must<next_stage>>> {};
 
 // Statements.
 struct recipe_name : identifier {};
@@ -120,11 +141,11 @@ struct let_value : value {};
 struct let_stmt : seq<kw_let, ws, must<let_name>, ws, must<equals>, ws, must<let_value>> {};
 struct use_path : string_lit {};
 struct use_stmt : seq<kw_use, ws, must<use_path>> {};
-struct seed_value : sor<numeric, ref> {};
+struct seed_value : numeric {};
 struct seed_stmt : seq<kw_seed, ws, must<seed_value>> {};
 struct from_ref : ref {};
 struct from_stmt : seq<kw_from, ws, must<from_ref>> {};
-struct repeat_count : sor<numeric, ref> {};
+struct repeat_count : numeric {};
 struct repeat_stmt : seq<kw_repeat, ws, must<repeat_count>, ws, must<block>> {};
 struct sweep_var : identifier {};
 struct sweep_in : kw_in {};
@@ -143,9 +164,14 @@ struct define_stmt : seq<kw_define, ws, must<define_name>, ws, must<param_open>,
                          opt<param, star<wsnl, one<','>, wsnl, param>, opt<wsnl, one<','>>>, wsnl, must<param_close>, ws,
                          must<block>> {};
 
+struct network_name : identifier {};
+struct network_params : seq<param_open, wsnl, opt<param, star<wsnl, one<','>, wsnl, param>, opt<wsnl, one<','>>>, wsnl,
+                            must<param_close>> {};
+struct network_stmt : seq<kw_network, ws, must<network_name>, ws, opt<network_params, ws>, must<block>> {};
+
 struct stmt_end : sor<one<';'>, eol, at<one<'}'>>, eof> {};
 struct statement : seq<sor<recipe_stmt, let_stmt, use_stmt, seed_stmt, from_stmt, repeat_stmt, sweep_stmt,
-                           define_stmt, chain>,
+                           define_stmt, network_stmt, chain>,
                        ws, must<stmt_end>> {};
 
 /// A file holding a single value: a `--set` value or a catalog default.

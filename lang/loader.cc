@@ -36,7 +36,7 @@ class Loader {
     prog_.modules.push_back(std::move(m));
     for (const ast::Stmt& s : mod->recipe.stmts) {
       if (s.kind == ast::Stmt::Kind::Use) use(s, file);
-      if (s.kind == ast::Stmt::Kind::Define) define(s);
+      if (s.kind == ast::Stmt::Kind::Define || s.kind == ast::Stmt::Kind::Network) define(s);
     }
     stack_.pop_back();
   }
@@ -124,15 +124,53 @@ class Loader {
     return p.lexically_normal().string();
   }
 
+  /// Why a network may not take this name, or "".
+  std::string network_name_taken(const ast::Stmt& s) const {
+    if (catalog_.stage(s.name)) return "a built-in stage";
+    if (catalog_.layer(s.name)) return "a layer";
+    if (const StageDef* model = catalog_.stage("model"))
+      if (const ParamDef* arch = model->param("arch"))
+        for (const auto& w : arch->type.values)
+          if (w == s.name) return "a built-in architecture";
+    if (prog_.defines.count(s.name)) return "a `define`d stage";
+    if (prog_.networks.count(s.name)) return "another network";
+    return "";
+  }
+
   void define(const ast::Stmt& s) {
-    if (catalog_.stage(s.name)) {
+    const bool network = s.kind == ast::Stmt::Kind::Network;
+    if (network) {
+      const std::string taken = network_name_taken(s);
+      if (!taken.empty()) {
+        const auto* other = prog_.networks.count(s.name) ? &prog_.networks.at(s.name)
+                            : prog_.defines.count(s.name) ? &prog_.defines.at(s.name) : nullptr;
+        auto d = Diagnostic::make("E0408", s.name_span, fmt::format("the network `{}` takes the name of {}", s.name, taken),
+                                  "name taken");
+        if (other) d.with_label(other->stmt->name_span, "declared here");
+        d.with_help(taken == "a built-in architecture" ? fmt::format("`model {}` is the built-in one; call yours e.g. `my_{}`", s.name, s.name)
+                                                       : "give the network another name");
+        diags_.add(std::move(d));
+        return;
+      }
+    } else if (prog_.networks.count(s.name)) {
+      diags_.add(Diagnostic::make("E0408", s.name_span, fmt::format("`{}` is already a network", s.name), "name taken")
+                     .with_label(prog_.networks.at(s.name).stmt->name_span, "the network is declared here")
+                     .with_help("give the stage another name"));
+      return;
+    }
+    if (!network && catalog_.layer(s.name)) {
+      diags_.add(Diagnostic::make("E0105", s.name_span, fmt::format("`{}` is a built-in layer", s.name), "already a layer")
+                     .with_help("give your block another name"));
+      return;
+    }
+    if (!network && catalog_.stage(s.name)) {
       diags_.add(Diagnostic::make("E0105", s.name_span, fmt::format("`{}` is a built-in stage", s.name),
                                   "already a built-in stage")
                      .with_help("give your stage another name"));
       return;
     }
     auto it = prog_.defines.find(s.name);
-    if (it != prog_.defines.end()) {
+    if (!network && it != prog_.defines.end()) {
       diags_.add(Diagnostic::make("E0105", s.name_span, fmt::format("the stage `{}` is defined twice", s.name),
                                   "defined again here")
                      .with_label(it->second.stmt->name_span, "first defined here")
@@ -159,7 +197,7 @@ class Loader {
       info.params.push_back(d);
       info.defaults.push_back(p.has_default ? &p.default_value : nullptr);
     }
-    prog_.defines.emplace(s.name, std::move(info));
+    (network ? prog_.networks : prog_.defines).emplace(s.name, std::move(info));
   }
 
   Type type_of(const ast::TypeSpec& t) {
@@ -171,6 +209,7 @@ class Loader {
     }
     static const std::vector<std::pair<std::string, TypeKind>> names = {
         {"epochs", TypeKind::Epochs}, {"percent", TypeKind::Percent}, {"bits", TypeKind::Bits},
+        {"channels", TypeKind::Channels}, {"outputs", TypeKind::Outputs},
         {"int", TypeKind::Int},       {"float", TypeKind::Float},     {"bool", TypeKind::Bool},
         {"string", TypeKind::String}, {"model", TypeKind::Model}};
     const std::string w = t.words.empty() ? "" : t.words[0];

@@ -19,7 +19,7 @@ struct Module {
   ast::Recipe recipe;
 };
 
-/// A `define`d stage: its statement and its parameters as catalog-style definitions.
+/// A `define`d stage or a `network`: its statement and its parameters as catalog-style definitions.
 struct DefineInfo {
   const ast::Stmt* stmt = nullptr;
   std::vector<ParamDef> params;
@@ -29,6 +29,7 @@ struct DefineInfo {
 struct LoadedProgram {
   std::vector<std::unique_ptr<Module>> modules;  ///< the main file first
   std::map<std::string, DefineInfo> defines;
+  std::map<std::string, DefineInfo> networks;
   bool syntax_errors = false;
   const Module& main() const { return *modules.front(); }
 };

@@ -175,7 +175,7 @@ struct recover {
       ps.diags.add(Diagnostic::make("E0001", Span{ps.file, at, at + std::max<std::uint32_t>(len, 1)},
                                     fmt::format("expected a statement, found {}", found), "not a statement")
                        .with_help("a statement starts with a stage name (`train`, `prune`, ...) or one of "
-                                  "`recipe`, `let`, `use`, `seed`, `from`, `repeat`, `sweep`, `define`"));
+                                  "`recipe`, `let`, `use`, `seed`, `from`, `repeat`, `sweep`, `define`, `network`"));
       ps.error_at = p + 1;
     }
     ps.error_recorded = false;
@@ -245,12 +245,14 @@ template <typename Rule>
 using selector = pg::parse_tree::selector<
     Rule,
     pg::parse_tree::store_content::on<
-        recipe_stmt, let_stmt, use_stmt, seed_stmt, from_stmt, repeat_stmt, sweep_stmt, define_stmt, chain,
+        recipe_stmt, let_stmt, use_stmt, seed_stmt, from_stmt, repeat_stmt, sweep_stmt, define_stmt, network_stmt, chain,
+        network_name, network_params, layer_block, call_args, arith_parens, add_op, mul_op,
         recipe_name, let_name, let_value, use_path, seed_value, from_ref, repeat_count, sweep_var, sweep_values,
         define_name, param, param_name, type_spec, type_word, param_default, block, stage, next_stage, stage_name,
         block_args, as_name, named_arg, block_arg, arg_name, arg_value, value, range_to, range_step, string_lit,
         string_body, boolean, kw_true, ref, ref_name, list, call_or_word, word_name, paren_args, numeric, number,
-        unit>>;
+        unit>,
+    pg::parse_tree::fold_one::on<arith_sum, arith_product, arith_term>>;
 }  // namespace whittle::lang::grammar
 
 namespace whittle::lang {

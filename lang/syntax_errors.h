@@ -48,6 +48,11 @@ WHITTLE_EXPECT(param_colon, "E0003", "`:` and a type after the parameter name", 
 WHITTLE_EXPECT(type_word, "E0003", "a type", "types: epochs, percent, bits, int, float, bool, string, or an enum `l1|l2`")
 WHITTLE_EXPECT(param_default, "E0003", "a default value after `=`", nullptr)
 WHITTLE_EXPECT(param_close, "E0002", "`,` or `)` in the parameter list", nullptr)
+WHITTLE_EXPECT(arith_sum, "E0003", "a number or `$name` after `(`", "e.g. `($a + $b) * 2`")
+WHITTLE_EXPECT(arith_close, "E0002", "`)` to close the parentheses", "e.g. `($a + $b) * 2`")
+WHITTLE_EXPECT(arith_operand, "E0003", "a number, `$name` or `(` after the operator", "e.g. `4 * $growth channels`")
+WHITTLE_EXPECT(arith_term, "E0003", "a number, `$name` or `(` after the operator", "write spaces around `+` and `-`: `$a - 1`")
+WHITTLE_EXPECT(network_name, "E0003", "the network's name after `network`", "e.g. `network my_net(width: int = 16) { conv $width channels -> ... }`")
 WHITTLE_EXPECT(value_end, "E0001", "the end of the value", nullptr)
 WHITTLE_EXPECT(stmt_end, "E0001", "the end of the statement (a new line or `;`)", nullptr)
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "lang/network.h"
 #include "runtime/sha256.h"
 #include "runtime/stages.h"
 
@@ -34,6 +35,7 @@ std::string key_text(const lang::StageInstance& s, const std::vector<std::string
     if (param_in_key(s, p)) params.push_back(&p);
   std::sort(params.begin(), params.end(), [](auto* a, auto* b) { return a->name < b->name; });
   for (const auto* p : params) t += fmt::format("param {}: {}\n", p->name, p->value.canonical());
+  if (s.network) t += fmt::format("network: {}\n", s.network->canonical());
   for (const auto& k : input_keys) t += fmt::format("input: {}\n", k);
   if (!data_fingerprint.empty()) t += fmt::format("data: {}\n", data_fingerprint);
   return t;

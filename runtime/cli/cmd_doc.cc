@@ -73,12 +73,14 @@ int run_doc(const std::string& name) {
       }
       out += fmt::format("  {:<14} {} ({})\n", d.name, first, d.file);
     }
+    out += "\nlayers of a network (`network NAME(PARAMS) { LAYERS }`, then `model NAME`):\n";
+    for (const auto& l : cat.layers()) out += fmt::format("  {:<12} {}\n", l.name, l.doc);
     out += "\narchitectures (`model NAME`; parameters and MACs on CIFAR-10 at their defaults):\n";
     for (const auto& a : runtime::architectures())
       out += fmt::format("  {:<16} {:>10} params {:>7} MACs  {}\n", a.name, a.cifar_params, short_count(a.cifar_macs), a.doc);
     out += "\nscore presets (`score PRESET`; the recipe's last one is what its tables show):\n";
     for (const auto& p : runtime::score_preset_docs()) out += fmt::format("  {:<16} {}\n", p.name, p.period);
-    out += "\n`whittle doc NAME` shows a stage, a family, a call, a standard `define`, an architecture or a score preset in full.\n";
+    out += "\n`whittle doc NAME` shows a stage, a family, a call, a layer, a standard `define`, an architecture or a score preset in full.\n";
     std::fputs(out.c_str(), stdout);
     return 0;
   }
@@ -89,6 +91,18 @@ int run_doc(const std::string& name) {
   if (const lang::Family* f = cat.family(name)) {
     std::string out = fmt::format("{}: {}\n", f->name, f->doc);
     for (const auto& k : f->kinds) out += fmt::format("  {:<12} {}\n", k.name, k.doc);
+    std::fputs(out.c_str(), stdout);
+    return 0;
+  }
+  if (const lang::CallDef* l = cat.layer(name); l || name == "layers") {
+    std::string out;
+    if (!l) {
+      for (const auto& k : cat.layers()) out += fmt::format("  {:<12} {}\n", k.name, k.doc);
+    } else {
+      out = fmt::format("{}: {} (a layer of a network)\n", l->name, l->doc);
+      if (!l->params.empty()) out += "\nparameters (* may be written without its name):\n";
+      for (const auto& p : l->params) out += param_line(p);
+    }
     std::fputs(out.c_str(), stdout);
     return 0;
   }
@@ -136,11 +150,12 @@ int run_doc(const std::string& name) {
   for (const auto& a : runtime::architectures()) all.push_back(a.name);
   for (const auto& p : runtime::score_preset_docs()) all.push_back(p.name);
   for (const auto& d : defines) all.push_back(d.name);
+  for (const auto& l : cat.layers()) all.push_back(l.name);
   for (const auto& f : cat.families()) {
     all.push_back(f.name);
     for (const auto& k : f.kinds) all.push_back(k.name);
   }
-  std::fprintf(stderr, "error: no stage, family, call, standard `define`, architecture or score preset named `%s`\n", name.c_str());
+  std::fprintf(stderr, "error: no stage, family, call, layer, standard `define`, architecture or score preset named `%s`\n", name.c_str());
   if (auto h = lang::did_you_mean(name, all)) std::fprintf(stderr, "  = help: %s\n", h->c_str());
   return 1;
 }

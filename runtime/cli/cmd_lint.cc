@@ -2,8 +2,10 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <set>
 
 #include "lang/analyze.h"
+#include "lang/network.h"
 #include "runtime/cli/commands.h"
 #include "runtime/cli/common.h"
 
@@ -63,13 +65,36 @@ void add_lint(CLI::App& app, int& exit_code) {
   c->callback([o, &exit_code] { exit_code = run_lint(*o); });
 }
 
+namespace {
+/// Every network the recipe builds (once per distinct build: a sweep over `growth` builds several).
+std::string layer_tables(const lang::CheckedRecipe& r, bool json) {
+  std::set<std::string> seen;
+  std::vector<std::string> tables;
+  for (const auto& s : r.stages)
+    if (s.network && seen.insert(s.network->canonical()).second)
+      tables.push_back(json ? lang::net::layer_table_json(*s.network) : lang::net::layer_table(*s.network));
+  if (!json) {
+    std::string out;
+    for (std::size_t i = 0; i < tables.size(); ++i) out += (i ? "\n" : "") + tables[i];
+    return out.empty() ? "the recipe builds no network written in it\n" : out;
+  }
+  std::string out = "[";
+  for (std::size_t i = 0; i < tables.size(); ++i) out += (i ? "," : "") + tables[i];
+  return out + "]\n";
+}
+}  // namespace
+
 void add_check(CLI::App& app, int& exit_code) {
   auto file = std::make_shared<std::string>();
   auto sets = std::make_shared<std::vector<std::string>>();
   CLI::App* c = app.add_subcommand("check", "Print the checked recipe: every stage with its resolved parameters");
   c->add_option("file", *file, "Recipe file")->required()->check(CLI::ExistingFile);
   c->add_option("--set", *sets, "Override a top-level `let`: NAME=VALUE (repeatable)");
-  c->callback([file, sets, &exit_code] {
+  auto layers = std::make_shared<bool>(false);
+  auto format = std::make_shared<std::string>("text");
+  c->add_flag("--layers", *layers, "Print each network's layers instead: module, layer, output shape, parameters, MACs");
+  c->add_option("--format", *format, "With --layers: text or json")->check(CLI::IsMember({"text", "json"}));
+  c->callback([file, sets, layers, format, &exit_code] {
     auto parsed = parse_sets(*sets);
     if (!parsed) {
       exit_code = 2;
@@ -83,6 +108,10 @@ void add_check(CLI::App& app, int& exit_code) {
       std::fprintf(stderr, "error: %s; nothing to show\n",
                    summary(a->diags.count(lang::Severity::Error), a->diags.count(lang::Severity::Warning), 0).c_str());
       exit_code = 1;
+      return;
+    }
+    if (*layers) {
+      std::fputs(layer_tables(a->recipe, *format == "json").c_str(), stdout);
       return;
     }
     std::fputs(lang::dump(a->recipe, a->sources).c_str(), stdout);

@@ -11,6 +11,7 @@
 
 #include "lang/files.h"
 #include "runtime/executor.h"
+#include "lang/network.h"
 #include "runtime/params.h"
 
 namespace whittle::runtime::torchrt {
@@ -142,10 +143,8 @@ Dataset synthetic(std::int64_t n, std::uint64_t seed) {
 }  // namespace
 
 Shape dataset_shape(const lang::StageInstance& s) {
-  const std::string name = Params(s).word("dataset");
-  if (name == "synthetic") return {1, 12, 12, 4};
-  if (name == "fashion_mnist") return {1, 28, 28, 10};
-  return {3, 32, 32, 10};  // cifar10
+  const lang::net::Input in = lang::net::dataset_input(Params(s).word("dataset"));
+  return {in.shape.c, in.shape.h, in.shape.w, in.classes};
 }
 
 Dataset load_dataset(const lang::StageInstance& s, const DataFiles& files) {

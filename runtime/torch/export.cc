@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "lang/network.h"
 #include "runtime/params.h"
 #include "runtime/torch/layers.h"
 #include "runtime/torch/quant.h"
@@ -18,10 +19,16 @@ std::vector<char> export_bytes(const Net& net, const lang::StageInstance& model,
   out.insert("format", std::string("whittle-export-1"));
   const Params p(model);
   out.insert("arch", p.word("arch"));
-  for (const char* knob : {"width", "width_mult", "growth", "reduction", "groups"}) params.insert(knob, p.number(knob));
-  std::vector<std::int64_t> blocks;
-  for (const auto& b : p.value("blocks").items) blocks.push_back(static_cast<std::int64_t>(b.num));
-  params.insert("blocks", blocks);
+  if (model.network) {  // a network written in the recipe: its parameters, and its layers as the key sees them
+    for (const auto& cp : model.params)
+      if (cp.name != "arch" && cp.value.is_number()) params.insert(cp.name, cp.value.num);
+    out.insert("network", model.network->canonical());
+  } else {
+    for (const char* knob : {"width", "width_mult", "growth", "reduction", "groups"}) params.insert(knob, p.number(knob));
+    std::vector<std::int64_t> blocks;
+    for (const auto& b : p.value("blocks").items) blocks.push_back(static_cast<std::int64_t>(b.num));
+    params.insert("blocks", blocks);
+  }
   params.insert("classes", static_cast<std::int64_t>(data.classes));
   out.insert("params", params);
   out.insert("input", std::vector<std::int64_t>{data.train_x.size(1), data.train_x.size(2), data.train_x.size(3)});

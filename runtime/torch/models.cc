@@ -1,6 +1,8 @@
 // Building a model from a `model` stage, measuring it, and its checkpoints.
 #include "runtime/torch/models.h"
 
+#include "runtime/torch/network.h"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -16,6 +18,7 @@
 #include "runtime/torch/data.h"
 #include "runtime/torch/layers.h"
 #include "runtime/torch/int8.h"
+#include "runtime/torch/network.h"
 #include "runtime/torch/quant.h"
 
 namespace whittle::runtime::torchrt {
@@ -77,6 +80,12 @@ torch::Tensor Net::effective_weight(const LayerRef& l) {
 
 Net build_model(const lang::StageInstance& s, const Shape& shape, std::uint64_t seed) {
   torch::manual_seed(seed);
+  if (s.network) {
+    Net net;
+    net.module = make_network(*s.network);
+    profile(*net.module, shape);
+    return net;
+  }
   const Params params(s);
   const std::string arch = params.word("arch");
   for (const char* knob : {"width", "width_mult", "growth", "blocks", "reduction", "groups"})

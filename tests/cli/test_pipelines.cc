@@ -67,6 +67,8 @@ TEST_CASE("pipeline smoke run: densenet_nano_distill", "[pipelines]") { smoke("d
 TEST_CASE("pipeline smoke run: resnet18_prune_sweep", "[pipelines]") { smoke("resnet18_prune_sweep"); }
 TEST_CASE("pipeline smoke run: lab_pruning_methods", "[pipelines]") { smoke("lab_pruning_methods"); }
 TEST_CASE("pipeline smoke run: resnet18_gpu_quick", "[pipelines]") { smoke("resnet18_gpu_quick"); }
+TEST_CASE("pipeline smoke run: densenet_b3_lrr", "[pipelines]") { smoke("densenet_b3_lrr"); }
+TEST_CASE("pipeline smoke run: densenet_nano_grouped", "[pipelines]") { smoke("densenet_nano_grouped"); }
 
 TEST_CASE("every shipped pipeline has a smoke run in its header", "[pipelines]") {
   for (const auto& e : fs::directory_iterator(fs::path(WHITTLE_SOURCE_DIR) / "pipelines")) {

@@ -23,6 +23,8 @@ std::string sample(const Type& t) {
     case TypeKind::Epochs: return "1 epoch";
     case TypeKind::Percent: return "10%";
     case TypeKind::Bits: return "8 bits";
+    case TypeKind::Channels: return "8 channels";
+    case TypeKind::Outputs: return "10 outputs";
     case TypeKind::Enum: return t.values.front();
     case TypeKind::List: return "[]";
     case TypeKind::Model: return "$m";
