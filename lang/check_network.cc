@@ -237,6 +237,7 @@ bool Checker::net_call(const DefineInfo& d, const ast::Stage& st, Shape& cur, st
   if (!ok || !unique_names(layers)) return false;
   // One layer stands for itself; several make a block, as a PyTorch helper returning nn.Sequential.
   Layer l = layers.size() == 1 ? std::move(layers.front()) : sequential(std::move(layers), in, st.span);
+  if (layers.size() != 1) l.block = name;
   l.name.clear();
   l.named = !st.as_name.empty();
   if (l.named) l.name = st.as_name;

@@ -51,6 +51,7 @@ std::string describe(const Layer& l) {
     case Op::Residual:
       return l.children.size() == 2 && l.children[1].children.empty() ? "residual (identity)" : "residual (projection)";
     case Op::Dense: return fmt::format("dense ×{}", l.children.size());
+    case Op::Sequential: return l.block.empty() ? "sequential" : l.block;
     default: return op_name(l.op);
   }
 }

@@ -37,6 +37,7 @@ struct Layer {
   Op op = Op::Sequential;
   std::string name;  ///< the module's name in its parent: its index, or its `as` name
   bool named = false;  ///< written with `as`
+  std::string block;   ///< Sequential: the `define`d block it expands, if any
   Span span;         ///< where it is written
   Shape in, out;
   // Conv and pools.

@@ -2,6 +2,7 @@
 // initialised architecture, shaped for the data).
 #include <fmt/format.h>
 
+#include "lang/network.h"
 #include "runtime/torch/fit.h"
 #include "runtime/torch/stage_context.h"
 
@@ -17,7 +18,7 @@ void run_data(StageContext& ctx) {
 
 void run_model(StageContext& ctx) {
   Dataset& d = ctx.data();
-  if (ctx.params.given("classes") && ctx.params.count("classes") != d.classes)
+  if (!ctx.stage.network && ctx.params.given("classes") && ctx.params.count("classes") != d.classes)
     throw StageError(fmt::format("`classes: {}`, but the data set has {} classes", ctx.params.count("classes"), d.classes),
                      "leave `classes` out: the output layer follows the data set");
   Net net = build_model(ctx.stage, shape_of(d), seed_of(ctx.job.key));
