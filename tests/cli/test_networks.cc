@@ -100,6 +100,13 @@ TEST_CASE("check --layers, plan and a sweep over a network's knob", "[run][netwo
     if (st["kind"] == "evaluate") params.push_back(st["metrics"]["params"].get<double>());
   REQUIRE(params.size() == 2);
   CHECK(params[0] < params[1]);
+  // The layers are documented like stages.
+  const Result doc = run_whittle("doc conv");
+  CHECK(doc.code == 0);
+  CHECK(doc.out.find("a layer of a network") != std::string::npos);
+  CHECK(doc.out.find("depthwise") != std::string::npos);
+  CHECK(run_whittle("doc").out.find("layers of a network") != std::string::npos);
+  CHECK(run_whittle("doc cnov").out.find("did you mean `conv`?") != std::string::npos);
   // Editing a layer reruns the chain; editing nothing reruns nothing.
   const auto again = run_json(s, std::string(kNet) + "data synthetic size: 64\nsweep w in [4, 8] { model tiny w: $w -> train 1 epoch -> evaluate }\n");
   for (const auto& st : again["stages"]) CHECK(st["status"] == "cached");
