@@ -8,6 +8,7 @@
 #include <set>
 
 #include "runtime/atomic_file.h"
+#include "runtime/export_format.h"
 #include "runtime/torch_api.h"
 
 namespace whittle::runtime {
@@ -77,7 +78,7 @@ FinishedRun finish_run(const Plan& plan, const ArtifactStore& store, const ExecR
     if (s.kind != "export" || (s.status != "ran" && s.status != "cached")) continue;
     const fs::path to = plan.stage(s.id).value("path")->str;
     std::string error;
-    if (deliver(fs::path(store.entry_dir(s.key)) / "export.pt", to, error))
+    if (deliver(fs::path(store.entry_dir(s.key)) / export_entry_file(plan.stage(s.id)), to, error))
       f.delivered.push_back(to.string());
     else
       f.errors.push_back(fmt::format("could not write the export {}: {}", to.string(), error));

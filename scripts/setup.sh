@@ -24,7 +24,8 @@ packages=(
 # The test suite also starts a one-node Slurm cluster (tests/cli/test_slurm.cc), kills runs at a
 # chosen system call and makes files unreadable with strace, and writes hostile archives and data
 # files with python3 (tests/cli/test_faults.cc).
-[[ "$mode" == test ]] && packages+=(slurm-wlm munge strace python3)
+# Exports are loaded back in Python's PyTorch (tests/cli/test_compress.cc, test_interop.cc).
+[[ "$mode" == test ]] && packages+=(slurm-wlm munge strace python3 python3-torch)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,5 +1,6 @@
 // `export`: the model as Python sees it, written with torch::pickle_save (readable by torch.load).
 #pragma once
+#include <string>
 #include <vector>
 
 #include "lang/checked.h"
@@ -13,5 +14,20 @@ namespace whittle::runtime::torchrt {
 /// and a state dict under kuangliu's names holding the weights the layers compute with (quantized
 /// values in float32, pruned weights zero), pickled.
 std::vector<char> export_bytes(const Net& net, const lang::StageInstance& model_stage, const Dataset& data);
+
+/// The model as a self-contained TorchScript module (export_torchscript.cc): traced by LibTorch's
+/// JIT, its forward taking float NCHW in [0, 1] and applying the data set's normalisation first
+/// (unless `normalize` is false, or the data set is not normalised). Throws StageError for a
+/// model tracing cannot capture (an int8-converted one).
+std::string torchscript_bytes(const Net& net, const Dataset& data, bool normalize);
+
+/// How an export read back from its bytes agrees with whittle's own evaluation of the model on
+/// the test set.
+struct ExportParity {
+  double accuracy = 0;        ///< the file's test accuracy
+  double max_logit_diff = 0;  ///< the largest absolute difference of a logit
+  double agreement = 0;       ///< the share of test images both predict the same class for
+};
+ExportParity torchscript_parity(const std::string& bytes, const Net& net, const Dataset& data, bool normalize);
 
 }  // namespace whittle::runtime::torchrt

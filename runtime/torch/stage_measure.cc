@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "runtime/atomic_file.h"
+#include "runtime/export_format.h"
 #include "runtime/metrics.h"
 #include "runtime/torch/evaluate.h"
 #include "runtime/torch/export.h"
@@ -79,9 +80,36 @@ void run_score(StageContext& ctx) {
 void run_export(StageContext& ctx) {
   Net net = ctx.input_net();
   const lang::StageInstance& m = ctx.plan.chain_model(ctx.stage.id);
-  const std::vector<char> bytes = export_bytes(net, m, ctx.dataset(m.data_in));
-  write_file_atomic(ctx.out("export.pt").string(), std::string_view(bytes.data(), bytes.size()));
-  ctx.job.metrics["export_bytes"] = static_cast<double>(bytes.size());
+  const Dataset& data = ctx.dataset(m.data_in);
+  const std::string file = export_entry_file(ctx.stage);
+  switch (export_format(ctx.stage)) {
+    case ExportFormat::StateDict: {
+      const std::vector<char> bytes = export_bytes(net, m, data);
+      write_file_atomic(ctx.out(file).string(), std::string_view(bytes.data(), bytes.size()));
+      ctx.job.metrics["export_bytes"] = static_cast<double>(bytes.size());
+      return;
+    }
+    case ExportFormat::TorchScript: {
+      const bool normalize = ctx.params.flag("normalize");
+      const std::string bytes = torchscript_bytes(net, data, normalize);
+      // Read back by LibTorch's JIT and evaluated on the test set before it is kept.
+      const ExportParity p = torchscript_parity(bytes, net, data, normalize);
+      ctx.job.metrics["export_bytes"] = static_cast<double>(bytes.size());
+      ctx.job.metrics["export_accuracy"] = p.accuracy;
+      ctx.job.metrics["export_max_logit_diff"] = p.max_logit_diff;
+      ctx.job.metrics["export_agreement"] = p.agreement;
+      const double tolerance = ctx.params.number("tolerance");
+      if (p.max_logit_diff > tolerance)
+        throw StageError(fmt::format("the TorchScript file computes other logits than the model: they differ by up to {:.3g} "
+                                     "(tolerance {:.3g}); {:.2f}% of the test predictions agree, its accuracy is {:.2f}%",
+                                     p.max_logit_diff, tolerance, 100 * p.agreement, 100 * p.accuracy),
+                         "raise `tolerance:` if this difference is acceptable");
+      write_file_atomic(ctx.out(file).string(), bytes);
+      return;
+    }
+    case ExportFormat::Onnx:
+      throw StageError("ONNX export is not in this build yet", "export as TorchScript: `export \"m.ts.pt\" format: torchscript`");
+  }
 }
 
 }  // namespace

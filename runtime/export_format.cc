@@ -1,0 +1,28 @@
+#include "runtime/export_format.h"
+
+#include "runtime/params.h"
+
+namespace whittle::runtime {
+
+ExportFormat export_format(const lang::StageInstance& s) {
+  const Params p(s);
+  const std::string f = p.word("format");
+  if (f == "torchscript") return ExportFormat::TorchScript;
+  if (f == "onnx") return ExportFormat::Onnx;
+  if (f == "state_dict") return ExportFormat::StateDict;
+  const std::string path = p.word("path");
+  const std::string ext = ".onnx";
+  return path.size() >= ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0 ? ExportFormat::Onnx
+                                                                                                   : ExportFormat::StateDict;
+}
+
+std::string export_entry_file(const lang::StageInstance& s) {
+  switch (export_format(s)) {
+    case ExportFormat::TorchScript: return "export.ts.pt";
+    case ExportFormat::Onnx: return "export.onnx";
+    case ExportFormat::StateDict: break;
+  }
+  return "export.pt";
+}
+
+}  // namespace whittle::runtime

@@ -1,0 +1,74 @@
+// End to end: models out of whittle. A TorchScript export is read back by LibTorch's JIT and
+// evaluated before it is kept (its agreement recorded), loads in Python with torch.jit.load and no
+// class definitions, and a model that cannot be traced is refused at its line.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <map>
+
+#include "tests/cli/helpers.h"
+
+using namespace whittle::test;
+namespace fs = std::filesystem;
+
+TEST_CASE("a TorchScript export computes what whittle measured, in LibTorch and in Python", "[run][export][torchscript]") {
+  const std::string fashion = "/usr/share/datasets/fashion-mnist";
+  if (!fs::exists(fashion + "/t10k-images-idx3-ubyte.gz")) {
+    WARN("skipped: no Fashion-MNIST at " << fashion << " (Debian's dataset-fashion-mnist)");
+    return;
+  }
+  Scratch s;
+  const std::string out = (s.dir / "out" / "m.ts.pt").string();
+  const auto j = run_json(s, "data fashion_mnist subset: 2000\nmodel small_cnn\ntrain 1 epoch\nprune 30% global\n"
+                             "quantize 4 bits\nevaluate\nexport \"" + out + "\" format: torchscript\n");
+  REQUIRE(fs::exists(out));
+  double accuracy = -1;
+  nlohmann::json exported;
+  for (const auto& st : j["stages"]) {
+    if (st["kind"] == "evaluate") accuracy = st["metrics"]["accuracy"];
+    if (st["kind"] == "export") exported = st["metrics"];
+  }
+  REQUIRE(exported.contains("export_agreement"));
+  CHECK(exported["export_agreement"].get<double>() == 1.0);
+  CHECK(exported["export_max_logit_diff"].get<double>() < 1e-4);
+  CHECK(exported["export_accuracy"].get<double>() == Approx(accuracy).margin(1e-9));
+  const Result has_torch = run_whittle_cmd("/usr/bin/python3 -c 'import torch'");
+  if (has_torch.code != 0) {
+    WARN("skipped the Python half: /usr/bin/python3 cannot import torch (Debian's python3-torch)");
+    return;
+  }
+  const Result py = run_whittle_cmd("/usr/bin/python3 " + std::string(WHITTLE_SOURCE_DIR) + "/scripts/eval_torchscript.py " + out +
+                                    " --data " + fashion);
+  INFO(py.out);
+  REQUIRE(py.code == 0);
+  const double python = std::stod(py.out.substr(py.out.find("test accuracy ") + 14));
+  CHECK(python == Approx(accuracy).margin(2e-4));
+}
+
+TEST_CASE("networks export as TorchScript; a converted model is refused at the export's line", "[run][export][torchscript]") {
+  Scratch s;
+  const std::string net =
+      "network tiny {\n  conv 8 channels -> bn -> relu\n  residual { conv 8 channels -> bn -> relu -> conv 8 channels -> bn }\n"
+      "  dense 2 { bn -> relu -> conv 4 channels }\n  avgpool global -> linear\n}\n";
+  const auto j = run_json(s, net + "data synthetic size: 128\nmodel tiny\ntrain 1 epoch\nevaluate\nexport \"" + (s.dir / "a.ts.pt").string() +
+                                 "\" format: torchscript\nexport \"" + (s.dir / "b.ts.pt").string() +
+                                 "\" format: torchscript normalize: false tolerance: 1e-5\n");
+  int exports = 0;
+  for (const auto& st : j["stages"])
+    if (st["kind"] == "export") {
+      ++exports;
+      CHECK(st["metrics"]["export_agreement"].get<double>() == 1.0);
+    }
+  CHECK(exports == 2);
+  CHECK(fs::exists(s.dir / "a.ts.pt"));
+  CHECK(fs::exists(s.dir / "b.ts.pt"));
+  const Result r = run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " +
+                               s.write("c.recipe", net + "data synthetic size: 128\nmodel tiny\ntrain 1 epoch\nconvert\nexport \"" +
+                                                       (s.dir / "c.ts.pt").string() + "\" format: torchscript\n"));
+  CHECK(r.code != 0);
+  CHECK(r.out.find("cannot be exported as TorchScript") != std::string::npos);
+  CHECK(r.out.find("c.recipe:11") != std::string::npos);
+  CHECK_FALSE(fs::exists(s.dir / "c.ts.pt"));
+}
