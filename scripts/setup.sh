@@ -24,8 +24,9 @@ packages=(
 # The test suite also starts a one-node Slurm cluster (tests/cli/test_slurm.cc), kills runs at a
 # chosen system call and makes files unreadable with strace, and writes hostile archives and data
 # files with python3 (tests/cli/test_faults.cc).
-# Exports are loaded back in Python's PyTorch (tests/cli/test_compress.cc, test_interop.cc).
-[[ "$mode" == test ]] && packages+=(slurm-wlm munge strace python3 python3-torch)
+# Exports are loaded back in Python's PyTorch (tests/cli/test_compress.cc, test_interop.cc), and
+# ONNX export needs libonnx and OpenCV's DNN module (optional in a build: README, "Dependencies").
+[[ "$mode" == test ]] && packages+=(slurm-wlm munge strace python3 python3-torch libonnx-dev libopencv-dnn-dev)
 
 missing=()
 for p in "${packages[@]}"; do

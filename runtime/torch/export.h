@@ -30,4 +30,10 @@ struct ExportParity {
 };
 ExportParity torchscript_parity(const std::string& bytes, const Net& net, const Dataset& data, bool normalize);
 
+/// The model as ONNX (opset 13; export_onnx.cc), the same input convention, passing onnx's checker;
+/// throws StageError naming an operation it cannot write, or when whittle was built without ONNX.
+std::string onnx_bytes(const Net& net, const Dataset& data, bool normalize);
+/// The ONNX file read by OpenCV's DNN module and evaluated on the test set beside the model.
+ExportParity onnx_parity(const std::string& bytes, const Net& net, const Dataset& data, bool normalize);
+
 }  // namespace whittle::runtime::torchrt

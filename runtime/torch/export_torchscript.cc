@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "runtime/executor.h"
-#include "runtime/torch/export.h"
+#include "runtime/torch/export_trace.h"
 
 namespace whittle::runtime::torchrt {
 namespace {
@@ -51,10 +51,10 @@ void mirror(const NetImpl& net, torch::jit::Module& root) {
 
 }  // namespace
 
-std::string torchscript_bytes(const Net& net, const Dataset& data, bool normalize) {
+torch::jit::Module traced_module(const Net& net, const Dataset& data, bool normalize) {
   if (!net.int8.empty())
     throw StageError("a model converted to int8 cannot be exported as TorchScript",
-                     "export it before `convert`, or as ONNX (`export \"m.onnx\"`)");
+                     "export it before `convert`: its weights then go out as the values they compute with");
   NetImpl& model = *net.module;
   const bool was_training = model.is_training();
   model.eval();
@@ -91,21 +91,17 @@ std::string torchscript_bytes(const Net& net, const Dataset& data, bool normaliz
   torch::jit::NormalizeOps(graph);
   auto fn = root._ivalue()->compilation_unit()->create_function(c10::QualifiedName(*root.type()->name(), "forward"), graph);
   root.type()->addMethod(fn);
+  return root;
+}
+
+std::string torchscript_bytes(const Net& net, const Dataset& data, bool normalize) {
   std::ostringstream out;
-  root.save(out);
+  traced_module(net, data, normalize).save(out);
   return out.str();
 }
 
-ExportParity torchscript_parity(const std::string& bytes, const Net& net, const Dataset& data, bool normalize) {
-  std::istringstream in(bytes);
-  torch::jit::Module loaded;
-  try {
-    loaded = torch::jit::load(in);
-  } catch (const c10::Error& e) {
-    throw StageError(fmt::format("the TorchScript file whittle wrote does not load back: {}", e.what_without_backtrace()),
-                     "this is a whittle bug: report it with the recipe");
-  }
-  loaded.eval();
+ExportParity measure_parity(const Net& net, const Dataset& data, bool normalize,
+                            const std::function<torch::Tensor(const torch::Tensor&)>& run) {
   NetImpl& model = *net.module;
   const bool was_training = model.is_training();
   model.eval();
@@ -122,7 +118,7 @@ ExportParity torchscript_parity(const std::string& bytes, const Net& net, const 
     // The file takes what the data set's images are before whittle normalises them.
     const torch::Tensor raw = normalize ? x * std + mean : x;
     const torch::Tensor ours = model.forward(x).to(torch::kFloat);
-    const torch::Tensor theirs = loaded.forward({raw}).toTensor().to(torch::kFloat);
+    const torch::Tensor theirs = run(raw).to(torch::kFloat);
     p.max_logit_diff = std::max(p.max_logit_diff, (ours - theirs).abs().max().item<double>());
     const torch::Tensor pred = theirs.argmax(1);
     equal += pred.eq(ours.argmax(1)).sum().item<std::int64_t>();
@@ -132,6 +128,19 @@ ExportParity torchscript_parity(const std::string& bytes, const Net& net, const 
   p.agreement = n ? static_cast<double>(equal) / static_cast<double>(n) : 1.0;
   p.accuracy = n ? static_cast<double>(correct) / static_cast<double>(n) : 0.0;
   return p;
+}
+
+ExportParity torchscript_parity(const std::string& bytes, const Net& net, const Dataset& data, bool normalize) {
+  std::istringstream in(bytes);
+  torch::jit::Module loaded;
+  try {
+    loaded = torch::jit::load(in);
+  } catch (const c10::Error& e) {
+    throw StageError(fmt::format("the TorchScript file whittle wrote does not load back: {}", e.what_without_backtrace()),
+                     "this is a whittle bug: report it with the recipe");
+  }
+  loaded.eval();
+  return measure_parity(net, data, normalize, [&](const torch::Tensor& raw) { return loaded.forward({raw}).toTensor(); });
 }
 
 }  // namespace whittle::runtime::torchrt

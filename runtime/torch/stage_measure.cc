@@ -89,26 +89,27 @@ void run_export(StageContext& ctx) {
       ctx.job.metrics["export_bytes"] = static_cast<double>(bytes.size());
       return;
     }
-    case ExportFormat::TorchScript: {
+    case ExportFormat::TorchScript:
+    case ExportFormat::Onnx: {
+      const bool onnx = export_format(ctx.stage) == ExportFormat::Onnx;
       const bool normalize = ctx.params.flag("normalize");
-      const std::string bytes = torchscript_bytes(net, data, normalize);
-      // Read back by LibTorch's JIT and evaluated on the test set before it is kept.
-      const ExportParity p = torchscript_parity(bytes, net, data, normalize);
+      const std::string bytes = onnx ? onnx_bytes(net, data, normalize) : torchscript_bytes(net, data, normalize);
+      // Read back by another runtime (OpenCV's DNN for ONNX, LibTorch's JIT for TorchScript) and
+      // evaluated on the test set before it is kept.
+      const ExportParity p = onnx ? onnx_parity(bytes, net, data, normalize) : torchscript_parity(bytes, net, data, normalize);
       ctx.job.metrics["export_bytes"] = static_cast<double>(bytes.size());
       ctx.job.metrics["export_accuracy"] = p.accuracy;
       ctx.job.metrics["export_max_logit_diff"] = p.max_logit_diff;
       ctx.job.metrics["export_agreement"] = p.agreement;
       const double tolerance = ctx.params.number("tolerance");
       if (p.max_logit_diff > tolerance)
-        throw StageError(fmt::format("the TorchScript file computes other logits than the model: they differ by up to {:.3g} "
+        throw StageError(fmt::format("the {} file computes other logits than the model: they differ by up to {:.3g} "
                                      "(tolerance {:.3g}); {:.2f}% of the test predictions agree, its accuracy is {:.2f}%",
-                                     p.max_logit_diff, tolerance, 100 * p.agreement, 100 * p.accuracy),
+                                     onnx ? "ONNX" : "TorchScript", p.max_logit_diff, tolerance, 100 * p.agreement, 100 * p.accuracy),
                          "raise `tolerance:` if this difference is acceptable");
       write_file_atomic(ctx.out(file).string(), bytes);
       return;
     }
-    case ExportFormat::Onnx:
-      throw StageError("ONNX export is not in this build yet", "export as TorchScript: `export \"m.ts.pt\" format: torchscript`");
   }
 }
 

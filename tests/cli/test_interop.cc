@@ -13,7 +13,7 @@
 using namespace whittle::test;
 namespace fs = std::filesystem;
 
-TEST_CASE("a TorchScript export computes what whittle measured, in LibTorch and in Python", "[run][export][torchscript]") {
+TEST_CASE("TorchScript and ONNX exports compute what whittle measured, in LibTorch, OpenCV and Python", "[run][export][torchscript]") {
   const std::string fashion = "/usr/share/datasets/fashion-mnist";
   if (!fs::exists(fashion + "/t10k-images-idx3-ubyte.gz")) {
     WARN("skipped: no Fashion-MNIST at " << fashion << " (Debian's dataset-fashion-mnist)");
@@ -22,14 +22,21 @@ TEST_CASE("a TorchScript export computes what whittle measured, in LibTorch and 
   Scratch s;
   const std::string out = (s.dir / "out" / "m.ts.pt").string();
   const auto j = run_json(s, "data fashion_mnist subset: 2000\nmodel small_cnn\ntrain 1 epoch\nprune 30% global\n"
-                             "quantize 4 bits\nevaluate\nexport \"" + out + "\" format: torchscript\n");
+                             "quantize 4 bits\nevaluate\nexport \"" + out + "\" format: torchscript\nexport \"" +
+                             (s.dir / "out" / "m.onnx").string() + "\"\n");
   REQUIRE(fs::exists(out));
   double accuracy = -1;
-  nlohmann::json exported;
+  nlohmann::json exported, onnx;
   for (const auto& st : j["stages"]) {
     if (st["kind"] == "evaluate") accuracy = st["metrics"]["accuracy"];
-    if (st["kind"] == "export") exported = st["metrics"];
+    if (st["kind"] == "export") (exported.is_null() ? exported : onnx) = st["metrics"];
   }
+  // The ONNX file, read by OpenCV's DNN module, predicts what whittle's model does.
+  REQUIRE(onnx.contains("export_agreement"));
+  CHECK(onnx["export_agreement"].get<double>() == 1.0);
+  CHECK(onnx["export_max_logit_diff"].get<double>() < 1e-3);
+  CHECK(onnx["export_accuracy"].get<double>() == Approx(accuracy).margin(1e-9));
+  CHECK(fs::exists(s.dir / "out" / "m.onnx"));
   REQUIRE(exported.contains("export_agreement"));
   CHECK(exported["export_agreement"].get<double>() == 1.0);
   CHECK(exported["export_max_logit_diff"].get<double>() < 1e-4);
@@ -54,14 +61,15 @@ TEST_CASE("networks export as TorchScript; a converted model is refused at the e
       "  dense 2 { bn -> relu -> conv 4 channels }\n  avgpool global -> linear\n}\n";
   const auto j = run_json(s, net + "data synthetic size: 128\nmodel tiny\ntrain 1 epoch\nevaluate\nexport \"" + (s.dir / "a.ts.pt").string() +
                                  "\" format: torchscript\nexport \"" + (s.dir / "b.ts.pt").string() +
-                                 "\" format: torchscript normalize: false tolerance: 1e-5\n");
+                                 "\" format: torchscript normalize: false tolerance: 1e-5\nexport \"" + (s.dir / "c.onnx").string() + "\"\n");
   int exports = 0;
   for (const auto& st : j["stages"])
     if (st["kind"] == "export") {
       ++exports;
       CHECK(st["metrics"]["export_agreement"].get<double>() == 1.0);
     }
-  CHECK(exports == 2);
+  CHECK(exports == 3);
+  CHECK(fs::exists(s.dir / "c.onnx"));
   CHECK(fs::exists(s.dir / "a.ts.pt"));
   CHECK(fs::exists(s.dir / "b.ts.pt"));
   const Result r = run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " +

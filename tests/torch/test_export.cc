@@ -1,7 +1,9 @@
-// TorchScript exports of the architectures: traced by LibTorch's JIT, read back, and computing the
-// model's logits on images in [0, 1] (normalised by the module itself).
+// TorchScript and ONNX exports of the architectures: traced by LibTorch's JIT, read back (by the JIT,
+// by OpenCV's DNN module), and computing the model's logits on images in [0, 1] (normalised by the
+// exported graph itself).
 #include <catch2/catch.hpp>
 
+#include "runtime/executor.h"
 #include "runtime/torch/archs.h"
 #include "runtime/torch/export.h"
 
@@ -39,5 +41,18 @@ TEST_CASE("every architecture exports as TorchScript with the model's logits", "
     CHECK(parity.max_logit_diff < 1e-4);
     CHECK(parity.agreement == 1.0);
     CHECK(net.module->is_training());  // exporting leaves the model as it was
+    // ONNX (when this build has it): passes onnx's checker inside onnx_bytes, and OpenCV's DNN
+    // module computes the same predictions.
+    std::string onnx;
+    try {
+      onnx = onnx_bytes(net, d, true);
+    } catch (const whittle::runtime::StageError& e) {
+      if (std::string(e.what()).find("no ONNX export") == std::string::npos) FAIL(e.what());
+      WARN("this build has no ONNX export: the ONNX half is skipped");
+      continue;
+    }
+    const ExportParity o = onnx_parity(onnx, net, d, true);
+    CHECK(o.max_logit_diff < 1e-3);
+    CHECK(o.agreement == 1.0);
   }
 }

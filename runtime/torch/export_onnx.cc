@@ -1,0 +1,315 @@
+// `export "m.onnx"` (export.h): the model traced by LibTorch's JIT (as for TorchScript), frozen so
+// that every weight is a constant (quantized weights as the values they compute with), and each
+// ATen operation of the graph written as its ONNX operator (opset 13) with the protobuf types of
+// Debian's libonnx, checked by onnx's checker. Read back by OpenCV's DNN module for the parity check.
+#include <fmt/format.h>
+
+#include "runtime/executor.h"
+#include "runtime/torch/export.h"
+
+#if WHITTLE_WITH_ONNX
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+#include <torch/csrc/jit/passes/constant_propagation.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/freeze_module.h>
+#include <torch/csrc/jit/passes/inliner.h>
+#include <torch/script.h>
+
+#include <opencv2/dnn.hpp>
+
+#include <limits>
+#include <map>
+
+#include "runtime/torch/export_trace.h"
+#endif
+
+namespace whittle::runtime::torchrt {
+
+#if WHITTLE_WITH_ONNX
+namespace {
+
+using torch::jit::Node;
+using torch::jit::Value;
+
+/// Writes one graph: names its values, turns constant tensors into initializers.
+struct Writer {
+  onnx::GraphProto& g;
+  std::map<const Value*, std::string> names;
+  std::map<const Value*, std::vector<const Value*>> lists;
+  int next = 0;
+
+  static c10::IValue constant(const Value* v) {
+    auto iv = torch::jit::toIValue(v);
+    if (!iv) throw StageError(fmt::format("ONNX export: `{}` is not a constant", v->debugName()), "this is a whittle bug: report it");
+    return *iv;
+  }
+  /// An int list argument, a single value standing for both dimensions (`avg_pool2d(x, 2)`).
+  static std::vector<std::int64_t> ints(const Value* v) {
+    std::vector<std::int64_t> out = constant(v).toIntVector();
+    if (out.size() == 1) out.push_back(out[0]);
+    return out;
+  }
+  static bool none(const Value* v) { return v->type()->kind() == c10::TypeKind::NoneType; }
+
+  std::string tensor(const torch::Tensor& t) {
+    const std::string name = fmt::format("w{}", next++);
+    onnx::TensorProto* p = g.add_initializer();
+    p->set_name(name);
+    p->set_data_type(onnx::TensorProto::FLOAT);
+    for (auto d : t.sizes()) p->add_dims(d);
+    const torch::Tensor c = t.to(torch::kFloat).contiguous();
+    p->set_raw_data(std::string(static_cast<const char*>(c.data_ptr()), static_cast<std::size_t>(c.numel()) * sizeof(float)));
+    return name;
+  }
+
+  std::string int64s(const std::vector<std::int64_t>& v) {
+    const std::string name = fmt::format("i{}", next++);
+    onnx::TensorProto* p = g.add_initializer();
+    p->set_name(name);
+    p->set_data_type(onnx::TensorProto::INT64);
+    p->add_dims(static_cast<std::int64_t>(v.size()));
+    p->set_raw_data(std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(std::int64_t)));
+    return name;
+  }
+
+  /// The name of a tensor value: an earlier node's output, or a constant written as an initializer.
+  std::string in(const Value* v) {
+    auto it = names.find(v);
+    if (it != names.end()) return it->second;
+    const c10::IValue c = constant(v);
+    const std::string name = c.isTensor() ? tensor(c.toTensor()) : tensor(torch::tensor(c.toScalar().toDouble()));
+    names[v] = name;
+    return name;
+  }
+
+  onnx::NodeProto& node(const std::string& op, std::vector<std::string> inputs, const Value* out) {
+    onnx::NodeProto* n = g.add_node();
+    n->set_op_type(op);
+    n->set_name(fmt::format("{}_{}", op, next));
+    for (auto& i : inputs) n->add_input(i);
+    const std::string name = fmt::format("t{}", next++);
+    names[out] = name;
+    n->add_output(name);
+    return *n;
+  }
+  static void attr(onnx::NodeProto& n, const char* name, const std::vector<std::int64_t>& v) {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INTS);
+    for (auto x : v) a->add_ints(x);
+  }
+  static void attr(onnx::NodeProto& n, const char* name, std::int64_t v) {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(v);
+  }
+  static void attr_f(onnx::NodeProto& n, const char* name, double v) {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::FLOAT);
+    a->set_f(static_cast<float>(v));
+  }
+  static std::vector<std::int64_t> pads(const std::vector<std::int64_t>& p) { return {p.at(0), p.at(1), p.at(0), p.at(1)}; }
+
+  void convert(const Node* n) {
+    const std::string k = n->kind().toQualString();
+    auto I = [&](std::size_t i) { return n->inputs().at(i); };
+    const Value* out = n->outputs().at(0);
+    if (k == "prim::Constant") return;
+    if (k == "prim::ListConstruct") {
+      lists[out] = {n->inputs().begin(), n->inputs().end()};
+      return;
+    }
+    if (k == "aten::_convolution" || k == "aten::conv2d") {
+      const bool full = k == "aten::_convolution";
+      if (full && constant(I(6)).toBool()) throw unsupported("a transposed convolution");
+      const torch::Tensor w = constant(I(1)).toTensor();
+      std::vector<std::string> ins = {in(I(0)), in(I(1))};
+      if (!none(I(2))) ins.push_back(in(I(2)));
+      auto& c = node("Conv", ins, out);
+      attr(c, "kernel_shape", {w.size(2), w.size(3)});
+      attr(c, "strides", ints(I(3)));
+      attr(c, "pads", pads(ints(I(4))));
+      attr(c, "dilations", ints(I(5)));
+      attr(c, "group", constant(I(full ? 8 : 6)).toInt());
+    } else if (k == "aten::batch_norm") {
+      auto& b = node("BatchNormalization", {in(I(0)), in(I(1)), in(I(2)), in(I(3)), in(I(4))}, out);
+      attr_f(b, "epsilon", constant(I(7)).toDouble());
+    } else if (k == "aten::relu" || k == "aten::relu_") {
+      node("Relu", {in(I(0))}, out);
+    } else if (auto per_channel = channel_constant(n); per_channel.defined()) {
+      // x - c, x / c, x * c or x + c with c per channel ([1, C, 1, 1]: the input normalisation):
+      // written as a BatchNormalization (scale and shift), which every runtime fuses.
+      const auto C = per_channel.numel();
+      const torch::Tensor c = per_channel.reshape({C}).to(torch::kFloat);
+      torch::Tensor scale = torch::ones({C}), shift = torch::zeros({C});
+      if (k == "aten::sub") shift = -c;
+      else if (k == "aten::add" || k == "aten::add_") shift = c;
+      else if (k == "aten::mul") scale = c;
+      else scale = 1 / c;
+      auto& b = node("BatchNormalization", {in(I(0)), tensor(scale), tensor(shift), tensor(torch::zeros({C})), tensor(torch::ones({C}))}, out);
+      attr_f(b, "epsilon", 0);
+    } else if (k == "aten::add" || k == "aten::add_" || k == "aten::sub") {
+      if (constant(I(2)).toScalar().toDouble() != 1.0) throw unsupported("an addition with alpha");
+      node(k == "aten::sub" ? "Sub" : "Add", {in(I(0)), in(I(1))}, out);
+    } else if (k == "aten::mul" || k == "aten::div") {
+      node(k == "aten::mul" ? "Mul" : "Div", {in(I(0)), in(I(1))}, out);
+    } else if (k == "aten::cat") {
+      std::vector<std::string> ins;
+      for (const Value* v : lists.at(I(0))) ins.push_back(in(v));
+      attr(node("Concat", ins, out), "axis", constant(I(1)).toInt());
+    } else if (k == "aten::max_pool2d" || k == "aten::avg_pool2d") {
+      const bool max = k == "aten::max_pool2d";
+      if (constant(I(max ? 5 : 4)).toBool()) throw unsupported("pooling with ceil_mode");
+      auto kernel = ints(I(1)), stride = ints(I(2));
+      if (stride.empty()) stride = kernel;
+      auto& p = node(max ? "MaxPool" : "AveragePool", {in(I(0))}, out);
+      attr(p, "kernel_shape", kernel);
+      attr(p, "strides", stride);
+      attr(p, "pads", pads(ints(I(3))));
+      if (!max) attr(p, "count_include_pad", constant(I(5)).toBool() ? 1 : 0);
+    } else if (k == "aten::adaptive_avg_pool2d" || k == "aten::adaptive_max_pool2d") {
+      if (ints(I(1)) != std::vector<std::int64_t>{1, 1}) throw unsupported("adaptive pooling to more than 1x1");
+      node(k == "aten::adaptive_avg_pool2d" ? "GlobalAveragePool" : "GlobalMaxPool", {in(I(0))}, out);
+    } else if (k == "aten::flatten") {
+      if (constant(I(2)).toInt() != -1) throw unsupported("a flatten that keeps trailing dimensions");
+      attr(node("Flatten", {in(I(0))}, out), "axis", constant(I(1)).toInt());
+    } else if (k == "aten::addmm") {
+      // bias + x·W where W is the linear's weight transposed: written as Gemm(x, weight, bias)
+      // with transB, PyTorch's own form, which every runtime reads.
+      const c10::IValue w = constant(I(2));
+      auto& m = node("Gemm", {in(I(1)), tensor(w.toTensor().t()), in(I(0))}, out);
+      attr(m, "transB", 1);
+      attr_f(m, "beta", constant(I(3)).toScalar().toDouble());
+      attr_f(m, "alpha", constant(I(4)).toScalar().toDouble());
+    } else if (k == "aten::matmul" && I(1)->node()->kind() == c10::prim::Constant && constant(I(1)).toTensor().dim() == 2) {
+      attr(node("Gemm", {in(I(0)), tensor(constant(I(1)).toTensor().t())}, out), "transB", 1);  // a linear without bias
+    } else if (k == "aten::linear") {
+      std::vector<std::string> ins = {in(I(0)), in(I(1))};
+      if (!none(I(2))) ins.push_back(in(I(2)));
+      attr(node("Gemm", ins, out), "transB", 1);
+    } else if (k == "aten::slice") {
+      const std::int64_t start = none(I(2)) ? 0 : constant(I(2)).toInt();
+      const std::int64_t end = none(I(3)) ? std::numeric_limits<std::int64_t>::max() : constant(I(3)).toInt();
+      node("Slice", {in(I(0)), int64s({start}), int64s({end}), int64s({constant(I(1)).toInt()}), int64s({constant(I(4)).toInt()})}, out);
+    } else if (k == "aten::constant_pad_nd") {
+      // PyTorch pads from the last dimension: (w_begin, w_end, h_begin, h_end, ...); ONNX all
+      // begins, then all ends, from the first dimension.
+      const std::vector<std::int64_t> p = constant(I(1)).toIntVector();
+      const auto rank = static_cast<std::int64_t>(I(0)->type()->expectRef<c10::TensorType>().dim().value_or(4));
+      std::vector<std::int64_t> pads(static_cast<std::size_t>(2 * rank), 0);
+      for (std::size_t i = 0; 2 * i + 1 < p.size(); ++i) {
+        const auto d = static_cast<std::size_t>(rank - 1) - i;
+        pads[d] = p[2 * i];
+        pads[d + static_cast<std::size_t>(rank)] = p[2 * i + 1];
+      }
+      node("Pad", {in(I(0)), int64s(pads), tensor(torch::tensor(static_cast<float>(constant(I(2)).toScalar().toDouble())))}, out);
+    } else if (k == "aten::dropout" || k == "aten::contiguous") {
+      node("Identity", {in(I(0))}, out);
+    } else {
+      throw unsupported(fmt::format("the operation `{}`", k));
+    }
+  }
+
+  /// For `x op c` with c a constant [1, C, 1, 1] tensor (and alpha 1): c; else an undefined tensor.
+  static torch::Tensor channel_constant(const Node* n) {
+    const std::string k = n->kind().toQualString();
+    if (k != "aten::sub" && k != "aten::add" && k != "aten::add_" && k != "aten::mul" && k != "aten::div") return {};
+    if (n->inputs().size() < 2 || n->inputs()[1]->node()->kind() != c10::prim::Constant) return {};
+    if ((k == "aten::sub" || k == "aten::add" || k == "aten::add_") && constant(n->inputs()[2]).toScalar().toDouble() != 1.0) return {};
+    const c10::IValue c = constant(n->inputs()[1]);
+    if (!c.isTensor()) return {};
+    const torch::Tensor t = c.toTensor();
+    if (t.dim() != 4 || t.size(0) != 1 || t.size(2) != 1 || t.size(3) != 1) return {};
+    return t;
+  }
+
+  static StageError unsupported(const std::string& what) {
+    return StageError(fmt::format("ONNX export cannot write {} of this model", what),
+                      "export it as TorchScript (`format: torchscript`), which runs every operation LibTorch has");
+  }
+};
+
+}  // namespace
+
+std::string onnx_bytes(const Net& net, const Dataset& data, bool normalize) {
+  if (!net.int8.empty())
+    throw StageError("a model converted to int8 cannot be exported as ONNX by this build",
+                     "export it before `convert`: its weights then go out as the values they compute with");
+  torch::jit::Module traced = traced_module(net, data, normalize);
+  torch::jit::Module frozen = torch::jit::freeze_module(traced);
+  std::shared_ptr<torch::jit::Graph> graph = frozen.get_method("forward").graph()->copy();
+  torch::jit::Inline(*graph);
+  torch::jit::ConstantPropagation(graph);
+  torch::jit::EliminateDeadCode(graph);
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.set_producer_name("whittle");
+  model.add_opset_import()->set_version(13);
+  onnx::GraphProto& g = *model.mutable_graph();
+  g.set_name("whittle");
+  Writer w{g, {}, {}, 0};
+  const Value* x = graph->inputs().at(1);
+  w.names[x] = "input";
+  auto shape_of = [](onnx::ValueInfoProto* v, const std::string& name, std::vector<std::int64_t> dims) {
+    v->set_name(name);
+    auto* t = v->mutable_type()->mutable_tensor_type();
+    t->set_elem_type(onnx::TensorProto::FLOAT);
+    auto* s = t->mutable_shape();
+    s->add_dim()->set_dim_param("batch");
+    for (auto d : dims) s->add_dim()->set_dim_value(d);
+  };
+  shape_of(g.add_input(), "input", {data.train_x.size(1), data.train_x.size(2), data.train_x.size(3)});
+  for (const Node* n : graph->nodes()) {
+    try {
+      w.convert(n);
+    } catch (const std::out_of_range&) {
+      throw Writer::unsupported(fmt::format("`{}` with {} inputs", n->kind().toQualString(), n->inputs().size()));
+    } catch (const c10::Error& e) {
+      throw Writer::unsupported(fmt::format("`{}` ({})", n->kind().toQualString(), e.what_without_backtrace()));
+    }
+  }
+  auto* out = g.add_output();
+  shape_of(out, w.in(graph->outputs().at(0)), {data.classes});
+  auto* meta = model.add_metadata_props();
+  meta->set_key("normalize");
+  meta->set_value(normalize && !data.mean.empty() ? "in the graph" : "no");
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception& e) {
+    throw StageError(fmt::format("the ONNX graph whittle wrote fails onnx's checker: {}", e.what()), "this is a whittle bug: report it");
+  }
+  return model.SerializeAsString();
+}
+
+ExportParity onnx_parity(const std::string& bytes, const Net& net, const Dataset& data, bool normalize) {
+  cv::dnn::Net cv;
+  try {
+    cv = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
+  } catch (const cv::Exception& e) {
+    throw StageError(fmt::format("OpenCV cannot read the ONNX file whittle wrote: {}", e.what()), "export as TorchScript instead");
+  }
+  cv.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+  return measure_parity(net, data, normalize, [&](const torch::Tensor& raw) {
+    torch::Tensor x = raw.contiguous();
+    const int dims[] = {static_cast<int>(x.size(0)), static_cast<int>(x.size(1)), static_cast<int>(x.size(2)), static_cast<int>(x.size(3))};
+    cv::Mat blob(4, dims, CV_32F, x.data_ptr());
+    cv.setInput(blob);
+    cv::Mat y = cv.forward();
+    return torch::from_blob(y.ptr<float>(), {x.size(0), static_cast<std::int64_t>(y.total()) / x.size(0)}, torch::kFloat).clone();
+  });
+}
+
+#else
+
+std::string onnx_bytes(const Net&, const Dataset&, bool) {
+  throw StageError("this build of whittle has no ONNX export",
+                   "install libonnx-dev and libopencv-dnn-dev (Debian) and rebuild; or export as TorchScript (`format: torchscript`)");
+}
+ExportParity onnx_parity(const std::string&, const Net&, const Dataset&, bool) { return {}; }
+
+#endif
+
+}  // namespace whittle::runtime::torchrt
