@@ -22,6 +22,7 @@
 #include <map>
 
 #include "runtime/torch/export_trace.h"
+#include "runtime/torch/quant.h"
 #endif
 
 namespace whittle::runtime::torchrt {
@@ -273,9 +274,19 @@ std::string onnx_bytes(const Net& net, const Dataset& data, bool normalize) {
   }
   auto* out = g.add_output();
   shape_of(out, w.in(graph->outputs().at(0)), {data.classes});
-  auto* meta = model.add_metadata_props();
-  meta->set_key("normalize");
-  meta->set_value(normalize && !data.mean.empty() ? "in the graph" : "no");
+  auto meta = [&model](const std::string& key, const std::string& value) {
+    auto* m = model.add_metadata_props();
+    m->set_key(key);
+    m->set_value(value);
+  };
+  meta("whittle.normalize", normalize && !data.mean.empty() ? "in the graph" : "no");
+  meta("whittle.dataset", data.name);
+  // How each layer was quantized: its weights are in the file as the values they compute with.
+  for (const auto& l : net.layers())
+    if (l.layer->quant) {
+      const QuantSpec& q = spec_of(*l.layer->quant);
+      meta("whittle.quantization." + l.name, fmt::format("{} {} bits, activations {} bits", q.method, q.bits, q.abits));
+    }
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception& e) {
