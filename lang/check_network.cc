@@ -156,14 +156,7 @@ bool Checker::net_block(const std::vector<ast::Stmt>& stmts, Shape& cur, std::ve
         for (const ast::Stage& st : s.chain)
           if (!net_stage(st, cur, out, c)) return false;
         break;
-      case K::Let: {
-        Binding b;
-        b.kind = NameInfo::Kind::Let;
-        b.def_span = s.name_span;
-        b.lazy = &s.value;
-        bind(s.name, s.name_span, b);
-        break;
-      }
+      case K::Let: let(s, &s.value); break;
       case K::Repeat: {
         Type t;
         t.kind = TypeKind::Int;

@@ -72,13 +72,8 @@ void Checker::stmt(const ast::Stmt& s, Frame& f) {
       }
       break;
     case K::Let: {
-      Binding b;
-      b.kind = NameInfo::Kind::Let;
-      b.def_span = s.name_span;
-      b.lazy = &s.value;
       auto o = override_values_.find(s.name);
-      if (top && o != override_values_.end()) b.lazy = &o->second;
-      bind(s.name, s.name_span, b);
+      let(s, top && o != override_values_.end() ? &o->second : &s.value);
       break;
     }
     case K::Use:
@@ -177,6 +172,14 @@ void Checker::sweep(const ast::Stmt& s, Frame& f) {
     where_.pop_back();
     scopes_.pop_back();
   }
+}
+
+void Checker::let(const ast::Stmt& s, const ast::Value* value) {
+  Binding b;
+  b.kind = NameInfo::Kind::Let;
+  b.def_span = s.name_span;
+  b.lazy = value;
+  bind(s.name, s.name_span, b);
 }
 
 void Checker::bind(const std::string& name, Span span, Binding b) {

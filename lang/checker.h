@@ -58,6 +58,8 @@ class Checker {
   /// Binds a `define`'s (or a network's) arguments and defaults into `params`; false when one is
   /// missing or wrong (reported).
   bool define_params(const DefineInfo& d, const std::vector<ast::Arg>& args, Span at, Scope& params);
+  /// `let NAME = value` in the current scope (the value checked at each use).
+  void let(const ast::Stmt& s, const ast::Value* value);
   void bind(const std::string& name, Span span, Binding b);
   const Binding* lookup(const std::string& name, Span use);
   /// Counts one unit of unrolling work (a stage visited, a round, a branch); false once the budget is spent.

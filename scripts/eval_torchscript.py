@@ -8,23 +8,12 @@ DIR holds the test set: CIFAR-10's `test_batch.bin`, or Fashion-MNIST's `t10k-im
 and `t10k-labels-idx1-ubyte.gz`. The module takes float NCHW images in [0, 1] and normalises them
 itself (unless the recipe said `normalize: false`), so the images go in as they are.
 """
-import argparse, gzip, os
+import argparse, os, sys
 
-import numpy as np
 import torch
 
-
-def test_set(root):
-    cifar = os.path.join(root, "test_batch.bin")
-    if os.path.exists(cifar):
-        raw = np.fromfile(cifar, dtype=np.uint8).reshape(-1, 3073)
-        y, x = raw[:, 0].astype(np.int64), raw[:, 1:].reshape(-1, 3, 32, 32)
-    else:
-        with gzip.open(os.path.join(root, "t10k-images-idx3-ubyte.gz")) as f:
-            x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)
-        with gzip.open(os.path.join(root, "t10k-labels-idx1-ubyte.gz")) as f:
-            y = np.frombuffer(f.read(), np.uint8, offset=8).astype(np.int64)
-    return torch.from_numpy(x.astype(np.float32) / 255.0), torch.from_numpy(y)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from whittle_export import raw_test_set  # noqa: E402  (the same reader of the test sets)
 
 
 def main():
@@ -34,7 +23,7 @@ def main():
     args = ap.parse_args()
     model = torch.jit.load(args.module)
     model.eval()
-    x, y = test_set(args.data)
+    x, y = raw_test_set(args.data, os.path.exists(os.path.join(args.data, "test_batch.bin")))
     with torch.no_grad():
         pred = torch.cat([model(x[i:i + 500]).argmax(1) for i in range(0, len(x), 500)])
     print(f"test accuracy {(pred == y).float().mean().item():.4f} on {len(y)} images")

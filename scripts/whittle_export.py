@@ -80,8 +80,9 @@ def build(export):
     sys.exit(f"this example rebuilds small_cnn and resnet18/34, not {arch}")
 
 
-def test_set(export, root):
-    if export["dataset"] == "cifar10":
+def raw_test_set(root, cifar10):
+    """The test images as float NCHW in [0, 1], and their labels."""
+    if cifar10:
         raw = np.fromfile(os.path.join(root, "test_batch.bin"), dtype=np.uint8).reshape(-1, 3073)
         y, x = raw[:, 0].astype(np.int64), raw[:, 1:].reshape(-1, 3, 32, 32)
     else:
@@ -89,12 +90,16 @@ def test_set(export, root):
             x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)
         with gzip.open(os.path.join(root, "t10k-labels-idx1-ubyte.gz")) as f:
             y = np.frombuffer(f.read(), np.uint8, offset=8).astype(np.int64)
-    x = torch.from_numpy(x.astype(np.float32) / 255.0)
+    return torch.from_numpy(x.astype(np.float32) / 255.0), torch.from_numpy(y)
+
+
+def test_set(export, root):
+    x, y = raw_test_set(root, export["dataset"] == "cifar10")
     if export["mean"]:
         mean = torch.tensor(export["mean"]).view(1, -1, 1, 1)
         std = torch.tensor(export["std"]).view(1, -1, 1, 1)
         x = (x - mean) / std
-    return x, torch.from_numpy(y)
+    return x, y
 
 
 def main():

@@ -13,6 +13,7 @@
 #include "runtime/torch/quant.h"
 #include "runtime/torch/score.h"
 #include "runtime/torch/sensitivity.h"
+#include "tests/torch/structured.h"
 
 using namespace whittle::runtime;
 using namespace whittle::runtime::torchrt;
@@ -288,37 +289,7 @@ TEST_CASE("structured pruning, masked or physical, computes the same function", 
     INFO(arch);
     ArchParams p;
     if (std::string(arch) == "resnet9" || std::string(arch) == "preact_resnet18") p.width = 16;
-    Net masked = build(arch, shape, p);
-    // Non-trivial BN statistics, so that slicing running means and variances matters.
-    masked.module->train();
-    {
-      torch::NoGradGuard g;
-      masked.module->forward(torch::randn({8, shape.channels, shape.height, shape.width}));
-    }
-    masked.module->eval();
-    const auto dir = std::filesystem::temp_directory_path() / "whittle-structured.pt";
-    save_net(masked, dir.string());
-    Net physical = build(arch, shape, p);
-    load_net(physical, dir.string());
-    auto g1 = at::make_generator<at::CPUGeneratorImpl>(5);
-    auto g2 = at::make_generator<at::CPUGeneratorImpl>(5);
-    prune(masked, {0.5, false, "l2", true, false, true, true}, g1);
-    prune(physical, {0.5, false, "l2", true, true, true, true}, g2);
-    physical.module->eval();
-    const auto x = torch::randn({4, shape.channels, shape.height, shape.width});
-    torch::NoGradGuard g;
-    CHECK(torch::allclose(masked.module->forward(x), physical.module->forward(x), 1e-3, 1e-4));
-    CHECK(count_params(physical) < count_params(masked));
-    CHECK(physical.module->macs() < masked.module->macs());
-    // Its checkpoint rebuilds the thinner model from a fresh one of the same architecture.
-    save_net(physical, dir.string());
-    Net again = build(arch, shape, p);
-    load_net(again, dir.string());
-    again.module->eval();
-    CHECK(count_params(again) == count_params(physical));
-    CHECK(again.module->macs() == physical.module->macs());
-    CHECK(torch::allclose(again.module->forward(x), physical.module->forward(x)));
-    std::filesystem::remove(dir);
+    whittle::test::check_masked_equals_physical([&] { return build(arch, shape, p); }, shape);
   }
 }
 

@@ -11,6 +11,7 @@
 #include "runtime/torch/archs.h"
 #include "runtime/torch/network.h"
 #include "runtime/torch/prune.h"
+#include "tests/torch/structured.h"
 
 using namespace whittle;
 using namespace whittle::runtime::torchrt;
@@ -156,35 +157,7 @@ TEST_CASE("structured pruning of networks: masked and physical compute the same 
   for (const auto& [text, model, data, groups] : nets) {
     INFO(model);
     const Built b = check(text, model, data);
-    Net masked = build_net(b);
-    CHECK(masked.module->channel_groups.size() == groups);
-    const Shape& shape = b.shape;
-    masked.module->train();
-    {
-      torch::NoGradGuard g;
-      masked.module->forward(torch::randn({8, shape.channels, shape.height, shape.width}));
-    }
-    masked.module->eval();
-    const auto file = std::filesystem::temp_directory_path() / "whittle-network-structured.pt";
-    save_net(masked, file.string());
-    Net physical = build_net(b);
-    load_net(physical, file.string());
-    auto g1 = at::make_generator<at::CPUGeneratorImpl>(5);
-    auto g2 = at::make_generator<at::CPUGeneratorImpl>(5);
-    prune(masked, {0.5, false, "l2", true, false, true, true}, g1);
-    prune(physical, {0.5, false, "l2", true, true, true, true}, g2);
-    physical.module->eval();
-    const auto x = torch::randn({4, shape.channels, shape.height, shape.width});
-    torch::NoGradGuard g;
-    CHECK(torch::allclose(masked.module->forward(x), physical.module->forward(x), 1e-3, 1e-4));
-    CHECK(count_params(physical) < count_params(masked));
-    CHECK(physical.module->macs() < masked.module->macs());
-    // The slimmed checkpoint loads into a fresh build of the same network.
-    save_net(physical, file.string());
-    Net again = build_net(b);
-    load_net(again, file.string());
-    again.module->eval();
-    CHECK(torch::allclose(again.module->forward(x), physical.module->forward(x)));
-    std::filesystem::remove(file);
+    CHECK(build_net(b).module->channel_groups.size() == groups);
+    whittle::test::check_masked_equals_physical([&] { return build_net(b); }, b.shape);
   }
 }
