@@ -239,6 +239,12 @@ std::string onnx_bytes(const Net& net, const Dataset& data, bool normalize) {
   if (!net.int8.empty())
     throw StageError("a model converted to int8 cannot be exported as ONNX by this build",
                      "export it before `convert`: its weights then go out as the values they compute with");
+  for (const auto& l : net.layers())
+    if (l.layer->quant && spec_of(*l.layer->quant).abits < 32)
+      throw StageError(fmt::format("ONNX export does not write quantized activations yet (`{}` quantizes its input to {} bits)", l.name,
+                                   spec_of(*l.layer->quant).abits),
+                       "export as TorchScript (`format: torchscript`), which computes them as whittle does; or export before "
+                       "quantizing the activations");
   torch::jit::Module traced = traced_module(net, data, normalize);
   torch::jit::Module frozen = torch::jit::freeze_module(traced);
   std::shared_ptr<torch::jit::Graph> graph = frozen.get_method("forward").graph()->copy();
