@@ -75,6 +75,29 @@ Checker::NetworkUse Checker::network_of(const ast::Stage& model) const {
   return {};
 }
 
+bool Checker::unknown_architecture(const ast::Stage& model) {
+  if (prog_.networks.empty()) return false;  // the catalog's own message lists the architectures
+  const StageDef* def = cat_.stage("model");
+  const ParamDef* arch = def ? def->param("arch") : nullptr;
+  for (const ast::Arg& a : model.args) {
+    if (a.value.kind != ast::Value::Kind::Word || (a.named && a.name != "arch")) continue;
+    if (!arch || std::find(arch->type.values.begin(), arch->type.values.end(), a.value.text) != arch->type.values.end()) return false;
+    if (diags_.has("E0103", a.span)) return true;
+    std::vector<std::string> names = arch->type.values;
+    std::string networks;
+    for (const auto& kv : prog_.networks) {
+      names.push_back(kv.first);
+      networks += (networks.empty() ? "`" : ", `") + kv.first + "`";
+    }
+    auto d = Diagnostic::make("E0103", a.span, fmt::format("`{}` is neither a built-in architecture nor a network of the recipe", a.value.text),
+                              "unknown architecture");
+    d.with_help(did_you_mean(a.value.text, names).value_or(fmt::format("the recipe's networks are {}; `whittle doc` lists the built-in ones", networks)));
+    diags_.add(std::move(d));
+    return true;
+  }
+  return false;
+}
+
 bool Checker::network_params(const NetworkUse& net, const ast::Stage& st, StageInstance& inst, Scope& params) {
   std::vector<ast::Arg> args;
   for (const ast::Arg& a : st.args)

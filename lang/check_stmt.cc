@@ -234,7 +234,11 @@ void Checker::stage(const ast::Stage& st, Frame& f) {
   }
   auto d = prog_.defines.find(st.name);
   if (d != prog_.defines.end()) return call_define(d->second, st, f);
-  if (const StageDef* def = cat_.stage(st.name)) return builtin_stage(*def, st, f, st.name == "model" ? network_of(st) : NetworkUse{});
+  if (const StageDef* def = cat_.stage(st.name)) {
+    NetworkUse net = st.name == "model" ? network_of(st) : NetworkUse{};
+    if (st.name == "model" && !net.info) net.unknown = unknown_architecture(st);
+    return builtin_stage(*def, st, f, net);
+  }
   if (diags_.has("E0102", st.name_span) || diags_.has("E0407", st.name_span)) return;  // the same line again, in another round
   if (cat_.layer(st.name)) {
     diags_.add(Diagnostic::make("E0407", st.name_span, fmt::format("`{}` is a layer, and layers belong in a network", st.name),
@@ -265,7 +269,7 @@ void Checker::builtin_stage(const StageDef& def, const ast::Stage& st, Frame& f,
   bool net_ok = false;
   if (net.info) net_ok = network_params(net, st, inst, net_params);
   auto given = net.info ? std::vector<BoundArg>{} : bind_args(st.args, def.params, st.name, true);
-  const bool args_failed = bind_failed_;
+  const bool args_failed = bind_failed_ || net.unknown;
   static const std::vector<ParamDef> none;
   for (const ParamDef& p : net.info ? none : def.params) {
     CheckedParam cp;

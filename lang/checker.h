@@ -52,6 +52,7 @@ class Checker {
   struct NetworkUse {
     const DefineInfo* info = nullptr;
     const ast::Arg* arch = nullptr;
+    bool unknown = false;  ///< its architecture word was reported (E0103): no "`arch` missing" after it
   };
   void builtin_stage(const StageDef& def, const ast::Stage& st, Frame& f, const NetworkUse& net);
   void call_define(const DefineInfo& d, const ast::Stage& st, Frame& f);
@@ -68,6 +69,8 @@ class Checker {
   // check_network.cc
   struct NetContext;
   NetworkUse network_of(const ast::Stage& model) const;
+  /// `model NAME` naming neither: E0103 with the nearest of the architectures and the networks.
+  bool unknown_architecture(const ast::Stage& model);
   /// Binds `model NET knob: value`'s arguments to the network's parameters; adds them to `inst`.
   bool network_params(const NetworkUse& net, const ast::Stage& st, StageInstance& inst, Scope& params);
   std::shared_ptr<const net::Network> elaborate(const NetworkUse& net, const Scope& params, const StageInstance& data,

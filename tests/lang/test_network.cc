@@ -256,6 +256,10 @@ TEST_CASE("every shape error names its line and the shapes", "[network][errors]"
   CHECK(*test::find(*a, "E0207")->help == "did you mean `64 channels`?");
   a = run("network n {\n  conv 16 channels\n  residual { conv 32 channels stride: 2 } shortcut: identity\n  linear\n}\n" + tail);
   CHECK(test::find(*a, "E0401")->message.find("16×32×32 into 32×16×16") != std::string::npos);
+  // A misspelt network is suggested like a misspelt architecture.
+  a = run("network my_net {\n  linear\n}\ndata cifar10\nmodel my_nte\nevaluate\n");
+  REQUIRE(codes(*a) == V{"E0103@5"});
+  CHECK(*test::find(*a, "E0103")->help == "did you mean `my_net`?");
   // Outside a network: layers are refused, and so are layer blocks on stages.
   CHECK(codes(*run("data cifar10\nmodel resnet18\nconv 8 channels\nevaluate\n")) == V{"E0407@3"});
   CHECK(codes(*run("data cifar10\nmodel resnet18\ntrain 1 epoch { evaluate }\nevaluate\n")) == V{"E0407@3"});
