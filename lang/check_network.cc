@@ -131,7 +131,6 @@ std::shared_ptr<const net::Network> Checker::elaborate(const NetworkUse& use, co
   const net::Input input = net::dataset_input(dataset->str);
   auto n = std::make_shared<net::Network>();
   n->name = decl.name;
-  n->decl = decl.span;
   n->input = input.shape;
   n->classes = input.classes;
   for (const auto& [name, b] : params) n->args += (n->args.empty() ? "" : ", ") + name + ": " + b.val.canonical();

@@ -54,7 +54,6 @@ struct Layer {
 struct Network {
   std::string name;     ///< as declared
   std::string args;     ///< the parameters it was built with: "growth: 8"
-  Span decl;            ///< the `network` statement
   Shape input;
   int classes = 0;
   Layer root;           ///< a Sequential: the top-level layers, named 0, 1, ...

@@ -321,11 +321,12 @@ ExportParity onnx_parity(const std::string& bytes, const Net& net, const Dataset
 
 #else
 
-std::string onnx_bytes(const Net&, const Dataset&, bool) {
+[[noreturn]] void no_onnx() {
   throw StageError("this build of whittle has no ONNX export",
                    "install libonnx-dev and libopencv-dnn-dev (Debian) and rebuild; or export as TorchScript (`format: torchscript`)");
 }
-ExportParity onnx_parity(const std::string&, const Net&, const Dataset&, bool) { return {}; }
+std::string onnx_bytes(const Net&, const Dataset&, bool) { no_onnx(); }
+ExportParity onnx_parity(const std::string&, const Net&, const Dataset&, bool) { no_onnx(); }
 
 #endif
 
