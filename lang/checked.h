@@ -68,6 +68,8 @@ struct StageInstance {
   std::vector<Span> call_sites;  ///< `define` calls this instance was expanded from, outermost first
   /// `model NET`: the network written in the recipe, elaborated for the data in force (lang/network.h).
   std::shared_ptr<const net::Network> network;
+  /// `model torchscript path: P`: P resolved against the recipe's folder (its content is keyed).
+  std::string file;
 
   const CheckedParam* param(const std::string& name) const;
   const Val* value(const std::string& name) const;

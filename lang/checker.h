@@ -81,6 +81,14 @@ class Checker {
   bool unique_names(const std::vector<net::Layer>& block);
   bool net_call(const DefineInfo& d, const ast::Stage& st, net::Shape& cur, std::vector<net::Layer>& out, NetContext& c);
 
+  // check_script.cc
+  /// `model torchscript path: P`: P found (relative to the recipe) and recognised, into inst.file.
+  void script_model(StageInstance& inst);
+  /// The `model torchscript` a stage's chain starts from, if it does.
+  const StageInstance* scripted_root(const StageInstance& s) const;
+  /// E0307 for what a scripted module cannot take (convert, activation quantization, physical slimming...).
+  void script_refusals(const StageInstance& s);
+
   // check_values.cc
   std::optional<Val> coerce(const ast::Value& v, const Type& t);
   /// The value of arithmetic (`4 * $growth`), its `$names` followed; nullopt when reported.

@@ -22,6 +22,7 @@ const std::vector<CodeInfo>& all_codes() {
       {"E0109", "ambiguous_word", Severity::Error, "a bare word that is a value of two options: name the option"},
       {"E0110", "unknown_type", Severity::Error, "a `define` parameter of an unknown type"},
       {"E0111", "nesting_too_deep", Severity::Error, "`use`s, `define` calls or `let`s nested deeper than whittle follows"},
+      {"E0112", "bad_model_file", Severity::Error, "`model torchscript` with a missing file, or one that is not a scripted PyTorch module"},
       // Types, units and ranges.
       {"E0201", "wrong_unit", Severity::Error, "a quantity of the wrong unit, such as `train 20%`"},
       {"E0202", "wrong_type", Severity::Error, "a value of the wrong kind, such as a string for a number"},
@@ -38,6 +39,7 @@ const std::vector<CodeInfo>& all_codes() {
       {"E0304", "rewind_too_long", Severity::Error, "`rewind: lr` replaying more epochs than that `train` had"},
       {"E0305", "rewind_epoch_outside", Severity::Error, "`rewind: weights(epoch: K)` with K outside that `train`"},
       {"E0306", "too_many_stages", Severity::Error, "a recipe that unrolls into more stages than whittle will run"},
+      {"E0307", "not_on_scripted_model", Severity::Error, "a stage or option that a model scripted in PyTorch cannot take, such as `convert`"},
       // Networks: shapes and layers (lang/check_network.cc).
       {"E0401", "shortcut_shape", Severity::Error, "a `residual` whose body changes the shape under `shortcut: identity`"},
       {"E0402", "map_too_small", Severity::Error, "a kernel, stride or pool that shrinks the map below 1×1"},

@@ -36,6 +36,7 @@ std::string key_text(const lang::StageInstance& s, const std::vector<std::string
   std::sort(params.begin(), params.end(), [](auto* a, auto* b) { return a->name < b->name; });
   for (const auto* p : params) t += fmt::format("param {}: {}\n", p->name, p->value.canonical());
   if (s.network) t += fmt::format("network: {}\n", s.network->canonical());
+  if (!s.file.empty()) t += fmt::format("file: {}\n", sha256_file(s.file).value_or("unreadable"));
   for (const auto& k : input_keys) t += fmt::format("input: {}\n", k);
   if (!data_fingerprint.empty()) t += fmt::format("data: {}\n", data_fingerprint);
   return t;

@@ -20,6 +20,7 @@
 #include "runtime/torch/int8.h"
 #include "runtime/torch/network.h"
 #include "runtime/torch/quant.h"
+#include "runtime/torch/script_net.h"
 
 namespace whittle::runtime::torchrt {
 namespace nn = torch::nn;
@@ -88,6 +89,16 @@ Net build_model(const lang::StageInstance& s, const Shape& shape, std::uint64_t 
   }
   const Params params(s);
   const std::string arch = params.word("arch");
+  if (arch == "torchscript") {
+    for (const char* knob : {"width", "width_mult", "growth", "blocks", "reduction", "groups", "classes"})
+      if (params.given(knob))
+        throw StageError(fmt::format("`{}` does not shape a scripted module: it is as PyTorch wrote it", knob), "remove it");
+    if (s.file.empty()) throw StageError("`model torchscript` has no file to read", "give it `path: \"my_net.pt\"`");
+    Net net;
+    net.module = load_script_net(s.file, shape);
+    profile(*net.module, shape);
+    return net;
+  }
   for (const char* knob : {"width", "width_mult", "growth", "blocks", "reduction", "groups"})
     if (params.given(knob) && !knob_applies(arch, knob))
       throw StageError(fmt::format("`{}` does not shape a `{}`", knob, arch),
