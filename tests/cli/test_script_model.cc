@@ -1,0 +1,146 @@
+// End to end: a network written and scripted in PyTorch comes in with `model torchscript`, is
+// trained, pruned, quantized and exported, and the exports compute what whittle measured; the
+// file's content is its key; what cannot be done on it fails at its line.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+#include "tests/cli/helpers.h"
+
+using namespace whittle::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool python_torch() { return run_whittle_cmd("/usr/bin/python3 -c 'import torch'").code == 0; }
+
+/// The student's model, scripted by PyTorch itself when Python has torch, else the committed fixture
+/// (made by the same script).
+void make_model(const fs::path& to, int seed) {
+  if (!python_torch()) {
+    WARN("/usr/bin/python3 cannot import torch (Debian's python3-torch): using tests/fixtures/student_net_1ch.pt");
+    fs::copy_file(fs::path(WHITTLE_SOURCE_DIR) / "tests" / "fixtures" / "student_net_1ch.pt", to, fs::copy_options::overwrite_existing);
+    return;
+  }
+  const Result r = run_whittle_cmd("/usr/bin/python3 " + std::string(WHITTLE_SOURCE_DIR) + "/scripts/make_scripted_model.py " + to.string() +
+                                   " --channels 1 --width 8 --seed " + std::to_string(seed));
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+}
+
+std::map<std::string, std::string> statuses(const nlohmann::json& j) {
+  std::map<std::string, std::string> out;
+  for (const auto& st : j["stages"]) out[std::to_string(st["line"].get<int>())] = st["status"];
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a PyTorch model comes in, is compressed, and goes out to ONNX and TorchScript at whittle's accuracy", "[run][script]") {
+  const std::string fashion = "/usr/share/datasets/fashion-mnist";
+  if (!fs::exists(fashion + "/t10k-images-idx3-ubyte.gz")) {
+    WARN("skipped: no Fashion-MNIST at " << fashion << " (Debian's dataset-fashion-mnist)");
+    return;
+  }
+  Scratch s;
+  make_model(s.dir / "student.pt", 0);
+  const std::string recipe =
+      "data fashion_mnist subset: 2000\nmodel torchscript path: \"student.pt\"\ntrain 2 epochs\n"
+      "prune 40% global\nretrain 1 epoch rewind: lr\nprune 25% structured\nretrain 1 epoch\nquantize 4 bits\nretrain 1 epoch\nevaluate\n"
+      "export \"" + (s.dir / "out" / "student.onnx").string() + "\"\nexport \"" + (s.dir / "out" / "student.ts.pt").string() +
+      "\" format: torchscript\n";
+  const auto j = run_json(s, recipe);
+  double accuracy = -1;
+  std::vector<nlohmann::json> exports;
+  for (const auto& st : j["stages"]) {
+    if (st["kind"] == "evaluate") accuracy = st["metrics"]["accuracy"];
+    if (st["kind"] == "export") exports.push_back(st["metrics"]);
+  }
+  CHECK(accuracy > 0.3);  // well above chance after 5 short epochs on 2000 images
+  REQUIRE(exports.size() == 2);
+  for (const auto& m : exports) {
+    CHECK(m["export_agreement"].get<double>() == 1.0);
+    CHECK(m["export_max_logit_diff"].get<double>() < 1e-3);
+    CHECK(m["export_accuracy"].get<double>() == Approx(accuracy).margin(1e-9));
+  }
+  // Python's torch.jit.load runs the TorchScript export, with no whittle code, at whittle's accuracy.
+  if (python_torch()) {
+    const Result py = run_whittle_cmd("/usr/bin/python3 " + std::string(WHITTLE_SOURCE_DIR) + "/scripts/eval_torchscript.py " +
+                                      (s.dir / "out" / "student.ts.pt").string() + " --data " + fashion);
+    INFO(py.out);
+    REQUIRE(py.code == 0);
+    CHECK(std::stod(py.out.substr(py.out.find("test accuracy ") + 14)) == Approx(accuracy).margin(2e-4));
+  }
+
+  // Run again: everything from the cache. Write the file again with other weights: the model
+  // stage and everything after it run again, the data stage does not.
+  const auto again = statuses(run_json(s, recipe));
+  CHECK(again.at("2") == "cached");
+  CHECK(again.at("12") == "cached");
+  make_model(s.dir / "student.pt", python_torch() ? 1 : 0);
+  if (python_torch()) {
+    const auto changed = statuses(run_json(s, recipe));
+    CHECK(changed.at("1") == "cached");
+    CHECK(changed.at("2") == "ran");
+    CHECK(changed.at("10") == "ran");
+  }
+}
+
+TEST_CASE("what a scripted model cannot do fails at its line, before anything runs", "[run][script]") {
+  Scratch s;
+  make_model(s.dir / "student.pt", 0);
+  const Result r = run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " +
+                               s.write("c.recipe", "data fashion_mnist\nmodel torchscript path: \"student.pt\"\n"
+                                                   "train 1 epoch\nquantize 8 bits\nretrain 1 epoch\nconvert\nevaluate\n"));
+  CHECK(r.code != 0);
+  CHECK(r.out.find("error[E0307]") != std::string::npos);
+  CHECK(r.out.find("c.recipe:6:1") != std::string::npos);
+  CHECK_FALSE(fs::exists(s.dir / "cache" / "entries"));  // refused at check time: no stage ran
+
+  const Result missing = run_whittle("check " + s.write("m.recipe", "data synthetic\nmodel torchscript path: \"gone.pt\"\nevaluate\n"));
+  CHECK(missing.code != 0);
+  CHECK(missing.out.find("m.recipe:2:25") != std::string::npos);
+  CHECK(missing.out.find("no scripted module at") != std::string::npos);
+
+  // A scripted module for 3-channel images, given the 1-channel synthetic set: an error at the model's line.
+  if (!python_torch()) return;
+  REQUIRE(run_whittle_cmd("/usr/bin/python3 " + std::string(WHITTLE_SOURCE_DIR) + "/scripts/make_scripted_model.py " +
+                          (s.dir / "rgb.pt").string() + " --channels 3 --width 4").code == 0);
+  const Result shape = run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " +
+                                   s.write("s.recipe", "data synthetic size: 64\nmodel torchscript path: \"rgb.pt\"\nevaluate\n"));
+  CHECK(shape.code != 0);
+  CHECK(shape.out.find("cannot take 1x12x12 images") != std::string::npos);
+  CHECK(shape.out.find("s.recipe:2") != std::string::npos);
+}
+
+TEST_CASE("an operation the ONNX writer does not know fails the export at its line and names it", "[run][script][export]") {
+  if (!python_torch()) {
+    WARN("skipped: /usr/bin/python3 cannot import torch (Debian's python3-torch)");
+    return;
+  }
+  Scratch s;
+  const std::string model = (s.dir / "silu.pt").string();
+  // TorchScript reads the class's source, so the model is a file of Python, as a student's is.
+  const std::string code = s.write("silu.py",
+      "import torch\nfrom torch import nn\nimport torch.nn.functional as F\n\n"
+      "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv2d(1, 4, 3)\n"
+      "        self.fc = nn.Linear(4, 4)\n\n    def forward(self, x):\n"
+      "        return self.fc(F.adaptive_avg_pool2d(F.silu(self.conv(x)), 1).flatten(1))\n\n"
+      "torch.jit.script(Net()).save(\"" + model + "\")\n");
+  const Result py = run_whittle_cmd("/usr/bin/python3 " + code);
+  INFO(py.out);
+  REQUIRE(py.code == 0);
+  const std::string head = "data synthetic size: 64\nmodel torchscript path: \"silu.pt\"\ntrain 1 epoch\nevaluate\n";
+  // TorchScript runs every LibTorch operation: that export is fine.
+  const auto j = run_json(s, head + "export \"" + (s.dir / "silu.ts.pt").string() + "\" format: torchscript\n");
+  CHECK(j["stages"].back()["metrics"]["export_agreement"].get<double>() == 1.0);
+  const Result r = run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " +
+                               s.write("o.recipe", head + "export \"" + (s.dir / "silu.onnx").string() + "\"\n"));
+  CHECK(r.code != 0);
+  const bool named = r.out.find("the operation `aten::silu`") != std::string::npos || r.out.find("no ONNX export") != std::string::npos;
+  CHECK(named);
+  CHECK(r.out.find("o.recipe:5") != std::string::npos);
+  CHECK_FALSE(fs::exists(s.dir / "silu.onnx"));
+}
