@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "runtime/export_format.h"
 #include "runtime/metrics.h"
 #include "runtime/sha256.h"
 #include "runtime/store.h"
@@ -155,12 +156,34 @@ Submission make_submission(Run run, const std::string& recipe_file, const std::v
     files["recipe/" + rel.generic_string()] = f.text();
     if (static_cast<lang::FileId>(i) == a.main) recipe_path = "recipe/" + rel.generic_string();
   }
+  // The modules scripted in PyTorch that `model torchscript` reads: the recipe cannot run without them.
+  for (const auto& st : a.recipe.stages) {
+    if (st.file.empty()) continue;
+    const fs::path rel = fs::path(st.file).lexically_normal().lexically_relative(base);
+    if (rel.empty() || *rel.begin() == "..")
+      throw SubmissionError(fmt::format("{} reads the scripted model {}, which is outside the recipe's folder, so a submission cannot hold it",
+                                        recipe_file, st.file),
+                            "move it next to the recipe (or below) and give that path to `model torchscript`");
+    files["recipe/" + rel.generic_string()] = read_whole(st.file);
+  }
+  // The ONNX and TorchScript exports of the submitted model, with their parity claims.
+  nlohmann::json exports = nlohmann::json::array();
+  for (const auto& st : a.recipe.stages) {
+    const StageRecord* r = st.kind == "export" && st.model_in == model ? record_of(run.record, st.id) : nullptr;
+    if (!r || !r->metrics.count("export_agreement")) continue;
+    const fs::path entry = fs::path(run.store->entry_dir(r->key)) / export_entry_file(st);
+    std::string name = "exports/" + fs::path(st.value("path")->str).filename().string();
+    if (files.count(name)) name = fmt::format("exports/{}-{}", st.id, fs::path(name).filename().string());
+    files[name] = read_whole(entry);
+    exports.push_back({{"stage", st.id}, {"file", name}, {"accuracy", r->metrics.at("export_accuracy")},
+                       {"agreement", r->metrics.at("export_agreement")}, {"max_logit_diff", r->metrics.at("export_max_logit_diff")}});
+  }
   files["run.yaml"] = record_yaml(run.record);
   files["model.pt"] = read_whole(fs::path(run.store->entry_dir(m.key)) / "model.pt");
   nlohmann::json info = {{"format", kSubmissionFormat}, {"recipe", run.record.recipe},     {"recipe_file", recipe_path},
                          {"sets", sets},               {"model_stage", model},              {"model_key", m.key},
                          {"evaluate_stage", eval},      {"whittle_version", WHITTLE_VERSION}, {"claims", claims},
-                         {"score_preset", plan.score_preset}};
+                         {"score_preset", plan.score_preset}, {"exports", exports}};
   files["claims.json"] = info.dump(1) + "\n";
   // The report: tables and plots of the run, drawn in a scratch folder.
   out.recipe = run.record.recipe;

@@ -64,8 +64,17 @@ const StageRecord* record_of(const RunRecord& r, long long id);
 long long test_subset_of(const Plan& p, int stage);
 
 /// A submission read, its manifest checked and its claims.json well-formed.
+/// An export of the submitted model (ONNX or TorchScript) the submission holds, with what its run
+/// measured of it: read back by another runtime, against whittle's own evaluation.
+struct ExportClaim {
+  int stage = -1;
+  std::string file;  ///< inside the submission, under exports/
+  double accuracy = 0, agreement = 0, max_logit_diff = 0;
+};
+
 struct OpenedSubmission {
   SubmissionFiles files;
+  std::vector<ExportClaim> exports;
   std::string recipe_file;  ///< inside the submission, under recipe/
   std::vector<std::string> sets;
   int model_stage = -1, evaluate_stage = -1;

@@ -31,7 +31,10 @@ std::uint64_t submission_file_limit(const std::string& p) {
   if (p == "MANIFEST.sha256" || p == "claims.json") return kMiB;
   if (p == "run.yaml") return 64 * kMiB;
   if (p == "model.pt") return 1024 * kMiB;  // ResNet18 in float is 45 MB; VGG19 80 MB
-  if (p.rfind("recipe/", 0) == 0) return lang::kMaxFileBytes;
+  // The recipe's files: its sources (which the loader limits itself) and the modules scripted in
+  // PyTorch that `model torchscript` reads, as large as a model.
+  if (p.rfind("recipe/", 0) == 0) return 1024 * kMiB;
+  if (p.rfind("exports/", 0) == 0 && p.find('/', 8) == std::string::npos) return 1024 * kMiB;  // ONNX and TorchScript exports
   if (p.rfind("report/", 0) == 0 && p.find('/', 7) == std::string::npos) return 64 * kMiB;
   return 0;
 }
@@ -82,7 +85,7 @@ std::optional<SubmissionFiles> read_submission(const std::string& file, std::str
     const std::string inner = p.lexically_relative(top).generic_string();
     const std::uint64_t limit = submission_file_limit(inner);
     if (limit == 0) {
-      error = fmt::format("the entry `{}` is no file a submission holds (MANIFEST.sha256, claims.json, run.yaml, model.pt, recipe/, report/)", shown);
+      error = fmt::format("the entry `{}` is no file a submission holds (MANIFEST.sha256, claims.json, run.yaml, model.pt, recipe/, report/, exports/)", shown);
       break;
     }
     if (files.count(inner)) {

@@ -10,6 +10,7 @@
 #include "runtime/atomic_file.h"
 #include "runtime/executor.h"
 #include "runtime/metrics.h"
+#include "runtime/params.h"
 #include "runtime/sha256.h"
 #include "runtime/submission.h"
 #include "runtime/torch_api.h"
@@ -47,6 +48,16 @@ std::string check_claims_format(const nlohmann::json& info) {
   }
   for (const char* id : {"model_stage", "evaluate_stage"})
     if (std::llabs(info.at(id).get<long long>()) > 1 << 30) return fmt::format("its `{}` is out of range", id);
+  if (info.contains("exports")) {  // optional: submissions made before exports were claimed have none
+    if (!info.at("exports").is_array()) return "its `exports` is not a list";
+    for (const auto& e : info.at("exports")) {
+      if (!e.is_object() || !e.contains("stage") || !is_int(e.at("stage")) || !e.contains("file") || !e.at("file").is_string())
+        return "an entry of its `exports` has no `stage` number or `file` name";
+      for (const char* k : {"accuracy", "agreement", "max_logit_diff"})
+        if (!e.contains(k) || !e.at(k).is_number()) return fmt::format("an entry of its `exports` has no number `{}`", k);
+      if (std::llabs(e.at("stage").get<long long>()) > 1 << 30) return "an entry of its `exports` has a stage out of range";
+    }
+  }
   return "";
 }
 
@@ -104,6 +115,17 @@ OpenedSubmission open_submission(const std::string& file) {
     throw SubmissionError(fmt::format("its claims.json is malformed: its `score_preset` `{}` is no preset of this whittle", s.score_preset));
   for (const auto& d : metric_defs())
     if (d.claimed) s.claims[d.key] = info.at("claims").at(d.key).get<double>();
+  for (const auto& e : info.value("exports", nlohmann::json::array())) {
+    ExportClaim c;
+    c.stage = static_cast<int>(e.at("stage").get<long long>());
+    c.file = e.at("file").get<std::string>();
+    if (!files->count(c.file) || c.file.rfind("exports/", 0) != 0)
+      throw SubmissionError(fmt::format("its claims.json claims an export `{}` that the submission does not hold under exports/", c.file));
+    c.accuracy = e.at("accuracy").get<double>();
+    c.agreement = e.at("agreement").get<double>();
+    c.max_logit_diff = e.at("max_logit_diff").get<double>();
+    s.exports.push_back(c);
+  }
   s.files = std::move(*files);
   return s;
 }
@@ -117,6 +139,43 @@ std::string unpack_submission(const OpenedSubmission& s, const fs::path& root) {
   }
   return (root / s.recipe_file).string();
 }
+
+namespace {
+
+/// Each export the submission holds, read back again by its runtime (OpenCV's DNN, LibTorch's JIT)
+/// and evaluated on the test set beside the recomputed model: its parity as claimed, and as run.yaml has it.
+void verify_exports(const Plan& plan, const OpenedSubmission& s, const RunRecord& rec, const std::string& model_entry,
+                    std::vector<VerifyRow>& rows) {
+  for (const ExportClaim& c : s.exports) {
+    const bool ours = c.stage >= 0 && static_cast<std::size_t>(c.stage) < plan.analysis->recipe.stages.size() &&
+                      plan.stage(c.stage).kind == "export" && plan.stage(c.stage).model_in == s.model_stage;
+    const std::string what = fmt::format("export {}", c.file.substr(8));
+    const std::string claimed = fmt::format("{:.2f}% acc, {:.2f}% agree, Δ {:.2g}", 100 * c.accuracy, 100 * c.agreement, c.max_logit_diff);
+    if (!ours) {
+      rows.push_back({what, claimed, fmt::format("#{}: no export of the submitted model", c.stage), false});
+      continue;
+    }
+    const StageRecord* r = record_of(rec, c.stage);
+    const bool recorded = r && r->metrics.count("export_accuracy") && r->metrics.at("export_accuracy") == c.accuracy &&
+                          r->metrics.at("export_agreement") == c.agreement && r->metrics.at("export_max_logit_diff") == c.max_logit_diff;
+    std::map<std::string, double> found;
+    try {
+      found = torch_api().recompute_export(plan, c.stage, model_entry, s.files.at(c.file));
+    } catch (const std::exception& e) {
+      rows.push_back({what, claimed, fmt::format("cannot be evaluated again: {}", e.what()), false});
+      continue;
+    }
+    const double tolerance = Params(plan.stage(c.stage)).number("tolerance");
+    const double acc = found.at("export_accuracy"), agree = found.at("export_agreement"), diff = found.at("export_max_logit_diff");
+    const bool ok = std::fabs(acc - c.accuracy) <= kAccuracyTolerance && std::fabs(agree - c.agreement) <= kAccuracyTolerance &&
+                    diff <= tolerance && c.max_logit_diff <= tolerance;
+    rows.push_back({what, claimed,
+                    fmt::format("{:.2f}% acc, {:.2f}% agree, Δ {:.2g}{}", 100 * acc, 100 * agree, diff, recorded ? "" : " (run.yaml says otherwise)"),
+                    ok && recorded});
+  }
+}
+
+}  // namespace
 
 bool Verification::ok() const {
   for (const auto& r : rows)
@@ -191,6 +250,7 @@ Verification verify_submission(const Plan& plan, const OpenedSubmission& s, cons
     rows.push_back({std::string(d.label) + (shown ? ", the recipe's" : ""), fmt::format("{:.10g}", claimed), fmt::format("{:.10g}{}", value, recorded ? "" : " (run.yaml says otherwise)"),
                     ok && recorded});
   }
+  verify_exports(plan, s, *rec, (scratch / "entry").string(), rows);
   v.complete = true;
   return v;
 }

@@ -5,8 +5,11 @@
 
 #include "runtime/data_files.h"
 #include "runtime/executor.h"
+#include "runtime/export_format.h"
+#include "runtime/params.h"
 #include "runtime/torch/data.h"
 #include "runtime/torch/evaluate.h"
+#include "runtime/torch/export.h"
 #include "runtime/torch/models.h"
 #include "runtime/torch/score.h"
 
@@ -77,6 +80,20 @@ std::map<std::string, double> recompute_claims(const Plan& plan, int stage_id, c
     out["test_images"] = static_cast<double>(d.test_x.size(0));
   }
   return out;
+}
+
+std::map<std::string, double> recompute_export(const Plan& plan, int export_stage, const std::string& model_entry_dir,
+                                               const std::string& bytes) {
+  const lang::StageInstance& e = plan.stage(export_stage);
+  Net net = load_stage_model(plan, e.model_in, model_entry_dir);
+  const lang::StageInstance& data = plan.stage(plan.chain_model(e.model_in).data_in);
+  std::string error;
+  auto files = locate_data(data, error, plan.data_dir);
+  if (!files) throw StageError(error);
+  const Dataset d = load_dataset(data, *files);
+  const bool normalize = Params(e).flag("normalize");
+  const ExportParity p = export_format(e) == ExportFormat::Onnx ? onnx_parity(bytes, net, d, normalize) : torchscript_parity(bytes, net, d, normalize);
+  return {{"export_accuracy", p.accuracy}, {"export_agreement", p.agreement}, {"export_max_logit_diff", p.max_logit_diff}};
 }
 
 }  // namespace whittle::runtime::torchrt

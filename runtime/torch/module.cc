@@ -21,6 +21,7 @@ extern "C" __attribute__((visibility("default"))) const whittle::runtime::TorchA
     a.preview_plan = &torchrt::preview_plan;
     a.stage_layers = &torchrt::stage_layers;
     a.recompute_claims = &torchrt::recompute_claims;
+    a.recompute_export = &torchrt::recompute_export;
     a.weight_histogram = &torchrt::weight_histogram;
     return a;
   }();

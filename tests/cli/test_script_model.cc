@@ -18,14 +18,15 @@ bool python_torch() { return run_whittle_cmd("/usr/bin/python3 -c 'import torch'
 
 /// The student's model, scripted by PyTorch itself when Python has torch, else the committed fixture
 /// (made by the same script).
-void make_model(const fs::path& to, int seed) {
-  if (!python_torch()) {
+void make_model(const fs::path& to, int seed, int classes = 10) {
+  if (!python_torch() && classes == 10) {
     WARN("/usr/bin/python3 cannot import torch (Debian's python3-torch): using tests/fixtures/student_net_1ch.pt");
     fs::copy_file(fs::path(WHITTLE_SOURCE_DIR) / "tests" / "fixtures" / "student_net_1ch.pt", to, fs::copy_options::overwrite_existing);
     return;
   }
   const Result r = run_whittle_cmd("/usr/bin/python3 " + std::string(WHITTLE_SOURCE_DIR) + "/scripts/make_scripted_model.py " + to.string() +
-                                   " --channels 1 --width 8 --seed " + std::to_string(seed));
+                                   " --channels 1 --width 8 --seed " + std::to_string(seed) +
+                                   " --classes " + std::to_string(classes));
   INFO(r.out);
   REQUIRE(r.code == 0);
 }
@@ -143,4 +144,43 @@ TEST_CASE("an operation the ONNX writer does not know fails the export at its li
   CHECK(named);
   CHECK(r.out.find("o.recipe:5") != std::string::npos);
   CHECK_FALSE(fs::exists(s.dir / "silu.onnx"));
+}
+
+TEST_CASE("a submission holds the scripted model and the exports, and verify evaluates the exports again", "[run][script][submit]") {
+  if (!python_torch()) {
+    WARN("skipped: /usr/bin/python3 cannot import torch (Debian's python3-torch) to script a model for the synthetic set's 4 classes");
+    return;
+  }
+  Scratch s;
+  make_model(s.dir / "student.pt", 0, 4);  // the synthetic set has 4 classes
+  const std::string recipe = "recipe sub\ndata synthetic size: 256\nmodel torchscript path: \"student.pt\"\ntrain 1 epoch\nquantize 4 bits\n"
+                             "retrain 1 epoch\nevaluate\nexport \"" + (s.dir / "out" / "student.onnx").string() + "\"\nexport \"" +
+                             (s.dir / "out" / "student.ts.pt").string() + "\" format: torchscript\n";
+  run_json(s, recipe);
+  const std::string archive = (s.dir / "sub.tar.gz").string();
+  const Result sub = run_whittle("submit --cache " + (s.dir / "cache").string() + " -o " + archive + " " + (s.dir / "r.recipe").string());
+  INFO(sub.out);
+  REQUIRE(sub.code == 0);
+  const Result listing = run_whittle_cmd("tar tzf " + archive);
+  for (const char* f : {"sub/recipe/student.pt", "sub/exports/student.onnx", "sub/exports/student.ts.pt"}) CHECK(listing.out.find(f) != std::string::npos);
+  // On "another machine": no cache, no scripted file, no exports beside it.
+  std::filesystem::remove_all(s.dir / "cache");
+  std::filesystem::remove_all(s.dir / "out");
+  std::filesystem::remove(s.dir / "student.pt");
+  const Result ok = run_whittle("verify " + archive);
+  INFO(ok.out);
+  CHECK(ok.code == 0);
+  CHECK(ok.out.find("export student.ts.pt") != std::string::npos);
+  const bool onnx_row = ok.out.find("export student.onnx") != std::string::npos;
+  CHECK(onnx_row);
+  CHECK(ok.out.find("FAIL") == std::string::npos);
+  // An export's claim changed, checksums re-summed: evaluating the file again says otherwise.
+  const Result claimed = run_whittle("verify " + repack(s, archive, "sed -i 's/\"agreement\": [0-9.e-]*/\"agreement\": 0.5/' claims.json", true, "a.tar.gz"));
+  INFO(claimed.out);
+  CHECK(claimed.code == 1);
+  CHECK(claimed.out.find("FAIL export student") != std::string::npos);
+  // The ONNX file swapped for the TorchScript one's bytes: it no longer reads back as ONNX.
+  const Result swapped = run_whittle("verify " + repack(s, archive, "cp exports/student.ts.pt exports/student.onnx", true, "b.tar.gz"));
+  CHECK(swapped.code == 1);
+  CHECK(swapped.out.find("FAIL export student.onnx") != std::string::npos);
 }
