@@ -235,7 +235,17 @@ struct Writer {
 
 }  // namespace
 
-std::string onnx_bytes(const Net& net, const Dataset& data, bool normalize) {
+namespace {
+
+/// The ONNX file and what it was written from: the frozen graph and the ONNX name of each value.
+struct Written {
+  torch::jit::Module frozen;
+  std::shared_ptr<torch::jit::Graph> graph;
+  std::map<const Value*, std::string> names;
+  std::string bytes;
+};
+
+Written write_onnx(const Net& net, const Dataset& data, bool normalize) {
   if (!net.int8.empty())
     throw StageError("a model converted to int8 cannot be exported as ONNX by this build",
                      "export it before `convert`: its weights then go out as the values they compute with");
@@ -298,7 +308,83 @@ std::string onnx_bytes(const Net& net, const Dataset& data, bool normalize) {
   } catch (const std::exception& e) {
     throw StageError(fmt::format("the ONNX graph whittle wrote fails onnx's checker: {}", e.what()), "this is a whittle bug: report it");
   }
-  return model.SerializeAsString();
+  return {frozen, graph, w.names, model.SerializeAsString()};
+}
+
+}  // namespace
+
+std::string onnx_bytes(const Net& net, const Dataset& data, bool normalize) { return write_onnx(net, data, normalize).bytes; }
+
+std::string onnx_divergence(const Net& net, const Dataset& data, bool normalize, const std::string& bytes, double tolerance) {
+  Written w = write_onnx(net, data, normalize);
+  if (w.bytes != bytes) return "";  // not the file this model writes
+  cv::dnn::Net cvnet = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
+  cvnet.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+  cvnet.enableFusion(false);  // every named output as its own layer computes it
+  // Every value the file names, in the graph's order, made an output of the frozen graph (run by
+  // LibTorch's JIT: the reference, the graph whittle traced) and asked of OpenCV by its name.
+  std::vector<Value*> values;
+  std::vector<cv::String> names;
+  std::vector<std::string> kinds;
+  int layer = 0;
+  std::vector<int> layer_index;
+  for (Node* n : w.graph->nodes()) {
+    if (n->outputs().size() != 1) continue;
+    auto it = w.names.find(n->output());
+    if (it == w.names.end() || it->second == "input" || it->second.rfind('t', 0) != 0) continue;
+    const std::string k = n->kind().toQualString();
+    const bool weighted = k == "aten::_convolution" || k == "aten::linear" || k == "aten::addmm" || k == "aten::matmul";
+    if (weighted) ++layer;
+    if (cvnet.getLayerId(it->second) < 0) continue;  // folded into another layer by OpenCV's importer
+    values.push_back(n->output());
+    names.push_back(it->second);
+    kinds.push_back(k);
+    layer_index.push_back(weighted ? layer : 0);
+  }
+  if (values.empty()) return "";
+  auto g = w.graph->copy();
+  std::map<const Value*, Value*> same;  // the copy's values by the original's
+  {
+    auto a = w.graph->nodes().begin();
+    auto b = g->nodes().begin();
+    for (; a != w.graph->nodes().end() && b != g->nodes().end(); ++a, ++b)
+      for (std::size_t i = 0; i < a->outputs().size(); ++i) same[a->outputs()[i]] = b->outputs()[i];
+  }
+  while (!g->outputs().empty()) g->eraseOutput(0);
+  std::vector<Value*> outs;
+  for (Value* v : values) outs.push_back(same.at(v));
+  g->registerOutput(g->insertNode(g->createTuple(outs))->output());
+  torch::jit::GraphFunction fn("whittle_divergence", g, nullptr);
+  const std::int64_t n = std::min<std::int64_t>(64, data.test_x.size(0));
+  const auto c = data.test_x.size(1);
+  torch::Tensor x = data.test_x.slice(0, 0, n).to(torch::kFloat);
+  if (normalize && !data.mean.empty())
+    x = x * torch::tensor(data.std).view({1, c, 1, 1}) + torch::tensor(data.mean).view({1, c, 1, 1});
+  x = x.contiguous();
+  torch::jit::Stack stack{w.frozen._ivalue(), x};
+  {
+    torch::NoGradGuard no_grad;
+    fn.run(stack);
+  }
+  const auto ours = stack.back().toTupleRef().elements();
+  const int dims[] = {static_cast<int>(x.size(0)), static_cast<int>(x.size(1)), static_cast<int>(x.size(2)), static_cast<int>(x.size(3))};
+  cvnet.setInput(cv::Mat(4, dims, CV_32F, x.data_ptr()));
+  std::vector<cv::Mat> theirs;
+  try {
+    cvnet.forward(theirs, names);
+  } catch (const cv::Exception&) {
+    return "";
+  }
+  for (std::size_t i = 0; i < values.size() && i < theirs.size(); ++i) {
+    const torch::Tensor a = ours.at(i).toTensor().contiguous().to(torch::kFloat);
+    if (static_cast<std::int64_t>(theirs[i].total()) != a.numel()) continue;
+    const torch::Tensor b = torch::from_blob(theirs[i].ptr<float>(), a.sizes(), torch::kFloat);
+    const double diff = (a - b).abs().max().item<double>();
+    if (diff > tolerance)
+      return fmt::format("the outputs first part at the ONNX node `{}` ({}{}): they differ by up to {:.3g} there", names[i], kinds[i],
+                         layer_index[i] ? fmt::format(", the model's conv or linear layer {} in forward order", layer_index[i]) : "", diff);
+  }
+  return "";
 }
 
 ExportParity onnx_parity(const std::string& bytes, const Net& net, const Dataset& data, bool normalize) {
@@ -327,6 +413,7 @@ ExportParity onnx_parity(const std::string& bytes, const Net& net, const Dataset
 }
 std::string onnx_bytes(const Net&, const Dataset&, bool) { no_onnx(); }
 ExportParity onnx_parity(const std::string&, const Net&, const Dataset&, bool) { no_onnx(); }
+std::string onnx_divergence(const Net&, const Dataset&, bool, const std::string&, double) { no_onnx(); }
 
 #endif
 

@@ -102,11 +102,14 @@ void run_export(StageContext& ctx) {
       ctx.job.metrics["export_max_logit_diff"] = p.max_logit_diff;
       ctx.job.metrics["export_agreement"] = p.agreement;
       const double tolerance = ctx.params.number("tolerance");
-      if (p.max_logit_diff > tolerance)
+      if (p.max_logit_diff > tolerance) {
+        const std::string where = onnx ? onnx_divergence(net, data, normalize, bytes, tolerance) : "";
         throw StageError(fmt::format("the {} file computes other logits than the model: they differ by up to {:.3g} "
-                                     "(tolerance {:.3g}); {:.2f}% of the test predictions agree, its accuracy is {:.2f}%",
-                                     onnx ? "ONNX" : "TorchScript", p.max_logit_diff, tolerance, 100 * p.agreement, 100 * p.accuracy),
+                                     "(tolerance {:.3g}); {:.2f}% of the test predictions agree, its accuracy is {:.2f}%{}",
+                                     onnx ? "ONNX" : "TorchScript", p.max_logit_diff, tolerance, 100 * p.agreement, 100 * p.accuracy,
+                                     where.empty() ? "" : "; " + where),
                          "raise `tolerance:` if this difference is acceptable");
+      }
       write_file_atomic(ctx.out(file).string(), bytes);
       return;
     }

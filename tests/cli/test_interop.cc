@@ -97,3 +97,24 @@ TEST_CASE("quantized activations export as TorchScript and are refused by the ON
   CHECK(r.out.find("o.recipe:6") != std::string::npos);
   CHECK_FALSE(fs::exists(s.dir / "q.onnx"));
 }
+
+TEST_CASE("an ONNX export beyond its tolerance fails with the node where the outputs first part", "[run][export]") {
+  Scratch s;
+  // tolerance 0: any difference at all between OpenCV and LibTorch fails the stage.
+  const Result r = run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " +
+                               s.write("t.recipe", "data synthetic size: 128\nmodel small_cnn\ntrain 1 epoch\nquantize 4 bits\nevaluate\nexport \"" +
+                                                       (s.dir / "t.onnx").string() + "\" tolerance: 0\n"));
+  if (r.out.find("no ONNX export") != std::string::npos) {
+    WARN("this build has no ONNX export");
+    return;
+  }
+  if (r.code == 0) {
+    WARN("OpenCV computed the very same logits as LibTorch: nothing parts");
+    return;
+  }
+  INFO(r.out);
+  CHECK(r.out.find("computes other logits than the model") != std::string::npos);
+  CHECK(r.out.find("the outputs first part at the ONNX node `t") != std::string::npos);
+  CHECK(r.out.find("t.recipe:6") != std::string::npos);
+  CHECK_FALSE(fs::exists(s.dir / "t.onnx"));
+}

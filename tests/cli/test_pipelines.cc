@@ -37,7 +37,9 @@ void smoke(const std::string& name) {
   const std::string cache = " --cache " + (s.dir / "cache").string() + " ";
   // Lint clean as shipped, and with the overrides.
   CHECK(run_whittle("lint --deny-warnings " + recipe.string()).code == 0);
-  const Result r = run_whittle_cmd(env + WHITTLE_BIN + " run --threads 2 --format json" + cache + sets + " " + recipe.string());
+  // From a scratch folder: what a pipeline exports (relative to the current folder) lands there.
+  const Result r = run_whittle_cmd("cd " + s.dir.string() + " && " + env + WHITTLE_BIN + " run --threads 2 --format json" + cache + sets + " " +
+                                   recipe.string());
   INFO(r.out);
   REQUIRE(r.code == 0);
   const auto j = nlohmann::json::parse(r.out.substr(r.out.find("{\n")));
@@ -69,6 +71,7 @@ TEST_CASE("pipeline smoke run: lab_pruning_methods", "[pipelines]") { smoke("lab
 TEST_CASE("pipeline smoke run: resnet18_gpu_quick", "[pipelines]") { smoke("resnet18_gpu_quick"); }
 TEST_CASE("pipeline smoke run: densenet_b3_lrr", "[pipelines]") { smoke("densenet_b3_lrr"); }
 TEST_CASE("pipeline smoke run: densenet_nano_grouped", "[pipelines]") { smoke("densenet_nano_grouped"); }
+TEST_CASE("pipeline smoke run: pytorch_to_onnx", "[pipelines]") { smoke("pytorch_to_onnx"); }
 
 TEST_CASE("every shipped pipeline has a smoke run in its header", "[pipelines]") {
   for (const auto& e : fs::directory_iterator(fs::path(WHITTLE_SOURCE_DIR) / "pipelines")) {
