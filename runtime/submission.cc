@@ -170,7 +170,7 @@ Submission make_submission(Run run, const std::string& recipe_file, const std::v
   nlohmann::json exports = nlohmann::json::array();
   for (const auto& st : a.recipe.stages) {
     const StageRecord* r = st.kind == "export" && st.model_in == model ? record_of(run.record, st.id) : nullptr;
-    if (!r || !r->metrics.count("export_agreement")) continue;
+    if (!r || r->metrics.find("export_agreement") == r->metrics.end()) continue;
     const fs::path entry = fs::path(run.store->entry_dir(r->key)) / export_entry_file(st);
     std::string name = "exports/" + fs::path(st.value("path")->str).filename().string();
     if (files.count(name)) name = fmt::format("exports/{}-{}", st.id, fs::path(name).filename().string());

@@ -156,7 +156,7 @@ void verify_exports(const Plan& plan, const OpenedSubmission& s, const RunRecord
       continue;
     }
     const StageRecord* r = record_of(rec, c.stage);
-    const bool recorded = r && r->metrics.count("export_accuracy") && r->metrics.at("export_accuracy") == c.accuracy &&
+    const bool recorded = r && r->metrics.find("export_accuracy") != r->metrics.end() && r->metrics.at("export_accuracy") == c.accuracy &&
                           r->metrics.at("export_agreement") == c.agreement && r->metrics.at("export_max_logit_diff") == c.max_logit_diff;
     std::map<std::string, double> found;
     try {

@@ -17,6 +17,11 @@
 namespace whittle::cli {
 namespace {
 
+const char* const kTorchScriptDoc =
+    "a module scripted in PyTorch (torch.jit.script(net).save(path)), read from `path:` relative to the recipe; parameters and "
+    "MACs measured when it loads (docs/interop.md)";
+
+
 /// 555422720 → "555.4M".
 std::string short_count(std::int64_t n) {
   const double v = static_cast<double>(n);
@@ -78,6 +83,7 @@ int run_doc(const std::string& name) {
     out += "\narchitectures (`model NAME`; parameters and MACs on CIFAR-10 at their defaults):\n";
     for (const auto& a : runtime::architectures())
       out += fmt::format("  {:<16} {:>10} params {:>7} MACs  {}\n", a.name, a.cifar_params, short_count(a.cifar_macs), a.doc);
+    out += fmt::format("  {:<16} {:>10}        {:>7}       {}\n", "torchscript", "", "", kTorchScriptDoc);
     out += "\nscore presets (`score PRESET`; the recipe's last one is what its tables show):\n";
     for (const auto& p : runtime::score_preset_docs()) out += fmt::format("  {:<16} {}\n", p.name, p.period);
     out += "\n`whittle doc NAME` shows a stage, a family, a call, a layer, a standard `define`, an architecture or a score preset in full.\n";
@@ -146,7 +152,12 @@ int run_doc(const std::string& name) {
     std::fputs(out.c_str(), stdout);
     return 0;
   }
+  if (name == "torchscript") {
+    std::printf("model torchscript path: \"my_net.pt\": %s\n", kTorchScriptDoc);
+    return 0;
+  }
   std::vector<std::string> all = cat.stage_names();
+  all.push_back("torchscript");
   for (const auto& a : runtime::architectures()) all.push_back(a.name);
   for (const auto& p : runtime::score_preset_docs()) all.push_back(p.name);
   for (const auto& d : defines) all.push_back(d.name);

@@ -60,6 +60,10 @@ TEST_CASE("the doc's architectures and presets are the catalog's and the metrics
   for (const auto& a : whittle::runtime::architectures()) archs.push_back(a.name);
   for (const auto& p : whittle::runtime::score_preset_docs()) presets.push_back(p.name);
   const auto& cat = whittle::lang::Catalog::builtin();
-  CHECK(archs == cat.stage("model")->param("arch")->type.values);
+  // `torchscript` is no architecture whittle builds: it loads a module scripted in PyTorch (`path:`).
+  std::vector<std::string> built = cat.stage("model")->param("arch")->type.values;
+  REQUIRE(built.back() == "torchscript");
+  built.pop_back();
+  CHECK(archs == built);
   CHECK(presets == whittle::runtime::score_presets());
 }
