@@ -18,6 +18,7 @@
 
 #include <opencv2/dnn.hpp>
 
+#include <cmath>
 #include <limits>
 #include <map>
 
@@ -302,6 +303,16 @@ Written write_onnx(const Net& net, const Dataset& data, bool normalize) {
     if (l.layer->quant) {
       const QuantSpec& q = spec_of(*l.layer->quant);
       meta("whittle.quantization." + l.name, fmt::format("{} {} bits, activations {} bits", q.method, q.bits, q.abits));
+      // Uniform weights are exact multiples of their scales (symmetric, zero point 0): the scales
+      // let a deployment requantize them to int8 without loss.
+      if (q.method == "uniform" && q.bits <= 8) {
+        const torch::Tensor w = l.weight.detach().to(torch::kCPU, torch::kFloat).abs();  // as the quantizer computes them
+        const double levels = std::ldexp(1.0, q.bits - 1) - 1;
+        const torch::Tensor scale = torch::clamp_min((q.per_channel ? w.flatten(1).amax(1) : w.max().reshape({1})) / levels, 1e-12);
+        std::string list;
+        for (std::int64_t i = 0; i < scale.numel(); ++i) list += fmt::format("{}{:.9g}", i ? ", " : "", scale[i].item<double>());
+        meta("whittle.quantization." + l.name + ".scales", "[" + list + "]");
+      }
     }
   try {
     onnx::checker::check_model(model);

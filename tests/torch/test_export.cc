@@ -6,6 +6,9 @@
 #include "runtime/executor.h"
 #include "runtime/torch/archs.h"
 #include "runtime/torch/export.h"
+#include "runtime/torch/quant.h"
+
+#include <sstream>
 
 using namespace whittle::runtime::torchrt;
 
@@ -55,4 +58,51 @@ TEST_CASE("every architecture exports as TorchScript with the model's logits", "
     CHECK(o.max_logit_diff < 1e-3);
     CHECK(o.agreement == 1.0);
   }
+}
+
+TEST_CASE("an 8-bit model exports to ONNX with its scales, its weights exact multiples of them", "[torch][export]") {
+  torch::manual_seed(0);
+  Net net;
+  ArchParams p;
+  p.width = 8;
+  net.module = make_arch("resnet20", p, {3, 32, 32, 10});
+  profile(*net.module, {3, 32, 32, 10});
+  QuantSpec q;
+  q.method = "uniform";
+  q.bits = 8;
+  for (auto& l : net.layers()) quantize_layer(*l.module, q);
+  net.masks_changed();
+  Dataset d;
+  d.train_x = torch::randn({2, 3, 32, 32});
+  d.test_x = torch::rand({32, 3, 32, 32});
+  d.test_y = torch::randint(0, 10, {32});
+  std::string onnx;
+  try {
+    onnx = onnx_bytes(net, d, false);
+  } catch (const whittle::runtime::StageError& e) {
+    if (std::string(e.what()).find("no ONNX export") == std::string::npos) FAIL(e.what());
+    WARN("this build has no ONNX export: skipped");
+    return;
+  }
+  // OpenCV computes the 8-bit model's logits (its weights are the int8 grid times the scales, in float).
+  const ExportParity o = onnx_parity(onnx, net, d, false);
+  CHECK(o.max_logit_diff < 1e-3);
+  CHECK(o.agreement == 1.0);
+  // The metadata's scales of the first conv: the weights it computes with are integers times them.
+  const LayerRef first = net.layers().front();
+  const std::string key = "whittle.quantization." + first.name + ".scales";
+  const auto at = onnx.find(key);
+  REQUIRE(at != std::string::npos);
+  const auto open = onnx.find("[", at), close = onnx.find("]", at);
+  INFO(onnx.substr(at, 200));
+  REQUIRE(open < close);
+  std::vector<float> scales;
+  std::stringstream list(onnx.substr(open + 1, close - open - 1));
+  for (std::string v; std::getline(list, v, ',');) scales.push_back(std::stof(v));
+  const torch::Tensor w = Net::effective_weight(first);
+  REQUIRE(static_cast<std::int64_t>(scales.size()) == w.size(0));
+  const torch::Tensor ints = w / torch::tensor(scales).view({-1, 1, 1, 1});
+  CHECK(torch::allclose(ints, ints.round(), 0, 1e-3));
+  CHECK(ints.abs().max().item<double>() <= 127.0 + 1e-3);
+  CHECK(ints.abs().max().item<double>() >= 126.5);  // the largest weight of a channel is at ±127
 }
