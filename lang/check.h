@@ -19,6 +19,9 @@ struct CheckOptions {
   /// When set, a `use` may only name a file inside this folder (a submission being verified: its
   /// recipe must not read the grader's files). Checked before the file is opened.
   std::string confine_to;
+  /// Texts that replace files on disk, by absolute path (an editor's unsaved buffers): a `use` of
+  /// such a file reads this text instead.
+  std::map<std::string, std::string> overlay;
 };
 
 CheckedRecipe check(const LoadedProgram& program, const Catalog& catalog, SourceMap& sources,

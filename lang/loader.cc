@@ -1,6 +1,8 @@
 // `use` resolution and `define` collection.
 #include "lang/loader.h"
 
+#include <optional>
+
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -22,7 +24,8 @@ constexpr const char* kStdPrefix = "<stdlib>/";
 
 class Loader {
  public:
-  Loader(SourceMap& s, const Catalog& c, Diagnostics& d, std::string confine) : sources_(s), catalog_(c), diags_(d), confine_(std::move(confine)) {}
+  Loader(SourceMap& s, const Catalog& c, Diagnostics& d, std::string confine, const std::map<std::string, std::string>* overlay)
+      : sources_(s), catalog_(c), diags_(d), confine_(std::move(confine)), overlay_(overlay) {}
 
   void load(FileId file, const std::string& identity) {
     stack_.push_back(identity);
@@ -84,7 +87,12 @@ class Loader {
         }
       }
       std::string error;
-      auto read = read_regular_file(target.string(), kMaxFileBytes, error);
+      std::optional<std::string> read;
+      if (overlay_) {
+        auto it = overlay_->find(fs::absolute(target, ec).lexically_normal().string());
+        if (it != overlay_->end()) read = it->second;
+      }
+      if (!read) read = read_regular_file(target.string(), kMaxFileBytes, error);
       if (!read) {
         diags_.add(Diagnostic::make("E0106", s.value.span, error, "not read")
                        .with_help("a `use` path is relative to the file that contains it and names a regular recipe file; `std/...` "
@@ -234,14 +242,16 @@ class Loader {
   Diagnostics& diags_;
   LoadedProgram prog_;
   std::string confine_;
+  const std::map<std::string, std::string>* overlay_;
   std::vector<std::string> stack_;
   std::set<std::string> loaded_;
 };
 
 }  // namespace
 
-LoadedProgram load_program(SourceMap& sources, FileId main, const Catalog& catalog, Diagnostics& diags, const std::string& confine_to) {
-  Loader l(sources, catalog, diags, confine_to);
+LoadedProgram load_program(SourceMap& sources, FileId main, const Catalog& catalog, Diagnostics& diags, const std::string& confine_to,
+                           const std::map<std::string, std::string>* overlay) {
+  Loader l(sources, catalog, diags, confine_to, overlay);
   std::error_code ec;
   const std::string& name = sources.file(main).name();
   std::string identity = fs::weakly_canonical(fs::path(name), ec).string();

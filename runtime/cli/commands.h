@@ -16,5 +16,6 @@ void add_plan(CLI::App& app, int& exit_code);  ///< plan, graph
 void add_cache(CLI::App& app, int& exit_code);
 void add_report(CLI::App& app, int& exit_code);
 void add_submit(CLI::App& app, int& exit_code);  ///< submit, verify
+void add_lsp(CLI::App& app, int& exit_code);
 
 }  // namespace whittle::cli

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   whittle::cli::add_cache(app, exit_code);
   whittle::cli::add_report(app, exit_code);
   whittle::cli::add_submit(app, exit_code);
+  whittle::cli::add_lsp(app, exit_code);
 
   if (argc > 1 && argv[1][0] != '-') {
     std::vector<std::string> names;

@@ -1,0 +1,222 @@
+// `whittle lsp`'s server, driven message by message (runtime/lsp/server.h): a whole exchange,
+// every method, bad input of every kind, and the framing on a byte stream.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "runtime/lsp/jsonrpc.h"
+#include "runtime/lsp/positions.h"
+#include "runtime/lsp/server.h"
+
+using namespace whittle::lsp;
+namespace fs = std::filesystem;
+
+namespace {
+
+json req(int id, const std::string& method, json params = json::object()) {
+  return {{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}};
+}
+json note(const std::string& method, json params = json::object()) { return {{"jsonrpc", "2.0"}, {"method", method}, {"params", std::move(params)}}; }
+json at(const std::string& uri, int line, int character) {
+  return {{"textDocument", {{"uri", uri}}}, {"position", {{"line", line}, {"character", character}}}};
+}
+const json* result_of(const std::vector<json>& out, int id) {
+  for (const auto& m : out)
+    if (m.contains("id") && m["id"] == id) return m.contains("result") ? &m["result"] : nullptr;
+  return nullptr;
+}
+/// The errors and warnings last published for `uri`, as "CODE@line".
+std::vector<std::string> published(const std::vector<json>& out, const std::string& uri) {
+  std::vector<std::string> codes;
+  for (const auto& m : out)
+    if (m.value("method", "") == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri) {
+      codes.clear();
+      for (const auto& d : m["params"]["diagnostics"])
+        if (d["severity"].get<int>() <= 2)  // errors and warnings (notes are published too, as information)
+          codes.push_back(d["code"].get<std::string>() + "@" + std::to_string(d["range"]["start"]["line"].get<int>()));
+    }
+  return codes;
+}
+json open(const std::string& uri, const std::string& text) {
+  return note("textDocument/didOpen", {{"textDocument", {{"uri", uri}, {"languageId", "whittle"}, {"version", 1}, {"text", text}}}});
+}
+
+struct Dir {
+  fs::path path = fs::temp_directory_path() / ("whittle-lsp-" + std::to_string(::getpid()));
+  Dir() { fs::create_directories(path); }
+  ~Dir() { fs::remove_all(path); }
+};
+
+}  // namespace
+
+TEST_CASE("a whole exchange: initialize, open, change, every method, shutdown, exit", "[lsp]") {
+  Dir dir;
+  const std::string uri = uri_of_path((dir.path / "r.recipe").string());
+  Server s;
+  auto init = s.handle(req(1, "initialize", {{"processId", nullptr}, {"rootUri", nullptr}, {"capabilities", json::object()}}));
+  REQUIRE(result_of(init, 1));
+  const json caps = (*result_of(init, 1))["capabilities"];
+  for (const char* c : {"hoverProvider", "completionProvider", "documentFormattingProvider", "documentSymbolProvider", "definitionProvider",
+                        "codeActionProvider"})
+    CHECK(caps.contains(c));
+  CHECK(s.handle(note("initialized")).empty());
+
+  // Open with a misspelt stage: its diagnostic, with the help, at its line.
+  auto opened = s.handle(open(uri, "data fashion_mnist\nmodel small_cnn\nlet e = 3\ntrain $e epochs\nprnue 20%\nevaluate\n"));
+  CHECK(published(opened, uri) == std::vector<std::string>{"E0102@4"});
+  const json diag = opened.back()["params"]["diagnostics"][0];
+  CHECK(diag["severity"] == 1);
+  CHECK(diag["message"].get<std::string>().find("did you mean `prune`?") != std::string::npos);
+  CHECK(diag["range"] == json::parse(R"({"start": {"line": 4, "character": 0}, "end": {"line": 4, "character": 5}})"));
+
+  // The quick fix its help names.
+  auto fix = s.handle(req(2, "textDocument/codeAction",
+                          {{"textDocument", {{"uri", uri}}}, {"range", diag["range"]}, {"context", {{"diagnostics", json::array({diag})}}}}));
+  REQUIRE(result_of(fix, 2));
+  const json edit = (*result_of(fix, 2))[0]["edit"]["changes"][uri][0];
+  CHECK(edit["newText"] == "prune");
+
+  // Fixed: the diagnostic is cleared.
+  auto changed = s.handle(note("textDocument/didChange", {{"textDocument", {{"uri", uri}, {"version", 2}}},
+                                                        {"contentChanges", json::array({{{"text", "data fashion_mnist\nmodel small_cnn\nlet e = 3\ntrain $e epochs\nprune 20%\nretrain 1 epoch\nevaluate\n"}}})}}));
+  INFO(Catch::Detail::stringify(published(changed, uri)));
+  CHECK(published(changed, uri).empty());
+  CHECK(changed.back()["params"]["version"] == 2);
+
+  // Hover: a stage's doc and the value of a `$name`; a parameter; an architecture.
+  auto h = s.handle(req(3, "textDocument/hover", at(uri, 3, 2)));
+  REQUIRE(result_of(h, 3));
+  CHECK((*result_of(h, 3))["contents"]["value"].get<std::string>().find("Trains the model") != std::string::npos);
+  CHECK((*result_of(h, 3))["contents"]["value"].get<std::string>().find("`epochs: 3 epochs`") != std::string::npos);  // as it runs
+  h = s.handle(req(4, "textDocument/hover", at(uri, 3, 7)));
+  CHECK((*result_of(h, 4))["contents"]["value"].get<std::string>().find("let e = 3") != std::string::npos);
+  h = s.handle(req(5, "textDocument/hover", at(uri, 1, 8)));
+  CHECK((*result_of(h, 5))["contents"]["value"].get<std::string>().find("architecture") != std::string::npos);
+  h = s.handle(req(6, "textDocument/hover", at(uri, 2, 4)));  // `let e`: nothing to say, a null result
+  CHECK(result_of(h, 6));
+
+  // Completion: stages at the start of a line, a stage's parameters and values, `$names`.
+  auto labels = [&](int id, int line, int character) {
+    std::vector<std::string> out;
+    auto r = s.handle(req(id, "textDocument/completion", at(uri, line, character)));
+    for (const auto& i : *result_of(r, id)) out.push_back(i["label"]);
+    return out;
+  };
+  auto has = [](const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); };
+  const auto line_start = labels(7, 4, 0);
+  CHECK(has(line_start, "prune"));
+  CHECK(has(line_start, "quantize"));
+  const auto in_prune = labels(8, 4, 9);
+  CHECK(has(in_prune, "criterion"));
+  CHECK(has(in_prune, "global"));
+  const auto in_train = labels(9, 3, 16);
+  CHECK(has(in_train, "optimizer"));
+  CHECK(has(in_train, "sgd("));
+
+  // Symbols, definition, formatting.
+  auto sym = s.handle(req(10, "textDocument/documentSymbol", {{"textDocument", {{"uri", uri}}}}));
+  CHECK((*result_of(sym, 10)).size() == 7);
+  auto def = s.handle(req(11, "textDocument/definition", at(uri, 3, 7)));
+  CHECK((*result_of(def, 11))["range"]["start"] == json::parse(R"({"line": 2, "character": 4})"));
+  s.handle(note("textDocument/didChange", {{"textDocument", {{"uri", uri}, {"version", 3}}},
+                                           {"contentChanges", json::array({{{"text", "data   fashion_mnist\nmodel small_cnn\nevaluate\n"}}})}}));
+  auto f = s.handle(req(12, "textDocument/formatting", {{"textDocument", {{"uri", uri}}}, {"options", {{"tabSize", 2}, {"insertSpaces", true}}}}));
+  CHECK((*result_of(f, 12))[0]["newText"] == "data fashion_mnist\nmodel small_cnn\nevaluate\n");
+
+  auto down = s.handle(req(13, "shutdown"));
+  CHECK(result_of(down, 13));
+  auto after = s.handle(req(14, "textDocument/hover", at(uri, 0, 0)));
+  CHECK(after[0]["error"]["code"] == -32600);
+  s.handle(note("exit"));
+  CHECK(s.exited());
+  CHECK(s.exit_code() == 0);
+}
+
+TEST_CASE("a used file's problems are published for it, and an edit to it in the editor re-checks its users", "[lsp]") {
+  Dir dir;
+  std::ofstream(dir.path / "lib.recipe") << "define twice() {\n  prune 20%\n  retrain 1 epoch\n}\n";
+  const std::string main = uri_of_path((dir.path / "r.recipe").string()), lib = uri_of_path((dir.path / "lib.recipe").string());
+  Server s;
+  s.handle(req(1, "initialize"));
+  auto o = s.handle(open(main, "use \"lib.recipe\"\ndata fashion_mnist\nmodel small_cnn\ntrain 2 epochs\ntwice\nevaluate\n"));
+  CHECK(published(o, main).empty());
+  INFO(Catch::Detail::stringify(published(o, lib)) << " " << Catch::Detail::stringify(published(o, main)));
+  CHECK(published(o, lib).empty());  // published for the used file too, empty: nothing wrong there
+  // The used file opened and broken (unsaved): the recipe that uses it is checked against the buffer.
+  auto broken = s.handle(open(lib, "define twice() {\n  prnue 20%\n  retrain 1 epoch\n}\n"));
+  CHECK(published(broken, lib) == std::vector<std::string>{"E0102@1"});
+  // Definition of the `define`d stage: across files.
+  auto def = s.handle(req(2, "textDocument/definition", at(main, 4, 2)));
+  CHECK((*result_of(def, 2))["uri"] == lib);
+  auto use = s.handle(req(3, "textDocument/definition", at(main, 0, 6)));
+  CHECK((*result_of(use, 3))["uri"] == lib);
+}
+
+TEST_CASE("any input gets a well-formed answer or none, never a crash", "[lsp]") {
+  Server s;
+  const std::string uri = "file:///nowhere/x.recipe";
+  s.handle(req(1, "initialize"));
+  // Not objects, no method, wrong types, unknown methods, positions out of range, half-typed text.
+  CHECK(s.handle(json::array())[0]["error"]["code"] == -32600);
+  CHECK(s.handle(json{{"jsonrpc", "2.0"}, {"id", 2}})[0]["error"]["code"] == -32600);
+  CHECK(s.handle(req(3, "frobnicate"))[0]["error"]["code"] == -32601);
+  CHECK(s.handle(note("frobnicate")).empty());
+  CHECK(s.handle(req(4, "textDocument/hover", {{"textDocument", 7}}))[0]["error"]["code"] == -32602);
+  CHECK(s.handle(note("textDocument/didOpen", {{"textDocument", {{"uri", 5}}}})).empty());
+  s.handle(open(uri, "data cifar10 augment: [crop(pad: 4\nmodel resn"));
+  for (int line : {-3, 0, 1, 2, 400})
+    for (int ch : {-1, 0, 3, 9, 1000})
+      for (const char* m : {"textDocument/hover", "textDocument/completion", "textDocument/definition"}) {
+        auto r = s.handle(req(10, m, at(uri, line, ch)));
+        REQUIRE(r.size() == 1);
+        CHECK((r[0].contains("result") || r[0].contains("error")));
+      }
+  CHECK(s.handle(req(11, "textDocument/formatting", {{"textDocument", {{"uri", uri}}}}))[0]["result"].empty());  // does not parse
+  CHECK(s.handle(req(12, "textDocument/hover", at("file:///not/open.recipe", 0, 0)))[0]["result"].is_null());
+  CHECK(s.handle(req(13, "textDocument/codeAction", {{"textDocument", {{"uri", uri}}}, {"context", "nope"}}))[0]["result"].empty());
+  // Every prefix of a recipe, as typed: each analysed, hovered and completed at its end.
+  const std::string recipe = "use \"std/nets.recipe\"\nnetwork n(w: int = 8) {\n  conv $w channels -> bn -> relu\n  avgpool global -> linear\n}\n"
+                             "data synthetic\nmodel n w: 4\ntrain 2 epochs optimizer: sgd(lr: 0.1) schedule: cosine()\nrepeat 2 {\n  prune 20%\n}\n";
+  for (std::size_t n = 0; n <= recipe.size(); n += 3) {
+    const std::string text = recipe.substr(0, n);
+    s.handle(note("textDocument/didChange", {{"textDocument", {{"uri", uri}, {"version", static_cast<int>(n)}}}, {"contentChanges", json::array({{{"text", text}}})}}));
+    const json end = position_of(text, text.size());
+    for (const char* m : {"textDocument/hover", "textDocument/completion", "textDocument/definition", "textDocument/documentSymbol"}) {
+      auto r = s.handle(req(20, m, {{"textDocument", {{"uri", uri}}}, {"position", end}}));
+      REQUIRE(r.size() == 1);
+      CHECK(r[0].contains("result"));
+    }
+  }
+  s.handle(note("exit"));
+  CHECK(s.exit_code() == 1);  // exit without shutdown
+}
+
+TEST_CASE("framing: headers split across reads, several messages at once, bad lengths", "[lsp]") {
+  auto frame = [](const std::string& body) { return "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body; };
+  std::istringstream two(frame("{\"a\":1}") + "Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n" + frame("{\"b\":2}") + "\r\n");
+  CHECK(read_message(two) == std::optional<std::string>("{\"a\":1}"));
+  CHECK(read_message(two) == std::optional<std::string>("{\"b\":2}"));
+  CHECK_FALSE(read_message(two));
+  std::istringstream bad("Content-Length: nope\r\n\r\n" + frame("{}"));
+  CHECK(read_message(bad) == std::optional<std::string>(""));  // answered as a parse error
+  CHECK(read_message(bad) == std::optional<std::string>("{}"));
+  std::istringstream cut("Content-Length: 10\r\n\r\n{\"a\"");
+  CHECK_FALSE(read_message(cut));
+  // The stdio loop over a stream: one exchange, answers framed, exit code 0 after shutdown.
+  std::istringstream in(frame(req(1, "initialize").dump()) + frame("not json") + frame(req(2, "shutdown").dump()) + frame(note("exit").dump()));
+  std::ostringstream out;
+  CHECK(serve(in, out) == 0);
+  std::istringstream replies(out.str());
+  CHECK(json::parse(*read_message(replies))["id"] == 1);
+  CHECK(json::parse(*read_message(replies))["error"]["code"] == -32700);
+  CHECK(json::parse(*read_message(replies))["id"] == 2);
+  // UTF-16 positions: a character outside the BMP counts two.
+  const std::string text = "# \xF0\x9F\x98\x80 x\nab";
+  CHECK(position_of(text, text.find('x')) == json::parse(R"({"line": 0, "character": 5})"));
+  CHECK(offset_of(text, json::parse(R"({"line": 0, "character": 5})")) == text.find('x'));
+  CHECK(offset_of(text, json::parse(R"({"line": 9, "character": 0})")) == text.size());
+}
