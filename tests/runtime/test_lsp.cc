@@ -6,10 +6,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "runtime/lsp/jsonrpc.h"
 #include "runtime/lsp/positions.h"
+#include "lang/catalog.h"
 #include "runtime/lsp/server.h"
 
 using namespace whittle::lsp;
@@ -219,4 +221,29 @@ TEST_CASE("framing: headers split across reads, several messages at once, bad le
   CHECK(position_of(text, text.find('x')) == json::parse(R"({"line": 0, "character": 5})"));
   CHECK(offset_of(text, json::parse(R"({"line": 0, "character": 5})")) == text.find('x'));
   CHECK(offset_of(text, json::parse(R"({"line": 9, "character": 0})")) == text.size());
+}
+
+TEST_CASE("the editors' grammars name every stage of the catalog, and VS Code's files are whole", "[lsp][editors]") {
+  const fs::path editors = fs::path(WHITTLE_SOURCE_DIR) / "editors";
+  auto slurp = [](const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  const json package = json::parse(slurp(editors / "vscode" / "package.json"));
+  const json grammar = json::parse(slurp(editors / "vscode" / package["contributes"]["grammars"][0]["path"].get<std::string>()));
+  CHECK(grammar["scopeName"] == package["contributes"]["grammars"][0]["scopeName"]);
+  CHECK(json::parse(slurp(editors / "vscode" / package["contributes"]["languages"][0]["configuration"].get<std::string>())).contains("comments"));
+  CHECK(fs::exists(editors / "vscode" / package["main"].get<std::string>()));
+  const std::string match = grammar["repository"]["stage"]["match"], vim = slurp(editors / "vim" / "syntax" / "whittle.vim");
+  const std::string group = match.substr(match.find('(') + 1, match.find(')') - match.find('(') - 1);
+  std::set<std::string> alternatives;
+  std::stringstream words(group);
+  for (std::string w; std::getline(words, w, '|');) alternatives.insert(w);
+  for (const std::string& name : whittle::lang::Catalog::builtin().stage_names()) {
+    INFO(name);
+    CHECK(alternatives.count(name));
+    CHECK(vim.find(" " + name) != std::string::npos);
+  }
 }

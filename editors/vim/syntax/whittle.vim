@@ -3,7 +3,7 @@ if exists('b:current_syntax') | finish | endif
 
 syntax keyword whittleKeyword recipe let use seed from repeat sweep define network as over by
 syntax keyword whittleBool true false
-syntax keyword whittleStage data model train retrain finetune distill prune quantize convert evaluate score export sensitivity sparsify
+syntax keyword whittleStage data model train retrain finetune prune quantize convert evaluate score export sensitivity
 syntax match whittleComment /#.*$/ contains=whittleDirective
 syntax match whittleDirective /#\s*whittle:\s*allow(.*)/ contained
 syntax region whittleString start=/"/ skip=/\\"/ end=/"/ oneline
