@@ -4,6 +4,7 @@
 #include "lang/catalog.h"
 #include "lang/fmt.h"
 #include "runtime/architectures.h"
+#include "runtime/torch_api.h"
 #include "runtime/lsp/docs.h"
 #include "runtime/lsp/locate.h"
 #include "runtime/lsp/positions.h"
@@ -39,7 +40,7 @@ std::string value_of(const lang::Analysis& a, const std::string& name) {
 
 }  // namespace
 
-json hover(const Document& d, const json& params) {
+json hover(const Document& d, const json& params, Previews& previews) {
   if (!d.analysis) return nullptr;
   const lang::Analysis& a = *d.analysis;
   const std::size_t offset = offset_of(d.text, params.value("position", json()));
@@ -49,7 +50,14 @@ json hover(const Document& d, const json& params) {
     case Located::Kind::StageName: {
       const std::string text = stage_doc_markdown(a, at.stage->name, at.in_network);
       if (text.empty()) return nullptr;
-      return markdown(text + stage_effect_markdown(a, *at.stage), d.text, at.stage->name_span);
+      std::string model;
+      for (const auto& s : a.recipe.stages)
+        if (s.name_span == at.stage->name_span) {
+          if (a.ok() && s.def && (s.def->needs_model || s.produces_model()) && runtime::libtorch_version() != "none")
+            model = previews.of(d, s.id);
+          break;
+        }
+      return markdown(text + stage_effect_markdown(a, *at.stage) + model, d.text, at.stage->name_span);
     }
     case Located::Kind::ArgName: {
       const lang::ParamDef* p = param_of(a, at, at.arg->name);

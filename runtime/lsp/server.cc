@@ -97,7 +97,7 @@ json Server::request(const std::string& method, const json& params, std::vector<
   const std::string uri = uri_param(params);
   const Document* d = document(uri);
   if (!d) return nullptr;  // not open: nothing known about it
-  if (method == "textDocument/hover") return hover(*d, params);
+  if (method == "textDocument/hover") return hover(*d, params, previews_);
   if (method == "textDocument/completion") return completion(*d, params);
   if (method == "textDocument/documentSymbol") return document_symbols(*d);
   if (method == "textDocument/definition") return definition(*d, params);

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lang/analyze.h"
+#include "runtime/lsp/preview.h"
 
 namespace whittle::lsp {
 
@@ -37,6 +38,7 @@ class Server {
   /// The exit code `exit` asks for: 0 after `shutdown`, 1 without.
   int exit_code() const { return shutdown_ ? 0 : 1; }
   const Document* document(const std::string& uri) const;
+  Previews& previews() { return previews_; }
 
  private:
   json request(const std::string& method, const json& params, std::vector<json>& out);
@@ -49,6 +51,7 @@ class Server {
   void publish(const std::set<std::string>& uris, std::vector<json>& out);
 
   std::map<std::string, Document> docs_;
+  Previews previews_;
   bool shutdown_ = false, exited_ = false;
 };
 
@@ -58,7 +61,7 @@ int serve(std::istream& in, std::ostream& out);
 
 // The features, one file each (hover.cc, completion.cc, navigate.cc, edits.cc): `params` as the
 // request gives them, the answer's `result`.
-json hover(const Document& d, const json& params);
+json hover(const Document& d, const json& params, Previews& previews);
 json completion(const Document& d, const json& params);
 json document_symbols(const Document& d);
 json definition(const Document& d, const json& params);
