@@ -72,6 +72,7 @@ void Previews::wait() {
 }
 
 std::string Previews::of(const Document& d, int stage) {
+  if (!enabled) return "";
   std::shared_ptr<State> st = state_;
   bool same = false, done = false;
   if (st) {

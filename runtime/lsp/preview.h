@@ -21,6 +21,8 @@ class Previews {
   std::string of(const Document& d, int stage);
   /// Waits for the preview in progress (tests, the benchmark).
   void wait();
+  /// False: no previews at all (the fuzz target, which must not load LibTorch per input).
+  bool enabled = true;
 
   struct State {
     std::mutex m;
