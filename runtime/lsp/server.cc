@@ -150,16 +150,7 @@ void Server::notification(const std::string& method, const json& params, std::ve
     for (const auto& [u, diags] : it->second.diagnostics) touched.insert(u);
     const std::string path = it->second.path;
     docs_.erase(it);
-    // Documents that use it read it from disk again.
-    for (auto& [u, d] : docs_)
-      if (d.analysis)
-        for (std::size_t i = 0; i < d.analysis->sources.size(); ++i)
-          if (d.analysis->sources.file(static_cast<lang::FileId>(i)).name() == path) {
-            for (const auto& [du, diags] : d.diagnostics) touched.insert(du);
-            analyse(d);
-            for (const auto& [du, diags] : d.diagnostics) touched.insert(du);
-            break;
-          }
+    reanalyse_users(path, "", touched);  // they read it from disk again
     publish(touched, out);
   } else if (method == "textDocument/didSave") {
     const json& uri = field(field(params, "textDocument"), "uri");
@@ -168,23 +159,28 @@ void Server::notification(const std::string& method, const json& params, std::ve
   // Anything else ($/cancelRequest, initialized, workspace notifications): nothing to do.
 }
 
-void Server::changed(const std::string& uri, std::vector<json>& out) {
-  std::set<std::string> touched;
-  auto redo = [&](Document& d) {
-    for (const auto& [u, diags] : d.diagnostics) touched.insert(u);  // what it found before: cleared where gone
-    analyse(d);
-    for (const auto& [u, diags] : d.diagnostics) touched.insert(u);
-  };
-  Document& d = docs_.at(uri);
-  redo(d);
-  for (auto& [u, other] : docs_) {
-    if (u == uri || !other.analysis) continue;
-    for (std::size_t i = 1; i < other.analysis->sources.size(); ++i)
-      if (other.analysis->sources.file(static_cast<lang::FileId>(i)).name() == d.path) {
-        redo(other);
+void Server::reanalyse(Document& d, std::set<std::string>& touched) {
+  for (const auto& [u, diags] : d.diagnostics) touched.insert(u);  // what it found before: cleared where gone
+  analyse(d);
+  for (const auto& [u, diags] : d.diagnostics) touched.insert(u);
+}
+
+void Server::reanalyse_users(const std::string& path, const std::string& except, std::set<std::string>& touched) {
+  for (auto& [u, d] : docs_) {
+    if (u == except || !d.analysis) continue;
+    for (std::size_t i = 1; i < d.analysis->sources.size(); ++i)
+      if (d.analysis->sources.file(static_cast<lang::FileId>(i)).name() == path) {
+        reanalyse(d, touched);
         break;
       }
   }
+}
+
+void Server::changed(const std::string& uri, std::vector<json>& out) {
+  std::set<std::string> touched;
+  Document& d = docs_.at(uri);
+  reanalyse(d, touched);
+  reanalyse_users(d.path, uri, touched);
   publish(touched, out);
 }
 

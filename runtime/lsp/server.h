@@ -46,6 +46,10 @@ class Server {
   /// Re-analyses `uri` and every open document that uses it; publishes what changed.
   void changed(const std::string& uri, std::vector<json>& out);
   void analyse(Document& d);
+  /// analyse(), adding to `touched` the URIs its diagnostics were and are in.
+  void reanalyse(Document& d, std::set<std::string>& touched);
+  /// Re-analyses the open documents (but `except`) that use the file at `path`.
+  void reanalyse_users(const std::string& path, const std::string& except, std::set<std::string>& touched);
   /// Publishes, for each of `uris`, what the open documents' analyses found in it (a file used by
   /// two open recipes gets both's, once each).
   void publish(const std::set<std::string>& uris, std::vector<json>& out);

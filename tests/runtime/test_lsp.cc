@@ -156,6 +156,12 @@ TEST_CASE("a used file's problems are published for it, and an edit to it in the
   CHECK((*result_of(def, 2))["uri"] == lib);
   auto use = s.handle(req(3, "textDocument/definition", at(main, 0, 6)));
   CHECK((*result_of(use, 3))["uri"] == lib);
+  // Closed unsaved: the recipe reads the file on disk again, which is fine, and the buffer's problem is cleared.
+  auto closed = s.handle(note("textDocument/didClose", {{"textDocument", {{"uri", lib}}}}));
+  CHECK(published(closed, lib).empty());
+  bool lib_published = false;
+  for (const auto& m : closed) lib_published = lib_published || (m.value("method", "") == "textDocument/publishDiagnostics" && m["params"]["uri"] == lib);
+  CHECK(lib_published);
 }
 
 TEST_CASE("any input gets a well-formed answer or none, never a crash", "[lsp]") {
