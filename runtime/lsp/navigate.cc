@@ -14,26 +14,26 @@ using lang::ast::Stmt;
 
 enum SymbolKind { File = 1, Module = 2, Namespace = 3, Class = 5, Method = 6, Function = 12, Variable = 13, Event = 24 };
 
-json symbols(const std::vector<Stmt>& stmts, const std::string& text) {
+json symbols(const std::vector<Stmt>& stmts, const std::string& text, const LineIndex& lines) {
   json out = json::array();
   for (const Stmt& s : stmts) {
     auto sym = [&](const std::string& name, int kind, const lang::Span& sel) {
       return json{{"name", name.empty() ? "(unnamed)" : name},
                   {"kind", kind},
-                  {"range", range_of(text, s.span.begin, s.span.end)},
-                  {"selectionRange", range_of(text, sel.begin, sel.end)}};
+                  {"range", lines.range(s.span.begin, s.span.end)},
+                  {"selectionRange", lines.range(sel.begin, sel.end)}};
     };
     switch (s.kind) {
       case Stmt::Kind::Let: out.push_back(sym("$" + s.name, Variable, s.name_span)); break;
       case Stmt::Kind::Define: {
         json d = sym(s.name, Function, s.name_span);
-        d["children"] = symbols(s.body, text);
+        d["children"] = symbols(s.body, text, lines);
         out.push_back(std::move(d));
         break;
       }
       case Stmt::Kind::Network: {
         json d = sym(s.name, Class, s.name_span);
-        d["children"] = symbols(s.body, text);
+        d["children"] = symbols(s.body, text, lines);
         out.push_back(std::move(d));
         break;
       }
@@ -41,7 +41,7 @@ json symbols(const std::vector<Stmt>& stmts, const std::string& text) {
       case Stmt::Kind::Repeat: {
         const std::string name = s.kind == Stmt::Kind::Sweep ? "sweep " + s.name : "repeat " + text.substr(s.value.span.begin, s.value.span.end - s.value.span.begin);
         json d = sym(name, Namespace, s.kind == Stmt::Kind::Sweep ? s.name_span : s.value.span);
-        d["children"] = symbols(s.body, text);
+        d["children"] = symbols(s.body, text, lines);
         out.push_back(std::move(d));
         break;
       }
@@ -50,9 +50,9 @@ json symbols(const std::vector<Stmt>& stmts, const std::string& text) {
         for (const auto& st : s.chain) {
           std::string line = text.substr(st.span.begin, std::min<std::size_t>(st.span.end - st.span.begin, 60));
           if (const auto nl = line.find('\n'); nl != std::string::npos) line = line.substr(0, nl);
-          json e = {{"name", line}, {"kind", Event}, {"range", range_of(text, st.span.begin, st.span.end)},
-                    {"selectionRange", range_of(text, st.name_span.begin, st.name_span.end)}};
-          if (st.has_body) e["children"] = symbols(st.body, text);
+          json e = {{"name", line}, {"kind", Event}, {"range", lines.range(st.span.begin, st.span.end)},
+                    {"selectionRange", lines.range(st.name_span.begin, st.name_span.end)}};
+          if (st.has_body) e["children"] = symbols(st.body, text, lines);
           out.push_back(std::move(e));
         }
         break;
@@ -89,7 +89,8 @@ const lang::Span* declaration_of(const lang::Analysis& a, const std::string& nam
 
 json document_symbols(const Document& d) {
   if (!d.analysis) return json::array();
-  return symbols(d.analysis->program.main().recipe.stmts, d.text);
+  const LineIndex lines(d.text);
+  return symbols(d.analysis->program.main().recipe.stmts, d.text, lines);
 }
 
 json definition(const Document& d, const json& params) {

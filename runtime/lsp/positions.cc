@@ -1,6 +1,7 @@
 // LSP positions and URIs (positions.h).
 #include "runtime/lsp/positions.h"
 
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
 
@@ -14,18 +15,31 @@ std::size_t utf8_length(unsigned char lead) { return lead < 0x80 ? 1 : lead >= 0
 
 }  // namespace
 
-nlohmann::json position_of(const std::string& text, std::size_t offset) {
-  if (offset > text.size()) offset = text.size();
-  std::size_t line = 0, start = 0;
-  for (std::size_t i = 0; i < offset; ++i)
-    if (text[i] == '\n') ++line, start = i + 1;
+namespace {
+/// UTF-16 code units of text[start, offset).
+std::size_t units(const std::string& text, std::size_t start, std::size_t offset) {
   std::size_t character = 0;
   for (std::size_t i = start; i < offset;) {
     const auto c = static_cast<unsigned char>(text[i]);
     character += static_cast<std::size_t>(utf16_units(c));
     i += utf8_length(c);
   }
-  return {{"line", line}, {"character", character}};
+  return character;
+}
+}  // namespace
+
+nlohmann::json position_of(const std::string& text, std::size_t offset) { return LineIndex(text).position(offset); }
+
+LineIndex::LineIndex(const std::string& text) : text_(text) {
+  starts_.push_back(0);
+  for (std::size_t i = 0; i < text.size(); ++i)
+    if (text[i] == '\n') starts_.push_back(i + 1);
+}
+
+nlohmann::json LineIndex::position(std::size_t offset) const {
+  if (offset > text_.size()) offset = text_.size();
+  const auto it = std::upper_bound(starts_.begin(), starts_.end(), offset) - 1;
+  return {{"line", static_cast<std::size_t>(it - starts_.begin())}, {"character", units(text_, *it, offset)}};
 }
 
 std::size_t offset_of(const std::string& text, const nlohmann::json& position) {
@@ -48,9 +62,7 @@ std::size_t offset_of(const std::string& text, const nlohmann::json& position) {
   return i;
 }
 
-nlohmann::json range_of(const std::string& text, std::size_t begin, std::size_t end) {
-  return {{"start", position_of(text, begin)}, {"end", position_of(text, end)}};
-}
+nlohmann::json range_of(const std::string& text, std::size_t begin, std::size_t end) { return LineIndex(text).range(begin, end); }
 
 std::string path_of_uri(const std::string& uri) {
   if (uri.rfind("file://", 0) != 0) return "";

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +15,19 @@ nlohmann::json position_of(const std::string& text, std::size_t offset);
 std::size_t offset_of(const std::string& text, const nlohmann::json& position);
 /// {"start", "end"} of a byte range.
 nlohmann::json range_of(const std::string& text, std::size_t begin, std::size_t end);
+
+/// Positions of many offsets in one text: the line starts found once, each position then a binary
+/// search and a walk along its line (position_of walks the text from its start every time).
+class LineIndex {
+ public:
+  explicit LineIndex(const std::string& text);
+  nlohmann::json position(std::size_t offset) const;
+  nlohmann::json range(std::size_t begin, std::size_t end) const { return {{"start", position(begin)}, {"end", position(end)}}; }
+
+ private:
+  const std::string& text_;
+  std::vector<std::size_t> starts_;
+};
 
 /// file:///a/b.recipe → /a/b.recipe (percent-escapes decoded); "" for another scheme.
 std::string path_of_uri(const std::string& uri);

@@ -194,13 +194,17 @@ void Server::analyse(Document& d) {
 
 void Server::publish(const std::set<std::string>& uris, std::vector<json>& out) {
   for (const std::string& u : uris) {
+    std::vector<const json*> found;  // each open document's diagnostics in this file
+    for (const auto& [du, d] : docs_)
+      if (auto it = d.diagnostics.find(u); it != d.diagnostics.end()) found.push_back(&it->second);
     json all = json::array();
-    std::set<std::string> seen;
-    for (const auto& [du, d] : docs_) {
-      auto it = d.diagnostics.find(u);
-      if (it == d.diagnostics.end()) continue;
-      for (const json& diag : it->second)
-        if (seen.insert(diag.dump()).second) all.push_back(diag);
+    if (found.size() == 1) {
+      all = *found.front();
+    } else {  // a file two open recipes use: each problem once
+      std::set<std::string> seen;
+      for (const json* list : found)
+        for (const json& diag : *list)
+          if (seen.insert(diag.dump()).second) all.push_back(diag);
     }
     json p = {{"uri", u}, {"diagnostics", std::move(all)}};
     if (auto it = docs_.find(u); it != docs_.end()) p["version"] = it->second.version;
