@@ -469,6 +469,9 @@ bool Checker::net_layer(const CallDef& def, const ast::Stage& st, Shape& cur, st
         l.params += b.params;
         l.macs += b.macs;
         l.children.push_back(std::move(b));
+        if (static_cast<std::int64_t>(y.c) + x.c > (1 << 24))
+          return error("E0203", st.body_span, fmt::format("the dense block grows past {} channels", 1 << 24), "too many channels",
+                       "fewer layers, or a transition between dense blocks");
         x = {y.c + x.c, x.h, x.w, false};
       }
       for (std::size_t i = 0; i < l.children.size(); ++i) {
