@@ -55,6 +55,15 @@ struct Scratch {
 };
 
 /// `whittle run --format json` of a recipe written into the scratch folder, with its cache there too.
+/// Debian's dataset-fashion-mnist, where the tests that need the real Fashion-MNIST find it.
+inline const std::string kFashionMnist = "/usr/share/datasets/fashion-mnist";
+/// Whether it is installed; says that the test is skipped when it is not.
+inline bool fashion_mnist_installed() {
+  if (std::filesystem::exists(kFashionMnist + "/t10k-images-idx3-ubyte.gz")) return true;
+  WARN("skipped: no Fashion-MNIST at " << kFashionMnist << " (Debian's dataset-fashion-mnist)");
+  return false;
+}
+
 inline nlohmann::json run_json(const Scratch& s, const std::string& recipe, const std::string& extra = "",
                                const std::string& name = "r.recipe") {
   const Result r = run_whittle("run --threads 1 --format json --cache " + (s.dir / "cache").string() + " " + extra + " " +

@@ -14,11 +14,8 @@ using namespace whittle::test;
 namespace fs = std::filesystem;
 
 TEST_CASE("TorchScript and ONNX exports compute what whittle measured, in LibTorch, OpenCV and Python", "[run][export][torchscript]") {
-  const std::string fashion = "/usr/share/datasets/fashion-mnist";
-  if (!fs::exists(fashion + "/t10k-images-idx3-ubyte.gz")) {
-    WARN("skipped: no Fashion-MNIST at " << fashion << " (Debian's dataset-fashion-mnist)");
-    return;
-  }
+  if (!fashion_mnist_installed()) return;
+  const std::string& fashion = kFashionMnist;
   Scratch s;
   const std::string out = (s.dir / "out" / "m.ts.pt").string();
   const auto j = run_json(s, "data fashion_mnist subset: 2000\nmodel small_cnn\ntrain 1 epoch\nprune 30% global\n"

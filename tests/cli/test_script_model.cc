@@ -40,11 +40,8 @@ std::map<std::string, std::string> statuses(const nlohmann::json& j) {
 }  // namespace
 
 TEST_CASE("a PyTorch model comes in, is compressed, and goes out to ONNX and TorchScript at whittle's accuracy", "[run][script]") {
-  const std::string fashion = "/usr/share/datasets/fashion-mnist";
-  if (!fs::exists(fashion + "/t10k-images-idx3-ubyte.gz")) {
-    WARN("skipped: no Fashion-MNIST at " << fashion << " (Debian's dataset-fashion-mnist)");
-    return;
-  }
+  if (!fashion_mnist_installed()) return;
+  const std::string& fashion = kFashionMnist;
   Scratch s;
   make_model(s.dir / "student.pt", 0);
   const std::string recipe =
