@@ -7,6 +7,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -31,7 +32,7 @@ namespace {
 
 std::string mb(double bytes) { return fmt::format("{:.1f} MB", bytes / 1e6); }
 
-[[noreturn]] void fail(const std::string& path, const std::string& tmp, int err, std::size_t bytes) {
+[[noreturn]] void fail(const std::string& path, const std::string& tmp, int err, std::uint64_t bytes) {
   if (!tmp.empty()) ::unlink(tmp.c_str());
   if (err == ENOSPC || err == EDQUOT) {
     std::string free_part;
@@ -45,19 +46,18 @@ std::string mb(double bytes) { return fmt::format("{:.1f} MB", bytes / 1e6); }
 
 }  // namespace
 
-void write_file_atomic(const std::string& path_in, std::string_view bytes) {
+AtomicFile::AtomicFile(const std::string& path_in, std::uint64_t expected) : path_(path_in), expected_(expected) {
   // A link stays a link: write to what it points at.
-  std::string path = path_in;
   struct stat st {};
   bool exists = false;
-  if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
-    char* real = ::realpath(path.c_str(), nullptr);
+  if (::lstat(path_.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+    char* real = ::realpath(path_.c_str(), nullptr);
     if (real) {
-      path = real;
+      path_ = real;
       std::free(real);
     }
   }
-  if (::stat(path.c_str(), &st) == 0) {
+  if (::stat(path_.c_str(), &st) == 0) {
     exists = true;
     if (!S_ISREG(st.st_mode))
       throw WriteError(fmt::format("cannot write `{}`: it is not a regular file (a device, a pipe or a folder), and whittle writes only regular files",
@@ -65,30 +65,66 @@ void write_file_atomic(const std::string& path_in, std::string_view bytes) {
                        EINVAL);
   }
   std::random_device rd;
-  const std::string tmp = fmt::format("{}.whittle-tmp-{}-{:08x}", path, ::getpid(), rd());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, exists ? (st.st_mode & 07777) : 0644);
-  if (fd < 0) fail(path, "", errno, bytes.size());
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, std::min<std::size_t>(bytes.size() - done, 1 << 30));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = n < 0 ? errno : ENOSPC;
-      ::close(fd);
-      fail(path, tmp, err, bytes.size());
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (exists) ::fchmod(fd, st.st_mode & 07777);  // open's mode is filtered by the umask
-  if (::fsync(fd) != 0) {
+  tmp_ = fmt::format("{}.whittle-tmp-{}-{:08x}", path_, ::getpid(), rd());
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, exists ? (st.st_mode & 07777) : 0644);
+  if (fd_ < 0) {
     const int err = errno;
-    ::close(fd);
-    fail(path, tmp, err, bytes.size());
+    tmp_.clear();
+    fail(path_, "", err, expected_);
   }
-  if (::close(fd) != 0) fail(path, tmp, errno, bytes.size());
-  if (::rename(tmp.c_str(), path.c_str()) != 0) fail(path, tmp, errno, bytes.size());
-  const std::string folder = fs::path(path).parent_path().string();
+  if (exists) ::fchmod(fd_, st.st_mode & 07777);  // open's mode is filtered by the umask
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!tmp_.empty()) ::unlink(tmp_.c_str());
+}
+
+void AtomicFile::abandon(int err) {
+  ::close(fd_);
+  fd_ = -1;
+  const std::string tmp = tmp_;
+  tmp_.clear();
+  fail(path_, tmp, err, std::max<std::uint64_t>(expected_, written_));
+}
+
+void AtomicFile::write(const void* data, std::size_t size) {
+  const char* p = static_cast<const char*>(data);
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::write(fd_, p + done, std::min<std::size_t>(size - done, 1 << 30));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) abandon(n < 0 ? errno : ENOSPC);
+    done += static_cast<std::size_t>(n);
+    written_ += static_cast<std::uint64_t>(n);
+  }
+}
+
+void AtomicFile::commit() {
+  if (::fsync(fd_) != 0) abandon(errno);
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) {
+    const int err = errno;
+    const std::string tmp = tmp_;
+    tmp_.clear();
+    fail(path_, tmp, err, written_);
+  }
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    const int err = errno;
+    const std::string tmp = tmp_;
+    tmp_.clear();
+    fail(path_, tmp, err, written_);
+  }
+  tmp_.clear();
+  const std::string folder = fs::path(path_).parent_path().string();
   fsync_path(folder.empty() ? "." : folder, true);
+}
+
+void write_file_atomic(const std::string& path, std::string_view bytes) {
+  AtomicFile f(path, bytes.size());
+  f.write(bytes.data(), bytes.size());
+  f.commit();
 }
 
 bool write_file_atomic(const std::string& path, std::string_view bytes, std::string& error) {

@@ -2,6 +2,8 @@
 // synced, and renamed over the old one, so a kill, a full disk or an error leaves either the old
 // file or the new one, never half of one. README.md, "Caching", says what whittle guarantees.
 #pragma once
+#include <cstddef>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -13,6 +15,27 @@ struct WriteError : std::runtime_error {
   WriteError(const std::string& what, int err) : std::runtime_error(what), error(err) {}
   int error;
   bool no_space() const;
+};
+
+/// A file written in pieces, atomically: into a temporary beside `path`, which commit() syncs and
+/// renames over `path`; destroyed uncommitted (an error, an exception), the temporary goes and `path`
+/// is as it was. Refuses, as write_file_atomic does, a path that is not a regular file; a link is kept
+/// and its target replaced. `expected`: the bytes it will hold, for the message on a full disk.
+class AtomicFile {
+ public:
+  explicit AtomicFile(const std::string& path, std::uint64_t expected = 0);
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  ~AtomicFile();
+  void write(const void* data, std::size_t n);  ///< throws WriteError
+  void commit();                                ///< throws WriteError
+  std::uint64_t written() const { return written_; }
+
+ private:
+  [[noreturn]] void abandon(int err);
+  std::string path_, tmp_;
+  int fd_ = -1;
+  std::uint64_t expected_ = 0, written_ = 0;
 };
 
 /// Writes `bytes` to `path` atomically (temporary, fsync, rename, fsync of the folder). The old file,

@@ -29,7 +29,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::uintmax_t kMaxManifestBytes = 16u << 20;
-constexpr const char* kChecksumKey = "checksum: ";
 
 std::string version_line() { return fmt::format("whittle-cache {}", kCacheFormat); }
 
@@ -56,8 +55,7 @@ void write_manifest(const fs::path& path, const Manifest& m) {
     out << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << f.name << YAML::Key << "size"
         << YAML::Value << f.size << YAML::Key << "sha256" << YAML::Value << f.sha256 << YAML::EndMap;
   out << YAML::EndSeq << YAML::EndMap;
-  const std::string body = std::string(out.c_str()) + "\n";
-  write_file_atomic(path.string(), body + kChecksumKey + sha256_hex(body) + "\n");
+  write_file_atomic(path.string(), sealed(std::string(out.c_str()) + "\n"));
 }
 
 }  // namespace
@@ -72,11 +70,10 @@ std::optional<Manifest> read_manifest(const std::string& path, std::string* why)
   std::string error;
   auto text = lang::read_regular_file(path, kMaxManifestBytes, error);
   if (!text) return fail("its manifest cannot be read: " + error);
-  const auto at = text->rfind(std::string("\n") + kChecksumKey);
-  if (at == std::string::npos) return fail("its manifest has no checksum (damaged, or written by another version of whittle)");
-  const std::string body = text->substr(0, at + 1);
-  const std::string sum = text->substr(at + 1 + std::string(kChecksumKey).size());
-  if (sum != sha256_hex(body) + "\n") return fail("its manifest does not match its checksum: it was edited or damaged");
+  std::string seal_why;
+  const auto sealed_body = unsealed(*text, seal_why);
+  if (!sealed_body) return fail("its manifest " + seal_why);
+  const std::string& body = *sealed_body;
   try {
     const YAML::Node n = YAML::Load(body);
     Manifest m;
@@ -165,15 +162,15 @@ bool ArtifactStore::has(const std::string& key) const {
   return fs::exists(fs::path(entry_dir(key)) / "manifest.yaml", ec);
 }
 
-bool ArtifactStore::verify(const std::string& key, std::string& why) const {
-  auto m = read_manifest((fs::path(entry_dir(key)) / "manifest.yaml").string(), &why);
+bool verify_entry_dir(const std::string& dir, const std::string& key, std::string& why) {
+  auto m = read_manifest((fs::path(dir) / "manifest.yaml").string(), &why);
   if (!m) return false;
   if (m->key != key) {
     why = fmt::format("its manifest is that of another entry ({})", m->key.substr(0, 16));
     return false;
   }
   for (const EntryFile& f : m->files) {
-    const fs::path p = fs::path(entry_dir(key)) / f.name;
+    const fs::path p = fs::path(dir) / f.name;
     std::error_code ec;
     const auto size = fs::file_size(p, ec);
     if (ec) {
@@ -192,6 +189,8 @@ bool ArtifactStore::verify(const std::string& key, std::string& why) const {
   }
   return true;
 }
+
+bool ArtifactStore::verify(const std::string& key, std::string& why) const { return verify_entry_dir(entry_dir(key), key, why); }
 
 void remove_tree(const std::string& path) noexcept {
   auto rm = [](const char* p, const struct stat*, int, struct FTW*) {
@@ -230,19 +229,41 @@ Manifest ArtifactStore::commit(const std::string& tmp_dir, Manifest m) {
   if (m.created.empty()) m.created = now_iso();
   write_manifest(fs::path(tmp_dir) / "manifest.yaml", m);  // synced, with the folder
   share((fs::path(tmp_dir) / "manifest.yaml").string());
-  const fs::path dest(entry_dir(m.key));
+  install(tmp_dir, m.key);  // false: someone else finished first, and theirs is as good
+  return m;
+}
+
+bool ArtifactStore::install(const std::string& tmp_dir, const std::string& key) {
+  const fs::path dest(entry_dir(key));
   fs::create_directories(dest.parent_path());
   share(dest.parent_path().string());
   std::error_code ec;
-  if (fs::exists(dest / "manifest.yaml")) {  // someone else finished first: theirs is as good
+  if (fs::exists(dest / "manifest.yaml")) {
     remove_tree(tmp_dir);
-    return m;
+    return false;
   }
+  for (const auto& e : fs::directory_iterator(tmp_dir, ec)) share(e.path().string());
   if (fs::exists(dest)) remove_tree(dest.string());  // a leftover without manifest
   fs::rename(tmp_dir, dest, ec);
   if (ec) throw StoreError(fmt::format("cannot move the entry into {}: {}", dest.string(), ec.message()));
   fsync_path(dest.parent_path(), true);
-  return m;
+  return true;
+}
+
+bool ArtifactStore::install_partial(const std::string& tmp_dir, const std::string& key) {
+  if (has(key)) return false;
+  const fs::path dest(partial_path(key));
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(dest, ec))) {
+    if (!fs::is_directory(fs::symlink_status(dest, ec)) || !fs::is_empty(dest, ec)) return false;
+    fs::remove(dest, ec);
+  }
+  share(tmp_dir);
+  for (const auto& e : fs::directory_iterator(tmp_dir, ec)) share(e.path().string());
+  fs::rename(tmp_dir, dest, ec);
+  if (ec) throw StoreError(fmt::format("cannot move the checkpoints into {}: {}", dest.string(), ec.message()));
+  fsync_path(dest.parent_path(), true);
+  return true;
 }
 
 std::string ArtifactStore::partial_dir(const std::string& key) {
@@ -253,6 +274,8 @@ std::string ArtifactStore::partial_dir(const std::string& key) {
   share(p.string());
   return p.string();
 }
+
+std::string ArtifactStore::partial_path(const std::string& key) const { return (fs::path(root_) / "partial" / key).string(); }
 
 void ArtifactStore::drop_partial(const std::string& key) { remove_tree((fs::path(root_) / "partial" / key).string()); }
 
@@ -269,7 +292,7 @@ ArtifactStore::Lock::~Lock() {
   if (fd_ >= 0) ::close(fd_);  // closing releases the flock
 }
 
-ArtifactStore::Lock ArtifactStore::lock(const std::string& key, const std::function<void()>& on_wait) {
+int ArtifactStore::open_lock(const std::string& key) const {
   const fs::path p = fs::path(root_) / "locks" / (key + ".lock");
   // flock works on a descriptor opened for reading alone, so a lock file another member of the
   // group created (and may not have opened to the group for writing) still locks.
@@ -277,14 +300,29 @@ ArtifactStore::Lock ArtifactStore::lock(const std::string& key, const std::funct
   if (fd < 0 && errno == EACCES) fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw StoreError(fmt::format("cannot open the lock `{}`: {}", p.string(), std::strerror(errno)));
   share(p.string());
+  return fd;
+}
+
+ArtifactStore::Lock ArtifactStore::lock(const std::string& key, const std::function<void()>& on_wait) {
+  const int fd = open_lock(key);
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (on_wait) on_wait();
     while (::flock(fd, LOCK_EX) != 0) {
       if (errno != EINTR) {
         ::close(fd);
-        throw StoreError(fmt::format("cannot lock `{}`: {}", p.string(), std::strerror(errno)));
+        throw StoreError(fmt::format("cannot lock the entry {}: {}", key.substr(0, 16), std::strerror(errno)));
       }
     }
+  }
+  return Lock(fd);
+}
+
+ArtifactStore::Lock ArtifactStore::try_lock(const std::string& key) {
+  const int fd = open_lock(key);
+  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EINTR) continue;
+    ::close(fd);
+    return Lock();
   }
   return Lock(fd);
 }

@@ -84,8 +84,17 @@ class ArtifactStore {
   /// If a complete entry already exists (another run finished first), the temporary folder is dropped.
   Manifest commit(const std::string& tmp_dir, Manifest m);
 
-  /// The folder for a stage's in-progress epoch checkpoints.
+  /// Puts a folder holding a complete entry of `key` (its files and manifest, verified by the caller)
+  /// into objects/ by rename. False, and the folder dropped, when the entry is there already.
+  bool install(const std::string& tmp_dir, const std::string& key);
+  /// Puts a folder of epoch checkpoints in place as `key`'s, where the stage has neither an entry
+  /// nor checkpoints of its own; false (the folder left to the caller) otherwise. Hold lock(key).
+  bool install_partial(const std::string& tmp_dir, const std::string& key);
+
+  /// The folder for a stage's in-progress epoch checkpoints (created).
   std::string partial_dir(const std::string& key);
+  /// The same folder, not created; it may not exist.
+  std::string partial_path(const std::string& key) const;
   void drop_partial(const std::string& key);
 
   /// An exclusive lock on one key, released when destroyed.
@@ -103,6 +112,8 @@ class ArtifactStore {
   };
   /// Takes the lock of `key`; if another process holds it, calls `on_wait` once, then waits.
   Lock lock(const std::string& key, const std::function<void()>& on_wait);
+  /// The same without waiting: an invalid Lock when another process holds it.
+  Lock try_lock(const std::string& key);
 
   /// Held by every run for as long as it uses the cache (shared), and by gc (exclusive): gc never
   /// removes what a running run has just written. `exclusive` does not wait: an invalid Lock
@@ -119,9 +130,15 @@ class ArtifactStore {
   /// Opens a folder or file of the store to its group: read (and search) always, write too when the
   /// cache's root is group-writable (a cache shared by a group: README, "Running on a Slurm cluster").
   void share(const std::string& path) const;
+  /// The open lock file of `key` (not locked yet).
+  int open_lock(const std::string& key) const;
   std::string root_;
   bool shared_ = false;
 };
+
+/// Verifies the entry of `key` in `dir`: its manifest (sealed, of this format, of this key) and every
+/// file it names (size and SHA-256); on failure `why` says what is wrong.
+bool verify_entry_dir(const std::string& dir, const std::string& key, std::string& why);
 
 /// Reads a manifest file; nullopt when missing, malformed, of another format, or failing its checksum
 /// (then `why`, if given, says which).

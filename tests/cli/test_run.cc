@@ -58,6 +58,22 @@ int wait_for(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/// Runs the recipe in `d` and kills it (SIGKILL) once the train has written an epoch checkpoint (at
+/// least two epochs done).
+void kill_after_two_epochs(const Dir& d) {
+  const pid_t pid = spawn_run(d, (d.path / "killed.txt").string());
+  bool checkpointed = false;
+  for (int i = 0; i < 600 && !checkpointed; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(d.path / ".whittle" / "partial", ec))
+      checkpointed = checkpointed || fs::exists(e.path() / "state-2.json");
+  }
+  REQUIRE(checkpointed);
+  ::kill(pid, SIGKILL);  // the shell exec'd whittle: this is the run itself
+  wait_for(pid);
+}
+
 nlohmann::json run_json(const Dir& d) {
   const std::string out = (d.path / "out.json").string();
   const int rc = wait_for(spawn_run(d, out));
@@ -147,18 +163,7 @@ TEST_CASE("the same recipe twice from an empty cache gives identical checkpoints
 TEST_CASE("kill -9 during training, then rerun: it resumes and ends as an uninterrupted run", "[run]") {
   Dir clean, killed;
   const std::string expected = fingerprint(clean, run_json(clean));
-  const pid_t pid = spawn_run(killed, (killed.path / "killed.txt").string());
-  // Wait until the train has written an epoch checkpoint (at least two epochs done), then kill.
-  bool checkpointed = false;
-  for (int i = 0; i < 600 && !checkpointed; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(killed.path / ".whittle" / "partial", ec))
-      checkpointed = checkpointed || fs::exists(e.path() / "state-2.json");
-  }
-  REQUIRE(checkpointed);
-  ::kill(pid, SIGKILL);  // the shell exec'd whittle: this is the run itself
-  wait_for(pid);
+  kill_after_two_epochs(killed);
   const std::string out = (killed.path / "resumed.txt").string();
   const int rc = wait_for(spawn_run(killed, out));
   std::ifstream in(out);
@@ -169,6 +174,57 @@ TEST_CASE("kill -9 during training, then rerun: it resumes and ends as an uninte
   CHECK(ss.str().find("resuming #2 train after epoch") != std::string::npos);
   const std::string text = ss.str();
   CHECK(fingerprint(killed, nlohmann::json::parse(text.substr(text.find('{')))) == expected);
+}
+
+/// Runs `whittle ARGS` in the folder `d`, expecting `code`; returns what it printed.
+std::string whittle_in(const Dir& d, const std::string& args, int code = 0) {
+  const whittle::test::Result r = whittle::test::run_whittle_cmd("cd " + d.path.string() + " && " + WHITTLE_BIN + " " + args);
+  INFO(args << ": " << r.out);
+  CHECK(r.code == code);
+  return r.out;
+}
+
+TEST_CASE("a run packed on one machine is all cached on another, and a damaged pack adds nothing damaged", "[run][pack]") {
+  Dir a, b;
+  const std::string expected = fingerprint(a, run_json(a));
+  const std::string pack = (a.path / "synth.pack.tar.zst").string();
+  CHECK(whittle_in(a, "cache pack synth.recipe").find("packed 8 entries") != std::string::npos);
+  REQUIRE(fs::exists(pack));
+  CHECK(whittle_in(b, "cache unpack " + pack).find("unpacked 8 entries of synth") != std::string::npos);
+  auto there = run_json(b);
+  for (const auto& s : there["stages"]) CHECK(s["status"] == "cached");
+  CHECK(fingerprint(b, there) == expected);
+  CHECK(whittle_in(b, "cache unpack " + pack).find("8 already there") != std::string::npos);
+  // One stage and what it needs; a stage that is not there is named with the names there are.
+  CHECK(whittle_in(a, "cache pack synth.recipe --stage '#2' -o two.tar.zst").find("packed 3 entries") != std::string::npos);
+  CHECK(whittle_in(a, "cache pack synth.recipe --stage teacher", 2).find("no stage `teacher`") != std::string::npos);
+  // A byte changed in the compressed stream: refused, by name or as a whole; nothing damaged lands.
+  Dir c;
+  std::string bytes;
+  {
+    std::ifstream in(pack, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  bytes[bytes.size() * 2 / 3] ^= 0x5a;
+  std::ofstream(c.path / "bad.tar.zst", std::ios::binary) << bytes;
+  CHECK(whittle_in(c, "cache unpack bad.tar.zst", 1).find("error: ") != std::string::npos);
+  CHECK(whittle_in(c, "cache verify --cache .whittle").find(", 0 corrupt") != std::string::npos);
+}
+
+TEST_CASE("killed on one machine, packed, unpacked on another: it resumes there and ends as an uninterrupted run", "[run][pack]") {
+  Dir clean, killed, elsewhere;
+  const std::string expected = fingerprint(clean, run_json(clean));
+  kill_after_two_epochs(killed);
+  CHECK(whittle_in(killed, "cache pack synth.recipe -o p.tar.zst").find("the epoch checkpoints of 1 unfinished stage") != std::string::npos);
+  CHECK(whittle_in(elsewhere, "cache unpack " + (killed.path / "p.tar.zst").string()).find("checkpoints #2 train") != std::string::npos);
+  const std::string out = (elsewhere.path / "resumed.txt").string();
+  const int rc = wait_for(spawn_run(elsewhere, out));
+  std::ifstream in(out);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  INFO(text);
+  REQUIRE(rc == 0);
+  CHECK(text.find("resuming #2 train after epoch") != std::string::npos);
+  CHECK(fingerprint(elsewhere, nlohmann::json::parse(text.substr(text.find('{')))) == expected);
 }
 
 TEST_CASE("two runs on one cache at once: both finish and no entry is corrupt", "[run]") {
