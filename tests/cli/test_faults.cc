@@ -159,6 +159,55 @@ TEST_CASE("a full disk is an error at the stage's line; the cache stays intact a
   CHECK(run_whittle("cache verify --cache " + (s.dir / "cache").string()).code == 0);
 }
 
+TEST_CASE("unpacking onto a full disk or killed at any rename leaves the cache correct; unpacking again completes it", "[faults][pack]") {
+  Scratch from, s;
+  from.write("r.recipe", "recipe disk\ndata synthetic size: 256\nmodel small_cnn width: 48\ntrain 2 epochs batch: 64\nevaluate\n");
+  const nlohmann::json ran = json_of(run_in(from));
+  const std::string pack = (from.dir / "r.pack.tar.zst").string();
+  REQUIRE(run_whittle("cache pack --cache " + (from.dir / "cache").string() + " " + (from.dir / "r.recipe").string() + " -o " + pack).code == 0);
+  s.write("r.recipe", from.read("r.recipe"));
+  const std::string unpack = bin() + " cache unpack --cache " + (s.dir / "cache").string() + " " + pack;
+  auto all_cached = [&] {
+    for (const auto& st : json_of(run_in(s))["stages"]) CHECK(st["status"] == "cached");
+  };
+  SECTION("a full disk") {
+    if (!mount_tmpfs(s.dir / "cache", "200k")) {
+      WARN("cannot mount a tmpfs here (not root?): skipped");
+      return;
+    }
+    Unmount unmount{s.dir / "cache"};
+    const Result full = run_whittle_cmd(unpack);
+    INFO(full.out);
+    CHECK(full.code == 1);
+    CHECK(full.out.find("no space left on the file system of") != std::string::npos);
+    CHECK(full.out.find("error: refused #") != std::string::npos);
+    CHECK(fs::is_empty(s.dir / "cache" / "tmp"));
+    CHECK(run_whittle("cache verify --cache " + (s.dir / "cache").string()).code == 0);
+    REQUIRE(remount_tmpfs(s.dir / "cache", 0, "size=64m"));
+    CHECK(run_whittle_cmd(unpack).code == 0);
+    all_cached();
+  }
+  SECTION("killed at each rename") {
+    if (!have_strace()) {
+      WARN("no strace: skipped");
+      return;
+    }
+    for (std::size_t n = 1;; ++n) {
+      fs::remove_all(s.dir / "cache");
+      const Result killed = run_whittle_cmd(kStrace + std::string("-o /dev/null ") + kill_at_rename(n) + " " + unpack);
+      INFO("killed at rename " << n << ": " << killed.out);
+      CHECK(run_whittle("cache verify --cache " + (s.dir / "cache").string()).code == 0);
+      const Result again = run_whittle_cmd(unpack);
+      INFO(again.out);
+      CHECK(again.code == 0);
+      all_cached();
+      if (killed.code == 0) break;  // fewer renames than n: it ran to the end
+      REQUIRE(n < 40);
+    }
+  }
+  CHECK(ran["stages"].size() == 4);
+}
+
 TEST_CASE("a cache that cannot be written is an error at the stage that needs it", "[faults]") {
   Scratch s;
   s.write("r.recipe", kTrain);
