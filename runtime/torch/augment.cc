@@ -1,6 +1,9 @@
 // Batch augmentations. Each one draws all its random numbers for the batch at once from the
 // stage's generator, so a resumed epoch replays exactly, and works on whole tensors (masks built
-// from coordinate grids) rather than image by image.
+// from coordinate grids) rather than image by image. The batch may live on the training device (a
+// data set resident there, data.h): the random numbers are still drawn on the CPU, from the same
+// generator in the same order, and copied over (pinned, without waiting), so the CPU path is what it
+// always was and a GPU run augments with the same draws.
 #include "runtime/torch/augment.h"
 
 #include <cmath>
@@ -14,8 +17,15 @@ using torch::indexing::Slice;
 
 double field(const lang::Val& v, const char* name) { return Params(v).number(name); }
 
-/// Per-image Bernoulli(p) as a bool tensor [N].
-torch::Tensor chosen(std::int64_t n, double p, torch::Generator& gen) { return torch::rand({n}, gen) < p; }
+/// `t` (drawn on the CPU) where `like` is: itself on the CPU; on CUDA, copied from pinned memory
+/// without making the host wait.
+torch::Tensor there(const torch::Tensor& t, const torch::Tensor& like) {
+  if (!like.is_cuda()) return t;
+  return t.pin_memory().to(like.device(), /*non_blocking=*/true);
+}
+
+/// Per-image Bernoulli(p) as a bool tensor [N], where `x` is.
+torch::Tensor chosen(const torch::Tensor& x, double p, torch::Generator& gen) { return there(torch::rand({x.size(0)}, gen) < p, x); }
 
 /// Beta(a, a) from two gamma draws.
 double beta(double a, torch::Generator& gen) {
@@ -23,35 +33,38 @@ double beta(double a, torch::Generator& gen) {
   return (g[0] / (g[0] + g[1])).item<double>();
 }
 
-/// Row and column coordinates [1, 1, H, 1] and [1, 1, 1, W] as floats.
-std::pair<torch::Tensor, torch::Tensor> grid(std::int64_t h, std::int64_t w) {
-  return {torch::arange(h, torch::kFloat32).view({1, 1, h, 1}), torch::arange(w, torch::kFloat32).view({1, 1, 1, w})};
+/// Row and column coordinates [1, 1, H, 1] and [1, 1, 1, W] as floats, where `x` is.
+std::pair<torch::Tensor, torch::Tensor> grid(const torch::Tensor& x) {
+  const auto h = x.size(2), w = x.size(3);
+  const auto o = torch::TensorOptions(x.device()).dtype(torch::kFloat32);
+  return {torch::arange(h, o).view({1, 1, h, 1}), torch::arange(w, o).view({1, 1, 1, w})};
 }
 
 torch::Tensor crop(const torch::Tensor& x, int pad, torch::Generator& gen) {
   const auto n = x.size(0), h = x.size(2), w = x.size(3);
   auto padded = torch::constant_pad_nd(x, {pad, pad, pad, pad}, 0);
-  auto dy = torch::randint(0, 2 * pad + 1, {n}, gen);
-  auto dx = torch::randint(0, 2 * pad + 1, {n}, gen);
+  auto dy = there(torch::randint(0, 2 * pad + 1, {n}, gen), x);
+  auto dx = there(torch::randint(0, 2 * pad + 1, {n}, gen), x);
   // Gather every image's window at once: rows [N, H, 1], cols [N, 1, W] index the padded batch.
-  auto rows = (dy.view({n, 1}) + torch::arange(h)).view({n, h, 1});
-  auto cols = (dx.view({n, 1}) + torch::arange(w)).view({n, 1, w});
-  auto out = padded.permute({0, 2, 3, 1}).index({torch::arange(n).view({n, 1, 1}), rows, cols});  // [N, H, W, C]
+  const auto o = torch::TensorOptions(x.device()).dtype(torch::kInt64);
+  auto rows = (dy.view({n, 1}) + torch::arange(h, o)).view({n, h, 1});
+  auto cols = (dx.view({n, 1}) + torch::arange(w, o)).view({n, 1, w});
+  auto out = padded.permute({0, 2, 3, 1}).index({torch::arange(n, o).view({n, 1, 1}), rows, cols});  // [N, H, W, C]
   return out.permute({0, 3, 1, 2}).contiguous();
 }
 
 torch::Tensor flip(torch::Tensor x, double p, torch::Generator& gen) {
-  auto which = chosen(x.size(0), p, gen).view({-1, 1, 1, 1});
+  auto which = chosen(x, p, gen).view({-1, 1, 1, 1});
   return torch::where(which, x.flip({3}), x);
 }
 
 /// Zeroes a size×size square centred anywhere in the image (clipped at the border).
 torch::Tensor cutout(const torch::Tensor& x, int size, double p, torch::Generator& gen) {
   const auto n = x.size(0), h = x.size(2), w = x.size(3);
-  auto cy = torch::randint(0, h, {n}, gen).to(torch::kFloat32).view({n, 1, 1, 1});
-  auto cx = torch::randint(0, w, {n}, gen).to(torch::kFloat32).view({n, 1, 1, 1});
-  auto on = chosen(n, p, gen).view({n, 1, 1, 1});
-  auto [r, c] = grid(h, w);
+  auto cy = there(torch::randint(0, h, {n}, gen).to(torch::kFloat32), x).view({n, 1, 1, 1});
+  auto cx = there(torch::randint(0, w, {n}, gen).to(torch::kFloat32), x).view({n, 1, 1, 1});
+  auto on = chosen(x, p, gen).view({n, 1, 1, 1});
+  auto [r, c] = grid(x);
   const double lo = std::floor(size / 2.0), hi = size - lo;  // rows cy-lo .. cy+hi-1
   auto hole = (r >= cy - lo) & (r < cy + hi) & (c >= cx - lo) & (c < cx + hi) & on;
   return x.masked_fill(hole, 0);
@@ -65,12 +78,12 @@ torch::Tensor gridmask(const torch::Tensor& x, const lang::Val& a, double progre
   double p = field(a, "p");
   if (const double ramp = field(a, "ramp"); ramp > 0) p *= std::min(1.0, progress / ramp);
   const auto dmin = static_cast<std::int64_t>(field(a, "d_min")), dmax = static_cast<std::int64_t>(field(a, "d_max"));
-  auto d = torch::randint(std::min(dmin, dmax), std::max(dmin, dmax) + 1, {n}, gen).to(torch::kFloat32).view({n, 1, 1, 1});
-  auto oy = torch::rand({n}, gen).view({n, 1, 1, 1}) * d;
-  auto ox = torch::rand({n}, gen).view({n, 1, 1, 1}) * d;
-  auto angle = torch::rand({n}, gen).view({n, 1, 1, 1}) * (field(a, "rotate") * M_PI / 180.0);
-  auto on = chosen(n, p, gen).view({n, 1, 1, 1});
-  auto [r, c] = grid(h, w);
+  auto d = there(torch::randint(std::min(dmin, dmax), std::max(dmin, dmax) + 1, {n}, gen).to(torch::kFloat32), x).view({n, 1, 1, 1});
+  auto oy = there(torch::rand({n}, gen), x).view({n, 1, 1, 1}) * d;
+  auto ox = there(torch::rand({n}, gen), x).view({n, 1, 1, 1}) * d;
+  auto angle = there(torch::rand({n}, gen), x).view({n, 1, 1, 1}) * (field(a, "rotate") * M_PI / 180.0);
+  auto on = chosen(x, p, gen).view({n, 1, 1, 1});
+  auto [r, c] = grid(x);
   r = r - (h - 1) / 2.0;
   c = c - (w - 1) / 2.0;
   auto cos = angle.cos(), sin = angle.sin();
@@ -116,6 +129,7 @@ void Augmenter::apply(Batch& b, torch::Generator& gen, double progress) const {
       const double lam = beta(field(*a, "alpha"), gen);
       auto perm = torch::randperm(n, gen);
       if (!on || n < 2) continue;
+      perm = there(perm, b.x);
       own();
       auto other = b.x.index_select(0, perm);
       if (k == "mixup") {
@@ -132,7 +146,7 @@ void Augmenter::apply(Batch& b, torch::Generator& gen, double progress) const {
         b.x.index_put_({Slice(), Slice(), Slice(y1, y2), Slice(x1, x2)}, other.index({Slice(), Slice(), Slice(y1, y2), Slice(x1, x2)}));
         b.lam = 1.0 - static_cast<double>((y2 - y1) * (x2 - x1)) / static_cast<double>(h * w);
       }
-      b.y_mix = b.y.index_select(0, perm);
+      b.y_mix = b.y.index_select(0, perm.to(b.y.device()));
     }
   }
 }

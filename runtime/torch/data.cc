@@ -204,4 +204,11 @@ Dataset load_dataset(const lang::StageInstance& s, const DataFiles& files) {
   return d;
 }
 
+std::pair<torch::Tensor, torch::Tensor> Dataset::train_on(torch::Device device) {
+  if (device.is_cpu() || train_x.nbytes() + train_y.nbytes() > static_cast<std::size_t>(kResidentBytes)) return {train_x, train_y};
+  auto at = resident_.find(device.str());
+  if (at == resident_.end()) at = resident_.emplace(device.str(), std::make_pair(train_x.to(device), train_y.to(device))).first;
+  return at->second;
+}
+
 }  // namespace whittle::runtime::torchrt

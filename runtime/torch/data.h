@@ -2,7 +2,9 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <map>
 #include <string>
+#include <utility>
 
 #include "runtime/data_files.h"
 #include "runtime/torch/models.h"
@@ -16,6 +18,16 @@ struct Dataset {
   torch::Tensor val_x, val_y;  ///< held out of the training set (`validation:`); undefined when none
   int classes = 10;
   std::vector<double> mean, std;  ///< the per-channel normalisation applied; empty when none
+
+  /// The training split where a stage training on `device` makes its batches: these tensors on the
+  /// CPU; on a GPU, one copy made there the first time and kept for every stage of the run that
+  /// trains there, so that batches are gathered and augmented on the device and nothing crosses the
+  /// bus per batch. A split larger than kResidentBytes stays on the CPU (batches are copied over).
+  std::pair<torch::Tensor, torch::Tensor> train_on(torch::Device device);
+  static constexpr std::int64_t kResidentBytes = 4LL << 30;
+
+ private:
+  std::map<std::string, std::pair<torch::Tensor, torch::Tensor>> resident_;  ///< by device
 };
 
 /// The image shape and classes of a `data` stage's set, known without loading it.

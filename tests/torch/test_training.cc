@@ -27,10 +27,11 @@ Batch ramp_batch(std::int64_t n = 64, std::int64_t side = 16) {
   return {x, torch::arange(n) % 4, {}, 1};
 }
 
-Batch augmented(const std::string& augment, double progress = 100, std::uint64_t seed = 7) {
+Batch augmented(const std::string& augment, double progress = 100, std::uint64_t seed = 7, torch::Device device = torch::kCPU) {
   DataStage d(augment);
   Augmenter aug(d.list());
   Batch b = ramp_batch();
+  b.x = b.x.to(device), b.y = b.y.to(device);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   aug.apply(b, gen, progress);
   return b;
@@ -91,6 +92,27 @@ TEST_CASE("mixup and CutMix mix images and give the loss its two labels", "[torc
   const double own = (cut.x == in.x).to(torch::kFloat32).mean().item<double>();
   CHECK(own == Approx(cut.lam).margin(1e-6));
   CHECK(!augmented("mixup(p: 0)").y_mix.defined());
+}
+
+TEST_CASE("on a GPU every augmentation draws what it draws on the CPU and makes the same batch", "[torch][augment][cuda]") {
+  if (!torch::cuda::is_available()) {
+    WARN("no CUDA device: skipped");
+    return;
+  }
+  for (const char* a : {"crop(pad: 3)", "flip(p: 0.5)", "cutout(size: 6)", "mixup(alpha: 1)", "cutmix(alpha: 1)",
+                        "crop(pad: 2), flip, cutout(size: 4), mixup, cutmix", "gridmask(d_min: 4, d_max: 8, ratio: 0.5, rotate: 45, p: 1)"}) {
+    INFO(a);
+    const Batch cpu = augmented(a), gpu = augmented(a, 100, 7, torch::kCUDA);
+    CHECK(gpu.x.is_cuda());
+    CHECK(gpu.lam == cpu.lam);
+    CHECK(gpu.y_mix.defined() == cpu.y_mix.defined());
+    if (cpu.y_mix.defined()) CHECK(torch::equal(gpu.y_mix.cpu(), cpu.y_mix));
+    // Selections, masks and mixes of the same draws; GridMask's rotated grid is trigonometry, which
+    // the two devices may round differently at a cell's edge.
+    const double differ = gpu.x.cpu().ne(cpu.x).to(torch::kFloat32).mean().item<double>();
+    if (std::string(a).find("gridmask") != std::string::npos) CHECK(differ < 1e-3);
+    else CHECK(torch::allclose(gpu.x.cpu(), cpu.x, 1e-6, 1e-4));
+  }
 }
 
 TEST_CASE("schedules: one-cycle, cosine, steps and warm-up", "[torch][schedule]") {
