@@ -120,6 +120,7 @@ Trainer::Trainer(const Plan& plan, const lang::StageInstance& s, std::string key
       clip_(Params(s).number("clip")) {}
 
 void Trainer::epoch(Net& net, torch::optim::Optimizer& opt, int epoch, std::chrono::steady_clock::time_point t0) {
+  const auto start = std::chrono::steady_clock::now();
   const std::int64_t batch = Params(stage).count("batch");
   const auto ce_options = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(smoothing_);
   const std::int64_t n = data_.train_x.size(0);
@@ -188,6 +189,7 @@ void Trainer::epoch(Net& net, torch::optim::Optimizer& opt, int epoch, std::chro
   }
   sparsify_.after_epoch(net, epoch + 1, progress_);
   if (seen > 0) last_loss = loss_sum / seen, last_accuracy = correct / seen;
+  last_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();  // the last batch's item() waited for the device
 }
 
 }  // namespace whittle::runtime::torchrt

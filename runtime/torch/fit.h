@@ -50,6 +50,7 @@ class Trainer {
   Net* teacher = nullptr;  ///< distillation: set by the caller, which loads the teacher
   double kd_t = 1, kd_alpha = 0;
   double last_loss = 0, last_accuracy = 0;  ///< of the last epoch, on its training batches
+  double last_seconds = 0;                   ///< the last epoch's training loop (device work included)
 
  private:
   std::string key_;

@@ -137,8 +137,8 @@ void run_fit(StageContext& ctx) {
       st.history += fmt::format("{},{},{:.6f},{:.6f}\n", epoch + 1, has_val ? "validation" : "test", sc.loss, sc.accuracy);
     }
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    st.log += fmt::format("epoch {}/{}: loss {:.6f}, accuracy {:.4f}, lr {:.6g}{}, {:.1f}s\n", epoch + 1, epochs, trainer.last_loss,
-                          trainer.last_accuracy, trainer.lr_at(epoch + 1.0 - 1e-9), eval_part, elapsed);
+    st.log += fmt::format("epoch {}/{}: loss {:.6f}, accuracy {:.4f}, lr {:.6g}{}, {:.1f}s (training {:.3f}s)\n", epoch + 1, epochs,
+                          trainer.last_loss, trainer.last_accuracy, trainer.lr_at(epoch + 1.0 - 1e-9), eval_part, elapsed, trainer.last_seconds);
     st.loss = trainer.last_loss;
     st.accuracy = trainer.last_accuracy;
     st.epoch = epoch + 1;
