@@ -76,8 +76,8 @@ int pack(const RecipeOptions& o, const std::vector<std::string>& stage_names, st
   return 0;
 }
 
-int unpack(const std::string& file, const std::string& dir) {
-  const std::string root = dir.empty() ? runtime::default_cache_dir("./recipe") : dir;
+int unpack(const std::string& file, const std::string& dir, const std::string& recipe) {
+  const std::string root = !dir.empty() ? dir : runtime::default_cache_dir(recipe.empty() ? "./recipe" : recipe);
   try {
     runtime::ArtifactStore store(root);
     const auto r = runtime::read_pack(store, file);
@@ -113,8 +113,12 @@ void add_cache_pack(CLI::App* c, int& exit_code) {
   auto dir = std::make_shared<std::string>();
   CLI::App* u = c->add_subcommand("unpack", "Add a pack's entries to a cache, each verified first; those already there are skipped");
   u->add_option("file", *file, "The archive from `whittle cache pack`")->required()->check(CLI::ExistingFile);
-  u->add_option("--cache", *dir, "Cache folder (default: ./.whittle or $WHITTLE_CACHE; created if need be)");
-  u->callback([file, dir, &exit_code] { exit_code = unpack(*file, *dir); });
+  auto recipe = std::make_shared<std::string>();
+  auto* cache_opt = u->add_option("--cache", *dir, "Cache folder (default: ./.whittle or $WHITTLE_CACHE; created if need be)");
+  u->add_option("--for", *recipe, "Into the cache this recipe uses (.whittle/ beside it, or $WHITTLE_CACHE)")
+      ->check(CLI::ExistingFile)
+      ->excludes(cache_opt);
+  u->callback([file, dir, recipe, &exit_code] { exit_code = unpack(*file, *dir, *recipe); });
 }
 
 }  // namespace

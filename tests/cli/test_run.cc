@@ -194,7 +194,7 @@ TEST_CASE("a run packed on one machine is all cached on another, and a damaged p
   auto there = run_json(b);
   for (const auto& s : there["stages"]) CHECK(s["status"] == "cached");
   CHECK(fingerprint(b, there) == expected);
-  CHECK(whittle_in(b, "cache unpack " + pack).find("8 already there") != std::string::npos);
+  CHECK(whittle_in(b, "cache unpack --for synth.recipe " + pack).find("8 already there") != std::string::npos);
   // One stage and what it needs; a stage that is not there is named with the names there are.
   CHECK(whittle_in(a, "cache pack synth.recipe --stage '#2' -o two.tar.zst").find("packed 3 entries") != std::string::npos);
   CHECK(whittle_in(a, "cache pack synth.recipe --stage teacher", 2).find("no stage `teacher`") != std::string::npos);
