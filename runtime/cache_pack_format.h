@@ -1,0 +1,43 @@
+// The format of a cache pack (cache_pack.h): its list, what every archive entry of it must be, shared
+// by the writer (cache_pack.cc) and the reader (cache_unpack.cc).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/cache_pack.h"
+#include "runtime/store.h"
+
+struct archive;
+
+namespace whittle::runtime::pack {
+
+constexpr const char* kListName = "whittle-pack.yaml";  ///< the archive's first entry
+constexpr std::uint64_t kMaxList = 64u << 20, kMaxRecord = 64u << 20;
+constexpr std::size_t kBlock = 1 << 20;  ///< bytes streamed at a time
+
+/// The pack's list: what every archive entry must be.
+struct PackList {
+  int format = kPackFormat, cache_format = kCacheFormat;
+  std::string whittle_version, created, recipe;
+  struct Item {
+    std::string key, label;
+    bool partial = false;
+    std::vector<EntryFile> files;
+  };
+  std::vector<Item> items;
+  std::optional<EntryFile> record;
+};
+
+/// Where a file of an item lies in the archive: objects/<key>/<name> or partial/<key>/<name>.
+std::string archive_path(const PackList::Item& it, const EntryFile& f);
+/// The list as YAML, sealed with its checksum.
+std::string list_text(const PackList& l);
+/// The list of a pack; throws PackError on a damaged, edited, malformed or other-format one.
+PackList parse_list(const std::string& text);
+/// libarchive's message, or `otherwise`.
+std::string archive_error(struct archive* a, const char* otherwise);
+
+}  // namespace whittle::runtime::pack
