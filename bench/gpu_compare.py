@@ -70,29 +70,9 @@ def models(smoke, channels):
 
     return {
         "fastnet": (f"model fastnet width: {wfast}", lambda: FastNet(channels, wfast)),
-        "resnet18": ("model resnet18" + (f" width: {w18}" if w18 != 64 else ""), lambda: ResNet18Narrow(channels, w18)),
+        "resnet18": ("model resnet18" + (f" width: {w18}" if w18 != 64 else ""), lambda: ResNet18(channels=channels, w=w18)),
         "densenet_b": (f"model densenet growth: {growth} blocks: {blocks}", lambda: DenseNetIn(channels, growth, blocks)),
     }
-
-
-class ResNet18Narrow(ResNet18):
-    """ResNet18 with base width w (64: ResNet18 itself) and `channels` input channels (whittle's
-    `model resnet18 width: w`)."""
-
-    def __init__(self, channels, w):
-        nn.Module.__init__(self)
-        from train_bench import BasicBlock
-        self.conv1 = nn.Conv2d(channels, w, 3, 1, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(w)
-        layers, cin = [], w
-        for i, planes in enumerate([w, 2 * w, 4 * w, 8 * w]):
-            blocks = []
-            for b in range(2):
-                blocks.append(BasicBlock(cin, planes, 2 if i > 0 and b == 0 else 1))
-                cin = planes
-            layers.append(nn.Sequential(*blocks))
-        self.layer1, self.layer2, self.layer3, self.layer4 = layers
-        self.linear = nn.Linear(8 * w, 10)
 
 
 def DenseNetIn(channels, k, blocks):

@@ -35,19 +35,21 @@ class BasicBlock(nn.Module):
 
 
 class ResNet18(nn.Module):
-    def __init__(self, classes=10):
+    """kuangliu's ResNet18; `w` is the base width (whittle's `model resnet18 width: w`)."""
+
+    def __init__(self, classes=10, channels=3, w=64):
         super().__init__()
-        self.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
-        layers, cin = [], 64
-        for i, planes in enumerate([64, 128, 256, 512]):
+        self.conv1 = nn.Conv2d(channels, w, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(w)
+        layers, cin = [], w
+        for i, planes in enumerate([w, 2 * w, 4 * w, 8 * w]):
             blocks = []
             for b in range(2):
                 blocks.append(BasicBlock(cin, planes, 2 if i > 0 and b == 0 else 1))
                 cin = planes
             layers.append(nn.Sequential(*blocks))
         self.layer1, self.layer2, self.layer3, self.layer4 = layers
-        self.linear = nn.Linear(512, classes)
+        self.linear = nn.Linear(8 * w, classes)
 
     def forward(self, x):
         out = F.relu(self.bn1(self.conv1(x)))
