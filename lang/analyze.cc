@@ -130,7 +130,7 @@ std::unique_ptr<Analysis> analyze(const std::string& name, std::string text, con
   auto a = std::make_unique<Analysis>();
   a->main = a->sources.add(name, std::move(text));
   a->overrides = options.overrides;
-  a->program = load_program(a->sources, a->main, catalog, a->diags, options.confine_to, options.overlay.empty() ? nullptr : &options.overlay);
+  a->program = load_program(a->sources, a->main, catalog, a->diags, options.confine_to, options.overlay);
   Diagnostics checked;
   a->recipe = check(a->program, catalog, a->sources, checked, options);
   for (const Diagnostic& d : checked.all())

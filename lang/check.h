@@ -20,8 +20,9 @@ struct CheckOptions {
   /// recipe must not read the grader's files). Checked before the file is opened.
   std::string confine_to;
   /// Texts that replace files on disk, by absolute path (an editor's unsaved buffers): a `use` of
-  /// such a file reads this text instead.
-  std::map<std::string, std::string> overlay;
+  /// such a file reads this text instead. Not owned: the language server keeps one map of its open
+  /// documents and every analysis looks into it (no copy per analysis).
+  const std::map<std::string, std::string>* overlay = nullptr;
 };
 
 CheckedRecipe check(const LoadedProgram& program, const Catalog& catalog, SourceMap& sources,

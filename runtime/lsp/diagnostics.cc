@@ -12,8 +12,24 @@ namespace {
 
 /// A file of the analysis as the editor names it; "" for the embedded standard library.
 std::string uri_of_file(const lang::SourceFile& f) {
-  if (f.name().rfind("<", 0) == 0) return "";
-  return uri_of_path(f.name());
+  const std::string& name = f.name();
+  if (name.rfind("<", 0) == 0) return "";
+  // A document the editor has no file for (`untitled:Untitled-1`) is analysed under its URI: it is
+  // published under that URI again, never as a file of the current folder.
+  const std::size_t colon = name.find(':');
+  if (colon != std::string::npos && colon > 1 && name.find('/') > colon) return name;
+  return uri_of_path(name);
+}
+
+/// A diagnostic's message, at most kMaxMessage bytes (a 3 MB word quoted in it is cut, whole
+/// UTF-8 characters kept).
+std::string capped(std::string message) {
+  constexpr std::size_t kMaxMessage = 2000;
+  if (message.size() <= kMaxMessage) return message;
+  std::size_t cut = kMaxMessage;
+  while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+  message.resize(cut);
+  return message + "… (cut; `whittle lint` prints it whole)";
 }
 
 }  // namespace
@@ -42,21 +58,21 @@ std::map<std::string, json> diagnostics_by_uri(const lang::Analysis& a) {
                  {"severity", d.severity == lang::Severity::Error ? 1 : d.severity == lang::Severity::Warning ? 2 : 3},
                  {"code", d.code},
                  {"source", "whittle"},
-                 {"message", message}};
+                 {"message", capped(message)}};
     json related = json::array();
     // At most 16 related locations (a chain of 64 nested calls labels every one of them).
     constexpr std::size_t kMaxRelated = 16;
-    if (d.labels.size() > kMaxRelated + 1) diag["message"] = message + fmt::format("\n({} more places, in `whittle lint`)", d.labels.size() - 1 - kMaxRelated);
+    if (d.labels.size() > kMaxRelated + 1) diag["message"] = capped(message) + fmt::format("\n({} more places, in `whittle lint`)", d.labels.size() - 1 - kMaxRelated);
     for (std::size_t l = 0; l < d.labels.size() && l <= kMaxRelated; ++l) {
       const lang::Label& label = d.labels[l];
       const lang::SourceFile& lf = a.sources.file(label.span.file);
       const std::string lu = uri_of_file(lf);
       if (lu.empty() || (l == 0 && label.text.empty())) continue;
       related.push_back({{"location", {{"uri", lu}, {"range", range(label.span)}}},
-                         {"message", label.text.empty() ? d.message : label.text}});
+                         {"message", capped(label.text.empty() ? d.message : label.text)}});
     }
     if (!related.empty()) diag["relatedInformation"] = std::move(related);
-    if (d.help) diag["data"] = {{"help", *d.help}};
+    if (d.help) diag["data"] = {{"help", capped(*d.help)}};
     out[u].push_back(std::move(diag));
   }
   return out;

@@ -1,6 +1,8 @@
 // The server's dispatch, documents and diagnostics (server.h).
 #include "runtime/lsp/server.h"
 
+#include <fmt/format.h>
+
 #include <filesystem>
 
 #include "runtime/lsp/jsonrpc.h"
@@ -54,7 +56,15 @@ const Document* Server::document(const std::string& uri) const {
   return it == docs_.end() ? nullptr : &it->second;
 }
 
-std::vector<json> Server::handle(const json& message) {
+std::vector<json> Server::handle(const json& message, bool more_waiting) {
+  std::vector<json> out = handle_one(message);
+  // Analyses wait while more messages are already waiting (a burst of changes is analysed once, at
+  // its end); a request is answered on fresh analyses (handle_one flushes before it).
+  if (!more_waiting) flush(out);
+  return out;
+}
+
+std::vector<json> Server::handle_one(const json& message) {
   std::vector<json> out;
   if (!message.is_object()) {
     out.push_back(error_response(nullptr, -32600, "a message is a JSON object"));
@@ -70,10 +80,12 @@ std::vector<json> Server::handle(const json& message) {
   const json params = message.contains("params") ? message["params"] : json::object();
   try {
     if (!message.contains("id")) {
-      notification(method, params, out);
+      if (initialized_ || method == "exit") notification(method, params, out);  // before `initialize`: dropped
       return out;
     }
+    if (!initialized_ && method != "initialize") throw RpcError{-32002, "the server is not initialized: send `initialize` first"};
     if (shutdown_ && method != "exit") throw RpcError{-32600, "the server is shut down"};
+    flush(out);
     json result = request(method, params, out);
     out.push_back({{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}});
   } catch (const RpcError& e) {
@@ -86,8 +98,10 @@ std::vector<json> Server::handle(const json& message) {
 
 json Server::request(const std::string& method, const json& params, std::vector<json>& out) {
   (void)out;
-  if (method == "initialize")
+  if (method == "initialize") {
+    initialized_ = true;
     return {{"capabilities", capabilities()}, {"serverInfo", {{"name", "whittle"}, {"version", WHITTLE_VERSION}}}};
+  }
   if (method == "shutdown") {
     shutdown_ = true;
     return nullptr;
@@ -96,7 +110,7 @@ json Server::request(const std::string& method, const json& params, std::vector<
   if (!on_document) throw RpcError{-32601, "whittle does not answer `" + method + "`"};
   const std::string uri = uri_param(params);
   const Document* d = document(uri);
-  if (!d) return nullptr;  // not open: nothing known about it
+  if (!d || !d->analysis) return nullptr;  // not open (or too large to analyse): nothing known about it
   if (method == "textDocument/hover") return hover(*d, params, previews_);
   if (method == "textDocument/completion") return completion(*d, params);
   if (method == "textDocument/documentSymbol") return document_symbols(*d);
@@ -119,9 +133,9 @@ void Server::notification(const std::string& method, const json& params, std::ve
     d.uri = uri;
     d.path = path_of_uri(d.uri);
     if (d.path.empty()) d.path = d.uri;
-    d.text = text;
+    set_text(d, text.get<std::string>());
     d.version = field(td, "version").is_number_integer() ? field(td, "version").get<std::int64_t>() : 0;
-    changed(d.uri, out);
+    pending_.insert(d.uri);
   } else if (method == "textDocument/didChange") {
     const json& td = field(params, "textDocument");
     const json& uri = field(td, "uri");
@@ -129,18 +143,21 @@ void Server::notification(const std::string& method, const json& params, std::ve
     if (!uri.is_string() || !changes.is_array() || changes.empty()) return;
     auto it = docs_.find(uri.get<std::string>());
     if (it == docs_.end()) return;
+    std::string text = it->second.text;
     for (const json& c : changes) {
       if (!c.is_object() || !c.contains("text") || !c["text"].is_string()) continue;
       if (c.contains("range")) {  // an incremental change, though full sync was asked for
-        const std::size_t a = offset_of(it->second.text, c["range"].value("start", json())),
-                          b = offset_of(it->second.text, c["range"].value("end", json()));
-        it->second.text.replace(std::min(a, b), b > a ? b - a : 0, c["text"].get<std::string>());
+        if (it->second.oversize) continue;  // its text was not kept: only a whole new text helps
+        const std::size_t a = offset_of(text, c["range"].value("start", json())), b = offset_of(text, c["range"].value("end", json()));
+        text.replace(std::min(a, b), b > a ? b - a : 0, c["text"].get<std::string>());
       } else {
-        it->second.text = c["text"];
+        text = c["text"];
       }
+      if (text.size() > kMaxDocument) break;
     }
+    set_text(it->second, std::move(text));
     if (field(td, "version").is_number_integer()) it->second.version = field(td, "version");
-    changed(it->first, out);
+    pending_.insert(it->first);
   } else if (method == "textDocument/didClose") {
     const json& uri = field(field(params, "textDocument"), "uri");
     if (!uri.is_string()) return;
@@ -149,12 +166,14 @@ void Server::notification(const std::string& method, const json& params, std::ve
     std::set<std::string> touched;
     for (const auto& [u, diags] : it->second.diagnostics) touched.insert(u);
     const std::string path = it->second.path;
+    overlay_.erase(path);
+    pending_.erase(it->first);
     docs_.erase(it);
     reanalyse_users(path, "", touched);  // they read it from disk again
     publish(touched, out);
   } else if (method == "textDocument/didSave") {
     const json& uri = field(field(params, "textDocument"), "uri");
-    if (uri.is_string() && docs_.count(uri.get<std::string>())) changed(uri.get<std::string>(), out);
+    if (uri.is_string() && docs_.count(uri.get<std::string>())) pending_.insert(uri.get<std::string>());
   }
   // Anything else ($/cancelRequest, initialized, workspace notifications): nothing to do.
 }
@@ -185,11 +204,36 @@ void Server::changed(const std::string& uri, std::vector<json>& out) {
 }
 
 void Server::analyse(Document& d) {
+  if (d.oversize) {  // kept, never analysed: one diagnostic says why
+    d.analysis.reset();
+    d.diagnostics.clear();
+    json diag = {{"range", {{"start", {{"line", 0}, {"character", 0}}}, {"end", {{"line", 0}, {"character", 0}}}}},
+                 {"severity", 2},
+                 {"source", "whittle"},
+                 {"message", fmt::format("this document is {} bytes, more than the {} MiB whittle analyses in an editor; `whittle lint` "
+                                         "checks it from the command line",
+                                         d.oversize, kMaxDocument >> 20)}};
+    d.diagnostics[d.uri] = json::array({diag});
+    return;
+  }
   lang::CheckOptions options;
-  for (const auto& [u, other] : docs_)
-    if (u != d.uri) options.overlay[other.path] = other.text;
+  options.overlay = &overlay_;
   d.analysis = lang::analyze(d.path, d.text, options);
   d.diagnostics = diagnostics_by_uri(*d.analysis);
+}
+
+void Server::set_text(Document& d, std::string text) {
+  overlay_.erase(d.path);
+  d.oversize = text.size() > kMaxDocument ? text.size() : 0;
+  d.text = d.oversize ? std::string() : std::move(text);
+  if (!d.oversize) overlay_[d.path] = d.text;
+}
+
+void Server::flush(std::vector<json>& out) {
+  const std::set<std::string> pending = std::move(pending_);
+  pending_.clear();
+  for (const auto& uri : pending)
+    if (docs_.count(uri)) changed(uri, out);
 }
 
 void Server::publish(const std::set<std::string>& uris, std::vector<json>& out) {
@@ -214,16 +258,18 @@ void Server::publish(const std::set<std::string>& uris, std::vector<json>& out) 
 
 int serve(std::istream& in, std::ostream& out) {
   Server server;
+  FrameReader frames(in);
   while (!server.exited()) {
-    std::optional<std::string> body = read_message(in);
+    std::optional<std::string> body = frames.next();
     if (!body) break;
     std::vector<json> replies;
     json message;
     try {
       message = json::parse(*body);
-      replies = server.handle(message);
+      replies = server.handle(message, in.rdbuf()->in_avail() > 0);
     } catch (const json::exception& e) {
-      replies = {Server::parse_error(e.what())};
+      replies = {Server::parse_error(body->empty() ? "a frame without a usable Content-Length" : e.what())};
+      server.flush(replies);
     }
     for (const json& r : replies) write_message(out, r.dump(-1, ' ', false, json::error_handler_t::replace));
   }

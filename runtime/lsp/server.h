@@ -20,18 +20,26 @@ namespace whittle::lsp {
 
 using json = nlohmann::json;
 
+/// The largest document the server analyses (a recipe is a few KB; the standard library 20 KB).
+inline constexpr std::size_t kMaxDocument = 1u << 20;
+
 /// An open document and its latest analysis.
 struct Document {
   std::string uri, path, text;
   std::int64_t version = 0;
   std::shared_ptr<lang::Analysis> analysis;  ///< of `text`, with the open documents it uses as they are in the editor
   std::map<std::string, json> diagnostics;   ///< its analysis's diagnostics by the URI of the file they are in
+  std::size_t oversize = 0;                  ///< the size of a text over kMaxDocument (then neither kept nor analysed)
 };
 
 class Server {
  public:
-  /// One message in (a request, a notification or a response); the messages to send out.
-  std::vector<json> handle(const json& message);
+  /// One message in (a request, a notification or a response); the messages to send out. With
+  /// `more_waiting` (more input is there already) the analyses a change asks for wait for the next
+  /// message: a burst of changes is analysed once.
+  std::vector<json> handle(const json& message, bool more_waiting = false);
+  /// Runs the analyses that wait, publishing their diagnostics.
+  void flush(std::vector<json>& out);
   /// A body that is not JSON: the parse error response.
   static json parse_error(const std::string& why);
   bool exited() const { return exited_; }
@@ -41,6 +49,9 @@ class Server {
   Previews& previews() { return previews_; }
 
  private:
+  std::vector<json> handle_one(const json& message);
+  /// A document's new text: kept and put in the overlay, or (over kMaxDocument) dropped.
+  void set_text(Document& d, std::string text);
   json request(const std::string& method, const json& params, std::vector<json>& out);
   void notification(const std::string& method, const json& params, std::vector<json>& out);
   /// Re-analyses `uri` and every open document that uses it; publishes what changed.
@@ -55,8 +66,10 @@ class Server {
   void publish(const std::set<std::string>& uris, std::vector<json>& out);
 
   std::map<std::string, Document> docs_;
+  std::map<std::string, std::string> overlay_;  ///< the open documents' texts by path, which every analysis reads
+  std::set<std::string> pending_;               ///< documents changed and not analysed yet
   Previews previews_;
-  bool shutdown_ = false, exited_ = false;
+  bool initialized_ = false, shutdown_ = false, exited_ = false;
 };
 
 /// Reads framed messages from `in` until `exit` or the end of the stream, answering on `out`.

@@ -39,7 +39,7 @@ std::vector<std::string> published(const std::vector<json>& out, const std::stri
       codes.clear();
       for (const auto& d : m["params"]["diagnostics"])
         if (d["severity"].get<int>() <= 2)  // errors and warnings (notes are published too, as information)
-          codes.push_back(d["code"].get<std::string>() + "@" + std::to_string(d["range"]["start"]["line"].get<int>()));
+          codes.push_back(d.value("code", std::string("-")) + "@" + std::to_string(d["range"]["start"]["line"].get<int>()));
     }
   return codes;
 }
@@ -210,8 +210,9 @@ TEST_CASE("framing: headers split across reads, several messages at once, bad le
   CHECK(read_message(two) == std::optional<std::string>("{\"b\":2}"));
   CHECK_FALSE(read_message(two));
   std::istringstream bad("Content-Length: nope\r\n\r\n" + frame("{}"));
-  CHECK(read_message(bad) == std::optional<std::string>(""));  // answered as a parse error
-  CHECK(read_message(bad) == std::optional<std::string>("{}"));
+  FrameReader bad_frames(bad);
+  CHECK(bad_frames.next() == std::optional<std::string>(""));  // answered as a parse error
+  CHECK(bad_frames.next() == std::optional<std::string>("{}"));
   std::istringstream cut("Content-Length: 10\r\n\r\n{\"a\"");
   CHECK_FALSE(read_message(cut));
   // The stdio loop over a stream: one exchange, answers framed, exit code 0 after shutdown.
@@ -252,4 +253,95 @@ TEST_CASE("the editors' grammars name every stage of the catalog, and VS Code's 
     CHECK(alternatives.count(name));
     CHECK(vim.find(" " + name) != std::string::npos);
   }
+}
+
+TEST_CASE("after any bad frame the server finds the next good one: bad lengths, a huge body, an endless header", "[lsp][hostile]") {
+  auto frame = [](const std::string& body) { return "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body; };
+  const std::string good = frame("{\"ok\":1}");
+  const std::string body = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"shutdown\"}";
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"Content-Length: abc\r\n\r\n" + body, "not a number"},
+      {"Content-Length: -5\r\n\r\n" + body, "negative"},
+      {"Content-Length: 12345678901234567890123\r\n\r\n" + body, "23 digits"},
+      {"Content-Type: application/json\r\n\r\n" + body, "no length"},
+      {"Content-Length: " + std::to_string((70u << 20)) + "\r\n\r\n" + std::string(70u << 20, ' '), "a 70 MiB body"},
+      {std::string(100000, 'h'), "a header line of 100,000 bytes without an end"},
+      {"garbage without a colon\r\n\r\n", "not a header"},
+  };
+  for (const auto& [frame_text, what] : bad) {
+    INFO(what);
+    std::istringstream in(frame_text + good + good);
+    FrameReader r(in);
+    CHECK(r.next() == std::optional<std::string>(""));
+    CHECK(r.next() == std::optional<std::string>("{\"ok\":1}"));
+    CHECK(r.next() == std::optional<std::string>("{\"ok\":1}"));
+    CHECK_FALSE(r.next());
+  }
+  // The stdio loop keeps answering after a bad frame: the request after it gets its answer.
+  std::istringstream in("Content-Length: abc\r\n\r\n{\"x\":1}" + frame(req(1, "initialize").dump()) + frame(req(2, "shutdown").dump()) +
+                        frame(note("exit").dump()));
+  std::ostringstream out;
+  CHECK(serve(in, out) == 0);
+  std::istringstream replies(out.str());
+  FrameReader answers(replies);
+  CHECK(json::parse(*answers.next())["error"]["code"] == -32700);
+  CHECK(json::parse(*answers.next())["id"] == 1);
+  CHECK(json::parse(*answers.next())["id"] == 2);
+}
+
+TEST_CASE("the server answers nothing before initialize, bounds documents and messages, keeps untitled URIs", "[lsp][hostile]") {
+  Server s;
+  const std::string uri = "file:///nowhere/x.recipe";
+  // Before `initialize`: requests refused with ServerNotInitialized, notifications dropped.
+  CHECK(s.handle(req(1, "textDocument/hover", at(uri, 0, 0)))[0]["error"]["code"] == -32002);
+  CHECK(s.handle(open(uri, "prnue 20%\n")).empty());
+  CHECK(s.document(uri) == nullptr);
+  s.handle(req(2, "initialize"));
+  // A 3 MB word: its diagnostic is cut, not 3 MB.
+  const std::string word(3u << 20, 'q');
+  auto o = s.handle(open(uri, "data synthetic\nmodel " + word + "\n"));
+  std::size_t longest = 0;
+  for (const auto& m : o) longest = std::max(longest, m.dump().size());
+  CHECK(longest < 20000);
+  CHECK(o.size() >= 1);
+  // Over kMaxDocument (the 3 MB text above is too): one warning that says so, and no analysis.
+  REQUIRE(published(o, uri).size() == 1);
+  CHECK(o.back()["params"]["diagnostics"][0]["message"].get<std::string>().find("more than the 1 MiB") != std::string::npos);
+  CHECK(s.handle(req(3, "textDocument/hover", at(uri, 1, 2)))[0]["result"].is_null());
+  // A normal text again: analysed again.
+  auto back = s.handle(note("textDocument/didChange", {{"textDocument", {{"uri", uri}, {"version", 2}}},
+                                                       {"contentChanges", json::array({{{"text", "data synthetic\nmodel " + std::string(5000, 'q') + "\n"}}})}}));
+  REQUIRE(published(back, uri).size() == 1);
+  const std::string msg = back.back()["params"]["diagnostics"][0]["message"];
+  CHECK(msg.size() < 3000);
+  CHECK(msg.find("(cut; `whittle lint` prints it whole)") != std::string::npos);
+  // An untitled document is published under its own URI, never as a file of the current folder.
+  auto u = s.handle(open("untitled:Untitled-1", "prnue 20%\n"));
+  CHECK(published(u, "untitled:Untitled-1") == std::vector<std::string>{"E0102@0"});
+  for (const auto& m : u) CHECK(m["params"]["uri"].get<std::string>().rfind("file:", 0) == std::string::npos);
+}
+
+TEST_CASE("a burst of changes already waiting is analysed once, at its end; a request sees the latest text", "[lsp]") {
+  Server s;
+  const std::string uri = "file:///nowhere/x.recipe";
+  s.handle(req(1, "initialize"));
+  s.handle(open(uri, "data synthetic\n"));
+  auto change = [&](const std::string& text, int v) {
+    return note("textDocument/didChange", {{"textDocument", {{"uri", uri}, {"version", v}}}, {"contentChanges", json::array({{{"text", text}}})}});
+  };
+  std::vector<json> out;
+  for (int v = 2; v < 12; ++v) {
+    auto o = s.handle(change("prnue " + std::to_string(v) + "%\n", v), /*more_waiting=*/true);
+    out.insert(out.end(), o.begin(), o.end());
+  }
+  CHECK(out.empty());  // nothing analysed while more was waiting
+  auto last = s.handle(req(2, "textDocument/documentSymbol", {{"textDocument", {{"uri", uri}}}}), true);
+  // The request flushed the burst first: one publication, of version 11.
+  int publications = 0;
+  for (const auto& m : last)
+    if (m.value("method", "") == "textDocument/publishDiagnostics") {
+      ++publications;
+      CHECK(m["params"]["version"] == 11);
+    }
+  CHECK(publications == 1);
 }
