@@ -49,6 +49,31 @@ Layer sequential(std::vector<Layer> children, Shape in, Span span) {
   return s;
 }
 
+/// What a network costs, summed in doubles (no overflow however wide its layers): learnable values,
+/// multiply-accumulates for one image, and the activation values one image leaves for the backward
+/// pass (every layer's output).
+struct Totals {
+  double params = 0, macs = 0, activations = 0;
+};
+
+void add_totals(const Layer& l, Totals& t) {
+  if (l.children.empty()) {
+    t.params += static_cast<double>(l.params);
+    t.macs += static_cast<double>(l.macs);
+  }
+  if (l.op != Op::Sequential) t.activations += static_cast<double>(l.out.size());
+  for (const Layer& c : l.children) add_totals(c, t);
+}
+
+/// 38.7G, 134M, 12.3k: a count for a message.
+std::string count_text(double n) {
+  if (n >= 1e12) return fmt::format("{:.3g}T", n / 1e12);
+  if (n >= 1e9) return fmt::format("{:.3g}G", n / 1e9);
+  if (n >= 1e6) return fmt::format("{:.3g}M", n / 1e6);
+  if (n >= 1e3) return fmt::format("{:.3g}k", n / 1e3);
+  return fmt::format("{:.0f}", n);
+}
+
 /// Output size of a window of `k` at stride `s` with padding `p` over `n`; < 1 when it does not fit.
 int window_out(int n, int k, int s, int p) { return n + 2 * p < k ? 0 : (n + 2 * p - k) / s + 1; }
 
@@ -148,6 +173,22 @@ std::shared_ptr<const net::Network> Checker::elaborate(const NetworkUse& use, co
     diags_.all()[i].with_label(model.name_span, fmt::format("in `model {}` on {}", decl.name, dataset->str));
   if (!ok || !unique_names(layers)) return nullptr;
   n->root = sequential(std::move(layers), input.shape, decl.body_span);
+  // A bound on what building and training the network costs, known from the shapes alone, so that
+  // plan, run and the editor's hover never try to build a network no machine of the course holds.
+  Totals t;
+  add_totals(n->root, t);
+  if (t.params > net::kMaxNetworkParams || t.macs > net::kMaxNetworkMacs || t.activations > net::kMaxNetworkActivations) {
+    diags_.add(Diagnostic::make("E0410", decl.name_span,
+                                fmt::format("`{}` on {} has {} parameters, {} MACs and {} activation values per image", decl.name,
+                                            dataset->str, count_text(t.params), count_text(t.macs), count_text(t.activations)),
+                                "too large to build")
+                   .with_label(model.name_span, fmt::format("built for {} here", dataset->str))
+                   .with_note(fmt::format("whittle builds networks of at most {} parameters, {} MACs and {} activation values per image "
+                                          "(ResNet18 on CIFAR-10 has 11.2M parameters and 556M MACs)",
+                                          count_text(net::kMaxNetworkParams), count_text(net::kMaxNetworkMacs), count_text(net::kMaxNetworkActivations)))
+                   .with_help("use fewer channels or fewer layers"));
+    return nullptr;
+  }
   if (!cur.flat) {
     if (!diags_.has("E0406", decl.name_span))
       diags_.add(Diagnostic::make("E0406", decl.name_span,
@@ -231,10 +272,16 @@ bool Checker::net_stage(const ast::Stage& st, Shape& cur, std::vector<Layer>& ou
 
 bool Checker::net_call(const DefineInfo& d, const ast::Stage& st, Shape& cur, std::vector<Layer>& out, NetContext& c) {
   const std::string& name = d.stmt->name;
-  if (std::find(c.calls.begin(), c.calls.end(), name) != c.calls.end() || c.calls.size() >= kMaxNesting) {
+  if (std::find(c.calls.begin(), c.calls.end(), name) != c.calls.end()) {
     diags_.add(Diagnostic::make("E0306", st.name_span, fmt::format("`{}` uses itself, so it would never end", name), "recursive use")
                    .with_label(d.stmt->name_span, "defined here")
                    .with_help("use `repeat` or `dense` for layers that repeat"));
+    return false;
+  }
+  if (c.calls.size() >= kMaxNesting) {
+    diags_.add(Diagnostic::make("E0111", st.name_span, fmt::format("`define`d blocks use each other more than {} deep", kMaxNesting), "too deep")
+                   .with_label(d.stmt->name_span, "defined here")
+                   .with_help("use the blocks you need from fewer levels of `define`"));
     return false;
   }
   Scope params;

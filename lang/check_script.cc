@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "lang/checker.h"
+#include "lang/files.h"
 
 namespace whittle::lang {
 
@@ -28,6 +29,8 @@ std::string not_torchscript(const fs::path& p) {
   std::string buf(static_cast<std::size_t>(tail), '\0');
   in.seekg(size - tail);
   in.read(buf.data(), tail);
+  if (buf.find(std::string("PK\x05\x06", 4)) == std::string::npos)
+    return "it is cut short or damaged (a zip archive without the directory a whole one ends with)";
   if (buf.find("constants.pkl") == std::string::npos || buf.find("/code/") == std::string::npos)
     return "it is an archive of `torch.save` (weights or a pickled model), not a scripted module";
   return "";
@@ -58,6 +61,14 @@ void Checker::script_model(StageInstance& inst) {
     const fs::path recipe(sources_.file(inst.span.file).name());
     std::error_code ec;
     p = fs::absolute(recipe.parent_path() / p, ec).lexically_normal();
+  }
+  // A submission's recipe names only its own files: anything else is refused before it is looked at,
+  // with one message whatever lies there (no oracle of the grader's files).
+  if (!opts_.confine_to.empty() && !path_inside(p.string(), opts_.confine_to)) {
+    diags_.add(Diagnostic::make("E0106", at, fmt::format("`path: \"{}\"` names a file outside the submission: refused", path->value.str),
+                                "outside the submission")
+                   .with_help("a submission's recipe may read only the files packed with it"));
+    return;
   }
   std::error_code ec;
   // Named from the current folder (where the user ran whittle) when it can be.

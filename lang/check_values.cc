@@ -297,6 +297,9 @@ std::optional<Val> Checker::coerce_ref(const ast::Value& v, const Type& t) {
       diags_.add(Diagnostic::make("E0111", v.span, fmt::format("`${}` is a chain of more than {} `let`s", v.text, kMaxNesting),
                                   "chain too long")
                      .with_help("give one of the `let`s in the chain its value directly"));
+      // The `let`s past the cut were never looked at: they are not "never used" (W0004), the chain is the problem.
+      for (NameInfo& n : out_.names)
+        if (n.kind == NameInfo::Kind::Let) n.used = true;
       return std::nullopt;
     }
     resolving_.push_back(b->lazy);
@@ -362,6 +365,11 @@ bool Checker::check_range(const Val& v, const ParamDef& p, const std::string& ow
     bool ok = true;
     for (const Val& item : v.items) ok = check_range(item, p, owner) && ok;
     return ok;
+  }
+  if (v.kind == Val::Kind::String && p.required && v.str.empty()) {  // `export ""`: a required text says something
+    diags_.add(Diagnostic::make("E0203", v.span, fmt::format("`{}` of `{}` is empty", p.name, owner), "empty")
+                   .with_help(fmt::format("`{}` is {}", p.name, p.doc)));
+    return false;
   }
   if (!p.range.present || !v.is_number() || p.range.contains(v.num)) return true;
   const ast::Unit u = v.kind == Val::Kind::Quantity ? v.unit : ast::Unit::None;

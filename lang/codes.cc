@@ -50,6 +50,7 @@ const std::vector<CodeInfo>& all_codes() {
       {"E0407", "layer_out_of_place", Severity::Error, "a layer outside a network, a stage inside one, or a layer block on a stage"},
       {"E0408", "network_name_taken", Severity::Error, "a network named like a built-in architecture, a stage or a `define`"},
       {"E0409", "bad_arithmetic", Severity::Error, "arithmetic that divides by zero"},
+      {"E0410", "network_too_large", Severity::Error, "a network whose parameters, MACs or activations exceed what whittle builds"},
       // Lint warnings (lang/lint/, one file each).
       {"W0001", "milestone_past_end", Severity::Warning, "a schedule milestone at or past the stage's last epoch"},
       {"W0002", "prune_without_retrain", Severity::Warning, "a prune followed by no retraining before it is used"},

@@ -51,6 +51,10 @@ struct Layer {
   std::int64_t macs = 0;    ///< multiply-accumulates at batch 1, conv and linear only
 };
 
+/// The largest network whittle builds (lang/check_network.cc, E0410): 2 GB of float weights, 100×
+/// ResNet18's MACs, and 1 GiB of float activations for one image.
+inline constexpr double kMaxNetworkParams = 5e8, kMaxNetworkMacs = 5e10, kMaxNetworkActivations = 2.5e8;
+
 struct Network {
   std::string name;     ///< as declared
   std::string args;     ///< the parameters it was built with: "growth: 8"
