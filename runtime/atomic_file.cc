@@ -30,7 +30,29 @@ void fsync_path(const std::string& path, bool folder) {
 
 namespace {
 
-std::string mb(double bytes) { return fmt::format("{:.1f} MB", bytes / 1e6); }
+/// 512 bytes, 3.4 KB, 12.0 MB, 1.5 GB: a size for a message (never "0.0 MB" for a small one).
+std::string mb(double bytes) {
+  if (bytes < 1e3) return fmt::format("{:.0f} bytes", bytes);
+  if (bytes < 1e6) return fmt::format("{:.1f} KB", bytes / 1e3);
+  if (bytes < 1e9) return fmt::format("{:.1f} MB", bytes / 1e6);
+  return fmt::format("{:.2f} GB", bytes / 1e9);
+}
+
+/// Where a link points in the end, followed hop by hop even when the last target does not exist
+/// yet (realpath gives up there): writing through a dangling link creates its target and keeps the
+/// link. Empty when the links loop.
+std::string link_target(std::string path) {
+  for (int hop = 0; hop < 40; ++hop) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return path;
+    std::string to(PATH_MAX, '\0');
+    const ssize_t n = ::readlink(path.c_str(), to.data(), to.size());
+    if (n < 0) return path;
+    to.resize(static_cast<std::size_t>(n));
+    path = fs::path(to).is_absolute() ? to : (fs::path(path).parent_path() / to).lexically_normal().string();
+  }
+  return "";
+}
 
 [[noreturn]] void fail(const std::string& path, const std::string& tmp, int err, std::uint64_t bytes) {
   if (!tmp.empty()) ::unlink(tmp.c_str());
@@ -51,11 +73,8 @@ AtomicFile::AtomicFile(const std::string& path_in, std::uint64_t expected) : pat
   struct stat st {};
   bool exists = false;
   if (::lstat(path_.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
-    char* real = ::realpath(path_.c_str(), nullptr);
-    if (real) {
-      path_ = real;
-      std::free(real);
-    }
+    path_ = link_target(path_);
+    if (path_.empty()) throw WriteError(fmt::format("cannot write `{}`: it is a link that leads back to itself", path_in), ELOOP);
   }
   if (::stat(path_.c_str(), &st) == 0) {
     exists = true;

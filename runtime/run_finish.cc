@@ -81,7 +81,7 @@ FinishedRun finish_run(const Plan& plan, const ArtifactStore& store, const ExecR
     if (deliver(fs::path(store.entry_dir(s.key)) / export_entry_file(plan.stage(s.id)), to, error))
       f.delivered.push_back(to.string());
     else
-      f.errors.push_back(fmt::format("could not write the export {}: {}", to.string(), error));
+      f.errors.push_back(fmt::format("{}: could not write the export {}: {}", where_written(plan, s.id), to.string(), error));
   }
   return f;
 }
