@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <set>
 
+#include "lang/files.h"
 #include "runtime/cache_pack.h"
 #include "runtime/sha256.h"
 
@@ -17,7 +18,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool plain_name(const std::string& n) { return !n.empty() && n.size() <= 255 && n.find('/') == std::string::npos && n != "." && n != ".."; }
+bool plain_name(const std::string& n) {
+  return !n.empty() && n.size() <= 255 && n.find('/') == std::string::npos && n != "." && n != ".." && lang::printable(n) == n;
+}
 
 bool valid_key(const std::string& k) {
   return k.size() == 64 && std::all_of(k.begin(), k.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
@@ -30,7 +33,7 @@ void emit_file(YAML::Emitter& out, const EntryFile& f) {
 
 EntryFile read_file_row(const YAML::Node& n) {
   EntryFile f{n["name"].as<std::string>(), n["size"].as<std::uint64_t>(), n["sha256"].as<std::string>()};
-  if (!plain_name(f.name)) throw PackError(fmt::format("its list names a file `{}` outside its entry", f.name));
+  if (!plain_name(f.name)) throw PackError(fmt::format("its list names a file `{}` outside its entry", lang::printable(f.name.substr(0, 255))));
   return f;
 }
 
@@ -60,10 +63,36 @@ std::string list_text(const PackList& l) {
   return sealed(std::string(out.c_str()) + "\n");
 }
 
+bool is_tensor_file(const std::string& name) {
+  const std::string ext = ".safetensors";
+  return name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0;
+}
+
+namespace {
+
+/// The files an unfinished stage's folder of epoch checkpoints holds (runtime/torch/checkpoint.h):
+/// state-N.json, epoch-N[.optim].safetensors, snapshot-N[.optim].safetensors; nothing else.
+bool checkpoint_file(const EntryFile& f) {
+  auto numbered = [&](const std::string& prefix, const std::string& suffix) {
+    const std::string& n = f.name;
+    if (n.size() <= prefix.size() + suffix.size() || n.compare(0, prefix.size(), prefix) != 0 ||
+        n.compare(n.size() - suffix.size(), suffix.size(), suffix) != 0)
+      return false;
+    const std::string digits = n.substr(prefix.size(), n.size() - prefix.size() - suffix.size());
+    return digits.size() <= 9 && std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (numbered("state-", ".json")) return f.size <= kMaxState;
+  return numbered("epoch-", ".safetensors") || numbered("epoch-", ".optim.safetensors") || numbered("snapshot-", ".safetensors") ||
+         numbered("snapshot-", ".optim.safetensors");
+}
+
+}  // namespace
+
 PackList parse_list(const std::string& text) {
   std::string why;
   const auto body = unsealed(text, why);
   if (!body) throw PackError("its list " + why);
+  if (lang::bracket_depth(*body) > lang::kMaxBracketDepth) throw PackError("its list nests deeper than a pack's list does");
   PackList l;
   try {
     const YAML::Node n = YAML::Load(*body);
@@ -74,17 +103,21 @@ PackList parse_list(const std::string& text) {
       throw PackError(fmt::format("its entries are of whittle-cache {} and this whittle's cache is whittle-cache {}: they cannot be reused; "
                                   "pack them again with this version of whittle",
                                   l.cache_format, kCacheFormat));
-    l.whittle_version = n["whittle_version"].as<std::string>();
-    l.created = n["created"].as<std::string>();
-    l.recipe = n["recipe"].as<std::string>();
+    // Words the pack's maker chose, printed on the user's terminal: control characters escaped.
+    l.whittle_version = lang::printable(n["whittle_version"].as<std::string>());
+    l.created = lang::printable(n["created"].as<std::string>());
+    l.recipe = lang::printable(n["recipe"].as<std::string>());
     std::set<std::string> keys;
     for (const auto& i : n["items"]) {
-      PackList::Item it{i["key"].as<std::string>(), i["label"].as<std::string>(), i["partial"].as<bool>(), {}};
-      if (!valid_key(it.key)) throw PackError(fmt::format("its list has `{}` where a key belongs", it.key.substr(0, 80)));
+      PackList::Item it{i["key"].as<std::string>(), lang::printable(i["label"].as<std::string>()), i["partial"].as<bool>(), {}};
+      if (!valid_key(it.key)) throw PackError(fmt::format("its list has `{}` where a key belongs", lang::printable(it.key.substr(0, 80))));
       if (!keys.insert(it.key).second) throw PackError(fmt::format("its list names the entry {} twice", it.key.substr(0, 16)));
       std::set<std::string> names;
       for (const auto& f : i["files"]) {
         it.files.push_back(read_file_row(f));
+        if (it.partial && !checkpoint_file(it.files.back()))
+          throw PackError(fmt::format("its list has `{}` among the epoch checkpoints of {}, which hold no such file", it.files.back().name.substr(0, 120),
+                                      it.label.substr(0, 120)));
         if (!names.insert(it.files.back().name).second) throw PackError(fmt::format("its list names `{}` twice", archive_path(it, it.files.back())));
       }
       l.items.push_back(std::move(it));

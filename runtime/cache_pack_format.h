@@ -16,6 +16,7 @@ namespace whittle::runtime::pack {
 
 constexpr const char* kListName = "whittle-pack.yaml";  ///< the archive's first entry
 constexpr std::uint64_t kMaxList = 64u << 20, kMaxRecord = 64u << 20;
+constexpr std::uint64_t kMaxState = 256u << 20;  ///< an epoch checkpoint's state-N.json (its log and history)
 constexpr std::size_t kBlock = 1 << 20;  ///< bytes streamed at a time
 
 /// The pack's list: what every archive entry must be.
@@ -37,6 +38,8 @@ std::string archive_path(const PackList::Item& it, const EntryFile& f);
 std::string list_text(const PackList& l);
 /// The list of a pack; throws PackError on a damaged, edited, malformed or other-format one.
 PackList parse_list(const std::string& text);
+/// Whether a file holds tensors (`.safetensors`): checked as it streams in.
+bool is_tensor_file(const std::string& name);
 /// libarchive's message, or `otherwise`.
 std::string archive_error(struct archive* a, const char* otherwise);
 

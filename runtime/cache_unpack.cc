@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "runtime/cache_pack.h"
 #include "runtime/cache_pack_format.h"
 #include "runtime/record.h"
+#include "runtime/safetensors.h"
 #include "runtime/sha256.h"
 
 namespace whittle::runtime {
@@ -51,15 +53,23 @@ bool entry_consistent(const std::string& dir, const PackList::Item& it, std::str
 }
 
 /// Streams the current archive entry into `path`, checking it against `f`; "" or why it was refused.
+/// A tensor file is checked as it streams (safetensors::StreamCheck): one whose header does not
+/// describe its size is refused before its data is written.
 std::string receive(archive* a, const std::string& path, const EntryFile& f, std::string& stream_error) {
   AtomicFile out(path, f.size);
   Sha256 h;
+  std::optional<safetensors::StreamCheck> tensors;
+  if (is_tensor_file(f.name)) tensors.emplace(f.size);
   std::vector<char> buf(kBlock);
   std::uint64_t total = 0;
   la_ssize_t n;
   while ((n = archive_read_data(a, buf.data(), buf.size())) > 0) {
     total += static_cast<std::uint64_t>(n);
     if (total > f.size) break;
+    if (tensors) {
+      if (const std::string why = tensors->feed(buf.data(), static_cast<std::size_t>(n)); !why.empty())
+        return fmt::format("`{}` is no tensor file: {}", f.name, why);
+    }
     h.update(buf.data(), static_cast<std::size_t>(n));
     out.write(buf.data(), static_cast<std::size_t>(n));
   }
@@ -68,10 +78,25 @@ std::string receive(archive* a, const std::string& path, const EntryFile& f, std
     return fmt::format("the pack is damaged in `{}`: {}", f.name, stream_error);
   }
   if (total != f.size || h.hex() != f.sha256) return fmt::format("`{}` does not match its checksum", f.name);
+  if (tensors) {
+    if (const std::string why = tensors->finish(); !why.empty()) return fmt::format("`{}` is no tensor file: {}", f.name, why);
+  }
   out.commit();
   return "";
 }
 
+
+/// Whether a file starts as a compressed stream or a tar does (zstd, gzip, xz, bzip2; `ustar`): one
+/// that libarchive cannot open is then a damaged or cut archive, not some other file.
+bool looks_compressed(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::string head(512, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  for (const std::string magic : {std::string("\x28\xb5\x2f\xfd", 4), std::string("\x1f\x8b", 2), std::string("\xfd" "7zXZ", 5), std::string("BZh")})
+    if (head.compare(0, magic.size(), magic) == 0) return true;
+  return head.size() >= 262 && head.compare(257, 5, "ustar") == 0;
+}
 
 }  // namespace
 
@@ -81,9 +106,13 @@ UnpackOutcome read_pack(ArtifactStore& store, const std::string& file) {
   archive_read_support_filter_all(a.get());
   archive_read_support_format_tar(a.get());
   if (archive_read_open_filename(a.get(), file.c_str(), kBlock) != ARCHIVE_OK)
-    throw PackError(fmt::format("`{}` is not a whittle cache pack: {}", file, archive_error(a.get(), "unreadable")));
+    throw PackError(fmt::format(looks_compressed(file) ? "`{}` is damaged or cut short: {}; nothing was added" : "`{}` is not a whittle cache pack: {}",
+                                file, archive_error(a.get(), "unreadable")));
   archive_entry* e = nullptr;
-  if (archive_read_next_header(a.get(), &e) != ARCHIVE_OK || archive_entry_pathname(e) != std::string(kListName) ||
+  if (const int r = archive_read_next_header(a.get(), &e); r != ARCHIVE_OK)
+    throw PackError(fmt::format("`{}` is damaged or cut short before the end of its list: {}; nothing was added", file,
+                                archive_error(a.get(), "unreadable")));
+  if (archive_entry_pathname(e) != std::string(kListName) ||
       archive_entry_filetype(e) != AE_IFREG || archive_entry_size(e) > static_cast<la_int64_t>(kMaxList))
     throw PackError(fmt::format("`{}` is not a whittle cache pack (it does not start with its list, {})", file, kListName));
   std::string text(static_cast<std::size_t>(archive_entry_size(e)), '\0');
@@ -134,7 +163,7 @@ UnpackOutcome read_pack(ArtifactStore& store, const std::string& file) {
     const std::string name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
     const auto at = expected.find(name);
     if (at == expected.end() || !seen.insert(name).second || archive_entry_filetype(e) != AE_IFREG) {
-      stream_error = fmt::format("it holds `{}`, which its list does not name (or names once)", name.substr(0, 120));
+      stream_error = fmt::format("it holds `{}`, which its list does not name (or names once)", lang::printable(name.substr(0, 120)));
       break;
     }
     const auto [item, fi] = at->second;

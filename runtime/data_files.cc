@@ -46,10 +46,10 @@ std::vector<std::string> candidate_roots(const std::string& dataset, const std::
 
 }  // namespace
 
-std::optional<DataFiles> locate_data(const lang::StageInstance& s, std::string& error, const std::string& elsewhere) {
+std::optional<DataFiles> locate_data(const lang::StageInstance& s, std::string& error, const std::string& elsewhere, bool use_root) {
   DataFiles d;
   d.dataset = s.value("dataset") ? s.value("dataset")->str : "";
-  const std::string root = s.value("root") ? s.value("root")->str : "";
+  const std::string root = use_root && s.value("root") ? s.value("root")->str : "";
   if (d.dataset == "synthetic") return d;
   const auto names = expected_files(d.dataset);
   auto roots = candidate_roots(d.dataset, root);

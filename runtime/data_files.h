@@ -19,7 +19,10 @@ struct DataFiles {
 /// On failure, `error` says what is missing and where whittle looked.
 /// `elsewhere`, when given, is where this machine keeps the data instead of the stage's `root:`
 /// (`whittle verify --data`): searched as $WHITTLE_DATA is; the stage's key does not change.
-std::optional<DataFiles> locate_data(const lang::StageInstance& data_stage, std::string& error, const std::string& elsewhere = "");
+/// `use_root` false: the stage's `root:` is never looked at (a submission's recipe names no folder of
+/// the grader's machine; verify uses the grader's data only).
+std::optional<DataFiles> locate_data(const lang::StageInstance& data_stage, std::string& error, const std::string& elsewhere = "",
+                                     bool use_root = true);
 
 /// SHA-256 over the data set's name and its files' contents. `memo` is a TSV file remembering
 /// per-file hashes by path, size and modification time, so each file is read once. A file that

@@ -96,10 +96,12 @@ std::string where_written(const Plan& p, int stage) {
   return fmt::format("{}:{}", f.name(), f.line_of(sp.begin));
 }
 
-std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const ArtifactStore& store, const std::string& data_dir) {
+std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const ArtifactStore& store, const std::string& data_dir,
+                                bool data_roots) {
   auto p = std::make_unique<Plan>();
   p->analysis = std::move(analysis);
   p->data_dir = data_dir;
+  p->data_roots = data_roots;
   lang::Analysis& a = *p->analysis;
   p->recipe_sha256 = sha256_hex(a.sources.file(a.main).text());
   p->record_path = record_path(store, a.recipe.name, a.overrides);
@@ -115,10 +117,11 @@ std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const 
     }
     if (s.kind == "data") {
       std::string error;
-      auto files = locate_data(s, error, data_dir);
+      auto files = locate_data(s, error, data_dir, data_roots);
       if (!files) {
         a.diags.add(lang::Diagnostic::make("R0002", s.span, error, "data not found")
-                        .with_help("give the folder with `root: \"...\"`, or set WHITTLE_DATA"));
+                        .with_help(data_roots ? "give the folder with `root: \"...\"`, or set WHITTLE_DATA"
+                                              : "a submission's `root:` is never used: give this machine's data with `--data DIR` or WHITTLE_DATA"));
         continue;
       }
       auto fp = data_fingerprint(*files, (fs::path(store.root()) / "fingerprints.tsv").string(), error);

@@ -31,6 +31,7 @@ struct Plan {
   std::string recipe_sha256;
   std::string record_path;                 ///< where this recipe's run record lives
   std::string data_dir;                    ///< where the data is, when not where the recipe says (make_plan)
+  bool data_roots = true;                  ///< false: a `data` stage's `root:` is never used (a submission's)
   /// The preset every table, plot and claim shows the score in (docs/course.md, "The score"): the
   /// recipe's last `score` stage's, else course2025; `--score PRESET` overrides it (set_score_preset).
   std::string score_preset = "course2025";
@@ -47,7 +48,9 @@ struct Plan {
 /// Builds the plan; problems (unrunnable stages, missing data) are added to the analysis's
 /// diagnostics as R-codes at the recipe line that causes them.
 /// `data_dir`: where this machine keeps the data when not where the recipe says (see locate_data).
-std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const ArtifactStore& store, const std::string& data_dir = "");
+/// `data_roots` false: the recipe's `root:` folders are ignored (verify: the grader's data only).
+std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const ArtifactStore& store, const std::string& data_dir = "",
+                                bool data_roots = true);
 
 /// Shows the score in `preset` (one of runtime/metrics.h score_presets) wherever the plan's runs are shown.
 void set_score_preset(Plan& p, const std::string& preset, const std::string& source);

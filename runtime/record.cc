@@ -1,10 +1,12 @@
 // Reading and writing run records as YAML and JSON.
 #include "runtime/record.h"
 
+#include "lang/files.h"
 #include "runtime/atomic_file.h"
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -92,13 +94,23 @@ std::string record_json(const RunRecord& r) {
 
 std::optional<RunRecord> read_record(const std::string& path) {
   try {
-    const YAML::Node n = YAML::LoadFile(path);
+    std::string error;
+    const auto text = lang::read_regular_file(path, kMaxRecordBytes, error);
+    if (!text || lang::bracket_depth(*text) > lang::kMaxBracketDepth) return std::nullopt;
+    const YAML::Node n = YAML::Load(*text);
     RunRecord r;
     r.format = n["format"].as<int>();
     if (r.format != kRecordFormat) return std::nullopt;
     r.recipe = n["recipe"].as<std::string>();
     r.file = n["file"].as<std::string>();
     r.recipe_sha256 = n["recipe_sha256"].as<std::string>();
+    auto text_of = [&](const char* key) { return n[key] && n[key].IsScalar() ? n[key].as<std::string>() : std::string(); };
+    r.whittle_version = text_of("whittle_version");
+    r.libtorch_version = text_of("libtorch_version");
+    r.device = text_of("device");
+    r.started = text_of("started");
+    r.finished = text_of("finished");
+    if (n["threads"] && n["threads"].IsScalar()) r.threads = n["threads"].as<int>();
     for (const auto& s : n["stages"]) {
       StageRecord sr;
       sr.id = s["id"].as<int>();

@@ -2,6 +2,7 @@
 // parameters and metrics, on which versions and device — enough to reproduce a run, and what
 // `plan --explain` compares against to say why a stage is stale.
 #pragma once
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -10,6 +11,8 @@
 namespace whittle::runtime {
 
 constexpr int kRecordFormat = 1;
+/// The largest run record whittle reads (a 10,000-stage sweep writes a few MB).
+constexpr std::uintmax_t kMaxRecordBytes = 64u << 20;
 
 struct StageRecord {
   int id = 0;

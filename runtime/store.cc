@@ -34,8 +34,10 @@ std::string version_line() { return fmt::format("whittle-cache {}", kCacheFormat
 
 void fsync_path(const fs::path& p, bool dir) { runtime::fsync_path(p.string(), dir); }
 
+}  // namespace
+
 /// The manifest's YAML, then `checksum: ` and the SHA-256 of everything before that line.
-void write_manifest(const fs::path& path, const Manifest& m) {
+void write_manifest(const std::string& path, const Manifest& m) {
   YAML::Emitter out;
   out.SetDoublePrecision(17);  // metrics read back exactly
   out << YAML::BeginMap;
@@ -55,10 +57,8 @@ void write_manifest(const fs::path& path, const Manifest& m) {
     out << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << f.name << YAML::Key << "size"
         << YAML::Value << f.size << YAML::Key << "sha256" << YAML::Value << f.sha256 << YAML::EndMap;
   out << YAML::EndSeq << YAML::EndMap;
-  write_file_atomic(path.string(), sealed(std::string(out.c_str()) + "\n"));
+  write_file_atomic(path, sealed(std::string(out.c_str()) + "\n"));
 }
-
-}  // namespace
 
 std::optional<Manifest> read_manifest(const std::string& path, std::string* why) {
   auto fail = [&](const std::string& w) -> std::optional<Manifest> {
@@ -74,6 +74,7 @@ std::optional<Manifest> read_manifest(const std::string& path, std::string* why)
   const auto sealed_body = unsealed(*text, seal_why);
   if (!sealed_body) return fail("its manifest " + seal_why);
   const std::string& body = *sealed_body;
+  if (lang::bracket_depth(body) > lang::kMaxBracketDepth) return fail("its manifest nests deeper than a manifest does");
   try {
     const YAML::Node n = YAML::Load(body);
     Manifest m;
@@ -115,6 +116,10 @@ ArtifactStore::ArtifactStore(std::string root) : root_(std::move(root)) {
     const std::string line = text->substr(0, text->find('\n'));
     if (line != version_line()) {
       const bool older = line.rfind("whittle-cache ", 0) == 0;
+      if (line == fmt::format("whittle-cache {}", kUpgradableCacheFormat))
+        throw StoreError(fmt::format("`{}` is a whittle cache of the previous version (`{}`), whose checkpoints are LibTorch archives; "
+                                     "convert it once with `whittle cache upgrade --cache {}` (every entry is kept), or choose another --cache folder",
+                                     root_, line, root_));
       throw StoreError(older ? fmt::format("`{}` is a whittle cache of another version (`{}`; this whittle uses `{}`): its entries cannot be reused. "
                                            "Remove it (`rm -r {}`) or choose another --cache folder; nothing in it was changed",
                                            root_, line, version_line(), root_)
@@ -227,7 +232,7 @@ Manifest ArtifactStore::commit(const std::string& tmp_dir, Manifest m) {
   }
   std::sort(m.files.begin(), m.files.end(), [](const EntryFile& a, const EntryFile& b) { return a.name < b.name; });
   if (m.created.empty()) m.created = now_iso();
-  write_manifest(fs::path(tmp_dir) / "manifest.yaml", m);  // synced, with the folder
+  write_manifest((fs::path(tmp_dir) / "manifest.yaml").string(), m);  // synced, with the folder
   share((fs::path(tmp_dir) / "manifest.yaml").string());
   install(tmp_dir, m.key);  // false: someone else finished first, and theirs is as good
   return m;

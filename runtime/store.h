@@ -25,8 +25,14 @@ namespace whittle::runtime {
 /// the dynamic linker binds whittle's calls to, and that copy calls through a null pointer).
 void remove_tree(const std::string& path) noexcept;
 
+/// The file in which a model stage's entry holds its model: a safetensors file (safetensors.h).
+inline constexpr const char* kModelFile = "model.safetensors";
+
 constexpr int kManifestFormat = 2;  ///< 2: the manifest carries its own checksum
-constexpr int kCacheFormat = 2;     ///< VERSION; 2: manifests with checksums, data keyed by content
+constexpr int kCacheFormat = 3;  ///< VERSION; 2: manifests with checksums, data keyed by content; 3: tensors as safetensors
+
+/// The cache format `whittle cache upgrade` converts from (cache_upgrade.h).
+constexpr int kUpgradableCacheFormat = 2;
 
 /// Thrown when a folder cannot be used as a cache (another version, a damaged layout).
 struct StoreError : std::runtime_error {
@@ -139,6 +145,9 @@ class ArtifactStore {
 /// Verifies the entry of `key` in `dir`: its manifest (sealed, of this format, of this key) and every
 /// file it names (size and SHA-256); on failure `why` says what is wrong.
 bool verify_entry_dir(const std::string& dir, const std::string& key, std::string& why);
+
+/// Writes a manifest file (sealed with its checksum), atomically.
+void write_manifest(const std::string& path, const Manifest& m);
 
 /// Reads a manifest file; nullopt when missing, malformed, of another format, or failing its checksum
 /// (then `why`, if given, says which).

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 
@@ -94,8 +96,11 @@ const StageRecord* record_of(const RunRecord& r, long long id) {
 }
 
 TempDir::TempDir() {
-  std::string tmpl = (fs::temp_directory_path() / "whittle-XXXXXX").string();
-  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temporary folder");
+  std::error_code ec;
+  const fs::path base = fs::temp_directory_path(ec);
+  std::string tmpl = ((ec ? fs::path("/tmp") : base) / "whittle-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data()))
+    throw LocalError(fmt::format("cannot create a temporary folder in `{}`: {}", fs::path(tmpl).parent_path().string(), std::strerror(errno)));
   path = tmpl;
 }
 TempDir::~TempDir() { remove_tree(path.string()); }
@@ -179,7 +184,7 @@ Submission make_submission(Run run, const std::string& recipe_file, const std::v
                        {"agreement", r->metrics.at("export_agreement")}, {"max_logit_diff", r->metrics.at("export_max_logit_diff")}});
   }
   files["run.yaml"] = record_yaml(run.record);
-  files["model.pt"] = read_whole(fs::path(run.store->entry_dir(m.key)) / "model.pt");
+  files[kModelFile] = read_whole(fs::path(run.store->entry_dir(m.key)) / kModelFile);
   nlohmann::json info = {{"format", kSubmissionFormat}, {"recipe", run.record.recipe},     {"recipe_file", recipe_path},
                          {"sets", sets},               {"model_stage", model},              {"model_key", m.key},
                          {"evaluate_stage", eval},      {"whittle_version", WHITTLE_VERSION}, {"claims", claims},

@@ -18,7 +18,7 @@
 
 namespace whittle::runtime {
 
-constexpr int kSubmissionFormat = 2;  ///< 2: a score claim per preset, and the preset the recipe shows
+constexpr int kSubmissionFormat = 3;  ///< 2: a score claim per preset, and the preset the recipe shows; 3: model.safetensors
 
 /// Why a submission cannot be made, or why one is rejected; `help` says what to do.
 struct SubmissionError : std::runtime_error {
@@ -26,7 +26,14 @@ struct SubmissionError : std::runtime_error {
   std::string help;
 };
 
-/// A fresh private folder under the system's temporary folder, removed with the object.
+/// A fault of this machine, not of a submission (a full or read-only temporary folder): verify
+/// says so, and judges nothing.
+struct LocalError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// A fresh private folder under the system's temporary folder, removed with the object. Throws
+/// LocalError when none can be made.
 struct TempDir {
   std::filesystem::path path;
   TempDir();

@@ -11,6 +11,7 @@
 #include "lang/files.h"
 #include "lang/loader.h"
 #include "runtime/atomic_file.h"
+#include "runtime/store.h"
 
 namespace whittle::runtime {
 namespace fs = std::filesystem;
@@ -18,7 +19,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::uint64_t kMiB = 1u << 20;
-constexpr std::uint64_t kMaxTotal = 2048 * kMiB;  // what verify reads at most, all files together
 constexpr std::size_t kMaxPath = 1024, kMaxComponent = 255;
 
 std::string archive_error(archive* a, const char* otherwise) {
@@ -30,11 +30,11 @@ std::string archive_error(archive* a, const char* otherwise) {
 std::uint64_t submission_file_limit(const std::string& p) {
   if (p == "MANIFEST.sha256" || p == "claims.json") return kMiB;
   if (p == "run.yaml") return 64 * kMiB;
-  if (p == "model.pt") return 1024 * kMiB;  // ResNet18 in float is 45 MB; VGG19 80 MB
+  if (p == kModelFile) return 256 * kMiB;  // ResNet18 in float is 45 MB; VGG19 80 MB
   // The recipe's files: its sources (which the loader limits itself) and the modules scripted in
   // PyTorch that `model torchscript` reads, as large as a model.
-  if (p.rfind("recipe/", 0) == 0) return 1024 * kMiB;
-  if (p.rfind("exports/", 0) == 0 && p.find('/', 8) == std::string::npos) return 1024 * kMiB;  // ONNX and TorchScript exports
+  if (p.rfind("recipe/", 0) == 0) return 256 * kMiB;
+  if (p.rfind("exports/", 0) == 0 && p.find('/', 8) == std::string::npos) return 256 * kMiB;  // ONNX and TorchScript exports
   if (p.rfind("report/", 0) == 0 && p.find('/', 7) == std::string::npos) return 64 * kMiB;
   return 0;
 }
@@ -84,8 +84,13 @@ std::optional<SubmissionFiles> read_submission(const std::string& file, std::str
     }
     const std::string inner = p.lexically_relative(top).generic_string();
     const std::uint64_t limit = submission_file_limit(inner);
+    if (limit == 0 && inner == "model.pt") {
+      error = "it holds `model.pt`, the model file of submissions made by a whittle that kept models as TorchScript archives; "
+              "make the submission again with this whittle (`whittle submit`): verify reads models only as safetensors data";
+      break;
+    }
     if (limit == 0) {
-      error = fmt::format("the entry `{}` is no file a submission holds (MANIFEST.sha256, claims.json, run.yaml, model.pt, recipe/, report/, exports/)", shown);
+      error = fmt::format("the entry `{}` is no file a submission holds (MANIFEST.sha256, claims.json, run.yaml, model.safetensors, recipe/, report/, exports/)", shown);
       break;
     }
     if (files.count(inner)) {
@@ -94,7 +99,7 @@ std::optional<SubmissionFiles> read_submission(const std::string& file, std::str
     }
     // Streamed in blocks: what the header declares is checked, never allocated.
     const la_int64_t declared = archive_entry_size_is_set(e) ? archive_entry_size(e) : -1;
-    if (declared > static_cast<la_int64_t>(limit) || total + static_cast<std::uint64_t>(std::max<la_int64_t>(declared, 0)) > kMaxTotal) {
+    if (declared > static_cast<la_int64_t>(limit) || total + static_cast<std::uint64_t>(std::max<la_int64_t>(declared, 0)) > kMaxSubmissionBytes) {
       error = fmt::format("the entry `{}` declares {} bytes, more than a submission's `{}` may have ({} MiB)", shown, declared, inner, limit / kMiB);
       break;
     }
@@ -104,9 +109,9 @@ std::optional<SubmissionFiles> read_submission(const std::string& file, std::str
     while ((n = archive_read_data(a, buf, sizeof buf)) > 0) {
       bytes.append(buf, static_cast<std::size_t>(n));
       total += static_cast<std::uint64_t>(n);
-      if (bytes.size() > limit || total > kMaxTotal) break;
+      if (bytes.size() > limit || total > kMaxSubmissionBytes) break;
     }
-    if (bytes.size() > limit || total > kMaxTotal) {
+    if (bytes.size() > limit || total > kMaxSubmissionBytes) {
       error = fmt::format("the entry `{}` is larger than a submission's `{}` may be ({} MiB)", shown, inner, limit / kMiB);
       break;
     }

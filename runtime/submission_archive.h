@@ -1,11 +1,12 @@
 // A submission's archive (tar.gz, libarchive): what may be in one, and reading one safely.
 //
 // A submission is one top folder holding only these regular files, each bounded by its kind:
-//   MANIFEST.sha256   claims.json   run.yaml   model.pt   recipe/...   report/...
+//   MANIFEST.sha256   claims.json   run.yaml   model.safetensors   recipe/...   report/...   exports/...
 // Reading refuses, before anything is written anywhere: paths that leave the folder (absolute,
 // `..`), links, devices and other non-regular entries, a path that is both a file and a folder,
 // over-long paths, an entry twice, a file of no known kind, and a file larger than its kind allows.
-// Entries are streamed: memory grows with the bytes actually read, never with what a header declares.
+// Entries are streamed: memory grows with the bytes actually read, never with what a header declares,
+// and all of them together stop at kMaxSubmissionBytes however well they compress.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -13,6 +14,10 @@
 #include <string>
 
 namespace whittle::runtime {
+
+/// What verify reads of one submission at most, all files inflated together: a course model is
+/// tens of MB (VGG19 in float, 80 MB); a 100 KB archive that inflates past this is refused.
+inline constexpr std::uint64_t kMaxSubmissionBytes = std::uint64_t{512} << 20;
 
 using SubmissionFiles = std::map<std::string, std::string>;  ///< path inside the top folder → contents
 

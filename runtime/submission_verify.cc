@@ -12,6 +12,7 @@
 #include "runtime/metrics.h"
 #include "runtime/params.h"
 #include "runtime/sha256.h"
+#include "runtime/store.h"
 #include "runtime/submission.h"
 #include "runtime/torch_api.h"
 
@@ -94,7 +95,7 @@ OpenedSubmission open_submission(const std::string& file) {
   }
   for (const auto& [path, sum] : listed)
     if (!files->count(path)) throw SubmissionError(fmt::format("`{}` is in its manifest but not in the archive", path));
-  for (const char* need : {"claims.json", "run.yaml", "model.pt"})
+  for (const char* need : {"claims.json", "run.yaml", kModelFile})
     if (!files->count(need)) throw SubmissionError(fmt::format("it has no {}", need));
   nlohmann::json info;
   try {
@@ -184,6 +185,13 @@ bool Verification::ok() const {
 }
 
 Verification verify_submission(const Plan& plan, const OpenedSubmission& s, const fs::path& root, const fs::path& scratch) {
+  // A network scripted in PyTorch is code (its forward, its __setstate__): verify runs none of it.
+  for (const auto& st : plan.analysis->recipe.stages)
+    if (st.kind == "model" && Params(st).word("arch") == "torchscript")
+      throw SubmissionError(fmt::format("its recipe scripts its network in PyTorch ({}): evaluating it would run code the submission brings, "
+                                        "and verify runs none",
+                                        stage_name(plan, st.id)),
+                            "write the network in the recipe with `network` (docs/networks.md) and submit again");
   Verification v;
   auto& rows = v.rows;
   // The run record belongs to this recipe: the same stages with the same keys.
@@ -214,7 +222,7 @@ Verification verify_submission(const Plan& plan, const OpenedSubmission& s, cons
   if (!model_ok) return v;
   const StageRecord* m = record_of(*rec, model);
   fs::create_directories(scratch / "entry");
-  fs::copy_file(root / "model.pt", scratch / "entry" / "model.pt");
+  fs::copy_file(root / kModelFile, scratch / "entry" / kModelFile);
   std::map<std::string, double> found;
   try {
     found = torch_api().recompute_claims(plan, model, (scratch / "entry").string(), true);

@@ -17,7 +17,7 @@
 namespace whittle::runtime {
 
 /// Bump when TorchApi or a type it passes changes: a module of another version is refused.
-constexpr int kTorchApiVersion = 3;
+constexpr int kTorchApiVersion = 4;
 
 struct TorchApi {
   int api_version = kTorchApiVersion;
@@ -31,6 +31,8 @@ struct TorchApi {
                                                     const std::string& bytes) = nullptr;
   torchrt::WeightHistogram (*weight_histogram)(const Plan& plan, int stage_id, const std::string& entry_dir, double lo, double hi,
                                                int bins) = nullptr;
+  /// Converts one checkpoint of a format-2 cache into safetensors (`whittle cache upgrade`).
+  void (*upgrade_legacy_file)(const std::string& from, const std::string& to) = nullptr;
 };
 
 /// The module's table, loaded on the first call: from $WHITTLE_TORCH_MODULE, else beside the

@@ -1,5 +1,6 @@
-// `whittle cache ls | verify | gc | pack | unpack`: the store's listing, audit, collection, and
-// entries carried to another machine (runtime/cache_pack.h), as thin glue.
+// `whittle cache ls | verify | gc | pack | unpack | upgrade`: the store's listing, audit, collection,
+// entries carried to another machine (runtime/cache_pack.h), and the previous format converted
+// (runtime/cache_upgrade.h), as thin glue.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -9,11 +10,13 @@
 #include <optional>
 
 #include "runtime/cache_pack.h"
+#include "runtime/cache_upgrade.h"
 #include "runtime/cli/commands.h"
 #include "runtime/cli/common.h"
 #include "runtime/cli/recipes.h"
 #include "runtime/plan.h"
 #include "runtime/store.h"
+#include "runtime/torch_api.h"
 
 namespace whittle::cli {
 namespace fs = std::filesystem;
@@ -27,6 +30,10 @@ double mib(std::uint64_t bytes) { return static_cast<double>(bytes) / 1048576.0;
 std::optional<std::vector<int>> named_stages(const runtime::Plan& p, const std::vector<std::string>& names) {
   std::vector<int> out;
   for (const auto& n : names) {
+    if (n.empty()) {
+      std::fprintf(stderr, "error: `--stage ''` names no stage\n  help: name a stage by its number (`#3`, as `whittle plan` shows) or its `as` name\n");
+      return std::nullopt;
+    }
     const std::size_t before = out.size();
     std::vector<std::string> known;
     for (const auto& step : p.steps) {
@@ -121,13 +128,34 @@ void add_cache_pack(CLI::App* c, int& exit_code) {
   u->callback([file, dir, recipe, &exit_code] { exit_code = unpack(*file, *dir, *recipe); });
 }
 
+int upgrade(const std::string& dir) {
+  const std::string root = dir.empty() ? runtime::default_cache_dir("./recipe") : dir;
+  try {
+    const auto r = runtime::upgrade_cache(root, [](const std::string& from, const std::string& to) {
+      runtime::torch_api().upgrade_legacy_file(from, to);
+    });
+    if (r.already) {
+      std::printf("the cache `%s` is already of this whittle's format (whittle-cache %d): nothing to do\n", root.c_str(), runtime::kCacheFormat);
+      return 0;
+    }
+    for (const auto& q : r.quarantined) std::printf("damaged, moved to corrupt/ (the next run recomputes it): %s\n", q.c_str());
+    std::printf("upgraded the cache `%s` to whittle-cache %d: %zu of %zu entries converted to safetensors%s\n", root.c_str(),
+                runtime::kCacheFormat, r.converted, r.entries,
+                r.partial ? fmt::format(", and the epoch checkpoints of {} unfinished stage{}", r.partial, r.partial == 1 ? "" : "s").c_str() : "");
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}
+
 }  // namespace
 
 void add_cache(CLI::App& app, int& exit_code) {
   auto dir = std::make_shared<std::string>();
   auto recipes = std::make_shared<std::vector<std::string>>();
   auto sets = std::make_shared<std::vector<std::string>>();
-  CLI::App* c = app.add_subcommand("cache", "Inspect, clean and carry the cache: ls, verify, gc RECIPE..., pack RECIPE, unpack FILE");
+  CLI::App* c = app.add_subcommand("cache", "Inspect, clean and carry the cache: ls, verify, gc RECIPE..., pack RECIPE, unpack FILE, upgrade");
   c->require_subcommand(1);
   // Each subcommand's body gets the opened store and returns the exit code.
   auto with_store = [dir, &exit_code](std::function<int(ArtifactStore&)> body) {
@@ -203,6 +231,9 @@ void add_cache(CLI::App& app, int& exit_code) {
     return 0;
   }));
   add_cache_pack(c, exit_code);
+  CLI::App* up = c->add_subcommand("upgrade", "Convert a cache of the previous format (LibTorch archives) to this one (safetensors), keeping every entry");
+  up->add_option("--cache", *dir, "Cache folder (default: ./.whittle or $WHITTLE_CACHE)");
+  up->callback([dir, &exit_code] { exit_code = upgrade(*dir); });
 }
 
 }  // namespace whittle::cli

@@ -4,9 +4,11 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "runtime/cli/commands.h"
 #include "runtime/cli/recipes.h"
+#include "runtime/atomic_file.h"
 #include "runtime/executor.h"
 #include "runtime/metrics.h"
 #include "runtime/submission.h"
@@ -49,16 +51,32 @@ int verify(const std::string& file, const std::string& data) {
     std::fprintf(stderr, "error: %s is rejected: %s\n", file.c_str(), why.c_str());
     return 1;
   };
+  auto local_fault = [&](const std::string& why) {
+    std::fprintf(stderr, "error: cannot verify %s on this machine: %s\n  help: the submission was not judged; free space in the "
+                         "temporary folder, or point TMPDIR at a writable folder with room, and verify again\n",
+                 file.c_str(), why.c_str());
+    return 2;
+  };
   try {
     const runtime::OpenedSubmission s = runtime::open_submission(file);
-    runtime::TempDir tmp;  // removed on every way out, an exception's included
-    const fs::path root = tmp.path / "s";
-    RecipeOptions o{runtime::unpack_submission(s, root), s.sets, (tmp.path / "cache").string(), (root / "recipe").string(),
-                   s.score_preset};
+    std::optional<runtime::TempDir> tmp;  // removed on every way out, an exception's included
+    std::string recipe;
+    try {
+      tmp.emplace();
+      recipe = runtime::unpack_submission(s, tmp->path / "s");
+    } catch (const runtime::LocalError& e) {
+      return local_fault(e.what());
+    } catch (const runtime::WriteError& e) {
+      return local_fault(e.what());
+    } catch (const fs::filesystem_error& e) {
+      return local_fault(e.what());
+    }
+    const fs::path root = tmp->path / "s";
+    RecipeOptions o{recipe, s.sets, (tmp->path / "cache").string(), (root / "recipe").string(), s.score_preset};
     std::unique_ptr<runtime::ArtifactStore> store;
     auto plan = load_plan(o, store, data);
     if (!plan) return reject("its recipe cannot be planned here (see above; `--data DIR` says where this machine keeps the data)");
-    const runtime::Verification v = runtime::verify_submission(*plan, s, root, tmp.path);
+    const runtime::Verification v = runtime::verify_submission(*plan, s, root, tmp->path);
     std::printf("%-4s %-33s %-22s %s\n", "", "", "claimed", "recomputed");
     for (const auto& r : v.rows) std::printf("%-4s %-33s %-22s %s\n", r.ok ? "ok" : "FAIL", r.what.c_str(), r.claimed.c_str(), r.found.c_str());
     if (!v.complete) return 1;  // not the recipe's model: nothing more to recompute
@@ -66,6 +84,10 @@ int verify(const std::string& file, const std::string& data) {
     return v.ok() ? 0 : 1;
   } catch (const runtime::StageError& e) {
     std::fprintf(stderr, "error: cannot recompute the claims: %s\n%s", e.what(), e.help.empty() ? "" : ("  help: " + e.help + "\n").c_str());
+    return 1;
+  } catch (const runtime::SubmissionError& e) {
+    reject(e.what());
+    if (!e.help.empty()) std::fprintf(stderr, "  help: %s\n", e.help.c_str());
     return 1;
   } catch (const std::exception& e) {
     return reject(e.what());

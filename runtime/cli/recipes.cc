@@ -42,7 +42,8 @@ std::unique_ptr<runtime::Plan> load_plan(const RecipeOptions& o, std::unique_ptr
     std::fprintf(stderr, "error: %s\n", e.what());
     return nullptr;
   }
-  auto plan = runtime::make_plan(std::move(analysis), *store, data_dir);
+  // A submission (confined) never names the grader's folders: its data comes from --data or WHITTLE_DATA.
+  auto plan = runtime::make_plan(std::move(analysis), *store, data_dir, /*data_roots=*/o.confine_to.empty());
   if (!o.score.empty()) runtime::set_score_preset(*plan, o.score, "--score");
   const lang::Analysis& a = *plan->analysis;
   for (const auto& d : a.diags.all())

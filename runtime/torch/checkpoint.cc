@@ -2,18 +2,19 @@
 #include "runtime/torch/checkpoint.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <filesystem>
 #include <set>
-#include <sstream>
 
 #include "lang/files.h"
 #include "runtime/atomic_file.h"
 #include "runtime/executor.h"
 #include "runtime/sha256.h"
 #include "runtime/store.h"
+#include "runtime/torch/tensor_file.h"
 
 namespace whittle::runtime::torchrt {
 namespace fs = std::filesystem;
@@ -22,14 +23,6 @@ namespace {
 
 constexpr int kStateFormat = 1;
 constexpr std::uintmax_t kMaxStateBytes = 256u << 20;
-
-/// A new state of the optimizer's kind, to read a saved one into.
-std::unique_ptr<torch::optim::OptimizerParamState> fresh_state(torch::optim::Optimizer& opt) {
-  if (dynamic_cast<torch::optim::SGD*>(&opt)) return std::make_unique<torch::optim::SGDParamState>();
-  if (dynamic_cast<torch::optim::AdamW*>(&opt)) return std::make_unique<torch::optim::AdamWParamState>();
-  if (dynamic_cast<torch::optim::Adam*>(&opt)) return std::make_unique<torch::optim::AdamParamState>();
-  throw std::logic_error("an optimizer whittle does not checkpoint");
-}
 
 std::string state_name(int epoch) { return fmt::format("state-{}.json", epoch); }
 
@@ -64,56 +57,152 @@ std::string check_state(const std::string& dir, const std::string& name, int epo
 
 }  // namespace
 
+namespace {
+
+/// The optimizer's kind: SGD, Adam and AdamW are what `train` makes (fit.cc). Its file names the
+/// family of its state (AdamW's is Adam's).
+std::string kind_of(torch::optim::Optimizer& opt) {
+  if (dynamic_cast<torch::optim::SGD*>(&opt)) return "sgd";
+  if (dynamic_cast<torch::optim::AdamW*>(&opt)) return "adamw";
+  if (dynamic_cast<torch::optim::Adam*>(&opt)) return "adam";
+  throw std::logic_error("an optimizer whittle does not checkpoint");
+}
+
+nlohmann::json options_json(const std::string& kind, torch::optim::OptimizerOptions& o) {
+  if (kind == "sgd") {
+    auto& s = static_cast<torch::optim::SGDOptions&>(o);
+    return {{"lr", s.lr()}, {"momentum", s.momentum()}, {"dampening", s.dampening()}, {"weight_decay", s.weight_decay()}, {"nesterov", s.nesterov()}};
+  }
+  auto adam = [](auto& a) {
+    return nlohmann::json{{"lr", a.lr()}, {"beta1", std::get<0>(a.betas())}, {"beta2", std::get<1>(a.betas())}, {"eps", a.eps()},
+                          {"weight_decay", a.weight_decay()}, {"amsgrad", a.amsgrad()}};
+  };
+  return kind == "adam" ? adam(static_cast<torch::optim::AdamOptions&>(o)) : adam(static_cast<torch::optim::AdamWOptions&>(o));
+}
+
+void set_options(const std::string& kind, torch::optim::OptimizerOptions& o, const nlohmann::json& j) {
+  if (kind == "sgd") {
+    auto& s = static_cast<torch::optim::SGDOptions&>(o);
+    s.lr(j.at("lr").get<double>()).momentum(j.at("momentum").get<double>()).dampening(j.at("dampening").get<double>());
+    s.weight_decay(j.at("weight_decay").get<double>()).nesterov(j.at("nesterov").get<bool>());
+    return;
+  }
+  auto adam = [&](auto& a) {
+    a.lr(j.at("lr").get<double>()).betas(std::make_tuple(j.at("beta1").get<double>(), j.at("beta2").get<double>()));
+    a.eps(j.at("eps").get<double>()).weight_decay(j.at("weight_decay").get<double>()).amsgrad(j.at("amsgrad").get<bool>());
+  };
+  if (kind == "adam") adam(static_cast<torch::optim::AdamOptions&>(o));
+  else adam(static_cast<torch::optim::AdamWOptions&>(o));
+}
+
+/// The tensors of one parameter's state, by field name (undefined ones left out), and its step.
+std::vector<std::pair<std::string, torch::Tensor*>> state_tensors(const std::string& kind, torch::optim::OptimizerParamState& st,
+                                                                  std::int64_t** step) {
+  *step = nullptr;
+  if (kind == "sgd") {
+    auto& s = static_cast<torch::optim::SGDParamState&>(st);
+    return {{"momentum_buffer", &const_cast<torch::Tensor&>(s.momentum_buffer())}};
+  }
+  auto adam = [&](auto& a) -> std::vector<std::pair<std::string, torch::Tensor*>> {
+    *step = &const_cast<std::int64_t&>(a.step());
+    return {{"exp_avg", &const_cast<torch::Tensor&>(a.exp_avg())},
+            {"exp_avg_sq", &const_cast<torch::Tensor&>(a.exp_avg_sq())},
+            {"max_exp_avg_sq", &const_cast<torch::Tensor&>(a.max_exp_avg_sq())}};
+  };
+  return kind == "adam" ? adam(static_cast<torch::optim::AdamParamState&>(st)) : adam(static_cast<torch::optim::AdamWParamState&>(st));
+}
+
+std::string family_of(const std::string& kind) { return kind == "adamw" ? "adam" : kind; }
+
+std::unique_ptr<torch::optim::OptimizerParamState> fresh_state(const std::string& kind) {
+  if (kind == "sgd") return std::make_unique<torch::optim::SGDParamState>();
+  if (kind == "adamw") return std::make_unique<torch::optim::AdamWParamState>();
+  return std::make_unique<torch::optim::AdamParamState>();
+}
+
+}  // namespace
+
+std::string optim_file_of(const std::string& model_file) {
+  const std::string ext = kModelExtension;
+  const std::string stem = model_file.size() > ext.size() && model_file.compare(model_file.size() - ext.size(), ext.size(), ext) == 0
+                               ? model_file.substr(0, model_file.size() - ext.size())
+                               : model_file;
+  return stem + ".optim" + ext;
+}
+
 std::string optimizer_bytes(torch::optim::Optimizer& opt) {
-  torch::serialize::OutputArchive a;
+  // A safetensors file: each parameter's state tensors as `param.I.FIELD` (I its position in its
+  // groups, never its address, so two identical runs write the same bytes); the groups' options and
+  // the step counts as metadata.
+  const std::string kind = kind_of(opt);
+  safetensors::Writer w;
+  nlohmann::json groups = nlohmann::json::array(), steps = nlohmann::json::object();
   std::int64_t index = 0;
-  for (std::size_t g = 0; g < opt.param_groups().size(); ++g) {
-    auto& group = opt.param_groups()[g];
-    torch::serialize::OutputArchive options;
-    group.options().serialize(options);
-    a.write(fmt::format("group.{}", g), options);
+  for (auto& group : opt.param_groups()) {
+    groups.push_back(options_json(kind, group.options()));
     for (const auto& p : group.params()) {
       auto it = opt.state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
       if (it != opt.state().end()) {
-        torch::serialize::OutputArchive st;
-        it->second->serialize(st);
-        a.write(fmt::format("param.{}", index), st);
+        std::int64_t* step = nullptr;
+        for (const auto& [field, t] : state_tensors(kind, *it->second, &step))
+          if (t->defined()) add_tensor(w, fmt::format("param.{}.{}", index, field), *t);
+        steps[std::to_string(index)] = step ? *step : 0;
       }
       ++index;
     }
   }
-  std::ostringstream out;
-  a.save_to(out);
-  return out.str();
+  w.meta("format", kOptimizerFileFormat);
+  w.meta("optimizer", family_of(kind));
+  w.meta("groups", groups.dump());
+  w.meta("state", steps.dump());
+  return w.bytes();
 }
 
 void load_optimizer_bytes(torch::optim::Optimizer& opt, const std::string& bytes, torch::Device dev) {
-  std::istringstream in(bytes);
-  torch::serialize::InputArchive a;
-  a.load_from(in, dev);
+  const std::string kind = kind_of(opt);
+  const safetensors::File f = safetensors::parse(bytes);
+  if (f.meta("format") != std::string(kOptimizerFileFormat) || f.meta("optimizer") != family_of(kind))
+    throw StageError(fmt::format("it holds the state of `{}` ({}), and the stage trains with `{}`", f.meta("optimizer"), f.meta("format"), kind));
+  const auto groups = nlohmann::json::parse(f.meta("groups", "[]"));
+  const auto steps = nlohmann::json::parse(f.meta("state", "{}"));
+  if (!groups.is_array() || groups.size() != opt.param_groups().size() || !steps.is_object())
+    throw StageError(fmt::format("it has {} parameter groups, and the optimizer {}", groups.size(), opt.param_groups().size()));
   std::int64_t index = 0;
   opt.state().clear();
   for (std::size_t g = 0; g < opt.param_groups().size(); ++g) {
     auto& group = opt.param_groups()[g];
-    torch::serialize::InputArchive options;
-    if (a.try_read(fmt::format("group.{}", g), options)) group.options().serialize(options);
+    set_options(kind, group.options(), groups[g]);
     for (const auto& p : group.params()) {
-      torch::serialize::InputArchive st;
-      if (a.try_read(fmt::format("param.{}", index), st)) {
-        auto state = fresh_state(opt);
-        state->serialize(st);
-        opt.state()[c10::guts::to_string(p.unsafeGetTensorImpl())] = std::move(state);
+      const std::string i = std::to_string(index++);
+      if (!steps.contains(i)) continue;
+      auto state = fresh_state(kind);
+      std::int64_t* step = nullptr;
+      for (const auto& [field, t] : state_tensors(kind, *state, &step)) {
+        torch::Tensor v = read_tensor(f, fmt::format("param.{}.{}", i, field));
+        if (!v.defined()) continue;
+        if (v.sizes() != p.sizes())
+          throw StageError(fmt::format("its `{}` of parameter {} is {} where the parameter is {}", field, i, fmt::join(v.sizes().vec(), "×"),
+                                       fmt::join(p.sizes().vec(), "×")));
+        *t = v.to(dev, p.scalar_type());
       }
-      ++index;
+      if (step) *step = steps.at(i).get<std::int64_t>();
+      opt.state()[c10::guts::to_string(p.unsafeGetTensorImpl())] = std::move(state);
     }
   }
 }
 
 void load_optimizer_file(torch::optim::Optimizer& opt, const std::string& path, torch::Device dev) {
   std::string error;
-  auto bytes = lang::read_regular_file(path, std::uintmax_t{16} << 30, error);
+  auto bytes = lang::read_regular_file(path, safetensors::Limits{}.max_file, error);
   if (!bytes) throw StageError(error);
-  load_optimizer_bytes(opt, *bytes, dev);
+  try {
+    load_optimizer_bytes(opt, *bytes, dev);
+  } catch (const StageError& e) {
+    throw StageError(fmt::format("`{}` is no optimizer state of this stage: {}", path, e.what()), e.help);
+  } catch (const std::exception& e) {  // a file that is no safetensors file, malformed metadata
+    throw StageError(fmt::format("`{}` is no optimizer state of this stage: {}", path, e.what()),
+                     "the file is damaged or was not written by this whittle; remove the entry and run again");
+  }
 }
 
 EpochState EpochCheckpoints::resume(std::string& note) const {
@@ -151,7 +240,7 @@ void EpochCheckpoints::commit(EpochState& s, const Net& net, torch::optim::Optim
   files[s.model_file()] = sha256_hex(model);
   files[s.optim_file()] = sha256_hex(optim);
   if (!snapshot.empty()) {
-    const std::string optim_snapshot = snapshot.substr(0, snapshot.size() - 3) + ".optim.pt";
+    const std::string optim_snapshot = optim_file_of(snapshot);
     write_file_atomic(path(snapshot), model);
     write_file_atomic(path(optim_snapshot), optim);
     files[snapshot] = files[s.model_file()];

@@ -1,7 +1,8 @@
 // Epoch checkpoints of a train or retrain in progress, so that a killed run resumes where it was and
 // ends exactly as an uninterrupted one.
 //
-// Each epoch writes its model and optimizer under new names (epoch-N.pt, epoch-N.optim.pt), then one
+// Each epoch writes its model and optimizer under new names (epoch-N.safetensors, epoch-N.optim.safetensors:
+// data, runtime/safetensors.h), then one
 // state file, state-N.json, renamed into place last: it names every file it describes with its
 // SHA-256, and carries the stage's log lines, evaluation rows and last training loss. A kill at any
 // moment leaves the previous state whole; the files of the state before it are removed only after
@@ -23,8 +24,13 @@ namespace whittle::runtime::torchrt {
 std::string optimizer_bytes(torch::optim::Optimizer& opt);
 /// Restores what optimizer_bytes wrote into an optimizer over the same parameters (SGD, Adam, AdamW).
 void load_optimizer_bytes(torch::optim::Optimizer& opt, const std::string& bytes, torch::Device dev);
-/// Reads the file at `path` and restores it (a cache entry's snapshot-K.optim.pt).
+/// Reads the file at `path` and restores it (a cache entry's snapshot-K.optim.safetensors).
 void load_optimizer_file(torch::optim::Optimizer& opt, const std::string& path, torch::Device dev);
+
+/// Models and optimizer states are safetensors files: `NAME.safetensors` and `NAME.optim.safetensors`.
+inline constexpr const char* kModelExtension = ".safetensors";
+/// The optimizer state saved beside a model file: epoch-3.safetensors → epoch-3.optim.safetensors.
+std::string optim_file_of(const std::string& model_file);
 
 struct EpochState {
   int epoch = 0;        ///< epochs done
@@ -32,8 +38,8 @@ struct EpochState {
   std::string history;  ///< evaluation rows so far (epoch,split,loss,accuracy)
   double loss = std::nan(""), accuracy = std::nan("");  ///< of the last epoch trained
   std::map<std::string, std::string> files;             ///< file name → SHA-256: the epoch's model and optimizer, snapshots
-  std::string model_file() const { return "epoch-" + std::to_string(epoch) + ".pt"; }
-  std::string optim_file() const { return "epoch-" + std::to_string(epoch) + ".optim.pt"; }
+  std::string model_file() const { return "epoch-" + std::to_string(epoch) + kModelExtension; }
+  std::string optim_file() const { return optim_file_of(model_file()); }
 };
 
 class EpochCheckpoints {

@@ -1,4 +1,5 @@
-// `export`: the model as Python sees it, written with torch::pickle_save (readable by torch.load).
+// `export`: the model as Python sees it: written with torch::pickle_save (readable by torch.load) or
+// as a safetensors file (data only), a TorchScript module, or ONNX.
 #pragma once
 #include <string>
 #include <vector>
@@ -14,6 +15,11 @@ namespace whittle::runtime::torchrt {
 /// and a state dict under kuangliu's names holding the weights the layers compute with (quantized
 /// values in float32, pruned weights zero), pickled.
 std::vector<char> export_bytes(const Net& net, const lang::StageInstance& model_stage, const Dataset& data);
+/// The same as a safetensors file (runtime/safetensors.h): the state dict's tensors, and the rest as
+/// metadata (`arch`, `params`, `input`, `dataset`, `mean`, `std`, `channels`, `quantization`, and
+/// `network` for a written network; the lists and dicts as JSON text). Python reads it with
+/// safetensors.torch.load_file, or with the 20 lines of docs/interop.md without that package.
+std::string safetensors_export_bytes(const Net& net, const lang::StageInstance& model_stage, const Dataset& data);
 
 /// The model as a self-contained TorchScript module (export_torchscript.cc): traced by LibTorch's
 /// JIT, its forward taking float NCHW in [0, 1] and applying the data set's normalisation first

@@ -1,6 +1,8 @@
 // Models read back from the cache (inspect.h).
 #include "runtime/torch/inspect.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 
 #include "runtime/data_files.h"
@@ -72,7 +74,7 @@ std::map<std::string, double> recompute_claims(const Plan& plan, int stage_id, c
   if (test_accuracy) {
     const lang::StageInstance& data = plan.stage(plan.chain_model(stage_id).data_in);
     std::string error;
-    auto files = locate_data(data, error, plan.data_dir);
+    auto files = locate_data(data, error, plan.data_dir, plan.data_roots);
     if (!files) throw StageError(error);
     const Dataset d = load_dataset(data, *files);
     const Scores s = score_predictions(predict(*net.module, d.test_x, 256, torch::kCPU), d.test_y, d.classes);
@@ -88,11 +90,21 @@ std::map<std::string, double> recompute_export(const Plan& plan, int export_stag
   Net net = load_stage_model(plan, e.model_in, model_entry_dir);
   const lang::StageInstance& data = plan.stage(plan.chain_model(e.model_in).data_in);
   std::string error;
-  auto files = locate_data(data, error, plan.data_dir);
+  auto files = locate_data(data, error, plan.data_dir, plan.data_roots);
   if (!files) throw StageError(error);
   const Dataset d = load_dataset(data, *files);
   const bool normalize = Params(e).flag("normalize");
-  const ExportParity p = export_format(e) == ExportFormat::Onnx ? onnx_parity(bytes, net, d, normalize) : torchscript_parity(bytes, net, d, normalize);
+  // The submitted file is never run: whittle writes the export again from the verified model and
+  // the recipe, and the submitted bytes must be exactly those. Its parity is then measured on
+  // whittle's own bytes (the same bytes: the same computation).
+  const bool onnx = export_format(e) == ExportFormat::Onnx;
+  const std::string ours = onnx ? onnx_bytes(net, d, normalize) : torchscript_bytes(net, d, normalize);
+  if (ours != bytes)
+    throw StageError(fmt::format("the file is not the {} export whittle writes from the submitted model ({} bytes where whittle writes {}{}); "
+                                 "it was not run",
+                                 onnx ? "ONNX" : "TorchScript", bytes.size(), ours.size(),
+                                 bytes.size() == ours.size() ? ", some of them other" : ""));
+  const ExportParity p = onnx ? onnx_parity(ours, net, d, normalize) : torchscript_parity(ours, net, d, normalize);
   return {{"export_accuracy", p.accuracy}, {"export_agreement", p.agreement}, {"export_max_logit_diff", p.max_logit_diff}};
 }
 

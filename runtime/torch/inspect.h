@@ -37,9 +37,11 @@ WeightHistogram weight_histogram(const Plan& plan, int stage_id, const std::stri
 /// as the `data` stage finds it). Throws StageError when the data cannot be found or read.
 std::map<std::string, double> recompute_claims(const Plan& plan, int stage_id, const std::string& entry_dir, bool test_accuracy);
 
-/// An ONNX or TorchScript file of the export stage `export_stage` (its bytes given) read back by its
-/// runtime and evaluated on the test set beside the model of that stage's chain, loaded from the
-/// model's cache entry folder: export_accuracy, export_agreement, export_max_logit_diff.
+/// The parity of an ONNX or TorchScript file of the export stage `export_stage` (its bytes given,
+/// never run: a file a submission brings is code): the export is written again from the model of
+/// that stage's chain (loaded from its cache entry folder), must equal `bytes` exactly (else
+/// StageError), and that file is read back by its runtime and evaluated on the test set beside the
+/// model: export_accuracy, export_agreement, export_max_logit_diff.
 std::map<std::string, double> recompute_export(const Plan& plan, int export_stage, const std::string& model_entry_dir,
                                                const std::string& bytes);
 

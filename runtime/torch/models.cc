@@ -4,6 +4,7 @@
 #include "runtime/torch/network.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "runtime/executor.h"
 #include "runtime/params.h"
 #include "runtime/plan.h"
+#include "runtime/store.h"
 #include "runtime/torch/archs.h"
 #include "runtime/torch/data.h"
 #include "runtime/torch/layers.h"
@@ -21,6 +23,7 @@
 #include "runtime/torch/network.h"
 #include "runtime/torch/quant.h"
 #include "runtime/torch/script_net.h"
+#include "runtime/torch/tensor_file.h"
 
 namespace whittle::runtime::torchrt {
 namespace nn = torch::nn;
@@ -148,15 +151,6 @@ void profile(NetImpl& net, const Shape& shape) {
 
 namespace {
 
-/// A string as a tensor of bytes, so that it travels in the same archive as the weights.
-torch::Tensor text_tensor(const std::string& s) {
-  return torch::from_blob(const_cast<char*>(s.data()), {static_cast<std::int64_t>(s.size())}, torch::kUInt8).clone();
-}
-std::string tensor_text(const torch::Tensor& t) {
-  const auto c = t.contiguous();
-  return std::string(reinterpret_cast<const char*>(c.data_ptr<std::uint8_t>()), static_cast<std::size_t>(c.numel()));
-}
-
 /// A net's quantizers, precision and int8 plan, as save_net stores them.
 nlohmann::json meta_of(const Net& net) {
   nlohmann::json meta = {{"half", net.half}, {"quant", nlohmann::json::object()}};
@@ -169,19 +163,17 @@ nlohmann::json meta_of(const Net& net) {
 }  // namespace
 
 std::string net_bytes(const Net& net) {
-  torch::serialize::OutputArchive a;
-  // What is not a tensor: the quantizers of the layers that have one, and whether the model is half precision.
-  a.write("meta", text_tensor(meta_of(net).dump()));
-  // Always CPU tensors in the standard layout, whatever device or memory format trained them.
-  auto portable = [](const torch::Tensor& t) { return t.detach().to(torch::kCPU).contiguous(); };
-  for (const auto& p : net.module->named_parameters()) a.write("p." + p.key(), portable(p.value()));
-  for (const auto& b : net.module->named_buffers()) a.write("b." + b.key(), portable(b.value()));
-  for (const auto& [k, m] : net.masks) a.write("m." + k, portable(m));
-  // Into memory, then written by whittle: LibTorch's file writer ends the process when a write
-  // fails (a full disk) instead of throwing.
-  std::ostringstream out;
-  a.save_to(out);
-  return out.str();
+  // A safetensors file (runtime/safetensors.h): data that reading never executes. What is not a
+  // tensor (the quantizers of the layers that have one, half precision, the int8 plan) is its
+  // metadata. Tensors are CPU tensors in the standard layout, whatever device or memory format
+  // trained them; written into memory, then by whittle's atomic writer.
+  safetensors::Writer w;
+  w.meta("format", kModelFileFormat);
+  w.meta("whittle", meta_of(net).dump());
+  for (const auto& p : net.module->named_parameters()) add_tensor(w, "p." + p.key(), p.value());
+  for (const auto& b : net.module->named_buffers()) add_tensor(w, "b." + b.key(), b.value());
+  for (const auto& [k, m] : net.masks) add_tensor(w, "m." + k, m);
+  return w.bytes();
 }
 
 void save_net(const Net& net, const std::string& path) { write_file_atomic(path, net_bytes(net)); }
@@ -195,9 +187,10 @@ void restore(Net& net, const nlohmann::json* meta, const std::function<bool(cons
   torch::NoGradGuard guard;
   if (meta) {
     net.half = meta->value("half", false);
-    net.int8 = meta->contains("int8") ? (*meta)["int8"].dump() : std::string();
+    net.int8 = meta->contains("int8") ? meta->at("int8").dump() : std::string();
+    const auto quant = meta->value("quant", nlohmann::json::object());
     for (auto& l : net.layers())
-      if ((*meta)["quant"].contains(l.name)) quantize_layer(*l.module, (*meta)["quant"][l.name].get<QuantSpec>(), /*initialise=*/false);
+      if (quant.is_object() && quant.contains(l.name)) quantize_layer(*l.module, quant.at(l.name).get<QuantSpec>(), /*initialise=*/false);
   }
   bool reshaped = false;
   auto load = [&](const std::string& key, torch::Tensor& into) {
@@ -205,7 +198,13 @@ void restore(Net& net, const nlohmann::json* meta, const std::function<bool(cons
     if (!read(key, t)) throw StageError(fmt::format("the checkpoint has no `{}`", key.substr(2)), "the model was saved by another architecture");
     if (t.sizes() == into.sizes()) {
       into.copy_(t);
-    } else {  // a physically slimmed layer: the checkpoint's shape wins
+    } else {  // a physically slimmed layer: the checkpoint's shape wins, never larger than the architecture's
+      bool slimmer = t.dim() == into.dim();
+      for (std::int64_t d = 0; slimmer && d < t.dim(); ++d) slimmer = t.size(d) <= into.size(d);
+      if (!slimmer)
+        throw StageError(fmt::format("the checkpoint's `{}` is {}, which the architecture's {} cannot have become by pruning", key.substr(2),
+                                     fmt::join(t.sizes().vec(), "×"), fmt::join(into.sizes().vec(), "×")),
+                         "the model was saved by another architecture");
       into.set_data(t.to(into.device(), into.scalar_type()).clone());
       reshaped = true;
     }
@@ -228,12 +227,31 @@ void restore(Net& net, const nlohmann::json* meta, const std::function<bool(cons
 }  // namespace
 
 void load_net(Net& net, const std::string& path) {
-  torch::serialize::InputArchive a;
-  a.load_from(path);
-  torch::Tensor meta_t;
-  std::optional<nlohmann::json> meta;
-  if (a.try_read("meta", meta_t)) meta = nlohmann::json::parse(tensor_text(meta_t));
-  restore(net, meta ? &*meta : nullptr, [&](const std::string& key, torch::Tensor& t) { return a.try_read(key, t); });
+  safetensors::File f;
+  try {
+    f = safetensors::read_file(path);
+  } catch (const safetensors::FormatError& e) {
+    throw StageError(e.what(), "the file is damaged or was not written by this whittle; remove the entry and run again");
+  }
+  if (f.meta("format") != std::string(kModelFileFormat))
+    throw StageError(fmt::format("`{}` is not a whittle model (its format is `{}`, this whittle writes `{}`)", path, f.meta("format"), kModelFileFormat));
+  nlohmann::json meta;
+  try {
+    meta = nlohmann::json::parse(f.meta("whittle", "{}"));
+    if (!meta.is_object()) throw std::invalid_argument("not an object");
+  } catch (const std::exception& e) {
+    throw StageError(fmt::format("`{}` has malformed metadata: {}", path, e.what()));
+  }
+  try {
+    restore(net, &meta, [&](const std::string& key, torch::Tensor& t) {
+      t = read_tensor(f, key);
+      return t.defined();
+    });
+  } catch (const StageError&) {
+    throw;
+  } catch (const std::exception& e) {  // a quantizer or int8 plan the net cannot take
+    throw StageError(fmt::format("`{}` does not fit the model: {}", path, e.what()));
+  }
 }
 
 namespace {
@@ -311,7 +329,7 @@ std::int64_t count_nonzero_prunable(const Net& net, std::int64_t& total) {
 Net load_stage_model(const Plan& plan, int stage_id, const std::string& entry_dir) {
   const lang::StageInstance& m = plan.chain_model(stage_id);
   Net net = build_model(m, dataset_shape(plan.stage(m.data_in)), 0);
-  load_net(net, (std::filesystem::path(entry_dir) / "model.pt").string());
+  load_net(net, (std::filesystem::path(entry_dir) / kModelFile).string());
   return net;
 }
 

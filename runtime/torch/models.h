@@ -95,7 +95,7 @@ void save_net(const Net& net, const std::string& path);
 /// What save_net writes, as bytes.
 std::string net_bytes(const Net& net);
 
-/// The model stage `stage_id` produced, from its cache entry folder (model.pt): its chain's
+/// The model stage `stage_id` produced, from its cache entry folder (its model.safetensors): its chain's
 /// architecture, shaped for the chain's data set, with the stored weights, masks, quantizers and
 /// int8 plan.
 Net load_stage_model(const Plan& plan, int stage_id, const std::string& entry_dir);

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "runtime/torch/inspect.h"
+#include "runtime/torch/legacy_file.h"
 #include "runtime/torch/preview.h"
 #include "runtime/torch/runner.h"
 #include "runtime/torch_api.h"
@@ -23,6 +24,7 @@ extern "C" __attribute__((visibility("default"))) const whittle::runtime::TorchA
     a.recompute_claims = &torchrt::recompute_claims;
     a.recompute_export = &torchrt::recompute_export;
     a.weight_histogram = &torchrt::weight_histogram;
+    a.upgrade_legacy_file = &torchrt::upgrade_legacy_file;
     return a;
   }();
   return &api;

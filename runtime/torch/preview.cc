@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "runtime/executor.h"
+#include "runtime/params.h"
 #include "runtime/torch/data.h"
 #include "runtime/torch/fit.h"
 #include "runtime/torch/score.h"
@@ -37,7 +38,10 @@ std::map<int, StagePreview> preview_plan(const Plan& plan) {
     if (s.kind == "data") continue;
     StagePreview pv;
     try {
-      if (s.kind == "model") {
+      if (s.kind == "model" && Params(s).word("arch") == "torchscript") {
+        // Building it would run the module's code (its forward): a preview never does that.
+        pv.note = "a scripted network: figures after `whittle run` (a preview runs no module's code)";
+      } else if (s.kind == "model") {
         Net net = build_model(s, dataset_shape(plan.stage(s.data_in)), seed_of(step.key));
         pv.metrics = size_and_cost(net);
         if (writers[s.id] > 0) nets.emplace(s.id, std::move(net));

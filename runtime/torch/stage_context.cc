@@ -5,6 +5,7 @@
 
 #include "runtime/atomic_file.h"
 #include "runtime/data_files.h"
+#include "runtime/store.h"
 #include "runtime/torch/fit.h"
 #include "runtime/torch/score.h"
 
@@ -34,7 +35,7 @@ Dataset& StageContext::dataset(int data_id) {
   if (it != datasets_.end()) return it->second;
   const lang::StageInstance& s = plan.stage(data_id);
   std::string error;
-  auto files = locate_data(s, error, plan.data_dir);
+  auto files = locate_data(s, error, plan.data_dir, plan.data_roots);
   if (!files) throw StageError(error);
   return datasets_.emplace(data_id, load_dataset(s, *files)).first->second;
 }
@@ -54,7 +55,7 @@ void StageContext::model_metrics(const Net& net) {
   for (const auto& [k, v] : size_and_cost(net)) job.metrics[k] = v;
 }
 
-void StageContext::save_model(const Net& net) { save_net(net, out("model.pt").string()); }
+void StageContext::save_model(const Net& net) { save_net(net, out(kModelFile).string()); }
 
 void StageContext::write(const std::string& file, const std::string& text) { write_file_atomic(out(file).string(), text); }
 

@@ -40,7 +40,7 @@ class StageContext {
   Net input_net();
   /// The model figures (size_and_cost) into the stage's metrics.
   void model_metrics(const Net& net);
-  /// The stage's model, as its entry's model.pt.
+  /// The stage's model, as its entry's model file (kModelFile).
   void save_model(const Net& net);
   /// A file of the stage's entry (every write checked: a full disk is an error, never a short file).
   void write(const std::string& file, const std::string& text);

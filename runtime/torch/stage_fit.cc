@@ -17,8 +17,7 @@ namespace whittle::runtime::torchrt {
 namespace fs = std::filesystem;
 namespace {
 
-std::string snapshot_name(int epoch) { return fmt::format("snapshot-{}.pt", epoch); }
-std::string optim_name(const std::string& model_file) { return model_file.substr(0, model_file.size() - 3) + ".optim.pt"; }
+std::string snapshot_name(int epoch) { return fmt::format("snapshot-{}{}", epoch, kModelExtension); }
 
 /// A hard link where the file system allows one (no second copy of a checkpoint), else a copy.
 void copy_into_entry(const fs::path& from, const fs::path& to) {
@@ -61,7 +60,7 @@ Net rewound_net(StageContext& ctx, int k, torch::Device dev) {
   if (from > 0) {
     load_net(at_k, (train_entry / snapshot_name(from)).string());
     at_k.to(dev, trainer.channels_last);
-    load_optimizer_file(*opt, (train_entry / optim_name(snapshot_name(from))).string(), dev);
+    load_optimizer_file(*opt, (train_entry / optim_file_of(snapshot_name(from))).string(), dev);
   }
   if (from < k) {
     ctx.message(fmt::format("weight rewinding: replaying epochs {} to {} of train #{} (its last snapshot before "

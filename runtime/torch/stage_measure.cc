@@ -89,6 +89,12 @@ void run_export(StageContext& ctx) {
       ctx.job.metrics["export_bytes"] = static_cast<double>(bytes.size());
       return;
     }
+    case ExportFormat::Safetensors: {
+      const std::string bytes = safetensors_export_bytes(net, m, data);
+      write_file_atomic(ctx.out(file).string(), bytes);
+      ctx.job.metrics["export_bytes"] = static_cast<double>(bytes.size());
+      return;
+    }
     case ExportFormat::TorchScript:
     case ExportFormat::Onnx: {
       const bool onnx = export_format(ctx.stage) == ExportFormat::Onnx;

@@ -353,7 +353,7 @@ TEST_CASE("a submission verifies, and a changed model, claim or path does not", 
   INFO(sub.out);
   REQUIRE(sub.code == 0);
   const Result listing = run_whittle_cmd("tar tzf " + archive);
-  for (const char* f : {"sub/recipe/r.recipe", "sub/recipe/lib/common.recipe", "sub/run.yaml", "sub/model.pt", "sub/claims.json",
+  for (const char* f : {"sub/recipe/r.recipe", "sub/recipe/lib/common.recipe", "sub/run.yaml", "sub/model.safetensors", "sub/claims.json",
                         "sub/MANIFEST.sha256", "sub/report/results.md"})
     CHECK(listing.out.find(f) != std::string::npos);
   // Verified on "another machine": nothing of the cache or the recipe's folder is needed.
@@ -367,16 +367,16 @@ TEST_CASE("a submission verifies, and a changed model, claim or path does not", 
   CHECK(ok.out.find("FAIL") == std::string::npos);
 
   // One byte of the model changed: the manifest catches it.
-  const Result byte = run_whittle("verify " + repack(s, moved, "printf '\\001' | dd of=model.pt bs=1 seek=2000 conv=notrunc 2>/dev/null", false, "b.tar.gz"));
+  const Result byte = run_whittle("verify " + repack(s, moved, "printf '\\001' | dd of=model.safetensors bs=1 seek=2000 conv=notrunc 2>/dev/null", false, "b.tar.gz"));
   CHECK(byte.code == 1);
-  CHECK(byte.out.find("`model.pt` does not match its manifest checksum") != std::string::npos);
+  CHECK(byte.out.find("`model.safetensors` does not match its manifest checksum") != std::string::npos);
   // The model of another stage (the unquantized retrain), checksums re-summed: recomputing catches it.
   const auto again = run_json(s, recipe);
   std::string retrain_key;
   for (const auto& st : again["stages"])
     if (st["kind"] == "retrain") retrain_key = st["key"];
-  const std::string other = (s.dir / "cache" / "objects" / retrain_key.substr(0, 2) / retrain_key / "model.pt").string();
-  const Result swapped = run_whittle("verify " + repack(s, moved, "cp " + other + " model.pt", true, "m.tar.gz"));
+  const std::string other = (s.dir / "cache" / "objects" / retrain_key.substr(0, 2) / retrain_key / "model.safetensors").string();
+  const Result swapped = run_whittle("verify " + repack(s, moved, "cp " + other + " model.safetensors", true, "m.tar.gz"));
   INFO(swapped.out);
   CHECK(swapped.code == 1);
   CHECK(swapped.out.find("FAIL bits") != std::string::npos);

@@ -96,8 +96,8 @@ TEST_CASE("a damaged epoch checkpoint is reported and the stage goes on from its
       text = std::regex_replace(text, std::regex("\"epoch\": 1,"), std::string("\"epoch\": ") + epoch + ",");
       std::ofstream(p / "state-1.json", std::ios::trunc) << text;
     }, "is damaged: it says epoch");
-  damaged("a truncated model", [](const fs::path& p) { fs::resize_file(p / "epoch-1.pt", 100); }, "`epoch-1.pt` does not match its checksum");
-  damaged("no optimizer", [](const fs::path& p) { fs::remove(p / "epoch-1.optim.pt"); }, "`epoch-1.optim.pt` is missing");
+  damaged("a truncated model", [](const fs::path& p) { fs::resize_file(p / "epoch-1.safetensors", 100); }, "`epoch-1.safetensors` does not match its checksum");
+  damaged("no optimizer", [](const fs::path& p) { fs::remove(p / "epoch-1.optim.safetensors"); }, "`epoch-1.optim.safetensors` is missing");
   damaged("the stage's folder is a file", [](const fs::path& p) {
     fs::remove_all(p);
     std::ofstream(p) << "x";
@@ -116,8 +116,8 @@ TEST_CASE("killed after its last epoch, a stage's entry is whole: losses, snapsh
   const std::string key = j["stages"][2]["key"];
   CHECK(j["stages"][2]["metrics"].contains("train_loss"));
   const fs::path entry = s.dir / "cache" / "objects" / key.substr(0, 2) / key;
-  CHECK(fs::exists(entry / "snapshot-1.pt"));
-  CHECK(fs::exists(entry / "snapshot-1.optim.pt"));
+  CHECK(fs::exists(entry / "snapshot-1.safetensors"));
+  CHECK(fs::exists(entry / "snapshot-1.optim.safetensors"));
   std::ifstream in(entry / "evaluations.csv");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   CHECK(text.rfind("epoch,split,loss,accuracy\n1,validation,", 0) == 0);
@@ -131,7 +131,7 @@ TEST_CASE("two identical runs write identical optimizer snapshots", "[faults]") 
   const auto ja = json_of(run_in(a)), jb = json_of(run_in(b));
   const std::string key = ja["stages"][2]["key"];
   REQUIRE(key == jb["stages"][2]["key"]);
-  const fs::path rel = fs::path("cache") / "objects" / key.substr(0, 2) / key / "snapshot-1.optim.pt";
+  const fs::path rel = fs::path("cache") / "objects" / key.substr(0, 2) / key / "snapshot-1.optim.safetensors";
   REQUIRE(fs::exists(a.dir / rel));
   CHECK(a.read(rel.string()) == b.read(rel.string()));
 }

@@ -131,10 +131,10 @@ TEST_CASE("verify fails a model the recipe cannot have made, claims and run reco
   const std::string archive = make_submission(s);
   const auto j = json_of(run_in(s));
   const std::string dense = j["stages"][2]["key"];  // the train's model: dense, before `prune 50%`
-  const fs::path model = s.dir / "cache" / "objects" / dense.substr(0, 2) / dense / "model.pt";
+  const fs::path model = s.dir / "cache" / "objects" / dense.substr(0, 2) / dense / "model.safetensors";
   // Every figure the model gives is written into claims.json and run.yaml: only what follows from
   // the recipe itself can tell.
-  const Result r = verify_clean(s, repack(s, archive, "cp " + model.string() + " model.pt", true, "d.tar.gz"));
+  const Result r = verify_clean(s, repack(s, archive, "cp " + model.string() + " model.safetensors", true, "d.tar.gz"));
   INFO(r.out);
   CHECK(r.code == 1);
   CHECK(std::regex_search(r.out, std::regex("FAIL model fits the recipe +[0-9]+ p, 32 b, ≥50")));
@@ -152,7 +152,7 @@ TEST_CASE("submit packs only a model whose entry verifies, and writes only a reg
   CHECK(S_ISCHR(st.st_mode));
   const auto j = json_of(run_in(s));
   const std::string key = j["stages"][4]["key"];  // the retrain: the model submitted
-  fs::resize_file(s.dir / "cache" / "objects" / key.substr(0, 2) / key / "model.pt", 1000);
+  fs::resize_file(s.dir / "cache" / "objects" / key.substr(0, 2) / key / "model.safetensors", 1000);
   const Result bad = run_whittle("submit --cache " + cache + " -o " + (s.dir / "bad.tar.gz").string() + " " + recipe);
   INFO(bad.out);
   CHECK(bad.code == 1);

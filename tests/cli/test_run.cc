@@ -95,7 +95,7 @@ std::string fingerprint(const Dir& d, const nlohmann::json& j) {
     std::ifstream in(d.path / ".whittle" / "objects" / key.substr(0, 2) / key / "manifest.yaml");
     std::string line;
     while (std::getline(in, line))
-      if (line.find("name: model.pt") != std::string::npos) out += line + "\n";
+      if (line.find("name: model.safetensors") != std::string::npos) out += line + "\n";
   }
   return out;
 }

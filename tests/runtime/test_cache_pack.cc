@@ -9,6 +9,8 @@
 #include <map>
 
 #include "runtime/cache_pack.h"
+#include "runtime/record.h"
+#include "runtime/safetensors.h"
 #include "runtime/sha256.h"
 #include "tests/runtime/fake_runner.h"
 
@@ -24,6 +26,14 @@ const std::string recipe = "recipe packed\ndata synthetic\nmodel small_cnn\ntrai
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+/// A safetensors file of one tensor of `n` bytes.
+std::string tensor_file(std::size_t n) {
+  safetensors::Writer w;
+  const std::string data(n, 'w');
+  w.add("w", safetensors::DType::U8, {static_cast<std::int64_t>(n)}, data.data(), n);
+  return w.bytes();
 }
 
 /// The entries of an archive, in order.
@@ -126,14 +136,14 @@ TEST_CASE("a pack carries the epoch checkpoints of a stage not finished, and a s
   const std::string key = t.plan->steps.back().key;
   const std::string part = t.f.store->partial_dir(key);
   std::ofstream(fs::path(part) / "state-1.json") << "{\"epoch\": 1}\n";
-  std::ofstream(fs::path(part) / "epoch-1.pt") << std::string(3000, 'w');
+  std::ofstream(fs::path(part) / "epoch-1.safetensors") << tensor_file(3000);
   remove_tree(t.f.store->entry_dir(key));
   const PackStats st = t.write();
   CHECK(st.entries == 5);
   CHECK(st.partials == 1);
   UnpackOutcome r = read_pack(t.to(), t.pack);
   CHECK(r.partials.size() == 1);
-  CHECK(slurp(fs::path(t.to().partial_path(key)) / "epoch-1.pt") == std::string(3000, 'w'));
+  CHECK(slurp(fs::path(t.to().partial_path(key)) / "epoch-1.safetensors") == tensor_file(3000));
   // A second cache whose stage has its entry already does not take checkpoints for it.
   Fixture g;
   g.run(g.write("r.recipe", recipe));
@@ -236,10 +246,10 @@ TEST_CASE("what is no pack, or a pack whose list was edited, adds nothing", "[pa
     auto edited = entries;
     std::string why;
     std::string body = *unsealed(edited[0].second, why);
-    body.replace(body.find("cache_format: 2"), 15, "cache_format: 1");
+    body.replace(body.find("cache_format: 3"), 15, "cache_format: 2");
     edited[0].second = sealed(body);
     write_tar(bad, edited);
-    CHECK(refused(bad).find("whittle-cache 1") != std::string::npos);
+    CHECK(refused(bad).find("whittle-cache 2") != std::string::npos);
   }
   SECTION("a tar without a list") {
     write_tar(bad, {entries.begin() + 1, entries.end()});
@@ -259,6 +269,94 @@ TEST_CASE("what is no pack, or a pack whose list was edited, adds nothing", "[pa
     CHECK(r.refused[0].second.find("which its list does not name") != std::string::npos);
     CHECK_FALSE(fs::exists(t.f.dir / "escaped"));
     CHECK(t.tmp_leftovers() == 0);
+  }
+}
+
+TEST_CASE("hostile packs: checkpoints that are no checkpoints, terminal escapes, a cut list, an older record", "[pack][hostile]") {
+  TwoCaches t;
+  const std::string key = t.plan->steps.back().key;
+  const std::string part = t.f.store->partial_dir(key);
+  remove_tree(t.f.store->entry_dir(key));
+  std::ofstream(fs::path(part) / "state-1.json") << "{\"epoch\": 1}\n";
+  SECTION("a checkpoint of 64 MiB of zeros (a bomb: it packs to a few KB) is refused at its first bytes") {
+    {
+      std::ofstream zeros(fs::path(part) / "epoch-1.safetensors");
+    }
+    fs::resize_file(fs::path(part) / "epoch-1.safetensors", 64u << 20);
+    t.write();
+    CHECK(fs::file_size(t.pack) < (1u << 20));
+    const UnpackOutcome r = read_pack(t.to(), t.pack);
+    CHECK(r.partials.empty());
+    REQUIRE(r.refused.size() == 1);
+    CHECK(r.refused[0].second.find("`epoch-1.safetensors` is no tensor file: its header is not a JSON object") != std::string::npos);
+    CHECK_FALSE(fs::exists(t.to().partial_path(key)));
+    CHECK(t.tmp_leftovers() == 0);
+  }
+  SECTION("a file no folder of checkpoints holds is refused with the whole list") {
+    std::ofstream(fs::path(part) / "payload.bin") << "x";
+    t.write();
+    try {
+      read_pack(t.to(), t.pack);
+      FAIL("accepted");
+    } catch (const PackError& e) {
+      CHECK(std::string(e.what()).find("its list has `payload.bin` among the epoch checkpoints") != std::string::npos);
+    }
+    CHECK_FALSE(fs::exists(t.to().partial_path(key)));
+  }
+  SECTION("labels with terminal escapes are shown escaped") {
+    std::ofstream(fs::path(part) / "epoch-1.safetensors") << tensor_file(100);
+    t.write();
+    auto entries = entries_of(t.pack);
+    std::string why;
+    std::string body = *unsealed(entries[0].second, why);
+    const auto at = body.find("recipe: packed");
+    REQUIRE(at != std::string::npos);
+    body.replace(at, 14, "recipe: \"\\e[2J\\e[1Aerror: fake\"");
+    entries[0].second = sealed(body);
+    const std::string bad = (t.f.dir / "esc.tar").string();
+    write_tar(bad, entries);
+    const UnpackOutcome r = read_pack(t.to(), bad);
+    CHECK(r.recipe == "\\x1b[2J\\x1b[1Aerror: fake");
+    CHECK(r.recipe.find('\x1b') == std::string::npos);
+  }
+  SECTION("a pack cut inside its list is called damaged, not foreign") {
+    t.write();
+    const std::string cut = (t.f.dir / "cut.tar.zst").string();
+    fs::copy_file(t.pack, cut);
+    fs::resize_file(cut, 200);
+    try {
+      read_pack(t.to(), cut);
+      FAIL("accepted");
+    } catch (const PackError& e) {
+      const std::string what = e.what();
+      INFO(what);
+      CHECK(what.find("damaged or cut short") != std::string::npos);
+      CHECK(what.find("is not a whittle cache pack") == std::string::npos);
+    }
+  }
+  SECTION("the run record goes in only where it is newer than this cache's") {
+    std::ofstream(fs::path(part) / "epoch-1.safetensors") << tensor_file(100);
+    const fs::path ours = fs::path(t.to().root()) / "runs" / "packed.yaml";
+    std::string record = slurp(fs::path(t.f.store->root()) / "runs" / "packed.yaml");
+    const auto at = record.find("finished: ");
+    REQUIRE(at != std::string::npos);
+    const auto end = record.find('\n', at);
+    // The packed record finished in 2500; this cache's own one in 2999 (newer: kept), then in 1999 (older: replaced).
+    auto with_finished = [&](const std::string& text, const std::string& when) {
+      std::string out = text;
+      out.replace(at, end - at, "finished: " + when);
+      return out;
+    };
+    std::ofstream(fs::path(t.f.store->root()) / "runs" / "packed.yaml") << with_finished(record, "2500-01-01T00:00:00Z");
+    t.write();
+    std::ofstream(ours) << with_finished(record, "2999-01-01T00:00:00Z");
+    REQUIRE(read_record(ours.string()));
+    const UnpackOutcome r = read_pack(t.to(), t.pack);
+    INFO(r.record);
+    CHECK(r.record.find("which is newer") != std::string::npos);
+    std::ofstream(ours) << with_finished(record, "1999-01-01T00:00:00Z");
+    const UnpackOutcome again = read_pack(t.to(), t.pack);
+    CHECK(again.record.find("put in place") != std::string::npos);
   }
 }
 

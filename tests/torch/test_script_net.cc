@@ -86,9 +86,9 @@ TEST_CASE("the scripted forward reads the very tensors whittle trains, masks and
   // A checkpoint of it loads back into a fresh load of the file.
   const auto dir = std::filesystem::temp_directory_path() / "whittle_script_net_test";
   std::filesystem::create_directories(dir);
-  save_net(net, (dir / "model.pt").string());
+  save_net(net, (dir / "model.safetensors").string());
   Net back = scripted();
-  load_net(back, (dir / "model.pt").string());
+  load_net(back, (dir / "model.safetensors").string());
   CHECK(torch::allclose(logits(back, x), logits(net, x)));
   CHECK(back.masks.count("head.weight"));
   std::filesystem::remove_all(dir);
