@@ -14,6 +14,7 @@
 
 #include "runtime/plan.h"
 #include "runtime/report.h"
+#include "runtime/sandbox.h"
 #include "runtime/submission_archive.h"
 
 namespace whittle::runtime {
@@ -111,7 +112,18 @@ struct Verification {
   bool complete = false;  ///< false: the model is not the recipe's, so no claim was recomputed
   bool ok() const;
 };
+/// `in_sandbox`: this process runs inside a sandbox (runtime/sandbox.h), so a network the recipe
+/// scripts in PyTorch may be evaluated; otherwise such a recipe is refused.
 Verification verify_submission(const Plan& plan, const OpenedSubmission& s, const std::filesystem::path& root,
-                                         const std::filesystem::path& scratch);
+                               const std::filesystem::path& scratch, bool in_sandbox = false);
+
+/// The `model torchscript` stage of a recipe (a network scripted in PyTorch: code), or nullptr.
+const lang::StageInstance* scripted_model(const Plan& plan);
+
+/// Runs `whittle verify ARCHIVE --in-sandbox` inside a sandbox (submission_sandbox.cc) that sees the
+/// system's programs, this whittle, the archive and the data `plan` located, nothing else: no
+/// network, a fresh /tmp, `seconds` of wall time and 8 GiB of address space. Its output is this
+/// process's. Throws std::runtime_error when no sandbox can be made here.
+SandboxResult verify_in_sandbox(const Plan& plan, const std::string& archive, const std::string& data_dir, int seconds);
 
 }  // namespace whittle::runtime

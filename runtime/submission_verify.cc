@@ -184,14 +184,21 @@ bool Verification::ok() const {
   return complete;
 }
 
-Verification verify_submission(const Plan& plan, const OpenedSubmission& s, const fs::path& root, const fs::path& scratch) {
-  // A network scripted in PyTorch is code (its forward, its __setstate__): verify runs none of it.
+const lang::StageInstance* scripted_model(const Plan& plan) {
   for (const auto& st : plan.analysis->recipe.stages)
-    if (st.kind == "model" && Params(st).word("arch") == "torchscript")
-      throw SubmissionError(fmt::format("its recipe scripts its network in PyTorch ({}): evaluating it would run code the submission brings, "
-                                        "and verify runs none",
-                                        stage_name(plan, st.id)),
-                            "write the network in the recipe with `network` (docs/networks.md) and submit again");
+    if (st.kind == "model" && Params(st).word("arch") == "torchscript") return &st;
+  return nullptr;
+}
+
+Verification verify_submission(const Plan& plan, const OpenedSubmission& s, const fs::path& root, const fs::path& scratch, bool in_sandbox) {
+  // A network scripted in PyTorch is code (its forward, its __setstate__): outside a sandbox, verify
+  // runs none of it (the command line starts one where it can: cmd_submit.cc).
+  if (const lang::StageInstance* st = scripted_model(plan); st && !in_sandbox)
+    throw SubmissionError(fmt::format("its recipe scripts its network in PyTorch ({}): evaluating it would run code the submission brings, "
+                                      "and verify runs none outside a sandbox",
+                                      stage_name(plan, st->id)),
+                          "install bubblewrap (Debian's `bubblewrap`) for verify to run it in one, or write the network in the recipe "
+                          "with `network` (docs/networks.md) and submit again");
   Verification v;
   auto& rows = v.rows;
   // The run record belongs to this recipe: the same stages with the same keys.

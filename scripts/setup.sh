@@ -26,8 +26,9 @@ packages=(
 # files with python3 (tests/cli/test_faults.cc).
 # Exports are loaded back in Python's PyTorch (tests/cli/test_compress.cc, test_interop.cc), and
 # ONNX export needs libonnx and OpenCV's DNN module (optional in a build: README, "Dependencies").
-# Neovim is the real client of `whittle lsp` (tests/cli/test_lsp_client.cc).
-[[ "$mode" == test ]] && packages+=(slurm-wlm munge strace python3 python3-torch libonnx-dev libopencv-dnn-dev neovim)
+# Neovim is the real client of `whittle lsp` (tests/cli/test_lsp_client.cc). bubblewrap is the
+# sandbox in which `whittle verify` runs a submission's network scripted in PyTorch (tests/cli/test_untrusted.cc).
+[[ "$mode" == test ]] && packages+=(slurm-wlm munge strace python3 python3-torch libonnx-dev libopencv-dnn-dev neovim bubblewrap)
 
 missing=()
 for p in "${packages[@]}"; do

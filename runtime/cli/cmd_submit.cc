@@ -46,7 +46,35 @@ int submit(const RecipeOptions& o, std::string out, const std::string& model) {
   return 0;
 }
 
-int verify(const std::string& file, const std::string& data) {
+/// The verify of a submission whose network is scripted (code): again, inside a sandbox.
+int verify_sandboxed(const runtime::Plan& plan, const std::string& file, const std::string& data, int seconds) {
+  std::string why;
+  if (!runtime::sandbox_available(why)) {
+    std::fprintf(stderr, "error: %s is not verified: its recipe scripts its network in PyTorch, and running that code needs a sandbox: %s\n"
+                         "  help: install bubblewrap and verify again; nothing of the submission was run\n",
+                 file.c_str(), why.c_str());
+    return 2;
+  }
+  std::fprintf(stderr, "note: its recipe scripts its network in PyTorch (code): verifying it in a sandbox (bubblewrap: no network, "
+                       "nothing of this machine but its programs and the test data, %d s, 8 GiB)\n",
+               seconds);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const runtime::SandboxResult r = runtime::verify_in_sandbox(plan, file, data, seconds);
+  if (r.timed_out) {
+    std::fprintf(stderr, "error: %s is rejected: its code ran past the %d s limit and was killed\n", file.c_str(), seconds);
+    return 1;
+  }
+  if (r.signal) {
+    std::fprintf(stderr, "error: %s is rejected: its code was killed by signal %d (past the memory or CPU limit?)\n", file.c_str(), r.signal);
+    return 1;
+  }
+  // The sandbox saw the archive as /submission/submission.tar.gz: its verdict, for this file.
+  if (r.exit_code == 0) std::printf("%s: verified in a sandbox: every claim holds\n", file.c_str());
+  return r.exit_code;
+}
+
+int verify(const std::string& file, const std::string& data, bool in_sandbox, int seconds) {
   auto reject = [&](const std::string& why) {
     std::fprintf(stderr, "error: %s is rejected: %s\n", file.c_str(), why.c_str());
     return 1;
@@ -76,7 +104,8 @@ int verify(const std::string& file, const std::string& data) {
     std::unique_ptr<runtime::ArtifactStore> store;
     auto plan = load_plan(o, store, data);
     if (!plan) return reject("its recipe cannot be planned here (see above; `--data DIR` says where this machine keeps the data)");
-    const runtime::Verification v = runtime::verify_submission(*plan, s, root, tmp->path);
+    if (runtime::scripted_model(*plan) && !in_sandbox) return verify_sandboxed(*plan, file, data, seconds);
+    const runtime::Verification v = runtime::verify_submission(*plan, s, root, tmp->path, in_sandbox);
     std::printf("%-4s %-33s %-22s %s\n", "", "", "claimed", "recomputed");
     for (const auto& r : v.rows) std::printf("%-4s %-33s %-22s %s\n", r.ok ? "ok" : "FAIL", r.what.c_str(), r.claimed.c_str(), r.found.c_str());
     if (!v.complete) return 1;  // not the recipe's model: nothing more to recompute
@@ -112,7 +141,13 @@ void add_submit(CLI::App& app, int& exit_code) {
   v->add_option("file", *file, "The archive from `whittle submit`")->required();
   v->add_option("--data", *data, "Where this machine keeps the data, if not where the recipe says (like $WHITTLE_DATA: "
                                  "a folder holding cifar-10-batches-bin/, or the files themselves)");
-  v->callback([file, data, &exit_code] { exit_code = verify(*file, *data); });
+  auto in_sandbox = std::make_shared<bool>(false);
+  auto seconds = std::make_shared<int>(600);
+  v->add_option("--time-limit", *seconds, "Seconds a submission's own code (a network scripted in PyTorch) may run, in its sandbox")
+      ->check(CLI::Range(1, 86400));
+  // The sandbox's own call of verify (verify_sandboxed): the one place a scripted network is evaluated.
+  v->add_flag("--in-sandbox", *in_sandbox)->group("");
+  v->callback([file, data, in_sandbox, seconds, &exit_code] { exit_code = verify(*file, *data, *in_sandbox, *seconds); });
 }
 
 }  // namespace whittle::cli
