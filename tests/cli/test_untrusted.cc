@@ -237,3 +237,16 @@ TEST_CASE("verify's own faults are not the submission's: a full or read-only tem
   CHECK(ro.code == 2);
   CHECK(ro.out.find("rejected") == std::string::npos);
 }
+
+TEST_CASE("plan never runs a scripted network: its preview waits for a run", "[untrusted][script]") {
+  if (!python_torch()) return;
+  Scratch s;
+  const fs::path marker = s.dir / "pwned";
+  make_hostile_module(s, s.dir / "net.pt", marker, 1, 4);
+  s.write("r.recipe", "data synthetic size: 64\nmodel torchscript path: \"net.pt\"\ntrain 1 epoch\nevaluate\n");
+  const Result r = run_whittle("plan " + (s.dir / "r.recipe").string());
+  INFO(r.out);
+  CHECK(r.code == 0);
+  CHECK(r.out.find("figures after `whittle run`") != std::string::npos);
+  CHECK_FALSE(any_marker(marker));
+}
