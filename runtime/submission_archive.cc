@@ -99,8 +99,12 @@ std::optional<SubmissionFiles> read_submission(const std::string& file, std::str
     }
     // Streamed in blocks: what the header declares is checked, never allocated.
     const la_int64_t declared = archive_entry_size_is_set(e) ? archive_entry_size(e) : -1;
-    if (declared > static_cast<la_int64_t>(limit) || total + static_cast<std::uint64_t>(std::max<la_int64_t>(declared, 0)) > kMaxSubmissionBytes) {
+    if (declared > static_cast<la_int64_t>(limit)) {
       error = fmt::format("the entry `{}` declares {} bytes, more than a submission's `{}` may have ({} MiB)", shown, declared, inner, limit / kMiB);
+      break;
+    }
+    if (total + static_cast<std::uint64_t>(std::max<la_int64_t>(declared, 0)) > kMaxSubmissionBytes) {
+      error = fmt::format("with the entry `{}` its files add up to more than the {} MiB a submission may hold in all", shown, kMaxSubmissionBytes / kMiB);
       break;
     }
     std::string bytes;
@@ -111,8 +115,12 @@ std::optional<SubmissionFiles> read_submission(const std::string& file, std::str
       total += static_cast<std::uint64_t>(n);
       if (bytes.size() > limit || total > kMaxSubmissionBytes) break;
     }
-    if (bytes.size() > limit || total > kMaxSubmissionBytes) {
+    if (bytes.size() > limit) {
       error = fmt::format("the entry `{}` is larger than a submission's `{}` may be ({} MiB)", shown, inner, limit / kMiB);
+      break;
+    }
+    if (total > kMaxSubmissionBytes) {
+      error = fmt::format("with the entry `{}` its files add up to more than the {} MiB a submission may hold in all", shown, kMaxSubmissionBytes / kMiB);
       break;
     }
     if (n < 0 || (declared >= 0 && static_cast<la_int64_t>(bytes.size()) != declared)) {

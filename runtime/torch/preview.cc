@@ -40,7 +40,7 @@ std::map<int, StagePreview> preview_plan(const Plan& plan) {
     try {
       if (s.kind == "model" && Params(s).word("arch") == "torchscript") {
         // Building it would run the module's code (its forward): a preview never does that.
-        pv.note = "a scripted network: figures after `whittle run` (a preview runs no module's code)";
+        pv.note = "a scripted network: figures after `whittle run`, since a preview runs no module's code";
       } else if (s.kind == "model") {
         Net net = build_model(s, dataset_shape(plan.stage(s.data_in)), seed_of(step.key));
         pv.metrics = size_and_cost(net);

@@ -151,6 +151,8 @@ TEST_CASE("a full disk is an error at the stage's line; the cache stays intact a
   INFO(full.out);
   CHECK(full.code == 1);
   CHECK(full.out.find("no space left on the file system of") != std::string::npos);
+  CHECK(full.out.find("0.0 MB") == std::string::npos);  // a small file's size in KB or bytes, the free space likewise
+  CHECK(std::regex_search(full.out, std::regex("[0-9.]+ (bytes|KB|MB) needed, [0-9.]+ (bytes|KB|MB) free")));
   CHECK(full.out.find("error[R0003]") != std::string::npos);
   CHECK(full.out.find("terminate called") == std::string::npos);
   CHECK(fs::is_empty(s.dir / "cache" / "tmp"));

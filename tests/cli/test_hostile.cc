@@ -379,3 +379,26 @@ TEST_CASE("submit packs the model named with --model, and a claim of test accura
   CHECK(vs.code == 1);
   CHECK(std::regex_search(vs.out, std::regex("FAIL accuracy measured on +the whole test set +32 test images \\(test_subset\\): not the test accuracy")));
 }
+
+TEST_CASE("the second campaign's small findings: --stage '', exports through dangling links, export errors at their line", "[faults][input]") {
+  Scratch s;
+  s.write("r.recipe", "recipe small\ndata synthetic size: 128\nmodel small_cnn width: 4\ntrain 1 epoch batch: 64\nexport \"out.pt\"\n");
+  // An export whose path is a link to a file not there yet: the file is made, the link kept.
+  fs::create_symlink("real.pt", s.dir / "out.pt");
+  const Result run = run_whittle_cmd("cd " + s.dir.string() + " && " + bin() + " run --threads 1 --cache cache r.recipe");
+  INFO(run.out);
+  REQUIRE(run.code == 0);
+  CHECK(fs::is_symlink(s.dir / "out.pt"));
+  CHECK(fs::is_regular_file(s.dir / "real.pt"));
+  // An export that cannot be delivered names its recipe line.
+  s.write("bad.recipe", "recipe small\ndata synthetic size: 128\nmodel small_cnn width: 4\ntrain 1 epoch batch: 64\nexport \"r.recipe/x.pt\"\n");
+  const Result bad = run_whittle_cmd("cd " + s.dir.string() + " && " + bin() + " run --threads 1 --cache cache bad.recipe");
+  INFO(bad.out);
+  CHECK(bad.code != 0);
+  CHECK(bad.out.find("bad.recipe:5") != std::string::npos);
+  // `--stage ''` names no stage: refused, not "everything".
+  const Result empty = run_whittle_cmd("cd " + s.dir.string() + " && " + bin() + " cache pack --cache cache r.recipe --stage '' -o p.tar.zst");
+  CHECK(empty.code == 2);
+  CHECK(empty.out.find("`--stage ''` names no stage") != std::string::npos);
+  CHECK_FALSE(fs::exists(s.dir / "p.tar.zst"));
+}

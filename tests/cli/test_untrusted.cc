@@ -250,3 +250,16 @@ TEST_CASE("plan never runs a scripted network: its preview waits for a run", "[u
   CHECK(r.out.find("figures after `whittle run`") != std::string::npos);
   CHECK_FALSE(any_marker(marker));
 }
+
+TEST_CASE("a small submission that inflates past what a submission may hold is refused while it streams", "[untrusted][submit]") {
+  Scratch s;
+  const std::string archive = make_submission(s);
+  // Three files of 200 MiB of zeros under recipe/ (each within its own bound): the archive is a
+  // fraction of a MiB, its files 600 MiB.
+  const std::string bomb = repack(s, archive, "for f in a b c; do head -c 200M /dev/zero > recipe/$f.bin; done", true, "bomb.tar.gz");
+  CHECK(fs::file_size(bomb) < (2u << 20));
+  const Result r = verify(s, bomb);
+  INFO(r.out);
+  CHECK(r.code == 1);
+  CHECK(r.out.find("its files add up to more than the 512 MiB a submission may hold in all") != std::string::npos);
+}
