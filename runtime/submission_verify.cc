@@ -232,7 +232,7 @@ Verification verify_submission(const Plan& plan, const OpenedSubmission& s, cons
   fs::copy_file(root / kModelFile, scratch / "entry" / kModelFile);
   std::map<std::string, double> found;
   try {
-    found = torch_api().recompute_claims(plan, model, (scratch / "entry").string(), true);
+    found = torch_api().recompute_claims(plan, model, (scratch / "entry").string(), eval_ok ? s.evaluate_stage : -1);
   } catch (const StageError&) {
     throw;
   } catch (const std::exception& e) {

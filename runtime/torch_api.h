@@ -17,7 +17,7 @@
 namespace whittle::runtime {
 
 /// Bump when TorchApi or a type it passes changes: a module of another version is refused.
-constexpr int kTorchApiVersion = 4;
+constexpr int kTorchApiVersion = 5;
 
 struct TorchApi {
   int api_version = kTorchApiVersion;
@@ -26,7 +26,7 @@ struct TorchApi {
   std::map<int, torchrt::StagePreview> (*preview_plan)(const Plan& plan) = nullptr;
   std::vector<torchrt::LayerStats> (*stage_layers)(const Plan& plan, int stage_id, const std::string& entry_dir) = nullptr;
   std::map<std::string, double> (*recompute_claims)(const Plan& plan, int stage_id, const std::string& entry_dir,
-                                                    bool test_accuracy) = nullptr;
+                                                    int evaluate_stage) = nullptr;
   std::map<std::string, double> (*recompute_export)(const Plan& plan, int export_stage, const std::string& model_entry_dir,
                                                     const std::string& bytes) = nullptr;
   torchrt::WeightHistogram (*weight_histogram)(const Plan& plan, int stage_id, const std::string& entry_dir, double lo, double hi,

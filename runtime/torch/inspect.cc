@@ -68,11 +68,13 @@ WeightHistogram weight_histogram(const Plan& plan, int stage_id, const std::stri
   return h;
 }
 
-std::map<std::string, double> recompute_claims(const Plan& plan, int stage_id, const std::string& entry_dir, bool test_accuracy) {
+std::map<std::string, double> recompute_claims(const Plan& plan, int stage_id, const std::string& entry_dir, int evaluate_stage) {
   Net net = load_stage_model(plan, stage_id, entry_dir);
   std::map<std::string, double> out = size_and_cost(net);
-  if (test_accuracy) {
-    const lang::StageInstance& data = plan.stage(plan.chain_model(stage_id).data_in);
+  if (evaluate_stage >= 0) {
+    // Exactly the data the claimed evaluation read: its own `data` line (a recipe may smoke-test on
+    // a slice and measure the final model on the whole test set with a second one).
+    const lang::StageInstance& data = plan.stage(plan.stage(evaluate_stage).data_in);
     std::string error;
     auto files = locate_data(data, error, plan.data_dir, plan.data_roots);
     if (!files) throw StageError(error);

@@ -33,9 +33,10 @@ WeightHistogram weight_histogram(const Plan& plan, int stage_id, const std::stri
 
 /// What a run says of the model stage `stage_id` produced, recomputed from its checkpoint in
 /// `entry_dir`: parameters, non-zero weights, sparsity, MACs, bits, score and sizes (the figures of
-/// the run table), and with `test_accuracy` its accuracy on the test set of its chain's data (found
-/// as the `data` stage finds it). Throws StageError when the data cannot be found or read.
-std::map<std::string, double> recompute_claims(const Plan& plan, int stage_id, const std::string& entry_dir, bool test_accuracy);
+/// the run table), and with `evaluate_stage` (>= 0) its accuracy on the test set that evaluate read:
+/// the data of that stage's own `data` line (found as the `data` stage finds it), which need not be
+/// the one the model was trained on. Throws StageError when the data cannot be found or read.
+std::map<std::string, double> recompute_claims(const Plan& plan, int stage_id, const std::string& entry_dir, int evaluate_stage);
 
 /// The parity of an ONNX or TorchScript file of the export stage `export_stage` (its bytes given,
 /// never run: a file a submission brings is code): the export is written again from the model of
