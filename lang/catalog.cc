@@ -208,7 +208,8 @@ struct Reader {
         const std::string k = scalar(d["key"], "key");
         if (k == "false") p.key = KeyPolicy::Never;
         else if (k == "unless_default") p.key = KeyPolicy::UnlessDefault;
-        else if (k != "true") fail(d["key"], fmt::format("{}: `key` is true, false or unless_default, not `{}`", where, k));
+        else if (k == "test_split") p.key = KeyPolicy::TestSplit;
+        else if (k != "true") fail(d["key"], fmt::format("{}: `key` is true, false, unless_default or test_split, not `{}`", where, k));
       }
       if (!d["doc"]) fail(d, where + " has no `doc`");
       p.doc = scalar(d["doc"], "doc");
@@ -308,7 +309,7 @@ Catalog Catalog::load(std::string_view yaml, const std::string& file_name) {
       StageDef s;
       s.name = kv.first.as<std::string>();
       const YAML::Node& d = kv.second;
-      rd.only_keys(d, {"doc", "version", "needs", "produces", "params", "rules", "alias"}, "stage " + s.name);
+      rd.only_keys(d, {"doc", "version", "needs", "produces", "reads_test", "params", "rules", "alias"}, "stage " + s.name);
       s.line = d.Mark().line + 1;
       if (d["alias"]) {
         c.aliases_.emplace_back(s.name, rd.scalar(d["alias"], "alias"));
@@ -328,6 +329,7 @@ Catalog Catalog::load(std::string_view yaml, const std::string& file_name) {
           else rd.fail(n, fmt::format("stage {}: `needs` takes `model` and `data`, not `{}`", s.name, what));
         }
       }
+      s.reads_test = d["reads_test"] && d["reads_test"].as<bool>();
       const std::string produces = d["produces"] ? rd.scalar(d["produces"], "produces") : "model";
       if (produces == "model") s.produces = StageDef::Produces::Model;
       else if (produces == "data") s.produces = StageDef::Produces::Data;

@@ -41,6 +41,10 @@ enum class KeyPolicy {
   Always,
   Never,          ///< it changes where a stage runs or what it reports, never its result (device, eval_every)
   UnlessDefault,  ///< added after the stage's first release: keyed only away from its default, so old entries stay valid
+  /// A `data` parameter that changes only what is evaluated (test_subset): never in the data's own
+  /// key (so no training reruns), keyed away from its default in every stage that reads the test
+  /// split (`reads_test: true` in the catalog).
+  TestSplit,
 };
 
 struct ParamDef {
@@ -92,6 +96,9 @@ struct StageDef {
   /// The implementation version of the runtime's code for it, part of every cache key: bumped when
   /// a change to that code changes its results. 0: the runtime does not run this stage.
   int version = 0;
+  /// It reads the data's test split (evaluate, export's parity, a sensitivity scan): the data's
+  /// TestSplit parameters are in its key.
+  bool reads_test = false;
   std::vector<ParamDef> params;
   std::vector<StageRule> rules;
   int line = 0;

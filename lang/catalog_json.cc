@@ -104,6 +104,7 @@ std::string catalog_to_json(const Catalog& c) {
                       {"needs_data", s.needs_data},
                       {"produces", static_cast<int>(s.produces)},
                       {"version", s.version},
+                      {"reads_test", s.reads_test},
                       {"params", encode(s.params)},
                       {"rules", rules},
                       {"line", s.line}});
@@ -148,6 +149,7 @@ CatalogParts catalog_parts_from_json(std::string_view text, const std::string& f
       d.needs_data = s.at("needs_data").get<bool>();
       d.produces = static_cast<StageDef::Produces>(s.at("produces").get<int>());
       d.version = s.at("version").get<int>();
+      d.reads_test = s.value("reads_test", false);
       d.params = decode_params(s.at("params"));
       for (const auto& r : s.at("rules")) {
         StageRule rule;

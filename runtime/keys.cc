@@ -20,15 +20,28 @@ bool param_in_key(const lang::StageInstance& s, const lang::CheckedParam& p) {
   const lang::ParamDef* d = s.def ? s.def->param(p.name) : nullptr;
   if (!d) return true;
   switch (d->key) {
-    case lang::KeyPolicy::Never: return false;
+    case lang::KeyPolicy::Never:
+    case lang::KeyPolicy::TestSplit: return false;  // keyed by the stages that read the test split instead
     case lang::KeyPolicy::UnlessDefault: return p.value.canonical() != d->default_text;
     case lang::KeyPolicy::Always: break;
   }
   return true;
 }
 
+std::string test_view(const lang::StageInstance& s, const std::vector<lang::StageInstance>& stages) {
+  if (!s.def || !s.def->reads_test || s.data_in < 0) return "";
+  const lang::StageInstance& data = stages.at(static_cast<std::size_t>(s.data_in));
+  std::string t;
+  for (const auto& p : data.params) {
+    const lang::ParamDef* d = data.def ? data.def->param(p.name) : nullptr;
+    if (d && d->key == lang::KeyPolicy::TestSplit && p.value.canonical() != d->default_text)
+      t += fmt::format("test {}: {}\n", p.name, p.value.canonical());
+  }
+  return t;
+}
+
 std::string key_text(const lang::StageInstance& s, const std::vector<std::string>& input_keys,
-                     const std::string& data_fingerprint) {
+                     const std::string& data_fingerprint, const std::string& test) {
   std::string t = fmt::format("whittle-key 1\nkind: {}\nimplementation: {}\nseed: {}\n", s.kind, stage_version(s.kind), s.seed);
   std::vector<const lang::CheckedParam*> params;
   for (const auto& p : s.params)
@@ -39,7 +52,7 @@ std::string key_text(const lang::StageInstance& s, const std::vector<std::string
   if (!s.file.empty()) t += fmt::format("file: {}\n", sha256_file(s.file).value_or("unreadable"));
   for (const auto& k : input_keys) t += fmt::format("input: {}\n", k);
   if (!data_fingerprint.empty()) t += fmt::format("data: {}\n", data_fingerprint);
-  return t;
+  return t + test;
 }
 
 std::vector<std::string> stage_keys(const lang::StageGraph& g, const std::map<int, std::string>& fingerprints) {
@@ -49,8 +62,8 @@ std::vector<std::string> stage_keys(const lang::StageGraph& g, const std::map<in
     for (const auto& [kind, from] : g.inputs(id))
       inputs.push_back(fmt::format("{} {}", lang::edge_kind_name(kind), keys[static_cast<std::size_t>(from)]));
     auto fp = fingerprints.find(id);
-    keys[static_cast<std::size_t>(id)] =
-        sha256_hex(key_text(g.recipe->stages[static_cast<std::size_t>(id)], inputs, fp == fingerprints.end() ? "" : fp->second));
+    const lang::StageInstance& s = g.recipe->stages[static_cast<std::size_t>(id)];
+    keys[static_cast<std::size_t>(id)] = sha256_hex(key_text(s, inputs, fp == fingerprints.end() ? "" : fp->second, test_view(s, g.recipe->stages)));
   }
   return keys;
 }

@@ -12,9 +12,14 @@
 
 namespace whittle::runtime {
 
-/// The text that is hashed, for `--explain` and tests: one `name: value` line each.
+/// The text that is hashed, for `--explain` and tests: one `name: value` line each; `test` is
+/// test_view() of the stage.
 std::string key_text(const lang::StageInstance& s, const std::vector<std::string>& input_keys,
-                     const std::string& data_fingerprint);
+                     const std::string& data_fingerprint, const std::string& test = "");
+
+/// For a stage that reads the test split (`reads_test` in the catalog): its data's parameters of
+/// policy TestSplit away from their defaults (`test test_subset: 1000`), one line each; else "".
+std::string test_view(const lang::StageInstance& s, const std::vector<lang::StageInstance>& stages);
 
 /// Keys for every stage of the graph, in stage order. `fingerprints` maps a data stage's id to its
 /// data fingerprint.

@@ -84,6 +84,9 @@ int submitted_model(const Plan& p, const std::string& name, const std::string& r
 
 /// How many test images the data a stage reads keeps (`test_subset`); 0: the whole test set.
 long long test_subset_of(const Plan& p, int stage) {
+  // The evaluation's own slice, else its data's.
+  if (const lang::Val* own = p.stage(stage).value("test_subset"); own && own->kind == lang::Val::Kind::Int && own->num > 0)
+    return static_cast<long long>(own->num);
   const int data = p.stage(stage).data_in;
   const lang::Val* v = data >= 0 ? p.stage(data).value("test_subset") : nullptr;
   return v && v->kind == lang::Val::Kind::Int ? static_cast<long long>(v->num) : 0;

@@ -194,14 +194,15 @@ Dataset load_dataset(const lang::StageInstance& s, const DataFiles& files) {
     d.train_y = d.train_y.index_select(0, rest);
   }
   // A seeded subset of the test set: for smoke runs and quick looks, never for a reported number.
-  const std::int64_t test_subset = params.count("test_subset");
-  if (test_subset > 0 && test_subset < d.test_x.size(0)) {
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<std::uint64_t>(s.seed) + 77);
-    const auto keep = torch::randperm(d.test_x.size(0), gen).slice(0, 0, test_subset);
-    d.test_x = d.test_x.index_select(0, keep);
-    d.test_y = d.test_y.index_select(0, keep);
-  }
+  std::tie(d.test_x, d.test_y) = seeded_slice(d.test_x, d.test_y, params.count("test_subset"), static_cast<std::uint64_t>(s.seed));
   return d;
+}
+
+std::pair<torch::Tensor, torch::Tensor> seeded_slice(const torch::Tensor& x, const torch::Tensor& y, std::int64_t n, std::uint64_t seed) {
+  if (n <= 0 || n >= x.size(0)) return {x, y};
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed + 77);
+  const auto keep = torch::randperm(x.size(0), gen).slice(0, 0, n);
+  return {x.index_select(0, keep), y.index_select(0, keep)};
 }
 
 std::pair<torch::Tensor, torch::Tensor> Dataset::train_on(torch::Device device) {

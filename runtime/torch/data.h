@@ -34,6 +34,10 @@ struct Dataset {
 Shape dataset_shape(const lang::StageInstance& data_stage);
 
 /// Loads the data set of a `data` stage (files already located). Throws StageError on bad files.
+/// A seeded subset of `n` images of a split (all of it when `n` is 0 or more than it holds): what
+/// `data ... test_subset: N` keeps, and `evaluate test_subset: N` with the data's seed picks the same.
+std::pair<torch::Tensor, torch::Tensor> seeded_slice(const torch::Tensor& x, const torch::Tensor& y, std::int64_t n, std::uint64_t seed);
+
 Dataset load_dataset(const lang::StageInstance& data_stage, const DataFiles& files);
 
 }  // namespace whittle::runtime::torchrt

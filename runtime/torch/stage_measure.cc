@@ -26,8 +26,12 @@ void run_evaluate(StageContext& ctx) {
   }
   net.to(dev, false);
   const std::int64_t batch = ctx.params.count("batch");
-  auto [x, y] = eval_split(d, ctx.params.word("split"));
-  const Scores sc = score_predictions(predict(*net.module, *x, batch, dev), *y, d.classes);
+  auto [split_x, split_y] = eval_split(d, ctx.params.word("split"));
+  // Its own slice (`test_subset:`), the same images the data's own picks with its seed.
+  const auto [x, y] = seeded_slice(*split_x, *split_y, ctx.params.count("test_subset"),
+                                   static_cast<std::uint64_t>(ctx.plan.stage(ctx.stage.data_in).seed));
+  ctx.job.metrics["images"] = static_cast<double>(x.size(0));  // what it measured on: its split, its slice
+  const Scores sc = score_predictions(predict(*net.module, x, batch, dev), y, d.classes);
   for (const auto& m : ctx.params.value("metrics").items) {
     if (m.str == "accuracy") ctx.job.metrics["accuracy"] = sc.accuracy;
     if (m.str == "loss") ctx.job.metrics["loss"] = sc.loss;
@@ -45,8 +49,8 @@ void run_evaluate(StageContext& ctx) {
     const torch::Device ldev = where == "cuda" ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
     net.to(ldev, false);
     // Timed at its own batch size: batch 1 for a per-image latency without an accuracy pass at batch 1.
-    const std::int64_t timed = std::min(ctx.params.count("latency_batch") > 0 ? ctx.params.count("latency_batch") : batch, x->size(0));
-    const Latency l = measure_latency(*net.module, x->slice(0, 0, timed), ldev);
+    const std::int64_t timed = std::min(ctx.params.count("latency_batch") > 0 ? ctx.params.count("latency_batch") : batch, x.size(0));
+    const Latency l = measure_latency(*net.module, x.slice(0, 0, timed), ldev);
     ctx.job.metrics["latency_ms"] = l.median_ms;
     ctx.job.metrics["latency_p90_ms"] = l.p90_ms;
     ctx.job.metrics["images_per_s"] = l.images_per_s;

@@ -12,7 +12,6 @@ namespace {
 void run_data(StageContext& ctx) {
   Dataset& d = ctx.dataset(ctx.stage.id);
   ctx.job.metrics["train_images"] = static_cast<double>(d.train_x.size(0));
-  ctx.job.metrics["test_images"] = static_cast<double>(d.test_x.size(0));
   ctx.job.metrics["classes"] = d.classes;
 }
 

@@ -48,12 +48,12 @@ TEST_CASE("CIFAR-10 loads and trains ResNet18 on a seeded subset", "[data]") {
   Temp t;
   auto r = run(t.dir,
                "data cifar10 root: \"" + kCifar.string() + "\" augment: [crop(pad: 4), flip] subset: 256\n"
-               "model resnet18 width: 8\ntrain 1 epoch batch: 64\n", "--format json");
+               "model resnet18 width: 8\ntrain 1 epoch batch: 64\nevaluate test_subset: 500\n", "--format json");
   INFO(r.out);
   REQUIRE(r.code == 0);
   auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
   CHECK(j["stages"][0]["metrics"]["train_images"] == 256);
-  CHECK(j["stages"][0]["metrics"]["test_images"] == 10000);
+  CHECK(j["stages"][3]["metrics"]["images"] == 500);  // what the evaluation measured on: its own slice
   CHECK(j["stages"][1]["metrics"]["params"].get<double>() > 100000);  // ResNet18 at width 8: ~0.7 M
   CHECK(j["stages"][2]["metrics"]["train_loss"].get<double>() > 0);
 }

@@ -141,12 +141,35 @@ TEST_CASE("the catalog's key policy decides what a key holds, and the key text o
   // No `root` (key: false), no `test_subset` (key: unless_default, at its default).
   CHECK(dtext == "whittle-key 1\nkind: data\nimplementation: 1\nseed: 0\nparam augment: []\nparam dataset: synthetic\n"
                  "param normalize: true\nparam size: 1024\nparam subset: 0\nparam validation: 0%\ndata: fp\n");
-  auto q = f.plan(f.write("q.recipe", "data synthetic test_subset: 256\nmodel small_cnn\n"));
-  CHECK(key_text(q->stage(0), {}, "fp").find("param test_subset: 256\n") != std::string::npos);
+  auto q = f.plan(f.write("q.recipe", "data synthetic test_subset: 256\nmodel small_cnn\nevaluate\n"));
+  // test_subset changes only what is evaluated: not in the data's key, in the evaluation's.
+  CHECK(key_text(q->stage(0), {}, "fp") == dtext);
+  CHECK(test_view(q->stage(2), q->analysis->recipe.stages) == "test test_subset: 256\n");
+  CHECK(test_view(q->stage(1), q->analysis->recipe.stages).empty());
   // Every runnable stage has an implementation version, and the versions are the catalog's.
   for (const auto& s : lang::Catalog::builtin().stages()) CHECK(stage_version(s.name) == s.version);
   CHECK(stage_version("train") == 3);
   CHECK(stage_version("no_such_stage") == 0);
+}
+
+TEST_CASE("dropping test_subset reruns only the stages that read the test split", "[cache]") {
+  Fixture f;
+  const std::string body = "model small_cnn\ntrain 2 epochs\nsensitivity images: 32 as s\nprune 50% guide: $s\nretrain 1 epoch\nevaluate\n"
+                           "evaluate test_subset: 100\nexport \"m.pt\"\n";
+  auto slice = f.plan(f.write("a.recipe", "data synthetic test_subset: 500\n" + body));
+  auto whole = f.plan(f.write("b.recipe", "data synthetic\n" + body));
+  REQUIRE(slice->keys.size() == whole->keys.size());
+  std::vector<std::string> changed;
+  for (std::size_t i = 0; i < slice->keys.size(); ++i)
+    if (slice->keys[i] != whole->keys[i]) changed.push_back(slice->stage(static_cast<int>(i)).kind);
+  // The sensitivity scan reads the test split (no validation split here), and the prune it guides
+  // follows it; the training before it never reruns.
+  CHECK(changed == std::vector<std::string>{"sensitivity", "prune", "retrain", "evaluate", "evaluate", "export"});
+  auto plain = f.plan(f.write("c.recipe", "data synthetic test_subset: 500\nmodel small_cnn\ntrain 2 epochs\nevaluate\n"));
+  auto full = f.plan(f.write("d.recipe", "data synthetic\nmodel small_cnn\ntrain 2 epochs\nevaluate\n"));
+  CHECK(plain->keys[0] == full->keys[0]);
+  CHECK(plain->keys[2] == full->keys[2]);
+  CHECK(plain->keys[3] != full->keys[3]);
 }
 
 TEST_CASE("every catalog stage runs, and missing data is refused before anything runs", "[cache]") {
