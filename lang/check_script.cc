@@ -89,17 +89,35 @@ void Checker::script_model(StageInstance& inst) {
   inst.file = p.string();
 }
 
-const StageInstance* Checker::scripted_root(const StageInstance& s) const {
-  int id = s.model_in;
-  while (id >= 0) {
-    const StageInstance& m = out_.stages[static_cast<std::size_t>(id)];
-    if (m.kind == "model") {
-      const Val* arch = m.value("arch");
-      return arch && arch->str == "torchscript" ? &m : nullptr;
+const StageInstance* Checker::scripted_root(const StageInstance& s) {
+  // The chain's model: found through the stage it reads, whose own root is remembered.
+  auto root_of = [&](int id) {
+    std::vector<int> path;
+    int root = -1;
+    while (id >= 0) {
+      if (static_cast<std::size_t>(id) < chain_root_.size() && chain_root_[static_cast<std::size_t>(id)] != -2) {
+        root = chain_root_[static_cast<std::size_t>(id)];
+        break;
+      }
+      const StageInstance& m = out_.stages[static_cast<std::size_t>(id)];
+      if (m.kind == "model") {
+        root = id;
+        break;
+      }
+      path.push_back(id);
+      id = m.model_in;
     }
-    id = m.model_in;
-  }
-  return nullptr;
+    for (int p : path) {
+      if (chain_root_.size() <= static_cast<std::size_t>(p)) chain_root_.resize(static_cast<std::size_t>(p) + 1, -2);
+      chain_root_[static_cast<std::size_t>(p)] = root;
+    }
+    return root;
+  };
+  const int root = root_of(s.model_in);
+  if (root < 0) return nullptr;
+  const StageInstance& m = out_.stages[static_cast<std::size_t>(root)];
+  const Val* arch = m.value("arch");
+  return arch && arch->str == "torchscript" ? &m : nullptr;
 }
 
 void Checker::script_refusals(const StageInstance& s) {

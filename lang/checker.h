@@ -85,7 +85,7 @@ class Checker {
   /// `model torchscript path: P`: P found (relative to the recipe) and recognised, into inst.file.
   void script_model(StageInstance& inst);
   /// The `model torchscript` a stage's chain starts from, if it does.
-  const StageInstance* scripted_root(const StageInstance& s) const;
+  const StageInstance* scripted_root(const StageInstance& s);
   /// E0307 for what a scripted module cannot take (convert, activation quantization, physical slimming...).
   void script_refusals(const StageInstance& s);
 
@@ -120,6 +120,9 @@ class Checker {
   std::vector<Span> call_sites_;
   std::vector<std::string> define_stack_;
   std::map<Span, int> name_index_;
+  /// The `model` stage each stage's model chain starts at (-1: none), by stage id, filled as stages
+  /// are checked: a chain of 100,000 stages is walked once, not once per stage.
+  std::vector<int> chain_root_;
   std::map<const ParamDef*, std::optional<Val>> default_cache_;  ///< checked once per catalog parameter
   std::map<std::string, ast::Value> override_values_;
   bool stopped_ = false;
