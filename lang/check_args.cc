@@ -31,6 +31,24 @@ struct Shape {
 
 }  // namespace
 
+std::optional<std::string> Checker::inside_a_call(const ast::Arg& a, const std::vector<ParamDef>& params) const {
+  // `train 1 epoch lr: 0.1`: `lr` is a parameter of the optimizer's calls, which the stage takes as
+  // `optimizer: sgd(...)`. Said with the stage's own default kind when it has the parameter.
+  for (const auto& q : params) {
+    const Family* fam = q.type.kind == TypeKind::Family ? cat_.family(q.type.name) : nullptr;
+    if (!fam) continue;
+    const std::string def_kind = q.default_text.substr(0, q.default_text.find('('));
+    const CallDef* hit = nullptr;
+    for (const auto& k : fam->kinds)
+      if (k.param(a.name) && (!hit || k.name == def_kind)) hit = &k;
+    if (!hit) continue;
+    const SourceFile& f = sources_.file(a.value.span.file);
+    const std::string value(f.text().substr(a.value.span.begin, a.value.span.end - a.value.span.begin));
+    return fmt::format("`{}` is a parameter of the {} `{}(...)`: write `{}: {}({}: {})`", a.name, q.name, hit->name, q.name, hit->name, a.name, value);
+  }
+  return std::nullopt;
+}
+
 std::vector<Checker::BoundArg> Checker::bind_args(const std::vector<ast::Arg>& args, const std::vector<ParamDef>& params,
                                                   const std::string& owner, bool builtin) {
   std::vector<BoundArg> out;
@@ -65,6 +83,7 @@ std::vector<Checker::BoundArg> Checker::bind_args(const std::vector<ast::Arg>& a
         auto d = Diagnostic::make("E0101", a.name_span, fmt::format("`{}` has no parameter `{}`", owner, a.name),
                                   fmt::format("not a parameter of `{}`", owner));
         if (auto h = did_you_mean(a.name, names)) d.with_help(*h);
+        else if (auto inner = inside_a_call(a, params)) d.with_help(*inner);
         else if (names.empty()) d.with_help(fmt::format("`{}` takes no parameters", owner));
         else d.with_help(fmt::format("see `whittle doc {}` for its parameters", owner));
         diags_.add(std::move(d));

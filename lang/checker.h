@@ -86,6 +86,9 @@ class Checker {
   void script_model(StageInstance& inst);
   /// The `model torchscript` a stage's chain starts from, if it does.
   const StageInstance* scripted_root(const StageInstance& s);
+  /// The help for a named argument that belongs inside one of the stage's calls (`lr:` of `train`
+  /// is the optimizer's), or nullopt.
+  std::optional<std::string> inside_a_call(const ast::Arg& a, const std::vector<ParamDef>& params) const;
   /// E0307 for what a scripted module cannot take (convert, activation quantization, physical slimming...).
   void script_refusals(const StageInstance& s);
 

@@ -19,6 +19,8 @@
 
 namespace whittle::runtime {
 
+/// The course's bar (docs/course.md): a model counts at this test accuracy or above.
+constexpr double kCourseAccuracyBar = 0.90;
 constexpr int kSubmissionFormat = 3;  ///< 2: a score claim per preset, and the preset the recipe shows; 3: model.safetensors
 
 /// Why a submission cannot be made, or why one is rejected; `help` says what to do.

@@ -110,6 +110,9 @@ int verify(const std::string& file, const std::string& data, bool in_sandbox, in
     for (const auto& r : v.rows) std::printf("%-4s %-33s %-22s %s\n", r.ok ? "ok" : "FAIL", r.what.c_str(), r.claimed.c_str(), r.found.c_str());
     if (!v.complete) return 1;  // not the recipe's model: nothing more to recompute
     std::printf("%s: %s\n", file.c_str(), v.ok() ? "verified: every claim holds" : "NOT verified: the claims marked FAIL do not hold");
+    // The course's bar is a ranking's business, not a claim's: said, not failed.
+    if (const double acc = s.claims.count("accuracy") ? s.claims.at("accuracy") : 1.0; acc < runtime::kCourseAccuracyBar)
+      std::printf("note: its test accuracy, %.2f%%, is below the course's %.0f%% bar\n", 100 * acc, 100 * runtime::kCourseAccuracyBar);
     return v.ok() ? 0 : 1;
   } catch (const runtime::StageError& e) {
     std::fprintf(stderr, "error: cannot recompute the claims: %s\n%s", e.what(), e.help.empty() ? "" : ("  help: " + e.help + "\n").c_str());

@@ -59,6 +59,26 @@ inline std::vector<std::string> renames_of_run(const Scratch& s) {
   return out;
 }
 
+/// Runs DIR/r.recipe (written with `recipe`) and submits it as DIR/sub.tar.gz; its path.
+inline std::string submitted_run(const Scratch& s, const std::string& recipe) {
+  s.write("r.recipe", recipe);
+  json_of(run_in(s));
+  const std::string archive = (s.dir / "sub.tar.gz").string();
+  const Result r = run_whittle("submit --cache " + (s.dir / "cache").string() + " -o " + archive + " " + (s.dir / "r.recipe").string());
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  return archive;
+}
+
+/// `whittle verify` with its temporary files in DIR/tmp, which must be empty again afterwards.
+inline Result verify_clean(const Scratch& s, const std::string& archive) {
+  fs::create_directories(s.dir / "tmp");
+  const Result r = run_whittle_cmd("TMPDIR=" + (s.dir / "tmp").string() + " " + bin() + " verify " + archive);
+  CHECK(fs::is_empty(s.dir / "tmp"));
+  CHECK(r.out.find("terminate") == std::string::npos);
+  return r;
+}
+
 /// A small tmpfs at DIR/NAME (root can mount one here); false where mounting is not allowed.
 inline bool mount_tmpfs(const fs::path& at, const std::string& size) {
   fs::create_directories(at);

@@ -18,23 +18,8 @@ namespace {
 
 /// A verified submission of a small recipe that prunes 50%, in `s` (sub.tar.gz), and its cache.
 std::string make_submission(const Scratch& s) {
-  s.write("r.recipe", "recipe sub\ndata synthetic size: 256\nmodel small_cnn width: 4\ntrain 2 epochs batch: 64\nprune 50%\n"
-                      "retrain 1 epoch\nevaluate\n");
-  json_of(run_in(s));
-  const std::string archive = (s.dir / "sub.tar.gz").string();
-  const Result r = run_whittle("submit --cache " + (s.dir / "cache").string() + " -o " + archive + " " + (s.dir / "r.recipe").string());
-  INFO(r.out);
-  REQUIRE(r.code == 0);
-  return archive;
-}
-
-/// `whittle verify` with its temporary files in DIR/tmp, which must be empty again afterwards.
-Result verify_clean(const Scratch& s, const std::string& archive) {
-  fs::create_directories(s.dir / "tmp");
-  const Result r = run_whittle_cmd("TMPDIR=" + (s.dir / "tmp").string() + " " + bin() + " verify " + archive);
-  CHECK(fs::is_empty(s.dir / "tmp"));
-  CHECK(r.out.find("terminate") == std::string::npos);
-  return r;
+  return submitted_run(s, "recipe sub\ndata synthetic size: 256\nmodel small_cnn width: 4\ntrain 2 epochs batch: 64\nprune 50%\n"
+                          "retrain 1 epoch\nevaluate\n");
 }
 
 }  // namespace

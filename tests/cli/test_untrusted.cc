@@ -25,23 +25,11 @@ bool python_torch() {
 
 /// A submission of a small recipe with a TorchScript export of its model, in `s`.
 std::string make_submission(const Scratch& s, const std::string& data = "data synthetic size: 256") {
-  s.write("r.recipe", "recipe sub\n" + data + "\nmodel small_cnn width: 4\ntrain 1 epoch batch: 64\nevaluate\nexport \"" +
-                          (s.dir / "m.ts.pt").string() + "\" format: torchscript\n");
-  json_of(run_in(s));
-  const std::string archive = (s.dir / "sub.tar.gz").string();
-  const Result r = run_whittle("submit --cache " + (s.dir / "cache").string() + " -o " + archive + " " + (s.dir / "r.recipe").string());
-  INFO(r.out);
-  REQUIRE(r.code == 0);
-  return archive;
+  return submitted_run(s, "recipe sub\n" + data + "\nmodel small_cnn width: 4\ntrain 1 epoch batch: 64\nevaluate\nexport \"" +
+                              (s.dir / "m.ts.pt").string() + "\" format: torchscript\n");
 }
 
-Result verify(const Scratch& s, const std::string& archive, const std::string& env = "") {
-  fs::create_directories(s.dir / "tmp");
-  const Result r = run_whittle_cmd(env + " TMPDIR=" + (s.dir / "tmp").string() + " " + bin() + " verify " + archive);
-  CHECK(fs::is_empty(s.dir / "tmp"));
-  CHECK(r.out.find("terminate") == std::string::npos);
-  return r;
-}
+Result verify(const Scratch& s, const std::string& archive) { return verify_clean(s, archive); }
 
 /// A module scripted in PyTorch whose loading (__setstate__) and whose forward write `marker`
 /// (torch.from_file with shared=True creates and maps a file): code a submission could bring.
@@ -125,14 +113,8 @@ TEST_CASE("a recipe that scripts its network is verified only in a sandbox, wher
     const Result made = run_whittle_cmd("/usr/bin/python3 " + (s.dir / "make.py").string());
     INFO(made.out);
     REQUIRE(made.code == 0);
-    s.write("r.recipe", "recipe sub\ndata synthetic size: 256\nmodel torchscript path: \"net.pt\"\ntrain 1 epoch batch: 64\nevaluate\n");
     fs::remove_all(s.dir / "cache");
-    json_of(run_in(s));
-    const std::string archive = (s.dir / "sub.tar.gz").string();
-    const Result r = run_whittle("submit --cache " + (s.dir / "cache").string() + " -o " + archive + " " + (s.dir / "r.recipe").string());
-    INFO(r.out);
-    REQUIRE(r.code == 0);
-    return archive;
+    return submitted_run(s, "recipe sub\ndata synthetic size: 256\nmodel torchscript path: \"net.pt\"\ntrain 1 epoch batch: 64\nevaluate\n");
   };
   const std::string head = "import torch\nclass N(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
                            "        self.conv = torch.nn.Conv2d(1, 4, 3)\n        self.head = torch.nn.Linear(4, 4)\n    def forward(self, x):\n";

@@ -189,3 +189,15 @@ TEST_CASE("the checked recipe dump lists defaults and inherited values", "[check
                "decay_norm_and_bias: true)  (from train #2)") != std::string::npos);
   CHECK(d.find("batch            128  (from train #2)") != std::string::npos);
 }
+
+TEST_CASE("an optimizer's parameter given to the stage says where it belongs", "[check][suggest]") {
+  auto a = whittle::test::run("data synthetic\nmodel small_cnn\ntrain 1 epoch lr: 0.1\n");
+  const auto* d = whittle::test::find(*a, "E0101");
+  REQUIRE(d);
+  REQUIRE(d->help);
+  CHECK(*d->help == "`lr` is a parameter of the optimizer `sgd(...)`: write `optimizer: sgd(lr: 0.1)`");
+  auto b = whittle::test::run("data synthetic\nmodel small_cnn\ntrain 1 epoch beta1: 0.8\n");
+  const auto* e = whittle::test::find(*b, "E0101");
+  REQUIRE(e);
+  CHECK(*e->help == "`beta1` is a parameter of the optimizer `adam(...)`: write `optimizer: adam(beta1: 0.8)`");
+}
