@@ -46,11 +46,19 @@ std::map<std::string, json> diagnostics_by_uri(const lang::Analysis& a) {
     const std::string u = uri_of_file(a.sources.file(static_cast<lang::FileId>(i)));
     if (!u.empty()) out[u] = json::array();
   }
+  // At most kMaxPublished per file (30,000 errors of a broken 200 KB buffer were 20 MB of JSON on
+  // every keystroke); the rest are counted in one last diagnostic.
+  constexpr std::size_t kMaxPublished = 500;
+  std::map<std::string, std::size_t> left_out;
   for (const lang::Diagnostic& d : a.diags.all()) {
     if (d.labels.empty()) continue;
     const lang::SourceFile& f = a.sources.file(d.primary().file);
     const std::string u = uri_of_file(f);
     if (u.empty()) continue;
+    if (out[u].size() >= kMaxPublished) {
+      ++left_out[u];
+      continue;
+    }
     std::string message = d.message;
     for (const auto& n : d.notes) message += "\nnote: " + n;
     if (d.help) message += "\nhelp: " + *d.help;
@@ -74,6 +82,15 @@ std::map<std::string, json> diagnostics_by_uri(const lang::Analysis& a) {
     if (!related.empty()) diag["relatedInformation"] = std::move(related);
     if (d.help) diag["data"] = {{"help", capped(*d.help)}};
     out[u].push_back(std::move(diag));
+  }
+  for (const auto& [u, n] : left_out) {
+    json last = out[u].back();
+    last["severity"] = 3;
+    last.erase("code");
+    last.erase("relatedInformation");
+    last.erase("data");
+    last["message"] = fmt::format("{} more problems in this file, not shown here: `whittle lint` lists them all", n);
+    out[u].push_back(std::move(last));
   }
   return out;
 }

@@ -345,3 +345,17 @@ TEST_CASE("a burst of changes already waiting is analysed once, at its end; a re
     }
   CHECK(publications == 1);
 }
+
+TEST_CASE("a buffer with thousands of problems publishes a bounded list and says how many more", "[lsp][hostile]") {
+  Server s;
+  s.handle(req(1, "initialize"));
+  std::string text;
+  for (int i = 0; i < 3000; ++i) text += "prnue " + std::to_string(i) + "%\n";
+  const std::string uri = "file:///nowhere/x.recipe";
+  auto o = s.handle(open(uri, text));
+  REQUIRE_FALSE(o.empty());
+  const json& diags = o.back()["params"]["diagnostics"];
+  CHECK(diags.size() == 501);
+  CHECK(diags.back()["message"].get<std::string>().rfind("2500 more problems in this file", 0) == 0);
+  CHECK(o.back().dump().size() < (2u << 20));
+}
