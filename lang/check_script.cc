@@ -120,6 +120,27 @@ const StageInstance* Checker::scripted_root(const StageInstance& s) {
   return arch && arch->str == "torchscript" ? &m : nullptr;
 }
 
+void Checker::export_refusals(const StageInstance& s) {
+  // Each stage's last `convert`, from the stage it reads (always an earlier one): no chain walked twice.
+  if (converted_.size() <= static_cast<std::size_t>(s.id)) converted_.resize(static_cast<std::size_t>(s.id) + 1, -1);
+  const int before = s.model_in >= 0 && static_cast<std::size_t>(s.model_in) < converted_.size() ? converted_[static_cast<std::size_t>(s.model_in)] : -1;
+  const int convert = s.kind == "convert" ? s.id : before;
+  converted_[static_cast<std::size_t>(s.id)] = convert;
+  if (s.kind != "export" || convert < 0) return;
+  const Val* format = s.value("format");
+  const Val* path = s.value("path");
+  const std::string f = format ? format->str : "auto";
+  const bool onnx = f == "onnx" || (f == "auto" && path && path->str.size() >= 5 && path->str.compare(path->str.size() - 5, 5, ".onnx") == 0);
+  if (!onnx && f != "torchscript") return;
+  const CheckedParam* at = s.param(onnx && f == "auto" ? "path" : "format");
+  diags_.add(Diagnostic::make("E0308", at && at->origin == Origin::Given ? at->value.span : s.name_span,
+                              fmt::format("a model `convert`ed to int8 kernels cannot be exported as {}", onnx ? "ONNX" : "TorchScript"),
+                              "after `convert`")
+                 .with_label(out_.stages[static_cast<std::size_t>(convert)].name_span, "converted here")
+                 .with_help("export before `convert` (its weights then go out as the values they compute with), or export a "
+                            "state dict (`.pt`) or safetensors file of the converted model"));
+}
+
 void Checker::script_refusals(const StageInstance& s) {
   const StageInstance* root = scripted_root(s);
   if (!root) return;

@@ -324,6 +324,7 @@ void Checker::builtin_stage(const StageDef& def, const ast::Stage& st, Frame& f,
   apply_rules(inst);
   if (def.name == "model" && !net.info) script_model(inst);
   script_refusals(inst);
+  export_refusals(inst);
   if (out_.stages.size() >= opts_.max_stages) {
     diags_.add(Diagnostic::make("E0306", st.name_span,
                                 fmt::format("the recipe unrolls into more than {} stages", opts_.max_stages), "limit reached here")

@@ -91,6 +91,8 @@ class Checker {
   std::optional<std::string> inside_a_call(const ast::Arg& a, const std::vector<ParamDef>& params) const;
   /// E0307 for what a scripted module cannot take (convert, activation quantization, physical slimming...).
   void script_refusals(const StageInstance& s);
+  /// An export the exporters cannot write, at its line before anything runs (E0308).
+  void export_refusals(const StageInstance& s);
 
   // check_values.cc
   std::optional<Val> coerce(const ast::Value& v, const Type& t);
@@ -126,6 +128,8 @@ class Checker {
   /// The `model` stage each stage's model chain starts at (-1: none), by stage id, filled as stages
   /// are checked: a chain of 100,000 stages is walked once, not once per stage.
   std::vector<int> chain_root_;
+  /// The last `convert` along each stage's chain (-1: none), by stage id, filled in stage order.
+  std::vector<int> converted_;
   std::map<const ParamDef*, std::optional<Val>> default_cache_;  ///< checked once per catalog parameter
   std::map<std::string, ast::Value> override_values_;
   bool stopped_ = false;

@@ -40,6 +40,7 @@ const std::vector<CodeInfo>& all_codes() {
       {"E0305", "rewind_epoch_outside", Severity::Error, "`rewind: weights(epoch: K)` with K outside that `train`"},
       {"E0306", "too_many_stages", Severity::Error, "a recipe that unrolls into more stages than whittle will run"},
       {"E0307", "not_on_scripted_model", Severity::Error, "a stage or option that a model scripted in PyTorch cannot take, such as `convert`"},
+      {"E0308", "export_after_convert", Severity::Error, "an ONNX or TorchScript export of a `convert`ed (int8) model, which neither writer can express"},
       // Networks: shapes and layers (lang/check_network.cc).
       {"E0401", "shortcut_shape", Severity::Error, "a `residual` whose body changes the shape under `shortcut: identity`"},
       {"E0402", "map_too_small", Severity::Error, "a kernel, stride or pool that shrinks the map below 1×1"},

@@ -201,3 +201,11 @@ TEST_CASE("an optimizer's parameter given to the stage says where it belongs", "
   REQUIRE(e);
   CHECK(*e->help == "`beta1` is a parameter of the optimizer `adam(...)`: write `optimizer: adam(beta1: 0.8)`");
 }
+
+TEST_CASE("an ONNX or TorchScript export after convert is an error at the export line; a state dict is not", "[check]") {
+  const std::string head = "data synthetic\nmodel small_cnn\ntrain 1 epoch\nquantize 8 bits\nconvert\n";
+  CHECK(whittle::test::codes(*whittle::test::run(head + "export \"m.onnx\"\n")) == std::vector<std::string>{"E0308@6"});
+  CHECK(whittle::test::codes(*whittle::test::run(head + "export \"m.ts\" format: torchscript\n")) == std::vector<std::string>{"E0308@6"});
+  CHECK_FALSE(whittle::test::find(*whittle::test::run(head + "export \"m.pt\"\nexport \"m.safetensors\"\n"), "E0308"));
+  CHECK_FALSE(whittle::test::find(*whittle::test::run("data synthetic\nmodel small_cnn\ntrain 1 epoch\nexport \"m.onnx\"\nconvert\n"), "E0308"));
+}
