@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <optional>
 #include <set>
 
 #include "lang/catalog.h"
@@ -79,6 +80,30 @@ void stages(const lang::Analysis& a, bool in_network, Items& items) {
   for (const char* k : {"let", "use", "repeat", "sweep", "define", "network", "recipe", "seed"}) items.add(k, Keyword, "");
 }
 
+/// The parameter whose value the cursor is at: after `name:` (`method: `), or inside its list
+/// (`metrics: [accuracy, `); nullopt elsewhere (inside a call's parentheses, say).
+std::optional<std::string> value_of_param(const std::string& head) {
+  std::size_t i = head.find_last_not_of(" \t");
+  if (i == std::string::npos) return std::nullopt;
+  if (head[i] != ':') {
+    int depth = 0;
+    for (;; --i) {  // back to the `[` this list opened with
+      const char ch = head[i];
+      if (ch == ']' || ch == ')') ++depth;
+      else if (ch == '(' && depth-- == 0) return std::nullopt;
+      else if (ch == '[' && depth-- == 0) break;
+      if (i == 0) return std::nullopt;
+    }
+    if (i == 0) return std::nullopt;
+    i = head.find_last_not_of(" \t", i - 1);
+    if (i == std::string::npos || head[i] != ':') return std::nullopt;
+  }
+  std::size_t e = i;
+  while (e > 0 && ident(head[e - 1])) --e;
+  if (e == i) return std::nullopt;
+  return head.substr(e, i - e);
+}
+
 }  // namespace
 
 json completion(const Document& d, const json& params) {
@@ -108,38 +133,25 @@ json completion(const Document& d, const json& params) {
     stages(a, in_network, items);
     return items.list;
   }
-  // After `name:`, that parameter's values.
-  std::size_t c = t;
-  if (head[c] == ':') {
-    std::size_t e = c;
-    while (e > 0 && ident(head[e - 1])) --e;
-    const std::string pname = head.substr(e, c - e);
-    Located ctx = here.stage ? here : at;
-    if (const lang::ParamDef* p = param_of(a, ctx, pname)) values_of(*p, items);
-    return items.list;
-  }
-  // Inside a stage line (or a call): its parameters, then the words and calls its parameters take.
+  // The stage the line is about: as parsed, or (a line that does not parse yet, such as
+  // `quantize 4 bits method: `) the one its first word names.
   Located ctx = here.stage ? here : at;
+  lang::ast::Stage fake;
   if (!ctx.stage) {
-    // The line does not parse into a stage yet: its first word names it.
     std::size_t s = head.find_first_not_of(" \t");
     std::size_t e = s;
     while (e < head.size() && ident(head[e])) ++e;
-    const std::string first = s == std::string::npos ? "" : head.substr(s, e - s);
-    lang::ast::Stage fake;
-    fake.name = first;
-    Located guess;
-    guess.stage = &fake;
-    guess.in_network = in_network;
-    if (const auto* ps = params_at(a, guess))
-      for (const auto& p : *ps) {
-        items.add(p.name, Field, p.doc, p.name + ": ");
-        values_of(p, items);
-      }
-    if (first == "model")
-      for (const auto& [name, n] : a.program.networks) items.add(name, Class, "network");
+    fake.name = s == std::string::npos ? "" : head.substr(s, e - s);
+    ctx = Located{};
+    ctx.stage = &fake;
+    ctx.in_network = in_network;
+  }
+  // After `name:`, or inside its list, that parameter's values.
+  if (const auto pname = value_of_param(head)) {
+    if (const lang::ParamDef* p = param_of(a, ctx, *pname)) values_of(*p, items);
     return items.list;
   }
+  // Inside a stage line (or a call): its parameters, then the words and calls its parameters take.
   if (const auto* ps = params_at(a, ctx))
     for (const auto& p : *ps) {
       items.add(p.name, Field, p.doc, p.name + ": ");

@@ -359,3 +359,28 @@ TEST_CASE("a buffer with thousands of problems publishes a bounded list and says
   CHECK(diags.back()["message"].get<std::string>().rfind("2500 more problems in this file", 0) == 0);
   CHECK(o.back().dump().size() < (2u << 20));
 }
+
+TEST_CASE("completion offers a parameter's values right after `name: ` and inside its list", "[lsp]") {
+  Server s;
+  s.handle(req(1, "initialize"));
+  const std::string uri = "file:///nowhere/x.recipe";
+  auto labels = [&](const std::string& text) {
+    s.handle(open(uri, text));
+    const json end = position_of(text, text.size());
+    auto r = s.handle(req(2, "textDocument/completion", {{"textDocument", {{"uri", uri}}}, {"position", end}}));
+    std::set<std::string> out;
+    for (const auto& item : *result_of(r, 2)) out.insert(item["label"].get<std::string>());
+    return out;
+  };
+  const auto method = labels("data synthetic\nmodel small_cnn\ntrain 1 epoch\nquantize 4 bits method: ");
+  CHECK(method.count("kmeans"));
+  CHECK(method.count("uniform"));
+  CHECK_FALSE(method.count("bits"));
+  const auto metrics = labels("data synthetic\nmodel small_cnn\nevaluate metrics: [");
+  CHECK(metrics.count("accuracy"));
+  CHECK(metrics.count("f1"));
+  CHECK_FALSE(metrics.count("batch"));
+  const auto second = labels("data synthetic\nmodel small_cnn\nevaluate metrics: [accuracy, ");
+  CHECK(second.count("confusion"));
+  CHECK_FALSE(second.count("latency"));
+}
