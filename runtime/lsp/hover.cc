@@ -1,8 +1,11 @@
 // Hover: the catalog's docs for what is under the cursor, and the value of a `$name` (server.h).
 #include <fmt/format.h>
 
+#include <set>
+
 #include "lang/catalog.h"
 #include "lang/fmt.h"
+#include "lang/network.h"
 #include "runtime/architectures.h"
 #include "runtime/torch_api.h"
 #include "runtime/lsp/docs.h"
@@ -38,6 +41,33 @@ std::string value_of(const lang::Analysis& a, const std::string& name) {
   return out;
 }
 
+/// A network written in the recipe: its parameters with their types and defaults, where it is
+/// declared, and what each build of it the recipe makes counts (parameters and MACs per image).
+std::string network_markdown(const lang::Analysis& a, const std::string& name) {
+  auto it = a.program.networks.find(name);
+  if (it == a.program.networks.end() || !it->second.stmt) return "";
+  const lang::DefineInfo& info = it->second;
+  const lang::SourceFile& f = a.sources.file(info.stmt->name_span.file);
+  std::string md = fmt::format("**{}** (a network written in the recipe, {}:{})", name, f.name(), f.line_of(info.stmt->name_span.begin));
+  if (!info.params.empty()) {
+    md += "\n\nparameters:";
+    for (std::size_t i = 0; i < info.params.size(); ++i) {
+      const lang::ParamDef& p = info.params[i];
+      const lang::ast::Value* dv = i < info.defaults.size() ? info.defaults[i] : nullptr;
+      const std::string def = dv ? std::string(a.sources.file(dv->span.file).text().substr(dv->span.begin, dv->span.end - dv->span.begin)) : "";
+      md += fmt::format("\n- `{}` ({}){}", p.name, p.type.describe(), dv ? ", default `" + def + "`" : ", required");
+    }
+  }
+  std::set<std::string> builds;
+  for (const auto& s : a.recipe.stages) {
+    if (!s.network || s.network->name != name) continue;
+    const std::string line = fmt::format("\n- {}{}: {} parameters, {} MACs per image", s.network->args.empty() ? "" : s.network->args + " ",
+                                         s.network->input.text(), s.network->root.params, s.network->root.macs);
+    if (builds.insert(line).second && builds.size() <= 8) md += (builds.size() == 1 ? "\n\nas the recipe builds it:" : "") + line;
+  }
+  return md;
+}
+
 }  // namespace
 
 json hover(const Document& d, const json& params, Previews& previews) {
@@ -69,8 +99,14 @@ json hover(const Document& d, const json& params, Previews& previews) {
       if (calls.empty()) return nullptr;
       return markdown(call_markdown(*calls.front()), d.text, at.value->span);
     }
+    case Located::Kind::Declaration: {
+      if (!at.stmt || at.stmt->kind != lang::ast::Stmt::Kind::Network) return nullptr;
+      const std::string md = network_markdown(a, at.stmt->name);
+      return md.empty() ? nullptr : markdown(md, d.text, at.stmt->name_span);
+    }
     case Located::Kind::Word: {
       const std::string& w = at.value->text;
+      if (const std::string md = network_markdown(a, w); !md.empty()) return markdown(md, d.text, at.value->span);
       for (const auto& arch : runtime::architectures())
         if (w == arch.name) return markdown(fmt::format("**{}** (architecture): {}", w, arch.doc), d.text, at.value->span);
       if (const lang::ParamDef* p = word_param(a, at)) {

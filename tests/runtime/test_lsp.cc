@@ -384,3 +384,24 @@ TEST_CASE("completion offers a parameter's values right after `name: ` and insid
   CHECK(second.count("confusion"));
   CHECK_FALSE(second.count("latency"));
 }
+
+TEST_CASE("hover on a network's name, where it is used and where it is declared, shows it", "[lsp]") {
+  Server s;
+  s.handle(req(1, "initialize"));
+  const std::string uri = "file:///nowhere/x.recipe";
+  const std::string text = "network tiny(w: int = 8) {\n  conv $w channels -> bn -> relu\n  avgpool global -> linear\n}\n"
+                           "data synthetic\nmodel tiny w: 4\nevaluate\n";
+  s.handle(open(uri, text));
+  for (const auto& [line, ch] : std::vector<std::pair<int, int>>{{5, 7}, {0, 9}}) {
+    auto r = s.handle(req(2, "textDocument/hover", at(uri, line, ch)));
+    const json* h = result_of(r, 2);
+    REQUIRE(h);
+    REQUIRE_FALSE(h->is_null());
+    const std::string md = (*h)["contents"]["value"];
+    INFO(md);
+    CHECK(md.find("**tiny** (a network written in the recipe") != std::string::npos);
+    CHECK(md.find("`w` (int), default `8`") != std::string::npos);
+    CHECK(md.find("w: 4 1×12×12:") != std::string::npos);
+    CHECK(md.find("MACs per image") != std::string::npos);
+  }
+}
