@@ -78,7 +78,16 @@ json hover(const Document& d, const json& params, Previews& previews) {
   const lang::Catalog& cat = lang::Catalog::builtin();
   switch (at.kind) {
     case Located::Kind::StageName: {
-      const std::string text = stage_doc_markdown(a, at.stage->name, at.in_network);
+      std::string text = stage_doc_markdown(a, at.stage->name, at.in_network);
+      // `model NET ...` of a network written in the recipe: its own parameters, not the built-in
+      // architectures' knobs, which it does not have.
+      if (at.stage->name == "model" && !at.in_network)
+        for (const auto& arg : at.stage->args)
+          if (!arg.named && arg.value.kind == lang::ast::Value::Kind::Word) {
+            if (const std::string net = network_markdown(a, arg.value.text); !net.empty())
+              text = "**model** (stage): builds the network, initialised from the stage's key\n\n" + net;
+            break;
+          }
       if (text.empty()) return nullptr;
       std::string model;
       for (const auto& s : a.recipe.stages)

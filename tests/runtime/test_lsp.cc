@@ -405,3 +405,16 @@ TEST_CASE("hover on a network's name, where it is used and where it is declared,
     CHECK(md.find("MACs per image") != std::string::npos);
   }
 }
+
+TEST_CASE("hover on `model NET` of a written network shows the network's parameters, not the built-in knobs", "[lsp]") {
+  Server s;
+  s.handle(req(1, "initialize"));
+  const std::string uri = "file:///nowhere/x.recipe";
+  s.handle(open(uri, "network tiny(w: int = 8) {\n  conv $w channels -> avgpool global -> linear\n}\ndata synthetic\nmodel tiny w: 4\nevaluate\n"));
+  auto r = s.handle(req(2, "textDocument/hover", at(uri, 4, 2)));
+  const std::string md = (*result_of(r, 2))["contents"]["value"];
+  INFO(md);
+  CHECK(md.find("`w` (int), default `8`") != std::string::npos);
+  CHECK(md.find("width_mult") == std::string::npos);
+  CHECK(md.find("growth") == std::string::npos);
+}
