@@ -231,8 +231,17 @@ bool Checker::net_block(const std::vector<ast::Stmt>& stmts, Shape& cur, std::ve
                          .with_help("repeat takes a count of 1 or more; delete the block to leave it out"));
           return false;
         }
-        for (int r = 0; r < static_cast<int>(std::min(n->num, 1e6)); ++r) {
-          if (!spend(s.span) || !net_block(s.body, cur, out, c)) return false;
+        const int times = static_cast<int>(std::min(n->num, 1e6));
+        for (int r = 0; r < times; ++r) {
+          const std::size_t before = diags_.all().size();
+          if (!spend(s.span)) return false;
+          if (!net_block(s.body, cur, out, c)) {
+            // Which time round it failed: `repeat 6 { conv 50% ... }` runs out of channels in one of them.
+            for (std::size_t i = before; i < diags_.all().size(); ++i)
+              diags_.all()[i].with_note(fmt::format("in repetition {} of {} of the `repeat` on line {}", r + 1, times,
+                                                    sources_.file(s.span.file).line_of(s.span.begin)));
+            return false;
+          }
         }
         break;
       }

@@ -274,3 +274,12 @@ TEST_CASE("every shape error names its line and the shapes", "[network][errors]"
   CHECK(codes(*run("define b() {\n  relu\n}\nnetwork n {\n  b() -> b()\n  linear\n}\n" + tail)) == V{});
   CHECK(codes(*run("define b() {\n  b()\n}\nnetwork n {\n  b()\n  linear\n}\n" + tail)) == V{"E0306@2"});
 }
+
+TEST_CASE("a shape error inside a repeat says which repetition", "[network]") {
+  auto a = whittle::test::run("network n {\n  conv 8 channels\n  repeat 6 {\n    conv 50%\n  }\n  avgpool global -> linear\n}\n"
+                              "data synthetic\nmodel n\nevaluate\n");
+  const auto* d = whittle::test::find(*a, "E0203");
+  REQUIRE(d);
+  REQUIRE_FALSE(d->notes.empty());
+  CHECK(d->notes.front() == "in repetition 4 of 6 of the `repeat` on line 3");
+}
