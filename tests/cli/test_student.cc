@@ -24,7 +24,7 @@ TEST_CASE("an honest submission that smoke-tests on a slice and claims the whole
   CHECK(v.out.find("verified: every claim holds") != std::string::npos);
 }
 
-TEST_CASE("dropping test_subset reruns the evaluations only; evaluate takes its own slice", "[student][cache]") {
+TEST_CASE("dropping test_subset reruns the evaluations only, and evaluate takes its own slice", "[student][cache]") {
   Scratch s;
   const std::string body = "model small_cnn width: 4\ntrain 2 epochs batch: 64\nprune 50%\nretrain 1 epoch batch: 64\nevaluate\n";
   s.write("r.recipe", "recipe slice\ndata synthetic size: 256 test_subset: 40\n" + body);
