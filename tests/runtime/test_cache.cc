@@ -45,7 +45,7 @@ TEST_CASE("stages run in the recipe's order wherever their inputs allow", "[cach
                          "#7 evaluate"});
 }
 
-TEST_CASE("changing the last stage runs exactly that stage; the first, everything downstream", "[cache]") {
+TEST_CASE("changing the last stage runs exactly that stage, the first everything downstream", "[cache]") {
   Fixture f;
   const auto file = f.write("r.recipe", recipe);
   f.run(file);

@@ -154,7 +154,7 @@ TEST_CASE("a pack carries the epoch checkpoints of a stage not finished, and a s
   CHECK_FALSE(fs::exists(g.store->partial_path(key)));
 }
 
-TEST_CASE("a damaged entry in a pack is refused by name; the others go in, nothing half-written", "[pack]") {
+TEST_CASE("a damaged entry in a pack is refused by name, the others go in, nothing half-written", "[pack]") {
   TwoCaches t;
   t.write();
   auto entries = entries_of(t.pack);

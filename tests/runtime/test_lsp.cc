@@ -321,7 +321,7 @@ TEST_CASE("the server answers nothing before initialize, bounds documents and me
   for (const auto& m : u) CHECK(m["params"]["uri"].get<std::string>().rfind("file:", 0) == std::string::npos);
 }
 
-TEST_CASE("a burst of changes already waiting is analysed once, at its end; a request sees the latest text", "[lsp]") {
+TEST_CASE("a burst of changes already waiting is analysed once, at its end, and a request sees the latest text", "[lsp]") {
   Server s;
   const std::string uri = "file:///nowhere/x.recipe";
   s.handle(req(1, "initialize"));
