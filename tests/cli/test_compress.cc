@@ -137,7 +137,7 @@ TEST_CASE("an exported pruned and quantized model loads in Python PyTorch with t
   CHECK(std::filesystem::exists(s.dir / "out" / "model.pt"));
 }
 
-TEST_CASE("convert runs int8 kernels with the float model's accuracy; the converted model is for inference only", "[run][compress][int8]") {
+TEST_CASE("convert runs int8 kernels with the float model's accuracy, the converted model is for inference only", "[run][compress][int8]") {
   Scratch s;
   const auto j = run_json(s, "data synthetic size: 512\nmodel small_cnn\ntrain 3 epochs\nevaluate\nconvert\nevaluate latency: cpu batch: 64\n"
                                  "evaluate latency: cpu latency_batch: 1\n");

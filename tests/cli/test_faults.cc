@@ -136,7 +136,7 @@ TEST_CASE("two identical runs write identical optimizer snapshots", "[faults]") 
   CHECK(a.read(rel.string()) == b.read(rel.string()));
 }
 
-TEST_CASE("a full disk is an error at the stage's line; the cache stays intact and the next run is correct", "[faults]") {
+TEST_CASE("a full disk is an error at the stage's line, the cache stays intact and the next run is correct", "[faults]") {
   Scratch clean, s;
   const std::string recipe = "recipe disk\ndata synthetic size: 256\nmodel small_cnn width: 48\ntrain 2 epochs batch: 64\nevaluate\n";
   clean.write("r.recipe", recipe);
@@ -161,7 +161,7 @@ TEST_CASE("a full disk is an error at the stage's line; the cache stays intact a
   CHECK(run_whittle("cache verify --cache " + (s.dir / "cache").string()).code == 0);
 }
 
-TEST_CASE("unpacking onto a full disk or killed at any rename leaves the cache correct; unpacking again completes it", "[faults][pack]") {
+TEST_CASE("unpacking onto a full disk or killed at any rename leaves the cache correct, unpacking again completes it", "[faults][pack]") {
   Scratch from, s;
   from.write("r.recipe", "recipe disk\ndata synthetic size: 256\nmodel small_cnn width: 48\ntrain 2 epochs batch: 64\nevaluate\n");
   const nlohmann::json ran = json_of(run_in(from));

@@ -51,7 +51,7 @@ TEST_CASE("TorchScript and ONNX exports compute what whittle measured, in LibTor
   CHECK(python == Approx(accuracy).margin(2e-4));
 }
 
-TEST_CASE("networks export as TorchScript; a converted model is refused at the export's line", "[run][export][torchscript]") {
+TEST_CASE("networks export as TorchScript, a converted model is refused at the export's line", "[run][export][torchscript]") {
   Scratch s;
   const std::string net =
       "network tiny {\n  conv 8 channels -> bn -> relu\n  residual { conv 8 channels -> bn -> relu -> conv 8 channels -> bn }\n"

@@ -63,7 +63,7 @@ TEST_CASE("a parameter given twice and a name defined twice point at both places
   CHECK(test::find(*run(head + "prune 20% structured structured\nevaluate\n"), "E0204"));
 }
 
-TEST_CASE("repeat unrolls into separate stages; sweep fans out from one model", "[check]") {
+TEST_CASE("repeat unrolls into separate stages, sweep fans out from one model", "[check]") {
   auto a = run(head + "train 10 epochs\nrepeat 3 {\n  prune 20%\n  retrain 1 epoch rewind: lr\n}\nsweep p in [10%, 20%] {\n  prune $p\n  retrain 1 epoch\n}\nevaluate\n");
   REQUIRE(a->ok());
   const auto& st = a->recipe.stages;
@@ -148,7 +148,7 @@ TEST_CASE("the train is found along the model's own chain, never through a teach
         V{"E0303@5"});
 }
 
-TEST_CASE("from continues a named model; names need to be models", "[check]") {
+TEST_CASE("from continues a named model, names need to be models", "[check]") {
   auto a = run(head + "train 10 epochs as t\nprune 20%\nretrain 1 epoch\nfrom $t\nevaluate\n");
   REQUIRE(codes(*a) == V{});
   CHECK(a->recipe.stages.back().model_in == 2);
@@ -202,7 +202,7 @@ TEST_CASE("an optimizer's parameter given to the stage says where it belongs", "
   CHECK(*e->help == "`beta1` is a parameter of the optimizer `adam(...)`: write `optimizer: adam(beta1: 0.8)`");
 }
 
-TEST_CASE("an ONNX or TorchScript export after convert is an error at the export line; a state dict is not", "[check]") {
+TEST_CASE("an ONNX or TorchScript export after convert is an error at the export line, a state dict is not", "[check]") {
   const std::string head = "data synthetic\nmodel small_cnn\ntrain 1 epoch\nquantize 8 bits\nconvert\n";
   CHECK(whittle::test::codes(*whittle::test::run(head + "export \"m.onnx\"\n")) == std::vector<std::string>{"E0308@6"});
   CHECK(whittle::test::codes(*whittle::test::run(head + "export \"m.ts\" format: torchscript\n")) == std::vector<std::string>{"E0308@6"});

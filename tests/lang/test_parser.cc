@@ -85,7 +85,7 @@ TEST_CASE("parses the other forms of docs/language.md", "[parser]") {
         "define lrr(rounds: int = num 7, crit: l1|l2)\n  repeat $rounds\n    chain\n      stage prune(qty 20 percent, $crit)\n");
 }
 
-TEST_CASE("statements end at newlines or semicolons; brackets and -> continue lines", "[parser]") {
+TEST_CASE("statements end at newlines or semicolons, brackets and -> continue lines", "[parser]") {
   CHECK(dump_of("prune 20%; evaluate\n") == "chain\n  stage prune(qty 20 percent)\nchain\n  stage evaluate()\n");
   CHECK(dump_of("train 3 epochs ->\n  evaluate\n") == "chain\n  stage train(qty 3 epochs)\n  stage evaluate()\n");
   CHECK(dump_of("model densenet blocks: [6,\n  10]\n") == "chain\n  stage model(word densenet, blocks: [num 6, num 10])\n");
@@ -93,7 +93,7 @@ TEST_CASE("statements end at newlines or semicolons; brackets and -> continue li
         "chain\n  stage train(qty 3 epochs, batch: num 64, label_smoothing: num 0.1, clip: num 5)\n");
 }
 
-TEST_CASE("numbers keep their lexeme; units and signs parse", "[parser]") {
+TEST_CASE("numbers keep their lexeme, units and signs parse", "[parser]") {
   CHECK(dump_of("x a: 1e-4 b: -0.5 c: .5 d: 1 epoch e: 1 bit f: 2 bits\n") ==
         "chain\n  stage x(a: num 1e-4, b: num -0.5, c: num .5, d: qty 1 epochs, e: qty 1 bits, f: qty 2 bits)\n");
   CHECK(dump_of("sweep x in 1..5 { e }\n") == "sweep x in range[num 1, num 5]\n  chain\n    stage e()\n");
