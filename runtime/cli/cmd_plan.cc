@@ -97,6 +97,17 @@ int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format,
       std::puts("~: which layers lose what depends on the trained weights or the scan, so MACs and score are estimates");
     if (score_estimated)
       std::puts("~: a global prune of initialised weights empties whole filters that trained weights keep: the score is an estimate");
+    // The score's surprise: weights quantized, activations in float, and the ops term nearly all of
+    // the score (course2025: the default preset, whose terms the preview has).
+    for (const auto& step : plan->steps) {
+      const auto it = pv.find(step.stage);
+      if (plan->stage(step.stage).kind != "quantize" || it == pv.end() || plan->score_preset != "course2025") continue;
+      const auto& m = it->second.metrics;
+      if (!m.count("score_ops_share") || m.at("bits") >= 32 || m.at("activation_bits") < 32 || m.at("score_ops_share") < 0.5) continue;
+      std::printf("note: %s leaves the activations at 32 bits, and the ops term is %.0f%% of course2025 there: quantizing the weights "
+                  "further moves the score little\n  help: quantize the activations too: `activations: 8 bits` (%s)\n",
+                  stage_name(*plan, step.stage).c_str(), 100 * m.at("score_ops_share"), runtime::where_written(*plan, step.stage).c_str());
+    }
   }
   return 0;
 }

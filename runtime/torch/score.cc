@@ -301,6 +301,9 @@ std::map<std::string, double> size_and_cost(const Net& net) {
   const ScoreReport r = score_from(net, c, {});
   m["bits"] = r.q_w;
   m["activation_bits"] = r.q_a;
+  // The share of the default preset's score that is its ops term: with activations left at 32 bits it
+  // is nearly all of it, and quantizing the weights further moves the score little (plan says so).
+  m["score_ops_share"] = r.total > 0 ? r.ops_term / r.total : 0.0;
   for (const auto& preset : score_presets()) m[score_key(preset)] = preset == r.version ? r.total : score_from(net, c, {preset}).total;
   const ModelSize size = size_from(net, c);
   m["size_mib"] = size.stored_mib;

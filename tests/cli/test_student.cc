@@ -54,3 +54,14 @@ TEST_CASE("verify of a model below the course's bar says so, and still verifies"
   CHECK(v.code == 0);
   CHECK(std::regex_search(v.out, std::regex("note: its test accuracy, [0-9.]+%, is below the course's 90% bar")));
 }
+
+TEST_CASE("plan says when the ops term dominates the score of weights quantized with float activations", "[student][score]") {
+  Scratch s;
+  s.write("r.recipe", "data synthetic\nmodel small_cnn\ntrain 1 epoch\nquantize 4 bits\nretrain 1 epoch\nquantize 4 bits activations: 8 bits\nevaluate\n");
+  const Result r = run_whittle("plan " + (s.dir / "r.recipe").string());
+  INFO(r.out);
+  CHECK(r.code == 0);
+  CHECK(std::regex_search(r.out, std::regex("note: #3 quantize 4 bits leaves the activations at 32 bits, and the ops term is [0-9]+% of course2025")));
+  CHECK(r.out.find("`activations: 8 bits` (" + (s.dir / "r.recipe").string() + ":4)") != std::string::npos);
+  CHECK(r.out.find("note: #5") == std::string::npos);  // activations quantized there: no note
+}
