@@ -1,5 +1,5 @@
-// The checker's networks: `model NET knob: value` binds the network's parameters, and the network's
-// layers are elaborated for the data in force: every shape inferred, every layer counted, every
+// The checker's networks: the network's layers elaborated for the data in force (the `model` line
+// that names it: check_network_use.cc; its size bound: check_network_size.cc): every shape inferred, every layer counted, every
 // shape error reported at its line with the shapes in the message (codes E0401 to E0408).
 #include <fmt/format.h>
 
@@ -49,31 +49,6 @@ Layer sequential(std::vector<Layer> children, Shape in, Span span) {
   return s;
 }
 
-/// What a network costs, summed in doubles (no overflow however wide its layers): learnable values,
-/// multiply-accumulates for one image, and the activation values one image leaves for the backward
-/// pass (every layer's output).
-struct Totals {
-  double params = 0, macs = 0, activations = 0;
-};
-
-void add_totals(const Layer& l, Totals& t) {
-  if (l.children.empty()) {
-    t.params += static_cast<double>(l.params);
-    t.macs += static_cast<double>(l.macs);
-  }
-  if (l.op != Op::Sequential) t.activations += static_cast<double>(l.out.size());
-  for (const Layer& c : l.children) add_totals(c, t);
-}
-
-/// 38.7G, 134M, 12.3k: a count for a message.
-std::string count_text(double n) {
-  if (n >= 1e12) return fmt::format("{:.3g}T", n / 1e12);
-  if (n >= 1e9) return fmt::format("{:.3g}G", n / 1e9);
-  if (n >= 1e6) return fmt::format("{:.3g}M", n / 1e6);
-  if (n >= 1e3) return fmt::format("{:.3g}k", n / 1e3);
-  return fmt::format("{:.0f}", n);
-}
-
 /// Output size of a window of `k` at stride `s` with padding `p` over `n`; < 1 when it does not fit.
 int window_out(int n, int k, int s, int p) { return n + 2 * p < k ? 0 : (n + 2 * p - k) / s + 1; }
 
@@ -88,65 +63,6 @@ struct Checker::NetContext {
   bool failed = false;
   std::vector<std::string> calls;  ///< `define`d blocks being expanded, to refuse recursion
 };
-
-Checker::NetworkUse Checker::network_of(const ast::Stage& model) const {
-  for (const ast::Arg& a : model.args) {
-    const bool names_arch = a.named ? a.name == "arch" : a.value.kind == ast::Value::Kind::Word;
-    if (!names_arch || a.value.kind != ast::Value::Kind::Word) continue;
-    auto it = prog_.networks.find(a.value.text);
-    if (it != prog_.networks.end()) return {&it->second, &a};
-    if (!a.named) break;  // the first bare word is the architecture
-  }
-  return {};
-}
-
-bool Checker::unknown_architecture(const ast::Stage& model) {
-  if (prog_.networks.empty()) return false;  // the catalog's own message lists the architectures
-  const StageDef* def = cat_.stage("model");
-  const ParamDef* arch = def ? def->param("arch") : nullptr;
-  for (const ast::Arg& a : model.args) {
-    if (a.value.kind != ast::Value::Kind::Word || (a.named && a.name != "arch")) continue;
-    if (!arch || std::find(arch->type.values.begin(), arch->type.values.end(), a.value.text) != arch->type.values.end()) return false;
-    if (diags_.has("E0103", a.span)) return true;
-    std::vector<std::string> names = arch->type.values;
-    std::string networks;
-    for (const auto& kv : prog_.networks) {
-      names.push_back(kv.first);
-      networks += (networks.empty() ? "`" : ", `") + kv.first + "`";
-    }
-    auto d = Diagnostic::make("E0103", a.span, fmt::format("`{}` is neither a built-in architecture nor a network of the recipe", a.value.text),
-                              "unknown architecture");
-    d.with_help(did_you_mean(a.value.text, names).value_or(fmt::format("the recipe's networks are {}; `whittle doc` lists the built-in ones", networks)));
-    diags_.add(std::move(d));
-    return true;
-  }
-  return false;
-}
-
-bool Checker::network_params(const NetworkUse& net, const ast::Stage& st, StageInstance& inst, Scope& params) {
-  std::vector<ast::Arg> args;
-  for (const ast::Arg& a : st.args)
-    if (&a != net.arch) args.push_back(a);
-  CheckedParam arch;
-  arch.name = "arch";
-  arch.value.kind = Val::Kind::Enum;
-  arch.value.str = net.info->stmt->name;
-  arch.value.span = net.arch->span;
-  arch.named = net.arch->named;
-  inst.params.push_back(arch);
-  if (!define_params(*net.info, args, st.name_span, params)) return false;
-  for (const ParamDef& p : net.info->params) {
-    CheckedParam cp;
-    cp.name = p.name;
-    cp.value = params.at(p.name).val;
-    cp.origin = Origin::Default;
-    for (const ast::Arg& a : args)
-      if (!a.named || a.name == p.name) cp.origin = Origin::Given;
-    for (const ast::Arg& a : args) cp.named = cp.named || (a.named && a.name == p.name);
-    inst.params.push_back(std::move(cp));
-  }
-  return true;
-}
 
 std::shared_ptr<const net::Network> Checker::elaborate(const NetworkUse& use, const Scope& params, const StageInstance& data,
                                                        const ast::Stage& model) {
@@ -173,22 +89,7 @@ std::shared_ptr<const net::Network> Checker::elaborate(const NetworkUse& use, co
     diags_.all()[i].with_label(model.name_span, fmt::format("in `model {}` on {}", decl.name, dataset->str));
   if (!ok || !unique_names(layers)) return nullptr;
   n->root = sequential(std::move(layers), input.shape, decl.body_span);
-  // A bound on what building and training the network costs, known from the shapes alone, so that
-  // plan, run and the editor's hover never try to build a network no machine of the course holds.
-  Totals t;
-  add_totals(n->root, t);
-  if (t.params > net::kMaxNetworkParams || t.macs > net::kMaxNetworkMacs || t.activations > net::kMaxNetworkActivations) {
-    diags_.add(Diagnostic::make("E0410", decl.name_span,
-                                fmt::format("`{}` on {} has {} parameters, {} MACs and {} activation values per image", decl.name,
-                                            dataset->str, count_text(t.params), count_text(t.macs), count_text(t.activations)),
-                                "too large to build")
-                   .with_label(model.name_span, fmt::format("built for {} here", dataset->str))
-                   .with_note(fmt::format("whittle builds networks of at most {} parameters, {} MACs and {} activation values per image "
-                                          "(ResNet18 on CIFAR-10 has 11.2M parameters and 556M MACs)",
-                                          count_text(net::kMaxNetworkParams), count_text(net::kMaxNetworkMacs), count_text(net::kMaxNetworkActivations)))
-                   .with_help("use fewer channels or fewer layers"));
-    return nullptr;
-  }
+  if (!network_fits(*n, decl.name_span, model.name_span, dataset->str)) return nullptr;
   if (!cur.flat) {
     if (!diags_.has("E0406", decl.name_span))
       diags_.add(Diagnostic::make("E0406", decl.name_span,

@@ -85,6 +85,8 @@ class Checker {
   /// `model torchscript path: P`: P found (relative to the recipe) and recognised, into inst.file.
   void script_model(StageInstance& inst);
   /// The `model torchscript` a stage's chain starts from, if it does.
+  /// Whether a built network is within E0410's bounds; says why not at `name` (check_network_size.cc).
+  bool network_fits(const net::Network& n, Span name, Span model, const std::string& dataset);
   const StageInstance* scripted_root(const StageInstance& s);
   /// The help for a named argument that belongs inside one of the stage's calls (`lr:` of `train`
   /// is the optimizer's), or nullopt.
