@@ -96,17 +96,14 @@ class PackWriter {
 };
 
 /// The regular files of a folder, sorted, with their sizes and checksums.
-std::vector<EntryFile> folder_files(const std::string& dir) {
-  std::vector<EntryFile> out;
+std::vector<EntryFile> listed_files(const std::string& dir) {
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (!e.is_regular_file(ec)) continue;
-    auto sum = sha256_file(e.path().string());
-    if (!sum) throw PackError(fmt::format("cannot read `{}`", e.path().string()));
-    out.push_back({e.path().filename().string(), static_cast<std::uint64_t>(e.file_size(ec)), *sum});
+  if (!fs::is_directory(dir, ec)) return {};  // gone: a stage that finished since pack_contents looked
+  try {
+    return folder_files(dir);
+  } catch (const StoreError& e) {
+    throw PackError(e.what());
   }
-  std::sort(out.begin(), out.end(), [](const EntryFile& a, const EntryFile& b) { return a.name < b.name; });
-  return out;
 }
 
 /// An entry's files as its manifest lists them (pack_contents verified them), and the manifest itself.
@@ -179,7 +176,7 @@ PackStats write_pack(ArtifactStore& store, const PackContents& c, const std::str
       held.push_back(std::move(l));
     }
     dirs.push_back(it.partial ? store.partial_path(it.key) : store.entry_dir(it.key));
-    pi.files = it.partial ? folder_files(dirs.back()) : entry_files(dirs.back());
+    pi.files = it.partial ? listed_files(dirs.back()) : entry_files(dirs.back());
     if (pi.files.empty()) {  // the stage finished (and dropped them) since pack_contents looked
       dirs.pop_back();
       continue;
@@ -189,7 +186,7 @@ PackStats write_pack(ArtifactStore& store, const PackContents& c, const std::str
     list.items.push_back(std::move(pi));
   }
   if (!c.record.empty()) {
-    auto files = folder_files(fs::path(c.record).parent_path().string());
+    auto files = listed_files(fs::path(c.record).parent_path().string());
     for (const auto& f : files)
       if (f.name == fs::path(c.record).filename().string()) list.record = f;
   }

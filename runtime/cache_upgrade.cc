@@ -64,13 +64,7 @@ bool upgrade_entry(const fs::path& root, const fs::path& dir, Manifest m, const 
     if (is_legacy(f.name)) convert((dir / f.name).string(), (tmp / upgraded_name(f.name)).string());
     else link_or_copy(dir / f.name, tmp / f.name);
   }
-  m.files.clear();
-  for (const auto& e : fs::directory_iterator(tmp)) {
-    auto sum = sha256_file(e.path().string());
-    if (!sum) throw StoreError("cannot read back " + e.path().string());
-    m.files.push_back({e.path().filename().string(), static_cast<std::uint64_t>(e.file_size()), *sum});
-  }
-  std::sort(m.files.begin(), m.files.end(), [](const EntryFile& a, const EntryFile& b) { return a.name < b.name; });
+  m.files = folder_files(tmp.string());
   write_manifest((tmp / "manifest.yaml").string(), m);
   fsync_path(tmp.string(), true);
   exchange(tmp, dir);
@@ -112,13 +106,6 @@ bool upgrade_partial(const fs::path& root, const fs::path& dir, const ConvertFil
   return true;
 }
 
-/// Moves a damaged folder to corrupt/, where `whittle cache verify` users look for them.
-void quarantine(const fs::path& root, const fs::path& dir) {
-  std::error_code ec;
-  fs::rename(dir, root / "corrupt" / fmt::format("{}-{}", dir.filename().string(), std::time(nullptr)), ec);
-  if (ec) remove_tree(dir.string());
-}
-
 }  // namespace
 
 UpgradeOutcome upgrade_cache(const std::string& root_text, const ConvertFile& convert) {
@@ -155,7 +142,7 @@ UpgradeOutcome upgrade_cache(const std::string& root_text, const ConvertFile& co
       std::string why;
       if (!m || !verify_entry_dir(e.path().string(), key, why)) {
         out.quarantined.push_back(fmt::format("{}: {}", m ? m->label : key.substr(0, 16), m ? why : "it has no readable manifest"));
-        quarantine(root, e.path());
+        move_to_corrupt(root.string(), e.path().string());
         continue;
       }
       try {
@@ -167,7 +154,7 @@ UpgradeOutcome upgrade_cache(const std::string& root_text, const ConvertFile& co
       } catch (const std::exception& x) {
         out.quarantined.push_back(fmt::format("{}: {}", m->label, x.what()));
         remove_tree((root / "tmp" / ("upgrade-" + key)).string());
-        quarantine(root, e.path());
+        move_to_corrupt(root.string(), e.path().string());
       }
     }
   }
@@ -182,7 +169,7 @@ UpgradeOutcome upgrade_cache(const std::string& root_text, const ConvertFile& co
     } catch (const std::exception& x) {  // the stage starts again from its first epoch, as after any damage
       out.quarantined.push_back(fmt::format("the epoch checkpoints of {}: {}", e.path().filename().string().substr(0, 16), x.what()));
       remove_tree((root / "tmp" / ("upgrade-partial-" + e.path().filename().string())).string());
-      quarantine(root, e.path());
+      move_to_corrupt(root.string(), e.path().string());
     }
   }
   write_file_atomic((root / "VERSION").string(), fmt::format("whittle-cache {}\n", kCacheFormat));

@@ -205,12 +205,7 @@ void remove_tree(const std::string& path) noexcept {
   ::nftw(path.c_str(), rm, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-void ArtifactStore::quarantine(const std::string& key) {
-  std::error_code ec;
-  const fs::path to = fs::path(root_) / "corrupt" / fmt::format("{}-{}", key, std::time(nullptr));
-  fs::rename(entry_dir(key), to, ec);
-  if (ec) remove_tree(entry_dir(key));
-}
+void ArtifactStore::quarantine(const std::string& key) { move_to_corrupt(root_, entry_dir(key)); }
 
 std::string ArtifactStore::make_temp_dir(const std::string& key) {
   std::random_device rd;
@@ -220,17 +215,31 @@ std::string ArtifactStore::make_temp_dir(const std::string& key) {
   return p.string();
 }
 
-Manifest ArtifactStore::commit(const std::string& tmp_dir, Manifest m) {
-  m.files.clear();
-  for (const auto& e : fs::directory_iterator(tmp_dir)) {
+std::vector<EntryFile> folder_files(const std::string& dir) {
+  std::vector<EntryFile> files;
+  for (const auto& e : fs::directory_iterator(dir)) {
     if (!e.is_regular_file() || e.path().filename() == "manifest.yaml") continue;
     auto sum = sha256_file(e.path().string());
-    if (!sum) throw StoreError("cannot read back " + e.path().string());
-    m.files.push_back({e.path().filename().string(), static_cast<std::uint64_t>(e.file_size()), *sum});
-    share(e.path().string());
-    fsync_path(e.path(), false);
+    if (!sum) throw StoreError(fmt::format("cannot read `{}`", e.path().string()));
+    files.push_back({e.path().filename().string(), static_cast<std::uint64_t>(e.file_size()), *sum});
   }
-  std::sort(m.files.begin(), m.files.end(), [](const EntryFile& a, const EntryFile& b) { return a.name < b.name; });
+  std::sort(files.begin(), files.end(), [](const EntryFile& a, const EntryFile& b) { return a.name < b.name; });
+  return files;
+}
+
+void move_to_corrupt(const std::string& root, const std::string& dir) {
+  std::error_code ec;
+  fs::rename(dir, fs::path(root) / "corrupt" / fmt::format("{}-{}", fs::path(dir).filename().string(), std::time(nullptr)), ec);
+  if (ec) remove_tree(dir);
+}
+
+Manifest ArtifactStore::commit(const std::string& tmp_dir, Manifest m) {
+  m.files = folder_files(tmp_dir);
+  for (const auto& f : m.files) {
+    const fs::path p = fs::path(tmp_dir) / f.name;
+    share(p.string());
+    fsync_path(p, false);
+  }
   if (m.created.empty()) m.created = now_iso();
   write_manifest((fs::path(tmp_dir) / "manifest.yaml").string(), m);  // synced, with the folder
   share((fs::path(tmp_dir) / "manifest.yaml").string());

@@ -146,6 +146,14 @@ class ArtifactStore {
 /// file it names (size and SHA-256); on failure `why` says what is wrong.
 bool verify_entry_dir(const std::string& dir, const std::string& key, std::string& why);
 
+/// Every regular file of a folder of the cache but a manifest, by name, with its size and SHA-256
+/// (what a manifest or a pack's list names). Throws StoreError when one cannot be read.
+std::vector<EntryFile> folder_files(const std::string& dir);
+
+/// Moves a folder of the cache at `root` into its corrupt/ (kept for inspection; removed if it
+/// cannot be moved), so that what it held is recomputed.
+void move_to_corrupt(const std::string& root, const std::string& dir);
+
 /// Writes a manifest file (sealed with its checksum), atomically.
 void write_manifest(const std::string& path, const Manifest& m);
 
