@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -69,6 +70,10 @@ const ParamDef* CallDef::param(const std::string& n) const {
     if (p.name == n) return &p;
   return nullptr;
 }
+bool ParamDef::applies_for(const std::string& word) const {
+  return only_for.empty() || std::find(only_for_values.begin(), only_for_values.end(), word) != only_for_values.end();
+}
+
 const ParamDef* StageDef::param(const std::string& n) const {
   for (const auto& p : params)
     if (p.name == n) return &p;
@@ -192,7 +197,7 @@ struct Reader {
       const YAML::Node& d = kv.second;
       const std::string where = owner + "." + p.name;
       if (!d.IsMap()) fail(d, where + " must be a map with at least `type`");
-      only_keys(d, {"type", "values", "item", "of", "default", "required", "inherit", "range", "positional", "key", "doc"},
+      only_keys(d, {"type", "values", "item", "of", "default", "required", "inherit", "range", "positional", "key", "only_for", "doc"},
                 where);
       p.line = d.Mark().line + 1;
       p.type = type(d, where);
@@ -210,6 +215,12 @@ struct Reader {
         else if (k == "unless_default") p.key = KeyPolicy::UnlessDefault;
         else if (k == "test_split") p.key = KeyPolicy::TestSplit;
         else if (k != "true") fail(d["key"], fmt::format("{}: `key` is true, false, unless_default or test_split, not `{}`", where, k));
+      }
+      if (const YAML::Node o = d["only_for"]) {
+        if (!o.IsMap() || o.size() != 1 || !o.begin()->second.IsSequence())
+          fail(o, where + ": `only_for` is one parameter and the words it may hold, {arch: [resnet18, ...]}");
+        p.only_for = o.begin()->first.as<std::string>();
+        for (const auto& w : o.begin()->second) p.only_for_values.push_back(scalar(w, "only_for"));
       }
       if (!d["doc"]) fail(d, where + " has no `doc`");
       p.doc = scalar(d["doc"], "doc");
@@ -336,6 +347,15 @@ Catalog Catalog::load(std::string_view yaml, const std::string& file_name) {
       else if (produces == "nothing") s.produces = StageDef::Produces::Nothing;
       else rd.fail(d["produces"], fmt::format("stage {}: `produces` is model, data or nothing, not `{}`", s.name, produces));
       s.params = rd.params(d["params"], s.name);
+      for (const auto& p : s.params) {
+        if (p.only_for.empty()) continue;
+        const ParamDef* other = s.param(p.only_for);
+        if (!other || other->type.kind != TypeKind::Enum)
+          rd.fail(d["params"], fmt::format("{}.{}: `only_for` names `{}`, which is not an enum parameter of the stage", s.name, p.name, p.only_for));
+        for (const auto& w : p.only_for_values)
+          if (std::find(other->type.values.begin(), other->type.values.end(), w) == other->type.values.end())
+            rd.fail(d["params"], fmt::format("{}.{}: `only_for` lists `{}`, which `{}` does not hold", s.name, p.name, w, p.only_for));
+      }
       if (d["rules"])
         for (const auto& r : d["rules"]) s.rules.push_back(rd.rule(r, s));
       c.stages_.push_back(std::move(s));

@@ -57,8 +57,14 @@ struct ParamDef {
   bool positional = false;
   KeyPolicy key = KeyPolicy::Always;
   Interval range;
+  /// Given, it applies only while another parameter holds one of these words (`model`'s `width`
+  /// shapes the ResNets and VGGs, not a DenseNet): `only_for: {arch: [resnet18, ...]}`.
+  std::string only_for;
+  std::vector<std::string> only_for_values;
   std::string doc;
   int line = 0;
+  /// Whether it applies where `other` (the parameter only_for names) holds `word`.
+  bool applies_for(const std::string& word) const;
 };
 
 /// A value-building call such as `sgd(lr: 0.1)`: one kind of a family.

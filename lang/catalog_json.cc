@@ -47,6 +47,7 @@ json encode(const std::vector<ParamDef>& ps) {
     if (p.range.present)
       j["range"] = {{"lo", bound(p.range.lo)}, {"hi", bound(p.range.hi)}, {"lo_open", p.range.lo_open}, {"hi_open", p.range.hi_open},
                     {"text", p.range.text}};
+    if (!p.only_for.empty()) j["only_for"] = {{"param", p.only_for}, {"values", p.only_for_values}};
     out.push_back(std::move(j));
   }
   return out;
@@ -73,6 +74,10 @@ std::vector<ParamDef> decode_params(const json& a) {
       p.range.lo_open = r.at("lo_open").get<bool>();
       p.range.hi_open = r.at("hi_open").get<bool>();
       p.range.text = r.at("text").get<std::string>();
+    }
+    if (j.contains("only_for")) {
+      p.only_for = j.at("only_for").at("param").get<std::string>();
+      p.only_for_values = j.at("only_for").at("values").get<std::vector<std::string>>();
     }
     out.push_back(std::move(p));
   }

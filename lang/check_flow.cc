@@ -2,6 +2,8 @@
 // "Meaning that is fixed"), the catalog's cross-parameter rules, and edges to other stages' outputs.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "lang/checker.h"
 
 namespace whittle::lang {
@@ -27,6 +29,23 @@ void Checker::apply_rules(const StageInstance& s) {
     const CheckedParam* p = s.param(name);
     return p && p->origin == Origin::Given ? p->value.span : s.name_span;
   };
+  // A parameter that applies only for some words of another (`width` for the ResNets, not a DenseNet).
+  for (const CheckedParam& p : s.params) {
+    const ParamDef* d = s.def->param(p.name);
+    if (!d || d->only_for.empty() || p.origin != Origin::Given) continue;
+    const Val* other = s.value(d->only_for);
+    const ParamDef* od = s.def->param(d->only_for);
+    if (!other || other->kind != Val::Kind::Enum || !od) continue;
+    const auto& words = od->type.values;
+    if (std::find(words.begin(), words.end(), other->str) == words.end() || d->applies_for(other->str)) continue;
+    std::string does;
+    for (const auto& q : s.def->params)
+      if (q.only_for == d->only_for && q.applies_for(other->str)) does += (does.empty() ? "`" : ", `") + q.name + "`";
+    const std::string shaped = does.empty() ? fmt::format("a `{}` takes none", other->str) : fmt::format("a `{}` takes {}", other->str, does);
+    diags_.add(Diagnostic::make("E0208", where(p.name), fmt::format("`{}` does not shape a `{}`", d->name, other->str),
+                                fmt::format("not a knob of `{}`", other->str))
+                   .with_help(fmt::format("remove it ({}; `whittle doc {}` lists them)", shaped, other->str)));
+  }
   for (const StageRule& r : s.def->rules) {
     bool active = true;
     for (const auto& [k, v] : r.when) active = active && holds(k, v);

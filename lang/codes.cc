@@ -60,6 +60,7 @@ const std::vector<CodeInfo>& all_codes() {
       {"W0005", "no_evaluate", Severity::Warning, "a recipe that never evaluates its model"},
       {"W0006", "unknown_lint", Severity::Warning, "`allow(...)` of a lint that does not exist"},
       {"W0007", "selects_on_test", Severity::Warning, "a sensitivity scan (and the prune it guides) measured on the test set"},
+      {"W0008", "data_not_at_root", Severity::Warning, "a data `root:` folder that holds no copy of the data set"},
       // Notes.
       {"N0001", "cumulative_sparsity", Severity::Note, "the sparsity of the model after each prune"},
       // Runtime (whittle run and plan).

@@ -1,34 +1,33 @@
 #include "runtime/architectures.h"
 
-#include <algorithm>
+#include "lang/catalog.h"
 
 namespace whittle::runtime {
 
 const std::vector<ArchitectureDoc>& architectures() {
   // The counts are checked against the built models by tests/torch/test_models.cc.
   static const std::vector<ArchitectureDoc> archs = {
-      {"resnet18", "ResNet18 for CIFAR (kuangliu): 3x3 stem, no max-pool, four stages of two BasicBlocks", {"width", "groups"}, 11173962, 555422720},
-      {"resnet34", "ResNet34 for CIFAR: four stages of 3, 4, 6 and 3 BasicBlocks", {"width", "groups"}, 21282122, 1159402496},
-      {"preact_resnet18", "pre-activation ResNet18 (BN and ReLU before each convolution)", {"width", "groups"}, 11171146, 555422720},
-      {"vgg11", "VGG11 with BatchNorm, CIFAR head (one linear layer)", {"width", "groups"}, 9231114, 152769536},
-      {"vgg13", "VGG13 with BatchNorm, CIFAR head", {"width", "groups"}, 9416010, 228267008},
-      {"vgg16", "VGG16 with BatchNorm, CIFAR head", {"width", "groups"}, 14728266, 313201664},
-      {"vgg19", "VGG19 with BatchNorm, CIFAR head", {"width", "groups"}, 20040522, 398136320},
+      {"resnet18", "ResNet18 for CIFAR (kuangliu): 3x3 stem, no max-pool, four stages of two BasicBlocks", 11173962, 555422720},
+      {"resnet34", "ResNet34 for CIFAR: four stages of 3, 4, 6 and 3 BasicBlocks", 21282122, 1159402496},
+      {"preact_resnet18", "pre-activation ResNet18 (BN and ReLU before each convolution)", 11171146, 555422720},
+      {"vgg11", "VGG11 with BatchNorm, CIFAR head (one linear layer)", 9231114, 152769536},
+      {"vgg13", "VGG13 with BatchNorm, CIFAR head", 9416010, 228267008},
+      {"vgg16", "VGG16 with BatchNorm, CIFAR head", 14728266, 313201664},
+      {"vgg19", "VGG19 with BatchNorm, CIFAR head", 20040522, 398136320},
       {"densenet",
        "DenseNet-BC (bottleneck and compression) shaped by its knobs: growth k, layers per dense block, transition compression",
-       {"growth", "blocks", "reduction", "groups"},
        1000618,
        125341440},
-      {"densenet_cifar", "kuangliu's densenet_cifar: DenseNet-BC with k = 12, blocks [6, 12, 24, 16], compression 0.5", {"groups"}, 1000618,
+      {"densenet_cifar", "kuangliu's densenet_cifar: DenseNet-BC with k = 12, blocks [6, 12, 24, 16], compression 0.5", 1000618,
        125341440},
-      {"mobilenet", "MobileNet v1 for CIFAR (depthwise separable convolutions)", {"width_mult"}, 3217226, 46354432},
-      {"mobilenetv2", "MobileNetV2 for CIFAR (inverted residuals, stride 1 stem)", {"width_mult"}, 2296922, 91154944},
-      {"resnet20", "He et al.'s CIFAR ResNet20: three stages of three blocks, 16-32-64 channels", {"width", "groups"}, 269722, 40551040},
-      {"resnet56", "He et al.'s CIFAR ResNet56: three stages of nine blocks", {"width", "groups"}, 853018, 125485696},
-      {"resnet9", "the DAWNBench ResNet9 (Page; airbench's ancestor)", {"width", "groups"}, 6573120, 379261952},
-      {"fastnet", "airbench's small fast network (three conv groups, max-pooling, scaled logits)", {"width", "groups"}, 298016, 26838272},
-      {"lenet5", "LeNet-5 (two convolutions, three linear layers)", {}, 62006, 651720},
-      {"small_cnn", "a small two-convolution network for quick runs and Fashion-MNIST", {"width", "groups"}, 136922, 1753728},
+      {"mobilenet", "MobileNet v1 for CIFAR (depthwise separable convolutions)", 3217226, 46354432},
+      {"mobilenetv2", "MobileNetV2 for CIFAR (inverted residuals, stride 1 stem)", 2296922, 91154944},
+      {"resnet20", "He et al.'s CIFAR ResNet20: three stages of three blocks, 16-32-64 channels", 269722, 40551040},
+      {"resnet56", "He et al.'s CIFAR ResNet56: three stages of nine blocks", 853018, 125485696},
+      {"resnet9", "the DAWNBench ResNet9 (Page; airbench's ancestor)", 6573120, 379261952},
+      {"fastnet", "airbench's small fast network (three conv groups, max-pooling, scaled logits)", 298016, 26838272},
+      {"lenet5", "LeNet-5 (two convolutions, three linear layers)", 62006, 651720},
+      {"small_cnn", "a small two-convolution network for quick runs and Fashion-MNIST", 136922, 1753728},
   };
   return archs;
 }
@@ -39,10 +38,16 @@ const ArchitectureDoc* architecture(const std::string& name) {
   return nullptr;
 }
 
+std::vector<std::string> knobs_of(const std::string& arch) {
+  std::vector<std::string> out;
+  for (const auto& p : lang::Catalog::builtin().stage("model")->params)
+    if (p.only_for == "arch" && p.applies_for(arch)) out.push_back(p.name);
+  return out;
+}
+
 bool knob_applies(const std::string& arch, const std::string& knob) {
-  if (knob == "classes") return true;
-  const ArchitectureDoc* a = architecture(arch);
-  return a && std::find(a->knobs.begin(), a->knobs.end(), knob) != a->knobs.end();
+  const lang::ParamDef* p = lang::Catalog::builtin().stage("model")->param(knob);
+  return p && p->only_for == "arch" && p->applies_for(arch);
 }
 
 const std::vector<ScorePresetDoc>& score_preset_docs() {

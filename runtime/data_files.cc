@@ -14,6 +14,7 @@
 #include <map>
 #include <sstream>
 
+#include "lang/data_layout.h"
 #include "lang/files.h"
 #include "runtime/atomic_file.h"
 #include "runtime/sha256.h"
@@ -23,19 +24,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<std::string> expected_files(const std::string& dataset) {
-  if (dataset == "cifar10")
-    return {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"};
-  if (dataset == "fashion_mnist")
-    return {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"};
-  return {};
-}
-
 std::vector<std::string> candidate_roots(const std::string& dataset, const std::string& root) {
-  if (!root.empty()) return {root};
+  const std::string sub = lang::data_layout(dataset)->folder;
+  if (!root.empty()) return {root, (fs::path(root) / sub).string()};  // the folder, or the one its archive unpacked into
   std::vector<std::string> out;
   const char* env = std::getenv("WHITTLE_DATA");
-  const std::string sub = dataset == "cifar10" ? "cifar-10-batches-bin" : "fashion-mnist";
   if (env && *env) {
     out.push_back((fs::path(env) / sub).string());
     out.push_back(env);
@@ -51,23 +44,19 @@ std::optional<DataFiles> locate_data(const lang::StageInstance& s, std::string& 
   d.dataset = s.value("dataset") ? s.value("dataset")->str : "";
   const std::string root = use_root && s.value("root") ? s.value("root")->str : "";
   if (d.dataset == "synthetic") return d;
-  const auto names = expected_files(d.dataset);
+  const lang::DataLayout* layout = lang::data_layout(d.dataset);
+  if (!layout) {
+    error = fmt::format("whittle reads no data set called `{}` from files", d.dataset);
+    return std::nullopt;
+  }
   auto roots = candidate_roots(d.dataset, root);
-  if (!elsewhere.empty())
-    roots = {(fs::path(elsewhere) / (d.dataset == "cifar10" ? "cifar-10-batches-bin" : "fashion-mnist")).string(), elsewhere};
+  if (!elsewhere.empty()) roots = {(fs::path(elsewhere) / layout->folder).string(), elsewhere};
   std::string looked;
   for (const auto& r : roots) {
-    std::vector<std::string> files;
-    std::string missing;
-    for (const auto& n : names) {
-      const fs::path p = fs::path(r) / n;
-      std::error_code ec;
-      if (fs::is_regular_file(p, ec)) files.push_back(p.string());
-      else if (missing.empty()) missing = n;
-    }
+    const std::string missing = lang::first_missing(*layout, r);
     if (missing.empty()) {
       d.root = r;
-      d.files = files;
+      for (const auto& n : layout->files) d.files.push_back((fs::path(r) / n).string());
       return d;
     }
     looked += fmt::format("{}`{}` (no `{}`)", looked.empty() ? "" : ", ", r, missing);

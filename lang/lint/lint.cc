@@ -11,9 +11,11 @@ extern const Rule sparsity;
 extern const Rule unused_name;
 extern const Rule no_evaluate;
 extern const Rule selects_on_test;
+extern const Rule data_not_at_root;
 
 const std::vector<Rule>& rules() {
-  static const std::vector<Rule> all = {milestone_past_end, prune_without_retrain, sparsity, unused_name, no_evaluate, selects_on_test};
+  static const std::vector<Rule> all = {milestone_past_end, prune_without_retrain, sparsity, unused_name, no_evaluate, selects_on_test,
+                                        data_not_at_root};
   return all;
 }
 

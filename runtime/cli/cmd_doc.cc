@@ -134,13 +134,10 @@ int run_doc(const std::string& name) {
     std::string out = fmt::format("{}: {}\n  model {}\n\non CIFAR-10 (3x32x32, 10 classes) at its defaults: {} parameters, {} MACs for one image\n",
                                   a->name, a->doc, a->name, a->cifar_params, a->cifar_macs);
     out += "\nknobs (parameters of `model`; `whittle doc model` has their ranges):\n";
-    for (const auto& k : a->knobs) {
-      const lang::ParamDef* p = nullptr;
-      for (const auto& q : cat.stage("model")->params)
-        if (q.name == k) p = &q;
-      out += fmt::format("  {:<12} {}\n", k, p ? p->doc + " (default " + p->default_text + ")" : "");
+    for (const auto& k : runtime::knobs_of(a->name)) {
+      const lang::ParamDef* p = cat.stage("model")->param(k);
+      out += fmt::format("  {:<12} {} (default {})\n", k, p->doc, p->default_text);
     }
-    out += fmt::format("  {:<12} output classes (default 10)\n", "classes");
     std::fputs(out.c_str(), stdout);
     return 0;
   }

@@ -114,6 +114,21 @@ TEST_CASE("a truncated or corrupt CIFAR-10 file is an error at the data line", "
     auto r = run(t.dir, "data cifar10 root: \"" + (t.dir / "nowhere").string() + "\"\nmodel small_cnn\ntrain 1 epoch\n");
     CHECK(r.code == 1);
     CHECK(r.out.find("error[R0002]") != std::string::npos);
+    // lint says it at the line before anything runs, as a warning (the run may be on another machine)
+    auto lint = whittle::test::run_whittle("lint " + (t.dir / "r.recipe").string());
+    INFO(lint.out);
+    CHECK(lint.code == 0);
+    CHECK(lint.out.find("warning[W0008]: `" + (t.dir / "nowhere").string() + "` is not a folder, so it holds no CIFAR-10") != std::string::npos);
+    CHECK(lint.out.find("r.recipe:1:20") != std::string::npos);
+  }
+  {
+    // `root:` at the folder the archive unpacked into (cifar-10-batches-bin's parent) finds the set too.
+    Temp t;
+    const std::string recipe = "data cifar10 root: \"" + kCifar.parent_path().string() + "\" subset: 64\nmodel small_cnn\n";
+    auto r = run(t.dir, recipe);
+    INFO(r.out);
+    CHECK(r.code == 0);
+    CHECK(whittle::test::run_whittle("lint " + (t.dir / "r.recipe").string()).out.find("W0008") == std::string::npos);
   }
   {
     // A failing data stage leaves the cache beside it as it was: good entries verify and are reused.
