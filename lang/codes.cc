@@ -63,6 +63,7 @@ const std::vector<CodeInfo>& all_codes() {
       {"W0008", "data_not_at_root", Severity::Warning, "a data `root:` folder that holds no copy of the data set"},
       // Notes.
       {"N0001", "cumulative_sparsity", Severity::Note, "the sparsity of the model after each prune"},
+      {"N0002", "float_activations", Severity::Note, "a `quantize` of the weights that leaves the activations at 32 bits, where the score counts max(weight, activation) bits"},
       // Runtime (whittle run and plan).
       {"R0001", "not_runnable", Severity::Error, "a stage this build of whittle cannot run yet"},
       {"R0002", "data_not_found", Severity::Error, "a data set whose files are missing or malformed"},

@@ -37,6 +37,11 @@ bool measured(const Metrics& m, std::string_view key);
 
 /// A metric as tables show it ("91.23%", "1.2M" for MACs, "2.00 ms"), or "-" when not measured.
 std::string format_metric(const Metrics& m, std::string_view key);
+/// Where a model's weights are quantized and its activations left at 32 bits, and the ops term is
+/// more than half of its score (a preview's or a score's `score_ops_share`, course2025): what that
+/// means for the student, in one sentence; else "". lint's N0002 says it without the share.
+std::string float_activations_note(const Metrics& m);
+
 /// Its exact value as CSV holds it (shortest round-trip form), or "" when not measured.
 std::string raw_metric(const Metrics& m, std::string_view key);
 

@@ -1,6 +1,7 @@
 // Lint rules: each reads the checked recipe and only adds diagnostics. One file per rule; each
 // rule's doc is printed by `whittle explain CODE` and listed in README.md.
 #pragma once
+#include <string>
 #include <vector>
 
 #include "lang/checked.h"
@@ -27,6 +28,9 @@ struct Rule {
 
 const std::vector<Rule>& rules();
 void run_all(const LoadedProgram& program, const CheckedRecipe& recipe, const SourceMap& sources, Diagnostics& out);
+
+/// N0002's fix, which `whittle plan` and the editor's hover give with the ops share they measure.
+std::string float_activations_help();
 
 /// A percentage with one decimal: 79.0%.
 std::string percent1(double fraction);

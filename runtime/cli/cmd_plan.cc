@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "lang/graph.h"
+#include "lang/lint/lint.h"
 #include "runtime/cli/commands.h"
 #include "runtime/cli/common.h"
 #include "runtime/cli/recipes.h"
@@ -102,11 +103,9 @@ int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format,
     for (const auto& step : plan->steps) {
       const auto it = pv.find(step.stage);
       if (plan->stage(step.stage).kind != "quantize" || it == pv.end() || plan->score_preset != "course2025") continue;
-      const auto& m = it->second.metrics;
-      if (!m.count("score_ops_share") || m.at("bits") >= 32 || m.at("activation_bits") < 32 || m.at("score_ops_share") < 0.5) continue;
-      std::printf("note: %s leaves the activations at 32 bits, and the ops term is %.0f%% of course2025 there: quantizing the weights "
-                  "further moves the score little\n  help: quantize the activations too: `activations: 8 bits` (%s)\n",
-                  stage_name(*plan, step.stage).c_str(), 100 * m.at("score_ops_share"), runtime::where_written(*plan, step.stage).c_str());
+      if (const std::string note = runtime::float_activations_note(it->second.metrics); !note.empty())
+        std::printf("note: %s: %s\n  help: %s (%s)\n", stage_name(*plan, step.stage).c_str(), note.c_str(),
+                    lang::lint::float_activations_help().c_str(), runtime::where_written(*plan, step.stage).c_str());
     }
   }
   return 0;

@@ -68,6 +68,24 @@ std::string network_markdown(const lang::Analysis& a, const std::string& name) {
   return md;
 }
 
+/// The document with every stage line after the top-level statement that holds `at` blanked (spaces,
+/// newlines kept, so that offsets and the stages before stay as they are): an error further down the
+/// file then does not keep the hover from previewing the model up to here. Declarations (`let`,
+/// `network`, `define`, `use`) stay wherever they are.
+std::string up_to(const lang::Analysis& a, const std::string& text, std::uint32_t at) {
+  std::string out = text;
+  std::uint32_t end = 0;
+  for (const Stmt& s : a.program.main().recipe.stmts)
+    if (s.span.begin <= at && at < s.span.end) end = s.span.end;
+  for (const Stmt& s : a.program.main().recipe.stmts) {
+    const bool stage = s.kind == Stmt::Kind::Chain || s.kind == Stmt::Kind::Repeat || s.kind == Stmt::Kind::Sweep || s.kind == Stmt::Kind::From;
+    if (!stage || s.span.begin < end || end == 0) continue;
+    for (std::uint32_t i = s.span.begin; i < s.span.end && i < out.size(); ++i)
+      if (out[i] != '\n') out[i] = ' ';
+  }
+  return out;
+}
+
 }  // namespace
 
 json hover(const Document& d, const json& params, Previews& previews) {
@@ -92,8 +110,11 @@ json hover(const Document& d, const json& params, Previews& previews) {
       std::string model;
       for (const auto& s : a.recipe.stages)
         if (s.name_span == at.stage->name_span) {
-          if (a.ok() && s.def && (s.def->needs_model || s.produces_model()) && runtime::libtorch_version() != "none")
-            model = previews.of(d, s.id);
+          if (s.def && (s.def->needs_model || s.produces_model()) && runtime::libtorch_version() != "none") {
+            // With an error elsewhere, the model up to this line (an error after it cannot change it).
+            const std::string before = a.ok() ? "" : up_to(a, d.text, at.stage->name_span.begin);
+            model = previews.of(d, s.id, a.ok() ? nullptr : &before);
+          }
           break;
         }
       return markdown(text + stage_effect_markdown(a, *at.stage) + model, d.text, at.stage->name_span);

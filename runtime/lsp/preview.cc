@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "lang/lint/lint.h"
 #include "runtime/metrics.h"
 #include "runtime/plan.h"
 #include "runtime/store.h"
@@ -26,7 +27,11 @@ void compute(std::shared_ptr<Previews::State> st, std::string path, std::string 
   std::map<int, std::string> notes;
   try {
     auto a = lang::analyze(path, std::move(text));
-    if (!a->ok()) throw std::runtime_error("the recipe does not check");
+    if (!a->ok())
+      for (const auto& d : a->diags.all())
+        if (d.severity == lang::Severity::Error)
+          throw std::runtime_error(fmt::format("the recipe up to this stage does not check (error {} at line {}: fix it first)", d.code,
+                                               a->sources.file(d.primary().file).line_of(d.primary().begin)));
     // A store of its own: the preview needs the plan, not the user's cache.
     const std::filesystem::path cache = std::filesystem::temp_directory_path() / fmt::format("whittle-lsp-{}", ::getuid()) / "cache";
     runtime::ArtifactStore store(cache.string());
@@ -71,13 +76,14 @@ void Previews::wait() {
   }
 }
 
-std::string Previews::of(const Document& d, int stage) {
+std::string Previews::of(const Document& d, int stage, const std::string* text) {
   if (!enabled) return "";
+  const std::string& wanted = text ? *text : d.text;
   std::shared_ptr<State> st = state_;
   bool same = false, done = false;
   if (st) {
     std::lock_guard<std::mutex> lock(st->m);
-    same = st->uri == d.uri && st->version == d.version;
+    same = st->uri == d.uri && st->version == d.version && st->text == wanted;
     done = st->done;
   }
   if (!same) {
@@ -85,8 +91,9 @@ std::string Previews::of(const Document& d, int stage) {
     st = std::make_shared<State>();
     st->uri = d.uri;
     st->version = d.version;
+    st->text = wanted;
     state_ = st;
-    std::thread(compute, st, d.path, d.text).detach();
+    std::thread(compute, st, d.path, wanted).detach();
     return "\n---\n*model preview: computing… hover again in a moment*\n";
   }
   std::lock_guard<std::mutex> lock(st->m);
@@ -111,6 +118,9 @@ std::string Previews::of(const Document& d, int stage) {
   out += row("MACs", "macs", count);
   out += row("bits", "bits", [](double v) { return fmt::format("{:.4g}", v); });
   out += row(st->preset.c_str(), score, [](double v) { return fmt::format("{:.5g}", v); });
+  if (st->preset == "course2025")
+    if (const std::string note = runtime::float_activations_note(after); !note.empty())
+      out += fmt::format("\n**note**: {}; {}\n", note, lang::lint::float_activations_help());
   return out;
 }
 

@@ -17,8 +17,10 @@ class Previews {
  public:
   ~Previews();
   /// Markdown for the stage instance `stage` of `d` as it is now; starts the work when it is not
-  /// there yet. "" when no preview can be made (no LibTorch, the recipe does not check).
-  std::string of(const Document& d, int stage);
+  /// there yet. "" when no preview can be made (no LibTorch, the recipe does not check). `text`,
+  /// when given, is what to preview in place of the document's text (the hover blanks the stages
+  /// after the one hovered when a later line has an error).
+  std::string of(const Document& d, int stage, const std::string* text = nullptr);
   /// Waits for the preview in progress (tests, the benchmark).
   void wait();
   /// False: no previews at all (the fuzz target, which must not load LibTorch per input).
@@ -29,6 +31,7 @@ class Previews {
     bool done = false;
     std::string uri;
     std::int64_t version = -1;
+    std::string text;  ///< what was previewed
     std::map<int, std::map<std::string, double>> metrics;  ///< by stage id
     std::map<int, int> model_in;                            ///< by stage id
     std::map<int, std::string> notes;                       ///< why a stage has no figures

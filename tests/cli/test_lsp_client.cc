@@ -62,10 +62,11 @@ TEST_CASE("Neovim shows whittle's diagnostic for a recipe it opens", "[lsp][neov
   CHECK(seen.find("did you mean `prune`?") != std::string::npos);
 }
 
-TEST_CASE("hover on a stage shows the model before and after it, once the preview is computed", "[lsp][preview]") {
-  Scratch s;
-  const std::string recipe = s.write("p.recipe", "data synthetic\nmodel small_cnn\ntrain 1 epoch\nprune 50%\nretrain 1 epoch\nevaluate\n");
-  // A client that keeps asking: the preview is computed off the request path.
+namespace {
+/// A client that opens `recipe` and hovers on `line` (0-based) until the model preview is computed
+/// (or cannot be): the preview is computed off the request path. Prints FIRST True/False (whether
+/// the first answer said it was coming), then the last hover's text.
+Result hover_until_previewed(Scratch& s, const std::string& recipe, int line) {
   const std::string client = s.write("client.py", R"(import json, subprocess, sys, time
 p = subprocess.Popen([sys.argv[1], 'lsp'], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 def send(m):
@@ -79,19 +80,26 @@ send({'jsonrpc': '2.0', 'id': 1, 'method': 'initialize', 'params': {}}); recv()
 send({'jsonrpc': '2.0', 'method': 'textDocument/didOpen', 'params': {'textDocument': {'uri': uri, 'version': 1, 'text': open(sys.argv[2]).read()}}}); recv()
 first = None
 for i in range(600):
-    send({'jsonrpc': '2.0', 'id': 10 + i, 'method': 'textDocument/hover', 'params': {'textDocument': {'uri': uri}, 'position': {'line': 3, 'character': 1}}})
+    send({'jsonrpc': '2.0', 'id': 10 + i, 'method': 'textDocument/hover', 'params': {'textDocument': {'uri': uri}, 'position': {'line': int(sys.argv[3]), 'character': 1}}})
     r = recv()
     while 'id' not in r: r = recv()
     text = r['result']['contents']['value']
     first = first or text
-    if '| before | after |' in text: break
+    if '| before | after |' in text or 'not available' in text: break
     time.sleep(0.1)
 print('FIRST', 'computing' in first)
 print(text)
 send({'jsonrpc': '2.0', 'id': 9999, 'method': 'shutdown'}); recv()
 send({'jsonrpc': '2.0', 'method': 'exit'}); p.wait()
 )");
-  const Result r = run_whittle_cmd("/usr/bin/python3 " + client + " " + WHITTLE_BIN + " " + recipe);
+  return run_whittle_cmd("/usr/bin/python3 " + client + " " + WHITTLE_BIN + " " + recipe + " " + std::to_string(line));
+}
+}  // namespace
+
+TEST_CASE("hover on a stage shows the model before and after it, once the preview is computed", "[lsp][preview]") {
+  Scratch s;
+  const std::string recipe = s.write("p.recipe", "data synthetic\nmodel small_cnn\ntrain 1 epoch\nprune 50%\nretrain 1 epoch\nevaluate\n");
+  const Result r = hover_until_previewed(s, recipe, 3);
   INFO(r.out);
   REQUIRE(r.code == 0);
   if (r.out.find("| before | after |") == std::string::npos && r.out.find("FIRST False") != std::string::npos) {
@@ -103,4 +111,27 @@ send({'jsonrpc': '2.0', 'method': 'exit'}); p.wait()
   // small_cnn on the synthetic set (`whittle plan` gives the same): 23,604 parameters; the prune halves the non-zero ones.
   CHECK(r.out.find("| parameters | 23.6k | 23.6k |") != std::string::npos);
   CHECK(r.out.find("| non-zero | 23.6k | 12.1k |") != std::string::npos);
+}
+
+TEST_CASE("hover previews the model up to its line while a later line has an error, and says when activations stay in float",
+          "[lsp][preview]") {
+  Scratch s;
+  // Line 7 has an error (an unknown stage); the quantize on line 4 comes before it.
+  const std::string later = s.write("q.recipe", "data synthetic\nmodel small_cnn\ntrain 1 epoch\nquantize 4 bits\nretrain 1 epoch\nevaluate\nfrobnicate 3\n");
+  const Result r = hover_until_previewed(s, later, 3);
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  if (r.out.find("FIRST False") != std::string::npos) {
+    WARN("this build has no LibTorch: no preview");
+    return;
+  }
+  CHECK(r.out.find("| before | after |") != std::string::npos);
+  CHECK(r.out.find("**note**: the activations stay at 32 bits and the ops term is") != std::string::npos);
+  CHECK(r.out.find("`activations: 8 bits`") != std::string::npos);
+  // An error before the hovered line: it says which, and previews nothing.
+  const std::string before = s.write("b.recipe", "data synthetic\nmodel small_cnn width: -3\ntrain 1 epoch\nquantize 4 bits\n");
+  const Result b = hover_until_previewed(s, before, 3);
+  INFO(b.out);
+  CHECK(b.out.find("error E0203 at line 2: fix it first") != std::string::npos);
+  CHECK(b.out.find("| before | after |") == std::string::npos);
 }

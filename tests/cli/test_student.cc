@@ -61,7 +61,15 @@ TEST_CASE("plan says when the ops term dominates the score of weights quantized 
   const Result r = run_whittle("plan " + (s.dir / "r.recipe").string());
   INFO(r.out);
   CHECK(r.code == 0);
-  CHECK(std::regex_search(r.out, std::regex("note: #3 quantize 4 bits leaves the activations at 32 bits, and the ops term is [0-9]+% of course2025")));
-  CHECK(r.out.find("`activations: 8 bits` (" + (s.dir / "r.recipe").string() + ":4)") != std::string::npos);
+  CHECK(std::regex_search(r.out, std::regex("note: #3 quantize 4 bits: the activations stay at 32 bits and the ops term is [0-9]+% of course2025")));
+  CHECK(r.out.find("`activations: 8 bits`: the ops term then counts max(weight, activation) bits (" + (s.dir / "r.recipe").string() + ":4)") !=
+        std::string::npos);
   CHECK(r.out.find("note: #5") == std::string::npos);  // activations quantized there: no note
+  // lint says it at the line, without the share (it builds no model)
+  const Result l = run_whittle("lint " + (s.dir / "r.recipe").string());
+  INFO(l.out);
+  CHECK(l.code == 0);
+  CHECK(l.out.find("note[N0002]: this quantize leaves the activations at 32 bits") != std::string::npos);
+  CHECK(l.out.find("r.recipe:4:1") != std::string::npos);
+  CHECK(l.out.find("r.recipe:6:1") == std::string::npos);
 }
