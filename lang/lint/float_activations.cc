@@ -26,8 +26,14 @@ std::string recipe_preset(const CheckedRecipe& r) {
 void run(Context& ctx) {
   const std::string preset = recipe_preset(ctx.recipe);
   if (preset != "course2025" && preset != "course2024") return;  // the presets whose ops term takes max(q_w, q_a)
+  // A quantize whose model is `convert`ed later gets int8 activations there.
+  std::vector<bool> converted(ctx.recipe.stages.size(), false);
+  for (const StageInstance& s : ctx.recipe.stages)
+    if (s.kind == "convert")
+      for (int m = s.model_in; m >= 0; m = ctx.recipe.stages[static_cast<std::size_t>(m)].model_in) converted[static_cast<std::size_t>(m)] = true;
   std::vector<Span> noted;  // one note per line as written
   for (const StageInstance& s : ctx.recipe.stages) {
+    if (converted[static_cast<std::size_t>(s.id)]) continue;
     const Val* bits = s.kind == "quantize" ? s.value("bits") : nullptr;
     const Val* act = s.value("activations");
     const Val* method = s.value("method");
