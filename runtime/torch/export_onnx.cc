@@ -18,9 +18,11 @@
 
 #include <opencv2/dnn.hpp>
 
+#include <cctype>
 #include <cmath>
 #include <limits>
 #include <map>
+#include <set>
 
 #include "runtime/torch/export_trace.h"
 #include "runtime/torch/quant.h"
@@ -37,9 +39,33 @@ using torch::jit::Value;
 /// Writes one graph: names its values, turns constant tensors into initializers.
 struct Writer {
   onnx::GraphProto& g;
+  /// The model's parameters and buffers by their module names ("features.0.weight"): an
+  /// initializer equal to one takes its name.
+  std::vector<std::pair<std::string, torch::Tensor>> known;
   std::map<const Value*, std::string> names;
   std::map<const Value*, std::vector<const Value*>> lists;
+  std::set<std::string> used;          ///< every name given, so that each is unique
+  std::set<std::string> node_outputs;  ///< the names of values a node computes
   int next = 0;
+
+  /// `base` if no value has it yet, else `base_N`.
+  std::string unique(const std::string& base) {
+    std::string name = base;
+    while (!used.insert(name).second) name = fmt::format("{}_{}", base, next++);
+    return name;
+  }
+  /// The weights quantized layers compute with (not the stored latent ones),
+  /// by their layer's name: "layer1.0.conv1.weight".
+  std::vector<std::pair<std::string, torch::Tensor>> computed;
+  /// The module name of the parameter or buffer `t` is (the same storage), or of the weight a layer
+  /// computes with that `t` equals; "" when none.
+  std::string known_name(const torch::Tensor& t) const {
+    for (const auto& [name, k] : known)
+      if (k.data_ptr() == t.data_ptr() && k.numel() == t.numel()) return name;
+    for (const auto& [name, k] : computed)
+      if (k.sizes() == t.sizes() && torch::equal(k, t.to(torch::kFloat))) return name;
+    return "";
+  }
 
   static c10::IValue constant(const Value* v) {
     auto iv = torch::jit::toIValue(v);
@@ -55,18 +81,19 @@ struct Writer {
   static bool none(const Value* v) { return v->type()->kind() == c10::TypeKind::NoneType; }
 
   std::string tensor(const torch::Tensor& t) {
-    const std::string name = fmt::format("w{}", next++);
+    const std::string module = known_name(t);
+    const torch::Tensor c = t.to(torch::kFloat).contiguous();
+    const std::string name = unique(module.empty() ? "const" : module);
     onnx::TensorProto* p = g.add_initializer();
     p->set_name(name);
     p->set_data_type(onnx::TensorProto::FLOAT);
     for (auto d : t.sizes()) p->add_dims(d);
-    const torch::Tensor c = t.to(torch::kFloat).contiguous();
     p->set_raw_data(std::string(static_cast<const char*>(c.data_ptr()), static_cast<std::size_t>(c.numel()) * sizeof(float)));
     return name;
   }
 
   std::string int64s(const std::vector<std::int64_t>& v) {
-    const std::string name = fmt::format("i{}", next++);
+    const std::string name = unique("shape");
     onnx::TensorProto* p = g.add_initializer();
     p->set_name(name);
     p->set_data_type(onnx::TensorProto::INT64);
@@ -85,15 +112,40 @@ struct Writer {
     return name;
   }
 
+  /// A node computing `out`: named after its module where its weight has one ("features.0" for
+  /// the conv whose weight is "features.0.weight"), else after its operation ("relu_7").
   onnx::NodeProto& node(const std::string& op, std::vector<std::string> inputs, const Value* out) {
     onnx::NodeProto* n = g.add_node();
     n->set_op_type(op);
-    n->set_name(fmt::format("{}_{}", op, next));
+    const bool weighted = (op == "Conv" || op == "Gemm" || op == "BatchNormalization") && inputs.size() > 1;
+    const std::string& w = weighted ? inputs[1] : std::string();
+    std::string base = w.size() > 7 && w.compare(w.size() - 7, 7, ".weight") == 0 ? w.substr(0, w.size() - 7) : "";
+    if (base.empty()) {
+      base = op;
+      for (char& ch : base) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      base += fmt::format("_{}", next++);
+    }
+    const std::string name = unique(base);
+    n->set_name(name);
     for (auto& i : inputs) n->add_input(i);
-    const std::string name = fmt::format("t{}", next++);
     names[out] = name;
+    node_outputs.insert(name);
     n->add_output(name);
     return *n;
+  }
+  /// Renames a node's output (the graph's result becomes `logits`).
+  void rename(const std::string& from, const std::string& to) {
+    for (auto& n : *g.mutable_node()) {
+      for (auto& o : *n.mutable_output())
+        if (o == from) o = to;
+      for (auto& i : *n.mutable_input())
+        if (i == from) i = to;
+    }
+    for (auto& [v, name] : names)
+      if (name == from) name = to;
+    node_outputs.erase(from);
+    node_outputs.insert(to);
+    used.insert(to);
   }
   static void attr(onnx::NodeProto& n, const char* name, const std::vector<std::int64_t>& v) {
     auto* a = n.add_attribute();
@@ -243,6 +295,7 @@ struct Written {
   torch::jit::Module frozen;
   std::shared_ptr<torch::jit::Graph> graph;
   std::map<const Value*, std::string> names;
+  std::set<std::string> node_outputs;  ///< the names of values a node computes
   std::string bytes;
 };
 
@@ -268,9 +321,14 @@ Written write_onnx(const Net& net, const Dataset& data, bool normalize) {
   model.add_opset_import()->set_version(13);
   onnx::GraphProto& g = *model.mutable_graph();
   g.set_name("whittle");
-  Writer w{g, {}, {}, 0};
+  Writer w{g};
+  for (const auto& p : net.module->named_parameters()) w.known.emplace_back(p.key(), p.value());
+  for (const auto& b : net.module->named_buffers()) w.known.emplace_back(b.key(), b.value());
+  for (const auto& l : net.layers())
+    if (l.layer->quant) w.computed.emplace_back(l.name + ".weight", Net::effective_weight(l).detach().to(torch::kCPU, torch::kFloat));
   const Value* x = graph->inputs().at(1);
   w.names[x] = "input";
+  w.used.insert("input");
   auto shape_of = [](onnx::ValueInfoProto* v, const std::string& name, std::vector<std::int64_t> dims) {
     v->set_name(name);
     auto* t = v->mutable_type()->mutable_tensor_type();
@@ -289,8 +347,10 @@ Written write_onnx(const Net& net, const Dataset& data, bool normalize) {
       throw Writer::unsupported(fmt::format("`{}` ({})", n->kind().toQualString(), e.what_without_backtrace()));
     }
   }
-  auto* out = g.add_output();
-  shape_of(out, w.in(graph->outputs().at(0)), {data.classes});
+  const std::string result = w.in(graph->outputs().at(0));
+  const bool computed = w.node_outputs.count(result) > 0;
+  if (computed) w.rename(result, "logits");
+  shape_of(g.add_output(), computed ? "logits" : result, {data.classes});
   auto meta = [&model](const std::string& key, const std::string& value) {
     auto* m = model.add_metadata_props();
     m->set_key(key);
@@ -319,7 +379,7 @@ Written write_onnx(const Net& net, const Dataset& data, bool normalize) {
   } catch (const std::exception& e) {
     throw StageError(fmt::format("the ONNX graph whittle wrote fails onnx's checker: {}", e.what()), "this is a whittle bug: report it");
   }
-  return {frozen, graph, w.names, model.SerializeAsString()};
+  return {frozen, graph, w.names, w.node_outputs, model.SerializeAsString()};
 }
 
 }  // namespace
@@ -342,7 +402,7 @@ std::string onnx_divergence(const Net& net, const Dataset& data, bool normalize,
   for (Node* n : w.graph->nodes()) {
     if (n->outputs().size() != 1) continue;
     auto it = w.names.find(n->output());
-    if (it == w.names.end() || it->second == "input" || it->second.rfind('t', 0) != 0) continue;
+    if (it == w.names.end() || !w.node_outputs.count(it->second)) continue;
     const std::string k = n->kind().toQualString();
     const bool weighted = k == "aten::_convolution" || k == "aten::linear" || k == "aten::addmm" || k == "aten::matmul";
     if (weighted) ++layer;

@@ -90,6 +90,7 @@ TEST_CASE("an 8-bit model exports to ONNX with its scales, its weights exact mul
   CHECK(o.agreement == 1.0);
   // The metadata's scales of the first conv: the weights it computes with are integers times them.
   const LayerRef first = net.layers().front();
+  CHECK(onnx.find(first.name + ".weight") != std::string::npos);  // the weight it computes with, by its module's name
   const std::string key = "whittle.quantization." + first.name + ".scales";
   const auto at = onnx.find(key);
   REQUIRE(at != std::string::npos);
@@ -105,4 +106,34 @@ TEST_CASE("an 8-bit model exports to ONNX with its scales, its weights exact mul
   CHECK(torch::allclose(ints, ints.round(), 0, 1e-3));
   CHECK(ints.abs().max().item<double>() <= 127.0 + 1e-3);
   CHECK(ints.abs().max().item<double>() >= 126.5);  // the largest weight of a channel is at ±127
+}
+
+TEST_CASE("an ONNX export names its weights and nodes after the model's modules, and its output `logits`", "[torch][export]") {
+  torch::manual_seed(0);
+  Net net;
+  ArchParams p;
+  p.width = 4;
+  net.module = make_arch("resnet20", p, {3, 32, 32, 10});
+  profile(*net.module, {3, 32, 32, 10});
+  Dataset d;
+  d.train_x = torch::randn({2, 3, 32, 32});
+  d.test_x = torch::rand({16, 3, 32, 32});
+  d.test_y = torch::randint(0, 10, {16});
+  std::string onnx;
+  try {
+    onnx = onnx_bytes(net, d, false);
+  } catch (const whittle::runtime::StageError& e) {
+    if (std::string(e.what()).find("no ONNX export") == std::string::npos) FAIL(e.what());
+    WARN("this build has no ONNX export: skipped");
+    return;
+  }
+  CHECK(onnx_parity(onnx, net, d, false).max_logit_diff < 1e-3);  // OpenCV reads it and computes the logits
+  // Every conv's and linear's weight by its module name; their nodes by the module; the result `logits`.
+  for (const LayerRef& l : net.layers()) {
+    INFO(l.name);
+    CHECK(onnx.find(l.name + ".weight") != std::string::npos);
+  }
+  CHECK(onnx.find("logits") != std::string::npos);
+  CHECK(onnx.find("relu_") != std::string::npos);
+  CHECK(onnx.find("running_mean") != std::string::npos);  // the BatchNorms' statistics too
 }
