@@ -4,6 +4,7 @@
 #include "lang/files.h"
 #include "runtime/atomic_file.h"
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -14,6 +15,24 @@
 #include <stdexcept>
 
 namespace whittle::runtime {
+
+std::string measured_split(const StageRecord& s) {
+  if (!s.metrics.count("images") || !s.metrics.count("split_images")) return "";
+  for (const auto& [name, value] : s.params)
+    if (name == "split") return value;
+  return "test";
+}
+
+std::string measured_on(const StageRecord& s) {
+  const std::string split = measured_split(s);
+  if (split.empty()) return "";
+  const auto n = static_cast<long long>(s.metrics.at("images")), of = static_cast<long long>(s.metrics.at("split_images"));
+  return n >= of ? fmt::format("{}, all {}", split, of) : fmt::format("{}, {} of {}", split, n, of);
+}
+
+bool on_whole_test_split(const StageRecord& s) {
+  return measured_split(s) == "test" && s.metrics.at("images") >= s.metrics.at("split_images");
+}
 
 std::string now_iso() {
   const std::time_t t = std::time(nullptr);

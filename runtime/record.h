@@ -43,6 +43,15 @@ struct RunRecord {
   std::vector<StageRecord> stages;
 };
 
+/// The split a stage measured on: its `split:` ("test", "validation"), "test" for a stage that
+/// measures on the test split without one (convert, export); "" where its record does not say how
+/// many images it used (a run of an older whittle).
+std::string measured_split(const StageRecord& s);
+/// What it measured on, for people: "test, all 10000", "test, 1000 of 10000"; "" as above.
+std::string measured_on(const StageRecord& s);
+/// Whether it measured on the whole test split (false where the record does not say).
+bool on_whole_test_split(const StageRecord& s);
+
 /// The current UTC time as `2026-11-22T06:00:00Z`.
 std::string now_iso();
 

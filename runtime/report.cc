@@ -125,15 +125,34 @@ std::string cell(const Metrics& m, const std::string& key) {
 std::string run_table(const Plan& p, const RunRecord& r, const ArtifactStore& store) {
   const auto cols = run_columns(r, p.score_preset);
   const std::size_t w = stage_name_width(p, 35);
+  // Where an accuracy was measured (split, and how many of its images), beside it.
+  std::size_t on = 0;
+  for (const auto& s : r.stages)
+    if (measured(s.metrics, "accuracy")) on = std::max(on, measured_on(s).size());
+  if (on > 0) on = std::max<std::size_t>(on, 11);
   std::string out = fmt::format("{:<{}} {:<7} {:>8}", "stage", w, "status", "seconds");
-  for (const auto& c : cols) out += fmt::format(" {:>{}}", metric_def(c).header, width(c));
+  for (const auto& c : cols) {
+    out += fmt::format(" {:>{}}", metric_def(c).header, width(c));
+    if (c == "accuracy" && on) out += fmt::format(" {:<{}}", "measured on", on);
+  }
   out += "\n";
   for (const auto& s : r.stages) {
     out += fmt::format("{:<{}} {:<7} {:>8.1f}", stage_name(p, s.id), w, s.status, s.seconds);
-    for (const auto& c : cols) out += fmt::format(" {:>{}}", cell(s.metrics, c), width(c));
+    for (const auto& c : cols) {
+      out += fmt::format(" {:>{}}", cell(s.metrics, c), width(c));
+      if (c == "accuracy" && on) out += fmt::format(" {:<{}}", measured(s.metrics, "accuracy") ? measured_on(s) : "", on);
+    }
     out += "\n";
   }
   out += score_note(p.score_preset, p.score_preset_source) + "\n";
+  // What `convert`'s int8 kernels cost, beside the float model's accuracy.
+  for (const auto& s : r.stages) {
+    if (s.kind != "convert" || !s.metrics.count("int8_accuracy") || !s.metrics.count("float_accuracy")) continue;
+    const double lost = 100 * (s.metrics.at("float_accuracy") - s.metrics.at("int8_accuracy"));
+    out += fmt::format("{}{}: {:.2f}% with int8 kernels where the float model had {:.2f}% ({}){}\n", lost >= 1 ? "warning: " : "",
+                       stage_name(p, s.id), 100 * s.metrics.at("int8_accuracy"), 100 * s.metrics.at("float_accuracy"), measured_on(s),
+                       lost >= 1 ? fmt::format(": {:.2f} points lost to the int8 kernels, which are what a deployment of it computes", lost) : "");
+  }
   // Every `score` stage's full report (each component and how the formula's open points were
   // settled) and every sensitivity scan's table.
   for (const auto& s : r.stages) {
@@ -162,21 +181,23 @@ std::string write_tables(const std::vector<Run>& runs, const fs::path& dir, cons
     if (other != preset) csv_cols.push_back(score_key(other));
   csv_cols.insert(csv_cols.begin() + 7, "sparsity_all");
   for (const char* c : {"size_mib", "packed_mib", "sparse_mib", "latency_ms", "latency_batch"}) csv_cols.push_back(c);
-  std::string markdown = "| recipe | stage |", rule = "|---|---|";
+  std::string markdown = "| recipe | stage | measured on |", rule = "|---|---|---|";
   for (const auto& c : shown) markdown += fmt::format(" {} |", metric_def(c).header), rule += "---:|";
   markdown += "\n" + rule + "\n";
-  std::string csv = "recipe,stage,kind,where";
+  std::string csv = "recipe,stage,kind,where,split,images,split_images";
   for (const auto& c : csv_cols) csv += "," + c;
   csv += "\n";
   for (const auto& r : runs)
     for (const auto& s : r.record.stages) {
       if (!measured(s.metrics, "accuracy")) continue;
-      markdown += fmt::format("| {} | {} |", r.record.recipe, report_label(r, s));
+      markdown += fmt::format("| {} | {} | {} |", r.record.recipe, report_label(r, s), measured_on(s));
       for (const auto& c : shown) markdown += fmt::format(" {} |", format_metric(s.metrics, c));
       markdown += "\n";
       std::string where = s.where;
       for (char& ch : where) ch = ch == ',' ? ';' : ch;
-      csv += fmt::format("{},{},{},{}", r.record.recipe, s.id, s.kind, where);
+      csv += fmt::format("{},{},{},{},{},{},{}", r.record.recipe, s.id, s.kind, where, measured_split(s),
+                         s.metrics.count("images") ? fmt::format("{}", s.metrics.at("images")) : "",
+                         s.metrics.count("split_images") ? fmt::format("{}", s.metrics.at("split_images")) : "");
       for (const auto& c : csv_cols) csv += "," + raw_metric(s.metrics, c);
       csv += "\n";
     }

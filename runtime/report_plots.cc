@@ -36,16 +36,36 @@ std::pair<double, double> padded(double lo, double hi, double share, double leas
   return {lo - pad, hi + pad};
 }
 
+/// The accuracy axis of figures measured on `stages`: "test accuracy (%)" when every one is of the
+/// whole test split, else what they were measured on ("accuracy (%) on test, 1000 of 10000", or
+/// "as each point's label says" when they differ).
+std::string accuracy_axis(const std::vector<const StageRecord*>& stages) {
+  bool whole = true;
+  std::set<std::string> on;
+  for (const StageRecord* s : stages) whole = whole && on_whole_test_split(*s), on.insert(measured_on(*s));
+  if (whole) return "test accuracy (%)";
+  if (on.size() == 1 && !on.begin()->empty()) return "accuracy (%) on " + *on.begin();
+  return on.count("") ? "accuracy (%)" : "accuracy (%), measured on what each label says";
+}
+
+/// A point's label, with what it was measured on where that is not the whole test split.
+std::string measured_label(const std::string& label, const StageRecord& s) {
+  const std::string on = measured_on(s);
+  return on.empty() || on_whole_test_split(s) ? label : label + " [" + on + "]";
+}
+
 }  // namespace
 
 std::optional<Plot> accuracy_vs_score_plot(const std::vector<Run>& runs, const std::string& preset) {
   const std::string key = score_key(preset);
   std::vector<Point> pts;
   std::vector<std::string> groups;
+  std::vector<const StageRecord*> measured_stages;
   for (const auto& r : runs)
     for (const auto& s : r.record.stages) {
       if (!measured(s.metrics, "accuracy") || !s.metrics.count(key)) continue;
-      pts.push_back({s.metrics.at(key), 100 * s.metrics.at("accuracy"), point_label(r, s), point_group(runs, r, s)});
+      measured_stages.push_back(&s);
+      pts.push_back({s.metrics.at(key), 100 * s.metrics.at("accuracy"), measured_label(point_label(r, s), s), point_group(runs, r, s)});
       if (std::find(groups.begin(), groups.end(), pts.back().group) == groups.end()) groups.push_back(pts.back().group);
     }
   if (pts.empty()) return std::nullopt;
@@ -62,9 +82,9 @@ std::optional<Plot> accuracy_vs_score_plot(const std::vector<Run>& runs, const s
   std::tie(area.y0, area.y1) = padded(ylo, yhi, 0.12, 0.6);
   area.y1 = std::min(area.y1, 100.5);
   p.settings = area.settings(p.width, p.height) +
-               fmt::format("\nset xlabel {}\nset ylabel 'test accuracy (%)'\nset title {}\n"
+               fmt::format("\nset xlabel {}\nset ylabel {}\nset title {}\n"
                            "set key at screen {:.4f},0.01 center bottom horizontal maxrows 2 box opaque",
-                           gp_quoted(fmt::format("score ({}, lower is better)", preset)),
+                           gp_quoted(fmt::format("score ({}, lower is better)", preset)), gp_quoted(accuracy_axis(measured_stages)),
                            gp_quoted(fmt::format("accuracy against score ({}), with the 90% target", preset)), (area.left + area.right) / 2 / p.width);
   // Labels placed clear of each other and of the points.
   std::vector<std::pair<double, double>> px;
@@ -178,7 +198,11 @@ std::vector<Plot> sweep_plots(const std::vector<Run>& runs, const std::string& p
     std::string xtics;
     if (!is_numeric)
       for (std::size_t i = 0; i < values.size(); ++i) xtics += fmt::format("{}{} {}", i ? ", " : "", gp_quoted(values[i]), i);
-    for (const auto& [key, label] : metrics) {
+    std::vector<const StageRecord*> swept;
+    for (const auto& l : lines)
+      for (const auto& pt : l.points) swept.push_back(pt.second);
+    for (auto [key, label] : metrics) {
+      if (key == "accuracy") label = accuracy_axis(swept);
       std::string data, plot;
       double lo = 1e300, hi = -1e300, xlo = 1e300, xhi = -1e300;
       for (std::size_t l = 0; l < lines.size(); ++l) {

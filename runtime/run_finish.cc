@@ -78,8 +78,14 @@ FinishedRun finish_run(const Plan& plan, const ArtifactStore& store, const ExecR
     if (s.kind != "export" || (s.status != "ran" && s.status != "cached")) continue;
     const fs::path to = plan.stage(s.id).value("path")->str;
     std::string error;
-    if (deliver(fs::path(store.entry_dir(s.key)) / export_entry_file(plan.stage(s.id)), to, error))
-      f.delivered.push_back(to.string());
+    if (deliver(fs::path(store.entry_dir(s.key)) / export_entry_file(plan.stage(s.id)), to, error)) {
+      // With what the file computes, read back by another runtime, and on what.
+      const auto& m = s.metrics;
+      f.delivered.push_back(m.count("export_accuracy") && m.count("export_agreement")
+                                ? fmt::format("{} (read back: {:.2f}% accuracy, {:.2f}% agreement with the model, on {})", to.string(),
+                                              100 * m.at("export_accuracy"), 100 * m.at("export_agreement"), measured_on(s))
+                                : to.string());
+    }
     else
       f.errors.push_back(fmt::format("{}: could not write the export {}: {}", where_written(plan, s.id), to.string(), error));
   }

@@ -23,7 +23,7 @@ struct RunContext {
 
 struct FinishedRun {
   RunRecord record;
-  std::vector<std::string> delivered;  ///< export paths written
+  std::vector<std::string> delivered;  ///< export paths written, with the parity of those read back
   std::vector<std::string> warnings;   ///< the record could not be written (the run itself stands)
   std::vector<std::string> errors;     ///< an export could not be delivered
   bool ok() const { return errors.empty(); }

@@ -185,6 +185,7 @@ Submission make_submission(Run run, const std::string& recipe_file, const std::v
     files[name] = read_whole(entry);
     exports.push_back({{"stage", st.id}, {"file", name}, {"accuracy", r->metrics.at("export_accuracy")},
                        {"agreement", r->metrics.at("export_agreement")}, {"max_logit_diff", r->metrics.at("export_max_logit_diff")}});
+    if (r->metrics.count("images")) exports.back()["images"] = static_cast<long long>(r->metrics.at("images"));
   }
   files["run.yaml"] = record_yaml(run.record);
   files[kModelFile] = read_whole(fs::path(run.store->entry_dir(m.key)) / kModelFile);
@@ -192,6 +193,11 @@ Submission make_submission(Run run, const std::string& recipe_file, const std::v
                          {"sets", sets},               {"model_stage", model},              {"model_key", m.key},
                          {"evaluate_stage", eval},      {"whittle_version", WHITTLE_VERSION}, {"claims", claims},
                          {"score_preset", plan.score_preset}, {"exports", exports}};
+  // What the accuracy was measured on: its split, and how many of its images (all of them).
+  if (const StageRecord* e = record_of(run.record, eval); e && !measured_split(*e).empty())
+    info["measured_on"] = {{"split", measured_split(*e)},
+                           {"images", static_cast<long long>(e->metrics.at("images"))},
+                           {"split_images", static_cast<long long>(e->metrics.at("split_images"))}};
   files["claims.json"] = info.dump(1) + "\n";
   // The report: tables and plots of the run, drawn in a scratch folder.
   out.recipe = run.record.recipe;

@@ -80,6 +80,7 @@ struct ExportClaim {
   int stage = -1;
   std::string file;  ///< inside the submission, under exports/
   double accuracy = 0, agreement = 0, max_logit_diff = 0;
+  long long images = -1;  ///< the test images its parity was measured on; -1: not claimed (older submissions)
 };
 
 struct OpenedSubmission {
@@ -90,6 +91,9 @@ struct OpenedSubmission {
   int model_stage = -1, evaluate_stage = -1;
   std::string model_key;
   std::map<std::string, double> claims;
+  /// What the claimed accuracy was measured on: test images used, of the whole split's; -1 where
+  /// claims.json does not say (older submissions).
+  long long images = -1, split_images = -1;
   std::string score_preset;  ///< the preset the recipe's tables show (runtime/plan.h)
 };
 

@@ -57,7 +57,15 @@ std::string check_claims_format(const nlohmann::json& info) {
       for (const char* k : {"accuracy", "agreement", "max_logit_diff"})
         if (!e.contains(k) || !e.at(k).is_number()) return fmt::format("an entry of its `exports` has no number `{}`", k);
       if (std::llabs(e.at("stage").get<long long>()) > 1 << 30) return "an entry of its `exports` has a stage out of range";
+      if (e.contains("images") && !is_int(e.at("images"))) return "an entry of its `exports` has `images` that is not a whole number";
     }
+  }
+  if (info.contains("measured_on")) {  // optional: submissions made before it was claimed have none
+    const auto& m = info.at("measured_on");
+    if (!m.is_object() || !m.contains("split") || !m.at("split").is_string() || !m.contains("images") || !is_int(m.at("images")) ||
+        !m.contains("split_images") || !is_int(m.at("split_images")))
+      return "its `measured_on` is not {split, images, split_images}";
+    if (m.at("split") != "test") return "its `measured_on` is not the test split, and a submission claims the test accuracy";
   }
   return "";
 }
@@ -116,6 +124,10 @@ OpenedSubmission open_submission(const std::string& file) {
     throw SubmissionError(fmt::format("its claims.json is malformed: its `score_preset` `{}` is no preset of this whittle", s.score_preset));
   for (const auto& d : metric_defs())
     if (d.claimed) s.claims[d.key] = info.at("claims").at(d.key).get<double>();
+  if (info.contains("measured_on")) {
+    s.images = info.at("measured_on").at("images").get<long long>();
+    s.split_images = info.at("measured_on").at("split_images").get<long long>();
+  }
   for (const auto& e : info.value("exports", nlohmann::json::array())) {
     ExportClaim c;
     c.stage = static_cast<int>(e.at("stage").get<long long>());
@@ -125,6 +137,7 @@ OpenedSubmission open_submission(const std::string& file) {
     c.accuracy = e.at("accuracy").get<double>();
     c.agreement = e.at("agreement").get<double>();
     c.max_logit_diff = e.at("max_logit_diff").get<double>();
+    c.images = e.contains("images") ? e.at("images").get<long long>() : -1;
     s.exports.push_back(c);
   }
   s.files = std::move(*files);
@@ -151,7 +164,8 @@ void verify_exports(const Plan& plan, const OpenedSubmission& s, const RunRecord
     const bool ours = c.stage >= 0 && static_cast<std::size_t>(c.stage) < plan.analysis->recipe.stages.size() &&
                       plan.stage(c.stage).kind == "export" && plan.stage(c.stage).model_in == s.model_stage;
     const std::string what = fmt::format("export {}", c.file.substr(8));
-    const std::string claimed = fmt::format("{:.2f}% acc, {:.2f}% agree, Δ {:.2g}", 100 * c.accuracy, 100 * c.agreement, c.max_logit_diff);
+    const std::string claimed = fmt::format("{:.2f}% acc, {:.2f}% agree, Δ {:.2g}{}", 100 * c.accuracy, 100 * c.agreement, c.max_logit_diff,
+                                            c.images >= 0 ? fmt::format(", {} images", c.images) : "");
     if (!ours) {
       rows.push_back({what, claimed, fmt::format("#{}: no export of the submitted model", c.stage), false});
       continue;
@@ -168,10 +182,12 @@ void verify_exports(const Plan& plan, const OpenedSubmission& s, const RunRecord
     }
     const double tolerance = Params(plan.stage(c.stage)).number("tolerance");
     const double acc = found.at("export_accuracy"), agree = found.at("export_agreement"), diff = found.at("export_max_logit_diff");
+    const auto images = static_cast<long long>(found.at("export_images"));
     const bool ok = std::fabs(acc - c.accuracy) <= kAccuracyTolerance && std::fabs(agree - c.agreement) <= kAccuracyTolerance &&
-                    diff <= tolerance && c.max_logit_diff <= tolerance;
+                    diff <= tolerance && c.max_logit_diff <= tolerance && (c.images < 0 || c.images == images);
     rows.push_back({what, claimed,
-                    fmt::format("{:.2f}% acc, {:.2f}% agree, Δ {:.2g}{}", 100 * acc, 100 * agree, diff, recorded ? "" : " (run.yaml says otherwise)"),
+                    fmt::format("{:.2f}% acc, {:.2f}% agree, Δ {:.2g}{}{}", 100 * acc, 100 * agree, diff,
+                                c.images >= 0 ? fmt::format(", {} images", images) : "", recorded ? "" : " (run.yaml says otherwise)"),
                     ok && recorded});
   }
 }
@@ -216,7 +232,8 @@ Verification verify_submission(const Plan& plan, const OpenedSubmission& s, cons
   const bool eval_ok = s.evaluate_stage >= 0 && static_cast<std::size_t>(s.evaluate_stage) < plan.analysis->recipe.stages.size() &&
                        plan.stage(s.evaluate_stage).kind == "evaluate" && plan.stage(s.evaluate_stage).model_in == s.model_stage;
   const long long subset = eval_ok ? test_subset_of(plan, s.evaluate_stage) : 0;
-  rows.push_back({"accuracy measured on", "the whole test set",
+  const std::size_t measured_row = rows.size();
+  rows.push_back({"accuracy measured on", s.images >= 0 ? fmt::format("the whole test set ({} of {} images)", s.images, s.split_images) : "the whole test set",
                   !eval_ok ? fmt::format("#{}: no evaluation of this model", s.evaluate_stage)
                   : subset > 0 ? fmt::format("{} test images (test_subset): not the test accuracy", subset)
                                : "the whole test set (" + stage_name(plan, s.evaluate_stage) + ")",
@@ -237,6 +254,12 @@ Verification verify_submission(const Plan& plan, const OpenedSubmission& s, cons
     throw;
   } catch (const std::exception& e) {
     throw SubmissionError(fmt::format("its model cannot be loaded into the recipe's architecture: {}", e.what()));
+  }
+  // The images the evaluation read here, against those claimed (where claimed).
+  if (VerifyRow& r = rows[measured_row]; r.ok && found.count("test_images")) {
+    const auto n = static_cast<long long>(found.at("test_images"));
+    r.found += fmt::format(", {} images", n);
+    r.ok = s.images < 0 || (s.images == n && s.split_images == n);
   }
   // The model must be one the recipe can make: what follows from the recipe alone (its parameters,
   // its bit widths, at least the share its prunes remove) is worked out without the submission.

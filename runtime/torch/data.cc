@@ -194,6 +194,7 @@ Dataset load_dataset(const lang::StageInstance& s, const DataFiles& files) {
     d.train_y = d.train_y.index_select(0, rest);
   }
   // A seeded subset of the test set: for smoke runs and quick looks, never for a reported number.
+  d.test_total = d.test_x.size(0);
   std::tie(d.test_x, d.test_y) = seeded_slice(d.test_x, d.test_y, params.count("test_subset"), static_cast<std::uint64_t>(s.seed));
   return d;
 }

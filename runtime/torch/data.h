@@ -15,6 +15,7 @@ struct Dataset {
   std::string name;
   torch::Tensor train_x, train_y;  ///< float [N, C, H, W] normalised; int64 [N]
   torch::Tensor test_x, test_y;
+  std::int64_t test_total = 0;  ///< the test split's images before `test_subset` took a slice; 0: test_x is all of it
   torch::Tensor val_x, val_y;  ///< held out of the training set (`validation:`); undefined when none
   int classes = 10;
   std::vector<double> mean, std;  ///< the per-channel normalisation applied; empty when none
@@ -24,6 +25,8 @@ struct Dataset {
   /// trains there, so that batches are gathered and augmented on the device and nothing crosses the
   /// bus per batch. A split larger than kResidentBytes stays on the CPU (batches are copied over).
   std::pair<torch::Tensor, torch::Tensor> train_on(torch::Device device);
+  /// How many images the whole test split has (what a `test_subset` slice is a slice of).
+  std::int64_t test_images() const { return test_total > 0 ? test_total : test_x.size(0); }
   static constexpr std::int64_t kResidentBytes = 4LL << 30;
 
  private:

@@ -107,7 +107,10 @@ std::map<std::string, double> recompute_export(const Plan& plan, int export_stag
                                  onnx ? "ONNX" : "TorchScript", bytes.size(), ours.size(),
                                  bytes.size() == ours.size() ? ", some of them other" : ""));
   const ExportParity p = onnx ? onnx_parity(ours, net, d, normalize) : torchscript_parity(ours, net, d, normalize);
-  return {{"export_accuracy", p.accuracy}, {"export_agreement", p.agreement}, {"export_max_logit_diff", p.max_logit_diff}};
+  return {{"export_accuracy", p.accuracy},
+          {"export_agreement", p.agreement},
+          {"export_max_logit_diff", p.max_logit_diff},
+          {"export_images", static_cast<double>(d.test_x.size(0))}};
 }
 
 }  // namespace whittle::runtime::torchrt

@@ -42,7 +42,7 @@ std::map<std::string, double> recompute_claims(const Plan& plan, int stage_id, c
 /// never run: a file a submission brings is code): the export is written again from the model of
 /// that stage's chain (loaded from its cache entry folder), must equal `bytes` exactly (else
 /// StageError), and that file is read back by its runtime and evaluated on the test set beside the
-/// model: export_accuracy, export_agreement, export_max_logit_diff.
+/// model: export_accuracy, export_agreement, export_max_logit_diff, and export_images (the test images measured on).
 std::map<std::string, double> recompute_export(const Plan& plan, int export_stage, const std::string& model_entry_dir,
                                                const std::string& bytes);
 

@@ -30,7 +30,9 @@ void run_evaluate(StageContext& ctx) {
   // Its own slice (`test_subset:`), the same images the data's own picks with its seed.
   const auto [x, y] = seeded_slice(*split_x, *split_y, ctx.params.count("test_subset"),
                                    static_cast<std::uint64_t>(ctx.plan.stage(ctx.stage.data_in).seed));
-  ctx.job.metrics["images"] = static_cast<double>(x.size(0));  // what it measured on: its split, its slice
+  // What it measured on: its split (a parameter), its slice and the whole split's size.
+  ctx.job.metrics["images"] = static_cast<double>(x.size(0));
+  ctx.job.metrics["split_images"] = static_cast<double>(ctx.params.word("split") == "validation" ? split_x->size(0) : d.test_images());
   const Scores sc = score_predictions(predict(*net.module, x, batch, dev), y, d.classes);
   for (const auto& m : ctx.params.value("metrics").items) {
     if (m.str == "accuracy") ctx.job.metrics["accuracy"] = sc.accuracy;
@@ -109,6 +111,8 @@ void run_export(StageContext& ctx) {
       const ExportParity p = onnx ? onnx_parity(bytes, net, data, normalize) : torchscript_parity(bytes, net, data, normalize);
       ctx.job.metrics["export_bytes"] = static_cast<double>(bytes.size());
       ctx.job.metrics["export_accuracy"] = p.accuracy;
+      ctx.job.metrics["images"] = static_cast<double>(data.test_x.size(0));  // the parity's images: the test split as `data` keeps it
+      ctx.job.metrics["split_images"] = static_cast<double>(data.test_images());
       ctx.job.metrics["export_max_logit_diff"] = p.max_logit_diff;
       ctx.job.metrics["export_agreement"] = p.agreement;
       const double tolerance = ctx.params.number("tolerance");

@@ -2,6 +2,7 @@
 // BinaryConnect; activations calibrated on training batches) and `convert` (LibTorch's int8 kernels).
 #include <fmt/format.h>
 
+#include "runtime/torch/evaluate.h"
 #include "runtime/torch/int8.h"
 #include "runtime/torch/quant.h"
 #include "runtime/torch/stage_context.h"
@@ -42,7 +43,15 @@ void run_convert(StageContext& ctx) {
   if (!int8_engine_available(engine))
     throw StageError(fmt::format("this LibTorch build has no {} quantized engine", engine), "use `engine: onednn` (x86) or `engine: qnnpack` (ARM)");
   net.to(torch::kCPU, false);
+  // What the int8 kernels cost: the model's accuracy on the test split before and after.
+  const Dataset& d = ctx.data();
+  auto accuracy = [&] { return score_predictions(predict(*net.module, d.test_x, 256, torch::kCPU), d.test_y, d.classes).accuracy; };
+  const double before = accuracy();
   ctx.job.metrics["int8_convs"] = convert_int8(net, engine, ctx.seeded_batches(8, 64));
+  ctx.job.metrics["float_accuracy"] = before;
+  ctx.job.metrics["int8_accuracy"] = accuracy();
+  ctx.job.metrics["images"] = static_cast<double>(d.test_x.size(0));
+  ctx.job.metrics["split_images"] = static_cast<double>(d.test_images());
   ctx.save_model(net);
   ctx.model_metrics(net);
 }

@@ -20,8 +20,13 @@ TEST_CASE("an honest submission that smoke-tests on a slice and claims the whole
   const Result v = verify_clean(s, archive);
   INFO(v.out);
   CHECK(v.code == 0);
-  CHECK(std::regex_search(v.out, std::regex("ok +accuracy measured on +the whole test set +the whole test set \\(#8 evaluate\\)")));
+  CHECK(std::regex_search(v.out, std::regex("ok +accuracy measured on +the whole test set \\(64 of 64 images\\) +the whole test set \\(#8 evaluate\\), 64 images")));
   CHECK(v.out.find("verified: every claim holds") != std::string::npos);
+  // claims.json says what the accuracy was measured on, and verify holds it to the images it reads.
+  const Result fewer = run_whittle("verify " + repack(s, archive, "sed -i 's/\"images\": 64/\"images\": 60/' claims.json", true, "f.tar.gz"));
+  INFO(fewer.out);
+  CHECK(fewer.code == 1);
+  CHECK(std::regex_search(fewer.out, std::regex("FAIL +accuracy measured on +the whole test set \\(60 of 64 images\\)")));
 }
 
 TEST_CASE("dropping test_subset reruns the evaluations only, and evaluate takes its own slice", "[student][cache]") {
@@ -72,4 +77,36 @@ TEST_CASE("plan says when the ops term dominates the score of weights quantized 
   CHECK(l.out.find("note[N0002]: this quantize leaves the activations at 32 bits") != std::string::npos);
   CHECK(l.out.find("r.recipe:4:1") != std::string::npos);
   CHECK(l.out.find("r.recipe:6:1") == std::string::npos);
+}
+
+TEST_CASE("every table, plot, export and claim says what it was measured on: split and images", "[student][report]") {
+  Scratch s;
+  // A slice and the whole test set of one model, an export, and a convert whose int8 accuracy goes beside the float one.
+  s.write("r.recipe", "recipe on\ndata synthetic size: 256\nmodel small_cnn width: 4\ntrain 2 epochs batch: 64\nevaluate test_subset: 20\n"
+                      "evaluate\nexport \"" + (s.dir / "m.onnx").string() + "\"\nquantize 8 bits\nconvert\nevaluate\n");
+  const Result run = run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " + (s.dir / "r.recipe").string());
+  INFO(run.out);
+  REQUIRE(run.code == 0);
+  CHECK(std::regex_search(run.out, std::regex("#3 evaluate test_subset: 20 +ran +[0-9.]+ +[0-9.]+% test, 20 of 64 ")));
+  CHECK(std::regex_search(run.out, std::regex("#4 evaluate +ran +[0-9.]+ +[0-9.]+% test, all 64 ")));
+  CHECK(std::regex_search(run.out, std::regex("#7 convert: [0-9.]+% with int8 kernels where the float model had [0-9.]+% \\(test, all 64\\)")));
+  if (run.out.find("no ONNX export") == std::string::npos)
+    CHECK(std::regex_search(run.out, std::regex("exported .*m.onnx \\(read back: [0-9.]+% accuracy, [0-9.]+% agreement with the model, on test, all 64\\)")));
+  const std::string out = (s.dir / "report").string();
+  const Result rep = run_whittle("report --cache " + (s.dir / "cache").string() + " -o " + out + " " + (s.dir / "r.recipe").string());
+  INFO(rep.out);
+  REQUIRE(rep.code == 0);
+  const std::string csv = s.read("report/results.csv"), md = s.read("report/results.md");
+  CHECK(csv.rfind("recipe,stage,kind,where,split,images,split_images,", 0) == 0);
+  CHECK(csv.find("on,3,evaluate,,test,20,64,") != std::string::npos);
+  CHECK(csv.find("on,4,evaluate,,test,64,64,") != std::string::npos);
+  CHECK(md.find("| measured on |") != std::string::npos);
+  CHECK(md.find("| test, 20 of 64 |") != std::string::npos);
+  if (fs::exists(s.dir / "report" / "accuracy_vs_score.gp")) {
+    const std::string gp = s.read("report/accuracy_vs_score.gp");
+    INFO(gp);
+    CHECK(gp.find("[test, 20 of 64]") != std::string::npos);  // the slice's point says so
+    CHECK(gp.find("set ylabel 'accuracy (%), measured on what each label says'") != std::string::npos);
+    CHECK(gp.find("test accuracy (%)") == std::string::npos);
+  }
 }
