@@ -60,7 +60,7 @@ struct Checker::NetContext {
   Span model;                      ///< the `model` line, labelled on every error
   bool linear_seen = false;
   Span last_linear_span;
-  bool failed = false;
+  bool failed = false;             ///< an error was reported and elaboration went on past it
   std::vector<std::string> calls;  ///< `define`d blocks being expanded, to refuse recursion
 };
 
@@ -88,8 +88,6 @@ std::shared_ptr<const net::Network> Checker::elaborate(const NetworkUse& use, co
   for (std::size_t i = before; i < diags_.all().size(); ++i)
     diags_.all()[i].with_label(model.name_span, fmt::format("in `model {}` on {}", decl.name, dataset->str));
   if (!ok || !unique_names(layers)) return nullptr;
-  n->root = sequential(std::move(layers), input.shape, decl.body_span);
-  if (!network_fits(*n, decl.name_span, model.name_span, dataset->str)) return nullptr;
   if (!cur.flat) {
     if (!diags_.has("E0406", decl.name_span))
       diags_.add(Diagnostic::make("E0406", decl.name_span,
@@ -108,6 +106,9 @@ std::shared_ptr<const net::Network> Checker::elaborate(const NetworkUse& use, co
                      .with_help("write `linear` alone: its outputs default to the data set's classes"));
     return nullptr;
   }
+  if (c.failed) return nullptr;  // errors reported, the head checked too
+  n->root = sequential(std::move(layers), input.shape, decl.body_span);
+  if (!network_fits(*n, decl.name_span, model.name_span, dataset->str)) return nullptr;
   return n;
 }
 
@@ -136,13 +137,12 @@ bool Checker::net_block(const std::vector<ast::Stmt>& stmts, Shape& cur, std::ve
         for (int r = 0; r < times; ++r) {
           const std::size_t before = diags_.all().size();
           if (!spend(s.span)) return false;
-          if (!net_block(s.body, cur, out, c)) {
-            // Which time round it failed: `repeat 6 { conv 50% ... }` runs out of channels in one of them.
-            for (std::size_t i = before; i < diags_.all().size(); ++i)
-              diags_.all()[i].with_note(fmt::format("in repetition {} of {} of the `repeat` on line {}", r + 1, times,
-                                                    sources_.file(s.span.file).line_of(s.span.begin)));
-            return false;
-          }
+          const bool ok = net_block(s.body, cur, out, c);
+          // Which time round it failed: `repeat 6 { conv 50% ... }` runs out of channels in one of them.
+          for (std::size_t i = before; i < diags_.all().size(); ++i)
+            diags_.all()[i].with_note(fmt::format("in repetition {} of {} of the `repeat` on line {}", r + 1, times,
+                                                  sources_.file(s.span.file).line_of(s.span.begin)));
+          if (!ok) return false;
         }
         break;
       }
@@ -283,6 +283,12 @@ bool Checker::net_layer(const CallDef& def, const ast::Stage& st, Shape& cur, st
     if (!diags_.has(code, at)) diags_.add(Diagnostic::make(code, at, std::move(msg), std::move(label)).with_help(std::move(help)));
     return false;
   };
+  // An error after which the shapes are still known: reported, and the layers after it checked too,
+  // so that every independent error of a network is found in one pass (the network is not built).
+  auto go_on = [&](const char* code, Span at, std::string msg, std::string label, std::string help) {
+    error(code, at, std::move(msg), std::move(label), std::move(help));
+    c.failed = true;
+  };
   const bool needs_map = op != Op::BatchNorm && op != Op::ReLU && op != Op::Dropout && op != Op::Linear && op != Op::Residual;
   if (needs_map && cur.flat) {
     auto d = Diagnostic::make("E0405", st.name_span,
@@ -302,9 +308,11 @@ bool Checker::net_layer(const CallDef& def, const ast::Stage& st, Shape& cur, st
         return error("E0205", st.name_span, given_arg("channels") ? "`conv` takes its channels or a percentage, not both" : "`conv` needs its channels",
                      given_arg("channels") ? "both given" : "`channels` missing", "e.g. `conv 64 channels`, or `conv 50%` for half the input channels");
       if (given_arg("share")) ch = static_cast<int>(std::floor(share / 100.0 * cur.c + 1e-9));
-      if (ch < 1)
-        return error("E0203", st.name_span, fmt::format("`{}` leaves no channels of the {} it receives", st.name, cur.c),
-                     "0 channels", "a conv makes at least 1 channel");
+      if (ch < 1) {
+        go_on("E0203", st.name_span, fmt::format("`{}` leaves no channels of the {} it receives", st.name, cur.c), "0 channels",
+              "a conv makes at least 1 channel");
+        ch = 1;
+      }
       l.kernel_h = l.kernel_w = num("kernel");
       l.stride = num("stride");
       l.padding = num("padding") < 0 ? l.kernel_h / 2 : num("padding");
@@ -316,11 +324,11 @@ bool Checker::net_layer(const CallDef& def, const ast::Stage& st, Shape& cur, st
         l.groups = cur.c;
       }
       l.bias = a.at("bias").num != 0;
-      if (cur.c % l.groups != 0 || ch % l.groups != 0)
-        return error("E0403", st.name_span,
-                     fmt::format("`groups: {}` must divide both the {} channels in and the {} channels out", l.groups, cur.c, ch),
-                     fmt::format("{} in, {} out", cur.c, ch),
-                     fmt::format("choose groups that divide both {} and {}", cur.c, ch));
+      if (cur.c % l.groups != 0 || ch % l.groups != 0) {
+        go_on("E0403", st.name_span, fmt::format("`groups: {}` must divide both the {} channels in and the {} channels out", l.groups, cur.c, ch),
+              fmt::format("{} in, {} out", cur.c, ch), fmt::format("choose groups that divide both {} and {}", cur.c, ch));
+        l.groups = 1;
+      }
       l.out = {ch, window_out(cur.h, l.kernel_h, l.stride, l.padding), window_out(cur.w, l.kernel_w, l.stride, l.padding), false};
       if (l.out.h < 1 || l.out.w < 1)
         return error("E0402", st.name_span,
@@ -347,8 +355,8 @@ bool Checker::net_layer(const CallDef& def, const ast::Stage& st, Shape& cur, st
       l.stride = global ? std::max(cur.h, cur.w) : num("stride") ? num("stride") : l.kernel_h;
       l.padding = global ? 0 : num("padding");
       if (2 * l.padding > l.kernel_h)
-        return error("E0203", st.name_span, fmt::format("padding {} is more than half the {}x{} window", l.padding, l.kernel_h, l.kernel_w),
-                     "too much padding", "PyTorch allows at most half the window");
+        go_on("E0203", st.name_span, fmt::format("padding {} is more than half the {}x{} window", l.padding, l.kernel_h, l.kernel_w),
+              "too much padding", "PyTorch allows at most half the window");
       l.out = {cur.c, window_out(cur.h, l.kernel_h, l.stride, l.padding), window_out(cur.w, l.kernel_w, l.stride, l.padding), false};
       if (l.out.h < 1 || l.out.w < 1)
         return error("E0402", st.name_span, fmt::format("a {}x{} window does not fit the {} map it receives", l.kernel_h, l.kernel_w, in_text),
@@ -372,10 +380,9 @@ bool Checker::net_layer(const CallDef& def, const ast::Stage& st, Shape& cur, st
       const std::string kind = a.at("shortcut").str;
       std::vector<Layer> shortcut;
       if (kind == "identity" && body_out != cur)
-        return error("E0401", st.name_span,
-                     fmt::format("the body turns {} into {}, so it cannot be added to the identity", in_text, body_out.text()),
-                     "shape changed", "write `shortcut: projection` (or leave `shortcut:` out) for a 1x1 conv and BN that match the shapes");
-      if (kind == "projection" || (kind == "auto" && body_out != cur)) {
+        go_on("E0401", st.name_span, fmt::format("the body turns {} into {}, so it cannot be added to the identity", in_text, body_out.text()),
+              "shape changed", "write `shortcut: projection` (or leave `shortcut:` out) for a 1x1 conv and BN that match the shapes");
+      else if (kind == "projection" || (kind == "auto" && body_out != cur)) {
         const int s = body_out.flat || cur.flat || body_out.h < 1 ? 0 : (cur.h + body_out.h - 1) / body_out.h;
         if (s < 1 || window_out(cur.h, 1, s, 0) != body_out.h || window_out(cur.w, 1, s, 0) != body_out.w)
           return error("E0401", st.name_span, fmt::format("no 1x1 projection turns {} into the body's {}", in_text, body_out.text()),

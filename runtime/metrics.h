@@ -32,6 +32,9 @@ const std::vector<std::string>& score_presets();
 /// older run records have), "score_course2021" and so on; a logic_error for another name.
 std::string score_key(std::string_view preset);
 
+/// Whether `m` holds `key`, any name a stage records (those outside the table too: "images").
+inline bool recorded(const Metrics& m, const std::string& key) { return m.find(key) != m.end(); }
+
 /// Whether `m` holds the metric `key` (a name not in the table is a logic_error).
 bool measured(const Metrics& m, std::string_view key);
 

@@ -3,6 +3,7 @@
 
 #include "lang/files.h"
 #include "runtime/atomic_file.h"
+#include "runtime/metrics.h"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -17,7 +18,7 @@
 namespace whittle::runtime {
 
 std::string measured_split(const StageRecord& s) {
-  if (!s.metrics.count("images") || !s.metrics.count("split_images")) return "";
+  if (!recorded(s.metrics, "images") || !recorded(s.metrics, "split_images")) return "";
   for (const auto& [name, value] : s.params)
     if (name == "split") return value;
   return "test";

@@ -147,7 +147,7 @@ std::string run_table(const Plan& p, const RunRecord& r, const ArtifactStore& st
   out += score_note(p.score_preset, p.score_preset_source) + "\n";
   // What `convert`'s int8 kernels cost, beside the float model's accuracy.
   for (const auto& s : r.stages) {
-    if (s.kind != "convert" || !s.metrics.count("int8_accuracy") || !s.metrics.count("float_accuracy")) continue;
+    if (s.kind != "convert" || !recorded(s.metrics, "int8_accuracy") || !recorded(s.metrics, "float_accuracy")) continue;
     const double lost = 100 * (s.metrics.at("float_accuracy") - s.metrics.at("int8_accuracy"));
     out += fmt::format("{}{}: {:.2f}% with int8 kernels where the float model had {:.2f}% ({}){}\n", lost >= 1 ? "warning: " : "",
                        stage_name(p, s.id), 100 * s.metrics.at("int8_accuracy"), 100 * s.metrics.at("float_accuracy"), measured_on(s),
@@ -196,8 +196,8 @@ std::string write_tables(const std::vector<Run>& runs, const fs::path& dir, cons
       std::string where = s.where;
       for (char& ch : where) ch = ch == ',' ? ';' : ch;
       csv += fmt::format("{},{},{},{},{},{},{}", r.record.recipe, s.id, s.kind, where, measured_split(s),
-                         s.metrics.count("images") ? fmt::format("{}", s.metrics.at("images")) : "",
-                         s.metrics.count("split_images") ? fmt::format("{}", s.metrics.at("split_images")) : "");
+                         recorded(s.metrics, "images") ? fmt::format("{}", s.metrics.at("images")) : "",
+                         recorded(s.metrics, "split_images") ? fmt::format("{}", s.metrics.at("split_images")) : "");
       for (const auto& c : csv_cols) csv += "," + raw_metric(s.metrics, c);
       csv += "\n";
     }

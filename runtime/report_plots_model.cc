@@ -38,42 +38,52 @@ std::vector<Plot> sparsity_plots(const std::vector<Run>& runs, const fs::path& d
     const StageRecord* m = plotted_model(r, model);
     if (!m) continue;
     const auto layers = torch_api().stage_layers(*r.plan, m->id, r.store->entry_dir(m->key));
+    if (layers.empty()) continue;
+    const std::string name = "sparsity_" + r.record.recipe;
+    // Bars numbered in forward order (a written network's module names are indices such as
+    // "11.17.5": the CSV has every name); a block's name over it where it fits, and a line between
+    // blocks where there are few enough to tell apart.
+    const int width = std::max(1000, static_cast<int>(14 * layers.size()) + 160);
+    const double per_layer = (width - 160.0) / static_cast<double>(layers.size());
     std::string csv = "layer,block,weights,nonzero,sparsity,weight_bits,activation_bits,macs\n", block, marks;
-    std::vector<std::string> blocks;
-    std::size_t first = 0;  // the first layer of the current block
-    std::int64_t bw = 0, bnz = 0;
-    auto close_block = [&](std::size_t end) {
-      const double centre = (static_cast<double>(first) + static_cast<double>(end) - 1) / 2;
-      marks += fmt::format("set label {} at first {},104 center font ',9'\n",
-                           gp_quoted(fmt::format("{} {:.0f}%", blocks.back(), bw ? 100.0 * (1 - static_cast<double>(bnz) / static_cast<double>(bw)) : 0.0)),
-                           centre);
-      if (end < layers.size()) marks += fmt::format("set arrow from first {0},0 to first {0},100 nohead dt 3 lc rgb '#888888'\n", end - 0.5);
+    struct Block {
+      std::string name;
+      std::size_t first = 0, end = 0;
+      std::int64_t weights = 0, nonzero = 0;
     };
+    std::vector<Block> blocks;
     for (std::size_t i = 0; i < layers.size(); ++i) {
       const auto& l = layers[i];
       const std::string b = block_of(l.name);
-      if (blocks.empty() || blocks.back() != b) {
-        if (!blocks.empty()) close_block(i);
-        blocks.push_back(b), first = i, bw = 0, bnz = 0;
-      }
-      bw += l.weights, bnz += l.nonzero;
+      if (blocks.empty() || blocks.back().name != b) blocks.push_back({b, i, i, 0, 0});
+      blocks.back().end = i + 1, blocks.back().weights += l.weights, blocks.back().nonzero += l.nonzero;
       const double sp = l.weights ? 1 - static_cast<double>(l.nonzero) / static_cast<double>(l.weights) : 0;
       csv += fmt::format("{},{},{},{},{},{},{},{}\n", l.name, b, l.weights, l.nonzero, sp, l.weight_bits, l.activation_bits, l.macs);
-      block += fmt::format("{} {} {}\n", gp_data_label(l.name), 100 * sp, (blocks.size() - 1) % 2);
+      block += fmt::format("{} {} {}\n", i + 1, 100 * sp, (blocks.size() - 1) % 2);
     }
-    if (layers.empty()) continue;
-    close_block(layers.size());
-    const std::string name = "sparsity_" + r.record.recipe;
+    for (std::size_t k = 0; k < blocks.size(); ++k) {
+      const Block& b = blocks[k];
+      const bool numbered = b.name.find_first_not_of("0123456789") == std::string::npos;
+      const std::string label = fmt::format("{}{} {:.0f}%", numbered ? "block " : "", b.name,
+                                            b.weights ? 100.0 * (1 - static_cast<double>(b.nonzero) / static_cast<double>(b.weights)) : 0.0);
+      if (static_cast<double>(b.end - b.first) * per_layer >= 7.0 * static_cast<double>(label.size()) + 8)
+        marks += fmt::format("set label {} at first {},104 center font ',9'\n", gp_quoted(label), (static_cast<double>(b.first + b.end) + 1) / 2);
+      if (k + 1 < blocks.size() && blocks.size() <= 40)
+        marks += fmt::format("set arrow from first {0},0 to first {0},100 nohead dt 3 lc rgb '#888888'\n", static_cast<double>(b.end) + 0.5);
+    }
     write_file_atomic((dir / (name + ".csv")).string(), csv);
+    const std::size_t step = std::max<std::size_t>(1, (layers.size() + 39) / 40);
     Plot p{name,
            fmt::format("set title {}\nset ylabel 'zero weights (%)'\nset yrange [0:110]\nset ytics 0,10,100\nset style fill solid 0.75\n"
-                       "set boxwidth 0.8\nset xtics rotate by -60 font ',{}'\nset bmargin 11\nunset key\nset xrange [-0.7:{}]\n"
+                       "set boxwidth 0.8\nset xtics 1,{} font ',9'\nset xlabel {}\nunset key\nset xrange [0.3:{}]\n"
                        "set linetype 101 lc rgb '{}'\nset linetype 102 lc rgb '{}'\n{}",
-                       gp_quoted(fmt::format("{}: sparsity per layer of {} (blocks marked, with the share of their weights that are zero)",
-                                             r.record.recipe, report_label(r, *m))),
-                       layers.size() > 60 ? 6 : 8, layers.size() - 0.3, series_colour(0), series_colour(4), marks),
-           "$layers << EOD\n" + block + "EOD\n", "plot $layers using 0:2:($3+101):xtic(1) with boxes lc variable"};
-    p.width = std::max(1000, static_cast<int>(14 * layers.size()) + 160);
+                       gp_quoted(fmt::format("{}: sparsity per layer of {} (blocks marked, each with its share of zero weights)", r.record.recipe,
+                                             report_label(r, *m))),
+                       step, gp_quoted(fmt::format("conv and linear layers in forward order (their names: {}.csv)", name)), layers.size() + 0.7,
+                       series_colour(0), series_colour(4), marks),
+           "$layers << EOD\n" + block + "EOD\n", "plot $layers using 1:2:($3+101) with boxes lc variable"};
+    p.width = width;
+    p.height = 480;
     out.push_back(p);
   }
   return out;
@@ -102,7 +112,8 @@ std::vector<Plot> weight_histogram_plots(const std::vector<Run>& runs, const std
     }
     if (trained >= 0) shown.emplace_back(trained, "as trained");
     if (pruned >= 0 && pruned != m->id) shown.emplace_back(pruned, r.plan->stage(pruned).kind == "prune" ? "pruned" : "pruned and retrained");
-    shown.emplace_back(m->id, trained < 0 ? "the model" : "the model submitted");
+    // The model plotted: the one named (`--model`), else the recipe's last, which `submit` packs.
+    shown.emplace_back(m->id, model.empty() ? "the final model" : "the model `" + model + "`");
     constexpr int bins = 121;
     double lo = 0, hi = 0;
     std::string data, plots;

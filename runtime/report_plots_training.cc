@@ -8,6 +8,7 @@
 #include <regex>
 #include <sstream>
 
+#include "lang/graph.h"
 #include "runtime/report_plots.h"
 
 namespace whittle::runtime {
@@ -42,18 +43,29 @@ std::optional<Plot> training_plot(const std::vector<Run>& runs) {
   std::map<std::pair<const Run*, int>, std::string> last_point;  // a stage's last epoch: where the next one on its chain starts
   Range epochs, loss, kd_loss, acc;
   std::string held_out_split;
+  std::map<double, std::vector<std::string>> events;  // epoch on the chain → the prunes and quantizers there
   for (const auto& r : runs)
     for (const auto& s : r.record.stages) {
       if ((s.kind != "train" && s.kind != "retrain") || !r.same(s)) continue;
       std::ifstream in(fs::path(r.store->entry_dir(s.key)) / "log.txt");
       double offset = 0;  // the epochs of the train/retrain stages before this one on its chain
       int before = -1;    // the nearest of them
+      std::vector<std::string> between;  // what changed the model since the nearest train or retrain
       for (int cur = r.plan->stage(s.id).model_in; cur >= 0; cur = r.plan->stage(cur).model_in) {
         const lang::StageInstance& up = r.plan->stage(cur);
+        if (before < 0 && (up.kind == "prune" || up.kind == "quantize")) {
+          const std::string sum = lang::stage_summary(up);
+          between.insert(between.begin(), up.kind + (sum.empty() ? "" : " " + sum));
+        }
         if (up.kind != "train" && up.kind != "retrain") continue;
         offset += up.value("epochs")->num;
         if (before < 0) before = cur;
       }
+      if (before >= 0)
+        for (const auto& e : between) {
+          auto& at = events[offset];
+          if (std::find(at.begin(), at.end(), e) == at.end()) at.push_back(e);
+        }
       Curve c;
       const lang::Val* kd = r.plan->stage(s.id).value("distill");
       c.distilled = kd && kd->kind == lang::Val::Kind::Call;
@@ -93,7 +105,9 @@ std::optional<Plot> training_plot(const std::vector<Run>& runs) {
     return fmt::format("set lmargin at screen {:.4f}\nset rmargin at screen {:.4f}\nset tmargin at screen {:.4f}\nset bmargin at screen {:.4f}\n",
                        80.0 / p.width, (p.width - 90.0) / p.width, 1 - top / h, 1 - bottom / h);
   };
-  const double panel = (h - key_h - 50 - 60) / 2;  // two panels, a gap for the x axis between
+  // Two panels, the top one's tics and a gap between them, and the x axis's tics and title under
+  // the lower one, above the key.
+  const double panel = (h - key_h - 50 - 60 - 50) / 2;
   std::string lplot, aplot;
   for (std::size_t i = 0; i < curves.size(); ++i) {
     const Curve& c = curves[i];
@@ -112,12 +126,23 @@ std::optional<Plot> training_plot(const std::vector<Run>& runs) {
     aplot += fmt::format(", NaN with lines lw 1.5 lc rgb '#555555' title 'solid: training batches', NaN with lines dt 2 lw 1.5 lc rgb '#555555' "
                          "title {}",
                          gp_quoted("dashed: " + held_out_split + " split"));
-  const std::string x = "set xrange " + epochs.text(0.5) + "\n";
-  std::string top = margins(40, 40 + panel) + x + "set format x ''\nset xlabel ''\nunset key\nset ylabel 'loss'\n";
+  // Where a prune or a quantizer changed the model: a dotted line across both panels, named in the top one.
+  std::string marks, names;
+  for (const auto& [e, what] : events) {
+    std::string text;
+    for (const auto& w : what) text += (text.empty() ? "" : " + ") + w;
+    if (text.size() > 40) text = text.substr(0, 38) + "…";
+    marks += fmt::format("set arrow from first {0},graph 0 to first {0},graph 1 nohead dt 3 lw 1.2 lc rgb '#777777'\n", e);
+    names += fmt::format("set label {} at first {},graph 0.97 right rotate by 90 offset -0.6,0 font ',8' tc rgb '#555555'\n", gp_quoted(text), e);
+  }
+  const std::string x = "set xrange " + epochs.text(0.5) + "\n" + marks;
+  std::string top = margins(40, 40 + panel) + x + names + "set format x ''\nset xlabel ''\nunset key\nset ylabel 'loss'\n";
   top += loss.empty() ? "set yrange [0:1]\n" : "set yrange " + loss.text(0.05) + "\n";
   if (!kd_loss.empty()) top += "set y2label 'distillation loss'\nset y2tics\nset y2range " + kd_loss.text(0.05) + "\nset ytics nomirror\n";
-  std::string bottom = margins(40 + panel + 60, 40 + 2 * panel + 60) + "unset y2label\nunset y2tics\nset ytics mirror\nset format x '%g'\n"
-                       "set xlabel 'epoch (along the chain: each retrain after the epochs before it)'\nset ylabel 'accuracy (%)'\n"
+  const std::string acc_label = held_out_split.empty() ? "accuracy on the training batches (%)"
+                                                      : "accuracy (%): training batches solid, " + held_out_split + " split dashed";
+  std::string bottom = margins(40 + panel + 60, 40 + 2 * panel + 60) + "unset label\nunset y2label\nunset y2tics\nset ytics mirror\nset format x '%g'\n"
+                       "set xlabel 'epoch (along the chain: each retrain after the epochs before it)'\nset ylabel " + gp_quoted(acc_label) + "\n"
                        "set yrange " + acc.text(0.5) + "\n";
   bottom += fmt::format("set key at screen 0.5,0.01 center bottom horizontal maxcols 3 width -2 samplen 2 font ',9'\n");
   p.plot = "set multiplot\nset title 'training: loss and accuracy per epoch'\n" + top + "plot " + lplot + "\nunset title\n" + bottom + "plot " +

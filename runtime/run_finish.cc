@@ -9,6 +9,7 @@
 
 #include "runtime/atomic_file.h"
 #include "runtime/export_format.h"
+#include "runtime/metrics.h"
 #include "runtime/torch_api.h"
 
 namespace whittle::runtime {
@@ -81,7 +82,7 @@ FinishedRun finish_run(const Plan& plan, const ArtifactStore& store, const ExecR
     if (deliver(fs::path(store.entry_dir(s.key)) / export_entry_file(plan.stage(s.id)), to, error)) {
       // With what the file computes, read back by another runtime, and on what.
       const auto& m = s.metrics;
-      f.delivered.push_back(m.count("export_accuracy") && m.count("export_agreement")
+      f.delivered.push_back(recorded(m, "export_accuracy") && recorded(m, "export_agreement")
                                 ? fmt::format("{} (read back: {:.2f}% accuracy, {:.2f}% agreement with the model, on {})", to.string(),
                                               100 * m.at("export_accuracy"), 100 * m.at("export_agreement"), measured_on(s))
                                 : to.string());

@@ -185,7 +185,7 @@ Submission make_submission(Run run, const std::string& recipe_file, const std::v
     files[name] = read_whole(entry);
     exports.push_back({{"stage", st.id}, {"file", name}, {"accuracy", r->metrics.at("export_accuracy")},
                        {"agreement", r->metrics.at("export_agreement")}, {"max_logit_diff", r->metrics.at("export_max_logit_diff")}});
-    if (r->metrics.count("images")) exports.back()["images"] = static_cast<long long>(r->metrics.at("images"));
+    if (recorded(r->metrics, "images")) exports.back()["images"] = static_cast<long long>(r->metrics.at("images"));
   }
   files["run.yaml"] = record_yaml(run.record);
   files[kModelFile] = read_whole(fs::path(run.store->entry_dir(m.key)) / kModelFile);

@@ -256,7 +256,7 @@ Verification verify_submission(const Plan& plan, const OpenedSubmission& s, cons
     throw SubmissionError(fmt::format("its model cannot be loaded into the recipe's architecture: {}", e.what()));
   }
   // The images the evaluation read here, against those claimed (where claimed).
-  if (VerifyRow& r = rows[measured_row]; r.ok && found.count("test_images")) {
+  if (VerifyRow& r = rows[measured_row]; r.ok && recorded(found, "test_images")) {
     const auto n = static_cast<long long>(found.at("test_images"));
     r.found += fmt::format(", {} images", n);
     r.ok = s.images < 0 || (s.images == n && s.split_images == n);

@@ -317,7 +317,8 @@ TEST_CASE("report writes the results table and draws the plots with gnuplot", "[
   // The weights of the model a submission packs, as trained and after the prune.
   const std::string w = s.read("out/weights_rep.gp");
   CHECK(w.find("as trained (#2 train)") != std::string::npos);
-  CHECK(w.find("the model submitted (#9 retrain [sweep amount=60%])") != std::string::npos);
+  CHECK(w.find("the final model (#9 retrain [sweep amount=60%])") != std::string::npos);
+  CHECK(w.find("submitted") == std::string::npos);  // nothing is submitted yet
   // --model names another model for them; a name that is not there is an error naming the names.
   CHECK(run_whittle("report --model nope --cache " + cache + " -o " + out + "3 " + file).code == 1);
   // A run record names the same run.
