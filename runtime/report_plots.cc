@@ -61,11 +61,15 @@ std::optional<Plot> accuracy_vs_score_plot(const std::vector<Run>& runs, const s
   std::vector<Point> pts;
   std::vector<std::string> groups;
   std::vector<const StageRecord*> measured_stages;
+  std::set<std::string> measured_ons;  // one: the axis says it, the points need not
+  for (const auto& r : runs)
+    for (const auto& s : r.record.stages)
+      if (measured(s.metrics, "accuracy") && s.metrics.count(key)) measured_stages.push_back(&s), measured_ons.insert(measured_on(s));
   for (const auto& r : runs)
     for (const auto& s : r.record.stages) {
       if (!measured(s.metrics, "accuracy") || !s.metrics.count(key)) continue;
-      measured_stages.push_back(&s);
-      pts.push_back({s.metrics.at(key), 100 * s.metrics.at("accuracy"), measured_label(point_label(r, s), s), point_group(runs, r, s)});
+      const std::string label = measured_ons.size() > 1 ? measured_label(point_label(r, s), s) : point_label(r, s);
+      pts.push_back({s.metrics.at(key), 100 * s.metrics.at("accuracy"), label, point_group(runs, r, s)});
       if (std::find(groups.begin(), groups.end(), pts.back().group) == groups.end()) groups.push_back(pts.back().group);
     }
   if (pts.empty()) return std::nullopt;

@@ -71,7 +71,7 @@ std::optional<Plot> training_plot(const std::vector<Run>& runs) {
       c.distilled = kd && kd->kind == lang::Val::Kind::Call;
       // Drawn from where the chain was: a one-epoch retrain is a line from its model's last epoch.
       if (auto it = last_point.find({&r, before}); it != last_point.end() && !c.distilled) c.train = it->second;
-      c.title = (runs.size() > 1 ? r.record.recipe + ": " : "") + s.kind + (s.where.empty() ? "" : " " + point_label(r, s)) +
+      c.title = (runs.size() > 1 ? r.record.recipe + ": " : "") + s.kind + (s.where.empty() ? "" : " " + branch_text(s.where)) +
                 (r.plan->stage(s.id).as_name.empty() ? "" : " as " + r.plan->stage(s.id).as_name) + (c.distilled ? " (distilled)" : "");
       std::string text;
       std::smatch m;
@@ -133,7 +133,7 @@ std::optional<Plot> training_plot(const std::vector<Run>& runs) {
     for (const auto& w : what) text += (text.empty() ? "" : " + ") + w;
     if (text.size() > 40) text = text.substr(0, 38) + "…";
     marks += fmt::format("set arrow from first {0},graph 0 to first {0},graph 1 nohead dt 3 lw 1.2 lc rgb '#777777'\n", e);
-    names += fmt::format("set label {} at first {},graph 0.97 right rotate by 90 offset -0.6,0 font ',8' tc rgb '#555555'\n", gp_quoted(text), e);
+    names += fmt::format("set label {} at first {},graph 0.97 right rotate by 90 offset -1,0 font ',8' tc rgb '#555555'\n", gp_quoted(text), e);
   }
   const std::string x = "set xrange " + epochs.text(0.5) + "\n" + marks;
   std::string top = margins(40, 40 + panel) + x + names + "set format x ''\nset xlabel ''\nunset key\nset ylabel 'loss'\n";

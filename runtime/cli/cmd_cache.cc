@@ -199,7 +199,7 @@ void add_cache(CLI::App& app, int& exit_code) {
   }));
   CLI::App* gc = c->add_subcommand("gc", "Remove the entries that none of the named recipes reach");
   gc->add_option("--cache", *dir, "Cache folder");
-  gc->add_option("--set", *sets, "Keep also the stages of the recipes with these `--set NAME=VALUE` (repeatable)");
+  add_set_option(gc, *sets, "Keep also the stages of the recipes with these `--set NAME=VALUE` (repeatable)");
   gc->add_option("recipes", *recipes, "The recipes whose stages to keep")->required()->check(CLI::ExistingFile);
   gc->callback(with_store([recipes, sets](ArtifactStore& store) {
     auto parsed = parse_sets(*sets);

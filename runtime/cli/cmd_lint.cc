@@ -61,7 +61,7 @@ void add_lint(CLI::App& app, int& exit_code) {
   c->add_option("files", o->files, "Recipe files")->required()->check(CLI::ExistingFile);
   add_format(c, o->format, "the diagnostics as data", {"concise"});
   c->add_flag("--deny-warnings", o->deny_warnings, "Exit 1 on warnings too");
-  c->add_option("--set", o->sets, "Override a top-level `let`: NAME=VALUE (repeatable)");
+  add_set_option(c, o->sets);
   c->callback([o, &exit_code] { exit_code = run_lint(*o); });
 }
 
@@ -89,7 +89,7 @@ void add_check(CLI::App& app, int& exit_code) {
   auto sets = std::make_shared<std::vector<std::string>>();
   CLI::App* c = app.add_subcommand("check", "Print the checked recipe: every stage with its resolved parameters");
   c->add_option("file", *file, "Recipe file")->required()->check(CLI::ExistingFile);
-  c->add_option("--set", *sets, "Override a top-level `let`: NAME=VALUE (repeatable)");
+  add_set_option(c, *sets);
   auto layers = std::make_shared<bool>(false);
   auto format = std::make_shared<std::string>("text");
   c->add_flag("--layers", *layers, "Print each network's layers instead: module, layer, output shape, parameters, MACs");

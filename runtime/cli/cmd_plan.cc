@@ -130,7 +130,7 @@ void add_plan(CLI::App& app, int& exit_code) {
   auto gformat = std::make_shared<std::string>("text");
   CLI::App* g = app.add_subcommand("graph", "Print the stage graph as text or Graphviz DOT");
   g->add_option("recipe", go->file, "Recipe file")->required()->check(CLI::ExistingFile);
-  g->add_option("--set", go->sets, "Override a top-level `let`: NAME=VALUE (repeatable)");
+  add_set_option(g, go->sets);
   add_format(g, *gformat, "", {"dot"});
   g->callback([go, gformat, &exit_code] {
     auto sets = parse_sets(go->sets);

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "runtime/cli/commands.h"
+#include "runtime/cli/common.h"
 #include "runtime/cli/recipes.h"
 #include "runtime/report.h"
 #include "runtime/submission.h"
@@ -65,7 +66,7 @@ void add_report(CLI::App& app, int& exit_code) {
   auto model = std::make_shared<std::string>();
   CLI::App* c = app.add_subcommand("report", "Tables (markdown, CSV) and plots (PNG, SVG) of recipes' last runs");
   c->add_option("runs", *args, "Recipes, or run records (runs/NAME.yaml in a cache)")->required()->check(CLI::ExistingFile);
-  c->add_option("--set", o->sets, "Override a top-level `let`: NAME=VALUE (repeatable)");
+  add_set_option(c, o->sets);
   c->add_option("--cache", o->cache, "Cache folder (default: .whittle/ beside each recipe, or $WHITTLE_CACHE)");
   add_score_option(c, o->score);
   c->add_option("-o,--output", *out, "Folder for the tables and plots (default: report)");

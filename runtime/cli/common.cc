@@ -65,4 +65,8 @@ CLI::Option* add_format(CLI::App* command, std::string& format, const std::strin
       ->check(CLI::IsMember(words));
 }
 
+CLI::Option* add_set_option(CLI::App* command, std::vector<std::string>& sets, const std::string& help) {
+  return command->add_option("--set", sets, help)->allow_extra_args(false);
+}
+
 }  // namespace whittle::cli

@@ -21,6 +21,11 @@ namespace whittle::cli {
 /// for graph). `full` and `table`, the names `text` had before, are still accepted.
 CLI::Option* add_format(CLI::App* command, std::string& format, const std::string& json_is, const std::vector<std::string>& extra = {});
 
+/// `--set NAME=VALUE`, repeatable, one value each time: `--set a=1 r.recipe` leaves the recipe to
+/// the positional argument (a vector option would take it as a second value).
+CLI::Option* add_set_option(CLI::App* command, std::vector<std::string>& sets,
+                            const std::string& help = "Override a top-level `let`: NAME=VALUE (repeatable)");
+
 enum class Format { Full, Concise, Json };
 
 std::string render_all(const lang::Analysis& a, Format f);

@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 void add_recipe_options(CLI::App* c, RecipeOptions& o) {
   c->add_option("recipe", o.file, "Recipe file")->required()->check(CLI::ExistingFile);
-  c->add_option("--set", o.sets, "Override a top-level `let`: NAME=VALUE (repeatable)");
+  add_set_option(c, o.sets);
   c->add_option("--cache", o.cache, "Cache folder (default: .whittle/ beside the recipe, or $WHITTLE_CACHE)");
   add_score_option(c, o.score);
 }
