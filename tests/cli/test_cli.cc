@@ -209,3 +209,19 @@ TEST_CASE("every shipped pipeline lints clean", "[cli]") {
   INFO(r.out);
   CHECK(r.code == 0);
 }
+
+TEST_CASE("every command takes one value per --set, so the recipe after it is the recipe", "[cli]") {
+  Scratch s;
+  const std::string r = s.write("r.recipe", "let w = 4\ndata synthetic size: 128\nmodel small_cnn width: $w\n");
+  for (const std::string cmd : {"lint", "check", "plan --no-preview"}) {
+    const auto out = run_whittle(cmd + " --set w=2 --set w=3 " + r);
+    INFO(cmd << "\n" << out.out);
+    CHECK(out.out.find("is required") == std::string::npos);
+    CHECK(out.code == 0);
+  }
+  // report: no run yet is its own error, not a missing argument
+  const auto rep = run_whittle("report -o " + (s.dir / "out").string() + " --set w=2 " + r);
+  INFO(rep.out);
+  CHECK(rep.out.find("is required") == std::string::npos);
+  CHECK(rep.out.find("whittle run") != std::string::npos);
+}
