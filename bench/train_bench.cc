@@ -89,7 +89,7 @@ int data_pipeline() {
     const auto t0 = clock_type::now();
     for (std::int64_t b = 0; b < batches; ++b) {
       auto idx = perm.slice(0, b * batch, (b + 1) * batch);
-      Batch bt{d.train_x.index_select(0, idx), d.train_y.index_select(0, idx), {}, 1};
+      Batch bt{d.train_x.index_select(0, idx), d.train_y.index_select(0, idx), {}, 1, idx};
       aug.apply(bt, gen, 1.0);
     }
     const double s = std::chrono::duration<double>(clock_type::now() - t0).count();

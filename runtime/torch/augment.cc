@@ -7,6 +7,7 @@
 #include "runtime/torch/augment.h"
 
 #include <cmath>
+#include <stdexcept>
 
 #include "runtime/params.h"
 
@@ -40,9 +41,11 @@ std::pair<torch::Tensor, torch::Tensor> grid(const torch::Tensor& x) {
   return {torch::arange(h, o).view({1, 1, h, 1}), torch::arange(w, o).view({1, 1, 1, w})};
 }
 
-torch::Tensor crop(const torch::Tensor& x, int pad, torch::Generator& gen) {
+/// Each image shifted by up to `pad` pixels each way: the window of the padded image (zeros, or the
+/// image's edge reflected) at a random offset.
+torch::Tensor crop(const torch::Tensor& x, int pad, torch::Generator& gen, bool reflect = false) {
   const auto n = x.size(0), h = x.size(2), w = x.size(3);
-  auto padded = torch::constant_pad_nd(x, {pad, pad, pad, pad}, 0);
+  auto padded = reflect ? torch::reflection_pad2d(x, {pad, pad, pad, pad}) : torch::constant_pad_nd(x, {pad, pad, pad, pad}, 0);
   auto dy = there(torch::randint(0, 2 * pad + 1, {n}, gen), x);
   auto dx = there(torch::randint(0, 2 * pad + 1, {n}, gen), x);
   // Gather every image's window at once: rows [N, H, 1], cols [N, 1, W] index the padded batch.
@@ -56,6 +59,27 @@ torch::Tensor crop(const torch::Tensor& x, int pad, torch::Generator& gen) {
 torch::Tensor flip(torch::Tensor x, double p, torch::Generator& gen) {
   auto which = chosen(x, p, gen).view({-1, 1, 1, 1});
   return torch::where(which, x.flip({3}), x);
+}
+
+/// SplitMix64: a well-mixed 64-bit function of its input (Steele et al.), for per-image choices that
+/// must not depend on the batch an image is in.
+std::uint64_t splitmix64(std::uint64_t z) {
+  z += 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+/// airbench's alternating flip: image i is flipped in epoch e exactly when (e + first_i) is odd,
+/// first_i a fixed random bit of the image (from the seed and its place in the split).
+torch::Tensor alternate_flip(const torch::Tensor& x, const torch::Tensor& index, std::int64_t epoch, std::uint64_t seed) {
+  const auto n = x.size(0);
+  auto flipped = torch::empty({n}, torch::kBool);
+  const auto idx = index.to(torch::kCPU, torch::kInt64).contiguous();
+  const std::int64_t* at = idx.data_ptr<std::int64_t>();
+  bool* out = flipped.data_ptr<bool>();
+  for (std::int64_t i = 0; i < n; ++i) out[i] = ((static_cast<std::uint64_t>(epoch) + (splitmix64(seed ^ static_cast<std::uint64_t>(at[i])) & 1)) & 1) != 0;
+  return torch::where(there(flipped, x).view({-1, 1, 1, 1}), x.flip({3}), x);
 }
 
 /// Zeroes a size×size square centred anywhere in the image (clipped at the border).
@@ -95,7 +119,7 @@ torch::Tensor gridmask(const torch::Tensor& x, const lang::Val& a, double progre
 
 }  // namespace
 
-Augmenter::Augmenter(const lang::Val& list) {
+Augmenter::Augmenter(const lang::Val& list, std::uint64_t seed) : seed_(splitmix64(seed ^ 0xF11Full)) {
   for (const auto& item : list.items) steps_.push_back(&item);
 }
 
@@ -117,8 +141,13 @@ void Augmenter::apply(Batch& b, torch::Generator& gen, double progress) const {
     const auto n = b.x.size(0);
     if (k == "crop") {
       if (const int pad = static_cast<int>(field(*a, "pad")); pad > 0) b.x = crop(b.x, pad, gen), copied = true;
+    } else if (k == "translate") {
+      if (const int pad = static_cast<int>(field(*a, "pad")); pad > 0) b.x = crop(b.x, pad, gen, /*reflect=*/true), copied = true;
     } else if (k == "flip") {
       b.x = flip(b.x, field(*a, "p"), gen), copied = true;
+    } else if (k == "alternate_flip") {
+      if (!b.index.defined()) throw std::logic_error("alternate_flip needs each image's place in the split (Batch::index)");
+      b.x = alternate_flip(b.x, b.index, static_cast<std::int64_t>(std::floor(progress + 1e-9)), seed_), copied = true;
     } else if (k == "cutout") {
       b.x = cutout(b.x, static_cast<int>(field(*a, "size")), field(*a, "p"), gen), copied = true;
     } else if (k == "gridmask") {

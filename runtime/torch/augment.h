@@ -1,5 +1,6 @@
 // Training augmentations on whole batches, seeded by the caller's generator: crop with padding,
-// horizontal flip, cutout, mixup, CutMix and GridMask, applied in the order the recipe lists them.
+// translate (reflected edges), horizontal flip (random or in alternate epochs), cutout, mixup,
+// CutMix and GridMask, applied in the order the recipe lists them.
 #pragma once
 #include <torch/torch.h>
 
@@ -14,19 +15,22 @@ namespace whittle::runtime::torchrt {
 struct Batch {
   torch::Tensor x, y, y_mix;
   double lam = 1;
+  torch::Tensor index;  ///< int64 [N] on the CPU: each image's place in the training split (alternate_flip)
 };
 
 class Augmenter {
  public:
-  /// From the `augment:` list of a `data` stage (a list of augment calls).
-  explicit Augmenter(const lang::Val& list);
+  /// From the `augment:` list of a `data` stage (a list of augment calls); `seed` (the data stage's)
+  /// picks which images alternate_flip shows flipped first.
+  explicit Augmenter(const lang::Val& list, std::uint64_t seed = 0);
   bool empty() const { return steps_.empty(); }
   /// Augments `b` in place (never the data set's own tensors). `progress` is the epochs elapsed,
-  /// for GridMask's probability ramp.
+  /// for GridMask's probability ramp and alternate_flip's epoch.
   void apply(Batch& b, torch::Generator& gen, double progress) const;
 
  private:
   std::vector<const lang::Val*> steps_;
+  std::uint64_t seed_ = 0;
 };
 
 }  // namespace whittle::runtime::torchrt

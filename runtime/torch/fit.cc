@@ -114,7 +114,7 @@ Trainer::Trainer(const Plan& plan, const lang::StageInstance& s, std::string key
       data_(data),
       progress_(progress),
       lr_at_(lr_function(plan, s)),
-      augment_(Params(plan.stage(s.data_in)).value("augment")),
+      augment_(Params(plan.stage(s.data_in)).value("augment"), static_cast<std::uint64_t>(plan.stage(s.data_in).seed)),
       sparsify_(s, epochs),
       smoothing_(Params(s).number("label_smoothing")),
       clip_(Params(s).number("clip")) {}
@@ -132,15 +132,15 @@ void Trainer::epoch(Net& net, torch::optim::Optimizer& opt, int epoch, std::chro
   // Batches are gathered where the data set is (on a GPU, resident there: data.h); the order is
   // drawn on the CPU either way, so a GPU run sees the images in the CPU run's order.
   const auto [train_x, train_y] = data_.train_on(dev);
-  auto perm = torch::randperm(n, gen);
-  if (train_x.is_cuda()) perm = perm.pin_memory().to(dev, /*non_blocking=*/true);
+  const auto order = torch::randperm(n, gen);  // on the CPU: each batch's images' places (alternate_flip)
+  auto perm = train_x.is_cuda() ? order.pin_memory().to(dev, /*non_blocking=*/true) : order;
   double loss_sum = 0, correct = 0, seen = 0;
   // Running sums stay on the device; they are read (a synchronisation) every few batches.
   auto loss_acc = torch::zeros({}, torch::TensorOptions(dev).dtype(torch::kFloat64));
   auto correct_acc = torch::zeros({}, torch::TensorOptions(dev).dtype(torch::kInt64));
   for (std::int64_t b = 0; b < batches; ++b) {
     const auto idx = perm.slice(0, b * batch, std::min(n, (b + 1) * batch));
-    Batch bt{train_x.index_select(0, idx), train_y.index_select(0, idx), {}, 1};
+    Batch bt{train_x.index_select(0, idx), train_y.index_select(0, idx), {}, 1, order.slice(0, b * batch, std::min(n, (b + 1) * batch))};
     augment_.apply(bt, gen, epoch + static_cast<double>(b) / static_cast<double>(batches));
     if (dev.is_cuda() && !bt.x.is_cuda()) bt.x = bt.x.pin_memory(), bt.y = bt.y.pin_memory();  // a set too large to be resident
     auto x = bt.x.to(dev, /*non_blocking=*/true);

@@ -23,6 +23,12 @@ double LrSchedule::at(double t) const {
     const double pos = std::clamp(t / epochs, 0.0, 1.0);
     return pos < pct_start ? cos_anneal(initial, max_lr, pos / pct_start) : cos_anneal(max_lr, final_lr, (pos - pct_start) / (1 - pct_start));
   }
+  if (kind == "triangle") {  // airbench: start·lr → lr at `peak`, then → end·lr, linearly
+    const double start = p.number("start"), peak = p.number("peak"), end = p.number("end");
+    const double pos = std::clamp(t / epochs, 0.0, 1.0);
+    const double m = pos < peak ? start + (1 - start) * pos / peak : 1 + (end - 1) * (pos - peak) / (1 - peak);
+    return base * m;
+  }
   double lr = base;
   if (kind == "step" || kind == "multistep") {
     const double e = std::floor(t + 1e-9);

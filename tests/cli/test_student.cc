@@ -110,3 +110,14 @@ TEST_CASE("every table, plot, export and claim says what it was measured on: spl
     CHECK(gp.find("test accuracy (%)") == std::string::npos);
   }
 }
+
+TEST_CASE("airbench's translate, alternating flip and triangle schedule train the same bytes twice", "[student][airbench]") {
+  const std::string recipe = "recipe ab\ndata synthetic size: 256 augment: [translate(pad: 2), alternate_flip()]\nmodel small_cnn width: 4\n"
+                             "train 3 epochs batch: 64 optimizer: sgd(lr: 0.2, nesterov: true) schedule: triangle()\nevaluate\n";
+  Scratch a, b;
+  a.write("r.recipe", recipe);
+  b.write("r.recipe", recipe);
+  const auto ja = json_of(run_in(a)), jb = json_of(run_in(b));
+  CHECK(entries_fingerprint(a.dir / "cache", ja) == entries_fingerprint(b.dir / "cache", jb));
+  CHECK(ja["stages"][3]["metrics"]["accuracy"] == jb["stages"][3]["metrics"]["accuracy"]);
+}

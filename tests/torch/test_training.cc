@@ -31,6 +31,7 @@ Batch augmented(const std::string& augment, double progress = 100, std::uint64_t
   DataStage d(augment);
   Augmenter aug(d.list());
   Batch b = ramp_batch();
+  b.index = torch::arange(b.x.size(0));
   b.x = b.x.to(device), b.y = b.y.to(device);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   aug.apply(b, gen, progress);
@@ -61,6 +62,63 @@ TEST_CASE("flip mirrors with its probability and never touches the data set", "[
   const auto flipped = (half == in.x.flip({3})).flatten(1).all(1).sum().item<int>();
   CHECK(flipped > 16);
   CHECK(flipped < 48);
+}
+
+TEST_CASE("translate takes a window of the image with its edges reflected, at most pad pixels off", "[torch][augment]") {
+  const Batch in = ramp_batch();
+  const Batch out = augmented("translate(pad: 2)");
+  const auto padded = torch::reflection_pad2d(in.x, {2, 2, 2, 2});
+  int moved = 0;
+  for (std::int64_t i = 0; i < in.x.size(0); ++i) {
+    bool found = false;
+    for (int dy = 0; dy <= 4 && !found; ++dy)
+      for (int dx = 0; dx <= 4 && !found; ++dx) {
+        found = torch::equal(padded[i].narrow(1, dy, 16).narrow(2, dx, 16), out.x[i]);
+        moved += found && (dy != 2 || dx != 2);
+      }
+    CHECK(found);
+  }
+  CHECK(moved > 40);  // 24 of 25 offsets move the image
+  CHECK(out.x.eq(0).sum().item<int>() == 0);  // reflected, never zero-filled
+  CHECK(torch::equal(augmented("translate(pad: 2)").x, out.x));
+}
+
+TEST_CASE("alternate_flip flips each image in exactly alternate epochs, half of them first", "[torch][augment]") {
+  DataStage d("alternate_flip");
+  Augmenter aug(d.list(), 11);
+  const Batch in = ramp_batch();
+  auto flipped_in = [&](double progress, const torch::Tensor& index) {
+    Batch b = in;
+    b.index = index;
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<std::uint64_t>(progress * 1000));  // any draws: it uses none
+    aug.apply(b, gen, progress);
+    auto f = (b.x == in.x.flip({3})).flatten(1).all(1);
+    CHECK(torch::equal(f.logical_or((b.x == in.x).flatten(1).all(1)), torch::ones({in.x.size(0)}, torch::kBool)));  // each image whole
+    return f;
+  };
+  const auto index = torch::arange(in.x.size(0));
+  const auto e0 = flipped_in(0.5, index);
+  for (int e = 1; e < 6; ++e) {
+    const auto fe = flipped_in(e + 0.25, index);
+    CHECK(torch::equal(fe, e % 2 ? e0.logical_not() : e0));  // alternate epochs, exactly
+  }
+  const int first = e0.sum().item<int>();
+  CHECK(first > 16);  // a random first epoch: about half flipped
+  CHECK(first < 48);
+  // An image's flips follow the image, not its place in the batch.
+  const auto shuffled = torch::randperm(in.x.size(0), at::make_generator<at::CPUGeneratorImpl>(3));
+  Batch b = in;
+  b.x = in.x.index_select(0, shuffled);
+  b.index = shuffled;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
+  aug.apply(b, gen, 2.5);
+  CHECK(torch::equal((b.x == in.x.index_select(0, shuffled).flip({3})).flatten(1).all(1), e0.index_select(0, shuffled)));
+  // Another data seed: another first epoch.
+  Augmenter other(d.list(), 12);
+  Batch c = in;
+  c.index = index;
+  other.apply(c, gen, 0.5);
+  CHECK(!torch::equal((c.x == in.x.flip({3})).flatten(1).all(1), e0));
 }
 
 TEST_CASE("cutout zeroes one square of at most size x size", "[torch][augment]") {
@@ -135,6 +193,12 @@ TEST_CASE("schedules: one-cycle, cosine, steps and warm-up", "[torch][schedule]"
   CHECK(steps[0] == Approx(0.1));
   CHECK(steps[1] == Approx(0.01));
   CHECK(steps[2] == Approx(0.001));
+  // airbench's triangle: 0.2·lr at the start, lr at 23% of the stage, 0.07·lr at its end, linear between.
+  auto tri = sched("triangle()", 0.1, 10);
+  CHECK(tri[0] == Approx(0.02));
+  CHECK(tri[1] == Approx(0.1 * (1 + (0.07 - 1) * (0.3 - 0.23) / 0.77)));
+  CHECK(tri[3] == Approx(0.007).margin(2e-5));  // t = 9.999 of 10
+  CHECK(sched("triangle(start: 0, peak: 0.5, end: 0)", 1, 10)[2] == Approx(1));
   auto warm = sched("constant(warmup: 6)", 0.1, 10);
   CHECK(warm[1] == Approx(0.05).margin(1e-4));
   CHECK(warm[3] == Approx(0.1));
