@@ -134,7 +134,9 @@ Submission make_submission(Run run, const std::string& recipe_file, const std::v
   nlohmann::json claims = nlohmann::json::object();
   for (const auto& d : metric_defs()) {
     if (!d.claimed) continue;
-    const auto& metrics = std::string(d.key) == "accuracy" ? record_of(run.record, eval)->metrics : m.metrics;
+    // As the evaluation deployed the model (its test-time views in the score), else the model's own.
+    const Metrics& ev = record_of(run.record, eval)->metrics;
+    const auto& metrics = std::string(d.key) == "accuracy" || recorded(ev, d.key) ? ev : m.metrics;
     if (!metrics.count(d.key))
       throw SubmissionError(fmt::format("the run record of {} has no {} for the model it would submit", recipe_file, d.label),
                             fmt::format("run it again with this whittle (`whittle run {}`)", recipe_file));

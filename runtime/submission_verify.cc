@@ -282,7 +282,8 @@ Verification verify_submission(const Plan& plan, const OpenedSubmission& s, cons
     const bool ok = is_acc ? std::fabs(claimed - value) <= kAccuracyTolerance
                            : std::fabs(claimed - value) <= 1e-9 * std::max(1.0, std::fabs(claimed));
     // The run record must say the same as the claims.
-    const StageRecord* from = is_acc ? record_of(*rec, s.evaluate_stage) : m;
+    const StageRecord* ev = record_of(*rec, s.evaluate_stage);
+    const StageRecord* from = is_acc || (ev && runtime::recorded(ev->metrics, d.key)) ? ev : m;
     const bool recorded = from && from->metrics.count(d.key) && from->metrics.at(d.key) == claimed;
     const bool shown = d.key == score_key(s.score_preset);  // the preset the recipe scores with
     rows.push_back({std::string(d.label) + (shown ? ", the recipe's" : ""), fmt::format("{:.10g}", claimed), fmt::format("{:.10g}{}", value, recorded ? "" : " (run.yaml says otherwise)"),

@@ -23,6 +23,20 @@ torch::Tensor predict(NetImpl& net, const torch::Tensor& x, std::int64_t batch, 
   return torch::cat(out);
 }
 
+int tta_views(const std::string& tta) { return tta == "flip" ? 2 : tta == "flip_translate" ? 6 : 1; }
+
+torch::Tensor predict_tta(NetImpl& net, const torch::Tensor& x, std::int64_t batch, torch::Device device, const std::string& tta) {
+  auto mirror = [&](const torch::Tensor& v) { return 0.5 * predict(net, v, batch, device) + 0.5 * predict(net, v.flip({3}), batch, device); };
+  if (tta == "none") return predict(net, x, batch, device);
+  if (tta == "flip") return mirror(x);
+  const auto h = x.size(2), w = x.size(3);
+  const auto padded = torch::reflection_pad2d(x, {1, 1, 1, 1});
+  using torch::indexing::Slice;
+  const auto up_left = padded.index({Slice(), Slice(), Slice(0, h), Slice(0, w)}).contiguous();
+  const auto down_right = padded.index({Slice(), Slice(), Slice(2, h + 2), Slice(2, w + 2)}).contiguous();
+  return 0.5 * mirror(x) + 0.25 * mirror(up_left) + 0.25 * mirror(down_right);
+}
+
 Scores score_predictions(const torch::Tensor& logits, const torch::Tensor& labels, int classes) {
   Scores s;
   const auto n = static_cast<double>(labels.size(0));

@@ -70,7 +70,9 @@ WeightHistogram weight_histogram(const Plan& plan, int stage_id, const std::stri
 
 std::map<std::string, double> recompute_claims(const Plan& plan, int stage_id, const std::string& entry_dir, int evaluate_stage) {
   Net net = load_stage_model(plan, stage_id, entry_dir);
-  std::map<std::string, double> out = size_and_cost(net);
+  // As the claimed evaluation deploys it: its test-time views counted in the score and averaged.
+  const std::string tta = evaluate_stage >= 0 ? Params(plan.stage(evaluate_stage)).word("tta") : "none";
+  std::map<std::string, double> out = size_and_cost(net, tta_views(tta));
   if (evaluate_stage >= 0) {
     // Exactly the data the claimed evaluation read: its own `data` line (a recipe may smoke-test on
     // a slice and measure the final model on the whole test set with a second one).
@@ -79,7 +81,7 @@ std::map<std::string, double> recompute_claims(const Plan& plan, int stage_id, c
     auto files = locate_data(data, error, plan.data_dir, plan.data_roots);
     if (!files) throw StageError(error);
     const Dataset d = load_dataset(data, *files);
-    const Scores s = score_predictions(predict(*net.module, d.test_x, 256, torch::kCPU), d.test_y, d.classes);
+    const Scores s = score_predictions(predict_tta(*net.module, d.test_x, 256, torch::kCPU, tta), d.test_y, d.classes);
     out["accuracy"] = s.accuracy;
     out["test_images"] = static_cast<double>(d.test_x.size(0));
   }

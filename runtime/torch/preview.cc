@@ -6,6 +6,7 @@
 #include "runtime/executor.h"
 #include "runtime/params.h"
 #include "runtime/torch/data.h"
+#include "runtime/torch/evaluate.h"
 #include "runtime/torch/fit.h"
 #include "runtime/torch/score.h"
 #include "runtime/torch/stage_context.h"
@@ -16,8 +17,10 @@ std::map<int, StagePreview> preview_plan(const Plan& plan) {
   // A model is kept while a stage that changes it is still to come, copied only when more than
   // one such stage reads it, and dropped after the last. A stage that only reads a model (evaluate,
   // score, export) takes its input's figures: nothing is recomputed for it.
-  // `score` reads the model itself: its preset's figure, exactly as the run computes it.
-  auto needs_net = [](const lang::StageInstance& s) { return s.produces_model() || s.kind == "score"; };
+  // `score` reads the model itself: its preset's figure, exactly as the run computes it; so does an
+  // `evaluate` with test-time augmentation, whose score counts every view.
+  auto views_of = [](const lang::StageInstance& s) { return s.kind == "evaluate" ? tta_views(Params(s).word("tta")) : 1; };
+  auto needs_net = [&](const lang::StageInstance& s) { return s.produces_model() || s.kind == "score" || views_of(s) > 1; };
   std::map<int, int> writers;
   for (const auto& step : plan.steps)
     if (plan.stage(step.stage).model_in >= 0 && needs_net(plan.stage(step.stage))) ++writers[plan.stage(step.stage).model_in];
@@ -64,6 +67,9 @@ std::map<int, StagePreview> preview_plan(const Plan& plan) {
           const Params params(s);
           pv.score_preset = params.word("version");
           pv.metrics["preset_score"] = score(net, {pv.score_preset, params.word("count") == "all", params.word("convention") == "profiler"}).total;
+          if (last) drop(s.model_in, std::move(nets.at(s.model_in))), nets.erase(s.model_in);
+        } else if (s.kind == "evaluate") {
+          pv.metrics = size_and_cost(nets.at(s.model_in), views_of(s));
           if (last) drop(s.model_in, std::move(nets.at(s.model_in))), nets.erase(s.model_in);
         } else {
           Net net = last ? std::move(nets.at(s.model_in)) : copy_of(s.model_in);

@@ -15,6 +15,9 @@ struct ScoreOptions {
   /// course2021: count as the course's profiler does (one precision for every parameter, no
   /// quantizer scales, no linear bias op) instead of each tensor at its own bits.
   bool profiler = false;
+  /// Forward passes per image the deployed model makes (test-time augmentation): the ops term
+  /// counts every one.
+  int views = 1;
 };
 
 struct ScoreReport {
@@ -27,6 +30,7 @@ struct ScoreReport {
   bool mixed_a = false;  ///< activation bit widths differ by layer
   double p_s = 0, p_u = 0;
   double param_term = 0, ops_term = 0, total = 0;
+  int views = 1;  ///< the ops term is of this many forward passes per image
   std::vector<std::string> settings;  ///< how the open points were settled, for the report
   /// The report, every component on its own line.
   std::string text() const;
@@ -44,7 +48,8 @@ ModelSize model_size(const Net& net);
 /// What every model-producing stage records: parameters, non-zero parameters, sparsity among the
 /// conv/linear weights pruning touched (all of them before any pruning), MACs for one image, weight
 /// and activation bits, the score in every preset (runtime/metrics.h score_key), and the size in MiB as stored, packed, and packed sparse.
-std::map<std::string, double> size_and_cost(const Net& net);
+/// `views` > 1: the scores of a model evaluated with test-time augmentation, every view's ops counted.
+std::map<std::string, double> size_and_cost(const Net& net, int views = 1);
 
 /// Bits of the weights and of the input activations of a conv or linear layer.
 int weight_bits(const Net& net, const LayerRef& l);

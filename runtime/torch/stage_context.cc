@@ -51,8 +51,8 @@ Net StageContext::input_net() {
   return net;
 }
 
-void StageContext::model_metrics(const Net& net) {
-  for (const auto& [k, v] : size_and_cost(net)) job.metrics[k] = v;
+void StageContext::model_metrics(const Net& net, int views) {
+  for (const auto& [k, v] : size_and_cost(net, views)) job.metrics[k] = v;
 }
 
 void StageContext::save_model(const Net& net) { save_net(net, out(kModelFile).string()); }

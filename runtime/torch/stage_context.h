@@ -39,7 +39,7 @@ class StageContext {
   /// does not accept such a model.
   Net input_net();
   /// The model figures (size_and_cost) into the stage's metrics.
-  void model_metrics(const Net& net);
+  void model_metrics(const Net& net, int views = 1);
   /// The stage's model, as its entry's model file (kModelFile).
   void save_model(const Net& net);
   /// A file of the stage's entry (every write checked: a full disk is an error, never a short file).

@@ -33,7 +33,8 @@ void run_evaluate(StageContext& ctx) {
   // What it measured on: its split (a parameter), its slice and the whole split's size.
   ctx.job.metrics["images"] = static_cast<double>(x.size(0));
   ctx.job.metrics["split_images"] = static_cast<double>(ctx.params.word("split") == "validation" ? split_x->size(0) : d.test_images());
-  const Scores sc = score_predictions(predict(*net.module, x, batch, dev), y, d.classes);
+  const std::string tta = ctx.params.word("tta");
+  const Scores sc = score_predictions(predict_tta(*net.module, x, batch, dev, tta), y, d.classes);
   for (const auto& m : ctx.params.value("metrics").items) {
     if (m.str == "accuracy") ctx.job.metrics["accuracy"] = sc.accuracy;
     if (m.str == "loss") ctx.job.metrics["loss"] = sc.loss;
@@ -58,7 +59,8 @@ void run_evaluate(StageContext& ctx) {
     ctx.job.metrics["images_per_s"] = l.images_per_s;
     ctx.job.metrics["latency_batch"] = static_cast<double>(timed);
   }
-  ctx.model_metrics(net);
+  // The model as this evaluation deploys it: every test-time view's operations in its score.
+  ctx.model_metrics(net, tta_views(tta));
 }
 
 /// `score`: the course score of the model at this point, every component (score.h).

@@ -121,3 +121,39 @@ TEST_CASE("airbench's translate, alternating flip and triangle schedule train th
   CHECK(entries_fingerprint(a.dir / "cache", ja) == entries_fingerprint(b.dir / "cache", jb));
   CHECK(ja["stages"][3]["metrics"]["accuracy"] == jb["stages"][3]["metrics"]["accuracy"]);
 }
+
+TEST_CASE("evaluate tta: the run, the plan's preview and a verified submission count every view in the score", "[student][airbench][tta]") {
+  Scratch s;
+  const std::string recipe = "recipe tta\ndata synthetic size: 256\nmodel small_cnn width: 4\ntrain 2 epochs batch: 64\nevaluate\n"
+                             "evaluate tta: flip_translate\n";
+  s.write("r.recipe", recipe);
+  const auto plan = run_whittle("plan --format json --cache " + (s.dir / "cache").string() + " " + (s.dir / "r.recipe").string());
+  INFO(plan.out);
+  REQUIRE(plan.code == 0);
+  const auto run = json_of(run_in(s));
+  const auto& plain = run["stages"][3]["metrics"];
+  const auto& tta = run["stages"][4]["metrics"];
+  CHECK(tta["tta_views"] == 6);
+  CHECK(tta["params"] == plain["params"]);
+  // The parameter term once, the ops term six times.
+  const double ops = plain["score_ops_share"].get<double>() * plain["score"].get<double>();
+  CHECK(tta["score"].get<double>() == Approx(plain["score"].get<double>() + 5 * ops).epsilon(1e-9));
+  // The preview says the same before anything ran.
+  const auto pj = nlohmann::json::parse(plan.out.substr(plan.out.find('[')));
+  bool previewed = false;
+  for (const auto& st : pj)
+    if (st["id"] == 4 && st.contains("preview")) {
+      previewed = true;
+      CHECK(st["preview"]["score"].get<double>() == Approx(tta["score"].get<double>()).epsilon(1e-9));
+    }
+  CHECK(previewed);
+  // Submitted (the claims are of the model as that evaluation deploys it) and verified.
+  const std::string archive = (s.dir / "sub.tar.gz").string();
+  const Result sub = run_whittle("submit --cache " + (s.dir / "cache").string() + " -o " + archive + " " + (s.dir / "r.recipe").string());
+  INFO(sub.out);
+  REQUIRE(sub.code == 0);
+  const Result v = verify_clean(s, archive);
+  INFO(v.out);
+  CHECK(v.code == 0);
+  CHECK(v.out.find("verified: every claim holds") != std::string::npos);
+}

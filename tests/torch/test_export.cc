@@ -5,8 +5,10 @@
 
 #include "runtime/executor.h"
 #include "runtime/torch/archs.h"
+#include "runtime/torch/evaluate.h"
 #include "runtime/torch/export.h"
 #include "runtime/torch/quant.h"
+#include "runtime/torch/score.h"
 
 #include <sstream>
 
@@ -136,4 +138,41 @@ TEST_CASE("an ONNX export names its weights and nodes after the model's modules,
   CHECK(onnx.find("logits") != std::string::npos);
   CHECK(onnx.find("relu_") != std::string::npos);
   CHECK(onnx.find("running_mean") != std::string::npos);  // the BatchNorms' statistics too
+}
+
+TEST_CASE("test-time augmentation averages the explicit views' logits, and the score counts every view's ops", "[torch][tta]") {
+  torch::manual_seed(0);
+  Net net;
+  ArchParams p;
+  p.width = 4;
+  net.module = make_arch("resnet20", p, {3, 32, 32, 10});
+  profile(*net.module, {3, 32, 32, 10});
+  net.module->eval();
+  const torch::Tensor x = torch::rand({5, 3, 32, 32});
+  auto fwd = [&](const torch::Tensor& v) {
+    torch::NoGradGuard g;
+    return net.module->forward(v);
+  };
+  CHECK(tta_views("none") == 1);
+  CHECK(tta_views("flip") == 2);
+  CHECK(tta_views("flip_translate") == 6);
+  CHECK(torch::allclose(predict_tta(*net.module, x, 2, torch::kCPU, "none"), fwd(x), 1e-5, 1e-6));
+  const torch::Tensor flip = (fwd(x) + fwd(x.flip({3}))) / 2;
+  CHECK(torch::allclose(predict_tta(*net.module, x, 2, torch::kCPU, "flip"), flip, 1e-5, 1e-6));
+  // Shifted by one pixel up-left and down-right, the edge reflected into the gap (written out by hand).
+  const torch::Tensor pad = torch::reflection_pad2d(x, {1, 1, 1, 1});
+  const torch::Tensor a = pad.narrow(2, 0, 32).narrow(3, 0, 32), b = pad.narrow(2, 2, 32).narrow(3, 2, 32);
+  CHECK(torch::equal(a.select(2, 5).select(2, 7), x.select(2, 4).select(2, 6)));  // a's pixel (5, 7) is x's (4, 6)
+  const torch::Tensor six = flip / 2 + (fwd(a) + fwd(a.flip({3})) + fwd(b) + fwd(b.flip({3}))) / 8;
+  CHECK(torch::allclose(predict_tta(*net.module, x, 2, torch::kCPU, "flip_translate"), six, 1e-5, 1e-6));
+  // The score of the model deployed with n views: the parameter term once, the ops term n times.
+  const auto one = size_and_cost(net), two = size_and_cost(net, 2), six_views = size_and_cost(net, 6);
+  const ScoreReport r = score(net, {});
+  CHECK(one.at("score") == Approx(r.param_term + r.ops_term));
+  CHECK(two.at("score") == Approx(r.param_term + 2 * r.ops_term));
+  CHECK(six_views.at("score") == Approx(r.param_term + 6 * r.ops_term));
+  CHECK(six_views.at("score_course2021") > one.at("score_course2021"));
+  CHECK(two.at("tta_views") == 2);
+  CHECK(two.at("params") == one.at("params"));
+  CHECK(two.at("macs") == one.at("macs"));  // MACs stay the model's, for one pass
 }
