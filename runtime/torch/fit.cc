@@ -6,8 +6,10 @@
 #include <torch/version.h>
 
 #include <cmath>
+#include <set>
 
 #include "runtime/params.h"
+#include "runtime/torch/layers.h"
 #include "runtime/torch/schedule.h"
 
 namespace whittle::runtime::torchrt {
@@ -16,16 +18,31 @@ std::uint64_t seed_of(const std::string& key, std::uint64_t salt) {
   return std::stoull(key.substr(0, 15), nullptr, 16) ^ (salt * 0x9E3779B97F4A7C15ULL);
 }
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const lang::Val& opt, Net& net) {
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const lang::Val& opt, Net& net, double norm_bias_lr) {
   const Params o(opt);
   const double lr = o.number("lr"), wd = o.number("weight_decay");
   const bool decay_all = o.flag("decay_norm_and_bias");
-  std::vector<torch::Tensor> decayed, plain;
-  for (auto& p : net.module->parameters()) (decay_all || p.dim() >= 2 ? decayed : plain).push_back(p);
+  // BatchNorm biases, in a group of their own when their learning rate is scaled (airbench).
+  std::set<const void*> bn_biases;
+  if (norm_bias_lr != 1)
+    for (const auto& m : net.module->modules(/*include_self=*/false))
+      if (const auto* bn = dynamic_cast<const BNImpl*>(m.get())) bn_biases.insert(bn->bias.unsafeGetTensorImpl());
+  std::vector<torch::Tensor> decayed, plain, scaled;
+  for (auto& p : net.module->parameters()) {
+    if (bn_biases.count(p.unsafeGetTensorImpl())) scaled.push_back(p);
+    else (decay_all || p.dim() >= 2 ? decayed : plain).push_back(p);
+  }
   auto groups = [&](auto make_options) {
     std::vector<torch::optim::OptimizerParamGroup> g;
     g.emplace_back(decayed, std::make_unique<decltype(make_options(wd))>(make_options(wd)));
     if (!plain.empty()) g.emplace_back(plain, std::make_unique<decltype(make_options(0.0))>(make_options(0.0)));
+    // Last: the scaled group, its weight decay divided by the factor its learning rate is multiplied
+    // by, so that the decay each step applies (lr × wd) is the other parameters' (set_lr scales it).
+    if (!scaled.empty()) {
+      auto options = make_options(decay_all ? wd / norm_bias_lr : 0.0);
+      options.set_lr(lr * norm_bias_lr);
+      g.emplace_back(scaled, std::make_unique<decltype(make_options(wd))>(options));
+    }
     return g;
   };
   if (opt.str == "sgd") {
@@ -53,8 +70,12 @@ int weight_rewind_epoch(const lang::StageInstance& s) {
 
 namespace {
 
-void set_lr(torch::optim::Optimizer& opt, double lr) {
-  for (auto& g : opt.param_groups()) g.options().set_lr(lr);
+/// The learning rate of every group; make_optimizer's last group, BatchNorm biases scaled by
+/// `norm_bias_lr` when that is not 1, gets it times that.
+void set_lr(torch::optim::Optimizer& opt, double lr, double norm_bias_lr) {
+  auto& groups = opt.param_groups();
+  for (std::size_t i = 0; i < groups.size(); ++i)
+    groups[i].options().set_lr(norm_bias_lr != 1 && i + 1 == groups.size() && groups.size() > 1 ? lr * norm_bias_lr : lr);
 }
 
 /// Mixed precision (bfloat16 autocast on CUDA, which needs no loss scaling) for one forward pass.
@@ -116,6 +137,7 @@ Trainer::Trainer(const Plan& plan, const lang::StageInstance& s, std::string key
       lr_at_(lr_function(plan, s)),
       augment_(Params(plan.stage(s.data_in)).value("augment"), static_cast<std::uint64_t>(plan.stage(s.data_in).seed)),
       sparsify_(s, epochs),
+      norm_bias_lr(Params(s).number("norm_bias_lr")),
       smoothing_(Params(s).number("label_smoothing")),
       clip_(Params(s).number("clip")) {}
 
@@ -146,7 +168,7 @@ void Trainer::epoch(Net& net, torch::optim::Optimizer& opt, int epoch, std::chro
     auto x = bt.x.to(dev, /*non_blocking=*/true);
     if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
     const auto y = bt.y.to(dev, true);
-    set_lr(opt, lr_at_(epoch + static_cast<double>(b) / static_cast<double>(batches)));
+    set_lr(opt, lr_at_(epoch + static_cast<double>(b) / static_cast<double>(batches)), norm_bias_lr);
     clear_grads(*net.module);
     torch::Tensor out, loss;
     {

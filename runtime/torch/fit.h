@@ -24,8 +24,10 @@ namespace whittle::runtime::torchrt {
 std::uint64_t seed_of(const std::string& key, std::uint64_t salt = 0);
 
 /// The optimizer of an `optimizer:` value over a model's parameters (no weight decay on BN and
-/// biases unless `decay_norm_and_bias`).
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const lang::Val& opt, Net& net);
+/// biases unless `decay_norm_and_bias`). `norm_bias_lr` ≠ 1 (a stage's `norm_bias_lr:`): the
+/// BatchNorm biases in a last group of their own, at that many times the learning rate and the weight
+/// decay divided by it.
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const lang::Val& opt, Net& net, double norm_bias_lr = 1);
 
 /// The epoch K of a retrain's `rewind: weights(epoch: K)`, or -1.
 int weight_rewind_epoch(const lang::StageInstance& s);
@@ -47,6 +49,7 @@ class Trainer {
   const int epochs;
   const torch::Device dev;
   const bool amp, channels_last;
+  const double norm_bias_lr;  ///< the BatchNorm biases' learning rate multiplier (make_optimizer)
   Net* teacher = nullptr;  ///< distillation: set by the caller, which loads the teacher
   double kd_t = 1, kd_alpha = 0;
   double last_loss = 0, last_accuracy = 0;  ///< of the last epoch, on its training batches

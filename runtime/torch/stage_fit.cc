@@ -56,7 +56,7 @@ Net rewound_net(StageContext& ctx, int k, torch::Device dev) {
   Trainer trainer(ctx.plan, tr, ctx.plan.keys.at(static_cast<std::size_t>(tr.id)), ctx.dataset(tr.data_in), dev, ctx.job.progress);
   Net at_k = ctx.chain_net(tr.model_in);
   at_k.to(dev, trainer.channels_last);
-  auto opt = make_optimizer(Params(tr).value("optimizer"), at_k);
+  auto opt = make_optimizer(Params(tr).value("optimizer"), at_k, trainer.norm_bias_lr);
   if (from > 0) {
     load_net(at_k, (train_entry / snapshot_name(from)).string());
     at_k.to(dev, trainer.channels_last);
@@ -105,7 +105,7 @@ void run_fit(StageContext& ctx) {
   const int epochs = trainer.epochs;
   const lang::Val& opt_val = ctx.params.value("optimizer");
   if (opt_val.kind != lang::Val::Kind::Call) throw StageError("no optimizer: give `optimizer:` or put a `train` before it");
-  auto opt = make_optimizer(opt_val, net);
+  auto opt = make_optimizer(opt_val, net, trainer.norm_bias_lr);
   std::optional<Net> teacher = load_teacher(ctx, s, trainer);
   if (teacher) trainer.teacher = &*teacher;
   const int eval_every = static_cast<int>(ctx.params.count("eval_every"));

@@ -111,9 +111,9 @@ TEST_CASE("every table, plot, export and claim says what it was measured on: spl
   }
 }
 
-TEST_CASE("airbench's translate, alternating flip and triangle schedule train the same bytes twice", "[student][airbench]") {
+TEST_CASE("airbench's translate, alternating flip, triangle schedule and BN-bias learning rate train the same bytes twice", "[student][airbench]") {
   const std::string recipe = "recipe ab\ndata synthetic size: 256 augment: [translate(pad: 2), alternate_flip()]\nmodel small_cnn width: 4\n"
-                             "train 3 epochs batch: 64 optimizer: sgd(lr: 0.2, nesterov: true) schedule: triangle()\nevaluate\n";
+                             "train 3 epochs batch: 64 optimizer: sgd(lr: 0.2, nesterov: true) schedule: triangle() norm_bias_lr: 64\nevaluate\n";
   Scratch a, b;
   a.write("r.recipe", recipe);
   b.write("r.recipe", recipe);

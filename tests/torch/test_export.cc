@@ -14,6 +14,41 @@
 
 using namespace whittle::runtime::torchrt;
 
+namespace {
+
+/// A CIFAR ResNet-20 of `width` base channels, initialised from seed 0 and profiled.
+Net resnet20(int width) {
+  torch::manual_seed(0);
+  Net net;
+  ArchParams p;
+  p.width = width;
+  net.module = make_arch("resnet20", p, {3, 32, 32, 10});
+  profile(*net.module, {3, 32, 32, 10});
+  return net;
+}
+
+/// A data set of random images (`n` of them to test on), enough for an export's parity check.
+Dataset random_images(std::int64_t n) {
+  Dataset d;
+  d.train_x = torch::randn({2, 3, 32, 32});
+  d.test_x = torch::rand({n, 3, 32, 32});
+  d.test_y = torch::randint(0, 10, {n});
+  return d;
+}
+
+/// The model's ONNX file; "" (and a warning) where this build has no ONNX export.
+std::string onnx_or_skip(const Net& net, const Dataset& d) {
+  try {
+    return onnx_bytes(net, d, false);
+  } catch (const whittle::runtime::StageError& e) {
+    if (std::string(e.what()).find("no ONNX export") == std::string::npos) FAIL(e.what());
+    WARN("this build has no ONNX export: skipped");
+    return "";
+  }
+}
+
+}  // namespace
+
 TEST_CASE("every architecture exports as TorchScript with the model's logits", "[torch][export]") {
   const std::pair<const char*, ArchParams> archs[] = {
       {"resnet18", [] { ArchParams p; p.width = 8; return p; }()},
@@ -63,29 +98,15 @@ TEST_CASE("every architecture exports as TorchScript with the model's logits", "
 }
 
 TEST_CASE("an 8-bit model exports to ONNX with its scales, its weights exact multiples of them", "[torch][export]") {
-  torch::manual_seed(0);
-  Net net;
-  ArchParams p;
-  p.width = 8;
-  net.module = make_arch("resnet20", p, {3, 32, 32, 10});
-  profile(*net.module, {3, 32, 32, 10});
+  Net net = resnet20(8);
   QuantSpec q;
   q.method = "uniform";
   q.bits = 8;
   for (auto& l : net.layers()) quantize_layer(*l.module, q);
   net.masks_changed();
-  Dataset d;
-  d.train_x = torch::randn({2, 3, 32, 32});
-  d.test_x = torch::rand({32, 3, 32, 32});
-  d.test_y = torch::randint(0, 10, {32});
-  std::string onnx;
-  try {
-    onnx = onnx_bytes(net, d, false);
-  } catch (const whittle::runtime::StageError& e) {
-    if (std::string(e.what()).find("no ONNX export") == std::string::npos) FAIL(e.what());
-    WARN("this build has no ONNX export: skipped");
-    return;
-  }
+  const Dataset d = random_images(32);
+  const std::string onnx = onnx_or_skip(net, d);
+  if (onnx.empty()) return;
   // OpenCV computes the 8-bit model's logits (its weights are the int8 grid times the scales, in float).
   const ExportParity o = onnx_parity(onnx, net, d, false);
   CHECK(o.max_logit_diff < 1e-3);
@@ -111,24 +132,10 @@ TEST_CASE("an 8-bit model exports to ONNX with its scales, its weights exact mul
 }
 
 TEST_CASE("an ONNX export names its weights and nodes after the model's modules, and its output `logits`", "[torch][export]") {
-  torch::manual_seed(0);
-  Net net;
-  ArchParams p;
-  p.width = 4;
-  net.module = make_arch("resnet20", p, {3, 32, 32, 10});
-  profile(*net.module, {3, 32, 32, 10});
-  Dataset d;
-  d.train_x = torch::randn({2, 3, 32, 32});
-  d.test_x = torch::rand({16, 3, 32, 32});
-  d.test_y = torch::randint(0, 10, {16});
-  std::string onnx;
-  try {
-    onnx = onnx_bytes(net, d, false);
-  } catch (const whittle::runtime::StageError& e) {
-    if (std::string(e.what()).find("no ONNX export") == std::string::npos) FAIL(e.what());
-    WARN("this build has no ONNX export: skipped");
-    return;
-  }
+  Net net = resnet20(4);
+  const Dataset d = random_images(16);
+  const std::string onnx = onnx_or_skip(net, d);
+  if (onnx.empty()) return;
   CHECK(onnx_parity(onnx, net, d, false).max_logit_diff < 1e-3);  // OpenCV reads it and computes the logits
   // Every conv's and linear's weight by its module name; their nodes by the module; the result `logits`.
   for (const LayerRef& l : net.layers()) {
@@ -141,12 +148,7 @@ TEST_CASE("an ONNX export names its weights and nodes after the model's modules,
 }
 
 TEST_CASE("test-time augmentation averages the explicit views' logits, and the score counts every view's ops", "[torch][tta]") {
-  torch::manual_seed(0);
-  Net net;
-  ArchParams p;
-  p.width = 4;
-  net.module = make_arch("resnet20", p, {3, 32, 32, 10});
-  profile(*net.module, {3, 32, 32, 10});
+  Net net = resnet20(4);
   net.module->eval();
   const torch::Tensor x = torch::rand({5, 3, 32, 32});
   auto fwd = [&](const torch::Tensor& v) {

@@ -1,9 +1,14 @@
 // Augmentations, schedules and evaluation metrics of the LibTorch runner, on tiny tensors.
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "lang/analyze.h"
 #include "runtime/torch/augment.h"
+#include "runtime/torch/archs.h"
 #include "runtime/torch/evaluate.h"
+#include "runtime/torch/fit.h"
+#include "runtime/torch/layers.h"
 #include "runtime/torch/schedule.h"
 
 using namespace whittle;
@@ -202,6 +207,34 @@ TEST_CASE("schedules: one-cycle, cosine, steps and warm-up", "[torch][schedule]"
   auto warm = sched("constant(warmup: 6)", 0.1, 10);
   CHECK(warm[1] == Approx(0.05).margin(1e-4));
   CHECK(warm[3] == Approx(0.1));
+}
+
+TEST_CASE("norm_bias_lr puts the BatchNorm biases in a group of their own, lr times it, weight decay divided by it", "[torch][optimizer]") {
+  auto a = lang::analyze("t.recipe", "data synthetic\nmodel small_cnn\ntrain 1 epoch optimizer: sgd(lr: 0.1, weight_decay: 5e-4)\n");
+  REQUIRE(a->ok());
+  const lang::Val& o = *a->recipe.stages[2].value("optimizer");
+  Net net;
+  ArchParams p;
+  p.width = 4;
+  net.module = make_arch("resnet20", p, {3, 32, 32, 10});
+  std::set<const void*> bn_biases;
+  for (const auto& m : net.module->modules(false))
+    if (const auto* bn = dynamic_cast<const BNImpl*>(m.get())) bn_biases.insert(bn->bias.unsafeGetTensorImpl());
+  REQUIRE(bn_biases.size() == 19);  // resnet20: the stem's and two per block
+  const auto plain = make_optimizer(o, net);
+  CHECK(plain->param_groups().size() == 1);  // decay_norm_and_bias: one group, as before
+  const auto scaled = make_optimizer(o, net, 64);
+  REQUIRE(scaled->param_groups().size() == 2);
+  const auto& g = scaled->param_groups().back();
+  CHECK(g.params().size() == bn_biases.size());
+  for (const auto& t : g.params()) CHECK(bn_biases.count(t.unsafeGetTensorImpl()) == 1);
+  const auto& opt = static_cast<const torch::optim::SGDOptions&>(g.options());
+  CHECK(opt.lr() == Approx(6.4));
+  CHECK(opt.weight_decay() == Approx(5e-4 / 64));
+  CHECK(static_cast<const torch::optim::SGDOptions&>(scaled->param_groups().front().options()).lr() == Approx(0.1));
+  std::size_t all = 0;
+  for (const auto& grp : scaled->param_groups()) all += grp.params().size();
+  CHECK(all == net.module->parameters().size());  // every parameter in exactly one group
 }
 
 TEST_CASE("precision, recall, F1 and the confusion matrix", "[torch][evaluate]") {
