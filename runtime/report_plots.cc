@@ -63,16 +63,15 @@ std::optional<Plot> accuracy_vs_score_plot(const std::vector<Run>& runs, const s
   std::vector<const StageRecord*> measured_stages;
   std::set<std::string> measured_ons;  // one: the axis says it, the points need not
   for (const auto& r : runs)
-    for (const auto& s : r.record.stages)
-      if (measured(s.metrics, "accuracy") && s.metrics.count(key)) measured_stages.push_back(&s), measured_ons.insert(measured_on(s));
-  for (const auto& r : runs)
     for (const auto& s : r.record.stages) {
       if (!measured(s.metrics, "accuracy") || !s.metrics.count(key)) continue;
-      const std::string label = measured_ons.size() > 1 ? measured_label(point_label(r, s), s) : point_label(r, s);
-      pts.push_back({s.metrics.at(key), 100 * s.metrics.at("accuracy"), label, point_group(runs, r, s)});
+      measured_stages.push_back(&s), measured_ons.insert(measured_on(s));
+      pts.push_back({s.metrics.at(key), 100 * s.metrics.at("accuracy"), point_label(r, s), point_group(runs, r, s)});
       if (std::find(groups.begin(), groups.end(), pts.back().group) == groups.end()) groups.push_back(pts.back().group);
     }
   if (pts.empty()) return std::nullopt;
+  if (measured_ons.size() > 1)
+    for (std::size_t i = 0; i < pts.size(); ++i) pts[i].label = measured_label(pts[i].label, *measured_stages[i]);
   // Named beside the points while that stays readable; past a dozen, numbered with a key of names.
   const bool numbered = pts.size() > 12;
   Plot p{"accuracy_vs_score", "", "", ""};

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "lang/catalog.h"
 #include "runtime/architectures.h"
 #include "runtime/atomic_file.h"
 #include "runtime/executor.h"
@@ -93,9 +94,9 @@ Net build_model(const lang::StageInstance& s, const Shape& shape, std::uint64_t 
   const Params params(s);
   const std::string arch = params.word("arch");
   // The checker refuses these at the knob's line (E0208); a stage built another way meets them here.
-  for (const char* knob : {"width", "width_mult", "growth", "blocks", "reduction", "groups", "classes"})
-    if (params.given(knob) && !knob_applies(arch, knob))
-      throw StageError(fmt::format("`{}` does not shape a `{}`", knob, arch), fmt::format("remove it (`whittle doc {}` lists its knobs)", arch));
+  for (const lang::ParamDef& knob : lang::Catalog::builtin().stage("model")->params)
+    if (knob.only_for == "arch" && params.given(knob.name.c_str()) && !knob_applies(arch, knob.name))
+      throw StageError(fmt::format("`{}` does not shape a `{}`", knob.name, arch), fmt::format("remove it (`whittle doc {}` lists its knobs)", arch));
   if (arch == "torchscript") {
     if (s.file.empty()) throw StageError("`model torchscript` has no file to read", "give it `path: \"my_net.pt\"`");
     Net net;
