@@ -195,8 +195,8 @@ std::string write_tables(const std::vector<Run>& runs, const fs::path& dir, cons
       markdown += "\n";
       std::string where = s.where;
       for (char& ch : where) ch = ch == ',' ? ';' : ch;
-      auto count = [&](const char* k) { return recorded(s.metrics, k) ? fmt::format("{}", s.metrics.at(k)) : std::string(); };
-      csv += fmt::format("{},{},{},{},{},{},{}", r.record.recipe, s.id, s.kind, where, measured_split(s), count("images"), count("split_images"));
+      auto tally = [&](const char* k) { return recorded(s.metrics, k) ? fmt::format("{}", s.metrics.at(k)) : std::string(); };
+      csv += fmt::format("{},{},{},{},{},{},{}", r.record.recipe, s.id, s.kind, where, measured_split(s), tally("images"), tally("split_images"));
       for (const auto& c : csv_cols) csv += "," + raw_metric(s.metrics, c);
       csv += "\n";
     }
