@@ -25,6 +25,8 @@ Op op_of(const std::string& layer) {
   if (layer == "dropout") return Op::Dropout;
   if (layer == "linear") return Op::Linear;
   if (layer == "residual") return Op::Residual;
+  if (layer == "gelu") return Op::GELU;
+  if (layer == "whiten") return Op::Whiten;
   return Op::Dense;
 }
 
@@ -61,6 +63,7 @@ struct Checker::NetContext {
   bool linear_seen = false;
   Span last_linear_span;
   bool failed = false;             ///< an error was reported and elaboration went on past it
+  int layers = 0;                  ///< layers elaborated so far (a `whiten` must be the first)
   std::vector<std::string> calls;  ///< `define`d blocks being expanded, to refuse recursion
 };
 
@@ -289,7 +292,8 @@ bool Checker::net_layer(const CallDef& def, const ast::Stage& st, Shape& cur, st
     error(code, at, std::move(msg), std::move(label), std::move(help));
     c.failed = true;
   };
-  const bool needs_map = op != Op::BatchNorm && op != Op::ReLU && op != Op::Dropout && op != Op::Linear && op != Op::Residual;
+  const bool needs_map =
+      op != Op::BatchNorm && op != Op::ReLU && op != Op::GELU && op != Op::Dropout && op != Op::Linear && op != Op::Residual;
   if (needs_map && cur.flat) {
     auto d = Diagnostic::make("E0405", st.name_span,
                               fmt::format("`{}` needs a C×H×W map, but a `linear` before it made {} features", st.name, cur.c),
@@ -324,11 +328,15 @@ bool Checker::net_layer(const CallDef& def, const ast::Stage& st, Shape& cur, st
         l.groups = cur.c;
       }
       l.bias = a.at("bias").num != 0;
+      l.dirac = a.at("init").str == "dirac";
       if (cur.c % l.groups != 0 || ch % l.groups != 0) {
         go_on("E0403", st.name_span, fmt::format("`groups: {}` must divide both the {} channels in and the {} channels out", l.groups, cur.c, ch),
               fmt::format("{} in, {} out", cur.c, ch), fmt::format("choose groups that divide both {} and {}", cur.c, ch));
         l.groups = 1;
       }
+      if (l.dirac && l.groups != 1)
+        go_on("E0208", st.name_span, "`init: dirac` is for convs of one group", fmt::format("groups: {}", l.groups),
+              "leave `init:` out of a grouped or depthwise conv");
       l.out = {ch, window_out(cur.h, l.kernel_h, l.stride, l.padding), window_out(cur.w, l.kernel_w, l.stride, l.padding), false};
       if (l.out.h < 1 || l.out.w < 1)
         return error("E0402", st.name_span,
@@ -341,8 +349,32 @@ bool Checker::net_layer(const CallDef& def, const ast::Stage& st, Shape& cur, st
     case Op::BatchNorm:
       l.out = cur;
       l.params = 2LL * cur.c;
+      l.momentum = a.at("momentum").num;
+      l.eps = a.at("eps").num;
+      l.learn_scale = a.at("learn_scale").num != 0;
       break;
-    case Op::ReLU: l.out = cur; break;
+    case Op::ReLU:
+    case Op::GELU: l.out = cur; break;
+    case Op::Whiten: {
+      // Computed from the training images as the data set gives them: nothing may come before it.
+      if (c.layers > 0)
+        return error("E0407", st.name_span, "`whiten` must be the network's first layer", "after other layers",
+                     "move it to the start: its filters are computed from the training images themselves");
+      const int k = num("kernel");
+      l.kernel_h = l.kernel_w = k;
+      l.bias = true;
+      l.eps = a.at("eps").num;
+      l.bias_epochs = num("bias_epochs");
+      l.images = num("images");
+      const int dims = cur.c * k * k;
+      l.out = {2 * dims, window_out(cur.h, k, 1, 0), window_out(cur.w, k, 1, 0), false};
+      if (l.out.h < 1 || l.out.w < 1)
+        return error("E0402", st.name_span, fmt::format("a {}x{} patch does not fit the {} images", k, k, in_text), "map below 1×1",
+                     "use a smaller `kernel:`");
+      l.params = static_cast<std::int64_t>(l.out.c) * dims + l.out.c;
+      l.macs = static_cast<std::int64_t>(l.out.c) * l.out.h * l.out.w * dims;
+      break;
+    }
     case Op::Dropout:
       l.out = cur;
       l.p = a.at("p").num / 100.0;
@@ -366,6 +398,7 @@ bool Checker::net_layer(const CallDef& def, const ast::Stage& st, Shape& cur, st
     case Op::Linear: {
       const int n = num("outputs") > 0 ? num("outputs") : c.classes;
       l.bias = a.at("bias").num != 0;
+      l.scale = a.at("scale").num;
       l.out = {n, 1, 1, true};
       l.params = cur.size() * n + (l.bias ? n : 0);
       l.macs = cur.size() * n;
@@ -447,6 +480,7 @@ bool Checker::net_layer(const CallDef& def, const ast::Stage& st, Shape& cur, st
     }
     case Op::Sequential: break;
   }
+  ++c.layers;
   cur = l.out;
   out.push_back(std::move(l));
   return true;

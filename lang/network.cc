@@ -27,6 +27,8 @@ const char* op_name(Op op) {
     case Op::Linear: return "linear";
     case Op::Residual: return "residual";
     case Op::Dense: return "dense";
+    case Op::GELU: return "gelu";
+    case Op::Whiten: return "whiten";
   }
   return "layer";
 }
@@ -41,13 +43,16 @@ std::string describe(const Layer& l) {
       if (l.stride != 1) s += fmt::format(" /{}", l.stride);
       if (l.groups != 1) s += fmt::format(" g{}", l.groups);
       if (l.bias) s += " +b";
+      if (l.dirac) s += " dirac";
       return s;
     }
+    case Op::Whiten: return fmt::format("whiten {}x{} {}→{}", l.kernel_h, l.kernel_w, l.in.c, l.out.c);
+    case Op::BatchNorm: return l.learn_scale ? "bn" : "bn (scale 1)";
     case Op::MaxPool:
     case Op::AvgPool:
       return fmt::format("{} {}x{} /{}", op_name(l.op), l.kernel_h, l.kernel_w, l.stride);
     case Op::Dropout: return fmt::format("dropout {:g}", l.p);
-    case Op::Linear: return fmt::format("linear {}→{}", l.in.size(), l.out.c);
+    case Op::Linear: return fmt::format("linear {}→{}{}", l.in.size(), l.out.c, l.scale != 1 ? fmt::format(" ×{:.4g}", l.scale) : "");
     case Op::Residual:
       return l.children.size() == 2 && l.children[1].children.empty() ? "residual (identity)" : "residual (projection)";
     case Op::Dense: return fmt::format("dense ×{}", l.children.size());
@@ -68,8 +73,17 @@ void canonical(const Layer& l, std::string& out) {
     case Op::Dropout: out += fmt::format("({:.17g})", l.p); break;
     case Op::Linear: out += fmt::format("({},{},b{})", l.in.size(), l.out.c, l.bias ? 1 : 0); break;
     case Op::BatchNorm: out += fmt::format("({})", l.in.c); break;
+    case Op::Whiten:
+      out += fmt::format("({},{},{}x{},eps{:.17g},e{},n{})", l.in.c, l.out.c, l.kernel_h, l.kernel_w, l.eps, l.bias_epochs, l.images);
+      break;
     default: break;
   }
+  // Options added after networks were first keyed: written only away from their defaults, so a
+  // network that does not use them keeps its cache key.
+  if (l.dirac) out += "[dirac]";
+  if (l.op == Op::BatchNorm && (l.momentum != 0.1 || l.eps != 1e-5 || !l.learn_scale))
+    out += fmt::format("[m{:.17g},eps{:.17g},s{}]", l.momentum, l.eps, l.learn_scale ? 1 : 0);
+  if (l.op == Op::Linear && l.scale != 1) out += fmt::format("[x{:.17g}]", l.scale);
   if (!l.children.empty() || l.op == Op::Sequential) {
     out += "{";
     for (std::size_t i = 0; i < l.children.size(); ++i) {

@@ -29,7 +29,7 @@ struct Input {
 };
 Input dataset_input(const std::string& dataset);
 
-enum class Op { Sequential, Conv, BatchNorm, ReLU, MaxPool, AvgPool, Dropout, Linear, Residual, Dense };
+enum class Op { Sequential, Conv, BatchNorm, ReLU, MaxPool, AvgPool, Dropout, Linear, Residual, Dense, GELU, Whiten };
 /// "conv", "bn", ..., as the recipe writes them ("sequential" for a block).
 const char* op_name(Op op);
 
@@ -42,8 +42,14 @@ struct Layer {
   Shape in, out;
   // Conv and pools.
   int kernel_h = 0, kernel_w = 0, stride = 1, padding = 0, groups = 1;
-  bool bias = false;  ///< Conv, Linear
+  bool bias = false;  ///< Conv, Linear, Whiten (always)
   double p = 0;       ///< Dropout: the probability in [0, 1)
+  bool dirac = false;  ///< Conv: `init: dirac`, the first min(C_in, C) filters the identity
+  double momentum = 0.1, eps = 1e-5;  ///< BatchNorm: PyTorch's running-statistics momentum and epsilon; Whiten: eps
+  bool learn_scale = true;            ///< BatchNorm: false, the scale fixed at 1 (airbench)
+  double scale = 1;                   ///< Linear: its outputs multiplied by this (airbench's 1/9)
+  int bias_epochs = 0;                ///< Whiten: the epochs of a train its bias learns in
+  int images = 0;                     ///< Whiten: the training images its patch covariance is taken over
   /// Sequential: its layers; Residual: `body` and `shortcut` (an empty Sequential: the identity);
   /// Dense: its N bodies, `0` to `N-1`.
   std::vector<Layer> children;

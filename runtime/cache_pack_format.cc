@@ -71,7 +71,7 @@ bool is_tensor_file(const std::string& name) {
 namespace {
 
 /// The files an unfinished stage's folder of epoch checkpoints holds (runtime/torch/checkpoint.h):
-/// state-N.json, epoch-N[.optim].safetensors, snapshot-N[.optim].safetensors; nothing else.
+/// state-N.json, epoch-N[.optim|.average].safetensors, snapshot-N[.optim|.average].safetensors; nothing else.
 bool checkpoint_file(const EntryFile& f) {
   auto numbered = [&](const std::string& prefix, const std::string& suffix) {
     const std::string& n = f.name;
@@ -82,8 +82,10 @@ bool checkpoint_file(const EntryFile& f) {
     return digits.size() <= 9 && std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
   };
   if (numbered("state-", ".json")) return f.size <= kMaxState;
-  return numbered("epoch-", ".safetensors") || numbered("epoch-", ".optim.safetensors") || numbered("snapshot-", ".safetensors") ||
-         numbered("snapshot-", ".optim.safetensors");
+  for (const char* prefix : {"epoch-", "snapshot-"})
+    for (const char* suffix : {".safetensors", ".optim.safetensors", ".average.safetensors"})
+      if (numbered(prefix, suffix)) return true;
+  return false;
 }
 
 }  // namespace

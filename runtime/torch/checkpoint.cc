@@ -122,13 +122,19 @@ std::unique_ptr<torch::optim::OptimizerParamState> fresh_state(const std::string
 
 }  // namespace
 
-std::string optim_file_of(const std::string& model_file) {
+namespace {
+/// epoch-3.safetensors → epoch-3.PART.safetensors.
+std::string companion_of(const std::string& model_file, const char* part) {
   const std::string ext = kModelExtension;
   const std::string stem = model_file.size() > ext.size() && model_file.compare(model_file.size() - ext.size(), ext.size(), ext) == 0
                                ? model_file.substr(0, model_file.size() - ext.size())
                                : model_file;
-  return stem + ".optim" + ext;
+  return stem + "." + part + ext;
 }
+}  // namespace
+
+std::string optim_file_of(const std::string& model_file) { return companion_of(model_file, "optim"); }
+std::string average_file_of(const std::string& model_file) { return companion_of(model_file, "average"); }
 
 std::string optimizer_bytes(torch::optim::Optimizer& opt) {
   // A safetensors file: each parameter's state tensors as `param.I.FIELD` (I its position in its
@@ -229,22 +235,29 @@ EpochState EpochCheckpoints::resume(std::string& note) const {
   return EpochState{};
 }
 
-void EpochCheckpoints::commit(EpochState& s, const Net& net, torch::optim::Optimizer& opt, const std::string& snapshot) {
+void EpochCheckpoints::commit(EpochState& s, const Net& net, torch::optim::Optimizer& opt, const std::string& snapshot,
+                              const std::string& average) {
   const std::string model = net_bytes(net), optim = optimizer_bytes(opt);
   write_file_atomic(path(s.model_file()), model);
   write_file_atomic(path(s.optim_file()), optim);
+  if (!average.empty()) write_file_atomic(path(average_file_of(s.model_file())), average);
   // Only the files of the epoch itself and the snapshots: the epoch before is named by its own state.
   std::map<std::string, std::string> files;
   for (const auto& [f, sum] : s.files)
     if (f.rfind("snapshot-", 0) == 0) files[f] = sum;
   files[s.model_file()] = sha256_hex(model);
   files[s.optim_file()] = sha256_hex(optim);
+  if (!average.empty()) files[average_file_of(s.model_file())] = sha256_hex(average);
   if (!snapshot.empty()) {
     const std::string optim_snapshot = optim_file_of(snapshot);
     write_file_atomic(path(snapshot), model);
     write_file_atomic(path(optim_snapshot), optim);
     files[snapshot] = files[s.model_file()];
     files[optim_snapshot] = files[s.optim_file()];
+    if (!average.empty()) {
+      write_file_atomic(path(average_file_of(snapshot)), average);
+      files[average_file_of(snapshot)] = files[average_file_of(s.model_file())];
+    }
   }
   // The state before this one stays as a fallback (its files are those `s` named until now);
   // anything older goes, with the files only it named.

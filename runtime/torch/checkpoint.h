@@ -31,6 +31,8 @@ void load_optimizer_file(torch::optim::Optimizer& opt, const std::string& path, 
 inline constexpr const char* kModelExtension = ".safetensors";
 /// The optimizer state saved beside a model file: epoch-3.safetensors → epoch-3.optim.safetensors.
 std::string optim_file_of(const std::string& model_file);
+/// The weight average saved beside a model file (a stage with `average:`): epoch-3.average.safetensors.
+std::string average_file_of(const std::string& model_file);
 
 struct EpochState {
   int epoch = 0;        ///< epochs done
@@ -50,9 +52,10 @@ class EpochCheckpoints {
   /// says what was found damaged and where the stage goes on from.
   EpochState resume(std::string& note) const;
 
-  /// Writes epoch `s.epoch`'s model and optimizer, and `snapshot` (a file name, or empty) as the
-  /// same model, then the state that names them; then drops the files no kept state names.
-  void commit(EpochState& s, const Net& net, torch::optim::Optimizer& opt, const std::string& snapshot);
+  /// Writes epoch `s.epoch`'s model and optimizer (and `average`, the bytes of its weight average,
+  /// when not empty), and `snapshot` (a file name, or empty) as the same, then the state that names
+  /// them; then drops the files no kept state names.
+  void commit(EpochState& s, const Net& net, torch::optim::Optimizer& opt, const std::string& snapshot, const std::string& average = "");
 
   std::string path(const std::string& name) const { return dir_ + "/" + name; }
 

@@ -115,6 +115,12 @@ struct Writer {
   /// A node computing `out`: named after its module where its weight has one ("features.0" for
   /// the conv whose weight is "features.0.weight"), else after its operation ("relu_7").
   onnx::NodeProto& node(const std::string& op, std::vector<std::string> inputs, const Value* out) {
+    onnx::NodeProto& n = step(op, std::move(inputs));
+    names[out] = n.output(0);
+    return n;
+  }
+  /// A node of its own name whose output that name is: one step of an operation written as several.
+  onnx::NodeProto& step(const std::string& op, std::vector<std::string> inputs) {
     onnx::NodeProto* n = g.add_node();
     n->set_op_type(op);
     const bool weighted = (op == "Conv" || op == "Gemm" || op == "BatchNormalization") && inputs.size() > 1;
@@ -128,7 +134,6 @@ struct Writer {
     const std::string name = unique(base);
     n->set_name(name);
     for (auto& i : inputs) n->add_input(i);
-    names[out] = name;
     node_outputs.insert(name);
     n->add_output(name);
     return *n;
@@ -193,6 +198,13 @@ struct Writer {
       attr_f(b, "epsilon", constant(I(7)).toDouble());
     } else if (k == "aten::relu" || k == "aten::relu_") {
       node("Relu", {in(I(0))}, out);
+    } else if (k == "aten::gelu") {
+      // x·Φ(x) = 0.5·x·(1 + erf(x/√2)), with opset 13's Erf.
+      if (n->inputs().size() > 1 && constant(I(1)).toStringRef() != "none") throw unsupported("GELU's tanh approximation");
+      const std::string x = in(I(0));
+      const std::string erf = step("Erf", {step("Div", {x, tensor(torch::tensor(static_cast<float>(std::sqrt(2.0))))}).output(0)}).output(0);
+      const std::string one_plus = step("Add", {erf, tensor(torch::tensor(1.0f))}).output(0);
+      node("Mul", {step("Mul", {x, one_plus}).output(0), tensor(torch::tensor(0.5f))}, out);
     } else if (auto per_channel = channel_constant(n); per_channel.defined()) {
       // x - c, x / c, x * c or x + c with c per channel ([1, C, 1, 1]: the input normalisation):
       // written as a BatchNormalization (scale and shift), which every runtime fuses.

@@ -138,6 +138,8 @@ Trainer::Trainer(const Plan& plan, const lang::StageInstance& s, std::string key
       augment_(Params(plan.stage(s.data_in)).value("augment"), static_cast<std::uint64_t>(plan.stage(s.data_in).seed)),
       sparsify_(s, epochs),
       norm_bias_lr(Params(s).number("norm_bias_lr")),
+      batches((data.train_x.size(0) + Params(s).count("batch") - 1) / Params(s).count("batch")),
+      average(Params(s).declares("average") ? Params(s).value("average") : lang::Val{}, epochs * batches),
       smoothing_(Params(s).number("label_smoothing")),
       clip_(Params(s).number("clip")) {}
 
@@ -146,8 +148,10 @@ void Trainer::epoch(Net& net, torch::optim::Optimizer& opt, int epoch, std::chro
   const std::int64_t batch = Params(stage).count("batch");
   const auto ce_options = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(smoothing_);
   const std::int64_t n = data_.train_x.size(0);
-  const std::int64_t batches = (n + batch - 1) / batch;
   net.module->train();
+  // A `whiten` layer's bias learns in the stage's first epochs only (its weight never does).
+  for (const auto& m : net.module->modules(/*include_self=*/false))
+    if (auto* w = dynamic_cast<WhitenImpl*>(m.get())) w->bias.requires_grad_(epoch < w->bias_epochs);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed_of(key_, static_cast<std::uint64_t>(epoch) + 1));
   // The global generator (stochastic BinaryConnect) too, so that a resumed stage is bitwise the same.
   torch::manual_seed(seed_of(key_, static_cast<std::uint64_t>(epoch) + 0x51ED));
@@ -195,6 +199,7 @@ void Trainer::epoch(Net& net, torch::optim::Optimizer& opt, int epoch, std::chro
     if (clip_ > 0) torch::nn::utils::clip_grad_norm_(net.module->parameters(), clip_);
     opt.step();
     net.apply_masks();
+    average.after_step(net, epoch * batches + b + 1);
     const double m = static_cast<double>(idx.size(0));
     loss_acc += loss.detach().to(torch::kFloat64) * m;
     correct_acc += out.detach().argmax(1).eq(y).sum();

@@ -14,6 +14,7 @@
 #include "runtime/executor.h"
 #include "runtime/plan.h"
 #include "runtime/torch/augment.h"
+#include "runtime/torch/average.h"
 #include "runtime/torch/data.h"
 #include "runtime/torch/models.h"
 #include "runtime/torch/sparsify.h"
@@ -38,8 +39,9 @@ class Trainer {
   /// `key` seeds the epochs' shuffles and augmentation: the stage's own cache key.
   Trainer(const Plan& plan, const lang::StageInstance& s, std::string key, Dataset& data, torch::Device dev, Progress& progress);
 
-  /// Trains one epoch (0-based `epoch`): shuffled with the epoch's seed, masks re-applied after every
-  /// step, the stage's `sparsify` applied at its end. Throws StageError when the loss is not finite.
+  /// Trains one epoch (0-based `epoch`): shuffled with the epoch's seed, masks re-applied and the
+  /// weight average (`average`) updated after every step, the stage's `sparsify` applied at its end,
+  /// `whiten` biases learning only in their first epochs. Throws StageError when the loss is not finite.
   void epoch(Net& net, torch::optim::Optimizer& opt, int epoch, std::chrono::steady_clock::time_point t0);
 
   /// The learning rate after t epochs of this stage.
@@ -50,6 +52,8 @@ class Trainer {
   const torch::Device dev;
   const bool amp, channels_last;
   const double norm_bias_lr;  ///< the BatchNorm biases' learning rate multiplier (make_optimizer)
+  const std::int64_t batches;  ///< optimizer steps per epoch
+  WeightAverage average;       ///< the stage's `average:` (inactive without one); the caller starts and finishes it
   Net* teacher = nullptr;  ///< distillation: set by the caller, which loads the teacher
   double kd_t = 1, kd_alpha = 0;
   double last_loss = 0, last_accuracy = 0;  ///< of the last epoch, on its training batches

@@ -94,7 +94,7 @@ c10::IValue pack(const ConvImpl& c, const BNImpl* bn) {
   const std::int64_t out = w.size(0);
   torch::Tensor b = c.bias.defined() ? c.bias.detach().to(torch::kFloat32) : torch::zeros({out});
   if (bn) {
-    const auto inv = bn->weight.detach() / torch::sqrt(bn->running_var + 1e-5);
+    const auto inv = bn->weight.detach() / torch::sqrt(bn->running_var + bn->eps);
     w = w * inv.view({-1, 1, 1, 1});
     b = (b - bn->running_mean) * inv + bn->bias.detach();
   }

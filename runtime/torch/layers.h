@@ -26,7 +26,7 @@ struct LayerQuantizer : torch::nn::Module {
   virtual void constrain(torch::Tensor& /*w*/) {}
 };
 
-enum class LayerKind { Conv, Linear, BatchNorm, ReLU, AvgPool };
+enum class LayerKind { Conv, Linear, BatchNorm, ReLU, GELU, AvgPool };
 
 /// A layer's realised int8 computation after `convert` (int8.h): float in, float out.
 struct Int8Kernel {
@@ -84,6 +84,17 @@ struct ConvImpl : torch::nn::Conv2dImpl, WeightLayer {
 };
 TORCH_MODULE(Conv);
 
+/// A network's `whiten` layer: a conv whose weight is computed from the training images and frozen
+/// (whitening.h); its bias learns for the first `bias_epochs` epochs of each train (fit.cc).
+struct WhitenImpl : ConvImpl {
+  WhitenImpl(torch::nn::Conv2dOptions o, int bias_epochs_, int images_, double eps_)
+      : ConvImpl(std::move(o)), bias_epochs(bias_epochs_), images(images_), eps(eps_) {
+    weight.requires_grad_(false);
+  }
+  int bias_epochs, images;
+  double eps;
+};
+
 /// A conv's padding, which every architecture gives explicitly (not `same` or `valid`).
 inline std::vector<std::int64_t> conv_padding(const ConvImpl& c) {
 #if TORCH_VERSION_MAJOR >= 2
@@ -99,10 +110,12 @@ struct LinearImpl : torch::nn::LinearImpl, WeightLayer {
   using torch::nn::LinearImpl::LinearImpl;
   torch::Tensor forward(const torch::Tensor& x) {
     auto y = quant ? torch::nn::functional::linear(quant->input(x), quant->weight(weight), bias) : torch::nn::LinearImpl::forward(x);
+    if (scale != 1) y = y * scale;  // a network's `linear scale:` (airbench's head)
     if (g_observer) g_observer->seen(this, x, y);
     if (g_profiling) record(x, y, weight.size(0) * weight.size(1));
     return y;
   }
+  double scale = 1;
   LayerKind kind() const override { return LayerKind::Linear; }
 };
 TORCH_MODULE(Linear);
@@ -113,7 +126,7 @@ struct BNImpl : torch::nn::Module, CountedLayer {
   // LibTorch's BatchNorm2d cannot be subclassed from outside the library (its base's virtual
   // functions are not exported), so this is the same module written out: the same parameters,
   // buffers, names, defaults (eps 1e-5, momentum 0.1) and arithmetic (torch::batch_norm).
-  explicit BNImpl(std::int64_t features) {
+  explicit BNImpl(std::int64_t features, double momentum_ = 0.1, double eps_ = 1e-5) : momentum(momentum_), eps(eps_) {
     weight = register_parameter("weight", torch::ones({features}));
     bias = register_parameter("bias", torch::zeros({features}));
     running_mean = register_buffer("running_mean", torch::zeros({features}));
@@ -126,13 +139,14 @@ struct BNImpl : torch::nn::Module, CountedLayer {
       torch::NoGradGuard no_grad;
       num_batches_tracked += 1;
     }
-    auto y = torch::batch_norm(x, weight, bias, running_mean, running_var, is_training(), 0.1, 1e-5, at::globalContext().userEnabledCuDNN());
+    auto y = torch::batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps, at::globalContext().userEnabledCuDNN());
     if (g_profiling) record(x, y, 0);
     if (g_observer) g_observer->seen(this, x, y);
     return y;
   }
   LayerKind kind() const override { return LayerKind::BatchNorm; }
   torch::Tensor weight, bias, running_mean, running_var, num_batches_tracked;
+  double momentum, eps;
   bool folded = false;
 };
 TORCH_MODULE(BN);
@@ -156,6 +170,18 @@ struct ReLUImpl : torch::nn::ReLUImpl, CountedLayer, Fusable {
   LayerKind kind() const override { return LayerKind::ReLU; }
 };
 TORCH_MODULE(ReLU);
+
+/// nn.GELU (exact, erf-based): counted by the course2021 profiler as a ReLU module is, one op per element.
+struct GELUImpl : torch::nn::Module, CountedLayer {
+  torch::Tensor forward(const torch::Tensor& x) {
+    auto y = torch::gelu(x);
+    if (g_profiling) record(x, y, 0);
+    if (g_observer) g_observer->seen(this, x, y);
+    return y;
+  }
+  LayerKind kind() const override { return LayerKind::GELU; }
+};
+TORCH_MODULE(GELU);
 
 /// The ReLU of a forward pass written with a function call (kuangliu's `F.relu`): a module only so
 /// that `convert` can see it and fuse it; no score counts it (course2021's profiler counts ReLU

@@ -47,6 +47,16 @@ struct DenseImpl : nn::Module {
   std::vector<std::shared_ptr<BlockImpl>> bodies;
 };
 
+/// `init: dirac` (airbench): the first min(C_in, C) filters pass their own input channel through
+/// the kernel's centre (torch.nn.init.dirac_ on them); the others keep PyTorch's initialisation.
+void dirac(ConvImpl& c) {
+  torch::NoGradGuard no_grad;
+  auto& w = c.weight;
+  const std::int64_t n = std::min(w.size(0), w.size(1));
+  w.slice(0, 0, n).zero_();
+  for (std::int64_t i = 0; i < n; ++i) w[i][i][w.size(2) / 2][w.size(3) / 2] = 1;
+}
+
 template <typename M>
 Step module_step(nn::Module& owner, const std::string& name, std::shared_ptr<M> m) {
   owner.register_module(name, m);
@@ -61,10 +71,20 @@ Step layer_step(nn::Module& owner, const Layer& l) {
                         .padding(l.padding)
                         .groups(l.groups)
                         .bias(l.bias));
+      if (l.dirac) dirac(*c);
       return module_step(owner, l.name, c.ptr());
     }
-    case Op::BatchNorm: return module_step(owner, l.name, BN(l.in.c).ptr());
+    case Op::Whiten:
+      return module_step(owner, l.name,
+                         std::make_shared<WhitenImpl>(nn::Conv2dOptions(l.in.c, l.out.c, {l.kernel_h, l.kernel_w}).padding(0).bias(true),
+                                                      l.bias_epochs, l.images, l.eps));
+    case Op::BatchNorm: {
+      auto b = BN(l.in.c, l.momentum, l.eps);
+      if (!l.learn_scale) b->weight.requires_grad_(false);  // stays 1: no gradient, no decay (fit.cc skips it)
+      return module_step(owner, l.name, b.ptr());
+    }
     case Op::ReLU: return module_step(owner, l.name, ReLU().ptr());
+    case Op::GELU: return module_step(owner, l.name, GELU().ptr());
     case Op::Dropout: return module_step(owner, l.name, nn::Dropout(nn::DropoutOptions(l.p)).ptr());
     case Op::MaxPool:
       return module_step(owner, l.name,
@@ -74,6 +94,7 @@ Step layer_step(nn::Module& owner, const Layer& l) {
                          AvgPool(nn::AvgPool2dOptions({l.kernel_h, l.kernel_w}).stride(l.stride).padding(l.padding)).ptr());
     case Op::Linear: {
       auto m = Linear(nn::LinearOptions(l.in.size(), l.out.c).bias(l.bias)).ptr();
+      m->scale = l.scale;
       owner.register_module(l.name, m);
       return [m](T x) { return m->forward(x.dim() > 2 ? x.flatten(1) : x); };
     }

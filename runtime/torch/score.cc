@@ -174,7 +174,7 @@ ScoreReport course2021(const Net& net, const Census& c, bool profiler) {
     const auto* cl = dynamic_cast<const CountedLayer*>(m.get());
     if (!cl) continue;
     if (cl->kind() == LayerKind::BatchNorm) ops += 3.0 * static_cast<double>(cl->in_elems);
-    if (cl->kind() == LayerKind::ReLU) ops += static_cast<double>(cl->in_elems);
+    if (cl->kind() == LayerKind::ReLU || cl->kind() == LayerKind::GELU) ops += static_cast<double>(cl->in_elems);
     if (const auto* pool = dynamic_cast<const AvgPoolImpl*>(m.get())) {
       const auto& k = *pool->options.kernel_size();
       ops += static_cast<double>(cl->out_elems) * static_cast<double>(k[0] * k[1]);
@@ -194,14 +194,14 @@ ScoreReport course2021(const Net& net, const Census& c, bool profiler) {
                               "not quantized), BatchNorm and biases included",
                               global_bits == 32 ? 16 : global_bits),
                   "ops: conv out*[(k^2*C_in/qf + k^2*C_in - 1)/groups + bias], linear out*(in/qf + in - 1) (its counter has no bias op), "
-                  "BatchNorm 3 per input element, ReLU modules 1 per element, AvgPool2d modules out*k^2; functional calls count nothing",
+                  "BatchNorm 3 per input element, ReLU and GELU modules 1 per element, AvgPool2d modules out*k^2; functional calls count nothing",
                   "params: all leaf-module parameters / qf, zeros not counted; quantizer scales and codebooks not counted"};
   else
     r.settings = {"score = ops / 834362880 + params / 5586981 * (1 - sparsity), the course's 2021 profiler (convention: whittle)",
                   "precision: each tensor at its own bits: a layer's quantized weight bits, 16 bits (the profiler's default) where not "
                   "quantized, BatchNorm and biases at 16",
                   "ops: conv out*[(k^2*C_in/qf + k^2*C_in - 1)/groups + bias], linear out*(in/qf + in - 1 + bias), "
-                  "BatchNorm 3 per input element, ReLU modules 1 per element, AvgPool2d modules out*k^2; functional calls count nothing",
+                  "BatchNorm 3 per input element, ReLU and GELU modules 1 per element, AvgPool2d modules out*k^2; functional calls count nothing",
                   "params: all leaf-module parameters / qf, zeros not counted; quantizer scales and codebooks at 32 bits"};
   return r;
 }

@@ -57,10 +57,12 @@ Net rewound_net(StageContext& ctx, int k, torch::Device dev) {
   Net at_k = ctx.chain_net(tr.model_in);
   at_k.to(dev, trainer.channels_last);
   auto opt = make_optimizer(Params(tr).value("optimizer"), at_k, trainer.norm_bias_lr);
+  trainer.average.start(at_k);
   if (from > 0) {
     load_net(at_k, (train_entry / snapshot_name(from)).string());
     at_k.to(dev, trainer.channels_last);
     load_optimizer_file(*opt, (train_entry / optim_file_of(snapshot_name(from))).string(), dev);
+    if (trainer.average.active()) trainer.average.load((train_entry / average_file_of(snapshot_name(from))).string());
   }
   if (from < k) {
     ctx.message(fmt::format("weight rewinding: replaying epochs {} to {} of train #{} (its last snapshot before "
@@ -106,6 +108,7 @@ void run_fit(StageContext& ctx) {
   const lang::Val& opt_val = ctx.params.value("optimizer");
   if (opt_val.kind != lang::Val::Kind::Call) throw StageError("no optimizer: give `optimizer:` or put a `train` before it");
   auto opt = make_optimizer(opt_val, net, trainer.norm_bias_lr);
+  trainer.average.start(net);
   std::optional<Net> teacher = load_teacher(ctx, s, trainer);
   if (teacher) trainer.teacher = &*teacher;
   const int eval_every = static_cast<int>(ctx.params.count("eval_every"));
@@ -120,6 +123,7 @@ void run_fit(StageContext& ctx) {
     load_net(net, checkpoints.path(st.model_file()));
     net.to(dev, trainer.channels_last);
     load_optimizer_file(*opt, checkpoints.path(st.optim_file()), dev);
+    if (trainer.average.active()) trainer.average.load(checkpoints.path(average_file_of(st.model_file())));
     ctx.message(fmt::format("resuming #{} {} after epoch {} of {}", s.id, s.kind, st.epoch, epochs));
   }
   const auto t0 = std::chrono::steady_clock::now();
@@ -143,8 +147,9 @@ void run_fit(StageContext& ctx) {
     st.epoch = epoch + 1;
     const bool snapshot = snapshot_every > 0 && (epoch + 1) % snapshot_every == 0 && epoch + 1 < epochs;
     // One atomic step: a kill loses at most the epoch in progress (checkpoint.h).
-    checkpoints.commit(st, net, *opt, snapshot ? snapshot_name(epoch + 1) : "");
+    checkpoints.commit(st, net, *opt, snapshot ? snapshot_name(epoch + 1) : "", trainer.average.active() ? trainer.average.bytes() : "");
   }
+  trainer.average.finish(net);  // the stage's model is the average (lookahead: the slow weights)
   ctx.save_model(net);
   // Copies, not moves: a kill before the entry is committed must find them here again.
   for (const auto& [f, sum] : st.files)

@@ -5,6 +5,7 @@
 #include "lang/network.h"
 #include "runtime/torch/fit.h"
 #include "runtime/torch/stage_context.h"
+#include "runtime/torch/whitening.h"
 
 namespace whittle::runtime::torchrt {
 namespace {
@@ -21,6 +22,8 @@ void run_model(StageContext& ctx) {
     throw StageError(fmt::format("`classes: {}`, but the data set has {} classes", ctx.params.count("classes"), d.classes),
                      "leave `classes` out: the output layer follows the data set");
   Net net = build_model(ctx.stage, shape_of(d), seed_of(ctx.job.key));
+  // A `whiten` layer's filters come from the training images (the data's key is this stage's input).
+  init_whitening(net, d);
   ctx.save_model(net);
   ctx.model_metrics(net);
 }

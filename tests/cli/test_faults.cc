@@ -104,6 +104,35 @@ TEST_CASE("a damaged epoch checkpoint is reported and the stage goes on from its
   }, "\"status\": \"ran\"");
 }
 
+TEST_CASE("a train with lookahead and a whitening layer, killed after an epoch, resumes to the uninterrupted run's bytes", "[faults][airbench]") {
+  if (!have_strace()) return;
+  // The slow weights live in the epoch checkpoints (epoch-N.average.safetensors); the whitening
+  // bias learns in epoch 1 only; a weight rewinding replays the train from its snapshot's average.
+  const std::string recipe =
+      "recipe faults_airbench\n"
+      "network w {\n  whiten bias_epochs: 1 images: 64 -> gelu\n  conv 6 channels init: dirac -> bn learn_scale: false momentum: 0.4 -> gelu\n"
+      "  maxpool global -> linear scale: 0.5\n}\n"
+      "data synthetic size: 256\nmodel w\n"
+      "train 3 epochs optimizer: sgd(lr: 0.05, momentum: 0.9) batch: 32 average: lookahead(every: 2) snapshot_every: 1\n"
+      "prune 30%\nretrain 1 epoch rewind: weights(epoch: 2)\nevaluate\n";
+  Scratch clean;
+  clean.write("r.recipe", recipe);
+  const Result first = run_in(clean);
+  INFO(first.out);
+  REQUIRE(first.code == 0);
+  const std::string expected = entries_fingerprint(clean.dir / "cache", json_of(first));
+  const std::string key = json_of(first)["stages"][2]["key"];
+  CHECK(fs::exists(clean.dir / "cache" / "objects" / key.substr(0, 2) / key / "snapshot-2.average.safetensors"));
+  Scratch s;
+  s.write("r.recipe", recipe);
+  REQUIRE(kill_before(s, "state-2.json"));
+  REQUIRE(fs::exists(partial_of(s) / "epoch-1.average.safetensors"));
+  const Result again = run_in(s);
+  INFO(again.out);
+  CHECK(again.out.find("resuming #2 train after epoch 1 of 3") != std::string::npos);
+  CHECK(entries_fingerprint(s.dir / "cache", json_of(again)) == expected);
+}
+
 TEST_CASE("killed after its last epoch, a stage's entry is whole: losses, snapshots, one row per evaluation", "[faults]") {
   if (!have_strace()) return;
   Scratch clean, s;

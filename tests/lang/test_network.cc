@@ -283,3 +283,33 @@ TEST_CASE("a shape error inside a repeat says which repetition", "[network]") {
   REQUIRE_FALSE(d->notes.empty());
   CHECK(d->notes.front() == "in repetition 4 of 6 of the `repeat` on line 3");
 }
+
+TEST_CASE("airbench's layers: shapes and counts, their errors, and networks without them keep their keys", "[network][airbench]") {
+  // A network of the first release's layers: its canonical text, and so its cache key, is what it was.
+  auto old = built("network n {\n  conv 8 channels -> bn -> relu -> maxpool\n  linear bias: false\n}\ndata cifar10\nmodel n\nevaluate\n");
+  CHECK(old->canonical() ==
+        "network n input 3×32×32 classes 10 =sequential{0=conv(3,8,3x3,s1,p1,g1,b0);1=bn(8);2=relu;3=maxpool(2x2,s2,p0);4=linear(2048,10,b0)}");
+  // whiten 2x2 on 3 channels: 2·12 = 24 filters, 31×31; params 24·12 + 24 = 312, MACs 24·961·12 = 276,768.
+  auto n = built("network n {\n  whiten -> gelu\n  conv 8 channels init: dirac -> bn momentum: 0.4 eps: 1e-12 learn_scale: false -> gelu\n"
+                 "  maxpool global -> linear bias: false scale: 1 / 9\n}\ndata cifar10\nmodel n\nevaluate\n");
+  CHECK(at(*n, "0").out.text() == "24×31×31");
+  CHECK(at(*n, "0").params == 312);
+  CHECK(at(*n, "0").macs == 276768);
+  CHECK(at(*n, "0").bias_epochs == 3);
+  CHECK(at(*n, "0").images == 5000);
+  CHECK(at(*n, "2").dirac);
+  CHECK(at(*n, "3").momentum == Approx(0.4));
+  CHECK_FALSE(at(*n, "3").learn_scale);
+  CHECK(at(*n, "6").scale == Approx(1.0 / 9));
+  const std::string c = n->canonical();
+  CHECK(c.find("0=whiten(3,24,2x2,eps0.00050000000000000001,e3,n5000)") != std::string::npos);
+  CHECK(c.find("[dirac]") != std::string::npos);
+  CHECK(c.find("3=bn(8)[m0.40000000000000002,eps9.9999999999999998e-13,s0]") != std::string::npos);
+  CHECK(c.find("[x0.1111111111111111]") != std::string::npos);
+  CHECK(lang::net::layer_table(*n).find("whiten 2x2 3→24") != std::string::npos);
+  // Errors: a `whiten` after another layer; dirac on a grouped conv.
+  const std::string tail = "data cifar10\nmodel n\nevaluate\n";
+  CHECK(codes(*run("network n {\n  conv 8 channels\n  whiten\n  linear\n}\n" + tail)) == V{"E0407@3"});
+  CHECK(codes(*run("network n {\n  conv 8 channels\n  conv 8 channels groups: 2 init: dirac\n  linear\n}\n" + tail)) == V{"E0208@3"});
+  CHECK(codes(*run("network n {\n  whiten kernel: 40\n  linear\n}\n" + tail)) == V{"E0203@2"});
+}

@@ -9,8 +9,10 @@
 
 #include "lang/analyze.h"
 #include "runtime/torch/archs.h"
+#include "runtime/torch/layers.h"
 #include "runtime/torch/network.h"
 #include "runtime/torch/prune.h"
+#include "runtime/torch/whitening.h"
 #include "tests/torch/structured.h"
 
 using namespace whittle;
@@ -159,5 +161,73 @@ TEST_CASE("structured pruning of networks: masked and physical compute the same 
     const Built b = check(text, model, data);
     CHECK(build_net(b).module->channel_groups.size() == groups);
     whittle::test::check_masked_equals_physical([&] { return build_net(b); }, b.shape);
+  }
+}
+
+TEST_CASE("airbench's layers: whitening from the patch covariance, dirac convs, fixed-scale BN, GELU, a scaled head", "[torch][network][airbench]") {
+  const Built b = check("use \"std/nets.recipe\"\n", "model airbench w1: 8 w2: 16 w3: 16");
+  Net net = build_net(b);
+  // The checker's counts are what profiling measures (whiten 3→24 on 2x2 patches: 31×31 out).
+  CHECK(net.module->macs() == b.model->network->root.macs);
+  CHECK(params(*net.module) == b.model->network->root.params);
+
+  SECTION("the whitening filters whiten, largest eigenvalue first, checked against power iteration") {
+    torch::manual_seed(3);
+    // Correlated channels, so that the covariance is far from the identity.
+    auto base = torch::randn({64, 1, 8, 8});
+    auto images = torch::cat({base, base * 0.5 + 0.1 * torch::randn({64, 1, 8, 8}), torch::randn({64, 1, 8, 8})}, 1);
+    const auto cov = patch_covariance(images, 2);
+    // The covariance, written out patch by patch.
+    auto naive = torch::zeros({12, 12}, torch::kFloat64);
+    std::int64_t n = 0;
+    for (std::int64_t i = 0; i < 64; ++i)
+      for (int y = 0; y < 7; ++y)
+        for (int x = 0; x < 7; ++x, ++n) {
+          const auto v = images[i].slice(1, y, y + 2).slice(2, x, x + 2).reshape({12}).to(torch::kFloat64);
+          naive += torch::outer(v, v);
+        }
+    CHECK(torch::allclose(cov, naive / static_cast<double>(n), 1e-9, 1e-12));
+    const double eps = 1e-9;
+    const auto w = whitening_filters(cov, 3, 2, eps);
+    REQUIRE(w.sizes() == torch::IntArrayRef({24, 3, 2, 2}));
+    const auto f = w.slice(0, 0, 12).reshape({12, 12}).to(torch::kFloat64);
+    CHECK(torch::allclose(w.slice(0, 12, 24), -w.slice(0, 0, 12)));
+    // Whitened: the filters' outputs have unit variance and no correlation.
+    CHECK(torch::allclose(f.mm(cov).mm(f.t()), torch::eye(12, torch::kFloat64), 1e-4, 1e-4));
+    // The first filter is the top eigenvector (by power iteration, no LAPACK) over √λ.
+    auto v = torch::ones({12}, torch::kFloat64);
+    for (int it = 0; it < 500; ++it) v = cov.mv(v), v = v / v.norm();
+    const double lambda = v.dot(cov.mv(v)).item<double>();
+    const auto first = f[0] * std::sqrt(lambda + eps);
+    CHECK(std::abs(first.dot(v).item<double>()) == Approx(1).epsilon(1e-4));
+  }
+  SECTION("init_whitening fills the layer from the first training images; the model stage's weight is frozen, its bias is not") {
+    Dataset d;
+    torch::manual_seed(1);
+    d.train_x = torch::randn({40, 3, 32, 32});
+    CHECK(init_whitening(net, d) == 1);
+    auto* wl = dynamic_cast<WhitenImpl*>(net.module->named_modules()["0"].get());
+    REQUIRE(wl);
+    CHECK(torch::allclose(wl->weight, whitening_filters(patch_covariance(d.train_x, 2), 3, 2, 5e-4)));
+    CHECK_FALSE(wl->weight.requires_grad());
+    CHECK(wl->bias.requires_grad());
+  }
+  SECTION("dirac convs start as the identity; BN's scale is fixed at 1 with airbench's momentum; the head is scaled by 1/9") {
+    auto mods = net.module->named_modules();
+    auto* conv = dynamic_cast<ConvImpl*>(mods["2.0"].get());  // 24 → 8 channels: 8 identity filters
+    REQUIRE(conv);
+    auto x = torch::randn({2, 24, 5, 5});
+    CHECK(torch::allclose(conv->forward(x), x.slice(1, 0, 8), 1e-6, 1e-6));
+    auto* bn = dynamic_cast<BNImpl*>(mods["2.2"].get());
+    REQUIRE(bn);
+    CHECK(bn->momentum == Approx(0.4));
+    CHECK(bn->eps == Approx(1e-12));
+    CHECK_FALSE(bn->weight.requires_grad());
+    CHECK(bn->bias.requires_grad());
+    auto* head = dynamic_cast<LinearImpl*>(mods["6"].get());
+    REQUIRE(head);
+    auto h = torch::randn({2, 16});
+    CHECK(torch::allclose(head->forward(h), torch::nn::functional::linear(h, head->weight) / 9, 1e-6, 1e-6));
+    CHECK(dynamic_cast<GELUImpl*>(mods["1"].get()));
   }
 }

@@ -1,10 +1,14 @@
 // Augmentations, schedules and evaluation metrics of the LibTorch runner, on tiny tensors.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "lang/analyze.h"
 #include "runtime/torch/augment.h"
+#include "runtime/torch/average.h"
 #include "runtime/torch/archs.h"
 #include "runtime/torch/evaluate.h"
 #include "runtime/torch/fit.h"
@@ -252,4 +256,71 @@ TEST_CASE("precision, recall, F1 and the confusion matrix", "[torch][evaluate]")
   CHECK(s.recall == Approx(0.5));
   CHECK(s.f1 == Approx((0.5 + 0.8 + 0) / 3));
   CHECK(confusion_csv(s) == "true\\predicted,0,1,2\n0,1,1,0\n1,0,2,0\n2,1,0,0\n");
+}
+
+TEST_CASE("lookahead and EMA, step by step against a hand-computed three-step example", "[torch][average]") {
+  auto a = lang::analyze("t.recipe",
+                         "data synthetic\nmodel small_cnn\n"
+                         "train 1 epoch average: lookahead(every: 1, decay: 0.5)\n"
+                         "train 1 epoch average: ema(every: 1, decay: 0.5)\n"
+                         "train 1 epoch average: lookahead()\n");
+  REQUIRE(a->ok());
+  Net net;
+  net.module = make_arch("small_cnn", {}, {1, 12, 12, 4});
+  const auto w = net.module->parameters().front();
+  auto set = [&](double v) {
+    torch::NoGradGuard g;
+    for (auto& p : net.module->parameters()) p.fill_(v);
+  };
+  auto value = [&] { return w.flatten()[0].item<double>(); };
+  // Three steps of a stage of three; "training" moves every weight to 1 more than it was.
+  SECTION("lookahead: the slow weights move 1 - 0.5·(s/3)³ of the way, and training goes on from them") {
+    WeightAverage avg(*a->recipe.stages[2].value("average"), 3);
+    set(1);
+    avg.start(net);
+    double slow = 1;
+    for (int s = 1; s <= 3; ++s) {
+      set(value() + 1);
+      const double fast = value();
+      avg.after_step(net, s);
+      const double pull = 1 - 0.5 * std::pow(s / 3.0, 3);
+      slow = slow + pull * (fast - slow);
+      CHECK(value() == Approx(slow));
+    }
+    CHECK(slow == Approx(1 + (1 - 0.5 / 27) + (1 - 0.5 * 8 / 27) + 0.5));  // by hand: 1 → 1.98148 → 2.83333 → 3.33333
+    avg.finish(net);
+    CHECK(value() == Approx(slow));
+  }
+  SECTION("EMA: the average moves half way each step; training keeps its own weights; the stage ends on the average") {
+    WeightAverage avg(*a->recipe.stages[3].value("average"), 3);
+    set(1);
+    avg.start(net);
+    avg.after_step(net, 1);  // weights unchanged: the average stays 1
+    set(3);
+    avg.after_step(net, 2);  // (1 + 3) / 2 = 2
+    CHECK(value() == Approx(3));
+    set(4);
+    avg.after_step(net, 3);  // (2 + 4) / 2 = 3
+    CHECK(value() == Approx(4));
+    avg.finish(net);
+    CHECK(value() == Approx(3));
+  }
+  SECTION("airbench's lookahead pulls every 5th step only, a = 0.95^5·(s/T)³, and its state round-trips a checkpoint") {
+    WeightAverage avg(*a->recipe.stages[4].value("average"), 100);
+    CHECK(avg.pull(3) == 0);
+    CHECK(avg.pull(5) == Approx(1 - std::pow(0.95, 5) * std::pow(0.05, 3)));
+    CHECK(avg.pull(100) == Approx(1 - std::pow(0.95, 5)));
+    set(2);
+    avg.start(net);
+    const std::string saved = avg.bytes();
+    set(7);
+    WeightAverage other(*a->recipe.stages[4].value("average"), 100);
+    other.start(net);
+    const auto path = (std::filesystem::temp_directory_path() / "whittle-average-test.safetensors").string();
+    { std::ofstream(path, std::ios::binary) << saved; }
+    other.load(path);
+    other.finish(net);
+    CHECK(value() == Approx(2));
+    std::filesystem::remove(path);
+  }
 }
