@@ -122,6 +122,13 @@ std::function<double(double)> lr_function(const Plan& plan, const lang::StageIns
   return [last](double) { return last; };
 }
 
+/// `lr_batch: N`: the learning rate is given for batches of N images; a batch of B trains at B/N of it.
+double lr_batch_scale(const lang::StageInstance& s) {
+  const Params p(s);
+  if (!p.declares("lr_batch") || p.count("lr_batch") == 0) return 1;
+  return static_cast<double>(p.count("batch")) / static_cast<double>(p.count("lr_batch"));
+}
+
 }  // namespace
 
 Trainer::Trainer(const Plan& plan, const lang::StageInstance& s, std::string key, Dataset& data, torch::Device device,
@@ -134,7 +141,7 @@ Trainer::Trainer(const Plan& plan, const lang::StageInstance& s, std::string key
       key_(std::move(key)),
       data_(data),
       progress_(progress),
-      lr_at_(lr_function(plan, s)),
+      lr_at_([f = lr_function(plan, s), scale = lr_batch_scale(s)](double t) { return f(t) * scale; }),
       augment_(Params(plan.stage(s.data_in)).value("augment"), static_cast<std::uint64_t>(plan.stage(s.data_in).seed)),
       sparsify_(s, epochs),
       norm_bias_lr(Params(s).number("norm_bias_lr")),

@@ -111,15 +111,25 @@ TEST_CASE("every table, plot, export and claim says what it was measured on: spl
   }
 }
 
-TEST_CASE("airbench's translate, alternating flip, triangle schedule and BN-bias learning rate train the same bytes twice", "[student][airbench]") {
-  const std::string recipe = "recipe ab\ndata synthetic size: 256 augment: [translate(pad: 2), alternate_flip()]\nmodel small_cnn width: 4\n"
-                             "train 3 epochs batch: 64 optimizer: sgd(lr: 0.2, nesterov: true) schedule: triangle() norm_bias_lr: 64\nevaluate\n";
+TEST_CASE("airbench's methods train the same bytes twice: augmentations, schedule, BN-bias lr, whitening, dirac, GELU, lookahead", "[student][airbench]") {
+  const std::string recipe = "recipe ab\nuse \"std/nets.recipe\"\ndata synthetic size: 256 augment: [translate(pad: 2), alternate_flip()]\n"
+                             "model small_cnn width: 4\n"
+                             "train 3 epochs batch: 64 optimizer: sgd(lr: 0.2, nesterov: true) schedule: triangle() norm_bias_lr: 64\nevaluate\n"
+                             "network ab(w: int = 4) {\n  whiten images: 100 -> gelu\n  airbench_group(channels: $w)\n  maxpool global -> linear bias: false scale: 1 / 9\n}\n"
+                             "model ab\ntrain 3 epochs batch: 64 lr_batch: 128 optimizer: sgd(lr: 0.2, nesterov: true) norm_bias_lr: 64 "
+                             "average: lookahead(every: 2)\nevaluate tta: flip\n";
   Scratch a, b;
   a.write("r.recipe", recipe);
   b.write("r.recipe", recipe);
   const auto ja = json_of(run_in(a)), jb = json_of(run_in(b));
   CHECK(entries_fingerprint(a.dir / "cache", ja) == entries_fingerprint(b.dir / "cache", jb));
   CHECK(ja["stages"][3]["metrics"]["accuracy"] == jb["stages"][3]["metrics"]["accuracy"]);
+  CHECK(ja["stages"][6]["metrics"]["accuracy"] == jb["stages"][6]["metrics"]["accuracy"]);
+  // lr_batch: 128 with batches of 64 trains at half the lr given.
+  const std::string key = ja["stages"][5]["key"];
+  const std::string log = a.read("cache/objects/" + key.substr(0, 2) + "/" + key + "/log.txt");
+  INFO(log);
+  CHECK(log.find("lr 0.1,") != std::string::npos);
 }
 
 TEST_CASE("evaluate tta: the run, the plan's preview and a verified submission count every view in the score", "[student][airbench][tta]") {
