@@ -118,7 +118,7 @@ Step fill(nn::Module& owner, const Layer& block) {
 bool depthwise(const Layer& l) { return l.op == Op::Conv && l.groups > 1 && l.groups == l.in.c && l.groups == l.out.c; }
 
 /// The channel groups of one block and of every block inside it: a conv (not grouped) or a linear
-/// whose output goes through BN, ReLU, dropout, pooling and depthwise convs to the next conv or
+/// whose output goes through BN, ReLU, GELU, dropout, pooling and depthwise convs to the next conv or
 /// linear of the same block. Channels that leave the block (into an addition or a concatenation) are tied
 /// to what they meet there, so they are in no group.
 void find_groups(const Layer& block, const std::string& prefix, std::vector<ChannelGroup>& out) {
@@ -135,7 +135,7 @@ void find_groups(const Layer& block, const std::string& prefix, std::vector<Chan
       const Layer& n = ls[j];
       if (n.op == Op::BatchNorm) {
         g.norms.push_back(path(n));
-      } else if (n.op == Op::ReLU || n.op == Op::Dropout || n.op == Op::MaxPool || n.op == Op::AvgPool) {
+      } else if (n.op == Op::ReLU || n.op == Op::GELU || n.op == Op::Dropout || n.op == Op::MaxPool || n.op == Op::AvgPool) {
       } else if (depthwise(n)) {
         g.through.push_back(path(n));
       } else if ((n.op == Op::Conv && n.groups == 1) || n.op == Op::Linear) {

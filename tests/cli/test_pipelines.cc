@@ -72,6 +72,9 @@ TEST_CASE("pipeline smoke run: resnet18_gpu_quick", "[pipelines]") { smoke("resn
 TEST_CASE("pipeline smoke run: densenet_b3_lrr", "[pipelines]") { smoke("densenet_b3_lrr"); }
 TEST_CASE("pipeline smoke run: densenet_nano_grouped", "[pipelines]") { smoke("densenet_nano_grouped"); }
 TEST_CASE("pipeline smoke run: pytorch_to_onnx", "[pipelines]") { smoke("pytorch_to_onnx"); }
+TEST_CASE("pipeline smoke run: cifar10_90_cpu", "[pipelines][airbench]") { smoke("cifar10_90_cpu"); }
+TEST_CASE("pipeline smoke run: airbench94", "[pipelines][airbench]") { smoke("airbench94"); }
+TEST_CASE("pipeline smoke run: course_cpu", "[pipelines][airbench]") { smoke("course_cpu"); }
 
 TEST_CASE("every shipped pipeline has a smoke run in its header", "[pipelines]") {
   for (const auto& e : fs::directory_iterator(fs::path(WHITTLE_SOURCE_DIR) / "pipelines")) {

@@ -112,10 +112,11 @@ TEST_CASE("every table, plot, export and claim says what it was measured on: spl
 }
 
 TEST_CASE("airbench's methods train the same bytes twice: augmentations, schedule, BN-bias lr, whitening, dirac, GELU, lookahead", "[student][airbench]") {
-  const std::string recipe = "recipe ab\nuse \"std/nets.recipe\"\ndata synthetic size: 256 augment: [translate(pad: 2), alternate_flip()]\n"
+  const std::string recipe = "recipe ab\ndata synthetic size: 256 augment: [translate(pad: 2), alternate_flip()]\n"
                              "model small_cnn width: 4\n"
                              "train 3 epochs batch: 64 optimizer: sgd(lr: 0.2, nesterov: true) schedule: triangle() norm_bias_lr: 64\nevaluate\n"
-                             "network ab(w: int = 4) {\n  whiten images: 100 -> gelu\n  airbench_group(channels: $w)\n  maxpool global -> linear bias: false scale: 1 / 9\n}\n"
+                             "network ab(w: int = 4) {\n  whiten images: 100 -> gelu\n  conv $w channels init: dirac -> maxpool -> bn momentum: 0.4 learn_scale: false -> gelu\n"
+                             "  maxpool global -> linear bias: false scale: 1 / 9\n}\n"
                              "model ab\ntrain 3 epochs batch: 64 lr_batch: 128 optimizer: sgd(lr: 0.2, nesterov: true) norm_bias_lr: 64 "
                              "average: lookahead(every: 2)\nevaluate tta: flip\n";
   Scratch a, b;

@@ -3,12 +3,14 @@
 // exported graph itself).
 #include <catch2/catch.hpp>
 
+#include "lang/analyze.h"
 #include "runtime/executor.h"
 #include "runtime/torch/archs.h"
 #include "runtime/torch/evaluate.h"
 #include "runtime/torch/export.h"
 #include "runtime/torch/quant.h"
 #include "runtime/torch/score.h"
+#include "runtime/torch/whitening.h"
 
 #include <sstream>
 
@@ -177,4 +179,23 @@ TEST_CASE("test-time augmentation averages the explicit views' logits, and the s
   CHECK(two.at("tta_views") == 2);
   CHECK(two.at("params") == one.at("params"));
   CHECK(two.at("macs") == one.at("macs"));  // MACs stay the model's, for one pass
+}
+
+TEST_CASE("airbench's network exports to ONNX (GELU as erf) and TorchScript with the model's logits", "[torch][export][airbench]") {
+  auto a = whittle::lang::analyze("t.recipe", "use \"std/nets.recipe\"\ndata cifar10\nmodel airbench w1: 8 w2: 16 w3: 16\nevaluate\n");
+  REQUIRE(a->ok());
+  torch::manual_seed(0);
+  Net net = build_model(a->recipe.stages[1], {3, 32, 32, 10}, 0);
+  Dataset d = random_images(16);
+  d.train_x = torch::randn({64, 3, 32, 32});
+  init_whitening(net, d);
+  {
+    torch::NoGradGuard g;  // BN statistics away from 0 and 1, so that they matter
+    for (const auto& b : net.module->named_buffers())
+      if (b.key().find("running_var") != std::string::npos) b.value().uniform_(0.5, 2);
+  }
+  const std::string onnx = onnx_or_skip(net, d);
+  if (onnx.empty()) return;
+  CHECK(onnx.find("Erf") != std::string::npos);
+  CHECK(onnx_parity(onnx, net, d, false).max_logit_diff < 1e-3);
 }

@@ -214,17 +214,17 @@ TEST_CASE("airbench's layers: whitening from the patch covariance, dirac convs, 
   }
   SECTION("dirac convs start as the identity; BN's scale is fixed at 1 with airbench's momentum; the head is scaled by 1/9") {
     auto mods = net.module->named_modules();
-    auto* conv = dynamic_cast<ConvImpl*>(mods["2.0"].get());  // 24 → 8 channels: 8 identity filters
+    auto* conv = dynamic_cast<ConvImpl*>(mods["2"].get());  // 24 → 8 channels: 8 identity filters
     REQUIRE(conv);
     auto x = torch::randn({2, 24, 5, 5});
     CHECK(torch::allclose(conv->forward(x), x.slice(1, 0, 8), 1e-6, 1e-6));
-    auto* bn = dynamic_cast<BNImpl*>(mods["2.2"].get());
+    auto* bn = dynamic_cast<BNImpl*>(mods["4"].get());
     REQUIRE(bn);
     CHECK(bn->momentum == Approx(0.4));
     CHECK(bn->eps == Approx(1e-12));
     CHECK_FALSE(bn->weight.requires_grad());
     CHECK(bn->bias.requires_grad());
-    auto* head = dynamic_cast<LinearImpl*>(mods["6"].get());
+    auto* head = dynamic_cast<LinearImpl*>(mods["24"].get());
     REQUIRE(head);
     auto h = torch::randn({2, 16});
     CHECK(torch::allclose(head->forward(h), torch::nn::functional::linear(h, head->weight) / 9, 1e-6, 1e-6));
