@@ -288,11 +288,13 @@ std::map<std::string, double> size_and_cost(const Net& net, int views) {
   std::map<std::string, double> m;
   // Sparsity among the conv/linear weights that pruning touched (those with a mask: a spared
   // first or last layer is not counted); among all of them before any pruning.
-  std::int64_t total = 0, nz = 0;
+  std::int64_t total = 0, nz = 0, masked = 0;
   for (const auto& l : net.layers()) {
-    if (!net.masks.count(l.name + ".weight")) continue;
+    auto mask = net.masks.find(l.name + ".weight");
+    if (mask == net.masks.end()) continue;
     total += l.weight.numel();
     nz += Net::effective_weight(l).ne(0).sum().item<std::int64_t>();
+    masked += mask->second.eq(0).sum().item<std::int64_t>();
   }
   if (total == 0) nz = count_nonzero_prunable(net, total);
   std::int64_t zeros = 0;
@@ -301,6 +303,9 @@ std::map<std::string, double> size_and_cost(const Net& net, int views) {
   m["params"] = w;
   m["nonzero"] = w - static_cast<double>(zeros);
   m["sparsity"] = total ? 1.0 - static_cast<double>(nz) / static_cast<double>(total) : 0.0;
+  // What the masks alone remove: pruning's share, without the zeros a quantizer's rounding adds
+  // (those depend on the trained weights, so `verify` cannot expect them of a recipe).
+  m["masked_sparsity"] = total ? static_cast<double>(masked) / static_cast<double>(total) : 0.0;
   m["sparsity_all"] = w > 0 ? static_cast<double>(zeros) / w : 0.0;  // what `prune P% of: all` counts
   m["macs"] = static_cast<double>(net.module->macs());
   const Census c = census(net);  // once, for the score and the size

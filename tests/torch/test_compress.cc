@@ -422,3 +422,18 @@ TEST_CASE("a guided prune scales the scan's picks to remove its amount overall",
   spec.structured = true;
   CHECK_THROWS_AS(guided_amounts(net, scan, spec), StageError);
 }
+
+TEST_CASE("the sparsity pruning's masks make is kept apart from the zeros a quantizer's rounding adds", "[torch][score]") {
+  // verify bounds a submission's sparsity from below by what the recipe's prunes remove; the zeros of
+  // 2-bit rounding depend on the trained weights, so they are no part of that bound.
+  Net net = build("small_cnn", {1, 28, 28, 10});
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
+  prune(net, {0.5, true, "l1", false, false, false, false}, gen);
+  auto before = size_and_cost(net);
+  CHECK(before.at("masked_sparsity") == Approx(0.5).margin(1e-3));
+  CHECK(before.at("sparsity") == Approx(before.at("masked_sparsity")));
+  quantize_all(net, {"uniform", 2, 32});
+  const auto after = size_and_cost(net);
+  CHECK(after.at("masked_sparsity") == Approx(before.at("masked_sparsity")));
+  CHECK(after.at("sparsity") > after.at("masked_sparsity") + 0.01);  // 2-bit rounding zeroes ~2% more here
+}
