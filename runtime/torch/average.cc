@@ -19,12 +19,12 @@ WeightAverage::WeightAverage(const lang::Val& average, std::int64_t total_steps)
   decay_ = p.number("decay");
 }
 
-std::vector<torch::Tensor> WeightAverage::tensors(const Net& net) const {
-  std::vector<torch::Tensor> out;
+std::vector<std::pair<std::string, torch::Tensor>> WeightAverage::state(const Net& net) {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
   for (const auto& p : net.module->named_parameters())
-    if (p.value().is_floating_point()) out.push_back(p.value());
+    if (p.value().is_floating_point()) out.emplace_back("p." + p.key(), p.value());
   for (const auto& b : net.module->named_buffers())
-    if (b.value().is_floating_point()) out.push_back(b.value());
+    if (b.value().is_floating_point()) out.emplace_back("b." + b.key(), b.value());
   return out;
 }
 
@@ -33,11 +33,10 @@ void WeightAverage::start(const Net& net) {
   torch::NoGradGuard no_grad;
   names_.clear();
   slow_.clear();
-  for (const auto& p : net.module->named_parameters())
-    if (p.value().is_floating_point()) names_.push_back("p." + p.key());
-  for (const auto& b : net.module->named_buffers())
-    if (b.value().is_floating_point()) names_.push_back("b." + b.key());
-  for (const auto& t : tensors(net)) slow_.push_back(t.detach().clone());
+  for (const auto& [name, t] : state(net)) {
+    names_.push_back(name);
+    slow_.push_back(t.detach().clone());
+  }
 }
 
 double WeightAverage::pull(std::int64_t step) const {
@@ -52,10 +51,10 @@ void WeightAverage::after_step(Net& net, std::int64_t step) {
   const double w = pull(step);
   if (w == 0) return;
   torch::NoGradGuard no_grad;
-  const auto fast = tensors(net);
+  const auto fast = state(net);
   for (std::size_t i = 0; i < fast.size(); ++i) {
-    slow_[i].lerp_(fast[i], w);
-    if (kind_ == Kind::Lookahead) fast[i].copy_(slow_[i]);
+    slow_[i].lerp_(fast[i].second, w);
+    if (kind_ == Kind::Lookahead) fast[i].second.copy_(slow_[i]);
   }
   if (kind_ == Kind::Lookahead) net.apply_masks();
 }
@@ -63,8 +62,8 @@ void WeightAverage::after_step(Net& net, std::int64_t step) {
 void WeightAverage::finish(Net& net) {
   if (!active()) return;
   torch::NoGradGuard no_grad;
-  const auto fast = tensors(net);
-  for (std::size_t i = 0; i < fast.size(); ++i) fast[i].copy_(slow_[i]);
+  const auto fast = state(net);
+  for (std::size_t i = 0; i < fast.size(); ++i) fast[i].second.copy_(slow_[i]);
   net.apply_masks();
 }
 

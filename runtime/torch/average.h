@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lang/checked.h"
@@ -43,7 +44,8 @@ class WeightAverage {
 
  private:
   enum class Kind { None, Lookahead, Ema };
-  std::vector<torch::Tensor> tensors(const Net& net) const;
+  /// The model's floating-point parameters and buffers, named as in its checkpoint ("p.NAME", "b.NAME").
+  static std::vector<std::pair<std::string, torch::Tensor>> state(const Net& net);
   Kind kind_ = Kind::None;
   std::int64_t every_ = 1, total_ = 1;
   double decay_ = 0;
