@@ -16,6 +16,7 @@ thread_local bool g_calibrating = false;
 
 void to_json(nlohmann::json& j, const QuantSpec& s) {
   j = {{"method", s.method}, {"bits", s.bits}, {"activations", s.abits}, {"per_channel", s.per_channel}, {"stochastic", s.stochastic}};
+  if (s.range != "minmax") j["range"] = s.range;  // absent in the files of models quantized before `range:`
 }
 void from_json(const nlohmann::json& j, QuantSpec& s) {
   s.method = j.at("method").get<std::string>();
@@ -23,6 +24,7 @@ void from_json(const nlohmann::json& j, QuantSpec& s) {
   s.abits = j.at("activations").get<int>();
   s.per_channel = j.at("per_channel").get<bool>();
   s.stochastic = j.at("stochastic").get<bool>();
+  s.range = j.value("range", std::string("minmax"));
 }
 
 namespace {
@@ -38,10 +40,41 @@ T nearest(const T& v, const T& levels) {
   return levels.index_select(0, torch::bucketize(v.flatten(), mids)).view(v.sizes());
 }
 
+/// The per-tensor affine fake quantization of `x` on [min(lo, 0), max(hi, 0)] (zero exact) at
+/// 2^bits - 1 steps, clipped; `x` itself when `straight_through` is false, else its gradient passes
+/// inside the range.
+T affine(const T& x, const T& lo, const T& hi, double levels, bool straight_through) {
+  const T l = torch::clamp_max(lo, 0).to(x.dtype()), h = torch::clamp_min(hi, 0).to(x.dtype());
+  const T scale = torch::clamp_min((h - l) / levels, 1e-8);
+  const T zero = torch::round(-l / scale);
+  const T xc = torch::minimum(torch::maximum(x, -zero * scale), (levels - zero) * scale);
+  const T q = (torch::clamp(torch::round(xc.detach() / scale) + zero, 0, levels) - zero) * scale;
+  return straight_through ? ste(xc, q) : q;
+}
+
+/// The range of one batch for `range: mse`: [xmin, xmax] scaled by the factor of 1, 0.95, ..., 0.05
+/// whose quantization has the least squared error over a sample of about 2^16 elements: whole
+/// images evenly spaced through the batch, then every k-th element (deterministic, and cheap beside
+/// the layer: nothing the size of the batch is copied).
+std::pair<T, T> mse_range(const T& x, const T& xmin, const T& xmax, double levels) {
+  constexpr std::int64_t kSample = std::int64_t{1} << 16;
+  const std::int64_t n = x.size(0), per_image = std::max<std::int64_t>(1, x.numel() / std::max<std::int64_t>(1, n));
+  const std::int64_t images = std::min(n, (kSample + per_image - 1) / per_image);
+  const T picked = images < n ? x.detach().index_select(0, torch::div(torch::arange(images, torch::dtype(torch::kLong).device(x.device())) * n, images, "floor")) : x.detach();
+  const T flat = picked.flatten().to(xmin.dtype());
+  const T v = flat.slice(0, 0, flat.numel(), std::max<std::int64_t>(1, flat.numel() / kSample));
+  const T factors = torch::arange(20, 0, -1, v.options()) / 20;  // [K]
+  const T lo = (torch::clamp_max(xmin, 0) * factors).unsqueeze(1), hi = (torch::clamp_min(xmax, 0) * factors).unsqueeze(1);
+  const T err = (affine(v.unsqueeze(0), lo, hi, levels, false) - v.unsqueeze(0)).square().sum(1);
+  const T best = err.argmin();
+  return {lo.squeeze(1).index({best}), hi.squeeze(1).index({best})};
+}
+
 /// What every quantizer shares: its spec and the activation quantizer of the layer's input.
 struct Base : LayerQuantizer {
   QuantSpec spec;
   T lo, hi;  ///< the activation range: calibrated, then a moving average while training
+  int calibrated = 0;  ///< batches seen while calibrating `range: mse` (their ranges are averaged)
 
   explicit Base(QuantSpec s) : spec(std::move(s)) {
     if (spec.abits < 32 && spec.method != "float") {
@@ -53,9 +86,18 @@ struct Base : LayerQuantizer {
   T input(const T& x) override {
     if (spec.method == "float") return ste(x, x.to(torch::kHalf).to(x.scalar_type()));
     if (spec.abits >= 32) return x;
+    const double levels = std::ldexp(1.0, spec.abits) - 1;
     {
       torch::NoGradGuard no_grad;
-      const T xmin = x.detach().min().to(lo.dtype()), xmax = x.detach().max().to(hi.dtype());
+      T xmin = x.detach().min().to(lo.dtype()), xmax = x.detach().max().to(hi.dtype());
+      const bool mse = spec.range == "mse";
+      if (mse && (g_calibrating || is_training())) std::tie(xmin, xmax) = mse_range(x, xmin, xmax, levels);
+      if (g_calibrating && mse) {  // the mean of the batches' ranges
+        const double n = calibrated++;
+        lo.copy_(torch::where(torch::isfinite(lo), (lo * n + xmin) / (n + 1), xmin));
+        hi.copy_(torch::where(torch::isfinite(hi), (hi * n + xmax) / (n + 1), xmax));
+        return x;
+      }
       if (g_calibrating) {
         lo.copy_(torch::minimum(lo, xmin));
         hi.copy_(torch::maximum(hi, xmax));
@@ -66,14 +108,7 @@ struct Base : LayerQuantizer {
         hi.copy_(torch::where(torch::isfinite(hi), hi * 0.99 + xmax * 0.01, xmax));
       }
     }
-    // Per-tensor affine on [min(lo, 0), max(hi, 0)] so that zero is exact; clipped straight-through.
-    const double levels = std::ldexp(1.0, spec.abits) - 1;
-    const T l = torch::clamp_max(lo, 0).to(x.dtype()), h = torch::clamp_min(hi, 0).to(x.dtype());
-    const T scale = torch::clamp_min((h - l) / levels, 1e-8);
-    const T zero = torch::round(-l / scale);
-    const T xc = torch::minimum(torch::maximum(x, -zero * scale), (levels - zero) * scale);
-    const T q = (torch::clamp(torch::round(xc.detach() / scale) + zero, 0, levels) - zero) * scale;
-    return ste(xc, q);
+    return affine(x, lo, hi, levels, true);
   }
 };
 
@@ -235,6 +270,7 @@ QuantSpec quant_spec(const lang::StageInstance& s) {
   q.abits = static_cast<int>(params.count("activations"));
   q.per_channel = params.word("granularity") == "per_channel";
   q.stochastic = params.flag("stochastic");
+  q.range = params.word("range");
   if (q.method == "float") q.abits = 16;
   if ((q.method == "uniform" || q.method == "apot") && (q.bits < 2 || q.bits > 16))
     throw StageError(fmt::format("`{}` quantization takes 2 to 16 bits, not {}", q.method, q.bits),
@@ -244,6 +280,13 @@ QuantSpec quant_spec(const lang::StageInstance& s) {
   if (q.abits != 32 && q.method != "float" && (q.abits < 2 || q.abits > 16))
     throw StageError(fmt::format("activations are quantized to 2 to 16 bits (or left in float at 32), not {}", q.abits),
                      "write `activations: 8 bits`, or leave `activations:` out");
+  if (q.range != "minmax" && q.abits >= 32)
+    throw StageError("`range:` is how quantized activations take their range, and this stage leaves them in float",
+                     "add `activations: 8 bits` (or fewer), or remove `range:`");
+  if (const auto b = params.count("first_last"); b > 0 && (q.method != "uniform" || b < 2 || b > 16))
+    throw StageError(q.method != "uniform" ? fmt::format("`first_last:` sets the bits of uniform quantization's end layers, and this stage is `{}`", q.method)
+                                           : fmt::format("`first_last:` takes 2 to 16 bits, not {}", b),
+                     q.method != "uniform" ? "remove `first_last:`" : "write `first_last: 8 bits`");
   if (q.stochastic && q.method != "binary")
     throw StageError("`stochastic: true` is for BinaryConnect", "write `quantize 1 bit binary stochastic: true`, or remove it");
   return q;
@@ -251,16 +294,26 @@ QuantSpec quant_spec(const lang::StageInstance& s) {
 
 int quantize_net(Net& net, const lang::StageInstance& s, int kmeans_iterations) {
   const QuantSpec q = quant_spec(s);
-  const std::string which = Params(s).word("layers");
-  int count = 0;
+  const Params params(s);
+  const std::string which = params.word("layers");
+  std::vector<torch::nn::Module*> chosen;
   for (auto& l : net.layers()) {
     const bool conv = l.layer->kind() == LayerKind::Conv;
-    if (which == "all" || (which == "conv") == conv) quantize_layer(*l.module, q, true, kmeans_iterations), ++count;
+    if (which == "all" || (which == "conv") == conv) chosen.push_back(l.module);
   }
+  // `first_last: B bits`: the first and the last chosen layers' weights (and activations, when
+  // quantized) at B bits, the usual guard of a few-bit network's input and logits.
+  QuantSpec ends = q;
+  if (const int b = static_cast<int>(params.count("first_last")); b > 0) {
+    ends.bits = b;
+    if (q.abits < 32) ends.abits = b;
+  }
+  for (std::size_t i = 0; i < chosen.size(); ++i)
+    quantize_layer(*chosen[i], i == 0 || i + 1 == chosen.size() ? ends : q, true, kmeans_iterations);
   if (q.method == "float" && which == "all") net.half = true;
   net.masks_changed();
   net.apply_masks();
-  return count;
+  return static_cast<int>(chosen.size());
 }
 
 const QuantSpec& spec_of(const LayerQuantizer& q) { return dynamic_cast<const Base&>(q).spec; }

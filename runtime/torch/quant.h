@@ -10,7 +10,9 @@
 //   fixed scale per layer (mean |w| at quantization time).
 // Activations, when asked (`activations: A bits`), are quantized per tensor, affine, at each
 // quantized layer's input, with ranges calibrated on training batches and then tracked by a moving
-// average while retraining (PyTorch's QAT default).
+// average while retraining (PyTorch's QAT default). The range of a batch is its min and max
+// (`range: minmax`), or that range shrunk to the clipping that quantizes the batch with the least
+// squared error (`range: mse`, what few-bit activations need: outliers otherwise stretch the steps).
 #pragma once
 #include <nlohmann/json_fwd.hpp>
 #include <torch/torch.h>
@@ -30,6 +32,7 @@ struct QuantSpec {
   int abits = 32;      ///< activations; 32: left in float
   bool per_channel = true;
   bool stochastic = false;
+  std::string range = "minmax";  ///< activation range per batch: minmax, mse
 };
 void to_json(nlohmann::json& j, const QuantSpec& s);
 void from_json(const nlohmann::json& j, QuantSpec& s);
@@ -41,8 +44,9 @@ QuantSpec quant_spec(const lang::StageInstance& quantize_stage);
 /// widths) do not depend on where the centroids settle.
 constexpr int kKMeansIterations = 100;
 
-/// Puts the quantizers of a `quantize` stage on the layers it chooses (`layers:`), without
-/// calibrating activations; returns how many layers it quantized.
+/// Puts the quantizers of a `quantize` stage on the layers it chooses (`layers:`; the first and the
+/// last of them at `first_last:` bits when given), without calibrating activations; returns how
+/// many layers it quantized.
 int quantize_net(Net& net, const lang::StageInstance& quantize_stage, int kmeans_iterations = kKMeansIterations);
 
 /// True while activation ranges are being calibrated: quantizers observe their inputs, pass them through.
