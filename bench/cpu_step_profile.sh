@@ -13,6 +13,8 @@
 #      threads-1       --threads 1
 #      avx2            oneDNN limited to AVX2 kernels (ONEDNN_MAX_CPU_ISA=AVX2; default: the best the CPU has)
 #      omp-passive     OMP_WAIT_POLICY=PASSIVE (worker threads sleep between parallel regions)
+#      aten-avx512     ATEN_CPU_CAPABILITY=avx512: LibTorch's own kernels (GELU's erf, BatchNorm, the
+#                      optimizer) in their AVX-512 build, where the CPU has it (perf shows AVX2 by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:-${WHITTLE_DATA:-$(cd .. && pwd)/shared/data}}
@@ -65,6 +67,7 @@ for ((r = 1; r <= reps; r++)); do
   run threads-1 $recipe -- --threads 1
   run avx2 $recipe ONEDNN_MAX_CPU_ISA=AVX2 DNNL_MAX_CPU_ISA=AVX2 -- --threads 2
   run omp-passive $recipe OMP_WAIT_POLICY=PASSIVE -- --threads 2
+  run aten-avx512 $recipe ATEN_CPU_CAPABILITY=avx512 -- --threads 2
 done
 python3 - "$work/runs.txt" <<'PY'
 import statistics, sys
