@@ -41,8 +41,9 @@ Strategy::Strategy(std::vector<Dimension> dims, std::vector<double> objectives, 
   for (int c = 0; c < static_cast<int>(n); ++c) {
     least[c] = c;
     int best_pred = -1;
+    const std::vector<int> at = choices(c);
     for (std::size_t d = 0; d < dims_.size(); ++d) {
-      if (!dims_[d].monotone || choices(c)[d] == 0) continue;
+      if (!dims_[d].monotone || at[d] == 0) continue;
       const int p = least[c - stride_[d]];
       if (best_pred < 0 || before(p, best_pred)) best_pred = p;
     }
