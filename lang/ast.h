@@ -73,16 +73,25 @@ struct Param {
 };
 
 struct Stmt {
-  enum class Kind { Recipe, Let, Use, Seed, From, Repeat, Sweep, Define, Chain, Network };
+  enum class Kind { Recipe, Let, Use, Seed, From, Repeat, Sweep, Define, Chain, Network, Search, Choose };
   Kind kind = Kind::Chain;
   Span span;
-  std::string name;  ///< recipe name, let name, sweep variable, define or network name
+  std::string name;  ///< recipe name, let name, sweep or choose variable, define or network name, search objective
   Span name_span;
-  Value value;       ///< let value, use path, seed, from reference, repeat count, sweep values
+  Value value;       ///< let value, use path, seed, from reference, repeat count, sweep or choose values, search bar
+  /// Search: the constraint's metric and operator (`>=`, `<=`), its named arguments (`budget:`,
+  /// `seeds:`) and `as` name. Choose: `monotone` in `flag`.
+  std::string metric;
+  Span metric_span;
+  std::string op;
+  std::vector<Arg> args;
+  std::string as_name;
+  Span as_span;
+  bool flag = false;
   std::vector<Stage> chain;  ///< Chain: the stages joined by `->` (one for a plain line)
   std::vector<Param> params;  ///< Define, Network
   bool has_params = false;    ///< Network: written with a parameter list `(...)`
-  std::vector<Stmt> body;     ///< Repeat, Sweep, Define, Network
+  std::vector<Stmt> body;     ///< Repeat, Sweep, Search, Define, Network
   Span body_span;             ///< from `{` to `}`
 };
 

@@ -189,7 +189,7 @@ struct Builder {
   ast::Arg arg(const Node& n) const {
     ast::Arg a;
     a.span = span(n);
-    if (n.is_type<g::named_arg>() || n.is_type<g::block_arg>()) {
+    if (n.is_type<g::named_arg>() || n.is_type<g::block_arg>() || n.is_type<g::search_arg>()) {
       a.named = true;
       const Node* name = find<g::arg_name>(n);
       a.name = name ? name->string() : "";
@@ -287,6 +287,28 @@ struct Builder {
       set_name(find<g::sweep_var>(n));
       if (const Node* v = find<g::sweep_values>(n)) s.value = value(*v);
       if (const Node* b = find<g::block>(n)) body(*b, s);
+    } else if (n.is_type<g::search_stmt>()) {
+      s.kind = K::Search;
+      set_name(find<g::search_objective>(n));
+      if (const Node* m = find<g::search_metric>(n)) {
+        s.metric = m->string();
+        s.metric_span = span(*m);
+      }
+      if (const Node* o = find<g::search_op>(n)) s.op = o->string();
+      if (const Node* v = find<g::search_bar>(n)) s.value = value(*v);
+      for (const auto& c : n.children) {
+        if (c->is_type<g::search_arg>()) s.args.push_back(arg(*c));
+        if (c->is_type<g::as_name>()) {
+          s.as_name = c->string();
+          s.as_span = span(*c);
+        }
+      }
+      if (const Node* b = find<g::block>(n)) body(*b, s);
+    } else if (n.is_type<g::choose_stmt>()) {
+      s.kind = K::Choose;
+      set_name(find<g::choose_var>(n));
+      if (const Node* v = find<g::choose_values>(n)) s.value = value(*v);
+      s.flag = find<g::choose_monotone>(n) != nullptr;
     } else if (n.is_type<g::define_stmt>()) {
       s.kind = K::Define;
       set_name(find<g::define_name>(n));

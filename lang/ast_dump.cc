@@ -99,6 +99,21 @@ void dump_stmts(std::string& out, const std::vector<Stmt>& stmts, int depth) {
       case Stmt::Kind::From: out += "from "; dump_value(out, s.value); break;
       case Stmt::Kind::Repeat: out += "repeat "; dump_value(out, s.value); break;
       case Stmt::Kind::Sweep: out += "sweep " + s.name + " in "; dump_value(out, s.value); break;
+      case Stmt::Kind::Search:
+        out += "search lowest " + s.name + " where " + s.metric + " " + s.op + " ";
+        dump_value(out, s.value);
+        if (!s.args.empty()) {
+          out += " (";
+          dump_args(out, s.args);
+          out += ")";
+        }
+        if (!s.as_name.empty()) out += " as " + s.as_name;
+        break;
+      case Stmt::Kind::Choose:
+        out += "choose " + s.name + " in ";
+        dump_value(out, s.value);
+        if (s.flag) out += " monotone";
+        break;
       case Stmt::Kind::Define:
       case Stmt::Kind::Network:
         out += (s.kind == Stmt::Kind::Define ? "define " : "network ") + s.name + "(";

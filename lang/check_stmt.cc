@@ -109,6 +109,12 @@ void Checker::stmt(const ast::Stmt& s, Frame& f) {
     }
     case K::Repeat: repeat(s, f); break;
     case K::Sweep: sweep(s, f); break;
+    case K::Search: search(s, f); break;
+    case K::Choose:
+      diags_.add(Diagnostic::make("E0309", s.span, "`choose` belongs directly inside a `search` block", "outside a search")
+                     .with_help("put it at the top of `search lowest ... where ... { choose ...; BODY }`; to train every value, "
+                                "use `sweep NAME in VALUES { ... }`"));
+      break;
     case K::Chain:
       for (const ast::Stage& st : s.chain) stage(st, f);
       break;
@@ -134,16 +140,16 @@ void Checker::repeat(const ast::Stmt& s, Frame& f) {
   }
 }
 
-void Checker::sweep(const ast::Stmt& s, Frame& f) {
+std::optional<std::vector<Checker::Binding>> Checker::values_of(const ast::Stmt& s, NameInfo::Kind kind) {
   // The values: a list (items checked lazily at each use) or a range (expanded now).
   std::vector<Binding> items;
   const ast::Value* v = &s.value;
   for (int hops = 0; v->kind == ast::Value::Kind::Ref && hops < static_cast<int>(kMaxNesting); ++hops) {
     const Binding* b = lookup(v->text, v->span);
-    if (!b) return;
+    if (!b) return std::nullopt;
     if (!b->lazy) {
       if (b->val.kind == Val::Kind::List) {
-        for (const Val& item : b->val.items) items.push_back(Binding{NameInfo::Kind::SweepVar, s.name_span, -1, nullptr, item});
+        for (const Val& item : b->val.items) items.push_back(Binding{kind, s.name_span, -1, nullptr, item});
         v = nullptr;
       }
       break;
@@ -151,21 +157,31 @@ void Checker::sweep(const ast::Stmt& s, Frame& f) {
     v = b->lazy;
   }
   if (v && v->kind == ast::Value::Kind::Range) {
-    for (Val& item : expand_range(*v)) items.push_back(Binding{NameInfo::Kind::SweepVar, s.name_span, -1, nullptr, item});
+    for (Val& item : expand_range(*v)) items.push_back(Binding{kind, s.name_span, -1, nullptr, item});
   } else if (v && v->kind == ast::Value::Kind::List) {
-    for (const ast::Value& item : v->items) items.push_back(Binding{NameInfo::Kind::SweepVar, s.name_span, -1, &item, {}});
+    for (const ast::Value& item : v->items) items.push_back(Binding{kind, s.name_span, -1, &item, {}});
   } else if (v) {
-    diags_.add(Diagnostic::make("E0202", s.value.span, "a sweep runs over a list `[a, b]` or a range `0%..80% by 10%`",
+    const char* what = kind == NameInfo::Kind::Choose ? "a `choose`" : "a sweep";
+    diags_.add(Diagnostic::make("E0202", s.value.span, fmt::format("{} runs over a list `[a, b]` or a range `0%..80% by 10%`", what),
                                 "not a list or range"));
-    return;
+    return std::nullopt;
   }
-  for (Binding& b : items) {
+  return items;
+}
+
+std::string Checker::label_of(const Binding& b) const {
+  return b.lazy ? std::string(sources_.file(b.lazy->span.file).text().substr(b.lazy->span.begin, b.lazy->span.end - b.lazy->span.begin))
+                : b.val.canonical();
+}
+
+void Checker::sweep(const ast::Stmt& s, Frame& f) {
+  auto items = values_of(s, NameInfo::Kind::SweepVar);
+  if (!items) return;
+  for (Binding& b : *items) {
     if (!spend(s.span)) return;
     Frame branch = f;
     scopes_.emplace_back();
-    const std::string label = b.lazy ? std::string(sources_.file(b.lazy->span.file).text().substr(
-                                           b.lazy->span.begin, b.lazy->span.end - b.lazy->span.begin))
-                                     : b.val.canonical();
+    const std::string label = label_of(b);
     bind(s.name, s.name_span, b);
     where_.push_back(fmt::format("sweep {}={}", s.name, label));
     block(s.body, branch);
@@ -191,7 +207,7 @@ void Checker::bind(const std::string& name, Span span, Binding b) {
                    .with_help("rename one of them"));
     return;
   }
-  if (define_stack_.empty() || b.kind != NameInfo::Kind::SweepVar) {
+  if (define_stack_.empty() || (b.kind != NameInfo::Kind::SweepVar && b.kind != NameInfo::Kind::Choose)) {
     auto idx = name_index_.find(span);
     if (idx == name_index_.end()) {
       idx = name_index_.emplace(span, static_cast<int>(out_.names.size())).first;

@@ -64,6 +64,21 @@ const Val* StageInstance::value(const std::string& name) const {
   return p ? &p->value : nullptr;
 }
 
+std::string SearchSpace::label(std::size_t candidate) const {
+  std::string out;
+  const Candidate& c = candidates[candidate];
+  for (std::size_t d = 0; d < dims.size(); ++d)
+    out += (d ? " " : "") + dims[d].name + "=" + dims[d].labels[static_cast<std::size_t>(c.choices[d])];
+  return out;
+}
+
+int SearchSpace::candidate_of(int stage) const {
+  for (std::size_t c = 0; c < candidates.size(); ++c)
+    for (const Run& r : candidates[c].runs)
+      if (stage >= r.begin && stage < r.end) return static_cast<int>(c);
+  return -1;
+}
+
 std::string dump(const CheckedRecipe& r, const SourceMap& sources) {
   std::string out = fmt::format("recipe {}: {} stage{}\n", r.name, r.stages.size(), r.stages.size() == 1 ? "" : "s");
   for (const StageInstance& s : r.stages) {

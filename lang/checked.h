@@ -50,6 +50,40 @@ struct CheckedParam {
   bool named = false;       ///< written `name: value` (labels print it as written)
 };
 
+/// A `search` (docs/search.md): its space and, per candidate, the stages that make and measure it.
+/// Candidates are numbered row-major over the dimensions (the first varies slowest), as a sweep of
+/// the same body lists them.
+struct SearchSpace {
+  struct Dim {
+    std::string name;
+    std::vector<std::string> labels;  ///< each value as written: "50%", "4 bits"
+    bool monotone = false;
+  };
+  /// One seed's training of a candidate: its stages [begin, end), the model it ends with and the
+  /// `evaluate` that measures the constraint.
+  struct Run {
+    int begin = 0, end = 0;
+    int model = -1;
+    int evaluate = -1;
+  };
+  struct Candidate {
+    std::vector<int> choices;  ///< per dimension, an index into its labels
+    std::vector<Run> runs;     ///< one per seed
+  };
+  std::vector<Dim> dims;
+  std::vector<Candidate> candidates;
+  std::string objective;   ///< course2025, ..., params, macs, size
+  std::string metric;      ///< accuracy, f1, ..., loss, latency
+  bool at_most = false;    ///< `<=`: the metric must not exceed the bar
+  double bar = 0;          ///< in the metric's own scale (accuracy 0.9, latency in ms)
+  int budget = 0;          ///< most trainings; 0: no limit
+  int seeds = 1;
+  /// "amount=50% bits=4 bits".
+  std::string label(std::size_t candidate) const;
+  /// The candidate whose stages hold `stage`, or -1.
+  int candidate_of(int stage) const;
+};
+
 struct StageInstance {
   int id = 0;
   std::string kind;        ///< catalog stage (aliases resolved: finetune → retrain)
@@ -70,6 +104,8 @@ struct StageInstance {
   std::shared_ptr<const net::Network> network;
   /// `model torchscript path: P`: P resolved against the recipe's folder (its content is keyed).
   std::string file;
+  /// `search`: the space it chooses from (lang/check_search.cc).
+  std::shared_ptr<const SearchSpace> search;
 
   const CheckedParam* param(const std::string& name) const;
   const Val* value(const std::string& name) const;
@@ -78,7 +114,7 @@ struct StageInstance {
 
 /// A `let`, `as`, or sweep name, for the unused-name lint.
 struct NameInfo {
-  enum class Kind { Let, As, SweepVar };
+  enum class Kind { Let, As, SweepVar, Choose };
   std::string name;
   Kind kind = Kind::Let;
   Span span;

@@ -47,6 +47,13 @@ class Checker {
   void stmt(const ast::Stmt& s, Frame& f);
   void repeat(const ast::Stmt& s, Frame& f);
   void sweep(const ast::Stmt& s, Frame& f);
+  /// A sweep's or a choose's values as bindings of its name; nullopt when reported.
+  std::optional<std::vector<Binding>> values_of(const ast::Stmt& s, NameInfo::Kind kind);
+  std::string label_of(const Binding& b) const;
+  // check_search.cc
+  void search(const ast::Stmt& s, Frame& f);
+  /// The constraint's `evaluate` of a candidate's first run, checked (E0310, E0312); false when reported.
+  bool search_measures(const ast::Stmt& s, const SearchSpace& space, int begin, int end, int& evaluate);
   void stage(const ast::Stage& st, Frame& f);
   /// `model NET`: the network declaration and the argument that names it.
   struct NetworkUse {
@@ -135,6 +142,7 @@ class Checker {
   std::map<const ParamDef*, std::optional<Val>> default_cache_;  ///< checked once per catalog parameter
   std::map<std::string, ast::Value> override_values_;
   bool stopped_ = false;
+  bool in_search_ = false;  ///< checking a search's body (a search inside one is refused)
   bool bind_failed_ = false;  ///< the last bind_args call reported a problem with an argument
   std::vector<const ast::Value*> resolving_;  ///< the `let` values being followed (`let a = $b`), to find `let a = $a`
   std::size_t work_ = 0;

@@ -41,6 +41,11 @@ const std::vector<CodeInfo>& all_codes() {
       {"E0306", "too_many_stages", Severity::Error, "a recipe that unrolls into more stages than whittle will run"},
       {"E0307", "not_on_scripted_model", Severity::Error, "a stage or option that a model scripted in PyTorch cannot take, such as `convert`"},
       {"E0308", "export_after_convert", Severity::Error, "an ONNX or TorchScript export of a `convert`ed (int8) model, which neither writer can express"},
+      // Search (lang/check_search.cc, docs/search.md).
+      {"E0309", "search_without_choice", Severity::Error, "a `search` with no `choose` line, or a `choose` outside a `search`"},
+      {"E0310", "search_on_test", Severity::Error, "a `search` whose constraint is measured on the test set, or not measured at all"},
+      {"E0311", "search_too_large", Severity::Error, "a `search` of more than 10,000 candidates"},
+      {"E0312", "search_constraint", Severity::Error, "a constraint the body cannot measure or compares the wrong way (`accuracy <= 90%`), or a `search` inside another"},
       // Networks: shapes and layers (lang/check_network.cc).
       {"E0401", "shortcut_shape", Severity::Error, "a `residual` whose body changes the shape under `shortcut: identity`"},
       {"E0402", "map_too_small", Severity::Error, "a kernel, stride or pool that shrinks the map below 1×1"},
@@ -56,7 +61,7 @@ const std::vector<CodeInfo>& all_codes() {
       {"W0001", "milestone_past_end", Severity::Warning, "a schedule milestone at or past the stage's last epoch"},
       {"W0002", "prune_without_retrain", Severity::Warning, "a prune followed by no retraining before it is used"},
       {"W0003", "extreme_sparsity", Severity::Warning, "cumulative sparsity of 99% or more"},
-      {"W0004", "unused_name", Severity::Warning, "a `let` or sweep name that is never used (an `as` name is a label too: the report and `submit --model` use it)"},
+      {"W0004", "unused_name", Severity::Warning, "a `let`, sweep or choose name that is never used (an `as` name is a label too: the report and `submit --model` use it)"},
       {"W0005", "no_evaluate", Severity::Warning, "a recipe that never evaluates its model"},
       {"W0006", "unknown_lint", Severity::Warning, "`allow(...)` of a lint that does not exist"},
       {"W0007", "selects_on_test", Severity::Warning, "a sensitivity scan (and the prune it guides) measured on the test set"},

@@ -116,6 +116,12 @@ class Formatter {
       case K::From: head = "from " + format_value(s.value); break;
       case K::Repeat: head = "repeat " + format_value(s.value); break;
       case K::Sweep: head = "sweep " + s.name + " in " + format_value(s.value); break;
+      case K::Search:
+        head = "search lowest " + s.name + " where " + s.metric + " " + s.op + " " + format_value(s.value);
+        for (const ast::Arg& a : s.args) head += " " + format_arg(a);
+        if (!s.as_name.empty()) head += " as " + s.as_name;
+        break;
+      case K::Choose: head = "choose " + s.name + " in " + format_value(s.value) + (s.flag ? " monotone" : ""); break;
       case K::Define:
       case K::Network: {
         head = (s.kind == K::Define ? "define " : "network ") + s.name;
@@ -168,7 +174,7 @@ class Formatter {
       prev = line(s.span.end > s.span.begin ? s.span.end - 1 : s.span.begin);
       return;
     }
-    const bool has_block = s.kind == K::Repeat || s.kind == K::Sweep || s.kind == K::Define || s.kind == K::Network;
+    const bool has_block = s.kind == K::Repeat || s.kind == K::Sweep || s.kind == K::Search || s.kind == K::Define || s.kind == K::Network;
     const std::string tail = trailing(first);
     if (!has_block) {
       emit_moved_comments(s, ind, prev);

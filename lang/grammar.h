@@ -35,6 +35,8 @@ struct kw_seed : TAO_PEGTL_KEYWORD("seed") {};
 struct kw_from : TAO_PEGTL_KEYWORD("from") {};
 struct kw_repeat : TAO_PEGTL_KEYWORD("repeat") {};
 struct kw_sweep : TAO_PEGTL_KEYWORD("sweep") {};
+struct kw_search : TAO_PEGTL_KEYWORD("search") {};
+struct kw_choose : TAO_PEGTL_KEYWORD("choose") {};
 struct kw_define : TAO_PEGTL_KEYWORD("define") {};
 struct kw_network : TAO_PEGTL_KEYWORD("network") {};
 struct kw_as : TAO_PEGTL_KEYWORD("as") {};
@@ -45,7 +47,7 @@ struct kw_false : TAO_PEGTL_KEYWORD("false") {};
 /// Words that can never be a bare-word argument.
 struct reserved : sor<kw_as, kw_in, kw_by> {};
 /// Words that can never be a stage name.
-struct keyword : sor<kw_recipe, kw_let, kw_use, kw_seed, kw_from, kw_repeat, kw_sweep, kw_define, kw_network, kw_as,
+struct keyword : sor<kw_recipe, kw_let, kw_use, kw_seed, kw_from, kw_repeat, kw_sweep, kw_search, kw_choose, kw_define, kw_network, kw_as,
                      kw_in, kw_by, kw_true, kw_false> {};
 
 // Numbers and quantities.
@@ -151,6 +153,23 @@ struct sweep_var : identifier {};
 struct sweep_in : kw_in {};
 struct sweep_values : value {};
 struct sweep_stmt : seq<kw_sweep, ws, must<sweep_var>, ws, must<sweep_in>, ws, must<sweep_values>, ws, must<block>> {};
+// `search lowest OBJECTIVE where METRIC >= X [budget: N] [seeds: K] [as NAME] { choose ...; BODY }`
+// (`lowest`, `where` and `monotone` are words in their places, not reserved).
+struct search_lowest : TAO_PEGTL_KEYWORD("lowest") {};
+struct search_objective : identifier {};
+struct search_where : TAO_PEGTL_KEYWORD("where") {};
+struct search_metric : identifier {};
+struct search_op : sor<pg::string<'>', '='>, pg::string<'<', '='>> {};
+struct search_bar : value {};
+struct search_arg : named_arg {};
+struct search_stmt : seq<kw_search, ws, must<search_lowest>, ws, must<search_objective>, ws, must<search_where>, ws,
+                         must<search_metric>, ws, must<search_op>, ws, must<search_bar>, star<ws, search_arg>,
+                         opt<ws, as_clause>, ws, must<block>> {};
+struct choose_var : identifier {};
+struct choose_in : kw_in {};
+struct choose_values : value {};
+struct choose_monotone : TAO_PEGTL_KEYWORD("monotone") {};
+struct choose_stmt : seq<kw_choose, ws, must<choose_var>, ws, must<choose_in>, ws, must<choose_values>, opt<ws, choose_monotone>> {};
 struct define_name : identifier {};
 struct param_name : identifier {};
 struct param_colon : one<':'> {};
@@ -171,7 +190,7 @@ struct network_stmt : seq<kw_network, ws, must<network_name>, ws, opt<network_pa
 
 struct stmt_end : sor<one<';'>, eol, at<one<'}'>>, eof> {};
 struct statement : seq<sor<recipe_stmt, let_stmt, use_stmt, seed_stmt, from_stmt, repeat_stmt, sweep_stmt,
-                           define_stmt, network_stmt, chain>,
+                           search_stmt, choose_stmt, define_stmt, network_stmt, chain>,
                        ws, must<stmt_end>> {};
 
 /// A file holding a single value: a `--set` value or a catalog default.

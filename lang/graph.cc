@@ -61,6 +61,12 @@ std::vector<std::pair<EdgeKind, int>> StageGraph::inputs(int stage) const {
 }
 
 std::string stage_summary(const StageInstance& s) {
+  if (s.search) {  // as written: `lowest course2025 where accuracy >= 90%`
+    const SearchSpace& sp = *s.search;
+    const bool share = sp.metric != "loss" && sp.metric != "latency";
+    return "lowest " + sp.objective + " where " + sp.metric + (sp.at_most ? " <= " : " >= ") +
+           (share ? format_number(sp.bar * 100) + "%" : format_number(sp.bar));
+  }
   std::string out;
   for (const CheckedParam& p : s.params) {
     if (p.origin != Origin::Given) continue;

@@ -175,7 +175,7 @@ struct recover {
       ps.diags.add(Diagnostic::make("E0001", Span{ps.file, at, at + std::max<std::uint32_t>(len, 1)},
                                     fmt::format("expected a statement, found {}", found), "not a statement")
                        .with_help("a statement starts with a stage name (`train`, `prune`, ...) or one of "
-                                  "`recipe`, `let`, `use`, `seed`, `from`, `repeat`, `sweep`, `define`, `network`"));
+                                  "`recipe`, `let`, `use`, `seed`, `from`, `repeat`, `sweep`, `search`, `choose`, `define`, `network`"));
       ps.error_at = p + 1;
     }
     ps.error_recorded = false;
@@ -246,6 +246,8 @@ using selector = pg::parse_tree::selector<
     Rule,
     pg::parse_tree::store_content::on<
         recipe_stmt, let_stmt, use_stmt, seed_stmt, from_stmt, repeat_stmt, sweep_stmt, define_stmt, network_stmt, chain,
+        search_stmt, search_objective, search_metric, search_op, search_bar, search_arg, choose_stmt, choose_var,
+        choose_values, choose_monotone,
         network_name, network_params, layer_block, call_args, arith_parens, add_op, mul_op,
         recipe_name, let_name, let_value, use_path, seed_value, from_ref, repeat_count, sweep_var, sweep_values,
         define_name, param, param_name, type_spec, type_word, param_default, block, stage, next_stage, stage_name,

@@ -4,10 +4,12 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <functional>
 #include <set>
 #include <filesystem>
 
 #include "runtime/atomic_file.h"
+#include "runtime/search_run.h"
 #include "runtime/stages.h"
 
 namespace whittle::runtime {
@@ -33,23 +35,147 @@ lang::Diagnostic failure(const lang::StageInstance& s, const std::exception& e, 
   return d;
 }
 
+/// One run of the plan's stages: each step found cached or computed, its entry recorded.
+class Execution {
+ public:
+  Execution(const Plan& plan, ArtifactStore& store, StageRunner& runner, Progress& progress, ExecResult& result)
+      : plan_(plan), store_(store), runner_(runner), progress_(progress), result_(result), in_search_(search_candidate_stages(plan)) {}
+  std::map<int, std::string> entries;
+
+  /// Whether the stage belongs to a search's candidate: it runs only when the search asks for it.
+  bool deferred(int stage) const { return in_search_.count(stage) > 0; }
+
+  /// Finds the step's entry in the cache or computes it; false when it failed (reported).
+  bool run(const PlanStep& step, const std::function<void(const std::string& tmp, Manifest& m)>& compute = {}) {
+    const lang::StageInstance& s = plan_.stage(step.stage);
+    if (entries.count(s.id)) return true;  // a stage two candidates share, run once
+    std::string reason = step.reason;
+    const bool present = store_.has(step.key);
+    bool cached = cached_entry_sound(store_, step.key, s, result_.diags);
+    if (present && !cached) reason = "its cache entry was corrupt";
+    const auto t0 = std::chrono::steady_clock::now();
+    if (!cached) {
+      std::string tmp;
+      try {
+        auto lock = store_.lock(step.key, [&] {
+          progress_.message(fmt::format("waiting: another whittle run is computing #{} {} (the same cache entry)", s.id, s.kind));
+        });
+        if (store_.has(step.key)) {  // the other run finished it while we waited
+          cached = true;
+        } else {
+          progress_.stage_started(s, reason);
+          tmp = store_.make_temp_dir(step.key);
+          Manifest m;
+          if (compute) {
+            compute(tmp, m);
+          } else {
+            StageJob job{plan_, s, step.key, tmp, store_.partial_dir(step.key), entries, {}, progress_};
+            runner_.run(job);
+            m.metrics = job.metrics;
+            m.device = job.device;
+          }
+          m.key = step.key;
+          m.kind = s.kind;
+          const lang::SourceFile& f = plan_.analysis->sources.file(s.span.file);
+          m.label = fmt::format("#{} {} at {}:{}", s.id, s.kind, f.name(), f.line_of(s.span.begin));
+          m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          m.whittle_version = WHITTLE_VERSION;
+          store_.commit(tmp, m);
+          store_.drop_partial(step.key);
+        }
+      } catch (const std::exception& e) {
+        if (!tmp.empty()) remove_tree(tmp);
+        result_.diags.add(failure(s, e, store_));
+        result_.outcomes.push_back({s.id, "failed", 0, {}, {}});
+        result_.ok = false;
+        progress_.stage_finished(s, false, 0);
+        return false;
+      }
+    }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    auto m = store_.manifest(step.key);
+    entries[s.id] = store_.entry_dir(step.key);
+    if (s.search) plan_.search_choices[s.id] = chosen_model(s, entries[s.id]);
+    StageOutcome o{s.id, cached ? "cached" : "ran", cached && m ? m->seconds : secs, m ? m->metrics : std::map<std::string, double>{},
+                   m ? m->device : ""};
+    if (!cached) progress_.stage_finished(s, true, secs);
+    result_.outcomes.push_back(std::move(o));
+    return true;
+  }
+
+  /// A search: its entry found cached, or decided by training the candidates its strategy names.
+  bool search(const PlanStep& step) {
+    const lang::StageInstance& s = plan_.stage(step.stage);
+    if (cached_entry_sound(store_, step.key, s, result_.diags)) return run(step);
+    return run(step, [&](const std::string& tmp, Manifest& m) {
+      const TrainCandidate train = [&](int c) -> std::optional<std::vector<Metrics>> {
+        std::vector<Metrics> out;
+        for (const auto& r : s.search->candidates[static_cast<std::size_t>(c)].runs) {
+          for (const PlanStep& st : plan_.steps)
+            if (st.stage >= r.begin && st.stage < r.end && !run(st)) return std::nullopt;
+          auto em = store_.manifest(plan_.keys[static_cast<std::size_t>(r.evaluate)]);
+          out.push_back(em ? em->metrics : Metrics{});
+        }
+        return out;
+      };
+      auto decision = decide_search(plan_, s, train, progress_);
+      if (!decision) throw StageError("a candidate's stage failed (above)");
+      const int chosen = decision->at("chosen").get<int>();
+      const int model = s.search->candidates[static_cast<std::size_t>(chosen)].runs.front().model;
+      // The chosen model's files: what the stages after the search read, as from any model stage.
+      for (const auto& e : fs::directory_iterator(entries.at(model)))
+        if (e.is_regular_file() && e.path().filename() != "manifest.yaml") fs::copy_file(e.path(), fs::path(tmp) / e.path().filename());
+      write_file_atomic((fs::path(tmp) / kSearchFile).string(), decision->dump(1));
+      if (auto cm = store_.manifest(plan_.keys[static_cast<std::size_t>(model)])) {
+        m.metrics = cm->metrics;
+        m.device = cm->device;
+      }
+      const auto& ev = s.search->candidates[static_cast<std::size_t>(chosen)].runs.front().evaluate;
+      if (auto em = store_.manifest(plan_.keys[static_cast<std::size_t>(ev)]))
+        for (const auto& [k, v] : em->metrics) m.metrics["search_" + k] = v;
+      m.metrics["search_chosen"] = chosen;
+      m.metrics["search_trainings"] = decision->at("trainings").get<double>();
+      m.metrics["search_candidates"] = decision->at("candidates").get<double>();
+    });
+  }
+
+ private:
+  int chosen_model(const lang::StageInstance& s, const std::string& entry) const {
+    const int c = chosen_candidate(entry);
+    if (c < 0 || c >= static_cast<int>(s.search->candidates.size())) return s.model_in;
+    return s.search->candidates[static_cast<std::size_t>(c)].runs.front().model;
+  }
+
+  const Plan& plan_;
+  ArtifactStore& store_;
+  StageRunner& runner_;
+  Progress& progress_;
+  ExecResult& result_;
+  std::set<int> in_search_;
+};
+
 }  // namespace
 
 ExecResult execute(const Plan& plan, ArtifactStore& store, StageRunner& runner, Progress& progress, int only) {
   ExecResult result;
-  std::map<int, std::string> entries;
+  Execution exec(plan, store, runner, progress, result);
   // Held until the run ends: `cache gc` leaves alone a cache that a run is using.
   const ArtifactStore::Lock in_use = store.use_lock(false);
   for (const PlanStep& step : plan.steps) {
     const lang::StageInstance& s = plan.stage(step.stage);
     if (only >= 0 && step.stage != only) {
       // One stage alone: the others are only the entries it may read.
-      if (store.has(step.key)) entries[s.id] = store.entry_dir(step.key);
+      if (store.has(step.key)) {
+        exec.entries[s.id] = store.entry_dir(step.key);
+        if (s.search) plan.search_choices[s.id] = chosen_candidate(exec.entries[s.id]) >= 0
+                                                      ? s.search->candidates[static_cast<std::size_t>(chosen_candidate(exec.entries[s.id]))].runs.front().model
+                                                      : s.model_in;
+      }
       continue;
     }
     if (only >= 0)
       for (const auto& [kind, from] : plan.graph.inputs(s.id))
-        if (!entries.count(from)) {
+        if (!exec.entries.count(from) && !(s.search && exec.deferred(from))) {
           result.diags.add(lang::Diagnostic::make("R0003", s.name_span,
                                                   fmt::format("stage #{} {} cannot run alone: its input #{} {} is not in the cache", s.id,
                                                               s.kind, from, plan.stage(from).kind),
@@ -59,53 +185,13 @@ ExecResult execute(const Plan& plan, ArtifactStore& store, StageRunner& runner, 
           result.ok = false;
           return result;
         }
-    std::string reason = step.reason;
-    const bool present = store.has(step.key);
-    bool cached = cached_entry_sound(store, step.key, s, result.diags);
-    if (present && !cached) reason = "its cache entry was corrupt";
-    const auto t0 = std::chrono::steady_clock::now();
-    if (!cached) {
-      std::string tmp;
-      try {
-        auto lock = store.lock(step.key, [&] {
-          progress.message(fmt::format("waiting: another whittle run is computing #{} {} (the same cache entry)", s.id, s.kind));
-        });
-        if (store.has(step.key)) {  // the other run finished it while we waited
-          cached = true;
-        } else {
-          progress.stage_started(s, reason);
-          tmp = store.make_temp_dir(step.key);
-          StageJob job{plan, s, step.key, tmp, store.partial_dir(step.key), entries, {}, progress};
-          runner.run(job);
-          Manifest m;
-          m.key = step.key;
-          m.kind = s.kind;
-          const lang::SourceFile& f = plan.analysis->sources.file(s.span.file);
-          m.label = fmt::format("#{} {} at {}:{}", s.id, s.kind, f.name(), f.line_of(s.span.begin));
-          m.metrics = job.metrics;
-          m.device = job.device;
-          m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-          m.whittle_version = WHITTLE_VERSION;
-          store.commit(tmp, m);
-          store.drop_partial(step.key);
-        }
-      } catch (const std::exception& e) {
-        if (!tmp.empty()) remove_tree(tmp);
-        result.diags.add(failure(s, e, store));
-        result.outcomes.push_back({s.id, "failed", 0, {}, {}});
-        result.ok = false;
-        progress.stage_finished(s, false, 0);
-        return result;
-      }
-    }
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    auto m = store.manifest(step.key);
-    entries[s.id] = store.entry_dir(step.key);
-    StageOutcome o{s.id, cached ? "cached" : "ran", cached && m ? m->seconds : secs, m ? m->metrics : std::map<std::string, double>{},
-                   m ? m->device : ""};
-    if (!cached) progress.stage_finished(s, true, secs);
-    result.outcomes.push_back(std::move(o));
+    if (only < 0 && exec.deferred(s.id)) continue;  // a search's candidate: trained when the search asks for it
+    if (!(s.search ? exec.search(step) : exec.run(step))) return result;
   }
+  // The candidates' stages the searches did not need: skipped, as the run record says.
+  if (only < 0)
+    for (const PlanStep& step : plan.steps)
+      if (exec.deferred(step.stage) && !exec.entries.count(step.stage)) result.outcomes.push_back({step.stage, "skipped", 0, {}, {}});
   return result;
 }
 

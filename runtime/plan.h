@@ -36,10 +36,19 @@ struct Plan {
   /// recipe's last `score` stage's, else course2025; `--score PRESET` overrides it (set_score_preset).
   std::string score_preset = "course2025";
   std::string score_preset_source = "the default";  ///< "recipe.recipe:12", "--score", or "the default"
+  /// Per `search` stage, every candidate's previewed objective (runtime/search_run.h): filled from
+  /// the static preview before a run that has a search.
+  std::map<int, std::vector<std::pair<double, bool>>> search_objectives;  ///< (objective, estimated)
+  /// Per `search` stage, the final model stage of the candidate it chose: set when its entry is
+  /// made or found (make_plan, the executor), so that the chain after it builds that candidate's model.
+  mutable std::map<int, int> search_choices;
   const lang::StageInstance& stage(int id) const { return analysis->recipe.stages[static_cast<std::size_t>(id)]; }
-  /// The `model` stage that starts the chain a stage belongs to.
+  /// The `model` stage that starts the chain a stage belongs to (after a search: its chosen candidate's).
   const lang::StageInstance& chain_model(int id) const {
-    while (stage(id).kind != "model") id = stage(id).model_in;
+    while (stage(id).kind != "model") {
+      auto c = search_choices.find(id);
+      id = c != search_choices.end() ? c->second : stage(id).model_in;
+    }
     return stage(id);
   }
   std::size_t stale_count() const;

@@ -1,9 +1,12 @@
 // The Slurm executor (slurm.h).
 #include "runtime/slurm.h"
 
+#include "runtime/search_run.h"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -90,13 +93,18 @@ ExecResult execute_slurm(const Plan& plan, ArtifactStore& store, const SlurmOpti
     result.ok = false;
     return result;
   }
-  // Submit, in the plan's order, every stage that is not cached (a corrupt entry is recomputed).
+  // Submit, in the plan's order, every stage that is not cached (a corrupt entry is recomputed). A
+  // search's candidates are not jobs of their own: the search's job trains those its strategy needs.
+  const std::set<int> deferred = search_candidate_stages(plan);
   for (const PlanStep& step : plan.steps) {
     const lang::StageInstance& s = plan.stage(step.stage);
-    if (cached_entry_sound(store, step.key, s, result.diags)) continue;
+    if (deferred.count(s.id) || cached_entry_sound(store, step.key, s, result.diags)) continue;
     std::vector<std::string> after;
     for (const auto& [kind, from] : plan.graph.inputs(s.id))
       if (jobs.count(from)) after.push_back(jobs.at(from).id);
+    if (s.search)  // its candidates read what comes before it: after every job so far
+      for (const auto& [stage, j] : jobs)
+        if (std::find(after.begin(), after.end(), j.id) == after.end()) after.push_back(j.id);
     Job j;
     j.stage = s.id;
     j.key = step.key;
@@ -175,6 +183,7 @@ ExecResult execute_slurm(const Plan& plan, ArtifactStore& store, const SlurmOpti
     auto it = jobs.find(s.id);
     const bool have = store.has(step.key);
     if (it == jobs.end() || (it->second.state == "COMPLETED" && have)) {
+      if (!have && deferred.count(s.id)) result.outcomes.push_back({s.id, "skipped", 0, {}, {}});  // not needed by its search
       if (!have) continue;
       auto m = store.manifest(step.key);
       StageOutcome out{s.id, it == jobs.end() ? "cached" : "ran", m ? m->seconds : 0, m ? m->metrics : std::map<std::string, double>{},

@@ -1,4 +1,4 @@
-// W0004 unused_name: a `let` or sweep name that nothing refers to. An `as` name is not one: it labels
+// W0004 unused_name: a `let`, sweep or choose name that nothing refers to. An `as` name is not one: it labels
 // its model in the report and names it for `whittle submit --model`.
 #include <fmt/format.h>
 
@@ -22,6 +22,12 @@ void run(Context& ctx) {
                                      fmt::format("the sweep variable `{}` is never used, so every branch is the same", n.name),
                                      "unused")
                         .with_help(fmt::format("use `${}` inside the sweep", n.name)));
+        break;
+      case NameInfo::Kind::Choose:
+        ctx.out.add(Diagnostic::make("W0004", n.span,
+                                     fmt::format("the choice `{}` is never used, so its candidates are all the same", n.name),
+                                     "unused")
+                        .with_help(fmt::format("use `${}` in the search's body, or remove the `choose`", n.name)));
         break;
     }
   }

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <set>
 
 #include "lang/graph.h"
 #include "lang/lint/lint.h"
@@ -12,6 +13,7 @@
 #include "runtime/cli/recipes.h"
 #include "runtime/metrics.h"
 #include "runtime/plan.h"
+#include "runtime/search_run.h"
 #include "runtime/torch_api.h"
 
 namespace whittle::cli {
@@ -34,6 +36,7 @@ int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format,
       preview = false;
     }
   }
+  runtime::fill_search_objectives(*plan, pv);
   if (format == "json") {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& step : plan->steps) {
@@ -49,6 +52,7 @@ int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format,
         if (!it->second.score_preset.empty()) j["preview_score_preset"] = it->second.score_preset;
         if (!it->second.note.empty()) j["preview_note"] = it->second.note;
       }
+      if (plan->stage(step.stage).search) j["search"] = runtime::search_plan_json(*plan, plan->stage(step.stage));
       out.push_back(j);
     }
     std::puts(out.dump(1).c_str());
@@ -89,7 +93,9 @@ int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format,
     if (explain) line += "  " + step.reason;
     std::puts(line.c_str());
   }
-  std::printf("%zu of %zu stages to run\n", plan->stale_count(), plan->steps.size());
+  std::printf("%zu of %zu stages to run%s\n", plan->stale_count(), plan->steps.size(),
+              runtime::has_search(*plan) ? " (a search's candidates: only those its strategy needs)" : "");
+  std::fputs(runtime::search_plan_text(*plan).c_str(), stdout);
   if (preview) {
     std::printf("preview: each stage's model as the recipe makes it, before training%s\n",
                 presets ? "; a `score` stage's own figure is beside it" : "");
@@ -100,9 +106,11 @@ int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format,
       std::puts("~: a global prune of initialised weights empties whole filters that trained weights keep: the score is an estimate");
     // The score's surprise: weights quantized, activations in float, and the ops term nearly all of
     // the score (course2025: the default preset, whose terms the preview has).
+    std::set<std::uint32_t> noted;  // once per line as written (a sweep's or a search's branches repeat it)
     for (const auto& step : plan->steps) {
       const auto it = pv.find(step.stage);
       if (plan->stage(step.stage).kind != "quantize" || it == pv.end() || plan->score_preset != "course2025") continue;
+      if (!noted.insert(plan->stage(step.stage).span.begin).second) continue;
       if (const std::string note = runtime::float_activations_note(it->second.metrics); !note.empty())
         std::printf("note: %s: %s\n  help: %s (%s)\n", stage_name(*plan, step.stage).c_str(), note.c_str(),
                     lang::lint::float_activations_help().c_str(), runtime::where_written(*plan, step.stage).c_str());

@@ -1,5 +1,6 @@
 // `whittle run` and `run-stage`: thin glue over runtime/ (the executors and the run record).
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <chrono>
@@ -17,6 +18,7 @@
 #include "runtime/plan.h"
 #include "runtime/report.h"
 #include "runtime/run_finish.h"
+#include "runtime/search_run.h"
 #include "runtime/slurm.h"
 #include "runtime/torch_api.h"
 
@@ -101,6 +103,8 @@ int run_recipe(const RecipeOptions& o, int threads, const std::string& format, b
       fmt::print("{:<{}} {}\n", stage_name(*plan, step.stage), w, step.fresh ? "cached" : "would run: " + step.reason);
     return 0;
   }
+  // A search orders its candidates by their previewed objectives: the static preview, before anything runs.
+  if (runtime::has_search(*plan)) runtime::fill_search_objectives(*plan, runtime::torch_api().preview_plan(*plan));
   const bool slurm = ex.executor == "slurm";
   if (threads <= 0) threads = slurm ? 1 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   CliProgress progress(*plan);
@@ -125,8 +129,16 @@ int run_recipe(const RecipeOptions& o, int threads, const std::string& format, b
   for (const auto& e : done.errors) std::fprintf(stderr, "error: %s\n", e.c_str());
   if (format != "json")
     for (const auto& d : done.delivered) std::fprintf(stderr, "exported %s\n", d.c_str());
-  if (format == "json") std::fputs(runtime::record_json(done.record).c_str(), stdout);
-  else std::fputs(runtime::run_table(*plan, done.record, *store).c_str(), stdout);
+  if (format == "json") {
+    // The run record, and each finished search's decision (every candidate's status and figures).
+    auto j = nlohmann::json::parse(runtime::record_json(done.record));
+    j["searches"] = runtime::search_decisions(*plan, *store);
+    std::fputs((j.dump(1) + "\n").c_str(), stdout);
+  }
+  else {
+    std::fputs(runtime::run_table(*plan, done.record, *store).c_str(), stdout);
+    std::fputs(runtime::search_tables(*plan, *store).c_str(), stdout);
+  }
   return result.ok && done.ok() ? 0 : 1;
 }
 
@@ -146,6 +158,8 @@ int run_stage(const RecipeOptions& o, const std::string& key, int threads) {
     return 1;
   }
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // A search's job (Slurm) trains the candidates its strategy needs, in the order of their previews.
+  if (plan->stage(id).search) runtime::fill_search_objectives(*plan, runtime::torch_api().preview_plan(*plan));
   auto runner = runtime::lazy_torch_runner(threads);
   CliProgress progress(*plan);
   auto result = runtime::execute(*plan, *store, *runner, progress, id);

@@ -60,6 +60,7 @@ void names(const lang::Analysis& a, Items& items) {
     for (const Stmt& s : stmts) {
       if (s.kind == Stmt::Kind::Let) items.add(s.name, Variable, "let");
       if (s.kind == Stmt::Kind::Sweep) items.add(s.name, Variable, "sweep");
+      if (s.kind == Stmt::Kind::Choose) items.add(s.name, Variable, "choose");
       for (const auto& p : s.params) items.add(p.name, Variable, "parameter of " + s.name);
       walk(s.body);
     }
@@ -78,6 +79,9 @@ void stages(const lang::Analysis& a, bool in_network, Items& items) {
   for (const auto& [alias, target] : cat.aliases()) items.add(alias, Function, "`" + target + "`");
   for (const auto& [name, d] : a.program.defines) items.add(name, Function, "define");
   for (const char* k : {"let", "use", "repeat", "sweep", "define", "network", "recipe", "seed"}) items.add(k, Keyword, "");
+  items.add("search", Keyword, "the lowest objective that keeps a metric: `search lowest course2025 where accuracy >= 90% { ... }`",
+            "search lowest course2025 where accuracy >= 90% {");
+  items.add("choose", Keyword, "a dimension of a search: `choose amount in 50%..90% by 10% monotone`");
 }
 
 /// The parameter whose value the cursor is at: after `name:` (`method: `), or inside its list
@@ -131,6 +135,20 @@ json completion(const Document& d, const json& params) {
   const bool in_network = at.in_network || here.in_network;
   if (start) {
     stages(a, in_network, items);
+    return items.list;
+  }
+  // A `search` line: its objectives after `lowest`, its metrics after `where`; a `choose` line: `monotone`.
+  if (const std::size_t f = head.find_first_not_of(" \t"); f != std::string::npos && head.compare(f, 7, "search ") == 0) {
+    const lang::StageDef* sd = lang::Catalog::builtin().stage("search");
+    const bool metric = head.find(" where") != std::string::npos;
+    if (sd && head.find(" lowest") != std::string::npos)
+      if (const lang::ParamDef* p = sd->param(metric ? "metric" : "objective")) values_of(*p, items);
+    if (!metric) items.add("lowest", Keyword, "");
+    else for (const char* k : {"budget", "seeds"}) items.add(k, Field, sd && sd->param(k) ? sd->param(k)->doc : "", std::string(k) + ": ");
+    return items.list;
+  }
+  if (const std::size_t f = head.find_first_not_of(" \t"); f != std::string::npos && head.compare(f, 7, "choose ") == 0) {
+    items.add("monotone", Keyword, "the promise that, the other choices equal, going further along this list never turns a failing candidate into a passing one");
     return items.list;
   }
   // The stage the line is about: as parsed, or (a line that does not parse yet, such as

@@ -5,6 +5,7 @@
 
 #include "lang/catalog.h"
 #include "lang/fmt.h"
+#include "lang/graph.h"
 #include "lang/network.h"
 #include "runtime/architectures.h"
 #include "runtime/torch_api.h"
@@ -94,6 +95,20 @@ json hover(const Document& d, const json& params, Previews& previews) {
   const std::size_t offset = offset_of(d.text, params.value("position", json()));
   const Located at = locate(a.program.main().recipe.stmts, a.main, static_cast<std::uint32_t>(offset));
   const lang::Catalog& cat = lang::Catalog::builtin();
+  // A `search` line: what it does, its candidates and the range of their previewed objective.
+  for (const auto& s : a.recipe.stages) {
+    if (!s.search || s.span.file != a.main || offset < s.span.begin || offset >= s.span.end) continue;
+    const lang::SearchSpace& sp = *s.search;
+    std::string dims;
+    for (const auto& dim : sp.dims)
+      dims += fmt::format("{}`{}`: {} values{}", dims.empty() ? "" : ", ", dim.name, dim.labels.size(), dim.monotone ? ", monotone" : "");
+    const std::string text = fmt::format("**search** for the lowest `{}` where `{}` {} the bar: {}{}{}\n\nover {}{}", sp.objective, sp.metric,
+                                         sp.at_most ? "stays at or below" : "reaches", lang::stage_summary(s),
+                                         sp.budget ? fmt::format(", at most {} trainings", sp.budget) : "",
+                                         sp.seeds > 1 ? fmt::format(", {} seeds each", sp.seeds) : "", dims,
+                                         runtime::libtorch_version() != "none" ? previews.of(d, s.id) : "");
+    return markdown(text, d.text, s.span);
+  }
   switch (at.kind) {
     case Located::Kind::StageName: {
       std::string text = stage_doc_markdown(a, at.stage->name, at.in_network);

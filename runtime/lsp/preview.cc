@@ -11,6 +11,7 @@
 #include "lang/lint/lint.h"
 #include "runtime/metrics.h"
 #include "runtime/plan.h"
+#include "runtime/search_run.h"
 #include "runtime/store.h"
 #include "runtime/torch/preview.h"
 #include "runtime/torch_api.h"
@@ -20,11 +21,32 @@ namespace whittle::lsp {
 
 namespace {
 
+/// A search's candidates before training: how many, the previewed objective's range, what is ruled
+/// out statically and the most trainings.
+std::string search_markdown(const nlohmann::json& j) {
+  const std::string obj = j.at("objective").get<std::string>();
+  std::string out = fmt::format("\n---\n**{} candidates**", j.at("candidates").get<int>());
+  if (j.contains("no_preview")) return out + " (no preview: " + j.at("no_preview").get<std::string>() + ")\n";
+  double lo = 1e300, hi = -1e300;
+  bool estimated = false;
+  for (const auto& r : j.at("rows")) {
+    lo = std::min(lo, r.at("previewed").get<double>());
+    hi = std::max(hi, r.at("previewed").get<double>());
+    estimated = estimated || r.at("estimated").get<bool>();
+  }
+  const std::string key = runtime::objective_metric(obj);
+  out += fmt::format(": previewed {} from {}{} to {}; {} ruled out before training; at most {} trainings\n", obj, estimated ? "~" : "",
+                     runtime::format_metric({{key, lo}}, key), runtime::format_metric({{key, hi}}, key), j.at("ruled_out_statically").get<int>(),
+                     j.at("most_trainings").get<int>());
+  return out;
+}
+
 void compute(std::shared_ptr<Previews::State> st, std::string path, std::string text) {
   std::string error, preset;
   std::map<int, std::map<std::string, double>> metrics;
   std::map<int, int> model_in;
   std::map<int, std::string> notes;
+  std::map<int, std::string> searches;
   try {
     auto a = lang::analyze(path, std::move(text));
     if (!a->ok())
@@ -40,10 +62,14 @@ void compute(std::shared_ptr<Previews::State> st, std::string path, std::string 
       for (const auto& d : plan->analysis->diags.all())
         if (d.severity == lang::Severity::Error) throw std::runtime_error(d.code + ": " + d.message);
     preset = plan->score_preset;
-    for (const auto& [id, p] : runtime::torch_api().preview_plan(*plan)) {
+    const auto previews = runtime::torch_api().preview_plan(*plan);
+    for (const auto& [id, p] : previews) {
       if (p.note.empty()) metrics[id] = p.metrics;
       else notes[id] = p.note;
     }
+    runtime::fill_search_objectives(*plan, previews);
+    for (const auto& s : plan->analysis->recipe.stages)
+      if (s.search) searches[s.id] = search_markdown(runtime::search_plan_json(*plan, s));
     for (const auto& s : plan->analysis->recipe.stages) model_in[s.id] = s.model_in;
   } catch (const std::exception& e) {
     error = e.what();
@@ -52,6 +78,7 @@ void compute(std::shared_ptr<Previews::State> st, std::string path, std::string 
   st->metrics = std::move(metrics);
   st->model_in = std::move(model_in);
   st->notes = std::move(notes);
+  st->searches = std::move(searches);
   st->preset = preset;
   st->error = error;
   st->done = true;
@@ -98,6 +125,7 @@ std::string Previews::of(const Document& d, int stage, const std::string* text) 
   }
   std::lock_guard<std::mutex> lock(st->m);
   if (!st->done) return "\n---\n*model preview: computing…*\n";
+  if (auto sr = st->searches.find(stage); sr != st->searches.end()) return sr->second;
   auto it = st->metrics.find(stage);
   if (auto n = st->notes.find(stage); it == st->metrics.end() && n != st->notes.end()) return "\n---\n*model preview: " + n->second + "*\n";
   if (it == st->metrics.end()) return st->error.empty() ? "" : "\n---\n*model preview: not available: " + st->error + "*\n";

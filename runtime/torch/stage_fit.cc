@@ -169,7 +169,17 @@ void run_fit(StageContext& ctx) {
 void preview_train(const lang::StageInstance& s, Net& net, StagePreview&) {
   {
     torch::NoGradGuard no_grad;
-    for (auto& p : net.module->parameters()) p.masked_fill_(p.eq(0), 1e-3);
+    // A weight that starts as an identity (`init: dirac`: mostly zeros and a few ones) is dense after
+    // training, its values of the init's scale: drawn so, quantizers see a trained layer's spread,
+    // not a spike that rounds everything else to zero. Other zeros become small values.
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(0x5eed);
+    for (auto& p : net.module->parameters()) {
+      if (p.dim() >= 2 && p.eq(0).sum().item<double>() > 0.5 * static_cast<double>(p.numel())) {
+        const double fan_in = static_cast<double>(p.numel() / p.size(0));
+        p.copy_(at::normal(0.0, std::sqrt(2.0 / fan_in), p.sizes(), gen).to(p.dtype()));
+      }
+      p.masked_fill_(p.eq(0), 1e-3);
+    }
     net.masks_changed();
     net.apply_masks();
   }

@@ -108,4 +108,23 @@ TEST_CASE("the Slurm executor runs a sweep as jobs, ends as a local run does, an
   INFO(mended.out);
   CHECK(mended.code == 0);
   CHECK(submitted(mended.out) == 3);
+
+  // A search is one job after the train's, which trains the candidates its strategy needs: with a
+  // bar every candidate meets, the cheapest (the larger prune), and only it.
+  const std::string search = "recipe se\ndata synthetic size: 256 validation: 25%\nmodel small_cnn\ntrain 1 epoch\n"
+                             "search lowest params where accuracy >= 0% {\n  choose amount in [30%, 60%] monotone\n  prune $amount\n"
+                             "  retrain 1 epoch\n  evaluate split: validation\n}\nevaluate\n";
+  const std::string sfile = c.s.write("s.recipe", search);
+  const Result searched = c.whittle("run --executor slurm --threads 1 --poll 0.5 --format json --cache " + (c.s.dir / "cache3").string() + " " + sfile);
+  INFO(searched.out);
+  CHECK(searched.code == 0);
+  CHECK(submitted(searched.out) == 5);  // data, model, train, the search, the evaluate after it
+  CHECK(std::regex_search(searched.out, std::regex(R"(#\d+ search: Slurm job \d+ \(after jobs )")));
+  const auto sr = record(searched);
+  REQUIRE(sr["searches"].size() == 1);
+  CHECK(sr["searches"][0]["chosen_label"] == "amount=60%");
+  CHECK(sr["searches"][0]["trainings"] == 1);
+  std::map<std::string, int> statuses;
+  for (const auto& st : sr["stages"]) ++statuses[st["status"].get<std::string>()];
+  CHECK(statuses["skipped"] == 3);  // the other candidate's prune, retrain and evaluate
 }

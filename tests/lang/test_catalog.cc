@@ -69,6 +69,7 @@ TEST_CASE("the compiled catalog the build embeds is the YAML's, field for field,
 TEST_CASE("every default and every rule value of the catalog checks", "[catalog]") {
   const Catalog& c = Catalog::builtin();
   for (const StageDef& s : c.stages()) {
+    if (s.name == "search") continue;  // written as a statement, its parameters from its words (tests/golden/cases.recipes)
     std::string call = s.name;
     for (const ParamDef& p : s.params)
       if (p.required) call += fmt::format(" {}: {}", p.name, sample(p.type));

@@ -248,8 +248,14 @@ TEST_CASE("the editors' grammars name every stage of the catalog, and VS Code's 
   std::set<std::string> alternatives;
   std::stringstream words(group);
   for (std::string w; std::getline(words, w, '|');) alternatives.insert(w);
+  const std::string keywords = grammar["repository"]["keyword"]["match"];
   for (const std::string& name : whittle::lang::Catalog::builtin().stage_names()) {
     INFO(name);
+    if (name == "search") {  // a statement, coloured as a keyword
+      CHECK(keywords.find("|search|") != std::string::npos);
+      CHECK(vim.find(" search ") != std::string::npos);
+      continue;
+    }
     CHECK(alternatives.count(name));
     CHECK(vim.find(" " + name) != std::string::npos);
   }
@@ -417,4 +423,37 @@ TEST_CASE("hover on `model NET` of a written network shows the network's paramet
   CHECK(md.find("`w` (int), default `8`") != std::string::npos);
   CHECK(md.find("width_mult") == std::string::npos);
   CHECK(md.find("growth") == std::string::npos);
+}
+
+TEST_CASE("a search: hover says its candidates and constraint; completion knows its words", "[lsp][search]") {
+  Server s;
+  s.handle(req(1, "initialize"));
+  const std::string uri = "file:///nowhere/x.recipe";
+  const std::string text = "data synthetic validation: 10%\nmodel small_cnn\ntrain 1 epoch\n"
+                           "search lowest course2025 where accuracy >= 80% budget: 4 {\n  choose amount in 30%..90% by 30% monotone\n"
+                           "  choose bits in [8 bits, 4 bits]\n  prune $amount\n  quantize $bits\n  evaluate split: validation\n}\n";
+  s.handle(open(uri, text));
+  auto r = s.handle(req(2, "textDocument/hover", at(uri, 3, 2)));
+  const json* h = result_of(r, 2);
+  REQUIRE(h);
+  REQUIRE_FALSE(h->is_null());
+  const std::string md = (*h)["contents"]["value"];
+  INFO(md);
+  CHECK(md.find("**search** for the lowest `course2025` where `accuracy` reaches the bar: lowest course2025 where accuracy >= 80%, at most 4 trainings") !=
+        std::string::npos);
+  CHECK(md.find("`amount`: 3 values, monotone, `bits`: 2 values") != std::string::npos);
+  auto labels = [&](const std::string& t) {
+    s.handle(open(uri, t));
+    auto c = s.handle(req(3, "textDocument/completion", {{"textDocument", {{"uri", uri}}}, {"position", position_of(t, t.size())}}));
+    std::set<std::string> out;
+    for (const auto& item : *result_of(c, 3)) out.insert(item["label"].get<std::string>());
+    return out;
+  };
+  const std::string head = "data synthetic validation: 10%\nmodel small_cnn\n";
+  CHECK(labels(head + "search lowest ").count("course2025"));
+  CHECK(labels(head + "search lowest ").count("macs"));
+  CHECK(labels(head + "search lowest macs where ").count("accuracy"));
+  CHECK(labels(head + "search lowest macs where accuracy >= 90% ").count("budget"));
+  CHECK(labels(head + "search lowest macs where accuracy >= 90% {\n  choose a in [1, 2] ").count("monotone"));
+  CHECK(labels(head + "search lowest macs where accuracy >= 90% {\n  ").count("choose"));
 }

@@ -1,7 +1,7 @@
 " Syntax of whittle recipes (lang/grammar.md).
 if exists('b:current_syntax') | finish | endif
 
-syntax keyword whittleKeyword recipe let use seed from repeat sweep define network as over by
+syntax keyword whittleKeyword recipe let use seed from repeat sweep search choose lowest where monotone define network as over by
 syntax keyword whittleBool true false
 syntax keyword whittleStage data model train retrain finetune prune quantize convert evaluate score export sensitivity
 syntax match whittleComment /#.*$/ contains=whittleDirective
