@@ -3,13 +3,20 @@
 
 #include <fmt/format.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <functional>
 #include <set>
 #include <filesystem>
 
 #include "runtime/atomic_file.h"
 #include "runtime/search_run.h"
+#include "runtime/shell.h"
 #include "runtime/stages.h"
 
 namespace whittle::runtime {
@@ -38,8 +45,9 @@ lang::Diagnostic failure(const lang::StageInstance& s, const std::exception& e, 
 /// One run of the plan's stages: each step found cached or computed, its entry recorded.
 class Execution {
  public:
-  Execution(const Plan& plan, ArtifactStore& store, StageRunner& runner, Progress& progress, ExecResult& result)
-      : plan_(plan), store_(store), runner_(runner), progress_(progress), result_(result), in_search_(search_candidate_stages(plan)) {}
+  Execution(const Plan& plan, ArtifactStore& store, StageRunner& runner, Progress& progress, ExecResult& result, const Parallel* parallel)
+      : plan_(plan), store_(store), runner_(runner), progress_(progress), result_(result), parallel_(parallel),
+        in_search_(search_candidate_stages(plan)) {}
   std::map<int, std::string> entries;
 
   /// Whether the stage belongs to a search's candidate: it runs only when the search asks for it.
@@ -108,17 +116,21 @@ class Execution {
     const lang::StageInstance& s = plan_.stage(step.stage);
     if (cached_entry_sound(store_, step.key, s, result_.diags)) return run(step);
     return run(step, [&](const std::string& tmp, Manifest& m) {
-      const TrainCandidate train = [&](int c) -> std::optional<std::vector<Metrics>> {
-        std::vector<Metrics> out;
-        for (const auto& r : s.search->candidates[static_cast<std::size_t>(c)].runs) {
-          for (const PlanStep& st : plan_.steps)
-            if (st.stage >= r.begin && st.stage < r.end && !run(st)) return std::nullopt;
-          auto em = store_.manifest(plan_.keys[static_cast<std::size_t>(r.evaluate)]);
-          out.push_back(em ? em->metrics : Metrics{});
+      const TrainCandidates train = [&](const std::vector<int>& ids) -> std::optional<std::vector<std::vector<Metrics>>> {
+        if (parallel_ && parallel_->jobs > 1 && ids.size() > 1 && !train_apart(s, ids)) return std::nullopt;
+        std::vector<std::vector<Metrics>> out;
+        for (int c : ids) {  // in order: what ran apart is found cached
+          out.emplace_back();
+          for (const auto& r : s.search->candidates[static_cast<std::size_t>(c)].runs) {
+            for (const PlanStep& st : plan_.steps)
+              if (st.stage >= r.begin && st.stage < r.end && !run(st)) return std::nullopt;
+            auto em = store_.manifest(plan_.keys[static_cast<std::size_t>(r.evaluate)]);
+            out.back().push_back(em ? em->metrics : Metrics{});
+          }
         }
         return out;
       };
-      auto decision = decide_search(plan_, s, train, progress_);
+      auto decision = decide_search(plan_, s, train, progress_, parallel_ ? parallel_->jobs : 1);
       if (!decision) throw StageError("a candidate's stage failed (above)");
       const int chosen = decision->at("chosen").get<int>();
       const int model = s.search->candidates[static_cast<std::size_t>(chosen)].runs.front().model;
@@ -146,23 +158,91 @@ class Execution {
     return s.search->candidates[static_cast<std::size_t>(c)].runs.front().model;
   }
 
+  /// Candidates trained side by side, each in a `whittle run-stage --with-inputs` process per seed's
+  /// evaluate (the store's locks keep two processes from computing one entry); false when one failed
+  /// (reported at the search's line with the end of that process's output).
+  bool train_apart(const lang::StageInstance& s, const std::vector<int>& ids) {
+    struct Child {
+      pid_t pid;
+      int candidate;
+      fs::path log;
+    };
+    std::vector<Child> children;
+    const fs::path logs = fs::path(store_.root()) / "tmp";
+    fs::create_directories(logs);
+    for (int c : ids)
+      for (const auto& r : s.search->candidates[static_cast<std::size_t>(c)].runs) {
+        const std::string key = plan_.keys[static_cast<std::size_t>(r.evaluate)];
+        const fs::path log = logs / fmt::format("search-{}-{}.log", ::getpid(), key.substr(0, 12));
+        std::string cmd = shell_quote(parallel_->whittle) + " run-stage " + shell_quote(parallel_->recipe) + " --with-inputs --key " + key +
+                          " --cache " + shell_quote(parallel_->cache) + " --threads " + std::to_string(parallel_->threads);
+        for (const auto& set : parallel_->sets) cmd += " --set " + shell_quote(set);
+        cmd += " > " + shell_quote(log.string()) + " 2>&1";
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+          ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+          ::_exit(127);
+        }
+        if (pid < 0) throw StageError("could not start a process for a candidate (fork failed)", "run with fewer --jobs");
+        progress_.message(fmt::format("  candidate {} ({}): process {}", c, s.search->label(static_cast<std::size_t>(c)), pid));
+        children.push_back({pid, c, log});
+      }
+    bool ok = true;
+    for (const Child& ch : children) {
+      int status = 0;
+      while (::waitpid(ch.pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      std::ifstream in(ch.log);
+      const std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      std::error_code ec;
+      fs::remove(ch.log, ec);
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 0) continue;
+      ok = false;
+      result_.diags.add(lang::Diagnostic::make("R0003", s.name_span,
+                                               fmt::format("candidate {} ({}) failed in its process", ch.candidate,
+                                                           s.search->label(static_cast<std::size_t>(ch.candidate))),
+                                               "this search's candidate")
+                            .with_note("its output ended with:\n" + out.substr(out.size() > 2000 ? out.size() - 2000 : 0))
+                            .with_help("every stage it finished is cached; the next `whittle run` resumes there"));
+    }
+    if (!ok) result_.ok = false;
+    return ok;
+  }
+
   const Plan& plan_;
   ArtifactStore& store_;
   StageRunner& runner_;
   Progress& progress_;
   ExecResult& result_;
+  const Parallel* parallel_;
   std::set<int> in_search_;
 };
 
 }  // namespace
 
-ExecResult execute(const Plan& plan, ArtifactStore& store, StageRunner& runner, Progress& progress, int only) {
+ExecResult execute(const Plan& plan, ArtifactStore& store, StageRunner& runner, Progress& progress, int only, bool with_inputs,
+                   const Parallel* parallel) {
   ExecResult result;
-  Execution exec(plan, store, runner, progress, result);
+  Execution exec(plan, store, runner, progress, result, parallel);
+  // With `with_inputs`: the stages `only` reads, directly or not, run too (those not cached).
+  std::set<int> needed;
+  if (only >= 0 && with_inputs) {
+    std::vector<int> todo{only};
+    while (!todo.empty()) {
+      const int id = todo.back();
+      todo.pop_back();
+      if (!needed.insert(id).second) continue;
+      for (const auto& [kind, from] : plan.graph.inputs(id)) todo.push_back(from);
+    }
+  }
   // Held until the run ends: `cache gc` leaves alone a cache that a run is using.
   const ArtifactStore::Lock in_use = store.use_lock(false);
   for (const PlanStep& step : plan.steps) {
     const lang::StageInstance& s = plan.stage(step.stage);
+    if (only >= 0 && step.stage != only && needed.count(step.stage)) {
+      if (!(plan.stage(step.stage).search ? exec.search(step) : exec.run(step))) return result;
+      continue;
+    }
     if (only >= 0 && step.stage != only) {
       // One stage alone: the others are only the entries it may read.
       if (store.has(step.key)) {

@@ -67,9 +67,20 @@ struct ExecResult {
 /// used, and a corrupt one is reported (R0004, at the stage's line), set aside and so recomputed.
 bool cached_entry_sound(ArtifactStore& store, const std::string& key, const lang::StageInstance& stage, lang::Diagnostics& diags);
 
+/// How a run trains a search's candidates side by side (`whittle run --jobs N`): up to `jobs` at
+/// once, each in its own `whittle run-stage --with-inputs` process of `threads` threads.
+struct Parallel {
+  int jobs = 1;
+  std::string whittle, recipe, cache;  ///< the program, the recipe and the cache, as absolute paths
+  std::vector<std::string> sets;       ///< the run's `--set` values
+  int threads = 1;
+};
+
 /// Runs every stage of the plan that is not in the cache, in order; stops at the first failure.
 /// With `only` ≥ 0, runs that one stage (or finds it cached) and nothing else: every stage it reads
-/// must already be in the cache (what one Slurm job does, `whittle run-stage`).
-ExecResult execute(const Plan& plan, ArtifactStore& store, StageRunner& runner, Progress& progress, int only = -1);
+/// must already be in the cache (what one Slurm job does, `whittle run-stage`); with `with_inputs`,
+/// the stages it reads that are not cached run first (a search candidate's process).
+ExecResult execute(const Plan& plan, ArtifactStore& store, StageRunner& runner, Progress& progress, int only = -1,
+                   bool with_inputs = false, const Parallel* parallel = nullptr);
 
 }  // namespace whittle::runtime

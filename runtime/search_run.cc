@@ -62,7 +62,7 @@ search::Strategy strategy_of(const Plan& plan, const lang::StageInstance& s) {
 
 }  // namespace
 
-std::optional<json> decide_search(const Plan& plan, const lang::StageInstance& s, const TrainCandidate& train, Progress& progress, int jobs) {
+std::optional<json> decide_search(const Plan& plan, const lang::StageInstance& s, const TrainCandidates& train, Progress& progress, int jobs) {
   const lang::SearchSpace& sp = *s.search;
   search::Strategy st = strategy_of(plan, s);
   const std::string okey = objective_metric(sp.objective), mkey = constraint_metric(sp.metric);
@@ -71,19 +71,20 @@ std::optional<json> decide_search(const Plan& plan, const lang::StageInstance& s
   while (!st.done()) {
     const std::vector<int> ids = st.next(std::max(1, jobs));
     if (ids.empty()) break;
-    for (int id : ids) {
-      ++round;
-      progress.message(fmt::format("{}: candidate {} ({} of at most {}): {}, previewed {} {}{}", headline(s), id, round, st.most_trainings(),
+    for (int id : ids)
+      progress.message(fmt::format("{}: candidate {} ({} of at most {}): {}, previewed {} {}{}", headline(s), id, ++round, st.most_trainings(),
                                    sp.label(static_cast<std::size_t>(id)), sp.objective, previews[static_cast<std::size_t>(id)].second ? "~" : "",
                                    shown(okey, previews[static_cast<std::size_t>(id)].first)));
-      auto measured = train(id);
-      if (!measured) return std::nullopt;
+    const auto measured = train(ids);
+    if (!measured) return std::nullopt;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      const int id = ids[i];
       search::Outcome o;
       o.passed = true;
       o.metric = sp.at_most ? -1e300 : 1e300;
       o.objective = previews[static_cast<std::size_t>(id)].first;
-      for (std::size_t k = 0; k < measured->size(); ++k) {
-        const Metrics& m = (*measured)[k];
+      for (std::size_t k = 0; k < (*measured)[i].size(); ++k) {
+        const Metrics& m = (*measured)[i][k];
         auto v = m.find(mkey);
         if (v == m.end())
           throw StageError(fmt::format("candidate {} ({}): its `evaluate` measured no {}", id, sp.label(static_cast<std::size_t>(id)), sp.metric));

@@ -31,14 +31,15 @@ std::string objective_metric(const std::string& objective);
 /// The metric that holds the constraint's figure: "latency_ms" for `latency`, else the metric itself.
 std::string constraint_metric(const std::string& metric);
 
-/// Trains a candidate (every seed's run of its stages, or finds them cached) and returns each
-/// run's `evaluate` metrics; nullopt when a stage failed (the executor has reported it).
-using TrainCandidate = std::function<std::optional<std::vector<Metrics>>(int candidate)>;
+/// Trains candidates, side by side where it can (every seed's run of their stages, or finds them
+/// cached) and returns, per candidate, each run's `evaluate` metrics; nullopt when a stage failed
+/// (the executor has reported it).
+using TrainCandidates = std::function<std::optional<std::vector<std::vector<Metrics>>>(const std::vector<int>& candidates)>;
 
 /// Decides the search stage `search`: trains what the strategy asks, `jobs` candidates per round
 /// (trained in the strategy's order), and returns search.json's content. Throws StageError when no
 /// candidate passed (or every one the budget allowed failed); nullopt when a training failed.
-std::optional<nlohmann::json> decide_search(const Plan& plan, const lang::StageInstance& search, const TrainCandidate& train,
+std::optional<nlohmann::json> decide_search(const Plan& plan, const lang::StageInstance& search, const TrainCandidates& train,
                                             Progress& progress, int jobs = 1);
 
 /// Every search's candidates' previewed objectives into plan.search_objectives, from the static

@@ -93,7 +93,7 @@ struct ExecutorOptions {
   runtime::SlurmOptions slurm;
 };
 
-int run_recipe(const RecipeOptions& o, int threads, const std::string& format, bool dry_run, const ExecutorOptions& ex) {
+int run_recipe(const RecipeOptions& o, int threads, const std::string& format, bool dry_run, const ExecutorOptions& ex, int jobs) {
   std::unique_ptr<ArtifactStore> store;
   auto plan = load_plan(o, store);
   if (!plan) return 1;
@@ -119,8 +119,17 @@ int run_recipe(const RecipeOptions& o, int threads, const std::string& format, b
     so.threads = threads;
     result = runtime::execute_slurm(*plan, *store, so, progress);
   } else {
+    // `--jobs N`: a search's candidates N at once, each a process with its share of the threads.
+    runtime::Parallel par;
+    par.jobs = jobs;
+    std::error_code ec;
+    par.whittle = fs::read_symlink("/proc/self/exe", ec).string();
+    par.recipe = fs::absolute(o.file).string();
+    par.cache = fs::absolute(store->root()).string();
+    par.sets = o.sets;
+    par.threads = std::max(1, threads / std::max(1, jobs));
     auto runner = runtime::lazy_torch_runner(threads);
-    result = runtime::execute(*plan, *store, *runner, progress);
+    result = runtime::execute(*plan, *store, *runner, progress, -1, false, jobs > 1 ? &par : nullptr);
   }
   const lang::Analysis& a = *plan->analysis;
   for (const auto& d : result.diags.all()) std::fputs((lang::render_full(d, a.sources) + "\n").c_str(), stderr);
@@ -145,7 +154,7 @@ int run_recipe(const RecipeOptions& o, int threads, const std::string& format, b
 }  // namespace
 
 /// `whittle run-stage`: one stage of a recipe, found by its key, its inputs already in the cache.
-int run_stage(const RecipeOptions& o, const std::string& key, int threads) {
+int run_stage(const RecipeOptions& o, const std::string& key, int threads, bool with_inputs) {
   std::unique_ptr<ArtifactStore> store;
   auto plan = load_plan(o, store);
   if (!plan) return 1;
@@ -162,7 +171,7 @@ int run_stage(const RecipeOptions& o, const std::string& key, int threads) {
   if (plan->stage(id).search) runtime::fill_search_objectives(*plan, runtime::torch_api().preview_plan(*plan));
   auto runner = runtime::lazy_torch_runner(threads);
   CliProgress progress(*plan);
-  auto result = runtime::execute(*plan, *store, *runner, progress, id);
+  auto result = runtime::execute(*plan, *store, *runner, progress, id, with_inputs);
   for (const auto& d : result.diags.all()) std::fputs((lang::render_full(d, plan->analysis->sources) + "\n").c_str(), stderr);
   for (const auto& out : result.outcomes)
     std::fprintf(stderr, "%s: %s in %.1fs\n", stage_name(*plan, out.stage).c_str(), out.status.c_str(), out.seconds);
@@ -179,6 +188,9 @@ void add_run(CLI::App& app, int& exit_code) {
   c->add_option("--threads", *threads, "Intra-op threads (default: all cores)")->check(threads_check());
   add_format(c, *format, "the run record");
   c->add_flag("--dry-run", *dry, "Say what would run, and why, without running anything");
+  auto jobs = std::make_shared<int>(1);
+  c->add_option("--jobs,-j", *jobs, "A search's candidates trained side by side, each a process with its share of --threads (default 1)")
+      ->check(CLI::Range(1, 256));
   auto ex = std::make_shared<ExecutorOptions>();
   c->add_option("--executor", ex->executor, "local (default), or slurm: every stage not cached becomes an sbatch job")
       ->check(CLI::IsMember({"local", "slurm"}));
@@ -188,14 +200,14 @@ void add_run(CLI::App& app, int& exit_code) {
   c->add_option("--account", ex->slurm.account, "Slurm: the account to charge");
   c->add_option("--sbatch", ex->slurm.sbatch_args, "Slurm: one more sbatch option, as given (repeatable), e.g. --sbatch=--qos=long");
   c->add_option("--poll", ex->slurm.poll_seconds, "Slurm: seconds between looks at the queue (default 2)");
-  c->callback([o, threads, format, dry, ex, &exit_code] {
+  c->callback([o, threads, format, dry, ex, jobs, &exit_code] {
     if (ex->executor != "slurm" && (!ex->slurm.partition.empty() || !ex->slurm.gres.empty() || !ex->slurm.time.empty() ||
                                     !ex->slurm.account.empty() || !ex->slurm.sbatch_args.empty())) {
       std::fprintf(stderr, "error: --partition, --gres, --time, --account and --sbatch are for `--executor slurm`\n");
       exit_code = 2;
       return;
     }
-    exit_code = run_recipe(*o, *threads, *format, *dry, *ex);
+    exit_code = run_recipe(*o, *threads, *format, *dry, *ex, *jobs);
   });
 
   auto so = std::make_shared<RecipeOptions>();
@@ -205,7 +217,9 @@ void add_run(CLI::App& app, int& exit_code) {
   add_recipe_options(rs, *so);
   rs->add_option("--key", *skey, "The stage's cache key (`whittle plan --format json`)")->required();
   rs->add_option("--threads", *sthreads, "Intra-op threads (default: all cores)")->check(threads_check());
-  rs->callback([so, skey, sthreads, &exit_code] { exit_code = run_stage(*so, *skey, *sthreads); });
+  auto inputs = std::make_shared<bool>(false);
+  rs->add_flag("--with-inputs", *inputs, "Also run the stages it reads that are not cached (what a search's candidate process does)");
+  rs->callback([so, skey, sthreads, inputs, &exit_code] { exit_code = run_stage(*so, *skey, *sthreads, *inputs); });
 }
 
 }  // namespace whittle::cli

@@ -140,6 +140,13 @@ TEST_CASE("a search chooses what the exhaustive sweep of its body chooses, train
     if (st.at("kind") == "evaluate" && st.at("where") == "") final_eval = st.at("status") == "ran" && st.at("metrics").count("accuracy");
   CHECK(final_eval);
 
+  // Two candidates at a time, each in its own process: the same answer (rounds of two may train more).
+  Scratch u;
+  const auto par = run_json(u, search_recipe(pct), "--jobs 2");
+  REQUIRE(par.at("searches").size() == 1);
+  CHECK(par.at("searches").at(0).at("chosen_label").get<std::string>() == expected);
+  CHECK(par.at("searches").at(0).at("trainings").get<int>() < static_cast<int>(results.size()));
+
   // Run again: nothing trains, the same choice, the table in the text output.
   const Result again = run_whittle("run --threads 1 --cache " + (t.dir / "cache").string() + " " + (t.dir / "r.recipe").string());
   CHECK(again.code == 0);
