@@ -216,6 +216,7 @@ ReportOutcome write_report(const std::vector<Run>& runs, const fs::path& dir, co
   std::vector<Plot> plots;
   if (auto p = accuracy_vs_score_plot(runs, preset)) plots.push_back(*p);
   for (auto& p : sweep_plots(runs, preset)) plots.push_back(p);
+  for (auto& p : search_plots(runs)) plots.push_back(p);
   if (auto p = training_plot(runs)) plots.push_back(*p);
   for (auto& p : sparsity_plots(runs, dir, model)) plots.push_back(p);
   for (auto& p : weight_histogram_plots(runs, model)) plots.push_back(p);

@@ -18,6 +18,9 @@ std::optional<Plot> accuracy_vs_score_plot(const std::vector<Run>& runs, const s
 /// Per sweep: each metric measured (accuracy, latency, the score in `preset`) against the innermost
 /// swept value, one line per outer branch.
 std::vector<Plot> sweep_plots(const std::vector<Run>& runs, const std::string& preset);
+/// Per finished search: its trained candidates' measured metric against their measured objective,
+/// the constraint's line, the frontier of what was trained and the chosen candidate (search_N).
+std::vector<Plot> search_plots(const std::vector<Run>& runs);
 /// Training and validation (when `eval_every` is set) loss and accuracy per epoch along each chain:
 /// every train and retrain placed after the epochs before it; distillation loss on its own axis.
 std::optional<Plot> training_plot(const std::vector<Run>& runs);

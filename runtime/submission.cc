@@ -1,5 +1,7 @@
 #include "runtime/submission.h"
 
+#include "runtime/search_run.h"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
@@ -110,9 +112,11 @@ TempDir::~TempDir() { remove_tree(path.string()); }
 
 Submission make_submission(Run run, const std::string& recipe_file, const std::vector<std::string>& sets, const std::string& model_name) {
   const Plan& plan = *run.plan;
+  const std::set<int> candidates = search_candidate_stages(plan);  // those a search did not need are skipped
   for (const auto& step : plan.steps) {
     const StageRecord* s = record_of(run.record, step.stage);
-    if (!s || s->key != step.key || (s->status != "ran" && s->status != "cached"))
+    const bool done = s && (s->status == "ran" || s->status == "cached" || (s->status == "skipped" && candidates.count(step.stage)));
+    if (!s || s->key != step.key || !done)
       throw SubmissionError(fmt::format("the last run of {} is not of the recipe as it is now ({}): nothing to submit yet", recipe_file,
                                         stage_name(plan, step.stage)),
                             fmt::format("run it first: whittle run {}", recipe_file));

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <optional>
 #include <map>
+#include <fstream>
+#include <iterator>
 #include <regex>
 
 #include "tests/cli/faults.h"
@@ -61,6 +63,8 @@ std::map<std::string, Measured> sweep_results(const nlohmann::json& record) {
   }
   return out;
 }
+
+std::string fmt_search_plot(int id) { return "search_" + std::to_string(id); }
 
 int ran(const nlohmann::json& record, const std::string& kind) {
   int n = 0;
@@ -152,6 +156,20 @@ TEST_CASE("a search chooses what the exhaustive sweep of its body chooses, train
   CHECK(again.code == 0);
   CHECK(again.out.find("chose " + expected) != std::string::npos);
   CHECK(again.out.find(" ran ") == std::string::npos);
+
+  // The report draws the trained candidates: the constraint's line, the frontier, the chosen one.
+  const Result rep = run_whittle("report --cache " + (t.dir / "cache").string() + " -o " + (t.dir / "report").string() + " " +
+                                 (t.dir / "r.recipe").string());
+  INFO(rep.out);
+  CHECK(rep.code == 0);
+  if (run_whittle_cmd("gnuplot --version").code == 0) {
+    const std::string name = fmt_search_plot(d.at("search").get<int>());
+    CHECK(std::filesystem::exists(t.dir / "report" / (name + ".svg")));
+    std::ifstream gp(t.dir / "report" / (name + ".gp"));
+    const std::string script((std::istreambuf_iterator<char>(gp)), std::istreambuf_iterator<char>());
+    CHECK(script.find("chose " + expected) != std::string::npos);
+    CHECK(script.find("frontier of the trained") != std::string::npos);
+  }
 
   // `whittle plan` lists the candidates by their previewed objective, and the most trainings.
   const Result plan = run_whittle("plan --cache " + (t.dir / "cache").string() + " " + (t.dir / "r.recipe").string());
