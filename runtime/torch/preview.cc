@@ -74,8 +74,10 @@ std::map<int, StagePreview> preview_plan(const Plan& plan) {
         } else {
           Net net = last ? std::move(nets.at(s.model_in)) : copy_of(s.model_in);
           if (last) nets.erase(s.model_in);
+          // A retrain leaves the figures as they are (the preview trains nothing): its input's, not
+          // counted again (a search's candidates each end in one).
           if (const StageKind* kind = stage_kind(s.kind); kind && kind->preview) kind->preview(s, net, pv);
-          pv.metrics = size_and_cost(net);
+          pv.metrics = s.kind == "retrain" && !out[s.model_in].metrics.empty() ? out[s.model_in].metrics : size_and_cost(net);
           if (writers[s.id] > 0) nets.emplace(s.id, std::move(net));
           else drop(s.id, std::move(net));
         }
