@@ -201,3 +201,38 @@ TEST_CASE("a search killed mid-way resumes and chooses the same candidate", "[ru
   for (const auto& st : resumed.at("stages")) cached += st.at("status") == "cached";
   CHECK(cached >= 3);
 }
+
+TEST_CASE("a search's seeds and budget: every seed trained, costlier candidates not needed, a spent budget said", "[run][search]") {
+  Scratch s;
+  auto recipe = [](const std::string& bar, int budget) {
+    return "data synthetic size: 128 validation: 25%\nmodel small_cnn width: 4\ntrain 1 epoch batch: 32\n"
+           "search lowest params where accuracy >= " + bar + " budget: " + std::to_string(budget) + " seeds: 2 as best {\n"
+           "  choose amount in [20%, 50%, 80%]\n  prune $amount\n  retrain 1 epoch batch: 32\n  evaluate split: validation\n}\nevaluate\n";
+  };
+  // A bar every candidate meets: the cheapest (with no monotone dimension, the previews' order: the
+  // 80% prune) passes, and the costlier ones are not needed.
+  const auto j = run_json(s, recipe("0%", 3));
+  REQUIRE(j.at("searches").size() == 1);
+  const auto& d = j.at("searches").at(0);
+  INFO(d.dump(1));
+  CHECK(d.at("trainings") == 1);
+  CHECK(d.at("chosen_label") == "amount=80%");
+  CHECK(d.at("rows").at(0).at("status") == "not needed");
+  CHECK(d.at("rows").at(0).at("by") == 2);
+  // Both seeds of the chosen candidate were trained and evaluated; no other candidate's stage.
+  int evaluated = 0, skipped = 0;
+  for (const auto& st : j.at("stages")) {
+    const std::string where = st.at("where");
+    if (st.at("kind") == "evaluate" && where.rfind("search amount=80%", 0) == 0) evaluated += st.at("status") == "ran";
+    skipped += st.at("status") == "skipped";
+  }
+  CHECK(evaluated == 2);
+  CHECK(skipped == 2 * 2 * 3);  // two candidates, two seeds, three stages each
+  // A bar no candidate meets and a budget of 2: two trained, the third left untried, and the error
+  // at the search's line says so (nothing passed, so nothing can be chosen).
+  const Result none = run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " + s.write("r.recipe", recipe("100%", 2)));
+  INFO(none.out);
+  CHECK(none.code == 1);
+  CHECK(none.out.find("error[R0003]: stage #") != std::string::npos);
+  CHECK(none.out.find("no candidate of the search reached accuracy >= 100.00% (2 trained, 1 left untried by the budget") != std::string::npos);
+}
