@@ -57,6 +57,24 @@ TEST_CASE("fmt lays a recipe out canonically", "[fmt]") {
   CHECK(fmt_text("sweep a in 0%..80% by 10% {}\n") == "sweep a in 0%..80% by 10% {}\n");
 }
 
+TEST_CASE("fmt lays out a search and its choices; the parser reads every part", "[fmt][search]") {
+  const std::string messy = "search   lowest params where accuracy>=80%  budget:3 seeds: 2 as  b {\nchoose a in [10%,20%]   monotone\n"
+                            "choose bits in [8 bits,4 bits]\nprune $a\nevaluate split: validation }\n";
+  const std::string canonical = "search lowest params where accuracy >= 80% budget: 3 seeds: 2 as b {\n  choose a in [10%, 20%] monotone\n"
+                                "  choose bits in [8 bits, 4 bits]\n  prune $a\n  evaluate split: validation\n}\n";
+  CHECK(fmt_text(messy) == canonical);
+  check_canonical(messy);
+  const std::string dumped = ast_of(canonical);
+  INFO(dumped);
+  CHECK(dumped.find("search lowest params where accuracy >= ") != std::string::npos);
+  CHECK(dumped.find("budget") != std::string::npos);
+  CHECK(dumped.find(") as b\n") != std::string::npos);
+  CHECK(dumped.find("choose a in ") != std::string::npos);
+  CHECK(dumped.find(" monotone\n") != std::string::npos);
+  CHECK(fmt_text("search lowest macs where latency <= 2 { choose w in [8, 16]; evaluate split: validation latency: cpu }\n") ==
+        "search lowest macs where latency <= 2 {\n  choose w in [8, 16]\n  evaluate split: validation latency: cpu\n}\n");
+}
+
 TEST_CASE("fmt keeps every comment", "[fmt]") {
   const std::string text =
       "# header\nrecipe r  # named\n\n# before data\ndata cifar10\nrepeat 2 {  # rounds\n  # inside\n  prune 20%\n"
