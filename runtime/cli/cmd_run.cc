@@ -101,6 +101,8 @@ int run_recipe(const RecipeOptions& o, int threads, const std::string& format, b
     const std::size_t w = runtime::stage_name_width(*plan, 36);
     for (const auto& step : plan->steps)
       fmt::print("{:<{}} {}\n", stage_name(*plan, step.stage), w, step.fresh ? "cached" : "would run: " + step.reason);
+    if (runtime::has_search(*plan))
+      fmt::print("a search's candidates run only when its strategy needs them: `whittle plan` lists them and the most trainings\n");
     return 0;
   }
   // A search orders its candidates by their previewed objectives: the static preview, before anything runs.
