@@ -48,8 +48,8 @@ text = sys.stdin.read()
 run = json.loads(text[text.index("{"):])
 for d in run.get("searches", []):
     n, t = d["candidates"], d["trainings"]
-    print(f"search #{d[\"search\"]}: {t} trainings of {n} candidates (an exhaustive sweep trains {n}: {n / max(t, 1):.2f}x fewer); "
-          f"chose {d[\"chosen_label\"]}")
+    print("search #%d: %d trainings of %d candidates (an exhaustive sweep trains %d: %.2fx fewer); chose %s"
+          % (d["search"], t, n, n, n / max(t, 1), d["chosen_label"]))
 '
   ;;
 *) echo "usage: bench/search.sh preview [N...] | trainings CACHE RECIPE" >&2; exit 2 ;;
