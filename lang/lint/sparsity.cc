@@ -2,6 +2,7 @@
 // along the model's chain (`prune P%` removes P% of the weights still unpruned).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 
 #include "lang/lint/lint.h"
@@ -18,6 +19,7 @@ void run(Context& ctx) {
   std::map<Span, std::vector<std::pair<double, double>>> per_prune;  // span → (sparsity, filters removed)
   std::map<Span, double> worst;
   std::map<Span, Span> called_from;
+  std::map<Span, bool> branched;
   for (const StageInstance& s : st) {
     const std::size_t i = static_cast<std::size_t>(s.id);
     if (s.model_in >= 0) {
@@ -41,7 +43,12 @@ void run(Context& ctx) {
     if (structure && structure->str == "structured") filters[i] *= keep;
     else if (all) density_all[i] *= keep;
     else density[i] *= keep;
-    per_prune[s.name_span].emplace_back(1.0 - (all ? density_all[i] : density[i]), 1.0 - filters[i]);
+    // The branches of a sweep or a search give one figure each: the same figure twice is said once.
+    const bool branch = s.where.find("sweep ") != std::string::npos || s.where.find("search ") != std::string::npos;
+    branched[s.name_span] = branched[s.name_span] || branch;
+    const std::pair<double, double> v{1.0 - (all ? density_all[i] : density[i]), 1.0 - filters[i]};
+    auto& seen = per_prune[s.name_span];
+    if (!branch || std::find(seen.begin(), seen.end(), v) == seen.end()) seen.push_back(v);
     if (!s.call_sites.empty() && !called_from.count(s.name_span)) called_from[s.name_span] = s.call_sites.front();
     worst[s.name_span] = std::max(worst[s.name_span], 1.0 - density[i]);
   }
@@ -63,7 +70,8 @@ void run(Context& ctx) {
                        : of_all.at(span) ? "cumulative sparsity of all parameters (`of: all`; `whittle plan` shows the prunable weights')"
                                          : "cumulative sparsity of the prunable weights";
     const std::string msg = values.size() == 1 ? fmt::format("{} after this prune: {}", what, list)
-                                               : fmt::format("{} after each pass of this prune: {}", what, list);
+                            : branched.at(span) ? fmt::format("{} after this prune, in its branches: {}", what, list)
+                                                : fmt::format("{} after each pass of this prune: {}", what, list);
     Diagnostic note = Diagnostic::make("N0001", span, msg, "sparsity");
     if (called_from.count(span)) note.with_label(called_from[span], "in this use");
     ctx.out.add(std::move(note));
