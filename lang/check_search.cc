@@ -208,6 +208,13 @@ void Checker::search(const ast::Stmt& s, Frame& f) {
 bool Checker::search_measures(const ast::Stmt& s, const SearchSpace& space, int begin, int end, int& evaluate) {
   const Span head{s.span.file, s.span.begin, s.body_span.begin > s.span.begin ? s.body_span.begin : s.span.end};
   if (begin == end) return false;  // the body's own errors are reported
+  for (int i = begin; i < end; ++i)
+    if (out_.stages[static_cast<std::size_t>(i)].kind == "export") {
+      diags_.add(Diagnostic::make("E0312", out_.stages[static_cast<std::size_t>(i)].span,
+                                  "an `export` inside a search: every candidate trained would write the file", "inside the search")
+                     .with_help("export the chosen model after the search's `}` (name it with `as` to export it further down)"));
+      return false;
+    }
   if (evaluate < 0) {
     diags_.add(Diagnostic::make("E0310", head, fmt::format("this `search`'s body measures nothing: its {} is never evaluated", space.metric),
                                 "no `evaluate` in the body")
