@@ -45,7 +45,7 @@ const std::vector<CodeInfo>& all_codes() {
       {"E0309", "search_without_choice", Severity::Error, "a `search` with no `choose` line, or a `choose` outside a `search`"},
       {"E0310", "search_on_test", Severity::Error, "a `search` whose constraint is measured on the test set, or not measured at all"},
       {"E0311", "search_too_large", Severity::Error, "a `search` of more than 10,000 candidates"},
-      {"E0312", "search_constraint", Severity::Error, "a constraint the body cannot measure or compares the wrong way (`accuracy <= 90%`), or a `search` inside another"},
+      {"E0312", "search_constraint", Severity::Error, "a constraint the body cannot measure or compares the wrong way (`accuracy <= 90%`), a `search` inside another, or an `export` inside one"},
       // Networks: shapes and layers (lang/check_network.cc).
       {"E0401", "shortcut_shape", Severity::Error, "a `residual` whose body changes the shape under `shortcut: identity`"},
       {"E0402", "map_too_small", Severity::Error, "a kernel, stride or pool that shrinks the map below 1×1"},
