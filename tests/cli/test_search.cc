@@ -236,3 +236,22 @@ TEST_CASE("a search's seeds and budget: every seed trained, costlier candidates 
   CHECK(none.out.find("error[R0003]: stage #") != std::string::npos);
   CHECK(none.out.find("no candidate of the search reached accuracy >= 100.00% (2 trained, 1 left untried by the budget") != std::string::npos);
 }
+
+TEST_CASE("a search whose body starts with `model`: the chain after it builds the chosen candidate's network", "[run][search]") {
+  Scratch s;
+  const auto j = run_json(s,
+                          "data synthetic size: 128 validation: 25%\n"
+                          "search lowest params where accuracy >= 0% as best {\n  choose w in [8, 4] monotone\n  model small_cnn width: $w\n"
+                          "  train 1 epoch batch: 32\n  evaluate split: validation\n}\n"
+                          "prune 30%\nretrain 1 epoch batch: 32\nevaluate\n");
+  REQUIRE(j.at("searches").size() == 1);
+  CHECK(j.at("searches").at(0).at("chosen_label") == "w=4");  // the narrower network has fewer parameters, and passes
+  double chosen_params = 0;
+  for (const auto& st : j.at("stages"))
+    if (st.at("where") == "search w=4" && st.at("kind") == "model") chosen_params = st.at("metrics").at("params").get<double>();
+  REQUIRE(chosen_params > 0);
+  const auto& last = j.at("stages").back();
+  CHECK(last.at("kind") == "evaluate");
+  CHECK(last.at("status") == "ran");
+  CHECK(last.at("metrics").at("params").get<double>() == chosen_params);  // w=4's network, pruned and retrained
+}
