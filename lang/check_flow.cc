@@ -69,6 +69,17 @@ void Checker::retrain_flow(StageInstance& s, const std::vector<BoundArg>& given)
   const bool rewinding = rewind && rewind->kind == Val::Kind::Call;
   const std::string train_label = train_epochs ? fmt::format("the train it descends from ({})", train_epochs->canonical()) : "";
 
+  // A train inside a search's candidate, rewound to from after the search: which candidate's train the
+  // chain holds is known only when the search has chosen, and the first one's may never run.
+  if (train && rewinding && train->where.find("search ") != std::string::npos && s.where.rfind(train->where, 0) != 0) {
+    diags_.add(Diagnostic::make("E0303", rewind->span,
+                                fmt::format("`rewind: {}` after a search would replay a candidate's `train`, and which one is "
+                                            "known only when the search has chosen",
+                                            rewind->str),
+                                "rewinds across a search")
+                   .with_help("rewind inside the search's body, or fine-tune after it (leave `rewind:` out)"));
+    return;
+  }
   if (!train) {
     bool own_optimizer = false;
     for (const auto& g : given) own_optimizer = own_optimizer || g.def->name == "optimizer";
