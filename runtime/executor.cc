@@ -111,10 +111,9 @@ class Execution {
     return true;
   }
 
-  /// A search: its entry found cached, or decided by training the candidates its strategy names.
+  /// A search: its entry found cached (run() checks it), or decided by training the candidates its strategy names.
   bool search(const PlanStep& step) {
     const lang::StageInstance& s = plan_.stage(step.stage);
-    if (cached_entry_sound(store_, step.key, s, result_.diags)) return run(step);
     return run(step, [&](const std::string& tmp, Manifest& m) {
       const TrainCandidates train = [&](const std::vector<int>& ids) -> std::optional<std::vector<std::vector<Metrics>>> {
         if (parallel_ && parallel_->jobs > 1 && ids.size() > 1 && !train_apart(s, ids)) return std::nullopt;
@@ -152,12 +151,6 @@ class Execution {
   }
 
  private:
-  int chosen_model(const lang::StageInstance& s, const std::string& entry) const {
-    const int c = chosen_candidate(entry);
-    if (c < 0 || c >= static_cast<int>(s.search->candidates.size())) return s.model_in;
-    return s.search->candidates[static_cast<std::size_t>(c)].runs.front().model;
-  }
-
   /// Candidates trained side by side, each in a `whittle run-stage --with-inputs` process per seed's
   /// evaluate (the store's locks keep two processes from computing one entry); false when one failed
   /// (reported at the search's line with the end of that process's output).
@@ -247,9 +240,7 @@ ExecResult execute(const Plan& plan, ArtifactStore& store, StageRunner& runner, 
       // One stage alone: the others are only the entries it may read.
       if (store.has(step.key)) {
         exec.entries[s.id] = store.entry_dir(step.key);
-        if (s.search) plan.search_choices[s.id] = chosen_candidate(exec.entries[s.id]) >= 0
-                                                      ? s.search->candidates[static_cast<std::size_t>(chosen_candidate(exec.entries[s.id]))].runs.front().model
-                                                      : s.model_in;
+        if (s.search) plan.search_choices[s.id] = chosen_model(s, exec.entries[s.id]);
       }
       continue;
     }

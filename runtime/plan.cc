@@ -154,10 +154,7 @@ std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const 
   // A finished search's chosen candidate: the chain after it builds that candidate's model.
   for (const lang::StageInstance& s : a.recipe.stages) {
     const std::string& key = p->keys[static_cast<std::size_t>(s.id)];
-    if (!s.search || !store.has(key)) continue;
-    const int c = chosen_candidate(store.entry_dir(key));
-    if (c >= 0 && c < static_cast<int>(s.search->candidates.size()))
-      p->search_choices[s.id] = s.search->candidates[static_cast<std::size_t>(c)].runs.front().model;
+    if (s.search && store.has(key)) p->search_choices[s.id] = chosen_model(s, store.entry_dir(key));
   }
   return p;
 }

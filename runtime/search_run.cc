@@ -190,6 +190,12 @@ json search_decisions(const Plan& plan, const ArtifactStore& store) {
   return out;
 }
 
+int chosen_model(const lang::StageInstance& s, const std::string& entry_dir) {
+  const int c = chosen_candidate(entry_dir);
+  if (c < 0 || c >= static_cast<int>(s.search->candidates.size())) return s.model_in;
+  return s.search->candidates[static_cast<std::size_t>(c)].runs.front().model;
+}
+
 std::string search_tables(const Plan& plan, const ArtifactStore& store) {
   std::string out;
   for (const lang::StageInstance& s : plan.analysis->recipe.stages) {

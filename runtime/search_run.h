@@ -49,6 +49,9 @@ void fill_search_objectives(Plan& plan, const std::map<int, torchrt::StagePrevie
 
 /// The candidate a search entry chose, from its search.json; -1 when unreadable.
 int chosen_candidate(const std::string& entry_dir);
+/// The final model stage of the candidate a search entry chose (its first seed's); the search's own
+/// `model_in` when the entry says none.
+int chosen_model(const lang::StageInstance& search, const std::string& entry_dir);
 
 /// The candidates of the plan's searches by previewed objective, what is ruled out statically and
 /// the most trainings, for `whittle plan`: one block of text per search.
