@@ -1,7 +1,9 @@
 #!/bin/bash
 # Issue 33's bench: what a `search` costs against the exhaustive sweep of the same body.
 #   bench/search.sh preview [N...]      the static preview's time per candidate: `whittle plan` of a
-#                                       ResNet18 search of N candidates (default 10 40), median of 3
+#                                       ResNet18 search of N candidates (default 10 100 1000), median of 3,
+#                                       by counts (the default) and, up to 100 candidates, with
+#                                       WHITTLE_PREVIEW=libtorch (every stage on a LibTorch model)
 #   bench/search.sh trainings CACHE RECIPE   after a `whittle run --cache CACHE RECIPE` of a recipe with
 #                                       a search: its trainings against the candidates an exhaustive
 #                                       sweep trains, and the chosen candidate
@@ -14,30 +16,39 @@ preview)
   shift || true
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
-  for n in ${@:-10 40}; do
-    # n candidates: amounts 1%..n% (layer-wise prunes: exact previews) at 8 bits
+  for n in ${@:-10 100 1000}; do
+    # n candidates: n/2 amounts 0.1%, 0.2%, ... (layer-wise prunes) x weights at 8 or 4 bits
+    top=$(echo "scale=1; $n / 20" | bc)
     cat > "$work/r.recipe" <<R
 data synthetic validation: 10%
 model resnet18
 train 1 epoch
 search lowest course2025 where accuracy >= 90% {
-  choose amount in 1%..${n}% by 1% monotone
+  choose amount in 0.1%..${top}% by 0.1% monotone
+  choose bits in [8, 4] monotone
   prune \$amount
-  quantize 8 bits activations: 8 bits
+  quantize \$bits bits activations: 8 bits
   retrain 1 epoch
   evaluate split: validation
 }
 R
-    times=()
-    for i in 1 2 3; do
-      s=$(date +%s.%N)
-      $w plan --cache "$work/cache" "$work/r.recipe" > "$work/plan.txt" 2>&1 || { cat "$work/plan.txt"; exit 1; }
-      e=$(date +%s.%N)
-      times+=("$(echo "$e - $s" | bc)")
+    for how in counts libtorch; do
+      [ "$how" = libtorch ] && [ "$n" -gt 100 ] && continue  # about 0.5 s a candidate
+      times=()
+      for i in 1 2 3; do
+        s=$(date +%s.%N)
+        WHITTLE_PREVIEW=$how $w plan --cache "$work/cache" "$work/r.recipe" > "$work/plan-$how.txt" 2>&1 || { cat "$work/plan-$how.txt"; exit 1; }
+        e=$(date +%s.%N)
+        times+=("$(echo "$e - $s" | bc)")
+      done
+      med=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p)
+      printf 'preview of %4d ResNet18 candidates by %-8s: median %6.2f s (%s), %.4f s per candidate\n' "$n" "$how" "$med" "${times[*]}" "$(echo "$med / $n" | bc -l)"
     done
-    med=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p)
-    printf 'preview of %4d ResNet18 candidates: median %6.2f s (%s), %.3f s per candidate\n' "$n" "$med" "${times[*]}" "$(echo "$med / $n" | bc -l)"
-    grep -m1 "candidates," "$work/plan.txt" || true
+    grep -m1 "candidates," "$work/plan-counts.txt" || true
+    if [ -f "$work/plan-libtorch.txt" ]; then
+      cmp -s "$work/plan-counts.txt" "$work/plan-libtorch.txt" && echo "  the two plans are the same, figure for figure" || echo "  THE TWO PLANS DIFFER"
+      rm -f "$work/plan-libtorch.txt"
+    fi
   done
   ;;
 trainings)

@@ -3,6 +3,9 @@
 // first need.
 #include <torch/torch.h>
 
+#include <cstdlib>
+#include <string>
+
 #include "runtime/torch/inspect.h"
 #include "runtime/torch/legacy_file.h"
 #include "runtime/torch/preview.h"
@@ -19,7 +22,11 @@ extern "C" __attribute__((visibility("default"))) const whittle::runtime::TorchA
     TorchApi a;
     a.whittle_version = WHITTLE_VERSION;
     a.make_runner = &make_torch_runner;
-    a.preview_plan = &torchrt::preview_plan;
+    // WHITTLE_PREVIEW=libtorch: every stage on a LibTorch model, no counts (docs/search.md; the bench compares the two).
+    a.preview_plan = [](const Plan& plan) {
+      const char* how = std::getenv("WHITTLE_PREVIEW");
+      return torchrt::preview_plan(plan, !how || std::string(how) != "libtorch");
+    };
     a.stage_layers = &torchrt::stage_layers;
     a.recompute_claims = &torchrt::recompute_claims;
     a.recompute_export = &torchrt::recompute_export;

@@ -8,12 +8,14 @@
 #include "runtime/torch/data.h"
 #include "runtime/torch/evaluate.h"
 #include "runtime/torch/fit.h"
+#include "runtime/torch/preview_shapes.h"
+#include "runtime/torch/prune.h"
 #include "runtime/torch/score.h"
 #include "runtime/torch/stage_context.h"
 
 namespace whittle::runtime::torchrt {
 
-std::map<int, StagePreview> preview_plan(const Plan& plan) {
+std::map<int, StagePreview> preview_plan(const Plan& plan, bool by_shapes) {
   // A model is kept while a stage that changes it is still to come, copied only when more than
   // one such stage reads it, and dropped after the last. A stage that only reads a model (evaluate,
   // score, export) takes its input's figures: nothing is recomputed for it.
@@ -36,6 +38,24 @@ std::map<int, StagePreview> preview_plan(const Plan& plan) {
     return copy_net(plan, id, nets.at(id), std::move(reuse));
   };
   std::map<int, StagePreview> out;
+  // Models held by counts (preview_shapes.h).
+  std::map<int, ShapeModel> shapes;
+  // A stage that changes the model, applied to `net`: the model it leaves is kept for the stages
+  // that read it.
+  auto apply_net = [&](const lang::StageInstance& s, Net net, StagePreview& pv) {
+    // A retrain leaves the figures as they are (the preview trains nothing): its input's, not
+    // counted again (a search's candidates each end in one).
+    if (const StageKind* kind = stage_kind(s.kind); kind && kind->preview) kind->preview(s, net, pv);
+    pv.metrics = s.kind == "retrain" && !out[s.model_in].metrics.empty() ? out[s.model_in].metrics : size_and_cost(net);
+    if (writers[s.id] > 0) nets.emplace(s.id, std::move(net));
+    else drop(s.id, std::move(net));
+  };
+  // A `score` stage's figure: its preset's, as the run computes it with its `count`.
+  auto set_score = [](const lang::StageInstance& s, const Census& c, StagePreview& pv) {
+    const Params params(s);
+    pv.score_preset = params.word("version");
+    pv.metrics["preset_score"] = score(c, {pv.score_preset, params.word("count") == "all", params.word("convention") == "profiler"}).total;
+  };
   for (const auto& step : plan.steps) {
     const lang::StageInstance& s = plan.stage(step.stage);
     if (s.kind == "data") continue;
@@ -57,16 +77,39 @@ std::map<int, StagePreview> preview_plan(const Plan& plan) {
         } else {
           pv.note = in != out.end() && !in->second.note.empty() ? in->second.note : "no model";
         }
-      } else if (nets.count(s.model_in)) {
+      } else if (nets.count(s.model_in) || shapes.count(s.model_in)) {
         pv.estimated = out[s.model_in].estimated;
         pv.score_estimated = out[s.model_in].score_estimated;
+        // Several prunes or quantizes of one model (a search's candidates, a sweep's branches): the
+        // model is held by counts from here on, each of them worked out without copying it.
+        if (nets.count(s.model_in) && writers[s.model_in] >= 2 && (s.kind == "prune" || s.kind == "quantize") &&
+            by_shapes && can_hold_by_shapes(nets.at(s.model_in))) {
+          shapes.emplace(s.model_in, hold_by_shapes(std::move(nets.at(s.model_in)), s.model_in));
+          nets.erase(s.model_in);
+        }
         const bool last = --writers[s.model_in] == 0;
-        if (s.kind == "score") {
+        if (shapes.count(s.model_in)) {
+          const ShapeModel& in = shapes.at(s.model_in);
+          std::optional<ShapeModel> made;
+          pv.by_shapes = true;
+          if (s.kind == "score") {
+            pv.metrics = out[s.model_in].metrics;
+            set_score(s, in.census, pv);
+          } else if (s.kind == "evaluate") {
+            pv.metrics = figures(in.census, views_of(s));
+          } else if ((made = apply_by_shapes(s, in))) {
+            if (s.kind == "prune") mark_prune_estimates(prune_spec(s), false, false, pv);
+            pv.metrics = s.kind == "retrain" && !out[s.model_in].metrics.empty() ? out[s.model_in].metrics : figures(made->census);
+            if (writers[s.id] > 0) shapes.emplace(s.id, std::move(*made));
+          } else {
+            pv.by_shapes = false;
+            apply_net(s, make_real(plan, in), pv);
+          }
+          if (last) shapes.erase(s.model_in);
+        } else if (s.kind == "score") {
           const Net& net = nets.at(s.model_in);
           pv.metrics = out[s.model_in].metrics;
-          const Params params(s);
-          pv.score_preset = params.word("version");
-          pv.metrics["preset_score"] = score(net, {pv.score_preset, params.word("count") == "all", params.word("convention") == "profiler"}).total;
+          set_score(s, census(net), pv);
           if (last) drop(s.model_in, std::move(nets.at(s.model_in))), nets.erase(s.model_in);
         } else if (s.kind == "evaluate") {
           pv.metrics = size_and_cost(nets.at(s.model_in), views_of(s));
@@ -74,12 +117,7 @@ std::map<int, StagePreview> preview_plan(const Plan& plan) {
         } else {
           Net net = last ? std::move(nets.at(s.model_in)) : copy_of(s.model_in);
           if (last) nets.erase(s.model_in);
-          // A retrain leaves the figures as they are (the preview trains nothing): its input's, not
-          // counted again (a search's candidates each end in one).
-          if (const StageKind* kind = stage_kind(s.kind); kind && kind->preview) kind->preview(s, net, pv);
-          pv.metrics = s.kind == "retrain" && !out[s.model_in].metrics.empty() ? out[s.model_in].metrics : size_and_cost(net);
-          if (writers[s.id] > 0) nets.emplace(s.id, std::move(net));
-          else drop(s.id, std::move(net));
+          apply_net(s, std::move(net), pv);
         }
       } else {
         pv.note = out.count(s.model_in) && !out[s.model_in].note.empty() ? out[s.model_in].note : "no model";

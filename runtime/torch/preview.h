@@ -23,9 +23,18 @@ struct StagePreview {
   /// A `score` stage's preset: its figure is metrics["preset_score"], as the run computes it with
   /// its `count` (metrics holds every preset's score, like every other row's).
   std::string score_preset;
+  bool by_shapes = false;  ///< worked out by counts (preview_shapes.h), not on a LibTorch model
 };
 
-/// Previews every stage of the plan that holds a model (data stages have none).
-std::map<int, StagePreview> preview_plan(const Plan& plan);
+struct PruneSpec;
+/// Which of a prune's previewed figures are estimates (`guided`: by a sensitivity scan; `masked`:
+/// the model was pruned before): the prune stage's preview and the preview by counts
+/// (preview_shapes.h) both mark them so.
+void mark_prune_estimates(const PruneSpec& p, bool guided, bool masked, StagePreview& pv);
+
+/// Previews every stage of the plan that holds a model (data stages have none). `by_shapes`: where
+/// several prunes or quantizes read one model, work them out by counts (preview_shapes.h, the same
+/// figures, much faster); false: every stage on a LibTorch model (what the tests compare it with).
+std::map<int, StagePreview> preview_plan(const Plan& plan, bool by_shapes = true);
 
 }  // namespace whittle::runtime::torchrt

@@ -24,34 +24,33 @@ T& mask_of(Net& net, const std::string& param, const T& like) {
 T lowest(const T& scores, std::int64_t k) { return std::get<1>(torch::topk(scores, k, 0, /*largest=*/false, /*sorted=*/false)); }
 
 void prune_weights(Net& net, const PruneSpec& spec, at::Generator& gen) {
-  auto layers = net.layers();
-  if (spec.spare_first && !layers.empty()) layers.erase(layers.begin());
-  if (spec.spare_last && !layers.empty()) layers.pop_back();
-  if (!spec.per_layer.empty())
-    layers.erase(std::remove_if(layers.begin(), layers.end(), [&](const LayerRef& l) { return !spec.per_layer.count(l.name); }),
-                 layers.end());
+  const auto layers = net.layers();
+  std::vector<std::string> names;
+  std::vector<std::int64_t> alive_by_layer;
+  for (const auto& l : layers) {
+    names.push_back(l.name);
+    auto it = net.masks.find(l.name + ".weight");
+    alive_by_layer.push_back(it == net.masks.end() ? l.weight.numel() : it->second.sum().item<std::int64_t>());
+  }
+  // `of: all`: the weights to remove are `amount` of every non-zero parameter of the model.
+  std::int64_t nonzero_all = 0;
+  if (spec.of_all)
+    for (const auto& p : net.module->parameters()) nonzero_all += p.ne(0).sum().item<std::int64_t>();
+  const WeightPrune plan = weight_prune(spec, names, alive_by_layer, nonzero_all);
   std::vector<T> scores;
   std::vector<T*> masks;
-  for (auto& l : layers) {
+  for (std::size_t i : plan.targets) {
+    const LayerRef& l = layers[i];
     T& mask = mask_of(net, l.name + ".weight", l.weight);
     masks.push_back(&mask);
     const T score = spec.criterion == "random" ? torch::rand(l.weight.sizes(), gen) : Net::effective_weight(l).abs().to(torch::kCPU);
     scores.push_back(score.masked_fill(mask.to(torch::kCPU).eq(0), std::numeric_limits<float>::infinity()).flatten());
   }
-  auto alive_in = [&](const std::vector<std::size_t>& which) {
-    std::int64_t alive = 0;
-    for (std::size_t i : which) alive += masks[i]->sum().item<std::int64_t>();
-    return alive;
-  };
-  // `of: all`: the weights to remove are `amount` of every non-zero parameter of the model.
-  std::int64_t nonzero_all = 0;
-  if (spec.of_all)
-    for (const auto& p : net.module->parameters()) nonzero_all += p.ne(0).sum().item<std::int64_t>();
-  // Removes the `k` lowest-scoring weights among the survivors of these layers.
+  // Removes the `k` lowest-scoring weights among the survivors of these targets.
   auto prune_group = [&](const std::vector<std::size_t>& which, std::int64_t k) {
     std::vector<T> parts;
-    for (std::size_t i : which) parts.push_back(scores[i]);
-    const std::int64_t alive = alive_in(which);
+    std::int64_t alive = 0;
+    for (std::size_t i : which) parts.push_back(scores[i]), alive += alive_by_layer[plan.targets[i]];
     if (k > alive)
       throw StageError(fmt::format("`of: all` asks for {} of the model's {} non-zero parameters to go, and its prunable layers have only {} "
                                    "weights left",
@@ -69,16 +68,12 @@ void prune_weights(Net& net, const PruneSpec& spec, at::Generator& gen) {
       off += len;
     }
   };
-  std::vector<std::size_t> all(layers.size());
-  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-  // `of: all`: as a share of the prunable weights alive, the same share of each layer when per layer.
-  const std::int64_t k_all = spec.of_all ? share_of(spec.amount, nonzero_all) : 0;
-  const double amount = spec.of_all ? static_cast<double>(k_all) / static_cast<double>(std::max<std::int64_t>(1, alive_in(all))) : spec.amount;
-  if (spec.global && spec.per_layer.empty()) {
-    prune_group(all, spec.of_all ? k_all : share_of(spec.amount, alive_in(all)));
+  if (plan.global) {
+    std::vector<std::size_t> all(plan.targets.size());
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+    prune_group(all, plan.k.front());
   } else {
-    for (std::size_t i = 0; i < layers.size(); ++i)
-      prune_group({i}, share_of(spec.per_layer.empty() ? amount : spec.per_layer.at(layers[i].name), alive_in({i})));
+    for (std::size_t i = 0; i < plan.targets.size(); ++i) prune_group({i}, plan.k[i]);
   }
 }
 
@@ -301,6 +296,28 @@ void prune_filters(Net& net, const PruneSpec& spec, at::Generator& gen) {
 }
 
 }  // namespace
+
+WeightPrune weight_prune(const PruneSpec& spec, const std::vector<std::string>& layers, const std::vector<std::int64_t>& alive,
+                         std::int64_t nonzero_all) {
+  WeightPrune plan;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    if ((spec.spare_first && i == 0) || (spec.spare_last && i + 1 == layers.size())) continue;
+    if (!spec.per_layer.empty() && !spec.per_layer.count(layers[i])) continue;
+    plan.targets.push_back(i);
+  }
+  std::int64_t alive_all = 0;
+  for (std::size_t i : plan.targets) alive_all += alive[i];
+  // `of: all`: as a share of the prunable weights alive, the same share of each layer when per layer.
+  const std::int64_t k_all = spec.of_all ? share_of(spec.amount, nonzero_all) : 0;
+  const double amount = spec.of_all ? static_cast<double>(k_all) / static_cast<double>(std::max<std::int64_t>(1, alive_all)) : spec.amount;
+  plan.global = spec.global && spec.per_layer.empty();
+  if (plan.global) {
+    plan.k.push_back(spec.of_all ? k_all : share_of(spec.amount, alive_all));
+  } else {
+    for (std::size_t i : plan.targets) plan.k.push_back(share_of(spec.per_layer.empty() ? amount : spec.per_layer.at(layers[i]), alive[i]));
+  }
+  return plan;
+}
 
 PruneSpec prune_spec(const lang::StageInstance& s) {
   PruneSpec p;

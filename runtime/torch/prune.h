@@ -35,6 +35,18 @@ PruneSpec prune_spec(const lang::StageInstance& prune_stage);
 /// (Python's round) does.
 std::int64_t share_of(double amount, std::int64_t n);
 
+/// What an unstructured prune removes, from counts alone: the layers it ranks (by index into
+/// Net::layers(), whose names are `layers`, with `alive[i]` weights not yet removed each) and how many
+/// weights go: one count over them all when `global`, else one per target. `nonzero_all`: the
+/// model's non-zero parameters (`of: all`; unused otherwise).
+struct WeightPrune {
+  std::vector<std::size_t> targets;
+  bool global = false;
+  std::vector<std::int64_t> k;
+};
+WeightPrune weight_prune(const PruneSpec& spec, const std::vector<std::string>& layers, const std::vector<std::int64_t>& alive,
+                         std::int64_t nonzero_all);
+
 /// Prunes `net` in place; masks persist in net.masks. Ranks the weights the layers compute with
 /// (a quantized layer's quantized weights). Throws StageError when the architecture or the
 /// spec cannot be pruned this way.

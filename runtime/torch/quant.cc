@@ -27,6 +27,25 @@ void from_json(const nlohmann::json& j, QuantSpec& s) {
   s.range = j.value("range", std::string("minmax"));
 }
 
+torch::Tensor uniform_weight(const torch::Tensor& w, int bits, bool per_channel) {
+  // Symmetric: 2^(b-1) - 1 levels on each side of zero, the scale from the largest magnitude.
+  const double n = std::ldexp(1.0, bits - 1) - 1;
+  torch::Tensor s;
+  if (per_channel) {
+    std::vector<std::int64_t> shape(static_cast<std::size_t>(w.dim()), 1);
+    shape[0] = w.size(0);
+    s = w.abs().flatten(1).amax(1).view(shape);
+  } else {
+    s = w.abs().max();
+  }
+  s = torch::clamp_min(s / n, 1e-12);
+  return torch::round(w / s) * s;
+}
+
+std::int64_t uniform_quantizer_params(const QuantSpec& spec, std::int64_t out_channels) {
+  return (spec.abits < 32 ? 2 : 0) + (spec.per_channel ? out_channels : 1);  // activation range; weight scales
+}
+
 namespace {
 using T = torch::Tensor;
 
@@ -114,20 +133,7 @@ struct Base : LayerQuantizer {
 
 struct Uniform : Base {
   using Base::Base;
-  T weight(const T& w) override {
-    // Symmetric: 2^(b-1) - 1 levels on each side of zero, the scale from the largest magnitude.
-    const double n = std::ldexp(1.0, spec.bits - 1) - 1;
-    T s;
-    if (spec.per_channel) {
-      std::vector<std::int64_t> shape(static_cast<std::size_t>(w.dim()), 1);
-      shape[0] = w.size(0);
-      s = w.detach().abs().flatten(1).amax(1).view(shape);
-    } else {
-      s = w.detach().abs().max();
-    }
-    s = torch::clamp_min(s / n, 1e-12);
-    return ste(w, torch::round(w.detach() / s) * s);
-  }
+  T weight(const T& w) override { return ste(w, uniform_weight(w.detach(), spec.bits, spec.per_channel)); }
 };
 
 struct Half : Base {
@@ -293,14 +299,24 @@ QuantSpec quant_spec(const lang::StageInstance& s) {
 }
 
 int quantize_net(Net& net, const lang::StageInstance& s, int kmeans_iterations) {
+  const auto layers = net.layers();
+  std::vector<bool> conv;
+  for (const auto& l : layers) conv.push_back(l.layer->kind() == LayerKind::Conv);
+  const auto chosen = quantized_layers(conv, s);
+  for (const auto& [i, spec] : chosen) quantize_layer(*layers[i].module, spec, true, kmeans_iterations);
+  if (quant_spec(s).method == "float" && Params(s).word("layers") == "all") net.half = true;
+  net.masks_changed();
+  net.apply_masks();
+  return static_cast<int>(chosen.size());
+}
+
+std::vector<std::pair<std::size_t, QuantSpec>> quantized_layers(const std::vector<bool>& conv, const lang::StageInstance& s) {
   const QuantSpec q = quant_spec(s);
   const Params params(s);
   const std::string which = params.word("layers");
-  std::vector<torch::nn::Module*> chosen;
-  for (auto& l : net.layers()) {
-    const bool conv = l.layer->kind() == LayerKind::Conv;
-    if (which == "all" || (which == "conv") == conv) chosen.push_back(l.module);
-  }
+  std::vector<std::size_t> chosen;
+  for (std::size_t i = 0; i < conv.size(); ++i)
+    if (which == "all" || (which == "conv") == conv[i]) chosen.push_back(i);
   // `first_last: B bits`: the first and the last chosen layers' weights (and activations, when
   // quantized) at B bits, the usual guard of a few-bit network's input and logits.
   QuantSpec ends = q;
@@ -308,12 +324,9 @@ int quantize_net(Net& net, const lang::StageInstance& s, int kmeans_iterations) 
     ends.bits = b;
     if (q.abits < 32) ends.abits = b;
   }
-  for (std::size_t i = 0; i < chosen.size(); ++i)
-    quantize_layer(*chosen[i], i == 0 || i + 1 == chosen.size() ? ends : q, true, kmeans_iterations);
-  if (q.method == "float" && which == "all") net.half = true;
-  net.masks_changed();
-  net.apply_masks();
-  return static_cast<int>(chosen.size());
+  std::vector<std::pair<std::size_t, QuantSpec>> out;
+  for (std::size_t i = 0; i < chosen.size(); ++i) out.emplace_back(chosen[i], i == 0 || i + 1 == chosen.size() ? ends : q);
+  return out;
 }
 
 const QuantSpec& spec_of(const LayerQuantizer& q) { return dynamic_cast<const Base&>(q).spec; }
@@ -323,7 +336,7 @@ std::int64_t quantizer_params(const LayerQuantizer& q, const torch::Tensor& weig
   std::int64_t n = b.lo.defined() ? 2 : 0;  // activation scale and zero point
   if (const auto* k = dynamic_cast<const KMeans*>(&q)) return n + k->codebook.numel();
   if (dynamic_cast<const APoT*>(&q) || dynamic_cast<const Binary*>(&q)) return n + 1;
-  if (b.spec.method == "uniform") return n + (b.spec.per_channel ? weight.size(0) : 1);  // the weight scales
+  if (b.spec.method == "uniform") return uniform_quantizer_params(b.spec, weight.size(0));
   return n;
 }
 

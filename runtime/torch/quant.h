@@ -57,6 +57,16 @@ extern thread_local bool g_calibrating;
 /// `layer` is a Conv or Linear; `initialise` is false when a checkpoint's state will be loaded into it.
 void quantize_layer(torch::nn::Module& layer, const QuantSpec& spec, bool initialise = true, int kmeans_iterations = kKMeansIterations);
 
+/// The layers a `quantize` stage quantizes, by index into the net's conv and linear layers (`conv[i]`:
+/// layer i is a conv), each with its spec (`first_last:` bits on the first and last chosen).
+std::vector<std::pair<std::size_t, QuantSpec>> quantized_layers(const std::vector<bool>& conv, const lang::StageInstance& quantize_stage);
+
+/// What uniform quantization computes with for the weight `w` (no gradient): symmetric, 2^(b-1) - 1
+/// levels each side of zero, the scale from the largest magnitude per output channel or per tensor.
+torch::Tensor uniform_weight(const torch::Tensor& w, int bits, bool per_channel);
+/// The parameters a uniform quantizer of a layer with `out_channels` filters adds to the score's w.
+std::int64_t uniform_quantizer_params(const QuantSpec& spec, std::int64_t out_channels);
+
 /// The quantizer's spec (for saving and scoring).
 const QuantSpec& spec_of(const LayerQuantizer& q);
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/torch/census.h"
 #include "runtime/torch/models.h"
 
 namespace whittle::runtime::torchrt {
@@ -37,6 +38,7 @@ struct ScoreReport {
 };
 
 ScoreReport score(const Net& net, const ScoreOptions& options);
+ScoreReport score(const Census& census, const ScoreOptions& options);
 
 struct ModelSize {
   double stored_mib = 0;  ///< as stored: every parameter in float32 (float16 after `quantize 16 bits float`)
@@ -44,12 +46,15 @@ struct ModelSize {
   double sparse_mib = 0;  ///< only non-zero weights at their bit width, plus a one-bit-per-weight index of the pruned tensors
 };
 ModelSize model_size(const Net& net);
+ModelSize model_size(const Census& census);
 
 /// What every model-producing stage records: parameters, non-zero parameters, sparsity among the
 /// conv/linear weights pruning touched (all of them before any pruning), MACs for one image, weight
 /// and activation bits, the score in every preset (runtime/metrics.h score_key), and the size in MiB as stored, packed, and packed sparse.
 /// `views` > 1: the scores of a model evaluated with test-time augmentation, every view's ops counted.
 std::map<std::string, double> size_and_cost(const Net& net, int views = 1);
+/// The same from a census (census.h).
+std::map<std::string, double> figures(const Census& census, int views = 1);
 
 /// Bits of the weights and of the input activations of a conv or linear layer.
 int weight_bits(const Net& net, const LayerRef& l);

@@ -89,15 +89,19 @@ void preview_prune(const lang::StageInstance& s, Net& net, StagePreview& pv) {
   // Which filters go decides which of the weights pruned before go with them.
   bool masked = false;
   for (const auto& [name, m] : net.masks) masked = masked || !m.ne(0).all().item<bool>();
-  pv.estimated = pv.estimated || guided || (p.structured && (p.global || masked));
-  // A global magnitude prune of initialised weights empties whole filters that trained weights
-  // keep, so the score (its p_s) is an estimate even where the counts are exact.
-  pv.score_estimated = pv.score_estimated || pv.estimated || p.global;
+  mark_prune_estimates(p, guided, masked, pv);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
   prune(net, p, gen);
 }
 
 }  // namespace
+
+void mark_prune_estimates(const PruneSpec& p, bool guided, bool masked, StagePreview& pv) {
+  pv.estimated = pv.estimated || guided || (p.structured && (p.global || masked));
+  // A global magnitude prune of initialised weights empties whole filters that trained weights
+  // keep, so the score (its p_s) is an estimate even where the counts are exact.
+  pv.score_estimated = pv.score_estimated || pv.estimated || p.global;
+}
 
 extern const StageKind kPrune{"prune", run_prune, preview_prune};
 extern const StageKind kSensitivity{"sensitivity", run_sensitivity};
