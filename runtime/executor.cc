@@ -116,7 +116,13 @@ class Execution {
     const lang::StageInstance& s = plan_.stage(step.stage);
     return run(step, [&](const std::string& tmp, Manifest& m) {
       const TrainCandidates train = [&](const std::vector<int>& ids) -> std::optional<std::vector<std::vector<Metrics>>> {
-        if (parallel_ && parallel_->jobs > 1 && ids.size() > 1 && !train_apart(s, ids)) return std::nullopt;
+        if (parallel_ && parallel_->jobs > 1) {  // those not cached, side by side
+          std::vector<int> apart;
+          for (int c : ids)
+            for (const auto& r : s.search->candidates[static_cast<std::size_t>(c)].runs)
+              if (!store_.has(plan_.keys[static_cast<std::size_t>(r.evaluate)]) && (apart.empty() || apart.back() != c)) apart.push_back(c);
+          if (apart.size() > 1 && !train_apart(s, apart)) return std::nullopt;
+        }
         std::vector<std::vector<Metrics>> out;
         for (int c : ids) {  // in order: what ran apart is found cached
           out.emplace_back();

@@ -79,7 +79,8 @@ ExecResult execute_slurm(const Plan& plan, ArtifactStore& store, const SlurmOpti
   };
   auto cancel_all = [&] {
     std::string ids;
-    for (const auto& [stage, j] : jobs) ids += " " + j.id;
+    for (const auto& [stage, j] : jobs)
+      if (!j.done()) ids += " " + j.id;
     if (!ids.empty()) run_command("scancel" + ids + " 2>&1");
   };
 
@@ -93,23 +94,16 @@ ExecResult execute_slurm(const Plan& plan, ArtifactStore& store, const SlurmOpti
     result.ok = false;
     return result;
   }
-  // Submit, in the plan's order, every stage that is not cached (a corrupt entry is recomputed). A
-  // search's candidates are not jobs of their own: the search's job trains those its strategy needs.
-  const std::set<int> deferred = search_candidate_stages(plan);
-  for (const PlanStep& step : plan.steps) {
-    const lang::StageInstance& s = plan.stage(step.stage);
-    if (deferred.count(s.id) || cached_entry_sound(store, step.key, s, result.diags)) continue;
-    std::vector<std::string> after;
-    for (const auto& [kind, from] : plan.graph.inputs(s.id))
-      if (jobs.count(from)) after.push_back(jobs.at(from).id);
-    if (s.search)  // its candidates read what comes before it: after every job so far
-      for (const auto& [stage, j] : jobs)
-        if (std::find(after.begin(), after.end(), j.id) == after.end()) after.push_back(j.id);
+
+  // One job: `whittle run-stage` of stage `s` (with `args`), after the jobs `after`; false when
+  // sbatch refused it (reported, and every job of this run cancelled).
+  auto submit = [&](const lang::StageInstance& s, const std::string& key, const std::vector<std::string>& after,
+                    const std::string& args, const std::string& what) {
     Job j;
     j.stage = s.id;
-    j.key = step.key;
-    std::string work = shell_quote(o.whittle) + " run-stage " + shell_quote(o.recipe) + " --key " + step.key + " --cache " +
-                       shell_quote(fs::absolute(store.root()).string()) + " --threads " + std::to_string(o.threads);
+    j.key = key;
+    std::string work = shell_quote(o.whittle) + " run-stage " + shell_quote(o.recipe) + " --key " + key + " --cache " +
+                       shell_quote(fs::absolute(store.root()).string()) + " --threads " + std::to_string(o.threads) + args;
     for (const auto& set : o.sets) work += " --set " + shell_quote(set);
     std::string cmd = "sbatch --parsable --kill-on-invalid-dep=yes";
     cmd += " --job-name=" + shell_quote(fmt::format("whittle:{}:#{}", plan.analysis->recipe.name, s.id));
@@ -132,50 +126,113 @@ ExecResult execute_slurm(const Plan& plan, ArtifactStore& store, const SlurmOpti
       fail(s, fmt::format("`sbatch` refused the job of #{} {}: {}", s.id, s.kind, trim(r.out)),
            "nothing of this run is left queued: the jobs already submitted were cancelled");
       cancel_all();
-      return result;
+      return false;
     }
     j.log = logs / fmt::format("{}-{}-{}.out", plan.analysis->recipe.name, s.id, j.id);
-    progress.message(fmt::format("#{} {}: Slurm job {}{}", s.id, s.kind, j.id,
+    progress.message(fmt::format("{}: Slurm job {}{}", what, j.id,
                                  after.empty() ? "" : fmt::format(" (after job{} {})", after.size() > 1 ? "s" : "", fmt::join(after, ", "))));
-    jobs.emplace(s.id, std::move(j));
-  }
+    jobs[s.id] = std::move(j);
+    return true;
+  };
 
-  // Follow the jobs: squeue while they are queued or running, scontrol once squeue forgets them.
+  // Follows every job to its end: squeue while they are queued or running, scontrol once squeue
+  // forgets them.
   const auto t0 = std::chrono::steady_clock::now();
-  for (bool first = true;; first = false) {
-    bool open = false;
-    for (const auto& [stage, j] : jobs) open = open || !j.done();
-    if (!open) break;
-    if (!first) std::this_thread::sleep_for(std::chrono::duration<double>(o.poll_seconds));
-    std::string ids;
+  auto follow = [&] {
+    for (bool first = true;; first = false) {
+      bool open = false;
+      for (const auto& [stage, j] : jobs) open = open || !j.done();
+      if (!open) break;
+      if (!first) std::this_thread::sleep_for(std::chrono::duration<double>(o.poll_seconds));
+      std::string ids;
+      for (const auto& [stage, j] : jobs)
+        if (!j.done()) ids += (ids.empty() ? "" : ",") + j.id;
+      std::map<std::string, std::pair<std::string, std::string>> queued;  // id → (state, reason)
+      std::istringstream q(run_command("squeue --noheader --format='%i|%T|%r' --jobs=" + ids + " 2>/dev/null").out);
+      for (std::string line; std::getline(q, line);) {
+        const auto a = line.find('|'), b = line.find('|', a == std::string::npos ? a : a + 1);
+        if (b != std::string::npos) queued[trim(line.substr(0, a))] = {trim(line.substr(a + 1, b - a - 1)), trim(line.substr(b + 1))};
+      }
+      for (auto& [stage, j] : jobs) {
+        if (j.done()) continue;
+        std::string state = queued.count(j.id) ? queued.at(j.id).first : "";
+        if (!state.empty()) j.reason = queued.at(j.id).second;  // why it waits: Resources, Priority, Dependency...
+        const bool finished_in_squeue = state == "COMPLETED" || state == "FAILED" || state == "CANCELLED" || state == "TIMEOUT";
+        if (state.empty() || finished_in_squeue) {
+          const std::string line = run_command("scontrol show job " + j.id + " --oneliner 2>/dev/null").out;
+          state = field(line, "JobState");
+          j.reason = field(line, "Reason");
+          j.exit_code = field(line, "ExitCode");
+          if (state.empty()) state = store.has(j.key) ? "COMPLETED" : "GONE";  // purged from the controller
+        }
+        if (state != j.state) {
+          const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          progress.message(fmt::format("#{} {} (job {}): {}{} [{:.0f}s]", stage, plan.stage(stage).kind, j.id, state,
+                                       j.reason.empty() || j.reason == "None" ? "" : " (" + j.reason + ")", secs));
+          j.state = state;
+        }
+      }
+    }
+  };
+  auto all_completed = [&] {
     for (const auto& [stage, j] : jobs)
-      if (!j.done()) ids += (ids.empty() ? "" : ",") + j.id;
-    std::map<std::string, std::pair<std::string, std::string>> queued;  // id → (state, reason)
-    std::istringstream q(run_command("squeue --noheader --format='%i|%T|%r' --jobs=" + ids + " 2>/dev/null").out);
-    for (std::string line; std::getline(q, line);) {
-      const auto a = line.find('|'), b = line.find('|', a == std::string::npos ? a : a + 1);
-      if (b != std::string::npos) queued[trim(line.substr(0, a))] = {trim(line.substr(a + 1, b - a - 1)), trim(line.substr(b + 1))};
-    }
-    for (auto& [stage, j] : jobs) {
-      if (j.done()) continue;
-      std::string state = queued.count(j.id) ? queued.at(j.id).first : "";
-      if (!state.empty()) j.reason = queued.at(j.id).second;  // why it waits: Resources, Priority, Dependency...
-      const bool finished_in_squeue = state == "COMPLETED" || state == "FAILED" || state == "CANCELLED" || state == "TIMEOUT";
-      if (state.empty() || finished_in_squeue) {
-        const std::string line = run_command("scontrol show job " + j.id + " --oneliner 2>/dev/null").out;
-        state = field(line, "JobState");
-        j.reason = field(line, "Reason");
-        j.exit_code = field(line, "ExitCode");
-        if (state.empty()) state = store.has(j.key) ? "COMPLETED" : "GONE";  // purged from the controller
+      if (j.state != "COMPLETED" || !store.has(j.key)) return false;
+    return true;
+  };
+
+  // Submit, in the plan's order, every stage that is not cached (a corrupt entry is recomputed). A
+  // search is decided here: once the jobs before it are done, its strategy's candidates are jobs of
+  // their own (`run-stage --with-inputs` of each candidate's evaluate), up to --jobs at a time, round
+  // after round; then the search's job, which finds them cached, writes the decision.
+  const std::set<int> deferred = search_candidate_stages(plan);
+  for (const PlanStep& step : plan.steps) {
+    const lang::StageInstance& s = plan.stage(step.stage);
+    if (deferred.count(s.id) || cached_entry_sound(store, step.key, s, result.diags)) continue;
+    std::vector<std::string> after;
+    for (const auto& [kind, from] : plan.graph.inputs(s.id))
+      if (jobs.count(from)) after.push_back(jobs.at(from).id);
+    if (s.search) {
+      follow();
+      if (!all_completed()) break;  // a stage before it failed: reported below
+      after.clear();
+      bool trained = true;
+      const TrainCandidates train = [&](const std::vector<int>& ids) -> std::optional<std::vector<std::vector<Metrics>>> {
+        std::vector<int> submitted;
+        for (int c : ids)
+          for (const auto& r : s.search->candidates[static_cast<std::size_t>(c)].runs) {
+            const std::string& key = plan.keys[static_cast<std::size_t>(r.evaluate)];
+            if (store.has(key)) continue;
+            const std::string what = fmt::format("#{} search candidate {} ({})", s.id, c, s.search->label(static_cast<std::size_t>(c)));
+            if (!submit(plan.stage(r.evaluate), key, {}, " --with-inputs", what)) return std::nullopt;
+            submitted.push_back(r.evaluate);
+          }
+        follow();
+        std::vector<std::vector<Metrics>> out;
+        for (int c : ids) {
+          out.emplace_back();
+          for (const auto& r : s.search->candidates[static_cast<std::size_t>(c)].runs) {
+            const std::string& key = plan.keys[static_cast<std::size_t>(r.evaluate)];
+            auto m = store.manifest(key);
+            if (!m) {
+              trained = false;
+              return std::nullopt;  // its job failed: reported below
+            }
+            out.back().push_back(m->metrics);
+          }
+        }
+        return out;
+      };
+      try {
+        if (!decide_search(plan, s, train, progress, o.jobs)) break;
+      } catch (const std::exception&) {
+        // No candidate passed (or none could be previewed): the search's job says so at its line.
       }
-      if (state != j.state) {
-        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        progress.message(fmt::format("#{} {} (job {}): {}{} [{:.0f}s]", stage, plan.stage(stage).kind, j.id, state,
-                                     j.reason.empty() || j.reason == "None" ? "" : " (" + j.reason + ")", secs));
-        j.state = state;
-      }
+      if (!trained) break;
     }
+    const std::string args = s.search && o.jobs > 1 ? " --jobs " + std::to_string(o.jobs) : "";
+    if (!submit(s, step.key, after, args, fmt::format("#{} {}", s.id, s.kind))) return result;
   }
+  follow();
 
   // The outcomes, as a local run gives them: read from the cache.
   for (const PlanStep& step : plan.steps) {

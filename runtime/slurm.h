@@ -4,7 +4,9 @@
 // inputs (so independent branches run in parallel) and `--kill-on-invalid-dep=yes` (so a failed
 // job's dependants are cancelled, not left pending). The jobs are followed with squeue and scontrol
 // (no slurmdbd needed), and the result is the same as a local run's: outcomes read from the cache.
-// Slurm schedules; whittle never does.
+// Slurm schedules; whittle never does. A search is decided here, on the submitting machine: once the
+// jobs before it are done, the candidates its strategy names are jobs of their own, `--jobs` at a
+// time; the search's own job then finds them cached and writes the decision.
 #pragma once
 #include <string>
 #include <vector>
@@ -21,6 +23,7 @@ struct SlurmOptions {
   std::string partition, gres, time, account;
   std::vector<std::string> sbatch_args;  ///< more `sbatch` options, as given
   double poll_seconds = 2;
+  int jobs = 1;                          ///< a search's candidates submitted at a time (`--jobs`)
 };
 
 /// Submits the plan's stale stages, follows their jobs to the end, and returns what `execute`

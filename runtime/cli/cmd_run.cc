@@ -93,6 +93,19 @@ struct ExecutorOptions {
   runtime::SlurmOptions slurm;
 };
 
+/// `--jobs N`: a search's candidates N at once, each a `run-stage` process with its share of the threads.
+runtime::Parallel parallel(const RecipeOptions& o, const ArtifactStore& store, int threads, int jobs) {
+  runtime::Parallel par;
+  par.jobs = jobs;
+  std::error_code ec;
+  par.whittle = fs::read_symlink("/proc/self/exe", ec).string();
+  par.recipe = fs::absolute(o.file).string();
+  par.cache = fs::absolute(store.root()).string();
+  par.sets = o.sets;
+  par.threads = std::max(1, threads / std::max(1, jobs));
+  return par;
+}
+
 int run_recipe(const RecipeOptions& o, int threads, const std::string& format, bool dry_run, const ExecutorOptions& ex, int jobs) {
   std::unique_ptr<ArtifactStore> store;
   auto plan = load_plan(o, store);
@@ -119,17 +132,10 @@ int run_recipe(const RecipeOptions& o, int threads, const std::string& format, b
     so.recipe = fs::absolute(o.file).string();
     so.sets = o.sets;
     so.threads = threads;
+    so.jobs = jobs;
     result = runtime::execute_slurm(*plan, *store, so, progress);
   } else {
-    // `--jobs N`: a search's candidates N at once, each a process with its share of the threads.
-    runtime::Parallel par;
-    par.jobs = jobs;
-    std::error_code ec;
-    par.whittle = fs::read_symlink("/proc/self/exe", ec).string();
-    par.recipe = fs::absolute(o.file).string();
-    par.cache = fs::absolute(store->root()).string();
-    par.sets = o.sets;
-    par.threads = std::max(1, threads / std::max(1, jobs));
+    const runtime::Parallel par = parallel(o, *store, threads, jobs);
     auto runner = runtime::lazy_torch_runner(threads);
     result = runtime::execute(*plan, *store, *runner, progress, -1, false, jobs > 1 ? &par : nullptr);
   }
@@ -156,7 +162,7 @@ int run_recipe(const RecipeOptions& o, int threads, const std::string& format, b
 }  // namespace
 
 /// `whittle run-stage`: one stage of a recipe, found by its key, its inputs already in the cache.
-int run_stage(const RecipeOptions& o, const std::string& key, int threads, bool with_inputs) {
+int run_stage(const RecipeOptions& o, const std::string& key, int threads, bool with_inputs, int jobs) {
   std::unique_ptr<ArtifactStore> store;
   auto plan = load_plan(o, store);
   if (!plan) return 1;
@@ -173,7 +179,8 @@ int run_stage(const RecipeOptions& o, const std::string& key, int threads, bool 
   if (plan->stage(id).search) runtime::fill_search_objectives(*plan, runtime::torch_api().preview_plan(*plan));
   auto runner = runtime::lazy_torch_runner(threads);
   CliProgress progress(*plan);
-  auto result = runtime::execute(*plan, *store, *runner, progress, id, with_inputs);
+  const runtime::Parallel par = parallel(o, *store, threads, jobs);
+  auto result = runtime::execute(*plan, *store, *runner, progress, id, with_inputs, jobs > 1 ? &par : nullptr);
   for (const auto& d : result.diags.all()) std::fputs((lang::render_full(d, plan->analysis->sources) + "\n").c_str(), stderr);
   for (const auto& out : result.outcomes)
     std::fprintf(stderr, "%s: %s in %.1fs\n", stage_name(*plan, out.stage).c_str(), out.status.c_str(), out.seconds);
@@ -221,7 +228,10 @@ void add_run(CLI::App& app, int& exit_code) {
   rs->add_option("--threads", *sthreads, "Intra-op threads (default: all cores)")->check(threads_check());
   auto inputs = std::make_shared<bool>(false);
   rs->add_flag("--with-inputs", *inputs, "Also run the stages it reads that are not cached (what a search's candidate process does)");
-  rs->callback([so, skey, sthreads, inputs, &exit_code] { exit_code = run_stage(*so, *skey, *sthreads, *inputs); });
+  auto sjobs = std::make_shared<int>(1);
+  rs->add_option("--jobs,-j", *sjobs, "A search's candidates not yet cached trained side by side (what a Slurm search's job is given)")
+      ->check(CLI::Range(1, 256));
+  rs->callback([so, skey, sthreads, inputs, sjobs, &exit_code] { exit_code = run_stage(*so, *skey, *sthreads, *inputs, *sjobs); });
 }
 
 }  // namespace whittle::cli

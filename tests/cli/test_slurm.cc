@@ -109,8 +109,9 @@ TEST_CASE("the Slurm executor runs a sweep as jobs, ends as a local run does, an
   CHECK(mended.code == 0);
   CHECK(submitted(mended.out) == 3);
 
-  // A search is one job after the train's, which trains the candidates its strategy needs: with a
-  // bar every candidate meets, the cheapest (the larger prune), and only it.
+  // A search: once the train's job is done, the candidates its strategy needs are jobs of their own
+  // (with a bar every candidate meets, the cheapest, the larger prune, and only it); then the search's
+  // job, which finds it cached and writes the decision.
   const std::string search = "recipe se\ndata synthetic size: 256 validation: 25%\nmodel small_cnn\ntrain 1 epoch\n"
                              "search lowest params where accuracy >= 0% {\n  choose amount in [30%, 60%] monotone\n  prune $amount\n"
                              "  retrain 1 epoch\n  evaluate split: validation\n}\nevaluate\n";
@@ -118,8 +119,9 @@ TEST_CASE("the Slurm executor runs a sweep as jobs, ends as a local run does, an
   const Result searched = c.whittle("run --executor slurm --threads 1 --poll 0.5 --format json --cache " + (c.s.dir / "cache3").string() + " " + sfile);
   INFO(searched.out);
   CHECK(searched.code == 0);
-  CHECK(submitted(searched.out) == 5);  // data, model, train, the search, the evaluate after it
-  CHECK(std::regex_search(searched.out, std::regex(R"(#\d+ search: Slurm job \d+ \(after jobs )")));
+  CHECK(submitted(searched.out) == 6);  // data, model, train, the candidate, the search, the evaluate after it
+  CHECK(std::regex_search(searched.out, std::regex(R"(#\d+ search candidate 1 \(amount=60%\): Slurm job \d+\n)")));
+  CHECK(std::regex_search(searched.out, std::regex(R"(#\d+ search: Slurm job \d+\n)")));  // after nothing: all done
   const auto sr = record(searched);
   REQUIRE(sr["searches"].size() == 1);
   CHECK(sr["searches"][0]["chosen_label"] == "amount=60%");
@@ -127,4 +129,16 @@ TEST_CASE("the Slurm executor runs a sweep as jobs, ends as a local run does, an
   std::map<std::string, int> statuses;
   for (const auto& st : sr["stages"]) ++statuses[st["status"].get<std::string>()];
   CHECK(statuses["skipped"] == 3);  // the other candidate's prune, retrain and evaluate
+
+  // --jobs 2: the candidates of a round are submitted together; the same choice.
+  const Result two = c.whittle("run --executor slurm --jobs 2 --threads 1 --poll 0.5 --format json --cache " + (c.s.dir / "cache4").string() + " " + sfile);
+  INFO(two.out);
+  CHECK(two.code == 0);
+  const auto tr = record(two);
+  REQUIRE(tr["searches"].size() == 1);
+  CHECK(tr["searches"][0]["chosen_label"] == "amount=60%");
+  static const std::regex candidate_job(R"(search candidate \d+ \(amount=\d+%\): Slurm job \d+)");
+  const auto candidate_jobs = std::distance(std::sregex_iterator(two.out.begin(), two.out.end(), candidate_job), std::sregex_iterator());
+  CHECK(candidate_jobs == tr["searches"][0]["trainings"].get<int>());
+  CHECK(candidate_jobs == 2);  // a round of two: both at once
 }
