@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/torch/archs.h"
+#include "runtime/torch/models/archs.h"
 
 namespace whittle::bench {
 

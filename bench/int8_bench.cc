@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "bench/bench_util.h"
-#include "runtime/torch/archs.h"
-#include "runtime/torch/evaluate.h"
-#include "runtime/torch/int8.h"
+#include "runtime/torch/models/archs.h"
+#include "runtime/torch/training/evaluate.h"
+#include "runtime/torch/compression/int8.h"
 
 using namespace whittle::runtime::torchrt;
 using whittle::bench::env_int;

@@ -15,7 +15,7 @@
 #include "bench/bench_util.h"
 #include "lang/analyze.h"
 #include "lang/network.h"
-#include "runtime/torch/models.h"
+#include "runtime/torch/models/models.h"
 
 using namespace whittle;
 using Clock = std::chrono::steady_clock;

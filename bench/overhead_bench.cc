@@ -12,12 +12,12 @@
 #include <filesystem>
 #include <fstream>
 
-#include "runtime/data_files.h"
-#include "runtime/executor.h"
-#include "runtime/plan.h"
-#include "runtime/torch/data.h"
-#include "runtime/torch/models.h"
-#include "runtime/torch/runner.h"
+#include "runtime/cache/data_files.h"
+#include "runtime/exec/executor.h"
+#include "runtime/plan/plan.h"
+#include "runtime/torch/data/data.h"
+#include "runtime/torch/models/models.h"
+#include "runtime/torch/stages/runner.h"
 
 namespace fs = std::filesystem;
 using namespace whittle::runtime;

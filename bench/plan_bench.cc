@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "runtime/executor.h"
-#include "runtime/plan.h"
+#include "runtime/exec/executor.h"
+#include "runtime/plan/plan.h"
 
 namespace fs = std::filesystem;
 using namespace whittle::runtime;

@@ -18,11 +18,11 @@
 #include <vector>
 
 #include "lang/analyze.h"
-#include "runtime/data_files.h"
-#include "runtime/torch/archs.h"
-#include "runtime/torch/augment.h"
-#include "runtime/torch/data.h"
-#include "runtime/torch/models.h"
+#include "runtime/cache/data_files.h"
+#include "runtime/torch/models/archs.h"
+#include "runtime/torch/data/augment.h"
+#include "runtime/torch/data/data.h"
+#include "runtime/torch/models/models.h"
 
 using namespace whittle;
 using namespace whittle::runtime::torchrt;

@@ -1,7 +1,7 @@
 // The checker's `search` (docs/search.md): the `choose` lines make the space, the body is unrolled
 // once per candidate (and seed) like a sweep's branch, and a `search` stage instance reads every
 // candidate's model and measurement; the executor decides which candidates actually train
-// (runtime/search_run.cc, with the strategy of runtime/search_strategy.h).
+// (runtime/exec/search_run.cc, with the strategy of runtime/plan/search_strategy.h).
 #include <fmt/format.h>
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 // Where each data set's files are: the names a folder must hold for `data NAME root: "..."` to find
 // the set, and the sub-folder its usual archive unpacks to. One table, read by the runtime that
-// locates the files (runtime/data_files.cc) and by the lint that checks a `root:` before a run.
+// locates the files (runtime/cache/data_files.cc) and by the lint that checks a `root:` before a run.
 #pragma once
 #include <string>
 #include <vector>

@@ -1,6 +1,6 @@
 // A network written in the recipe (`network NAME(PARAMS) { LAYERS }`), elaborated by the checker
 // for one `model` line: every layer resolved, shaped and counted. Plain data; the runtime builds
-// its modules from it (runtime/torch/network.cc) and the cache key includes its canonical text.
+// its modules from it (runtime/torch/models/network.cc) and the cache key includes its canonical text.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -22,7 +22,7 @@ struct Shape {
 };
 
 /// What a data set feeds a network: cifar10 3×32×32 and 10 classes, fashion_mnist 1×28×28 and 10,
-/// synthetic 1×12×12 and 4 (the runtime's data sets, runtime/torch/data.cc).
+/// synthetic 1×12×12 and 4 (the runtime's data sets, runtime/torch/data/data.cc).
 struct Input {
   Shape shape;
   int classes = 0;

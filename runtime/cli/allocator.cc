@@ -8,7 +8,7 @@
 #include <cstring>
 #include <string>
 
-#include "runtime/malloc_tuning.h"
+#include "runtime/system/malloc_tuning.h"
 
 namespace whittle::cli {
 

@@ -1,6 +1,6 @@
 // `whittle cache ls | verify | gc | pack | unpack | upgrade`: the store's listing, audit, collection,
-// entries carried to another machine (runtime/cache_pack.h), and the previous format converted
-// (runtime/cache_upgrade.h), as thin glue.
+// entries carried to another machine (runtime/packs/cache_pack.h), and the previous format converted
+// (runtime/cache/cache_upgrade.h), as thin glue.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -9,14 +9,14 @@
 #include <functional>
 #include <optional>
 
-#include "runtime/cache_pack.h"
-#include "runtime/cache_upgrade.h"
+#include "runtime/packs/cache_pack.h"
+#include "runtime/cache/cache_upgrade.h"
 #include "runtime/cli/commands.h"
 #include "runtime/cli/common.h"
 #include "runtime/cli/recipes.h"
-#include "runtime/plan.h"
-#include "runtime/store.h"
-#include "runtime/torch_api.h"
+#include "runtime/plan/plan.h"
+#include "runtime/cache/store.h"
+#include "runtime/torch/api.h"
 
 namespace whittle::cli {
 namespace fs = std::filesystem;

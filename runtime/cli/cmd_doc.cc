@@ -10,9 +10,9 @@
 #include "lang/lint/lint.h"
 #include "lang/std_defines.h"
 #include "lang/suggest.h"
-#include "runtime/architectures.h"
+#include "runtime/plan/architectures.h"
 #include "runtime/cli/commands.h"
-#include "runtime/stages.h"
+#include "runtime/plan/stages.h"
 
 namespace whittle::cli {
 namespace {

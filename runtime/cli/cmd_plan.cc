@@ -11,10 +11,10 @@
 #include "runtime/cli/commands.h"
 #include "runtime/cli/common.h"
 #include "runtime/cli/recipes.h"
-#include "runtime/metrics.h"
-#include "runtime/plan.h"
-#include "runtime/search_run.h"
-#include "runtime/torch_api.h"
+#include "runtime/plan/metrics.h"
+#include "runtime/plan/plan.h"
+#include "runtime/exec/search_run.h"
+#include "runtime/torch/api.h"
 
 namespace whittle::cli {
 using runtime::ArtifactStore;
@@ -58,7 +58,7 @@ int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format,
     std::puts(out.dump(1).c_str());
     return 0;
   }
-  // The score column is in the plan's preset on every row (runtime/plan.h); a `score` stage whose own
+  // The score column is in the plan's preset on every row (runtime/plan/plan.h); a `score` stage whose own
   // figure differs (another preset, or `count: conv_linear`) has it in a column of its own.
   const std::string key = runtime::score_key(plan->score_preset);
   bool presets = false;

@@ -1,16 +1,17 @@
 // `whittle report RECIPE|RUN...`: the results of recipes' last runs as a table (markdown and CSV)
 // and as plots drawn by gnuplot (PNG and SVG): accuracy against score, loss and accuracy per epoch,
-// sparsity per layer, sensitivity curves (runtime/report.h makes them; this prints what it made).
+// sparsity per layer, sensitivity curves (runtime/report/report.h makes them; this prints what it made).
 #include <fmt/format.h>
 
 #include <cstdio>
 #include <filesystem>
 
+#include "runtime/plan/named_model.h"
 #include "runtime/cli/commands.h"
 #include "runtime/cli/common.h"
 #include "runtime/cli/recipes.h"
-#include "runtime/report.h"
-#include "runtime/submission.h"
+#include "runtime/report/report.h"
+#include "runtime/submit/submission.h"
 
 namespace whittle::cli {
 namespace fs = std::filesystem;
@@ -44,7 +45,7 @@ int report(const std::vector<std::string>& args, const RecipeOptions& options, c
   ReportOutcome o;
   try {
     o = write_report(runs, out, model);
-  } catch (const runtime::SubmissionError& e) {  // --model names no model of a run
+  } catch (const runtime::ModelNameError& e) {  // --model names no model of a run
     std::fprintf(stderr, "error: %s\n  help: %s\n", e.what(), e.help.c_str());
     return 1;
   }

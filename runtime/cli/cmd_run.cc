@@ -11,16 +11,17 @@
 
 #include "lang/graph.h"
 #include "lang/render.h"
+#include "runtime/system/clock.h"
 #include "runtime/cli/commands.h"
 #include "runtime/cli/common.h"
 #include "runtime/cli/recipes.h"
-#include "runtime/executor.h"
-#include "runtime/plan.h"
-#include "runtime/report.h"
-#include "runtime/run_finish.h"
-#include "runtime/search_run.h"
-#include "runtime/slurm.h"
-#include "runtime/torch_api.h"
+#include "runtime/exec/executor.h"
+#include "runtime/plan/plan.h"
+#include "runtime/report/report.h"
+#include "runtime/exec/run_finish.h"
+#include "runtime/exec/search_run.h"
+#include "runtime/exec/slurm.h"
+#include "runtime/torch/api.h"
 
 namespace whittle::cli {
 namespace fs = std::filesystem;

@@ -1,4 +1,4 @@
-// `whittle submit RECIPE -o FILE` and `whittle verify FILE`: glue over runtime/submission.h, which
+// `whittle submit RECIPE -o FILE` and `whittle verify FILE`: glue over runtime/submit/submission.h, which
 // packs a recipe's last run into one archive and recomputes every claim of one.
 #include <fmt/format.h>
 
@@ -8,10 +8,10 @@
 
 #include "runtime/cli/commands.h"
 #include "runtime/cli/recipes.h"
-#include "runtime/atomic_file.h"
-#include "runtime/executor.h"
-#include "runtime/metrics.h"
-#include "runtime/submission.h"
+#include "runtime/system/atomic_file.h"
+#include "runtime/exec/executor.h"
+#include "runtime/plan/metrics.h"
+#include "runtime/submit/submission.h"
 
 namespace whittle::cli {
 namespace fs = std::filesystem;

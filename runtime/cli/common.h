@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "lang/analyze.h"
-#include "runtime/atomic_file.h"
+#include "runtime/system/atomic_file.h"
 
 namespace CLI {
 class App;

@@ -9,8 +9,8 @@
 #include "lang/graph.h"
 #include "lang/render.h"
 #include "runtime/cli/common.h"
-#include "runtime/metrics.h"
-#include "runtime/record.h"
+#include "runtime/plan/metrics.h"
+#include "runtime/plan/record.h"
 
 namespace whittle::cli {
 namespace fs = std::filesystem;

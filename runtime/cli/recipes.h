@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "runtime/plan.h"
-#include "runtime/report.h"
-#include "runtime/store.h"
+#include "runtime/plan/plan.h"
+#include "runtime/report/report.h"
+#include "runtime/cache/store.h"
 
 namespace whittle::cli {
 
@@ -20,7 +20,7 @@ struct RecipeOptions {
   std::vector<std::string> sets;
   std::string cache;
   std::string confine_to;  ///< a submission's folder: its recipe may `use` nothing outside it
-  std::string score;       ///< --score PRESET: the preset tables show (else the recipe's; runtime/plan.h)
+  std::string score;       ///< --score PRESET: the preset tables show (else the recipe's; runtime/plan/plan.h)
 };
 
 /// The recipe argument, `--set`, `--cache` and `--score`.

@@ -8,7 +8,7 @@
 #include <set>
 
 #include "lang/catalog.h"
-#include "runtime/architectures.h"
+#include "runtime/plan/architectures.h"
 #include "runtime/lsp/docs.h"
 #include "runtime/lsp/positions.h"
 #include "runtime/lsp/server.h"

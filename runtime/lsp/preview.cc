@@ -9,12 +9,12 @@
 #include <thread>
 
 #include "lang/lint/lint.h"
-#include "runtime/metrics.h"
-#include "runtime/plan.h"
-#include "runtime/search_run.h"
-#include "runtime/store.h"
-#include "runtime/torch/preview.h"
-#include "runtime/torch_api.h"
+#include "runtime/plan/metrics.h"
+#include "runtime/plan/plan.h"
+#include "runtime/exec/search_run.h"
+#include "runtime/cache/store.h"
+#include "runtime/torch/stages/preview.h"
+#include "runtime/torch/api.h"
 #include "runtime/lsp/server.h"
 
 namespace whittle::lsp {

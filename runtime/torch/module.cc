@@ -1,4 +1,4 @@
-// The LibTorch module's one entry point: the table of torch_api.h, filled from the runner, the
+// The LibTorch module's one entry point: the table of api.h, filled from the runner, the
 // preview and the inspection of checkpoints. The `whittle` program loads this file's library on
 // first need.
 #include <torch/torch.h>
@@ -6,11 +6,11 @@
 #include <cstdlib>
 #include <string>
 
-#include "runtime/torch/inspect.h"
-#include "runtime/torch/legacy_file.h"
-#include "runtime/torch/preview.h"
-#include "runtime/torch/runner.h"
-#include "runtime/torch_api.h"
+#include "runtime/torch/export/inspect.h"
+#include "runtime/torch/models/legacy_file.h"
+#include "runtime/torch/stages/preview.h"
+#include "runtime/torch/stages/runner.h"
+#include "runtime/torch/api.h"
 
 #ifndef WHITTLE_VERSION
 #define WHITTLE_VERSION "0"

@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "lang/analyze.h"
-#include "runtime/executor.h"
-#include "runtime/plan.h"
-#include "runtime/run_finish.h"
-#include "runtime/stages.h"
+#include "runtime/exec/executor.h"
+#include "runtime/plan/plan.h"
+#include "runtime/exec/run_finish.h"
+#include "runtime/plan/stages.h"
 
 namespace whittle::test {
 namespace fs = std::filesystem;

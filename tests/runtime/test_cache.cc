@@ -5,11 +5,11 @@
 #include <fstream>
 #include <set>
 
-#include "runtime/executor.h"
-#include "runtime/run_finish.h"
-#include "runtime/keys.h"
-#include "runtime/plan.h"
-#include "runtime/stages.h"
+#include "runtime/exec/executor.h"
+#include "runtime/exec/run_finish.h"
+#include "runtime/plan/keys.h"
+#include "runtime/plan/plan.h"
+#include "runtime/plan/stages.h"
 #include "lang/catalog.h"
 #include "tests/runtime/fake_runner.h"
 

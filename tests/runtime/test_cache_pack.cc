@@ -1,4 +1,4 @@
-// Cache packs (runtime/cache_pack.h): entries carried from one cache to another, checked on the way in.
+// Cache packs (runtime/packs/cache_pack.h): entries carried from one cache to another, checked on the way in.
 #include <archive.h>
 #include <archive_entry.h>
 #include <catch2/catch.hpp>
@@ -8,10 +8,10 @@
 #include <functional>
 #include <map>
 
-#include "runtime/cache_pack.h"
-#include "runtime/record.h"
-#include "runtime/safetensors.h"
-#include "runtime/sha256.h"
+#include "runtime/packs/cache_pack.h"
+#include "runtime/plan/record.h"
+#include "runtime/system/safetensors.h"
+#include "runtime/system/sha256.h"
 #include "tests/runtime/fake_runner.h"
 
 namespace fs = std::filesystem;

@@ -1,12 +1,12 @@
-// The one table of metrics (runtime/metrics.h): formats, the claims, and names that are not metrics.
+// The one table of metrics (runtime/plan/metrics.h): formats, the claims, and names that are not metrics.
 #include <catch2/catch.hpp>
 
 #include <set>
 
 #include "lang/catalog.h"
-#include "runtime/architectures.h"
-#include "runtime/metrics.h"
-#include "runtime/record.h"
+#include "runtime/plan/architectures.h"
+#include "runtime/plan/metrics.h"
+#include "runtime/plan/record.h"
 
 using namespace whittle::runtime;
 

@@ -1,9 +1,9 @@
-// Plot labels (runtime/plot.h): placed clear of each other and of the points, inside the plot area.
+// Plot labels (runtime/report/plot.h): placed clear of each other and of the points, inside the plot area.
 #include <catch2/catch.hpp>
 
 #include <random>
 
-#include "runtime/plot.h"
+#include "runtime/report/plot.h"
 
 using namespace whittle::runtime;
 

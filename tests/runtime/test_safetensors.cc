@@ -1,11 +1,11 @@
-// The safetensors reader and writer (runtime/safetensors.h): what it writes reads back; what a hostile
+// The safetensors reader and writer (runtime/system/safetensors.h): what it writes reads back; what a hostile
 // file declares is checked against the file before anything is allocated for it.
 #include <catch2/catch.hpp>
 
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "runtime/safetensors.h"
+#include "runtime/system/safetensors.h"
 
 using namespace whittle::runtime::safetensors;
 

@@ -7,7 +7,7 @@
 #include <map>
 #include <random>
 
-#include "runtime/search_strategy.h"
+#include "runtime/plan/search_strategy.h"
 
 using namespace whittle::runtime::search;
 

@@ -3,8 +3,8 @@
 #pragma once
 #include <string>
 
-#include "runtime/torch/archs.h"
-#include "runtime/torch/quant.h"
+#include "runtime/torch/models/archs.h"
+#include "runtime/torch/compression/quant.h"
 
 namespace whittle::test {
 

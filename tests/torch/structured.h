@@ -8,7 +8,8 @@
 #include <filesystem>
 #include <functional>
 
-#include "runtime/torch/prune.h"
+#include "runtime/torch/compression/model_file.h"
+#include "runtime/torch/compression/prune.h"
 
 namespace whittle::test {
 

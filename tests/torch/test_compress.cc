@@ -7,12 +7,13 @@
 
 #include <filesystem>
 
-#include "runtime/executor.h"
-#include "runtime/torch/archs.h"
-#include "runtime/torch/prune.h"
-#include "runtime/torch/quant.h"
-#include "runtime/torch/score.h"
-#include "runtime/torch/sensitivity.h"
+#include "runtime/torch/compression/model_file.h"
+#include "runtime/exec/executor.h"
+#include "runtime/torch/models/archs.h"
+#include "runtime/torch/compression/prune.h"
+#include "runtime/torch/compression/quant.h"
+#include "runtime/torch/compression/score.h"
+#include "runtime/torch/compression/sensitivity.h"
 #include "tests/torch/nets.h"
 #include "tests/torch/structured.h"
 

@@ -4,13 +4,13 @@
 #include <catch2/catch.hpp>
 
 #include "lang/analyze.h"
-#include "runtime/executor.h"
-#include "runtime/torch/archs.h"
-#include "runtime/torch/evaluate.h"
-#include "runtime/torch/export.h"
-#include "runtime/torch/quant.h"
-#include "runtime/torch/score.h"
-#include "runtime/torch/whitening.h"
+#include "runtime/exec/executor.h"
+#include "runtime/torch/models/archs.h"
+#include "runtime/torch/training/evaluate.h"
+#include "runtime/torch/export/export.h"
+#include "runtime/torch/compression/quant.h"
+#include "runtime/torch/compression/score.h"
+#include "runtime/torch/training/whitening.h"
 
 #include <sstream>
 

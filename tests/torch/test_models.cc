@@ -2,9 +2,9 @@
 // Myrtle.ai), and MACs measured by the profiled forward pass against independent formulas.
 #include <catch2/catch.hpp>
 
-#include "runtime/architectures.h"
-#include "runtime/executor.h"
-#include "runtime/torch/archs.h"
+#include "runtime/plan/architectures.h"
+#include "runtime/exec/executor.h"
+#include "runtime/torch/models/archs.h"
 
 using namespace whittle::runtime;
 using namespace whittle::runtime::torchrt;

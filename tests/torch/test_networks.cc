@@ -8,11 +8,11 @@
 #include <filesystem>
 
 #include "lang/analyze.h"
-#include "runtime/torch/archs.h"
-#include "runtime/torch/layers.h"
-#include "runtime/torch/network.h"
-#include "runtime/torch/prune.h"
-#include "runtime/torch/whitening.h"
+#include "runtime/torch/models/archs.h"
+#include "runtime/torch/models/layers.h"
+#include "runtime/torch/models/network.h"
+#include "runtime/torch/compression/prune.h"
+#include "runtime/torch/training/whitening.h"
 #include "tests/torch/structured.h"
 
 using namespace whittle;

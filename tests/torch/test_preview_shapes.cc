@@ -1,4 +1,4 @@
-// The static preview by counts (runtime/torch/preview_shapes.h) against the LibTorch way: the same
+// The static preview by counts (runtime/torch/stages/preview_shapes.h) against the LibTorch way: the same
 // figures, stage by stage, on every shipped pipeline and on sweeps made to reach its every case
 // (layer-wise and global prunes at many amounts, ties at the threshold, `of: all`, quantizers per
 // tensor and per channel, `first_last:`, and the stages it leaves to LibTorch).
@@ -11,9 +11,9 @@
 
 #include "lang/analyze.h"
 #include "lang/data_layout.h"
-#include "runtime/plan.h"
-#include "runtime/store.h"
-#include "runtime/torch/preview.h"
+#include "runtime/plan/plan.h"
+#include "runtime/cache/store.h"
+#include "runtime/torch/stages/preview.h"
 
 using namespace whittle;
 using namespace whittle::runtime;

@@ -5,9 +5,9 @@
 #include <vector>
 
 #include "lang/analyze.h"
-#include "runtime/executor.h"
-#include "runtime/torch/quant.h"
-#include "runtime/torch/score.h"
+#include "runtime/exec/executor.h"
+#include "runtime/torch/compression/quant.h"
+#include "runtime/torch/compression/score.h"
 #include "tests/torch/nets.h"
 
 using namespace whittle::runtime;

@@ -1,4 +1,4 @@
-// A module scripted in PyTorch as a whittle net (runtime/torch/script_net.h), on the fixture
+// A module scripted in PyTorch as a whittle net (runtime/torch/models/script_net.h), on the fixture
 // tests/fixtures/student_net_1ch.pt (tests/fixtures/README.md says what it is and how it was made).
 #include <catch2/catch.hpp>
 
@@ -7,11 +7,12 @@
 
 #include <filesystem>
 
-#include "runtime/executor.h"
-#include "runtime/torch/layers.h"
-#include "runtime/torch/prune.h"
-#include "runtime/torch/quant.h"
-#include "runtime/torch/script_net.h"
+#include "runtime/torch/compression/model_file.h"
+#include "runtime/exec/executor.h"
+#include "runtime/torch/models/layers.h"
+#include "runtime/torch/compression/prune.h"
+#include "runtime/torch/compression/quant.h"
+#include "runtime/torch/models/script_net.h"
 
 using namespace whittle::runtime;
 using namespace whittle::runtime::torchrt;

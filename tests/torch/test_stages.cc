@@ -1,4 +1,4 @@
-// The table of stage kinds (runtime/torch/stage_context.h) against the catalog, and every stage run
+// The table of stage kinds (runtime/torch/stages/stage_context.h) against the catalog, and every stage run
 // once through the runner on its catalog defaults: its parameters decoded by the typed reads,
 // which refuse a name the catalog does not declare.
 #include <catch2/catch.hpp>
@@ -11,15 +11,16 @@
 
 #include "lang/analyze.h"
 #include "lang/catalog.h"
-#include "runtime/executor.h"
-#include "runtime/plan.h"
-#include "runtime/store.h"
-#include "runtime/torch/data.h"
-#include "runtime/torch/models.h"
-#include "runtime/torch/prune.h"
-#include "runtime/torch/quant.h"
-#include "runtime/torch/runner.h"
-#include "runtime/torch/stage_context.h"
+#include "runtime/exec/executor.h"
+#include "runtime/plan/plan.h"
+#include "runtime/cache/store.h"
+#include "runtime/torch/data/data.h"
+#include "runtime/torch/compression/model_file.h"
+#include "runtime/torch/models/models.h"
+#include "runtime/torch/compression/prune.h"
+#include "runtime/torch/compression/quant.h"
+#include "runtime/torch/stages/runner.h"
+#include "runtime/torch/stages/stage_context.h"
 
 using namespace whittle;
 using namespace whittle::runtime;

@@ -1,4 +1,4 @@
-// Checkpoints as data (runtime/safetensors.h, runtime/torch/tensor_file.h): a model and an optimizer
+// Checkpoints as data (runtime/system/safetensors.h, runtime/torch/models/tensor_file.h): a model and an optimizer
 // saved and read back exactly; a hostile file refused in words, never loaded as code; a cache of the
 // previous format (LibTorch archives) upgraded in place with every entry and checkpoint kept.
 #include <catch2/catch.hpp>
@@ -11,20 +11,21 @@
 #include <nlohmann/json.hpp>
 
 #include "lang/analyze.h"
-#include "runtime/atomic_file.h"
-#include "runtime/cache_upgrade.h"
-#include "runtime/executor.h"
-#include "runtime/plan.h"
-#include "runtime/safetensors.h"
-#include "runtime/sha256.h"
-#include "runtime/store.h"
-#include "runtime/torch/checkpoint.h"
-#include "runtime/torch/fit.h"
-#include "runtime/torch/legacy_file.h"
-#include "runtime/torch/models.h"
-#include "runtime/torch/prune.h"
-#include "runtime/torch/quant.h"
-#include "runtime/torch/tensor_file.h"
+#include "runtime/system/atomic_file.h"
+#include "runtime/cache/cache_upgrade.h"
+#include "runtime/exec/executor.h"
+#include "runtime/plan/plan.h"
+#include "runtime/system/safetensors.h"
+#include "runtime/system/sha256.h"
+#include "runtime/cache/store.h"
+#include "runtime/torch/training/checkpoint.h"
+#include "runtime/torch/training/fit.h"
+#include "runtime/torch/models/legacy_file.h"
+#include "runtime/torch/compression/model_file.h"
+#include "runtime/torch/models/models.h"
+#include "runtime/torch/compression/prune.h"
+#include "runtime/torch/compression/quant.h"
+#include "runtime/torch/models/tensor_file.h"
 
 using namespace whittle;
 using namespace whittle::runtime;

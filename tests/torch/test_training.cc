@@ -7,13 +7,13 @@
 #include <set>
 
 #include "lang/analyze.h"
-#include "runtime/torch/augment.h"
-#include "runtime/torch/average.h"
-#include "runtime/torch/archs.h"
-#include "runtime/torch/evaluate.h"
-#include "runtime/torch/fit.h"
-#include "runtime/torch/layers.h"
-#include "runtime/torch/schedule.h"
+#include "runtime/torch/data/augment.h"
+#include "runtime/torch/training/average.h"
+#include "runtime/torch/models/archs.h"
+#include "runtime/torch/training/evaluate.h"
+#include "runtime/torch/training/fit.h"
+#include "runtime/torch/models/layers.h"
+#include "runtime/torch/training/schedule.h"
 
 using namespace whittle;
 using namespace whittle::runtime::torchrt;
