@@ -10,6 +10,8 @@
 #include <fstream>
 #include <string>
 
+#include "tests/skip.h"
+
 namespace whittle::test {
 
 struct Result {

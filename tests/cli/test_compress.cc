@@ -107,8 +107,7 @@ TEST_CASE("pruning during training: gradual reaches its sparsity on schedule, so
 TEST_CASE("an exported pruned and quantized model loads in Python PyTorch with the same test accuracy", "[run][compress][export]") {
   const std::string fashion = "/usr/share/datasets/fashion-mnist";
   if (!std::filesystem::exists(fashion + "/t10k-images-idx3-ubyte.gz")) {
-    WARN("skipped: no Fashion-MNIST at " << fashion << " (Debian's dataset-fashion-mnist)");
-    return;
+    WHITTLE_SKIP("no Fashion-MNIST at " << fashion << " (Debian's dataset-fashion-mnist)");
   }
   Scratch s;
   const auto j = run_json(s,
@@ -122,8 +121,7 @@ TEST_CASE("an exported pruned and quantized model loads in Python PyTorch with t
   // Debian's python3-torch is in the system Python; another python3 first on PATH may lack it.
   const Result has_torch = run_whittle_cmd("/usr/bin/python3 -c 'import torch'");
   if (has_torch.code != 0) {
-    WARN("skipped the Python half: /usr/bin/python3 cannot import torch (Debian's python3-torch)");
-    return;
+    WHITTLE_SKIP("the Python half: /usr/bin/python3 cannot import torch (Debian's python3-torch)");
   }
   const Result py = run_whittle_cmd("/usr/bin/python3 " + std::string(WHITTLE_SOURCE_DIR) + "/scripts/whittle_export.py " +
                                     (s.dir / "out" / "model.pt").string() + " --data " + fashion);
@@ -406,8 +404,7 @@ TEST_CASE("a submission verifies, and a changed model, claim or path does not", 
 TEST_CASE("verify finds the data where the grader keeps it", "[run][submit]") {
   const std::filesystem::path cifar = std::filesystem::path(WHITTLE_SOURCE_DIR) / ".." / "shared" / "data" / "cifar-10-batches-bin";
   if (!std::filesystem::exists(cifar)) {
-    WARN("no CIFAR-10 at " << cifar << ": skipped");
-    return;
+    WHITTLE_SKIP("no CIFAR-10 at " << cifar << "");
   }
   Scratch s;
   // The student's machine keeps CIFAR-10 at a path the grader's does not have.

@@ -3,6 +3,8 @@
 // was fixed (issue 14); kills at a chosen rename are made deterministic with strace's fault injection.
 #include <catch2/catch.hpp>
 
+#include "tests/skip.h"
+
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -17,8 +19,7 @@ using namespace whittle::test::faults;
 
 TEST_CASE("a kill at any rename of a run leaves the cache correct: the rerun ends as an uninterrupted run", "[faults]") {
   if (!have_strace()) {
-    WARN("strace is not installed (scripts/setup.sh test installs it): skipped");
-    return;
+    WHITTLE_SKIP("strace is not installed (scripts/setup.sh test installs it)");
   }
   Scratch clean;
   clean.write("r.recipe", kTrain);
@@ -172,8 +173,7 @@ TEST_CASE("a full disk is an error at the stage's line, the cache stays intact a
   const std::string expected = entries_fingerprint(clean.dir / "cache", json_of(run_in(clean)));
   s.write("r.recipe", recipe);
   if (!mount_tmpfs(s.dir / "cache", "600k")) {
-    WARN("cannot mount a tmpfs here (not root?): skipped");
-    return;
+    WHITTLE_SKIP("cannot mount a tmpfs here (not root?)");
   }
   Unmount unmount{s.dir / "cache"};
   const Result full = run_in(s);
@@ -203,8 +203,7 @@ TEST_CASE("unpacking onto a full disk or killed at any rename leaves the cache c
   };
   SECTION("a full disk") {
     if (!mount_tmpfs(s.dir / "cache", "200k")) {
-      WARN("cannot mount a tmpfs here (not root?): skipped");
-      return;
+      WHITTLE_SKIP("cannot mount a tmpfs here (not root?)");
     }
     Unmount unmount{s.dir / "cache"};
     const Result full = run_whittle_cmd(unpack);
@@ -220,8 +219,7 @@ TEST_CASE("unpacking onto a full disk or killed at any rename leaves the cache c
   }
   SECTION("killed at each rename") {
     if (!have_strace()) {
-      WARN("no strace: skipped");
-      return;
+      WHITTLE_SKIP("no strace");
     }
     for (std::size_t n = 1;; ++n) {
       fs::remove_all(s.dir / "cache");
@@ -243,8 +241,7 @@ TEST_CASE("a cache that cannot be written is an error at the stage that needs it
   Scratch s;
   s.write("r.recipe", kTrain);
   if (!mount_tmpfs(s.dir / "cache", "64m")) {
-    WARN("cannot mount a tmpfs here (not root?): skipped");
-    return;
+    WHITTLE_SKIP("cannot mount a tmpfs here (not root?)");
   }
   Unmount unmount{s.dir / "cache"};
   json_of(run_in(s));  // fills the cache

@@ -14,10 +14,9 @@ namespace fs = std::filesystem;
 
 TEST_CASE("bench/gpu_compare.sh --smoke trains fastnet, ResNet18 and DenseNet-B on both sides", "[bench]") {
   if (run_whittle_cmd("/usr/bin/python3 -c 'import torch'").code != 0) {
-    WARN("skipped: no python3-torch");
-    return;
+    WHITTLE_SKIP("no python3-torch");
   }
-  if (!fashion_mnist_installed()) return;
+  if (!fashion_mnist_installed()) WHITTLE_SKIP("no Fashion-MNIST (Debian's dataset-fashion-mnist)");
   const Result r = run_whittle_cmd(std::string("WHITTLE=") + WHITTLE_BIN + " " + WHITTLE_SOURCE_DIR + "/bench/gpu_compare.sh --smoke --repeats 1");
   INFO(r.out);
   REQUIRE(r.code == 0);

@@ -14,7 +14,7 @@ using namespace whittle::test;
 namespace fs = std::filesystem;
 
 TEST_CASE("TorchScript and ONNX exports compute what whittle measured, in LibTorch, OpenCV and Python", "[run][export][torchscript]") {
-  if (!fashion_mnist_installed()) return;
+  if (!fashion_mnist_installed()) WHITTLE_SKIP("no Fashion-MNIST (Debian's dataset-fashion-mnist)");
   const std::string& fashion = kFashionMnist;
   Scratch s;
   const std::string out = (s.dir / "out" / "m.ts.pt").string();
@@ -40,8 +40,7 @@ TEST_CASE("TorchScript and ONNX exports compute what whittle measured, in LibTor
   CHECK(exported["export_accuracy"].get<double>() == Approx(accuracy).margin(1e-9));
   const Result has_torch = run_whittle_cmd("/usr/bin/python3 -c 'import torch'");
   if (has_torch.code != 0) {
-    WARN("skipped the Python half: /usr/bin/python3 cannot import torch (Debian's python3-torch)");
-    return;
+    WHITTLE_SKIP("the Python half: /usr/bin/python3 cannot import torch (Debian's python3-torch)");
   }
   const Result py = run_whittle_cmd("/usr/bin/python3 " + std::string(WHITTLE_SOURCE_DIR) + "/scripts/eval_torchscript.py " + out +
                                     " --data " + fashion);
@@ -102,12 +101,10 @@ TEST_CASE("an ONNX export beyond its tolerance fails with the node where the out
                                s.write("t.recipe", "data synthetic size: 128\nmodel small_cnn\ntrain 1 epoch\nquantize 4 bits\nevaluate\nexport \"" +
                                                        (s.dir / "t.onnx").string() + "\" tolerance: 0\n"));
   if (r.out.find("no ONNX export") != std::string::npos) {
-    WARN("this build has no ONNX export");
-    return;
+    WHITTLE_SKIP("this build has no ONNX export");
   }
   if (r.code == 0) {
-    WARN("OpenCV computed the very same logits as LibTorch: nothing parts");
-    return;
+    WHITTLE_SKIP("OpenCV computed the very same logits as LibTorch: nothing parts");
   }
   INFO(r.out);
   CHECK(r.out.find("computes other logits than the model") != std::string::npos);

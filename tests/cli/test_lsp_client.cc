@@ -40,8 +40,7 @@ TEST_CASE("whittle lsp answers a framed exchange on stdin, several messages in o
 
 TEST_CASE("Neovim shows whittle's diagnostic for a recipe it opens", "[lsp][neovim]") {
   if (run_whittle_cmd("nvim --version").code != 0) {
-    WARN("skipped: no nvim (Debian's neovim)");
-    return;
+    WHITTLE_SKIP("no nvim (Debian's neovim)");
   }
   Scratch s;
   const std::string recipe = s.write("bad.recipe", "data fashion_mnist\nmodel small_cnn\nprnue 20%\nevaluate\n");
@@ -103,8 +102,7 @@ TEST_CASE("hover on a stage shows the model before and after it, once the previe
   INFO(r.out);
   REQUIRE(r.code == 0);
   if (r.out.find("| before | after |") == std::string::npos && r.out.find("FIRST False") != std::string::npos) {
-    WARN("this build has no LibTorch: no preview");
-    return;
+    WHITTLE_SKIP("this build has no LibTorch: no preview");
   }
   CHECK(r.out.find("FIRST True") != std::string::npos);  // the first hover answers at once, saying it is coming
   CHECK(r.out.find("| before | after |") != std::string::npos);
@@ -122,8 +120,7 @@ TEST_CASE("hover previews the model up to its line while a later line has an err
   INFO(r.out);
   REQUIRE(r.code == 0);
   if (r.out.find("FIRST False") != std::string::npos) {
-    WARN("this build has no LibTorch: no preview");
-    return;
+    WHITTLE_SKIP("this build has no LibTorch: no preview");
   }
   CHECK(r.out.find("| before | after |") != std::string::npos);
   CHECK(r.out.find("**note**: the activations stay at 32 bits and the ops term is") != std::string::npos);

@@ -40,7 +40,7 @@ std::map<std::string, std::string> statuses(const nlohmann::json& j) {
 }  // namespace
 
 TEST_CASE("a PyTorch model comes in, is compressed, and goes out to ONNX and TorchScript at whittle's accuracy", "[run][script]") {
-  if (!fashion_mnist_installed()) return;
+  if (!fashion_mnist_installed()) WHITTLE_SKIP("no Fashion-MNIST (Debian's dataset-fashion-mnist)");
   const std::string& fashion = kFashionMnist;
   Scratch s;
   make_model(s.dir / "student.pt", 0);
@@ -116,8 +116,7 @@ TEST_CASE("what a scripted model cannot do fails at its line, before anything ru
 
 TEST_CASE("an operation the ONNX writer does not know fails the export at its line and names it", "[run][script][export]") {
   if (!python_torch()) {
-    WARN("skipped: /usr/bin/python3 cannot import torch (Debian's python3-torch)");
-    return;
+    WHITTLE_SKIP("/usr/bin/python3 cannot import torch (Debian's python3-torch)");
   }
   Scratch s;
   const std::string model = (s.dir / "silu.pt").string();
@@ -146,8 +145,7 @@ TEST_CASE("an operation the ONNX writer does not know fails the export at its li
 
 TEST_CASE("a submission holds the scripted model and the exports, and verify evaluates the exports again", "[run][script][submit]") {
   if (!python_torch()) {
-    WARN("skipped: /usr/bin/python3 cannot import torch (Debian's python3-torch) to script a model for the synthetic set's 4 classes");
-    return;
+    WHITTLE_SKIP("/usr/bin/python3 cannot import torch (Debian's python3-torch) to script a model for the synthetic set's 4 classes");
   }
   Scratch s;
   make_model(s.dir / "student.pt", 0, 4);  // the synthetic set has 4 classes

@@ -180,8 +180,7 @@ TEST_CASE("a search chooses what the exhaustive sweep of its body chooses, train
 TEST_CASE("a search killed mid-way resumes and chooses the same candidate", "[run][search][faults]") {
   REQUIRE(fashion_mnist_installed());
   if (!faults::have_strace()) {
-    WARN("skipped: no strace");
-    return;
+    WHITTLE_SKIP("no strace");
   }
   Scratch whole, killed;
   const std::string recipe = search_recipe("50%");

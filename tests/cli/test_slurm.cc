@@ -49,8 +49,7 @@ int submitted(const std::string& out) {
 TEST_CASE("the Slurm executor runs a sweep as jobs, ends as a local run does, and handles a failed job", "[slurm]") {
   Cluster c;
   if (c.conf.empty()) {
-    WARN("Slurm tests skipped: " << c.why);
-    return;
+    WHITTLE_SKIP("Slurm tests: " << c.why);
   }
   const std::string recipe = "recipe sl\ndata synthetic size: 256\nmodel small_cnn\ntrain 2 epochs\nevaluate\n"
                              "sweep amount in [30%, 60%] { prune $amount -> retrain 1 epoch -> evaluate }\n";

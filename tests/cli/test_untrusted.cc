@@ -4,6 +4,8 @@
 // opened, and its data comes from the grader (issue 30: S1, S2, S3).
 #include <catch2/catch.hpp>
 
+#include "tests/skip.h"
+
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -183,7 +185,7 @@ TEST_CASE("a submitted recipe's paths outside the submission tell nothing of wha
 }
 
 TEST_CASE("verify takes the test data from the grader, never from the submission's `root:`", "[untrusted][submit]") {
-  if (!fashion_mnist_installed()) return;
+  if (!fashion_mnist_installed()) WHITTLE_SKIP("no Fashion-MNIST (Debian's dataset-fashion-mnist)");
   Scratch s;
   // The student's copy of the data, used to train: a folder of links to the real files.
   fs::create_directories(s.dir / "fm");
@@ -203,8 +205,7 @@ TEST_CASE("verify's own faults are not the submission's: a full or read-only tem
   const std::string archive = make_submission(s);
   const fs::path tmp = s.dir / "small";
   if (!mount_tmpfs(tmp, "64k")) {
-    WARN("skipped: cannot mount a tmpfs here");
-    return;
+    WHITTLE_SKIP("cannot mount a tmpfs here");
   }
   Unmount unmount{tmp};
   const Result full = run_whittle_cmd("TMPDIR=" + tmp.string() + " " + bin() + " verify " + archive);

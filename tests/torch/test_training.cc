@@ -1,6 +1,8 @@
 // Augmentations, schedules and evaluation metrics of the LibTorch runner, on tiny tensors.
 #include <catch2/catch.hpp>
 
+#include "tests/skip.h"
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -163,8 +165,7 @@ TEST_CASE("mixup and CutMix mix images and give the loss its two labels", "[torc
 
 TEST_CASE("on a GPU every augmentation draws what it draws on the CPU and makes the same batch", "[torch][augment][cuda]") {
   if (!torch::cuda::is_available()) {
-    WARN("no CUDA device: skipped");
-    return;
+    WHITTLE_SKIP("no CUDA device");
   }
   for (const char* a : {"crop(pad: 3)", "flip(p: 0.5)", "cutout(size: 6)", "mixup(alpha: 1)", "cutmix(alpha: 1)",
                         "crop(pad: 2), flip, cutout(size: 4), mixup, cutmix", "gridmask(d_min: 4, d_max: 8, ratio: 0.5, rotate: 45, p: 1)"}) {
