@@ -195,16 +195,13 @@ ExecResult execute_slurm(const Plan& plan, ArtifactStore& store, const SlurmOpti
       follow();
       if (!all_completed()) break;  // a stage before it failed: reported below
       after.clear();
-      bool trained = true;
       const TrainCandidates train = [&](const std::vector<int>& ids) -> std::optional<std::vector<std::vector<Metrics>>> {
-        std::vector<int> submitted;
         for (int c : ids)
           for (const auto& r : s.search->candidates[static_cast<std::size_t>(c)].runs) {
             const std::string& key = plan.keys[static_cast<std::size_t>(r.evaluate)];
             if (store.has(key)) continue;
             const std::string what = fmt::format("#{} search candidate {} ({})", s.id, c, s.search->label(static_cast<std::size_t>(c)));
             if (!submit(plan.stage(r.evaluate), key, {}, " --with-inputs", what)) return std::nullopt;
-            submitted.push_back(r.evaluate);
           }
         follow();
         std::vector<std::vector<Metrics>> out;
@@ -213,21 +210,17 @@ ExecResult execute_slurm(const Plan& plan, ArtifactStore& store, const SlurmOpti
           for (const auto& r : s.search->candidates[static_cast<std::size_t>(c)].runs) {
             const std::string& key = plan.keys[static_cast<std::size_t>(r.evaluate)];
             auto m = store.manifest(key);
-            if (!m) {
-              trained = false;
-              return std::nullopt;  // its job failed: reported below
-            }
+            if (!m) return std::nullopt;  // its job failed: reported below
             out.back().push_back(m->metrics);
           }
         }
         return out;
       };
       try {
-        if (!decide_search(plan, s, train, progress, o.jobs)) break;
+        if (!decide_search(plan, s, train, progress, o.jobs)) break;  // a candidate's job failed
       } catch (const std::exception&) {
         // No candidate passed (or none could be previewed): the search's job says so at its line.
       }
-      if (!trained) break;
     }
     const std::string args = s.search && o.jobs > 1 ? " --jobs " + std::to_string(o.jobs) : "";
     if (!submit(s, step.key, after, args, fmt::format("#{} {}", s.id, s.kind))) return result;

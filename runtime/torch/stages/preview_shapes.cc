@@ -120,11 +120,10 @@ std::optional<LayerZeros> zeros_of(const WeightTable::Layer& L, std::int64_t k, 
     std::int64_t pruned = hi[r];
     if (lo[r] < hi[r] && !known) {
       if (hi[r] == L.row) return std::nullopt;
-      if (round >= hi[r]) rounding_covers = true;
+      if (round >= hi[r]) rounding_covers = true, z.computed += static_cast<double>(round);
       else if (round <= lo[r]) rounding_short = true, share += static_cast<double>(lo[r]);
       else return std::nullopt;
-      if (round >= hi[r]) z.stored += static_cast<double>(lo[r]), z.computed += static_cast<double>(round);
-      else z.stored += static_cast<double>(lo[r]);
+      z.stored += static_cast<double>(lo[r]);  // and `taken` of the tied, added below
       continue;
     }
     if (lo[r] < hi[r] && taken == 0) pruned = lo[r];
