@@ -33,7 +33,8 @@ double run_ms(const std::vector<std::string>& args) {
   const auto t0 = std::chrono::steady_clock::now();
   pid_t pid = 0;
   int status = 0;
-  const bool ok = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) == 0 && waitpid(pid, &status, 0) == pid;
+  const bool ok =
+      posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) == 0 && waitpid(pid, &status, 0) == pid;
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   posix_spawn_file_actions_destroy(&fa);
   return ok && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? ms : -1;
@@ -70,7 +71,9 @@ int main(int argc, char** argv) {
   };
   const auto run = with({bin, "run", "--threads", "1", "--cache", cache});
   if (run_ms(run) < 0) {
-    std::fprintf(stderr, "the first run of the quick start failed: is Fashion-MNIST installed (dataset-fashion-mnist) or WHITTLE_DATA set?\n");
+    std::fprintf(stderr,
+                 "the first run of the quick start failed: is Fashion-MNIST installed (dataset-fashion-mnist) or "
+                 "WHITTLE_DATA set?\n");
     return 1;
   }
   struct Row {
@@ -87,10 +90,13 @@ int main(int argc, char** argv) {
   };
   std::printf("%-46s %10s %10s %8s\n", "command", "median ms", "target ms", "ratio");
   for (const auto& r : rows) {
-    if (r.target > 0) std::printf("%-46s %10.1f %10.0f %8.2f\n", r.what, r.ms, r.target, r.ms / r.target);
-    else std::printf("%-46s %10.1f %10s %8s\n", r.what, r.ms, "-", "-");
+    if (r.target > 0)
+      std::printf("%-46s %10.1f %10.0f %8.2f\n", r.what, r.ms, r.target, r.ms / r.target);
+    else
+      std::printf("%-46s %10.1f %10s %8s\n", r.what, r.ms, "-", "-");
   }
-  std::printf("(%d repetitions each; the last row is what every command cost before the module: LibTorch's load)\n", reps);
+  std::printf("(%d repetitions each; the last row is what every command cost before the module: LibTorch's load)\n",
+              reps);
   std::filesystem::remove_all(cache);
   return 0;
 }

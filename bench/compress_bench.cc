@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "bench/bench_util.h"
+#include "runtime/torch/compression/prune.h"
 #include "runtime/torch/models/archs.h"
 #include "runtime/torch/training/evaluate.h"
-#include "runtime/torch/compression/prune.h"
 
 using namespace whittle::runtime::torchrt;
 using whittle::bench::env_int;
@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> archs;
   for (int i = 1; i < argc; ++i) archs.emplace_back(argv[i]);
   if (archs.empty()) archs = {"resnet18", "vgg16"};
-  fmt::print("{:<12} {:>6} {:>12} {:>12} {:>12} {:>12} {:>8}\n", "arch", "batch", "params", "MACs", "dense ms", "slim ms", "speedup");
+  fmt::print("{:<12} {:>6} {:>12} {:>12} {:>12} {:>12} {:>8}\n", "arch", "batch", "params", "MACs", "dense ms",
+             "slim ms", "speedup");
   for (const auto& arch : archs) {
     Net dense = build(arch), slim = build(arch);
     auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
@@ -48,8 +49,8 @@ int main(int argc, char** argv) {
       }
       fmt::print("{:<12} {:>6} {:>5.2f}M/{:.2f}M {:>5.0f}M/{:.0f}M {:>12.2f} {:>12.2f} {:>7.2f}x\n", arch, batch,
                  static_cast<double>(count_params(slim)) / 1e6, static_cast<double>(count_params(dense)) / 1e6,
-                 static_cast<double>(slim.module->macs()) / 1e6, static_cast<double>(dense.module->macs()) / 1e6, median(d), median(s),
-                 median(d) / median(s));
+                 static_cast<double>(slim.module->macs()) / 1e6, static_cast<double>(dense.module->macs()) / 1e6,
+                 median(d), median(s), median(d) / median(s));
     }
   }
 }

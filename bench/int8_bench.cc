@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "bench/bench_util.h"
+#include "runtime/torch/compression/int8.h"
 #include "runtime/torch/models/archs.h"
 #include "runtime/torch/training/evaluate.h"
-#include "runtime/torch/compression/int8.h"
 
 using namespace whittle::runtime::torchrt;
 using whittle::bench::env_int;
@@ -44,7 +44,8 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) archs.emplace_back(argv[i]);
   if (archs.empty()) archs = {"resnet18", "densenet_cifar"};
   fmt::print("engine {}, {} threads, {} rounds\n", engine, at::get_num_threads(), rounds);
-  fmt::print("{:<15} {:>6} {:>10} {:>10} {:>8} {:>12} {:>8}\n", "arch", "batch", "fp32 ms", "int8 ms", "speedup", "max |Δlogit|", "argmax=");
+  fmt::print("{:<15} {:>6} {:>10} {:>10} {:>8} {:>12} {:>8}\n", "arch", "batch", "fp32 ms", "int8 ms", "speedup",
+             "max |Δlogit|", "argmax=");
   for (const auto& arch : archs) {
     Net fp32 = build(arch), int8 = build(arch);
     std::vector<torch::Tensor> calib;
@@ -61,8 +62,8 @@ int main(int argc, char** argv) {
         f.push_back(measure_latency(*fp32.module, x, torch::kCPU).median_ms);
         q.push_back(measure_latency(*int8.module, x, torch::kCPU).median_ms);
       }
-      fmt::print("{:<15} {:>6} {:>10.2f} {:>10.2f} {:>7.2f}x {:>12.4f} {:>7.1f}%\n", arch, batch, median(f), median(q), median(f) / median(q), diff,
-                 agree * 100);
+      fmt::print("{:<15} {:>6} {:>10.2f} {:>10.2f} {:>7.2f}x {:>12.4f} {:>7.1f}%\n", arch, batch, median(f), median(q),
+                 median(f) / median(q), diff, agree * 100);
     }
   }
 }

@@ -32,7 +32,8 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-double time_analyze(const std::string& name, const std::string& text, int reps, std::size_t& stages, std::size_t& diags) {
+double time_analyze(const std::string& name, const std::string& text, int reps, std::size_t& stages,
+                    std::size_t& diags) {
   std::vector<double> ms;
   for (int i = 0; i < reps; ++i) {
     const auto t0 = Clock::now();
@@ -74,10 +75,13 @@ int main(int argc, char** argv) {
   const double c_small = time_cli("/tmp/whittle_bench_200.recipe", reps);
   const double c_large = time_cli("/tmp/whittle_bench_10k.recipe", std::max(3, reps / 4));
   std::printf("%-44s %10s %10s %8s\n", "case", "median ms", "target ms", "ratio");
-  std::printf("%-44s %10.2f %10.0f %8.2f\n", fmt::format("in-process, {} lines -> {} stages", small_lines, s1).c_str(), t_small, 5.0, t_small / 5.0);
-  std::printf("%-44s %10.2f %10.0f %8.2f\n", fmt::format("in-process, 10000 lines -> {} stages", s2).c_str(), t_large, 1000.0, t_large / 1000.0);
+  std::printf("%-44s %10.2f %10.0f %8.2f\n", fmt::format("in-process, {} lines -> {} stages", small_lines, s1).c_str(),
+              t_small, 5.0, t_small / 5.0);
+  std::printf("%-44s %10.2f %10.0f %8.2f\n", fmt::format("in-process, 10000 lines -> {} stages", s2).c_str(), t_large,
+              1000.0, t_large / 1000.0);
   std::printf("%-44s %10.2f %10s %8s\n", "whittle lint (process), 200-line recipe", c_small, "-", "-");
-  std::printf("%-44s %10.2f %10.0f %8.2f\n", "whittle lint (process), 10000-line recipe", c_large, 1000.0, c_large / 1000.0);
+  std::printf("%-44s %10.2f %10.0f %8.2f\n", "whittle lint (process), 10000-line recipe", c_large, 1000.0,
+              c_large / 1000.0);
   std::printf("(%d repetitions; %zu and %zu diagnostics, notes included)\n", reps, d1, d2);
   return 0;
 }

@@ -22,7 +22,8 @@ struct Timing {
   std::vector<double> ms;
   void report(const char* what) {
     std::sort(ms.begin(), ms.end());
-    fmt::print("{:<44} median {:7.2f} ms   p90 {:7.2f} ms   ({} runs)\n", what, ms[ms.size() / 2], ms[ms.size() * 9 / 10], ms.size());
+    fmt::print("{:<44} median {:7.2f} ms   p90 {:7.2f} ms   ({} runs)\n", what, ms[ms.size() / 2],
+               ms[ms.size() * 9 / 10], ms.size());
   }
 };
 
@@ -40,24 +41,34 @@ int main(int argc, char** argv) {
   const std::string text = whittle::bench::recipe_200();
   whittle::lsp::Server s;
   s.handle({{"jsonrpc", "2.0"}, {"id", 0}, {"method", "initialize"}, {"params", json::object()}});
-  s.handle({{"jsonrpc", "2.0"}, {"method", "textDocument/didOpen"},
+  s.handle({{"jsonrpc", "2.0"},
+            {"method", "textDocument/didOpen"},
             {"params", {{"textDocument", {{"uri", uri}, {"languageId", "whittle"}, {"version", 1}, {"text", text}}}}}});
   const auto lines = std::count(text.begin(), text.end(), '\n');
   // The position of a known stage line: "model densenet_b3 growth: 6", and inside a prune line.
   const std::size_t model_at = text.find("model densenet_b3"), prune_at = text.find("prune 20% global") + 10;
-  const json model_pos = whittle::lsp::position_of(text, model_at + 2), prune_pos = whittle::lsp::position_of(text, prune_at);
+  const json model_pos = whittle::lsp::position_of(text, model_at + 2),
+             prune_pos = whittle::lsp::position_of(text, prune_at);
   Timing change, hover, complete;
   for (int i = 0; i < reps; ++i) {
     const std::string edited = text + (i % 2 ? "evaluate\n" : "# an edit\n");
     change.ms.push_back(time_ms([&] {
-      s.handle({{"jsonrpc", "2.0"}, {"method", "textDocument/didChange"},
-                {"params", {{"textDocument", {{"uri", uri}, {"version", i + 2}}}, {"contentChanges", json::array({{{"text", edited}}})}}}});
+      s.handle({{"jsonrpc", "2.0"},
+                {"method", "textDocument/didChange"},
+                {"params",
+                 {{"textDocument", {{"uri", uri}, {"version", i + 2}}},
+                  {"contentChanges", json::array({{{"text", edited}}})}}}});
     }));
     hover.ms.push_back(time_ms([&] {
-      s.handle({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "textDocument/hover"}, {"params", {{"textDocument", {{"uri", uri}}}, {"position", model_pos}}}});
+      s.handle({{"jsonrpc", "2.0"},
+                {"id", 1},
+                {"method", "textDocument/hover"},
+                {"params", {{"textDocument", {{"uri", uri}}}, {"position", model_pos}}}});
     }));
     complete.ms.push_back(time_ms([&] {
-      s.handle({{"jsonrpc", "2.0"}, {"id", 2}, {"method", "textDocument/completion"},
+      s.handle({{"jsonrpc", "2.0"},
+                {"id", 2},
+                {"method", "textDocument/completion"},
                 {"params", {{"textDocument", {{"uri", uri}}}, {"position", prune_pos}}}});
     }));
   }

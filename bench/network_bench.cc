@@ -27,7 +27,8 @@ namespace {
 std::string recipe(int per_block) {
   std::string r = "network dn(k: int = 12) {\n  conv 2 * $k channels\n";
   for (int b = 0; b < 3; ++b) {
-    r += fmt::format("  dense {} {{ bn -> relu -> conv 4 * $k channels kernel: 1 -> bn -> relu -> conv $k channels }}\n", per_block);
+    r += fmt::format(
+        "  dense {} {{ bn -> relu -> conv 4 * $k channels kernel: 1 -> bn -> relu -> conv $k channels }}\n", per_block);
     r += b < 2 ? "  bn -> relu -> conv 50% kernel: 1 -> avgpool\n" : "  bn -> relu -> avgpool global -> linear\n";
   }
   return r + "}\ndata cifar10\nmodel dn\nevaluate\n";
@@ -40,8 +41,8 @@ double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std
 int main(int argc, char** argv) {
   const int reps = argc > 1 ? std::atoi(argv[1]) : 11;
   at::set_num_threads(2);
-  fmt::print("{:<34} {:>8} {:>12} {:>12} {:>12} {:>10} {:>7}\n", "network", "layers", "check ms", "build ms", "total ms", "target ms",
-             "ratio");
+  fmt::print("{:<34} {:>8} {:>12} {:>12} {:>12} {:>10} {:>7}\n", "network", "layers", "check ms", "build ms",
+             "total ms", "target ms", "ratio");
   for (int per_block : {2, 5, 12}) {
     const std::string text = recipe(per_block);
     std::vector<double> check, build;
@@ -64,8 +65,8 @@ int main(int argc, char** argv) {
       }
     }
     const double c = bench::median(check), b = bench::median(build);
-    fmt::print("{:<34} {:>8} {:>12.2f} {:>12.2f} {:>12.2f} {:>10.0f} {:>7.2f}\n", fmt::format("DenseNet-B, 3 blocks of {}", per_block),
-               layers, c, b, c + b, 200.0, (c + b) / 200.0);
+    fmt::print("{:<34} {:>8} {:>12.2f} {:>12.2f} {:>12.2f} {:>10.0f} {:>7.2f}\n",
+               fmt::format("DenseNet-B, 3 blocks of {}", per_block), layers, c, b, c + b, 200.0, (c + b) / 200.0);
   }
   fmt::print("({} repetitions; layers: every module row of `whittle check --layers`, blocks included)\n", reps);
   return 0;

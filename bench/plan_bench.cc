@@ -47,8 +47,10 @@ int main(int argc, char** argv) {
     stale = p->stale_count();
   }
   std::sort(ms.begin(), ms.end());
-  std::printf("plan, %zu stages, warm cache (%zu stale): median %.1f ms (target 200 ms, ratio %.2f), min %.1f, max %.1f, %d reps\n",
-              stages, stale, ms[ms.size() / 2], ms[ms.size() / 2] / 200.0, ms.front(), ms.back(), reps);
+  std::printf(
+      "plan, %zu stages, warm cache (%zu stale): median %.1f ms (target 200 ms, ratio %.2f), min %.1f, max %.1f, %d "
+      "reps\n",
+      stages, stale, ms[ms.size() / 2], ms[ms.size() / 2] / 200.0, ms.front(), ms.back(), reps);
   fs::remove_all(dir);
   return 0;
 }

@@ -10,7 +10,8 @@ namespace whittle::bench {
 /// sweeps, defines.
 inline std::string recipe_200() {
   std::string r =
-      "# A long experiment file: several pipelines side by side.\nrecipe long_experiment\nuse \"std/rewinding.recipe\"\n\n"
+      "# A long experiment file: several pipelines side by side.\nrecipe long_experiment\nuse "
+      "\"std/rewinding.recipe\"\n\n"
       "let sgd = sgd(lr: 0.1, momentum: 0.9, weight_decay: 5e-4)\nlet rounds = 3\n\n"
       "# A network written in the recipe: DenseNet-B without its fourth block.\n"
       "network densenet_b3(growth: int = 8) {\n"
@@ -37,7 +38,8 @@ inline std::string recipe_200() {
         "  retrain 15 epochs rewind: lr\n"
         "}}\n"
         "lr_rewinding rounds: 2 amount: 10% epochs: 10 epochs\n"
-        "sweep amount in 0%..50% by 10% {{ prune $amount global l1 -> evaluate }}  # whittle: allow(prune_without_retrain)\n"
+        "sweep amount in 0%..50% by 10% {{ prune $amount global l1 -> evaluate }}  # whittle: "
+        "allow(prune_without_retrain)\n"
         "quantize 8 bits activations: 8 bits\n"
         "retrain 5 epochs\n"
         "evaluate latency: cpu\n"

@@ -19,9 +19,9 @@
 
 #include "lang/analyze.h"
 #include "runtime/cache/data_files.h"
-#include "runtime/torch/models/archs.h"
 #include "runtime/torch/data/augment.h"
 #include "runtime/torch/data/data.h"
+#include "runtime/torch/models/archs.h"
 #include "runtime/torch/models/models.h"
 
 using namespace whittle;
@@ -63,15 +63,20 @@ int train(const char* side, const std::string& arch, std::int64_t batch, int ste
   }
   std::string list;
   for (double m : ms) list += fmt::format("{}{:.1f}", list.empty() ? "" : ", ", m);
-  fmt::print("{{\"side\": \"{}\", \"arch\": \"{}\", \"batch\": {}, \"threads\": {}, \"step_ms\": [{}], \"images_per_s\": {:.2f}, \"peak_rss_mb\": {:.0f}}}\n",
-             side, arch, batch, at::get_num_threads(), list, static_cast<double>(batch) / (median(ms) / 1000.0), peak_rss_mb());
+  fmt::print(
+      "{{\"side\": \"{}\", \"arch\": \"{}\", \"batch\": {}, \"threads\": {}, \"step_ms\": [{}], \"images_per_s\": "
+      "{:.2f}, \"peak_rss_mb\": {:.0f}}}\n",
+      side, arch, batch, at::get_num_threads(), list, static_cast<double>(batch) / (median(ms) / 1000.0),
+      peak_rss_mb());
   return 0;
 }
 
 /// Loading CIFAR-10 and assembling augmented batches, without a model: batches per second.
 int data_pipeline() {
-  for (const std::string augment : {"crop(pad: 4), flip", "crop(pad: 4), flip, cutout(size: 8)", "crop(pad: 4), flip, gridmask(rotate: 30), cutmix"}) {
-    auto a = lang::analyze("bench.recipe", "data cifar10 augment: [" + augment + "]\nmodel resnet18\ntrain 1 epoch\nevaluate\n");
+  for (const std::string augment : {"crop(pad: 4), flip", "crop(pad: 4), flip, cutout(size: 8)",
+                                    "crop(pad: 4), flip, gridmask(rotate: 30), cutmix"}) {
+    auto a = lang::analyze("bench.recipe",
+                           "data cifar10 augment: [" + augment + "]\nmodel resnet18\ntrain 1 epoch\nevaluate\n");
     std::string error;
     const auto& stage = a->recipe.stages[0];
     auto files = runtime::locate_data(stage, error);
@@ -93,8 +98,10 @@ int data_pipeline() {
       aug.apply(bt, gen, 1.0);
     }
     const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
-    fmt::print("{{\"side\": \"whittle\", \"data\": \"cifar10\", \"augment\": \"{}\", \"load_s\": {:.2f}, \"batches_per_s\": {:.0f}, \"images_per_s\": {:.0f}}}\n",
-               augment, load_s, static_cast<double>(batches) / s, static_cast<double>(batches * batch) / s);
+    fmt::print(
+        "{{\"side\": \"whittle\", \"data\": \"cifar10\", \"augment\": \"{}\", \"load_s\": {:.2f}, \"batches_per_s\": "
+        "{:.0f}, \"images_per_s\": {:.0f}}}\n",
+        augment, load_s, static_cast<double>(batches) / s, static_cast<double>(batches * batch) / s);
   }
   return 0;
 }

@@ -6,9 +6,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <cstring>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -100,9 +100,12 @@ void apply_allow_directives(const LoadedProgram& program, const SourceMap& sourc
         if (!info || info->severity == Severity::Error) {
           auto d = Diagnostic::make("W0006", c.span, fmt::format("`{}` is not a lint that can be allowed", name),
                                     "unknown lint");
-          if (info) d.with_help("errors cannot be silenced; fix the recipe instead");
-          else if (auto h = did_you_mean(name, lint_names)) d.with_help(*h);
-          else d.with_help("`whittle explain` lists the lints");
+          if (info)
+            d.with_help("errors cannot be silenced; fix the recipe instead");
+          else if (auto h = did_you_mean(name, lint_names))
+            d.with_help(*h);
+          else
+            d.with_help("`whittle explain` lists the lints");
           diags.add(std::move(d));
           continue;
         }
@@ -112,17 +115,18 @@ void apply_allow_directives(const LoadedProgram& program, const SourceMap& sourc
   }
   if (allows.empty()) return;
   auto& all = diags.all();
-  all.erase(std::remove_if(all.begin(), all.end(),
-                           [&](const Diagnostic& d) {
-                             if (d.severity == Severity::Error) return false;
-                             const Span& s = d.primary();
-                             const std::uint32_t line = sources.file(s.file).line_of(s.begin);
-                             for (const Allow& a : allows)
-                               if (a.file == s.file && a.code == d.code && a.lines.first <= line && line <= a.lines.last)
-                                 return true;
-                             return false;
-                           }),
-            all.end());
+  all.erase(
+      std::remove_if(all.begin(), all.end(),
+                     [&](const Diagnostic& d) {
+                       if (d.severity == Severity::Error) return false;
+                       const Span& s = d.primary();
+                       const std::uint32_t line = sources.file(s.file).line_of(s.begin);
+                       for (const Allow& a : allows)
+                         if (a.file == s.file && a.code == d.code && a.lines.first <= line && line <= a.lines.last)
+                           return true;
+                       return false;
+                     }),
+      all.end());
 }
 
 std::unique_ptr<Analysis> analyze(const std::string& name, std::string text, const CheckOptions& options,

@@ -23,9 +23,9 @@ struct Value {
   enum class Kind { Number, Quantity, String, Bool, Word, Call, List, Range, Ref, Arith };
   Kind kind = Kind::Number;
   Span span;
-  std::string text;    ///< number lexeme, string contents (unescaped), word, call name or ref name
+  std::string text;       ///< number lexeme, string contents (unescaped), word, call name or ref name
   std::string unit_text;  ///< the unit as written: "%", "epochs", "epoch", "bits", "bit"
-  double number = 0;   ///< Number and Quantity
+  double number = 0;      ///< Number and Quantity
   Unit unit = Unit::None;
   bool boolean = false;
   std::vector<Value> items;  ///< List items; Range: from, to and optionally by; Arith operands
@@ -78,7 +78,7 @@ struct Stmt {
   Span span;
   std::string name;  ///< recipe name, let name, sweep or choose variable, define or network name, search objective
   Span name_span;
-  Value value;       ///< let value, use path, seed, from reference, repeat count, sweep or choose values, search bar
+  Value value;  ///< let value, use path, seed, from reference, repeat count, sweep or choose values, search bar
   /// Search: the constraint's metric and operator (`>=`, `<=`), its named arguments (`budget:`,
   /// `seeds:`) and `as` name. Choose: `monotone` in `flag`.
   std::string metric;
@@ -88,7 +88,7 @@ struct Stmt {
   std::string as_name;
   Span as_span;
   bool flag = false;
-  std::vector<Stage> chain;  ///< Chain: the stages joined by `->` (one for a plain line)
+  std::vector<Stage> chain;   ///< Chain: the stages joined by `->` (one for a plain line)
   std::vector<Param> params;  ///< Define, Network
   bool has_params = false;    ///< Network: written with a parameter list `(...)`
   std::vector<Stmt> body;     ///< Repeat, Sweep, Search, Define, Network

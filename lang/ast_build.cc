@@ -51,7 +51,9 @@ struct Builder {
     return {file, static_cast<std::uint32_t>(n.m_begin.data - base), static_cast<std::uint32_t>(n.m_end.data - base)};
   }
 
-  static const Node* child(const Node& n, std::size_t i) { return i < n.children.size() ? n.children[i].get() : nullptr; }
+  static const Node* child(const Node& n, std::size_t i) {
+    return i < n.children.size() ? n.children[i].get() : nullptr;
+  }
 
   template <typename Rule>
   static const Node* find(const Node& n) {
@@ -164,11 +166,11 @@ struct Builder {
   ast::Value value(const Node& n) const {
     const Node* first = child(n, 0);
     if (!first) {
-    ast::Value zero;
-    zero.span = span(n);
-    zero.text = "0";
-    return zero;
-  }
+      ast::Value zero;
+      zero.span = span(n);
+      zero.text = "0";
+      return zero;
+    }
     if (first->is_type<g::range_to>() || first->is_type<g::range_step>()) first = child(*first, 0);
     ast::Value v = scalar(*first);
     const Node* to = find<g::range_to>(n);
@@ -351,15 +353,18 @@ std::vector<ast::Comment> scan_comments(const std::string& text, FileId file) {
       in_string = false;
       code_on_line = false;
     } else if (in_string) {
-      if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n')
+        ++i;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = code_on_line = true;
     } else if (c == '#') {
       std::uint32_t end = i;
       while (end < text.size() && text[end] != '\n') ++end;
       std::uint32_t trimmed = end;
-      while (trimmed > i && (text[trimmed - 1] == '\r' || text[trimmed - 1] == ' ' || text[trimmed - 1] == '\t')) --trimmed;
+      while (trimmed > i && (text[trimmed - 1] == '\r' || text[trimmed - 1] == ' ' || text[trimmed - 1] == '\t'))
+        --trimmed;
       out.push_back({Span{file, i, trimmed}, text.substr(i, trimmed - i), code_on_line});
       i = end - 1;
     } else if (c != ' ' && c != '\t' && c != '\r') {

@@ -7,12 +7,18 @@ namespace whittle::lang::ast {
 
 const char* unit_name(Unit u) {
   switch (u) {
-    case Unit::Epochs: return "epochs";
-    case Unit::Percent: return "percent";
-    case Unit::Bits: return "bits";
-    case Unit::Channels: return "channels";
-    case Unit::Outputs: return "outputs";
-    case Unit::None: return "";
+    case Unit::Epochs:
+      return "epochs";
+    case Unit::Percent:
+      return "percent";
+    case Unit::Bits:
+      return "bits";
+    case Unit::Channels:
+      return "channels";
+    case Unit::Outputs:
+      return "outputs";
+    case Unit::None:
+      return "";
   }
   return "";
 }
@@ -20,12 +26,18 @@ const char* unit_name(Unit u) {
 std::string unit_suffix(Unit u, double n) {
   const bool one = n == 1;
   switch (u) {
-    case Unit::Percent: return "%";
-    case Unit::Epochs: return one ? " epoch" : " epochs";
-    case Unit::Bits: return one ? " bit" : " bits";
-    case Unit::Channels: return one ? " channel" : " channels";
-    case Unit::Outputs: return one ? " output" : " outputs";
-    case Unit::None: return "";
+    case Unit::Percent:
+      return "%";
+    case Unit::Epochs:
+      return one ? " epoch" : " epochs";
+    case Unit::Bits:
+      return one ? " bit" : " bits";
+    case Unit::Channels:
+      return one ? " channel" : " channels";
+    case Unit::Outputs:
+      return one ? " output" : " outputs";
+    case Unit::None:
+      return "";
   }
   return "";
 }
@@ -34,9 +46,12 @@ std::string quote(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
     if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else out += c;
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else
+      out += c;
   }
   return out + "\"";
 }
@@ -47,12 +62,24 @@ void dump_args(std::string& out, const std::vector<Arg>& args);
 
 void dump_value(std::string& out, const Value& v) {
   switch (v.kind) {
-    case Value::Kind::Number: out += "num " + v.text; break;
-    case Value::Kind::Quantity: out += fmt::format("qty {} {}", v.text, unit_name(v.unit)); break;
-    case Value::Kind::String: out += fmt::format("str {:?}", v.text); break;
-    case Value::Kind::Bool: out += v.boolean ? "true" : "false"; break;
-    case Value::Kind::Word: out += "word " + v.text; break;
-    case Value::Kind::Ref: out += "$" + v.text; break;
+    case Value::Kind::Number:
+      out += "num " + v.text;
+      break;
+    case Value::Kind::Quantity:
+      out += fmt::format("qty {} {}", v.text, unit_name(v.unit));
+      break;
+    case Value::Kind::String:
+      out += fmt::format("str {:?}", v.text);
+      break;
+    case Value::Kind::Bool:
+      out += v.boolean ? "true" : "false";
+      break;
+    case Value::Kind::Word:
+      out += "word " + v.text;
+      break;
+    case Value::Kind::Ref:
+      out += "$" + v.text;
+      break;
     case Value::Kind::Arith:
       out += "(" + v.text;
       for (const Value& i : v.items) {
@@ -76,7 +103,8 @@ void dump_value(std::string& out, const Value& v) {
       out += "]";
       break;
   }
-  if ((v.kind == Value::Kind::Ref || v.kind == Value::Kind::Arith) && v.unit != Unit::None) out += std::string(" ") + unit_name(v.unit);
+  if ((v.kind == Value::Kind::Ref || v.kind == Value::Kind::Arith) && v.unit != Unit::None)
+    out += std::string(" ") + unit_name(v.unit);
 }
 
 void dump_args(std::string& out, const std::vector<Arg>& args) {
@@ -92,13 +120,33 @@ void dump_stmts(std::string& out, const std::vector<Stmt>& stmts, int depth) {
   for (const Stmt& s : stmts) {
     out += ind;
     switch (s.kind) {
-      case Stmt::Kind::Recipe: out += "recipe " + s.name; break;
-      case Stmt::Kind::Let: out += "let " + s.name + " = "; dump_value(out, s.value); break;
-      case Stmt::Kind::Use: out += "use "; dump_value(out, s.value); break;
-      case Stmt::Kind::Seed: out += "seed "; dump_value(out, s.value); break;
-      case Stmt::Kind::From: out += "from "; dump_value(out, s.value); break;
-      case Stmt::Kind::Repeat: out += "repeat "; dump_value(out, s.value); break;
-      case Stmt::Kind::Sweep: out += "sweep " + s.name + " in "; dump_value(out, s.value); break;
+      case Stmt::Kind::Recipe:
+        out += "recipe " + s.name;
+        break;
+      case Stmt::Kind::Let:
+        out += "let " + s.name + " = ";
+        dump_value(out, s.value);
+        break;
+      case Stmt::Kind::Use:
+        out += "use ";
+        dump_value(out, s.value);
+        break;
+      case Stmt::Kind::Seed:
+        out += "seed ";
+        dump_value(out, s.value);
+        break;
+      case Stmt::Kind::From:
+        out += "from ";
+        dump_value(out, s.value);
+        break;
+      case Stmt::Kind::Repeat:
+        out += "repeat ";
+        dump_value(out, s.value);
+        break;
+      case Stmt::Kind::Sweep:
+        out += "sweep " + s.name + " in ";
+        dump_value(out, s.value);
+        break;
       case Stmt::Kind::Search:
         out += "search lowest " + s.name + " where " + s.metric + " " + s.op + " ";
         dump_value(out, s.value);

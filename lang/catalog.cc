@@ -26,12 +26,18 @@ bool Interval::contains(double v) const {
 
 ast::Unit Type::unit_of(TypeKind k) {
   switch (k) {
-    case TypeKind::Epochs: return ast::Unit::Epochs;
-    case TypeKind::Percent: return ast::Unit::Percent;
-    case TypeKind::Bits: return ast::Unit::Bits;
-    case TypeKind::Channels: return ast::Unit::Channels;
-    case TypeKind::Outputs: return ast::Unit::Outputs;
-    default: return ast::Unit::None;
+    case TypeKind::Epochs:
+      return ast::Unit::Epochs;
+    case TypeKind::Percent:
+      return ast::Unit::Percent;
+    case TypeKind::Bits:
+      return ast::Unit::Bits;
+    case TypeKind::Channels:
+      return ast::Unit::Channels;
+    case TypeKind::Outputs:
+      return ast::Unit::Outputs;
+    default:
+      return ast::Unit::None;
   }
 }
 
@@ -43,19 +49,32 @@ TypeKind Type::of_unit(ast::Unit u) {
 
 std::string Type::describe() const {
   switch (kind) {
-    case TypeKind::Int: return "int";
-    case TypeKind::Float: return "float";
-    case TypeKind::Bool: return "bool";
-    case TypeKind::String: return "string";
-    case TypeKind::Epochs: return "epochs";
-    case TypeKind::Percent: return "percent";
-    case TypeKind::Bits: return "bits";
-    case TypeKind::Channels: return "channels";
-    case TypeKind::Outputs: return "outputs";
-    case TypeKind::Model: return "model";
-    case TypeKind::Result: return "result of " + name;
-    case TypeKind::Family: return name;
-    case TypeKind::List: return "list of " + (item.empty() ? std::string("values") : item[0].describe());
+    case TypeKind::Int:
+      return "int";
+    case TypeKind::Float:
+      return "float";
+    case TypeKind::Bool:
+      return "bool";
+    case TypeKind::String:
+      return "string";
+    case TypeKind::Epochs:
+      return "epochs";
+    case TypeKind::Percent:
+      return "percent";
+    case TypeKind::Bits:
+      return "bits";
+    case TypeKind::Channels:
+      return "channels";
+    case TypeKind::Outputs:
+      return "outputs";
+    case TypeKind::Model:
+      return "model";
+    case TypeKind::Result:
+      return "result of " + name;
+    case TypeKind::Family:
+      return name;
+    case TypeKind::List:
+      return "list of " + (item.empty() ? std::string("values") : item[0].describe());
     case TypeKind::Enum: {
       std::string s = "one of ";
       for (std::size_t i = 0; i < values.size(); ++i) s += (i ? ", `" : "`") + values[i] + "`";
@@ -149,17 +168,28 @@ struct Reader {
     if (!p["type"]) fail(p, where + " has no `type`");
     const std::string t = scalar(p["type"], "type");
     Type ty;
-    if (t == "int") ty.kind = TypeKind::Int;
-    else if (t == "float") ty.kind = TypeKind::Float;
-    else if (t == "bool") ty.kind = TypeKind::Bool;
-    else if (t == "string") ty.kind = TypeKind::String;
-    else if (t == "epochs") ty.kind = TypeKind::Epochs;
-    else if (t == "percent") ty.kind = TypeKind::Percent;
-    else if (t == "bits") ty.kind = TypeKind::Bits;
-    else if (t == "channels") ty.kind = TypeKind::Channels;
-    else if (t == "outputs") ty.kind = TypeKind::Outputs;
-    else if (t == "model") ty.kind = TypeKind::Model;
-    else if (t == "enum") ty.kind = TypeKind::Enum;
+    if (t == "int")
+      ty.kind = TypeKind::Int;
+    else if (t == "float")
+      ty.kind = TypeKind::Float;
+    else if (t == "bool")
+      ty.kind = TypeKind::Bool;
+    else if (t == "string")
+      ty.kind = TypeKind::String;
+    else if (t == "epochs")
+      ty.kind = TypeKind::Epochs;
+    else if (t == "percent")
+      ty.kind = TypeKind::Percent;
+    else if (t == "bits")
+      ty.kind = TypeKind::Bits;
+    else if (t == "channels")
+      ty.kind = TypeKind::Channels;
+    else if (t == "outputs")
+      ty.kind = TypeKind::Outputs;
+    else if (t == "model")
+      ty.kind = TypeKind::Model;
+    else if (t == "enum")
+      ty.kind = TypeKind::Enum;
     else if (t == "result") {
       ty.kind = TypeKind::Result;
       if (!p["of"]) fail(p, where + ": a result type needs `of: STAGE`");
@@ -197,7 +227,9 @@ struct Reader {
       const YAML::Node& d = kv.second;
       const std::string where = owner + "." + p.name;
       if (!d.IsMap()) fail(d, where + " must be a map with at least `type`");
-      only_keys(d, {"type", "values", "item", "of", "default", "required", "inherit", "range", "positional", "key", "only_for", "doc"},
+      only_keys(d,
+                {"type", "values", "item", "of", "default", "required", "inherit", "range", "positional", "key",
+                 "only_for", "doc"},
                 where);
       p.line = d.Mark().line + 1;
       p.type = type(d, where);
@@ -211,10 +243,14 @@ struct Reader {
       if (d["range"]) p.range = interval(d["range"]);
       if (d["key"]) {
         const std::string k = scalar(d["key"], "key");
-        if (k == "false") p.key = KeyPolicy::Never;
-        else if (k == "unless_default") p.key = KeyPolicy::UnlessDefault;
-        else if (k == "test_split") p.key = KeyPolicy::TestSplit;
-        else if (k != "true") fail(d["key"], fmt::format("{}: `key` is true, false, unless_default or test_split, not `{}`", where, k));
+        if (k == "false")
+          p.key = KeyPolicy::Never;
+        else if (k == "unless_default")
+          p.key = KeyPolicy::UnlessDefault;
+        else if (k == "test_split")
+          p.key = KeyPolicy::TestSplit;
+        else if (k != "true")
+          fail(d["key"], fmt::format("{}: `key` is true, false, unless_default or test_split, not `{}`", where, k));
       }
       if (const YAML::Node o = d["only_for"]) {
         if (!o.IsMap() || o.size() != 1 || !o.begin()->second.IsSequence())
@@ -305,7 +341,8 @@ Catalog Catalog::load(std::string_view yaml, const std::string& file_name) {
         f.name = kv.first.as<std::string>();
         rd.only_keys(kv.second, {"doc", "kinds"}, "family " + f.name);
         f.doc = kv.second["doc"] ? kv.second["doc"].as<std::string>() : "";
-        if (!kv.second["kinds"] || !kv.second["kinds"].IsMap()) rd.fail(kv.second, "family " + f.name + " has no `kinds`");
+        if (!kv.second["kinds"] || !kv.second["kinds"].IsMap())
+          rd.fail(kv.second, "family " + f.name + " has no `kinds`");
         for (const auto& k : kv.second["kinds"]) f.kinds.push_back(call(k, f.name));
         c.families_.push_back(std::move(f));
       }
@@ -320,7 +357,8 @@ Catalog Catalog::load(std::string_view yaml, const std::string& file_name) {
       StageDef s;
       s.name = kv.first.as<std::string>();
       const YAML::Node& d = kv.second;
-      rd.only_keys(d, {"doc", "version", "needs", "produces", "reads_test", "params", "rules", "alias"}, "stage " + s.name);
+      rd.only_keys(d, {"doc", "version", "needs", "produces", "reads_test", "params", "rules", "alias"},
+                   "stage " + s.name);
       s.line = d.Mark().line + 1;
       if (d["alias"]) {
         c.aliases_.emplace_back(s.name, rd.scalar(d["alias"], "alias"));
@@ -335,33 +373,44 @@ Catalog Catalog::load(std::string_view yaml, const std::string& file_name) {
       if (d["needs"]) {
         for (const auto& n : d["needs"]) {
           const std::string what = rd.scalar(n, "needs");
-          if (what == "model") s.needs_model = true;
-          else if (what == "data") s.needs_data = true;
-          else rd.fail(n, fmt::format("stage {}: `needs` takes `model` and `data`, not `{}`", s.name, what));
+          if (what == "model")
+            s.needs_model = true;
+          else if (what == "data")
+            s.needs_data = true;
+          else
+            rd.fail(n, fmt::format("stage {}: `needs` takes `model` and `data`, not `{}`", s.name, what));
         }
       }
       s.reads_test = d["reads_test"] && d["reads_test"].as<bool>();
       const std::string produces = d["produces"] ? rd.scalar(d["produces"], "produces") : "model";
-      if (produces == "model") s.produces = StageDef::Produces::Model;
-      else if (produces == "data") s.produces = StageDef::Produces::Data;
-      else if (produces == "nothing") s.produces = StageDef::Produces::Nothing;
-      else rd.fail(d["produces"], fmt::format("stage {}: `produces` is model, data or nothing, not `{}`", s.name, produces));
+      if (produces == "model")
+        s.produces = StageDef::Produces::Model;
+      else if (produces == "data")
+        s.produces = StageDef::Produces::Data;
+      else if (produces == "nothing")
+        s.produces = StageDef::Produces::Nothing;
+      else
+        rd.fail(d["produces"],
+                fmt::format("stage {}: `produces` is model, data or nothing, not `{}`", s.name, produces));
       s.params = rd.params(d["params"], s.name);
       for (const auto& p : s.params) {
         if (p.only_for.empty()) continue;
         const ParamDef* other = s.param(p.only_for);
         if (!other || other->type.kind != TypeKind::Enum)
-          rd.fail(d["params"], fmt::format("{}.{}: `only_for` names `{}`, which is not an enum parameter of the stage", s.name, p.name, p.only_for));
+          rd.fail(d["params"], fmt::format("{}.{}: `only_for` names `{}`, which is not an enum parameter of the stage",
+                                           s.name, p.name, p.only_for));
         for (const auto& w : p.only_for_values)
           if (std::find(other->type.values.begin(), other->type.values.end(), w) == other->type.values.end())
-            rd.fail(d["params"], fmt::format("{}.{}: `only_for` lists `{}`, which `{}` does not hold", s.name, p.name, w, p.only_for));
+            rd.fail(d["params"], fmt::format("{}.{}: `only_for` lists `{}`, which `{}` does not hold", s.name, p.name,
+                                             w, p.only_for));
       }
       if (d["rules"])
         for (const auto& r : d["rules"]) s.rules.push_back(rd.rule(r, s));
       c.stages_.push_back(std::move(s));
     }
     for (const auto& [alias, target] : c.aliases_)
-      if (!c.stage(target)) throw CatalogError(file_name, 0, fmt::format("alias `{}` names unknown stage `{}`", alias, target));
+      if (!c.stage(target))
+        throw CatalogError(file_name, 0, fmt::format("alias `{}` names unknown stage `{}`", alias, target));
   } catch (const YAML::Exception& e) {
     throw CatalogError(file_name, e.mark.line + 1, e.msg);
   }

@@ -11,7 +11,22 @@
 
 namespace whittle::lang {
 
-enum class TypeKind { Int, Float, Bool, String, Epochs, Percent, Bits, Channels, Outputs, Enum, List, Model, Result, Family };
+enum class TypeKind {
+  Int,
+  Float,
+  Bool,
+  String,
+  Epochs,
+  Percent,
+  Bits,
+  Channels,
+  Outputs,
+  Enum,
+  List,
+  Model,
+  Result,
+  Family
+};
 
 struct Type {
   TypeKind kind = TypeKind::Int;
@@ -40,7 +55,8 @@ struct Interval {
 enum class KeyPolicy {
   Always,
   Never,          ///< it changes where a stage runs or what it reports, never its result (device, eval_every)
-  UnlessDefault,  ///< added after the stage's first release: keyed only away from its default, so old entries stay valid
+  UnlessDefault,  ///< added after the stage's first release: keyed only away from its default, so old entries stay
+                  ///< valid
   /// A `data` parameter that changes only what is evaluated (test_subset): never in the data's own
   /// key (so no training reruns), keyed away from its default in every stage that reads the test
   /// split (`reads_test: true` in the catalog).

@@ -18,7 +18,9 @@ json bound(double v) {
   return v;
 }
 double unbound(const json& j) {
-  if (j.is_string()) return j.get<std::string>() == "inf" ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity();
+  if (j.is_string())
+    return j.get<std::string>() == "inf" ? std::numeric_limits<double>::infinity()
+                                         : -std::numeric_limits<double>::infinity();
   return j.get<double>();
 }
 
@@ -41,11 +43,21 @@ Type decode_type(const json& j) {
 json encode(const std::vector<ParamDef>& ps) {
   json out = json::array();
   for (const auto& p : ps) {
-    json j = {{"name", p.name},         {"type", encode(p.type)}, {"default", p.default_text}, {"has_default", p.has_default},
-              {"required", p.required}, {"inherit", p.inherit},   {"positional", p.positional}, {"key", static_cast<int>(p.key)},
-              {"doc", p.doc},           {"line", p.line}};
+    json j = {{"name", p.name},
+              {"type", encode(p.type)},
+              {"default", p.default_text},
+              {"has_default", p.has_default},
+              {"required", p.required},
+              {"inherit", p.inherit},
+              {"positional", p.positional},
+              {"key", static_cast<int>(p.key)},
+              {"doc", p.doc},
+              {"line", p.line}};
     if (p.range.present)
-      j["range"] = {{"lo", bound(p.range.lo)}, {"hi", bound(p.range.hi)}, {"lo_open", p.range.lo_open}, {"hi_open", p.range.hi_open},
+      j["range"] = {{"lo", bound(p.range.lo)},
+                    {"hi", bound(p.range.hi)},
+                    {"lo_open", p.range.lo_open},
+                    {"hi_open", p.range.hi_open},
                     {"text", p.range.text}};
     if (!p.only_for.empty()) j["only_for"] = {{"param", p.only_for}, {"values", p.only_for_values}};
     out.push_back(std::move(j));
@@ -93,16 +105,19 @@ std::string catalog_to_json(const Catalog& c) {
   json fams = json::array();
   for (const auto& f : c.families()) {
     json kinds = json::array();
-    for (const auto& k : f.kinds) kinds.push_back({{"name", k.name}, {"doc", k.doc}, {"params", encode(k.params)}, {"line", k.line}});
+    for (const auto& k : f.kinds)
+      kinds.push_back({{"name", k.name}, {"doc", k.doc}, {"params", encode(k.params)}, {"line", k.line}});
     fams.push_back({{"name", f.name}, {"doc", f.doc}, {"kinds", kinds}});
   }
   json layers = json::array();
-  for (const auto& k : c.layers()) layers.push_back({{"name", k.name}, {"doc", k.doc}, {"params", encode(k.params)}, {"line", k.line}});
+  for (const auto& k : c.layers())
+    layers.push_back({{"name", k.name}, {"doc", k.doc}, {"params", encode(k.params)}, {"line", k.line}});
   json stages = json::array();
   for (const auto& s : c.stages()) {
     json rules = json::array();
     for (const auto& r : s.rules)
-      rules.push_back({{"when", r.when}, {"require", r.require}, {"forbid", r.forbid}, {"message", r.message}, {"line", r.line}});
+      rules.push_back(
+          {{"when", r.when}, {"require", r.require}, {"forbid", r.forbid}, {"message", r.message}, {"line", r.line}});
     stages.push_back({{"name", s.name},
                       {"doc", s.doc},
                       {"needs_model", s.needs_model},
@@ -114,7 +129,11 @@ std::string catalog_to_json(const Catalog& c) {
                       {"rules", rules},
                       {"line", s.line}});
   }
-  const json out = {{"compiled", kCompiledFormat}, {"families", fams}, {"stages", stages}, {"layers", layers}, {"aliases", c.aliases()}};
+  const json out = {{"compiled", kCompiledFormat},
+                    {"families", fams},
+                    {"stages", stages},
+                    {"layers", layers},
+                    {"aliases", c.aliases()}};
   return out.dump() + "\n";
 }
 

@@ -25,7 +25,7 @@ struct CheckOptions {
   const std::map<std::string, std::string>* overlay = nullptr;
 };
 
-CheckedRecipe check(const LoadedProgram& program, const Catalog& catalog, SourceMap& sources,
-                    Diagnostics& diags, const CheckOptions& options = {});
+CheckedRecipe check(const LoadedProgram& program, const Catalog& catalog, SourceMap& sources, Diagnostics& diags,
+                    const CheckOptions& options = {});
 
 }  // namespace whittle::lang

@@ -24,7 +24,7 @@ TypeKind type_of_unit(ast::Unit u) { return Type::of_unit(u); }
 struct Shape {
   VK kind = VK::Number;
   ast::Unit unit = ast::Unit::None;
-  std::string word;  ///< Word: the word; Call: the call name
+  std::string word;    ///< Word: the word; Call: the call name
   bool typed = false;  ///< a typed value (define parameter, sweep range item, `as` name)
   Val::Kind val_kind = Val::Kind::None;
 };
@@ -44,13 +44,15 @@ std::optional<std::string> Checker::inside_a_call(const ast::Arg& a, const std::
     if (!hit) continue;
     const SourceFile& f = sources_.file(a.value.span.file);
     const std::string value(f.text().substr(a.value.span.begin, a.value.span.end - a.value.span.begin));
-    return fmt::format("`{}` is a parameter of the {} `{}(...)`: write `{}: {}({}: {})`", a.name, q.name, hit->name, q.name, hit->name, a.name, value);
+    return fmt::format("`{}` is a parameter of the {} `{}(...)`: write `{}: {}({}: {})`", a.name, q.name, hit->name,
+                       q.name, hit->name, a.name, value);
   }
   return std::nullopt;
 }
 
-std::vector<Checker::BoundArg> Checker::bind_args(const std::vector<ast::Arg>& args, const std::vector<ParamDef>& params,
-                                                  const std::string& owner, bool builtin) {
+std::vector<Checker::BoundArg> Checker::bind_args(const std::vector<ast::Arg>& args,
+                                                  const std::vector<ParamDef>& params, const std::string& owner,
+                                                  bool builtin) {
   std::vector<BoundArg> out;
   std::map<std::string, const ast::Arg*> seen;
   const std::size_t errors_before = diags_.count(Severity::Error);
@@ -82,10 +84,14 @@ std::vector<Checker::BoundArg> Checker::bind_args(const std::vector<ast::Arg>& a
         for (const auto& q : params) names.push_back(q.name);
         auto d = Diagnostic::make("E0101", a.name_span, fmt::format("`{}` has no parameter `{}`", owner, a.name),
                                   fmt::format("not a parameter of `{}`", owner));
-        if (auto h = did_you_mean(a.name, names)) d.with_help(*h);
-        else if (auto inner = inside_a_call(a, params)) d.with_help(*inner);
-        else if (names.empty()) d.with_help(fmt::format("`{}` takes no parameters", owner));
-        else d.with_help(fmt::format("see `whittle doc {}` for its parameters", owner));
+        if (auto h = did_you_mean(a.name, names))
+          d.with_help(*h);
+        else if (auto inner = inside_a_call(a, params))
+          d.with_help(*inner);
+        else if (names.empty())
+          d.with_help(fmt::format("`{}` takes no parameters", owner));
+        else
+          d.with_help(fmt::format("see `whittle doc {}` for its parameters", owner));
         diags_.add(std::move(d));
         continue;
       }
@@ -95,7 +101,8 @@ std::vector<Checker::BoundArg> Checker::bind_args(const std::vector<ast::Arg>& a
     // Positional: find out what the value is, following references.
     Shape sh;
     const ast::Value* v = &a.value;
-    for (int hops = 0; v && v->kind == VK::Ref && v->unit == ast::Unit::None && hops < static_cast<int>(kMaxNesting); ++hops) {
+    for (int hops = 0; v && v->kind == VK::Ref && v->unit == ast::Unit::None && hops < static_cast<int>(kMaxNesting);
+         ++hops) {
       const Binding* b = lookup(v->text, v->span);
       if (!b) {
         v = nullptr;
@@ -119,14 +126,28 @@ std::vector<Checker::BoundArg> Checker::bind_args(const std::vector<ast::Arg>& a
       if (v->kind == VK::Arith || v->kind == VK::Ref) sh.kind = v->unit == ast::Unit::None ? VK::Number : VK::Quantity;
     } else {
       switch (sh.val_kind) {
-        case Val::Kind::Quantity: sh.kind = VK::Quantity; break;
+        case Val::Kind::Quantity:
+          sh.kind = VK::Quantity;
+          break;
         case Val::Kind::Int:
-        case Val::Kind::Float: sh.kind = VK::Number; break;
-        case Val::Kind::String: sh.kind = VK::String; break;
-        case Val::Kind::Bool: sh.kind = VK::Bool; break;
-        case Val::Kind::Enum: sh.kind = VK::Word; break;
-        case Val::Kind::Call: sh.kind = VK::Call; break;
-        default: sh.kind = VK::List; break;
+        case Val::Kind::Float:
+          sh.kind = VK::Number;
+          break;
+        case Val::Kind::String:
+          sh.kind = VK::String;
+          break;
+        case Val::Kind::Bool:
+          sh.kind = VK::Bool;
+          break;
+        case Val::Kind::Enum:
+          sh.kind = VK::Word;
+          break;
+        case Val::Kind::Call:
+          sh.kind = VK::Call;
+          break;
+        default:
+          sh.kind = VK::List;
+          break;
       }
     }
     auto positional_ok = [&](const ParamDef& p) { return p.positional || !builtin; };
@@ -145,19 +166,22 @@ std::vector<Checker::BoundArg> Checker::bind_args(const std::vector<ast::Arg>& a
         const TypeKind want = type_of_unit(sh.unit);
         target = first_free([&](const ParamDef& p) { return positional_ok(p) && p.type.kind == want; });
         if (!target) {
-          const ParamDef* other = first_free([&](const ParamDef& p) { return positional_ok(p) && p.type.is_quantity(); });
+          const ParamDef* other =
+              first_free([&](const ParamDef& p) { return positional_ok(p) && p.type.is_quantity(); });
           if (other) {
             if (!seen.count(other->name)) {
               seen[other->name] = &a;
               out.push_back({other, &a, Val{}, false});
             }
-            diags_.add(Diagnostic::make("E0201", a.span,
-                                        fmt::format("`{}` takes {}, not {}", owner, unit_word(unit_of_type(other->type.kind)),
-                                                    unit_word(sh.unit)),
-                                        fmt::format("{} here", unit_word(sh.unit)))
-                           .with_help(fmt::format("its `{}` is {}: {}", other->name, other->type.describe(), other->doc)));
+            diags_.add(
+                Diagnostic::make("E0201", a.span,
+                                 fmt::format("`{}` takes {}, not {}", owner, unit_word(unit_of_type(other->type.kind)),
+                                             unit_word(sh.unit)),
+                                 fmt::format("{} here", unit_word(sh.unit)))
+                    .with_help(fmt::format("its `{}` is {}: {}", other->name, other->type.describe(), other->doc)));
           } else {
-            diags_.add(Diagnostic::make("E0206", a.span, fmt::format("`{}` takes no {} without a name", owner, unit_word(sh.unit)),
+            diags_.add(Diagnostic::make("E0206", a.span,
+                                        fmt::format("`{}` takes no {} without a name", owner, unit_word(sh.unit)),
                                         "unexpected argument")
                            .with_help(fmt::format("name the parameter, `name: value`; see `whittle doc {}`", owner)));
           }
@@ -189,7 +213,8 @@ std::vector<Checker::BoundArg> Checker::bind_args(const std::vector<ast::Arg>& a
         }
         if (hits.size() > 1) {
           diags_.add(Diagnostic::make("E0109", a.span,
-                                      fmt::format("`{}` could be `{}` or `{}` of `{}`", sh.word, hits[0]->name, hits[1]->name, owner),
+                                      fmt::format("`{}` could be `{}` or `{}` of `{}`", sh.word, hits[0]->name,
+                                                  hits[1]->name, owner),
                                       "ambiguous")
                          .with_help(fmt::format("name the parameter: `{}: {}`", hits[0]->name, sh.word)));
           continue;
@@ -208,8 +233,10 @@ std::vector<Checker::BoundArg> Checker::bind_args(const std::vector<ast::Arg>& a
           if (diags_.has("E0103", a.span)) continue;
           auto d = Diagnostic::make("E0103", a.span, fmt::format("`{}` is not an option of `{}`", sh.word, owner),
                                     "unknown word");
-          if (auto h = did_you_mean(sh.word, words)) d.with_help(*h);
-          else if (words.empty()) d.with_help(fmt::format("`{}` takes no bare words; see `whittle doc {}`", owner, owner));
+          if (auto h = did_you_mean(sh.word, words))
+            d.with_help(*h);
+          else if (words.empty())
+            d.with_help(fmt::format("`{}` takes no bare words; see `whittle doc {}`", owner, owner));
           else {
             std::string list;
             for (const auto& w : words) list += (list.empty() ? "`" : ", `") + w + "`";
@@ -224,7 +251,8 @@ std::vector<Checker::BoundArg> Checker::bind_args(const std::vector<ast::Arg>& a
       case VK::List:
       case VK::Range:
       case VK::Ref:
-      case VK::Arith: break;
+      case VK::Arith:
+        break;
     }
     if (!target) {
       diags_.add(Diagnostic::make("E0206", a.span, fmt::format("`{}` does not know what this argument is for", owner),

@@ -41,7 +41,8 @@ void Checker::apply_rules(const StageInstance& s) {
     std::string does;
     for (const auto& q : s.def->params)
       if (q.only_for == d->only_for && q.applies_for(other->str)) does += (does.empty() ? "`" : ", `") + q.name + "`";
-    const std::string shaped = does.empty() ? fmt::format("a `{}` takes none", other->str) : fmt::format("a `{}` takes {}", other->str, does);
+    const std::string shaped =
+        does.empty() ? fmt::format("a `{}` takes none", other->str) : fmt::format("a `{}` takes {}", other->str, does);
     diags_.add(Diagnostic::make("E0208", where(p.name), fmt::format("`{}` does not shape a `{}`", d->name, other->str),
                                 fmt::format("not a knob of `{}`", other->str))
                    .with_help(fmt::format("remove it ({}; `whittle doc {}` lists them)", shaped, other->str)));
@@ -56,7 +57,9 @@ void Checker::apply_rules(const StageInstance& s) {
       }
     }
     for (const auto& [k, v] : r.forbid) {
-      if (holds(k, v)) diags_.add(Diagnostic::make("E0208", where(k), r.message, fmt::format("not with {}", s.value(r.when[0].first)->canonical())));
+      if (holds(k, v))
+        diags_.add(Diagnostic::make("E0208", where(k), r.message,
+                                    fmt::format("not with {}", s.value(r.when[0].first)->canonical())));
     }
   }
 }
@@ -67,28 +70,31 @@ void Checker::retrain_flow(StageInstance& s, const std::vector<BoundArg>& given)
   const Val* epochs = s.value("epochs");
   const Val* train_epochs = train ? train->value("epochs") : nullptr;
   const bool rewinding = rewind && rewind->kind == Val::Kind::Call;
-  const std::string train_label = train_epochs ? fmt::format("the train it descends from ({})", train_epochs->canonical()) : "";
+  const std::string train_label =
+      train_epochs ? fmt::format("the train it descends from ({})", train_epochs->canonical()) : "";
 
   // A train inside a search's candidate, rewound to from after the search: which candidate's train the
   // chain holds is known only when the search has chosen, and the first one's may never run.
   if (train && rewinding && train->where.find("search ") != std::string::npos && s.where.rfind(train->where, 0) != 0) {
-    diags_.add(Diagnostic::make("E0303", rewind->span,
-                                fmt::format("`rewind: {}` after a search would replay a candidate's `train`, and which one is "
-                                            "known only when the search has chosen",
-                                            rewind->str),
-                                "rewinds across a search")
-                   .with_help("rewind inside the search's body, or fine-tune after it (leave `rewind:` out)"));
+    diags_.add(
+        Diagnostic::make("E0303", rewind->span,
+                         fmt::format("`rewind: {}` after a search would replay a candidate's `train`, and which one is "
+                                     "known only when the search has chosen",
+                                     rewind->str),
+                         "rewinds across a search")
+            .with_help("rewind inside the search's body, or fine-tune after it (leave `rewind:` out)"));
     return;
   }
   if (!train) {
     bool own_optimizer = false;
     for (const auto& g : given) own_optimizer = own_optimizer || g.def->name == "optimizer";
     if (rewinding) {
-      diags_.add(Diagnostic::make("E0303", rewind->span,
-                                  fmt::format("`rewind: {}` needs a `train` earlier in this model's chain", rewind->str),
-                                  "nothing to rewind to")
-                     .with_help("rewinding replays the schedule of the `train` the model came from; put a `train` before "
-                                "it (a teacher's `train` does not count)"));
+      diags_.add(
+          Diagnostic::make("E0303", rewind->span,
+                           fmt::format("`rewind: {}` needs a `train` earlier in this model's chain", rewind->str),
+                           "nothing to rewind to")
+              .with_help("rewinding replays the schedule of the `train` the model came from; put a `train` before "
+                         "it (a teacher's `train` does not count)"));
     } else if (!own_optimizer) {
       diags_.add(Diagnostic::make("E0303", s.name_span,
                                   fmt::format("`{}` without `rewind:` fine-tunes at the last learning rate of the "
@@ -112,31 +118,34 @@ void Checker::retrain_flow(StageInstance& s, const std::vector<BoundArg>& given)
   if (!train || !rewinding || !epochs || !train_epochs) return;
   const double E = epochs->num, T = train_epochs->num;
   if (rewind->str == "lr" && E > T) {
-    diags_.add(Diagnostic::make("E0304", epochs->span,
-                                fmt::format("`rewind: lr` replays the last {} of the train's schedule, but it has only {}",
-                                            epochs->canonical(), train_epochs->canonical()),
-                                "more than the train had")
-                   .with_label(train->name_span, train_label)
-                   .with_help(fmt::format("retrain for at most {}", train_epochs->canonical())));
+    diags_.add(
+        Diagnostic::make("E0304", epochs->span,
+                         fmt::format("`rewind: lr` replays the last {} of the train's schedule, but it has only {}",
+                                     epochs->canonical(), train_epochs->canonical()),
+                         "more than the train had")
+            .with_label(train->name_span, train_label)
+            .with_help(fmt::format("retrain for at most {}", train_epochs->canonical())));
   }
   if (rewind->str == "weights") {
     const Val* k = rewind->field("epoch");
     if (!k) return;
     if (k->num > T) {
-      diags_.add(Diagnostic::make("E0305", k->span,
-                                  fmt::format("`weights(epoch: {})` rewinds to an epoch the train never reached: it has {}",
-                                              format_number(k->num), train_epochs->canonical()),
-                                  "outside the train")
-                     .with_label(train->name_span, train_label)
-                     .with_help(fmt::format("choose an epoch from 0 to {}", format_number(T))));
+      diags_.add(
+          Diagnostic::make("E0305", k->span,
+                           fmt::format("`weights(epoch: {})` rewinds to an epoch the train never reached: it has {}",
+                                       format_number(k->num), train_epochs->canonical()),
+                           "outside the train")
+              .with_label(train->name_span, train_label)
+              .with_help(fmt::format("choose an epoch from 0 to {}", format_number(T))));
     } else if (k->num + E > T) {
-      diags_.add(Diagnostic::make("E0304", epochs->span,
-                                  fmt::format("rewinding to epoch {} and replaying {} runs past the train's last epoch ({})",
-                                              format_number(k->num), epochs->canonical(), format_number(T)),
-                                  "past the end of the schedule")
-                     .with_label(train->name_span, train_label)
-                     .with_help(fmt::format("retrain for at most {} epochs from epoch {}", format_number(T - k->num),
-                                            format_number(k->num))));
+      diags_.add(
+          Diagnostic::make("E0304", epochs->span,
+                           fmt::format("rewinding to epoch {} and replaying {} runs past the train's last epoch ({})",
+                                       format_number(k->num), epochs->canonical(), format_number(T)),
+                           "past the end of the schedule")
+              .with_label(train->name_span, train_label)
+              .with_help(fmt::format("retrain for at most {} epochs from epoch {}", format_number(T - k->num),
+                                     format_number(k->num))));
     }
   }
 }

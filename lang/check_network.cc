@@ -1,6 +1,6 @@
 // The checker's networks: the network's layers elaborated for the data in force (the `model` line
-// that names it: check_network_use.cc; its size bound: check_network_size.cc): every shape inferred, every layer counted, every
-// shape error reported at its line with the shapes in the message (codes E0401 to E0408).
+// that names it: check_network_use.cc; its size bound: check_network_size.cc): every shape inferred, every layer
+// counted, every shape error reported at its line with the shapes in the message (codes E0401 to E0408).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -59,7 +59,7 @@ int window_out(int n, int k, int s, int p) { return n + 2 * p < k ? 0 : (n + 2 *
 /// State of one network's elaboration.
 struct Checker::NetContext {
   int classes = 0;
-  Span model;                      ///< the `model` line, labelled on every error
+  Span model;  ///< the `model` line, labelled on every error
   bool linear_seen = false;
   Span last_linear_span;
   bool failed = false;             ///< an error was reported and elaboration went on past it
@@ -67,8 +67,8 @@ struct Checker::NetContext {
   std::vector<std::string> calls;  ///< `define`d blocks being expanded, to refuse recursion
 };
 
-std::shared_ptr<const net::Network> Checker::elaborate(const NetworkUse& use, const Scope& params, const StageInstance& data,
-                                                       const ast::Stage& model) {
+std::shared_ptr<const net::Network> Checker::elaborate(const NetworkUse& use, const Scope& params,
+                                                       const StageInstance& data, const ast::Stage& model) {
   const ast::Stmt& decl = *use.info->stmt;
   const Val* dataset = data.value("dataset");
   if (!dataset) return nullptr;
@@ -93,17 +93,21 @@ std::shared_ptr<const net::Network> Checker::elaborate(const NetworkUse& use, co
   if (!ok || !unique_names(layers)) return nullptr;
   if (!cur.flat) {
     if (!diags_.has("E0406", decl.name_span))
-      diags_.add(Diagnostic::make("E0406", decl.name_span,
-                                  fmt::format("`{}` ends with a {} map, not a `linear` head", decl.name, cur.text()), "no linear head")
-                     .with_label(model.name_span, fmt::format("built for {} here", dataset->str))
-                     .with_help("end the network with `avgpool global -> linear`: its outputs default to the data set's classes"));
+      diags_.add(
+          Diagnostic::make("E0406", decl.name_span,
+                           fmt::format("`{}` ends with a {} map, not a `linear` head", decl.name, cur.text()),
+                           "no linear head")
+              .with_label(model.name_span, fmt::format("built for {} here", dataset->str))
+              .with_help(
+                  "end the network with `avgpool global -> linear`: its outputs default to the data set's classes"));
     return nullptr;
   }
   if (cur.c != input.classes) {
     const Span at = c.linear_seen ? c.last_linear_span : decl.name_span;
     if (!diags_.has("E0406", at))
       diags_.add(Diagnostic::make("E0406", at,
-                                  fmt::format("`{}` gives {} outputs, but {} has {} classes", decl.name, cur.c, dataset->str, input.classes),
+                                  fmt::format("`{}` gives {} outputs, but {} has {} classes", decl.name, cur.c,
+                                              dataset->str, input.classes),
                                   fmt::format("{} outputs", cur.c))
                      .with_label(model.name_span, fmt::format("built for {} here", dataset->str))
                      .with_help("write `linear` alone: its outputs default to the data set's classes"));
@@ -124,14 +128,17 @@ bool Checker::net_block(const std::vector<ast::Stmt>& stmts, Shape& cur, std::ve
         for (const ast::Stage& st : s.chain)
           if (!net_stage(st, cur, out, c)) return false;
         break;
-      case K::Let: let(s, &s.value); break;
+      case K::Let:
+        let(s, &s.value);
+        break;
       case K::Repeat: {
         Type t;
         t.kind = TypeKind::Int;
         auto n = coerce(s.value, t);
         if (!n) return false;
         if (n->num < 1) {
-          diags_.add(Diagnostic::make("E0203", n->span, fmt::format("`repeat {}` repeats its layers no times", format_number(n->num)),
+          diags_.add(Diagnostic::make("E0203", n->span,
+                                      fmt::format("`repeat {}` repeats its layers no times", format_number(n->num)),
                                       "must be at least 1")
                          .with_help("repeat takes a count of 1 or more; delete the block to leave it out"));
           return false;
@@ -150,11 +157,15 @@ bool Checker::net_block(const std::vector<ast::Stmt>& stmts, Shape& cur, std::ve
         break;
       }
       default: {
-        static const char* names[] = {"recipe", "let", "use", "seed", "from", "repeat", "sweep", "define", "chain", "network"};
+        static const char* names[] = {"recipe", "let",   "use",    "seed",  "from",
+                                      "repeat", "sweep", "define", "chain", "network"};
         if (!diags_.has("E0407", s.span))
-          diags_.add(Diagnostic::make("E0407", s.span, fmt::format("`{}` has no place inside a network", names[static_cast<int>(s.kind)]),
-                                      "not a layer")
-                         .with_help("a network holds layers, `residual` and `dense` blocks, `repeat`, `let` and calls of `define`d blocks"));
+          diags_.add(
+              Diagnostic::make("E0407", s.span,
+                               fmt::format("`{}` has no place inside a network", names[static_cast<int>(s.kind)]),
+                               "not a layer")
+                  .with_help("a network holds layers, `residual` and `dense` blocks, `repeat`, `let` and calls of "
+                             "`define`d blocks"));
         return false;
       }
     }
@@ -169,30 +180,37 @@ bool Checker::net_stage(const ast::Stage& st, Shape& cur, std::vector<Layer>& ou
   if (const CallDef* layer = cat_.layer(st.name)) return net_layer(*layer, st, cur, out, c);
   if (diags_.has("E0102", st.name_span) || diags_.has("E0407", st.name_span)) return false;
   if (cat_.stage(st.name) || prog_.networks.count(st.name)) {
-    diags_.add(Diagnostic::make("E0407", st.name_span,
-                                fmt::format("`{}` is a {}, not a layer", st.name, cat_.stage(st.name) ? "stage" : "network"), "not a layer")
-                   .with_help(cat_.stage(st.name) ? "stages run on a model after `model NET`; inside the network, write layers"
-                                                  : "a network cannot hold another; write the shared layers as a `define`d block"));
+    diags_.add(
+        Diagnostic::make("E0407", st.name_span,
+                         fmt::format("`{}` is a {}, not a layer", st.name, cat_.stage(st.name) ? "stage" : "network"),
+                         "not a layer")
+            .with_help(cat_.stage(st.name)
+                           ? "stages run on a model after `model NET`; inside the network, write layers"
+                           : "a network cannot hold another; write the shared layers as a `define`d block"));
     return false;
   }
   std::vector<std::string> names;
   for (const CallDef& l : cat_.layers()) names.push_back(l.name);
   for (const auto& kv : prog_.defines) names.push_back(kv.first);
   diags_.add(Diagnostic::make("E0102", st.name_span, fmt::format("unknown layer `{}`", st.name), "not a layer")
-                 .with_help(did_you_mean(st.name, names).value_or("`whittle doc layers` lists the layers; `define` makes blocks of them")));
+                 .with_help(did_you_mean(st.name, names)
+                                .value_or("`whittle doc layers` lists the layers; `define` makes blocks of them")));
   return false;
 }
 
 bool Checker::net_call(const DefineInfo& d, const ast::Stage& st, Shape& cur, std::vector<Layer>& out, NetContext& c) {
   const std::string& name = d.stmt->name;
   if (std::find(c.calls.begin(), c.calls.end(), name) != c.calls.end()) {
-    diags_.add(Diagnostic::make("E0306", st.name_span, fmt::format("`{}` uses itself, so it would never end", name), "recursive use")
+    diags_.add(Diagnostic::make("E0306", st.name_span, fmt::format("`{}` uses itself, so it would never end", name),
+                                "recursive use")
                    .with_label(d.stmt->name_span, "defined here")
                    .with_help("use `repeat` or `dense` for layers that repeat"));
     return false;
   }
   if (c.calls.size() >= kMaxNesting) {
-    diags_.add(Diagnostic::make("E0111", st.name_span, fmt::format("`define`d blocks use each other more than {} deep", kMaxNesting), "too deep")
+    diags_.add(Diagnostic::make("E0111", st.name_span,
+                                fmt::format("`define`d blocks use each other more than {} deep", kMaxNesting),
+                                "too deep")
                    .with_label(d.stmt->name_span, "defined here")
                    .with_help("use the blocks you need from fewer levels of `define`"));
     return false;
@@ -206,7 +224,8 @@ bool Checker::net_call(const DefineInfo& d, const ast::Stage& st, Shape& cur, st
   const Shape in = cur;
   std::vector<Layer> layers;
   const bool ok = net_block(d.stmt->body, cur, layers, c);
-  for (std::size_t i = before; i < diags_.all().size(); ++i) diags_.all()[i].with_label(st.name_span, fmt::format("in this use of `{}`", name));
+  for (std::size_t i = before; i < diags_.all().size(); ++i)
+    diags_.all()[i].with_label(st.name_span, fmt::format("in this use of `{}`", name));
   c.calls.pop_back();
   scopes_ = std::move(saved);
   if (!ok || !unique_names(layers)) return false;
@@ -228,10 +247,13 @@ bool Checker::unique_names(const std::vector<Layer>& block) {
                          : block[j].named                 ? block[j].name == std::to_string(i)
                                                           : false;
       if (!clash) continue;
-      diags_.add(Diagnostic::make("E0105", block[i].span, fmt::format("two modules of one block are named `{}`", block[i].named ? block[i].name : block[j].name),
-                                  "named again here")
-                     .with_label(block[j].span, "first named here")
-                     .with_help("give one of them another `as` name (an unnamed layer is named by its index in its block)"));
+      diags_.add(
+          Diagnostic::make(
+              "E0105", block[i].span,
+              fmt::format("two modules of one block are named `{}`", block[i].named ? block[i].name : block[j].name),
+              "named again here")
+              .with_label(block[j].span, "first named here")
+              .with_help("give one of them another `as` name (an unnamed layer is named by its index in its block)"));
       return false;
     }
   }
@@ -243,9 +265,11 @@ bool Checker::net_layer(const CallDef& def, const ast::Stage& st, Shape& cur, st
   const bool block = op == Op::Residual || op == Op::Dense;
   if (block != st.has_body) {
     diags_.add(Diagnostic::make("E0407", block ? st.name_span : st.body_span,
-                                block ? fmt::format("`{}` needs a block of layers", st.name) : fmt::format("`{}` takes no block of layers", st.name),
+                                block ? fmt::format("`{}` needs a block of layers", st.name)
+                                      : fmt::format("`{}` takes no block of layers", st.name),
                                 block ? "no `{ LAYERS }`" : "a block of layers")
-                   .with_help(block ? fmt::format("e.g. `{} {{ conv 16 channels -> bn -> relu }}`", op == Op::Dense ? "dense 6" : "residual")
+                   .with_help(block ? fmt::format("e.g. `{} {{ conv 16 channels -> bn -> relu }}`",
+                                                  op == Op::Dense ? "dense 6" : "residual")
                                     : "only `residual` and `dense` hold layers"));
     return false;
   }
@@ -283,7 +307,8 @@ bool Checker::net_layer(const CallDef& def, const ast::Stage& st, Shape& cur, st
   l.named = !st.as_name.empty();
   l.name = st.as_name;
   auto error = [&](const char* code, Span at, std::string msg, std::string label, std::string help) {
-    if (!diags_.has(code, at)) diags_.add(Diagnostic::make(code, at, std::move(msg), std::move(label)).with_help(std::move(help)));
+    if (!diags_.has(code, at))
+      diags_.add(Diagnostic::make(code, at, std::move(msg), std::move(label)).with_help(std::move(help)));
     return false;
   };
   // An error after which the shapes are still known: reported, and the layers after it checked too,
@@ -292,14 +317,16 @@ bool Checker::net_layer(const CallDef& def, const ast::Stage& st, Shape& cur, st
     error(code, at, std::move(msg), std::move(label), std::move(help));
     c.failed = true;
   };
-  const bool needs_map =
-      op != Op::BatchNorm && op != Op::ReLU && op != Op::GELU && op != Op::Dropout && op != Op::Linear && op != Op::Residual;
+  const bool needs_map = op != Op::BatchNorm && op != Op::ReLU && op != Op::GELU && op != Op::Dropout &&
+                         op != Op::Linear && op != Op::Residual;
   if (needs_map && cur.flat) {
-    auto d = Diagnostic::make("E0405", st.name_span,
-                              fmt::format("`{}` needs a C×H×W map, but a `linear` before it made {} features", st.name, cur.c),
-                              "after the linear");
+    auto d = Diagnostic::make(
+        "E0405", st.name_span,
+        fmt::format("`{}` needs a C×H×W map, but a `linear` before it made {} features", st.name, cur.c),
+        "after the linear");
     if (c.linear_seen) d.with_label(c.last_linear_span, "flattened here");
-    d.with_help("a network's `linear` comes last (a `bn`, `relu` or `dropout` may follow it); move this layer before it");
+    d.with_help(
+        "a network's `linear` comes last (a `bn`, `relu` or `dropout` may follow it); move this layer before it");
     if (!diags_.has("E0405", st.name_span)) diags_.add(std::move(d));
     return false;
   }
@@ -309,12 +336,15 @@ bool Checker::net_layer(const CallDef& def, const ast::Stage& st, Shape& cur, st
       const double share = a.at("share").num;
       int ch = num("channels");
       if (given_arg("channels") == given_arg("share"))
-        return error("E0205", st.name_span, given_arg("channels") ? "`conv` takes its channels or a percentage, not both" : "`conv` needs its channels",
-                     given_arg("channels") ? "both given" : "`channels` missing", "e.g. `conv 64 channels`, or `conv 50%` for half the input channels");
+        return error(
+            "E0205", st.name_span,
+            given_arg("channels") ? "`conv` takes its channels or a percentage, not both" : "`conv` needs its channels",
+            given_arg("channels") ? "both given" : "`channels` missing",
+            "e.g. `conv 64 channels`, or `conv 50%` for half the input channels");
       if (given_arg("share")) ch = static_cast<int>(std::floor(share / 100.0 * cur.c + 1e-9));
       if (ch < 1) {
-        go_on("E0203", st.name_span, fmt::format("`{}` leaves no channels of the {} it receives", st.name, cur.c), "0 channels",
-              "a conv makes at least 1 channel");
+        go_on("E0203", st.name_span, fmt::format("`{}` leaves no channels of the {} it receives", st.name, cur.c),
+              "0 channels", "a conv makes at least 1 channel");
         ch = 1;
       }
       l.kernel_h = l.kernel_w = num("kernel");
@@ -323,24 +353,30 @@ bool Checker::net_layer(const CallDef& def, const ast::Stage& st, Shape& cur, st
       l.groups = num("groups");
       if (a.at("depthwise").num != 0) {
         if (given_arg("groups"))
-          return error("E0208", st.name_span, "`depthwise: true` sets the groups: give one of `groups:` and `depthwise:`",
-                       "both given", "drop `groups:`");
+          return error("E0208", st.name_span,
+                       "`depthwise: true` sets the groups: give one of `groups:` and `depthwise:`", "both given",
+                       "drop `groups:`");
         l.groups = cur.c;
       }
       l.bias = a.at("bias").num != 0;
       l.dirac = a.at("init").str == "dirac";
       if (cur.c % l.groups != 0 || ch % l.groups != 0) {
-        go_on("E0403", st.name_span, fmt::format("`groups: {}` must divide both the {} channels in and the {} channels out", l.groups, cur.c, ch),
-              fmt::format("{} in, {} out", cur.c, ch), fmt::format("choose groups that divide both {} and {}", cur.c, ch));
+        go_on("E0403", st.name_span,
+              fmt::format("`groups: {}` must divide both the {} channels in and the {} channels out", l.groups, cur.c,
+                          ch),
+              fmt::format("{} in, {} out", cur.c, ch),
+              fmt::format("choose groups that divide both {} and {}", cur.c, ch));
         l.groups = 1;
       }
       if (l.dirac && l.groups != 1)
         go_on("E0208", st.name_span, "`init: dirac` is for convs of one group", fmt::format("groups: {}", l.groups),
               "leave `init:` out of a grouped or depthwise conv");
-      l.out = {ch, window_out(cur.h, l.kernel_h, l.stride, l.padding), window_out(cur.w, l.kernel_w, l.stride, l.padding), false};
+      l.out = {ch, window_out(cur.h, l.kernel_h, l.stride, l.padding),
+               window_out(cur.w, l.kernel_w, l.stride, l.padding), false};
       if (l.out.h < 1 || l.out.w < 1)
         return error("E0402", st.name_span,
-                     fmt::format("a {}x{} kernel with padding {} does not fit the {} map it receives", l.kernel_h, l.kernel_w, l.padding, in_text),
+                     fmt::format("a {}x{} kernel with padding {} does not fit the {} map it receives", l.kernel_h,
+                                 l.kernel_w, l.padding, in_text),
                      "map below 1×1", "use a smaller kernel, more padding, or fewer poolings before it");
       l.params = static_cast<std::int64_t>(ch) * (cur.c / l.groups) * l.kernel_h * l.kernel_w + (l.bias ? ch : 0);
       l.macs = static_cast<std::int64_t>(ch) * l.out.h * l.out.w * (cur.c / l.groups) * l.kernel_h * l.kernel_w;
@@ -354,7 +390,9 @@ bool Checker::net_layer(const CallDef& def, const ast::Stage& st, Shape& cur, st
       l.learn_scale = a.at("learn_scale").num != 0;
       break;
     case Op::ReLU:
-    case Op::GELU: l.out = cur; break;
+    case Op::GELU:
+      l.out = cur;
+      break;
     case Op::Whiten: {
       // Computed from the training images as the data set gives them: nothing may come before it.
       if (c.layers > 0)
@@ -369,8 +407,8 @@ bool Checker::net_layer(const CallDef& def, const ast::Stage& st, Shape& cur, st
       const int dims = cur.c * k * k;
       l.out = {2 * dims, window_out(cur.h, k, 1, 0), window_out(cur.w, k, 1, 0), false};
       if (l.out.h < 1 || l.out.w < 1)
-        return error("E0402", st.name_span, fmt::format("a {}x{} patch does not fit the {} images", k, k, in_text), "map below 1×1",
-                     "use a smaller `kernel:`");
+        return error("E0402", st.name_span, fmt::format("a {}x{} patch does not fit the {} images", k, k, in_text),
+                     "map below 1×1", "use a smaller `kernel:`");
       l.params = static_cast<std::int64_t>(l.out.c) * dims + l.out.c;
       l.macs = static_cast<std::int64_t>(l.out.c) * l.out.h * l.out.w * dims;
       break;
@@ -387,11 +425,14 @@ bool Checker::net_layer(const CallDef& def, const ast::Stage& st, Shape& cur, st
       l.stride = global ? std::max(cur.h, cur.w) : num("stride") ? num("stride") : l.kernel_h;
       l.padding = global ? 0 : num("padding");
       if (2 * l.padding > l.kernel_h)
-        go_on("E0203", st.name_span, fmt::format("padding {} is more than half the {}x{} window", l.padding, l.kernel_h, l.kernel_w),
+        go_on("E0203", st.name_span,
+              fmt::format("padding {} is more than half the {}x{} window", l.padding, l.kernel_h, l.kernel_w),
               "too much padding", "PyTorch allows at most half the window");
-      l.out = {cur.c, window_out(cur.h, l.kernel_h, l.stride, l.padding), window_out(cur.w, l.kernel_w, l.stride, l.padding), false};
+      l.out = {cur.c, window_out(cur.h, l.kernel_h, l.stride, l.padding),
+               window_out(cur.w, l.kernel_w, l.stride, l.padding), false};
       if (l.out.h < 1 || l.out.w < 1)
-        return error("E0402", st.name_span, fmt::format("a {}x{} window does not fit the {} map it receives", l.kernel_h, l.kernel_w, in_text),
+        return error("E0402", st.name_span,
+                     fmt::format("a {}x{} window does not fit the {} map it receives", l.kernel_h, l.kernel_w, in_text),
                      "map below 1×1", "pool less often, or use `global` to pool the whole map");
       break;
     }
@@ -413,12 +454,15 @@ bool Checker::net_layer(const CallDef& def, const ast::Stage& st, Shape& cur, st
       const std::string kind = a.at("shortcut").str;
       std::vector<Layer> shortcut;
       if (kind == "identity" && body_out != cur)
-        go_on("E0401", st.name_span, fmt::format("the body turns {} into {}, so it cannot be added to the identity", in_text, body_out.text()),
-              "shape changed", "write `shortcut: projection` (or leave `shortcut:` out) for a 1x1 conv and BN that match the shapes");
+        go_on("E0401", st.name_span,
+              fmt::format("the body turns {} into {}, so it cannot be added to the identity", in_text, body_out.text()),
+              "shape changed",
+              "write `shortcut: projection` (or leave `shortcut:` out) for a 1x1 conv and BN that match the shapes");
       else if (kind == "projection" || (kind == "auto" && body_out != cur)) {
         const int s = body_out.flat || cur.flat || body_out.h < 1 ? 0 : (cur.h + body_out.h - 1) / body_out.h;
         if (s < 1 || window_out(cur.h, 1, s, 0) != body_out.h || window_out(cur.w, 1, s, 0) != body_out.w)
-          return error("E0401", st.name_span, fmt::format("no 1x1 projection turns {} into the body's {}", in_text, body_out.text()),
+          return error("E0401", st.name_span,
+                       fmt::format("no 1x1 projection turns {} into the body's {}", in_text, body_out.text()),
                        "shapes do not match", "keep the body's map a whole-number stride of its input's");
         Layer conv;
         conv.op = Op::Conv;
@@ -458,17 +502,20 @@ bool Checker::net_layer(const CallDef& def, const ast::Stage& st, Shape& cur, st
         std::vector<Layer> body;
         if (!net_block(st.body, y, body, c) || !unique_names(body)) return false;
         if (y.flat || y.h != x.h || y.w != x.w)
-          return error("E0404", st.body_span,
-                       fmt::format("the body turns {} into {}: a dense block concatenates its input, so the map's size must stay {}×{}",
-                                   x.text(), y.text(), x.h, x.w),
-                       "size changed", "keep stride 1 and padding kernel/2 in the body; pool in a transition after the dense block");
+          return error(
+              "E0404", st.body_span,
+              fmt::format(
+                  "the body turns {} into {}: a dense block concatenates its input, so the map's size must stay {}×{}",
+                  x.text(), y.text(), x.h, x.w),
+              "size changed",
+              "keep stride 1 and padding kernel/2 in the body; pool in a transition after the dense block");
         Layer b = sequential(std::move(body), x, st.body_span);
         l.params += b.params;
         l.macs += b.macs;
         l.children.push_back(std::move(b));
         if (static_cast<std::int64_t>(y.c) + x.c > (1 << 24))
-          return error("E0203", st.body_span, fmt::format("the dense block grows past {} channels", 1 << 24), "too many channels",
-                       "fewer layers, or a transition between dense blocks");
+          return error("E0203", st.body_span, fmt::format("the dense block grows past {} channels", 1 << 24),
+                       "too many channels", "fewer layers, or a transition between dense blocks");
         x = {y.c + x.c, x.h, x.w, false};
       }
       for (std::size_t i = 0; i < l.children.size(); ++i) {
@@ -478,7 +525,8 @@ bool Checker::net_layer(const CallDef& def, const ast::Stage& st, Shape& cur, st
       l.out = x;
       break;
     }
-    case Op::Sequential: break;
+    case Op::Sequential:
+      break;
   }
   ++c.layers;
   cur = l.out;

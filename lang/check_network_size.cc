@@ -40,16 +40,21 @@ std::string count_text(double n) {
 bool Checker::network_fits(const net::Network& n, Span name, Span model, const std::string& dataset) {
   Totals t;
   add_totals(n.root, t);
-  if (t.params <= net::kMaxNetworkParams && t.macs <= net::kMaxNetworkMacs && t.activations <= net::kMaxNetworkActivations) return true;
-  diags_.add(Diagnostic::make("E0410", name,
-                              fmt::format("`{}` on {} has {} parameters, {} MACs and {} activation values per image", n.name, dataset,
-                                          count_text(t.params), count_text(t.macs), count_text(t.activations)),
-                              "too large to build")
-                 .with_label(model, fmt::format("built for {} here", dataset))
-                 .with_note(fmt::format("whittle builds networks of at most {} parameters, {} MACs and {} activation values per image "
-                                        "(ResNet18 on CIFAR-10 has 11.2M parameters and 556M MACs)",
-                                        count_text(net::kMaxNetworkParams), count_text(net::kMaxNetworkMacs), count_text(net::kMaxNetworkActivations)))
-                 .with_help("use fewer channels or fewer layers"));
+  if (t.params <= net::kMaxNetworkParams && t.macs <= net::kMaxNetworkMacs &&
+      t.activations <= net::kMaxNetworkActivations)
+    return true;
+  diags_.add(
+      Diagnostic::make("E0410", name,
+                       fmt::format("`{}` on {} has {} parameters, {} MACs and {} activation values per image", n.name,
+                                   dataset, count_text(t.params), count_text(t.macs), count_text(t.activations)),
+                       "too large to build")
+          .with_label(model, fmt::format("built for {} here", dataset))
+          .with_note(fmt::format(
+              "whittle builds networks of at most {} parameters, {} MACs and {} activation values per image "
+              "(ResNet18 on CIFAR-10 has 11.2M parameters and 556M MACs)",
+              count_text(net::kMaxNetworkParams), count_text(net::kMaxNetworkMacs),
+              count_text(net::kMaxNetworkActivations)))
+          .with_help("use fewer channels or fewer layers"));
   return false;
 }
 

@@ -27,7 +27,8 @@ bool Checker::unknown_architecture(const ast::Stage& model) {
   const ParamDef* arch = def ? def->param("arch") : nullptr;
   for (const ast::Arg& a : model.args) {
     if (a.value.kind != ast::Value::Kind::Word || (a.named && a.name != "arch")) continue;
-    if (!arch || std::find(arch->type.values.begin(), arch->type.values.end(), a.value.text) != arch->type.values.end()) return false;
+    if (!arch || std::find(arch->type.values.begin(), arch->type.values.end(), a.value.text) != arch->type.values.end())
+      return false;
     if (diags_.has("E0103", a.span)) return true;
     std::vector<std::string> names = arch->type.values;
     std::string networks;
@@ -35,9 +36,13 @@ bool Checker::unknown_architecture(const ast::Stage& model) {
       names.push_back(kv.first);
       networks += (networks.empty() ? "`" : ", `") + kv.first + "`";
     }
-    auto d = Diagnostic::make("E0103", a.span, fmt::format("`{}` is neither a built-in architecture nor a network of the recipe", a.value.text),
-                              "unknown architecture");
-    d.with_help(did_you_mean(a.value.text, names).value_or(fmt::format("the recipe's networks are {}; `whittle doc` lists the built-in ones", networks)));
+    auto d = Diagnostic::make(
+        "E0103", a.span,
+        fmt::format("`{}` is neither a built-in architecture nor a network of the recipe", a.value.text),
+        "unknown architecture");
+    d.with_help(
+        did_you_mean(a.value.text, names)
+            .value_or(fmt::format("the recipe's networks are {}; `whittle doc` lists the built-in ones", networks)));
     diags_.add(std::move(d));
     return true;
   }

@@ -13,7 +13,9 @@ namespace {
 
 constexpr std::size_t kMaxCandidates = 10000;
 
-bool is_share(const std::string& metric) { return metric == "accuracy" || metric == "precision" || metric == "recall" || metric == "f1"; }
+bool is_share(const std::string& metric) {
+  return metric == "accuracy" || metric == "precision" || metric == "recall" || metric == "f1";
+}
 
 ast::Arg named(const std::string& name, ast::Value v) {
   ast::Arg a;
@@ -45,9 +47,12 @@ void Checker::search(const ast::Stmt& s, Frame& f) {
   for (const ast::Stmt& b : s.body) (b.kind == ast::Stmt::Kind::Choose ? chooses : body).push_back(&b);
   const Span head{s.span.file, s.span.begin, s.body_span.begin > s.span.begin ? s.body_span.begin : s.span.end};
   if (chooses.empty()) {
-    diags_.add(Diagnostic::make("E0309", head, "this `search` has no `choose` line: there is nothing to choose from", "no choice")
-                   .with_help("declare what may vary at the top of its block, e.g. `choose amount in 50%..90% by 10% monotone`, "
-                              "and use it as `$amount`"));
+    diags_.add(
+        Diagnostic::make("E0309", head, "this `search` has no `choose` line: there is nothing to choose from",
+                         "no choice")
+            .with_help(
+                "declare what may vary at the top of its block, e.g. `choose amount in 50%..90% by 10% monotone`, "
+                "and use it as `$amount`"));
     return;
   }
 
@@ -76,12 +81,14 @@ void Checker::search(const ast::Stmt& s, Frame& f) {
   if (count > kMaxCandidates) {
     double exact = 1;
     for (const auto& v : values) exact *= static_cast<double>(v.size());
-    diags_.add(Diagnostic::make("E0311", head,
-                                fmt::format("this `search` has {} candidates, more than the {} whittle searches", format_number(exact),
-                                            kMaxCandidates),
-                                "too many candidates")
-                   .with_help("choose from fewer values (a coarser `by` in a range), or search in two steps: a coarse search, then "
-                              "a fine one around its answer"));
+    diags_.add(
+        Diagnostic::make("E0311", head,
+                         fmt::format("this `search` has {} candidates, more than the {} whittle searches",
+                                     format_number(exact), kMaxCandidates),
+                         "too many candidates")
+            .with_help(
+                "choose from fewer values (a coarser `by` in a range), or search in two steps: a coarse search, then "
+                "a fine one around its answer"));
     return;
   }
 
@@ -89,8 +96,8 @@ void Checker::search(const ast::Stmt& s, Frame& f) {
   const bool share = is_share(s.metric);
   if (share == space.at_most && (share || s.metric == "loss" || s.metric == "latency")) {
     diags_.add(Diagnostic::make("E0312", s.metric_span,
-                                fmt::format("`{} {}` asks for the wrong way round: {} is better {}", s.metric, s.op, s.metric,
-                                            share ? "higher" : "lower"),
+                                fmt::format("`{} {}` asks for the wrong way round: {} is better {}", s.metric, s.op,
+                                            s.metric, share ? "higher" : "lower"),
                                 "compared the wrong way")
                    .with_help(fmt::format("write `where {} {} ...`", s.metric, share ? ">=" : "<=")));
     return;
@@ -101,7 +108,8 @@ void Checker::search(const ast::Stmt& s, Frame& f) {
   if (!bar_val) return;  // reported: `90%` for a share, a plain number (ms, the loss) otherwise
   space.bar = share ? bar_val->num / 100 : bar_val->num;
   if (share && (space.bar < 0 || space.bar > 1)) {
-    diags_.add(Diagnostic::make("E0203", s.value.span, fmt::format("{} is a share from 0% to 100%", s.metric), "out of range"));
+    diags_.add(Diagnostic::make("E0203", s.value.span, fmt::format("{} is a share from 0% to 100%", s.metric),
+                                "out of range"));
     return;
   }
 
@@ -130,7 +138,8 @@ void Checker::search(const ast::Stmt& s, Frame& f) {
       std::string where = "search";
       for (std::size_t d = 0; d < space.dims.size(); ++d) {
         Binding b = values[d][static_cast<std::size_t>(cand.choices[d])];
-        where += fmt::format(" {}={}", space.dims[d].name, space.dims[d].labels[static_cast<std::size_t>(cand.choices[d])]);
+        where +=
+            fmt::format(" {}={}", space.dims[d].name, space.dims[d].labels[static_cast<std::size_t>(cand.choices[d])]);
         bind(space.dims[d].name, chooses[d]->name_span, std::move(b));
       }
       if (space.seeds > 1) where += fmt::format(" seed {}", branch.seed);
@@ -210,15 +219,20 @@ bool Checker::search_measures(const ast::Stmt& s, const SearchSpace& space, int 
   if (begin == end) return false;  // the body's own errors are reported
   for (int i = begin; i < end; ++i)
     if (out_.stages[static_cast<std::size_t>(i)].kind == "export") {
-      diags_.add(Diagnostic::make("E0312", out_.stages[static_cast<std::size_t>(i)].span,
-                                  "an `export` inside a search: every candidate trained would write the file", "inside the search")
-                     .with_help("export the chosen model after the search's `}` (name it with `as` to export it further down)"));
+      diags_.add(
+          Diagnostic::make("E0312", out_.stages[static_cast<std::size_t>(i)].span,
+                           "an `export` inside a search: every candidate trained would write the file",
+                           "inside the search")
+              .with_help(
+                  "export the chosen model after the search's `}` (name it with `as` to export it further down)"));
       return false;
     }
   if (evaluate < 0) {
-    diags_.add(Diagnostic::make("E0310", head, fmt::format("this `search`'s body measures nothing: its {} is never evaluated", space.metric),
-                                "no `evaluate` in the body")
-                   .with_help("end the body with `evaluate split: validation` (and add `validation: 10%` to `data`)"));
+    diags_.add(
+        Diagnostic::make("E0310", head,
+                         fmt::format("this `search`'s body measures nothing: its {} is never evaluated", space.metric),
+                         "no `evaluate` in the body")
+            .with_help("end the body with `evaluate split: validation` (and add `validation: 10%` to `data`)"));
     return false;
   }
   const StageInstance& e = out_.stages[static_cast<std::size_t>(evaluate)];
@@ -227,17 +241,22 @@ bool Checker::search_measures(const ast::Stmt& s, const SearchSpace& space, int 
     const StageInstance* data = e.data_in >= 0 ? &out_.stages[static_cast<std::size_t>(e.data_in)] : nullptr;
     const Val* held = data ? data->value("validation") : nullptr;
     const bool none_held = !held || held->num <= 0;
-    diags_.add(Diagnostic::make("E0310", e.span,
-                                fmt::format("the search's constraint `{} {} {}` would be measured on the test set", space.metric,
-                                            space.at_most ? "<=" : ">=",
-                                            sources_.file(s.value.span.file).text().substr(s.value.span.begin, s.value.span.end - s.value.span.begin)),
-                                "evaluates the test split")
-                   .with_label(head, "the search chooses by it")
-                   .with_help(none_held ? "add `validation: 10%` to `data` and `split: validation` to this `evaluate`: choosing on the "
-                                          "test set makes its figure a selection, not a measurement"
-                                        : "add `split: validation` to this `evaluate`: choosing on the test set makes its figure a "
-                                          "selection, not a measurement")
-                   .with_note("evaluate the chosen model on the test set after the search's `}`"));
+    diags_.add(
+        Diagnostic::make("E0310", e.span,
+                         fmt::format("the search's constraint `{} {} {}` would be measured on the test set",
+                                     space.metric, space.at_most ? "<=" : ">=",
+                                     sources_.file(s.value.span.file)
+                                         .text()
+                                         .substr(s.value.span.begin, s.value.span.end - s.value.span.begin)),
+                         "evaluates the test split")
+            .with_label(head, "the search chooses by it")
+            .with_help(
+                none_held
+                    ? "add `validation: 10%` to `data` and `split: validation` to this `evaluate`: choosing on the "
+                      "test set makes its figure a selection, not a measurement"
+                    : "add `split: validation` to this `evaluate`: choosing on the test set makes its figure a "
+                      "selection, not a measurement")
+            .with_note("evaluate the chosen model on the test set after the search's `}`"));
     return false;
   }
   bool measured = false;
@@ -248,10 +267,12 @@ bool Checker::search_measures(const ast::Stmt& s, const SearchSpace& space, int 
     for (const Val& item : m->items) measured = measured || item.str == space.metric;
   }
   if (!measured) {
-    diags_.add(Diagnostic::make("E0312", e.span, fmt::format("the body's last `evaluate` does not measure {}", space.metric), "not measured")
-                   .with_label(Span{s.metric_span}, "the constraint is on it")
-                   .with_help(space.metric == "latency" ? "add `latency: cpu` to it"
-                                                        : fmt::format("add `metrics: [accuracy, {}]` to it", space.metric)));
+    diags_.add(
+        Diagnostic::make("E0312", e.span, fmt::format("the body's last `evaluate` does not measure {}", space.metric),
+                         "not measured")
+            .with_label(Span{s.metric_span}, "the constraint is on it")
+            .with_help(space.metric == "latency" ? "add `latency: cpu` to it"
+                                                 : fmt::format("add `metrics: [accuracy, {}]` to it", space.metric)));
     return false;
   }
   return true;

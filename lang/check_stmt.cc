@@ -29,7 +29,8 @@ CheckedRecipe Checker::run() {
     bool found = false;
     for (const ast::Stmt& s : main.recipe.stmts) found = found || (s.kind == ast::Stmt::Kind::Let && s.name == name);
     if (!found)
-      diags_.add(Diagnostic::make("E0104", v.span, fmt::format("`--set {}`: the recipe has no top-level `let {}`", name, name),
+      diags_.add(Diagnostic::make("E0104", v.span,
+                                  fmt::format("`--set {}`: the recipe has no top-level `let {}`", name, name),
                                   "nothing to override")
                      .with_help("`--set` replaces the value of a `let` at the top level of the recipe"));
   }
@@ -80,19 +81,23 @@ void Checker::stmt(const ast::Stmt& s, Frame& f) {
     case K::Define:
     case K::Network:
       if (!top)
-        diags_.add(Diagnostic::make("E0001", s.span,
-                                    fmt::format("`{}` belongs at the top level of a file",
-                                                s.kind == K::Use ? "use" : s.kind == K::Define ? "define" : "network"),
-                                    "inside a block")
-                       .with_help("move it out of the block"));
+        diags_.add(
+            Diagnostic::make("E0001", s.span,
+                             fmt::format("`{}` belongs at the top level of a file", s.kind == K::Use      ? "use"
+                                                                                    : s.kind == K::Define ? "define"
+                                                                                                          : "network"),
+                             "inside a block")
+                .with_help("move it out of the block"));
       break;
     case K::Seed: {
       Type t;
       t.kind = TypeKind::Int;
       if (auto v = coerce(s.value, t)) {
         if (v->num < 0 || v->num > 2147483647.0)
-          diags_.add(Diagnostic::make("E0203", s.value.span, "a seed is a whole number from 0 to 2147483647", "out of range"));
-        else f.seed = static_cast<int>(v->num);
+          diags_.add(
+              Diagnostic::make("E0203", s.value.span, "a seed is a whole number from 0 to 2147483647", "out of range"));
+        else
+          f.seed = static_cast<int>(v->num);
       }
       break;
     }
@@ -100,20 +105,30 @@ void Checker::stmt(const ast::Stmt& s, Frame& f) {
       const Binding* b = lookup(s.value.text, s.value.span);
       if (!b) break;
       if (b->lazy || b->val.kind != Val::Kind::Model) {
-        diags_.add(Diagnostic::make("E0202", s.value.span, fmt::format("`${}` is not a model", s.value.text), "not a model")
-                       .with_help("`from` takes a model named with `as`, e.g. `train 200 epochs as teacher` then `from $teacher`"));
+        diags_.add(
+            Diagnostic::make("E0202", s.value.span, fmt::format("`${}` is not a model", s.value.text), "not a model")
+                .with_help(
+                    "`from` takes a model named with `as`, e.g. `train 200 epochs as teacher` then `from $teacher`"));
         break;
       }
       if (b->val.ref >= 0) f.model = b->val.ref;
       break;
     }
-    case K::Repeat: repeat(s, f); break;
-    case K::Sweep: sweep(s, f); break;
-    case K::Search: search(s, f); break;
+    case K::Repeat:
+      repeat(s, f);
+      break;
+    case K::Sweep:
+      sweep(s, f);
+      break;
+    case K::Search:
+      search(s, f);
+      break;
     case K::Choose:
-      diags_.add(Diagnostic::make("E0309", s.span, "`choose` belongs directly inside a `search` block", "outside a search")
-                     .with_help("put it at the top of `search lowest ... where ... { choose ...; BODY }`; to train every value, "
-                                "use `sweep NAME in VALUES { ... }`"));
+      diags_.add(
+          Diagnostic::make("E0309", s.span, "`choose` belongs directly inside a `search` block", "outside a search")
+              .with_help(
+                  "put it at the top of `search lowest ... where ... { choose ...; BODY }`; to train every value, "
+                  "use `sweep NAME in VALUES { ... }`"));
       break;
     case K::Chain:
       for (const ast::Stage& st : s.chain) stage(st, f);
@@ -127,7 +142,8 @@ void Checker::repeat(const ast::Stmt& s, Frame& f) {
   auto n = coerce(s.value, t);
   if (!n) return;
   if (n->num < 1) {
-    diags_.add(Diagnostic::make("E0203", n->span, fmt::format("`repeat {}` runs its block no times", format_number(n->num)),
+    diags_.add(Diagnostic::make("E0203", n->span,
+                                fmt::format("`repeat {}` runs its block no times", format_number(n->num)),
                                 "must be at least 1")
                    .with_help("repeat takes a count of 1 or more; delete the block to leave it out"));
     return;
@@ -162,7 +178,8 @@ std::optional<std::vector<Checker::Binding>> Checker::values_of(const ast::Stmt&
     for (const ast::Value& item : v->items) items.push_back(Binding{kind, s.name_span, -1, &item, {}});
   } else if (v) {
     const char* what = kind == NameInfo::Kind::Choose ? "a `choose`" : "a sweep";
-    diags_.add(Diagnostic::make("E0202", s.value.span, fmt::format("{} runs over a list `[a, b]` or a range `0%..80% by 10%`", what),
+    diags_.add(Diagnostic::make("E0202", s.value.span,
+                                fmt::format("{} runs over a list `[a, b]` or a range `0%..80% by 10%`", what),
                                 "not a list or range"));
     return std::nullopt;
   }
@@ -170,7 +187,9 @@ std::optional<std::vector<Checker::Binding>> Checker::values_of(const ast::Stmt&
 }
 
 std::string Checker::label_of(const Binding& b) const {
-  return b.lazy ? std::string(sources_.file(b.lazy->span.file).text().substr(b.lazy->span.begin, b.lazy->span.end - b.lazy->span.begin))
+  return b.lazy ? std::string(sources_.file(b.lazy->span.file)
+                                  .text()
+                                  .substr(b.lazy->span.begin, b.lazy->span.end - b.lazy->span.begin))
                 : b.val.canonical();
 }
 
@@ -231,9 +250,12 @@ const Checker::Binding* Checker::lookup(const std::string& name, Span use) {
   for (const auto& scope : scopes_)
     for (const auto& kv : scope) visible.push_back(kv.first);
   auto d = Diagnostic::make("E0104", use, fmt::format("unknown variable `${}`", name), "not defined");
-  if (auto h = did_you_mean(name, visible)) d.with_help(*h);
-  else if (!define_stack_.empty()) d.with_help(fmt::format("inside `{}`, only its parameters and its own names are visible", define_stack_.back()));
-  else d.with_help("define it first with `let " + name + " = ...`, or name a model with `as " + name + "`");
+  if (auto h = did_you_mean(name, visible))
+    d.with_help(*h);
+  else if (!define_stack_.empty())
+    d.with_help(fmt::format("inside `{}`, only its parameters and its own names are visible", define_stack_.back()));
+  else
+    d.with_help("define it first with `let " + name + " = ...`, or name a model with `as " + name + "`");
   diags_.add(std::move(d));
   return nullptr;
 }
@@ -242,9 +264,11 @@ void Checker::stage(const ast::Stage& st, Frame& f) {
   if (!spend(st.name_span)) return;
   if (st.has_body) {
     if (!diags_.has("E0407", st.body_span))
-      diags_.add(Diagnostic::make("E0407", st.body_span, fmt::format("`{}` takes no block of layers", st.name), "a block of layers")
+      diags_.add(Diagnostic::make("E0407", st.body_span, fmt::format("`{}` takes no block of layers", st.name),
+                                  "a block of layers")
                      .with_help(cat_.layer(st.name) || prog_.defines.count(st.name) == 0
-                                    ? "layer blocks belong to `residual` and `dense` inside a `network`; a stage's `{ }` holds `name: value` arguments"
+                                    ? "layer blocks belong to `residual` and `dense` inside a `network`; a stage's `{ "
+                                      "}` holds `name: value` arguments"
                                     : "a stage's `{ }` block holds `name: value` arguments"));
     return;
   }
@@ -255,11 +279,14 @@ void Checker::stage(const ast::Stage& st, Frame& f) {
     if (st.name == "model" && !net.info) net.unknown = unknown_architecture(st);
     return builtin_stage(*def, st, f, net);
   }
-  if (diags_.has("E0102", st.name_span) || diags_.has("E0407", st.name_span)) return;  // the same line again, in another round
+  if (diags_.has("E0102", st.name_span) || diags_.has("E0407", st.name_span))
+    return;  // the same line again, in another round
   if (cat_.layer(st.name)) {
-    diags_.add(Diagnostic::make("E0407", st.name_span, fmt::format("`{}` is a layer, and layers belong in a network", st.name),
+    diags_.add(Diagnostic::make("E0407", st.name_span,
+                                fmt::format("`{}` is a layer, and layers belong in a network", st.name),
                                 "a layer outside a network")
-                   .with_help(fmt::format("declare the architecture with `network my_net {{ ... {} ... }}`, then start the chain with `model my_net`",
+                   .with_help(fmt::format("declare the architecture with `network my_net {{ ... {} ... }}`, then start "
+                                          "the chain with `model my_net`",
                                           st.name)));
     return;
   }
@@ -309,10 +336,12 @@ void Checker::builtin_stage(const StageDef& def, const ast::Stage& st, Frame& f,
     } else if (!have) {
       if (args_failed) continue;  // an argument meant for it was already reported
       const std::string ex = p.positional && p.type.is_quantity()
-                                 ? fmt::format("e.g. `{} {}`", st.name, p.type.kind == TypeKind::Epochs ? "10 epochs"
-                                                                          : p.type.kind == TypeKind::Percent ? "20%"
-                                                                          : p.type.kind == TypeKind::Channels ? "64 channels"
-                                                                          : p.type.kind == TypeKind::Outputs ? "10 outputs" : "8 bits")
+                                 ? fmt::format("e.g. `{} {}`", st.name,
+                                               p.type.kind == TypeKind::Epochs     ? "10 epochs"
+                                               : p.type.kind == TypeKind::Percent  ? "20%"
+                                               : p.type.kind == TypeKind::Channels ? "64 channels"
+                                               : p.type.kind == TypeKind::Outputs  ? "10 outputs"
+                                                                                   : "8 bits")
                                  : fmt::format("add `{}: ...` ({})", p.name, p.type.describe());
       diags_.add(Diagnostic::make("E0205", st.name_span, fmt::format("`{}` needs its `{}`: {}", st.name, p.name, p.doc),
                                   fmt::format("`{}` missing", p.name))
@@ -322,19 +351,23 @@ void Checker::builtin_stage(const StageDef& def, const ast::Stage& st, Frame& f,
     inst.params.push_back(std::move(cp));
   }
   if (def.needs_model && f.model < 0) {
-    diags_.add(Diagnostic::make("E0301", st.name_span, fmt::format("`{}` needs a model, but no `model` comes before it", st.name),
+    diags_.add(Diagnostic::make("E0301", st.name_span,
+                                fmt::format("`{}` needs a model, but no `model` comes before it", st.name),
                                 "no model yet")
                    .with_help("start the chain with a `model` line, e.g. `model resnet18`"));
   }
   if (def.needs_data && f.data < 0) {
-    diags_.add(Diagnostic::make("E0302", st.name_span, fmt::format("`{}` needs data, but no `data` comes before it", st.name),
-                                "no data yet")
+    diags_.add(Diagnostic::make("E0302", st.name_span,
+                                fmt::format("`{}` needs data, but no `data` comes before it", st.name), "no data yet")
                    .with_help("add a `data` line before it, e.g. `data cifar10` or `data fashion_mnist`"));
   }
   inst.model_in = def.needs_model ? f.model : -1;
   inst.data_in = def.needs_data ? f.data : -1;
-  if (net_ok && inst.data_in >= 0) inst.network = elaborate(net, net_params, out_.stages[static_cast<std::size_t>(inst.data_in)], st);
-  inst.train = def.name == "train" ? inst.id : inst.model_in >= 0 ? out_.stages[static_cast<std::size_t>(inst.model_in)].train : -1;
+  if (net_ok && inst.data_in >= 0)
+    inst.network = elaborate(net, net_params, out_.stages[static_cast<std::size_t>(inst.data_in)], st);
+  inst.train = def.name == "train"  ? inst.id
+               : inst.model_in >= 0 ? out_.stages[static_cast<std::size_t>(inst.model_in)].train
+                                    : -1;
   collect_refs(inst);
   if (def.name == "retrain") retrain_flow(inst, given);
   apply_rules(inst);
@@ -343,7 +376,8 @@ void Checker::builtin_stage(const StageDef& def, const ast::Stage& st, Frame& f,
   export_refusals(inst);
   if (out_.stages.size() >= opts_.max_stages) {
     diags_.add(Diagnostic::make("E0306", st.name_span,
-                                fmt::format("the recipe unrolls into more than {} stages", opts_.max_stages), "limit reached here")
+                                fmt::format("the recipe unrolls into more than {} stages", opts_.max_stages),
+                                "limit reached here")
                    .with_help("lower a `repeat` count or shrink a `sweep`"));
     stopped_ = true;
     out_.complete = false;
@@ -417,13 +451,15 @@ bool Checker::define_params(const DefineInfo& d, const std::vector<ast::Arg>& ar
 void Checker::call_define(const DefineInfo& d, const ast::Stage& st, Frame& f) {
   const std::string& name = d.stmt->name;
   if (std::find(define_stack_.begin(), define_stack_.end(), name) != define_stack_.end()) {
-    diags_.add(Diagnostic::make("E0306", st.name_span, fmt::format("`{}` uses itself, so it would never end", name), "recursive use")
+    diags_.add(Diagnostic::make("E0306", st.name_span, fmt::format("`{}` uses itself, so it would never end", name),
+                                "recursive use")
                    .with_label(d.stmt->name_span, "defined here")
                    .with_help("a `define` may call other stages, but not itself; use `repeat` for rounds"));
     return;
   }
   if (define_stack_.size() >= kMaxNesting) {
-    diags_.add(Diagnostic::make("E0111", st.name_span, fmt::format("`define`d stages call each other more than {} deep", kMaxNesting),
+    diags_.add(Diagnostic::make("E0111", st.name_span,
+                                fmt::format("`define`d stages call each other more than {} deep", kMaxNesting),
                                 "too deep")
                    .with_help("call the stages you need from fewer levels of `define`"));
     return;

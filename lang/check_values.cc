@@ -16,12 +16,18 @@ using VK = ast::Value::Kind;
 
 const char* unit_noun(ast::Unit u) {
   switch (u) {
-    case ast::Unit::Epochs: return "a number of epochs";
-    case ast::Unit::Percent: return "a percentage";
-    case ast::Unit::Bits: return "a bit width";
-    case ast::Unit::Channels: return "a number of channels";
-    case ast::Unit::Outputs: return "a number of outputs";
-    case ast::Unit::None: return "a plain number";
+    case ast::Unit::Epochs:
+      return "a number of epochs";
+    case ast::Unit::Percent:
+      return "a percentage";
+    case ast::Unit::Bits:
+      return "a bit width";
+    case ast::Unit::Channels:
+      return "a number of channels";
+    case ast::Unit::Outputs:
+      return "a number of outputs";
+    case ast::Unit::None:
+      return "a plain number";
   }
   return "a quantity";
 }
@@ -30,40 +36,64 @@ ast::Unit unit_of(TypeKind k) { return Type::unit_of(k); }
 
 std::string describe(const ast::Value& v) {
   switch (v.kind) {
-    case VK::Number: return fmt::format("the number `{}`", v.text);
-    case VK::Quantity: return fmt::format("`{}{}{}` ({})", v.text, v.unit == ast::Unit::Percent ? "" : " ", v.unit_text, unit_noun(v.unit));
-    case VK::String: return "a string";
-    case VK::Bool: return fmt::format("`{}`", v.text);
-    case VK::Word: return fmt::format("the word `{}`", v.text);
-    case VK::Call: return fmt::format("`{}(...)`", v.text);
-    case VK::List: return "a list";
-    case VK::Range: return "a range";
-    case VK::Ref: return "$" + v.text;
-    case VK::Arith: return "an expression";
+    case VK::Number:
+      return fmt::format("the number `{}`", v.text);
+    case VK::Quantity:
+      return fmt::format("`{}{}{}` ({})", v.text, v.unit == ast::Unit::Percent ? "" : " ", v.unit_text,
+                         unit_noun(v.unit));
+    case VK::String:
+      return "a string";
+    case VK::Bool:
+      return fmt::format("`{}`", v.text);
+    case VK::Word:
+      return fmt::format("the word `{}`", v.text);
+    case VK::Call:
+      return fmt::format("`{}(...)`", v.text);
+    case VK::List:
+      return "a list";
+    case VK::Range:
+      return "a range";
+    case VK::Ref:
+      return "$" + v.text;
+    case VK::Arith:
+      return "an expression";
   }
   return "a value";
 }
 
 std::string describe(const Val& v) {
   switch (v.kind) {
-    case Val::Kind::Quantity: return fmt::format("`{}` ({})", v.canonical(), unit_noun(v.unit));
-    case Val::Kind::Model: return "a model";
-    case Val::Kind::Result: return fmt::format("the result of `{}`", v.family);
-    case Val::Kind::Call: return fmt::format("{} `{}(...)`", v.family, v.str);
-    case Val::Kind::List: return "a list";
-    case Val::Kind::String: return "a string";
-    default: return fmt::format("`{}`", v.canonical());
+    case Val::Kind::Quantity:
+      return fmt::format("`{}` ({})", v.canonical(), unit_noun(v.unit));
+    case Val::Kind::Model:
+      return "a model";
+    case Val::Kind::Result:
+      return fmt::format("the result of `{}`", v.family);
+    case Val::Kind::Call:
+      return fmt::format("{} `{}(...)`", v.family, v.str);
+    case Val::Kind::List:
+      return "a list";
+    case Val::Kind::String:
+      return "a string";
+    default:
+      return fmt::format("`{}`", v.canonical());
   }
 }
 
 std::string example(TypeKind k) {
   switch (k) {
-    case TypeKind::Epochs: return "`10 epochs`";
-    case TypeKind::Percent: return "`20%`";
-    case TypeKind::Bits: return "`4 bits`";
-    case TypeKind::Channels: return "`64 channels`";
-    case TypeKind::Outputs: return "`10 outputs`";
-    default: return "";
+    case TypeKind::Epochs:
+      return "`10 epochs`";
+    case TypeKind::Percent:
+      return "`20%`";
+    case TypeKind::Bits:
+      return "`4 bits`";
+    case TypeKind::Channels:
+      return "`64 channels`";
+    case TypeKind::Outputs:
+      return "`10 outputs`";
+    default:
+      return "";
   }
 }
 
@@ -85,7 +115,8 @@ std::string bound_text(double x, ast::Unit u) {
 
 std::optional<double> Checker::arith_value(const ast::Value& v) {
   switch (v.kind) {
-    case VK::Number: return v.number;
+    case VK::Number:
+      return v.number;
     case VK::Ref: {
       ast::Value bare = v;
       bare.unit = ast::Unit::None;
@@ -112,7 +143,8 @@ std::optional<double> Checker::arith_value(const ast::Value& v) {
       return *a / *b;
     }
     default:
-      diags_.add(Diagnostic::make("E0409", v.span, fmt::format("arithmetic works on plain numbers and `$names`, not {}", describe(v)),
+      diags_.add(Diagnostic::make("E0409", v.span,
+                                  fmt::format("arithmetic works on plain numbers and `$names`, not {}", describe(v)),
                                   "not a plain number")
                      .with_help("write the unit once, after the whole expression: `4 * $growth channels`"));
       return std::nullopt;
@@ -160,8 +192,9 @@ std::optional<Val> Checker::coerce(const ast::Value& v, const Type& t) {
       return out;
     case TypeKind::String:
       if (v.kind != VK::String)
-        return wrong("E0202", fmt::format("expected a string, found {}", found),
-                     v.kind == VK::Word ? std::optional<std::string>(fmt::format("quote it: `\"{}\"`", v.text)) : std::nullopt);
+        return wrong(
+            "E0202", fmt::format("expected a string, found {}", found),
+            v.kind == VK::Word ? std::optional<std::string>(fmt::format("quote it: `\"{}\"`", v.text)) : std::nullopt);
       out.kind = Val::Kind::String;
       out.str = v.text;
       return out;
@@ -175,8 +208,10 @@ std::optional<Val> Checker::coerce(const ast::Value& v, const Type& t) {
         std::string help = fmt::format("write {}", example(t.kind));
         if (want == ast::Unit::Percent && v.number > 0 && v.number <= 1)
           help = fmt::format("did you mean `{}%`?", format_number(v.number * 100));
-        else if (want == ast::Unit::Percent) help = fmt::format("did you mean `{}%`?", v.text);
-        else help = fmt::format("did you mean `{}{}`?", v.text, ast::unit_suffix(want, v.number));
+        else if (want == ast::Unit::Percent)
+          help = fmt::format("did you mean `{}%`?", v.text);
+        else
+          help = fmt::format("did you mean `{}{}`?", v.text, ast::unit_suffix(want, v.number));
         return wrong("E0207", fmt::format("`{}` needs a unit: {} is expected here", v.text, unit_noun(want)), help);
       }
       if (v.kind == VK::Quantity && v.unit != want)
@@ -249,8 +284,9 @@ std::optional<Val> Checker::coerce_call(const ast::Value& v, const Type& t) {
       for (const auto& k : fam->kinds) kinds += (kinds.empty() ? "`" : ", `") + k.name + "`";
     auto d = Diagnostic::make("E0108", v.span, fmt::format("`{}` is not a kind of {}", v.text, t.name),
                               fmt::format("not a kind of {}", t.name));
-    d.with_help(fam ? did_you_mean(v.text, fam->kind_names()).value_or(fmt::format("the kinds of {}: {}", t.name, kinds))
-                    : std::string("no such family"));
+    d.with_help(
+        fam ? did_you_mean(v.text, fam->kind_names()).value_or(fmt::format("the kinds of {}: {}", t.name, kinds))
+            : std::string("no such family"));
     diags_.add(std::move(d));
     return std::nullopt;
   }
@@ -290,11 +326,13 @@ std::optional<Val> Checker::coerce_ref(const ast::Value& v, const Type& t) {
   if (!b) return std::nullopt;
   if (b->lazy) {
     if (std::find(resolving_.begin(), resolving_.end(), b->lazy) != resolving_.end()) {
-      diags_.add(Diagnostic::make("E0104", v.span, fmt::format("`${}` is defined in terms of itself", v.text), "circular definition"));
+      diags_.add(Diagnostic::make("E0104", v.span, fmt::format("`${}` is defined in terms of itself", v.text),
+                                  "circular definition"));
       return std::nullopt;
     }
     if (resolving_.size() >= kMaxNesting) {
-      diags_.add(Diagnostic::make("E0111", v.span, fmt::format("`${}` is a chain of more than {} `let`s", v.text, kMaxNesting),
+      diags_.add(Diagnostic::make("E0111", v.span,
+                                  fmt::format("`${}` is a chain of more than {} `let`s", v.text, kMaxNesting),
                                   "chain too long")
                      .with_help("give one of the `let`s in the chain its value directly"));
       // The `let`s past the cut were never looked at: they are not "never used" (W0004), the chain is the problem.
@@ -326,19 +364,31 @@ std::optional<Val> Checker::check_bound(const Val& v, const Type& t, Span use) {
       ok = v.kind == Val::Kind::Int || v.kind == Val::Kind::Float;
       out.kind = Val::Kind::Float;
       break;
-    case TypeKind::Bool: ok = v.kind == Val::Kind::Bool; break;
-    case TypeKind::String: ok = v.kind == Val::Kind::String; break;
+    case TypeKind::Bool:
+      ok = v.kind == Val::Kind::Bool;
+      break;
+    case TypeKind::String:
+      ok = v.kind == Val::Kind::String;
+      break;
     case TypeKind::Epochs:
     case TypeKind::Percent:
     case TypeKind::Bits:
     case TypeKind::Channels:
-    case TypeKind::Outputs: ok = v.kind == Val::Kind::Quantity && v.unit == unit_of(t.kind); break;
+    case TypeKind::Outputs:
+      ok = v.kind == Val::Kind::Quantity && v.unit == unit_of(t.kind);
+      break;
     case TypeKind::Enum:
       for (const auto& w : t.values) ok = ok || (v.kind == Val::Kind::Enum && v.str == w);
       break;
-    case TypeKind::Family: ok = v.kind == Val::Kind::None || (v.kind == Val::Kind::Call && v.family == t.name); break;
-    case TypeKind::Model: ok = v.kind == Val::Kind::Model; break;
-    case TypeKind::Result: ok = v.kind == Val::Kind::None || (v.kind == Val::Kind::Result && v.family == t.name); break;
+    case TypeKind::Family:
+      ok = v.kind == Val::Kind::None || (v.kind == Val::Kind::Call && v.family == t.name);
+      break;
+    case TypeKind::Model:
+      ok = v.kind == Val::Kind::Model;
+      break;
+    case TypeKind::Result:
+      ok = v.kind == Val::Kind::None || (v.kind == Val::Kind::Result && v.family == t.name);
+      break;
     case TypeKind::List:
       ok = v.kind == Val::Kind::List;
       if (ok) {
@@ -353,7 +403,8 @@ std::optional<Val> Checker::check_bound(const Val& v, const Type& t, Span use) {
   }
   if (!ok) {
     const std::string code = v.kind == Val::Kind::Quantity && t.is_quantity() ? "E0201" : "E0202";
-    diags_.add(Diagnostic::make(code, use, fmt::format("this is {}, but {} is expected here", describe(v), t.describe()),
+    diags_.add(Diagnostic::make(code, use,
+                                fmt::format("this is {}, but {} is expected here", describe(v), t.describe()),
                                 fmt::format("expected {}", t.describe())));
     return std::nullopt;
   }
@@ -374,12 +425,14 @@ bool Checker::check_range(const Val& v, const ParamDef& p, const std::string& ow
   if (!p.range.present || !v.is_number() || p.range.contains(v.num)) return true;
   const ast::Unit u = v.kind == Val::Kind::Quantity ? v.unit : ast::Unit::None;
   std::string rule;
-  if (!std::isinf(p.range.lo)) rule += fmt::format("{} {}", p.range.lo_open ? "above" : "at least", bound_text(p.range.lo, u));
+  if (!std::isinf(p.range.lo))
+    rule += fmt::format("{} {}", p.range.lo_open ? "above" : "at least", bound_text(p.range.lo, u));
   if (!std::isinf(p.range.hi)) {
     if (!rule.empty()) rule += " and ";
     rule += fmt::format("{} {}", p.range.hi_open ? "below" : "at most", bound_text(p.range.hi, u));
   }
-  diags_.add(Diagnostic::make("E0203", v.span, fmt::format("`{}` is out of range for `{}` of `{}`", v.canonical(), p.name, owner),
+  diags_.add(Diagnostic::make("E0203", v.span,
+                              fmt::format("`{}` is out of range for `{}` of `{}`", v.canonical(), p.name, owner),
                               "out of range")
                  .with_help(fmt::format("`{}` must be {}", p.name, rule)));
   return false;
@@ -422,7 +475,9 @@ std::optional<Val> Checker::infer(const ast::Value& v) {
   if (v.kind == VK::Arith || (v.kind == VK::Ref && v.unit != ast::Unit::None)) {
     auto x = arith_value(v);
     if (!x) return std::nullopt;
-    out.kind = v.unit != ast::Unit::None ? Val::Kind::Quantity : *x == std::floor(*x) ? Val::Kind::Int : Val::Kind::Float;
+    out.kind = v.unit != ast::Unit::None ? Val::Kind::Quantity
+               : *x == std::floor(*x)    ? Val::Kind::Int
+                                         : Val::Kind::Float;
     out.unit = v.unit;
     out.num = *x;
     return out;
@@ -433,8 +488,8 @@ std::optional<Val> Checker::infer(const ast::Value& v) {
     if (b->lazy) return infer(*b->lazy);
     if (b->val.is_number()) return b->val;
   }
-  diags_.add(Diagnostic::make("E0202", v.span, fmt::format("a range runs between numbers or quantities, not {}", describe(v)),
-                              "not a number"));
+  diags_.add(Diagnostic::make(
+      "E0202", v.span, fmt::format("a range runs between numbers or quantities, not {}", describe(v)), "not a number"));
   return std::nullopt;
 }
 
@@ -467,7 +522,8 @@ std::vector<Val> Checker::expand_range(const ast::Value& r) {
   }
   const double n = std::floor((to->num - from->num) / step.num + 1e-9) + 1;
   if (n > 10000) {
-    diags_.add(Diagnostic::make("E0306", r.span, fmt::format("this range has {} values; at most 10000 are allowed", format_number(n)),
+    diags_.add(Diagnostic::make("E0306", r.span,
+                                fmt::format("this range has {} values; at most 10000 are allowed", format_number(n)),
                                 "too many values"));
     return out;
   }

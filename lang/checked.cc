@@ -22,14 +22,20 @@ std::string format_number(double v) {
 
 std::string Val::canonical() const {
   switch (kind) {
-    case Kind::None: return "none";
+    case Kind::None:
+      return "none";
     case Kind::Int:
-    case Kind::Float: return format_number(num);
-    case Kind::Bool: return num != 0 ? "true" : "false";
-    case Kind::String: return ast::quote(str);
-    case Kind::Enum: return str;
+    case Kind::Float:
+      return format_number(num);
+    case Kind::Bool:
+      return num != 0 ? "true" : "false";
+    case Kind::String:
+      return ast::quote(str);
+    case Kind::Enum:
+      return str;
     case Kind::Model:
-    case Kind::Result: return "$" + str;
+    case Kind::Result:
+      return "$" + str;
     case Kind::Quantity:
       return format_number(num) + ast::unit_suffix(unit, num);
     case Kind::List: {

@@ -23,12 +23,12 @@ struct Val {
   Kind kind = Kind::None;
   double num = 0;
   ast::Unit unit = ast::Unit::None;
-  std::string str;  ///< String contents, Enum word, Call kind name, Model/Result name
-  std::string family;  ///< Call: its family
-  std::vector<Val> items;  ///< List
+  std::string str;                                  ///< String contents, Enum word, Call kind name, Model/Result name
+  std::string family;                               ///< Call: its family
+  std::vector<Val> items;                           ///< List
   std::vector<std::pair<std::string, Val>> fields;  ///< Call: every parameter, in catalog order
-  int ref = -1;  ///< Model/Result: the stage instance
-  Span span;     ///< where the value was written (or the stage, for defaults)
+  int ref = -1;                                     ///< Model/Result: the stage instance
+  Span span;                                        ///< where the value was written (or the stage, for defaults)
 
   /// Canonical text in recipe syntax: `20%`, `120 epochs`, `sgd(lr: 0.1, momentum: 0.9, ...)`.
   std::string canonical() const;
@@ -72,11 +72,11 @@ struct SearchSpace {
   };
   std::vector<Dim> dims;
   std::vector<Candidate> candidates;
-  std::string objective;   ///< course2025, ..., params, macs, size
-  std::string metric;      ///< accuracy, f1, ..., loss, latency
-  bool at_most = false;    ///< `<=`: the metric must not exceed the bar
-  double bar = 0;          ///< in the metric's own scale (accuracy 0.9, latency in ms)
-  int budget = 0;          ///< most trainings; 0: no limit
+  std::string objective;  ///< course2025, ..., params, macs, size
+  std::string metric;     ///< accuracy, f1, ..., loss, latency
+  bool at_most = false;   ///< `<=`: the metric must not exceed the bar
+  double bar = 0;         ///< in the metric's own scale (accuracy 0.9, latency in ms)
+  int budget = 0;         ///< most trainings; 0: no limit
   int seeds = 1;
   /// "amount=50% bits=4 bits".
   std::string label(std::size_t candidate) const;
@@ -86,19 +86,19 @@ struct SearchSpace {
 
 struct StageInstance {
   int id = 0;
-  std::string kind;        ///< catalog stage (aliases resolved: finetune → retrain)
-  std::string written;     ///< the name as written
+  std::string kind;     ///< catalog stage (aliases resolved: finetune → retrain)
+  std::string written;  ///< the name as written
   const StageDef* def = nullptr;
-  Span span;               ///< the whole stage as written
+  Span span;  ///< the whole stage as written
   Span name_span;
   std::vector<CheckedParam> params;
-  int model_in = -1;       ///< the stage that produced the model this one starts from
-  int data_in = -1;        ///< the `data` stage in force
+  int model_in = -1;         ///< the stage that produced the model this one starts from
+  int data_in = -1;          ///< the `data` stage in force
   std::vector<int> refs_in;  ///< other stages it reads: a teacher, a sensitivity scan
-  int train = -1;          ///< the `train` this model descends from along its own chain
+  int train = -1;            ///< the `train` this model descends from along its own chain
   int seed = 0;
   std::string as_name;
-  std::string where;       ///< "repeat 2/7, sweep amount=20%" (empty at top level)
+  std::string where;             ///< "repeat 2/7, sweep amount=20%" (empty at top level)
   std::vector<Span> call_sites;  ///< `define` calls this instance was expanded from, outermost first
   /// `model NET`: the network written in the recipe, elaborated for the data in force (lang/network.h).
   std::shared_ptr<const net::Network> network;

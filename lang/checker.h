@@ -84,9 +84,11 @@ class Checker {
                                                 const ast::Stage& model);
   bool net_block(const std::vector<ast::Stmt>& stmts, net::Shape& cur, std::vector<net::Layer>& out, NetContext& c);
   bool net_stage(const ast::Stage& st, net::Shape& cur, std::vector<net::Layer>& out, NetContext& c);
-  bool net_layer(const CallDef& def, const ast::Stage& st, net::Shape& cur, std::vector<net::Layer>& out, NetContext& c);
+  bool net_layer(const CallDef& def, const ast::Stage& st, net::Shape& cur, std::vector<net::Layer>& out,
+                 NetContext& c);
   bool unique_names(const std::vector<net::Layer>& block);
-  bool net_call(const DefineInfo& d, const ast::Stage& st, net::Shape& cur, std::vector<net::Layer>& out, NetContext& c);
+  bool net_call(const DefineInfo& d, const ast::Stage& st, net::Shape& cur, std::vector<net::Layer>& out,
+                NetContext& c);
 
   // check_script.cc
   /// `model torchscript path: P`: P found (relative to the recipe) and recognised, into inst.file.
@@ -142,8 +144,8 @@ class Checker {
   std::map<const ParamDef*, std::optional<Val>> default_cache_;  ///< checked once per catalog parameter
   std::map<std::string, ast::Value> override_values_;
   bool stopped_ = false;
-  bool in_search_ = false;  ///< checking a search's body (a search inside one is refused)
-  bool bind_failed_ = false;  ///< the last bind_args call reported a problem with an argument
+  bool in_search_ = false;                    ///< checking a search's body (a search inside one is refused)
+  bool bind_failed_ = false;                  ///< the last bind_args call reported a problem with an argument
   std::vector<const ast::Value*> resolving_;  ///< the `let` values being followed (`let a = $b`), to find `let a = $a`
   std::size_t work_ = 0;
   std::set<Span> unknown_reported_;

@@ -9,11 +9,13 @@ const DataLayout* data_layout(const std::string& dataset) {
       {"cifar10",
        "CIFAR-10",
        "cifar-10-batches-bin",
-       {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"}},
+       {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin",
+        "test_batch.bin"}},
       {"fashion_mnist",
        "Fashion-MNIST",
        "fashion-mnist",
-       {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"}},
+       {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz"}},
   };
   for (const auto& l : layouts)
     if (l.dataset == dataset) return &l;

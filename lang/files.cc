@@ -97,8 +97,10 @@ std::string printable(std::string_view text) {
 int bracket_depth(std::string_view text) {
   int depth = 0, deepest = 0;
   for (char c : text) {
-    if (c == '[' || c == '{') deepest = std::max(deepest, ++depth);
-    else if ((c == ']' || c == '}') && depth > 0) --depth;
+    if (c == '[' || c == '{')
+      deepest = std::max(deepest, ++depth);
+    else if ((c == ']' || c == '}') && depth > 0)
+      --depth;
   }
   return deepest;
 }

@@ -12,7 +12,9 @@
 namespace whittle::lang {
 namespace {
 
-std::string format_arg(const ast::Arg& a) { return a.named ? a.name + ": " + format_value(a.value) : format_value(a.value); }
+std::string format_arg(const ast::Arg& a) {
+  return a.named ? a.name + ": " + format_value(a.value) : format_value(a.value);
+}
 
 std::string join_args(const std::vector<ast::Arg>& args) {
   std::string s;
@@ -46,7 +48,8 @@ class Formatter {
   /// The first comment that begins at or after `offset`.
   std::size_t first_at(std::uint32_t offset) const {
     return static_cast<std::size_t>(
-        std::lower_bound(r_.comments.begin(), r_.comments.end(), offset, [](const ast::Comment& c, std::uint32_t o) { return c.span.begin < o; }) -
+        std::lower_bound(r_.comments.begin(), r_.comments.end(), offset,
+                         [](const ast::Comment& c, std::uint32_t o) { return c.span.begin < o; }) -
         r_.comments.begin());
   }
 
@@ -68,7 +71,8 @@ class Formatter {
   /// The trailing comment on a source line, claimed.
   std::string trailing(std::uint32_t l) {
     if (l < 1 || l > f_.line_count()) return "";
-    for (std::size_t i = first_at(f_.line_start(l)); i < r_.comments.size() && line(r_.comments[i].span.begin) == l; ++i) {
+    for (std::size_t i = first_at(f_.line_start(l)); i < r_.comments.size() && line(r_.comments[i].span.begin) == l;
+         ++i) {
       const ast::Comment& c = r_.comments[i];
       if (!used_[i] && c.trailing) {
         used_[i] = true;
@@ -109,19 +113,35 @@ class Formatter {
     const std::uint32_t first = line(s.span.begin);
     std::string head;
     switch (s.kind) {
-      case K::Recipe: head = "recipe " + s.name; break;
-      case K::Let: head = "let " + s.name + " = " + format_value(s.value); break;
-      case K::Use: head = "use " + ast::quote(s.value.text); break;
-      case K::Seed: head = "seed " + format_value(s.value); break;
-      case K::From: head = "from " + format_value(s.value); break;
-      case K::Repeat: head = "repeat " + format_value(s.value); break;
-      case K::Sweep: head = "sweep " + s.name + " in " + format_value(s.value); break;
+      case K::Recipe:
+        head = "recipe " + s.name;
+        break;
+      case K::Let:
+        head = "let " + s.name + " = " + format_value(s.value);
+        break;
+      case K::Use:
+        head = "use " + ast::quote(s.value.text);
+        break;
+      case K::Seed:
+        head = "seed " + format_value(s.value);
+        break;
+      case K::From:
+        head = "from " + format_value(s.value);
+        break;
+      case K::Repeat:
+        head = "repeat " + format_value(s.value);
+        break;
+      case K::Sweep:
+        head = "sweep " + s.name + " in " + format_value(s.value);
+        break;
       case K::Search:
         head = "search lowest " + s.name + " where " + s.metric + " " + s.op + " " + format_value(s.value);
         for (const ast::Arg& a : s.args) head += " " + format_arg(a);
         if (!s.as_name.empty()) head += " as " + s.as_name;
         break;
-      case K::Choose: head = "choose " + s.name + " in " + format_value(s.value) + (s.flag ? " monotone" : ""); break;
+      case K::Choose:
+        head = "choose " + s.name + " in " + format_value(s.value) + (s.flag ? " monotone" : "");
+        break;
       case K::Define:
       case K::Network: {
         head = (s.kind == K::Define ? "define " : "network ") + s.name;
@@ -136,7 +156,8 @@ class Formatter {
         head += ")";
         break;
       }
-      case K::Chain: break;
+      case K::Chain:
+        break;
     }
     if (s.kind == K::Chain) {
       // Comments inside a multi-line chain would be lost when it is joined: they move above it
@@ -174,7 +195,8 @@ class Formatter {
       prev = line(s.span.end > s.span.begin ? s.span.end - 1 : s.span.begin);
       return;
     }
-    const bool has_block = s.kind == K::Repeat || s.kind == K::Sweep || s.kind == K::Search || s.kind == K::Define || s.kind == K::Network;
+    const bool has_block =
+        s.kind == K::Repeat || s.kind == K::Sweep || s.kind == K::Search || s.kind == K::Define || s.kind == K::Network;
     const std::string tail = trailing(first);
     if (!has_block) {
       emit_moved_comments(s, ind, prev);
@@ -183,7 +205,8 @@ class Formatter {
       return;
     }
     // Comments inside the header (a multi-line parameter list) move above it.
-    for (std::size_t i = first_at(s.span.begin + 1); i < r_.comments.size() && r_.comments[i].span.begin < s.body_span.begin; ++i) {
+    for (std::size_t i = first_at(s.span.begin + 1);
+         i < r_.comments.size() && r_.comments[i].span.begin < s.body_span.begin; ++i) {
       const ast::Comment& c = r_.comments[i];
       if (!used_[i]) {
         used_[i] = true;
@@ -260,7 +283,8 @@ class Formatter {
         if (st.has_body && at > st.body_span.begin && at < st.body_span.end) return true;
       return false;
     };
-    for (std::size_t i = first_at(s.span.begin + 1); i < r_.comments.size() && r_.comments[i].span.begin < s.span.end; ++i) {
+    for (std::size_t i = first_at(s.span.begin + 1); i < r_.comments.size() && r_.comments[i].span.begin < s.span.end;
+         ++i) {
       const ast::Comment& c = r_.comments[i];
       if (!used_[i] && !in_body(c.span.begin)) {
         used_[i] = true;
@@ -292,19 +316,27 @@ std::string format_value_bare(const ast::Value& v) {
 std::string format_value(const ast::Value& v) {
   using K = ast::Value::Kind;
   switch (v.kind) {
-    case K::Number: return v.text;
-    case K::Quantity: return v.text + ast::unit_suffix(v.unit, v.number);
+    case K::Number:
+      return v.text;
+    case K::Quantity:
+      return v.text + ast::unit_suffix(v.unit, v.number);
     case K::Arith: {
       std::string s = v.text == "()" ? "(" + (v.items.empty() ? "" : format_value_bare(v.items[0])) + ")"
-                      : v.items.size() == 2 ? format_value_bare(v.items[0]) + " " + v.text + " " + format_value_bare(v.items[1])
-                                            : "";
+                      : v.items.size() == 2
+                          ? format_value_bare(v.items[0]) + " " + v.text + " " + format_value_bare(v.items[1])
+                          : "";
       return s + ast::unit_suffix(v.unit, 2);
     }
-    case K::String: return ast::quote(v.text);
-    case K::Bool: return v.boolean ? "true" : "false";
-    case K::Word: return v.text;
-    case K::Ref: return "$" + v.text + ast::unit_suffix(v.unit, 2);
-    case K::Call: return v.text + "(" + join_args(v.args) + ")";
+    case K::String:
+      return ast::quote(v.text);
+    case K::Bool:
+      return v.boolean ? "true" : "false";
+    case K::Word:
+      return v.text;
+    case K::Ref:
+      return "$" + v.text + ast::unit_suffix(v.unit, 2);
+    case K::Call:
+      return v.text + "(" + join_args(v.args) + ")";
     case K::List: {
       std::string s = "[";
       for (std::size_t i = 0; i < v.items.size(); ++i) s += (i ? ", " : "") + format_value(v.items[i]);

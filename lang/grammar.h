@@ -47,13 +47,14 @@ struct kw_false : TAO_PEGTL_KEYWORD("false") {};
 /// Words that can never be a bare-word argument.
 struct reserved : sor<kw_as, kw_in, kw_by> {};
 /// Words that can never be a stage name.
-struct keyword : sor<kw_recipe, kw_let, kw_use, kw_seed, kw_from, kw_repeat, kw_sweep, kw_search, kw_choose, kw_define, kw_network, kw_as,
-                     kw_in, kw_by, kw_true, kw_false> {};
+struct keyword : sor<kw_recipe, kw_let, kw_use, kw_seed, kw_from, kw_repeat, kw_sweep, kw_search, kw_choose, kw_define,
+                     kw_network, kw_as, kw_in, kw_by, kw_true, kw_false> {};
 
 // Numbers and quantities.
 struct digits : plus<pg::digit> {};
 struct exponent : seq<one<'e', 'E'>, opt<one<'+', '-'>>, digits> {};
-struct number : seq<opt<one<'-', '+'>>, sor<seq<digits, opt<one<'.'>, digits>>, seq<one<'.'>, digits>>, opt<exponent>> {};
+struct number : seq<opt<one<'-', '+'>>, sor<seq<digits, opt<one<'.'>, digits>>, seq<one<'.'>, digits>>, opt<exponent>> {
+};
 struct unit_word : sor<TAO_PEGTL_KEYWORD("epochs"), TAO_PEGTL_KEYWORD("epoch"), TAO_PEGTL_KEYWORD("bits"),
                        TAO_PEGTL_KEYWORD("bit"), TAO_PEGTL_KEYWORD("channels"), TAO_PEGTL_KEYWORD("channel"),
                        TAO_PEGTL_KEYWORD("outputs"), TAO_PEGTL_KEYWORD("output")> {};
@@ -92,11 +93,12 @@ struct value;
 struct named_arg;
 struct arg : sor<named_arg, value> {};
 struct list_close : one<']'> {};
-struct list : seq<one<'['>, wsnl, opt<value, star<wsnl, one<','>, wsnl, value>, opt<wsnl, one<','>>>, wsnl,
-                  must<list_close>> {};
+struct list
+    : seq<one<'['>, wsnl, opt<value, star<wsnl, one<','>, wsnl, value>, opt<wsnl, one<','>>>, wsnl, must<list_close>> {
+};
 struct call_close : one<')'> {};
-struct paren_args : seq<one<'('>, wsnl, opt<arg, star<wsnl, one<','>, wsnl, arg>, opt<wsnl, one<','>>>, wsnl,
-                        must<call_close>> {};
+struct paren_args
+    : seq<one<'('>, wsnl, opt<arg, star<wsnl, one<','>, wsnl, arg>, opt<wsnl, one<','>>>, wsnl, must<call_close>> {};
 struct word_name : seq<not_at<reserved>, identifier> {};
 struct call_or_word : seq<word_name, opt<paren_args>> {};
 struct scalar : sor<string_lit, boolean, list, numeric, call_or_word> {};
@@ -125,11 +127,13 @@ struct block_arg : named_arg {};
 struct block_args : seq<one<'{'>, wsnl, star<not_at<one<'}'>>, not_at<eof>, must<block_arg>, ws, opt<one<','>>, wsnl>,
                         must<block_close>> {};
 struct layer_block : block {};
-struct stage_block : sor<seq<at<one<'{'>, wsnl, sor<one<'}'>, seq<identifier, ws, one<':'>>>>, block_args>, layer_block> {};
+struct stage_block
+    : sor<seq<at<one<'{'>, wsnl, sor<one<'}'>, seq<identifier, ws, one<':'>>>>, block_args>, layer_block> {};
 struct as_name : identifier {};
 struct as_clause : seq<kw_as, ws, must<as_name>> {};
 struct call_args : paren_args {};
-struct stage : seq<stage_name, opt<call_args>, star<ws, arg>, opt<ws, stage_block, star<ws, arg>>, opt<ws, as_clause>> {};
+struct stage : seq<stage_name, opt<call_args>, star<ws, arg>, opt<ws, stage_block, star<ws, arg>>, opt<ws, as_clause>> {
+};
 struct next_stage : stage {};
 struct arrow : pg::string<'-', '>'> {};
 struct chain : seq<stage, star<ws, arrow, wsnl, must<next_stage>>> {};
@@ -169,19 +173,21 @@ struct choose_var : identifier {};
 struct choose_in : kw_in {};
 struct choose_values : value {};
 struct choose_monotone : TAO_PEGTL_KEYWORD("monotone") {};
-struct choose_stmt : seq<kw_choose, ws, must<choose_var>, ws, must<choose_in>, ws, must<choose_values>, opt<ws, choose_monotone>> {};
+struct choose_stmt
+    : seq<kw_choose, ws, must<choose_var>, ws, must<choose_in>, ws, must<choose_values>, opt<ws, choose_monotone>> {};
 struct define_name : identifier {};
 struct param_name : identifier {};
 struct param_colon : one<':'> {};
 struct type_word : identifier {};
 struct type_spec : seq<type_word, star<ws, one<'|'>, ws, must<type_word>>> {};
 struct param_default : value {};
-struct param : seq<param_name, ws, must<param_colon>, ws, must<type_spec>, opt<ws, one<'='>, ws, must<param_default>>> {};
+struct param : seq<param_name, ws, must<param_colon>, ws, must<type_spec>, opt<ws, one<'='>, ws, must<param_default>>> {
+};
 struct param_open : one<'('> {};
 struct param_close : one<')'> {};
 struct define_stmt : seq<kw_define, ws, must<define_name>, ws, must<param_open>, wsnl,
-                         opt<param, star<wsnl, one<','>, wsnl, param>, opt<wsnl, one<','>>>, wsnl, must<param_close>, ws,
-                         must<block>> {};
+                         opt<param, star<wsnl, one<','>, wsnl, param>, opt<wsnl, one<','>>>, wsnl, must<param_close>,
+                         ws, must<block>> {};
 
 struct network_name : identifier {};
 struct network_params : seq<param_open, wsnl, opt<param, star<wsnl, one<','>, wsnl, param>, opt<wsnl, one<','>>>, wsnl,
@@ -189,8 +195,8 @@ struct network_params : seq<param_open, wsnl, opt<param, star<wsnl, one<','>, ws
 struct network_stmt : seq<kw_network, ws, must<network_name>, ws, opt<network_params, ws>, must<block>> {};
 
 struct stmt_end : sor<one<';'>, eol, at<one<'}'>>, eof> {};
-struct statement : seq<sor<recipe_stmt, let_stmt, use_stmt, seed_stmt, from_stmt, repeat_stmt, sweep_stmt,
-                           search_stmt, choose_stmt, define_stmt, network_stmt, chain>,
+struct statement : seq<sor<recipe_stmt, let_stmt, use_stmt, seed_stmt, from_stmt, repeat_stmt, sweep_stmt, search_stmt,
+                           choose_stmt, define_stmt, network_stmt, chain>,
                        ws, must<stmt_end>> {};
 
 /// A file holding a single value: a `--set` value or a catalog default.

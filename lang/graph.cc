@@ -6,17 +6,20 @@
 #include <boost/graph/topological_sort.hpp>  // boost::not_a_dag
 
 #include <functional>
-#include <queue>
 #include <iterator>
+#include <queue>
 #include <stdexcept>
 
 namespace whittle::lang {
 
 const char* edge_kind_name(EdgeKind k) {
   switch (k) {
-    case EdgeKind::Model: return "model";
-    case EdgeKind::Data: return "data";
-    case EdgeKind::Ref: return "reads";
+    case EdgeKind::Model:
+      return "model";
+    case EdgeKind::Data:
+      return "data";
+    case EdgeKind::Ref:
+      return "reads";
   }
   return "model";
 }
@@ -73,8 +76,8 @@ std::string stage_summary(const StageInstance& s) {
     // As the recipe wrote it: an enum word bare unless it was named (`l1`, `of: all`), a quantity
     // bare only where it is the stage's positional value (`8 bits`, but `activations: 8 bits`).
     const ParamDef* def = s.def ? s.def->param(p.name) : nullptr;
-    const bool positional_word =
-        (p.value.kind == Val::Kind::Enum && !p.named) || (p.value.kind == Val::Kind::Quantity && (!def || def->positional));
+    const bool positional_word = (p.value.kind == Val::Kind::Enum && !p.named) ||
+                                 (p.value.kind == Val::Kind::Quantity && (!def || def->positional));
     // A named value given but equal to its default (`subset: $subset` with the let at 0) says
     // nothing; a word the recipe wrote (`l1`) is kept as written.
     if (s.def && !positional_word)
@@ -92,7 +95,8 @@ std::string graph_text(const StageGraph& g, const SourceMap& sources) {
     const std::string summary = stage_summary(s);
     if (!summary.empty()) line += " " + summary;
     std::string ins;
-    for (const auto& [kind, from] : g.inputs(id)) ins += fmt::format("{}{} #{}", ins.empty() ? "" : ", ", edge_kind_name(kind), from);
+    for (const auto& [kind, from] : g.inputs(id))
+      ins += fmt::format("{}{} #{}", ins.empty() ? "" : ", ", edge_kind_name(kind), from);
     if (!ins.empty()) line += "  <- " + ins;
     const SourceFile& f = sources.file(s.span.file);
     line += fmt::format("  ({}:{}{})", f.name(), f.line_of(s.span.begin), s.where.empty() ? "" : ", " + s.where);
@@ -119,12 +123,15 @@ std::string graph_dot(const StageGraph& g, const SourceMap& sources) {
     if (!summary.empty()) label += "\\n" + escape(summary);
     if (!s.where.empty()) label += "\\n[" + escape(s.where) + "]";
     const SourceFile& f = sources.file(s.span.file);
-    out += fmt::format("  s{} [label=\"{}\", tooltip=\"{}:{}\"];\n", id, label, escape(f.name()), f.line_of(s.span.begin));
+    out +=
+        fmt::format("  s{} [label=\"{}\", tooltip=\"{}:{}\"];\n", id, label, escape(f.name()), f.line_of(s.span.begin));
   }
   for (int id : g.order)
     for (const auto& [kind, from] : g.inputs(id))
       out += fmt::format("  s{} -> s{}{};\n", from, id,
-                         kind == EdgeKind::Model ? "" : kind == EdgeKind::Data ? " [style=dashed, color=gray]" : " [style=dotted, label=\"reads\"]");
+                         kind == EdgeKind::Model  ? ""
+                         : kind == EdgeKind::Data ? " [style=dashed, color=gray]"
+                                                  : " [style=dotted, label=\"reads\"]");
   return out + "}\n";
 }
 

@@ -6,8 +6,8 @@
 #include <fmt/format.h>
 
 #include <filesystem>
-#include <set>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "lang/files.h"
@@ -24,7 +24,8 @@ constexpr const char* kStdPrefix = "<stdlib>/";
 
 class Loader {
  public:
-  Loader(SourceMap& s, const Catalog& c, Diagnostics& d, std::string confine, const std::map<std::string, std::string>* overlay)
+  Loader(SourceMap& s, const Catalog& c, Diagnostics& d, std::string confine,
+         const std::map<std::string, std::string>* overlay)
       : sources_(s), catalog_(c), diags_(d), confine_(std::move(confine)), overlay_(overlay) {}
 
   void load(FileId file, const std::string& identity) {
@@ -66,8 +67,10 @@ class Loader {
                                   "not in the standard library");
         std::string list;
         for (const auto& n : stdlib_recipes()) list += (list.empty() ? "`" : ", `") + n + "`";
-        if (auto h = did_you_mean(want, stdlib_recipes())) d.with_help(*h);
-        else d.with_help("the standard library has " + list);
+        if (auto h = did_you_mean(want, stdlib_recipes()))
+          d.with_help(*h);
+        else
+          d.with_help("the standard library has " + list);
         diags_.add(std::move(d));
         return;
       }
@@ -80,7 +83,8 @@ class Loader {
         const fs::path real = fs::weakly_canonical(target, ec), root = fs::weakly_canonical(confine_, ec);
         const fs::path rel = real.lexically_relative(root);
         if (ec || rel.empty() || *rel.begin() == ".." || rel.is_absolute()) {
-          diags_.add(Diagnostic::make("E0106", s.value.span, fmt::format("`use \"{}\"` names a file outside the submission: refused", path),
+          diags_.add(Diagnostic::make("E0106", s.value.span,
+                                      fmt::format("`use \"{}\"` names a file outside the submission: refused", path),
                                       "outside the submission")
                          .with_help("a submission's recipe may use only the files packed with it"));
           return;
@@ -94,9 +98,11 @@ class Loader {
       }
       if (!read) read = read_regular_file(target.string(), kMaxFileBytes, error);
       if (!read) {
-        diags_.add(Diagnostic::make("E0106", s.value.span, error, "not read")
-                       .with_help("a `use` path is relative to the file that contains it and names a regular recipe file; `std/...` "
-                                  "names the standard library"));
+        diags_.add(
+            Diagnostic::make("E0106", s.value.span, error, "not read")
+                .with_help(
+                    "a `use` path is relative to the file that contains it and names a regular recipe file; `std/...` "
+                    "names the standard library"));
         return;
       }
       text = std::move(*read);
@@ -116,7 +122,8 @@ class Loader {
     }
     if (loaded_.count(identity)) return;
     if (stack_.size() >= kMaxNesting) {
-      diags_.add(Diagnostic::make("E0111", s.span, fmt::format("`use`s nested more than {} files deep", kMaxNesting), "too deep")
+      diags_.add(Diagnostic::make("E0111", s.span, fmt::format("`use`s nested more than {} files deep", kMaxNesting),
+                                  "too deep")
                      .with_help("`use` the files you need from the recipe itself instead of through a chain"));
       return;
     }
@@ -150,13 +157,15 @@ class Loader {
     if (network) {
       const std::string taken = network_name_taken(s);
       if (!taken.empty()) {
-        const auto* other = prog_.networks.count(s.name) ? &prog_.networks.at(s.name)
-                            : prog_.defines.count(s.name) ? &prog_.defines.at(s.name) : nullptr;
-        auto d = Diagnostic::make("E0408", s.name_span, fmt::format("the network `{}` takes the name of {}", s.name, taken),
-                                  "name taken");
+        const auto* other = prog_.networks.count(s.name)  ? &prog_.networks.at(s.name)
+                            : prog_.defines.count(s.name) ? &prog_.defines.at(s.name)
+                                                          : nullptr;
+        auto d = Diagnostic::make("E0408", s.name_span,
+                                  fmt::format("the network `{}` takes the name of {}", s.name, taken), "name taken");
         if (other) d.with_label(other->stmt->name_span, "declared here");
-        d.with_help(taken == "a built-in architecture" ? fmt::format("`model {}` is the built-in one; call yours e.g. `my_{}`", s.name, s.name)
-                                                       : "give the network another name");
+        d.with_help(taken == "a built-in architecture"
+                        ? fmt::format("`model {}` is the built-in one; call yours e.g. `my_{}`", s.name, s.name)
+                        : "give the network another name");
         diags_.add(std::move(d));
         return;
       }
@@ -167,8 +176,9 @@ class Loader {
       return;
     }
     if (!network && catalog_.layer(s.name)) {
-      diags_.add(Diagnostic::make("E0105", s.name_span, fmt::format("`{}` is a built-in layer", s.name), "already a layer")
-                     .with_help("give your block another name"));
+      diags_.add(
+          Diagnostic::make("E0105", s.name_span, fmt::format("`{}` is a built-in layer", s.name), "already a layer")
+              .with_help("give your block another name"));
       return;
     }
     if (!network && catalog_.stage(s.name)) {
@@ -216,10 +226,10 @@ class Loader {
       return ty;
     }
     static const std::vector<std::pair<std::string, TypeKind>> names = {
-        {"epochs", TypeKind::Epochs}, {"percent", TypeKind::Percent}, {"bits", TypeKind::Bits},
-        {"channels", TypeKind::Channels}, {"outputs", TypeKind::Outputs},
-        {"int", TypeKind::Int},       {"float", TypeKind::Float},     {"bool", TypeKind::Bool},
-        {"string", TypeKind::String}, {"model", TypeKind::Model}};
+        {"epochs", TypeKind::Epochs},     {"percent", TypeKind::Percent}, {"bits", TypeKind::Bits},
+        {"channels", TypeKind::Channels}, {"outputs", TypeKind::Outputs}, {"int", TypeKind::Int},
+        {"float", TypeKind::Float},       {"bool", TypeKind::Bool},       {"string", TypeKind::String},
+        {"model", TypeKind::Model}};
     const std::string w = t.words.empty() ? "" : t.words[0];
     for (const auto& [n, k] : names)
       if (n == w) {
@@ -229,8 +239,10 @@ class Loader {
     std::vector<std::string> all;
     for (const auto& [n, k] : names) all.push_back(n);
     auto d = Diagnostic::make("E0110", t.span, fmt::format("unknown type `{}`", w), "not a type");
-    if (auto h = did_you_mean(w, all)) d.with_help(*h);
-    else d.with_help("types: epochs, percent, bits, int, float, bool, string, model, or an enum `l1|l2`");
+    if (auto h = did_you_mean(w, all))
+      d.with_help(*h);
+    else
+      d.with_help("types: epochs, percent, bits, int, float, bool, string, model, or an enum `l1|l2`");
     diags_.add(std::move(d));
     ty.kind = TypeKind::Enum;  // keeps checking going without cascading errors
     ty.values = {w};
@@ -249,8 +261,8 @@ class Loader {
 
 }  // namespace
 
-LoadedProgram load_program(SourceMap& sources, FileId main, const Catalog& catalog, Diagnostics& diags, const std::string& confine_to,
-                           const std::map<std::string, std::string>* overlay) {
+LoadedProgram load_program(SourceMap& sources, FileId main, const Catalog& catalog, Diagnostics& diags,
+                           const std::string& confine_to, const std::map<std::string, std::string>* overlay) {
   Loader l(sources, catalog, diags, confine_to, overlay);
   std::error_code ec;
   const std::string& name = sources.file(main).name();

@@ -38,7 +38,8 @@ struct LoadedProgram {
 /// `confine_to`: when not empty, a `use` outside this folder is refused (E0106) without being read.
 /// `overlay`: texts read instead of the files at these absolute paths (an editor's unsaved buffers).
 LoadedProgram load_program(SourceMap& sources, FileId main, const Catalog& catalog, Diagnostics& diags,
-                           const std::string& confine_to = "", const std::map<std::string, std::string>* overlay = nullptr);
+                           const std::string& confine_to = "",
+                           const std::map<std::string, std::string>* overlay = nullptr);
 
 /// How deep `use`s, `define` calls and `let` chains may nest (E0111): far beyond any recipe written
 /// by hand, and far below what would exhaust the stack.

@@ -17,18 +17,30 @@ Input dataset_input(const std::string& dataset) {
 
 const char* op_name(Op op) {
   switch (op) {
-    case Op::Sequential: return "sequential";
-    case Op::Conv: return "conv";
-    case Op::BatchNorm: return "bn";
-    case Op::ReLU: return "relu";
-    case Op::MaxPool: return "maxpool";
-    case Op::AvgPool: return "avgpool";
-    case Op::Dropout: return "dropout";
-    case Op::Linear: return "linear";
-    case Op::Residual: return "residual";
-    case Op::Dense: return "dense";
-    case Op::GELU: return "gelu";
-    case Op::Whiten: return "whiten";
+    case Op::Sequential:
+      return "sequential";
+    case Op::Conv:
+      return "conv";
+    case Op::BatchNorm:
+      return "bn";
+    case Op::ReLU:
+      return "relu";
+    case Op::MaxPool:
+      return "maxpool";
+    case Op::AvgPool:
+      return "avgpool";
+    case Op::Dropout:
+      return "dropout";
+    case Op::Linear:
+      return "linear";
+    case Op::Residual:
+      return "residual";
+    case Op::Dense:
+      return "dense";
+    case Op::GELU:
+      return "gelu";
+    case Op::Whiten:
+      return "whiten";
   }
   return "layer";
 }
@@ -46,18 +58,25 @@ std::string describe(const Layer& l) {
       if (l.dirac) s += " dirac";
       return s;
     }
-    case Op::Whiten: return fmt::format("whiten {}x{} {}→{}", l.kernel_h, l.kernel_w, l.in.c, l.out.c);
-    case Op::BatchNorm: return l.learn_scale ? "bn" : "bn (scale 1)";
+    case Op::Whiten:
+      return fmt::format("whiten {}x{} {}→{}", l.kernel_h, l.kernel_w, l.in.c, l.out.c);
+    case Op::BatchNorm:
+      return l.learn_scale ? "bn" : "bn (scale 1)";
     case Op::MaxPool:
     case Op::AvgPool:
       return fmt::format("{} {}x{} /{}", op_name(l.op), l.kernel_h, l.kernel_w, l.stride);
-    case Op::Dropout: return fmt::format("dropout {:g}", l.p);
-    case Op::Linear: return fmt::format("linear {}→{}{}", l.in.size(), l.out.c, l.scale != 1 ? fmt::format(" ×{:.4g}", l.scale) : "");
+    case Op::Dropout:
+      return fmt::format("dropout {:g}", l.p);
+    case Op::Linear:
+      return fmt::format("linear {}→{}{}", l.in.size(), l.out.c, l.scale != 1 ? fmt::format(" ×{:.4g}", l.scale) : "");
     case Op::Residual:
       return l.children.size() == 2 && l.children[1].children.empty() ? "residual (identity)" : "residual (projection)";
-    case Op::Dense: return fmt::format("dense ×{}", l.children.size());
-    case Op::Sequential: return l.block.empty() ? "sequential" : l.block;
-    default: return op_name(l.op);
+    case Op::Dense:
+      return fmt::format("dense ×{}", l.children.size());
+    case Op::Sequential:
+      return l.block.empty() ? "sequential" : l.block;
+    default:
+      return op_name(l.op);
   }
 }
 
@@ -65,18 +84,28 @@ void canonical(const Layer& l, std::string& out) {
   out += l.name + "=" + op_name(l.op);
   switch (l.op) {
     case Op::Conv:
-      out += fmt::format("({},{},{}x{},s{},p{},g{},b{})", l.in.c, l.out.c, l.kernel_h, l.kernel_w, l.stride, l.padding, l.groups,
-                         l.bias ? 1 : 0);
+      out += fmt::format("({},{},{}x{},s{},p{},g{},b{})", l.in.c, l.out.c, l.kernel_h, l.kernel_w, l.stride, l.padding,
+                         l.groups, l.bias ? 1 : 0);
       break;
     case Op::MaxPool:
-    case Op::AvgPool: out += fmt::format("({}x{},s{},p{})", l.kernel_h, l.kernel_w, l.stride, l.padding); break;
-    case Op::Dropout: out += fmt::format("({:.17g})", l.p); break;
-    case Op::Linear: out += fmt::format("({},{},b{})", l.in.size(), l.out.c, l.bias ? 1 : 0); break;
-    case Op::BatchNorm: out += fmt::format("({})", l.in.c); break;
-    case Op::Whiten:
-      out += fmt::format("({},{},{}x{},eps{:.17g},e{},n{})", l.in.c, l.out.c, l.kernel_h, l.kernel_w, l.eps, l.bias_epochs, l.images);
+    case Op::AvgPool:
+      out += fmt::format("({}x{},s{},p{})", l.kernel_h, l.kernel_w, l.stride, l.padding);
       break;
-    default: break;
+    case Op::Dropout:
+      out += fmt::format("({:.17g})", l.p);
+      break;
+    case Op::Linear:
+      out += fmt::format("({},{},b{})", l.in.size(), l.out.c, l.bias ? 1 : 0);
+      break;
+    case Op::BatchNorm:
+      out += fmt::format("({})", l.in.c);
+      break;
+    case Op::Whiten:
+      out += fmt::format("({},{},{}x{},eps{:.17g},e{},n{})", l.in.c, l.out.c, l.kernel_h, l.kernel_w, l.eps,
+                         l.bias_epochs, l.images);
+      break;
+    default:
+      break;
   }
   // Options added after networks were first keyed: written only away from their defaults, so a
   // network that does not use them keeps its cache key.
@@ -126,11 +155,14 @@ std::string layer_table(const Network& n) {
     path_w = std::max(path_w, r.path.size() + 2 * static_cast<std::size_t>(r.depth));
     layer_w = std::max(layer_w, r.layer.size());
   }
-  std::string out = fmt::format("network {}{}: input {}\n", n.name, n.args.empty() ? "" : "(" + n.args + ")", n.input.text());
-  out += fmt::format("  {:<{}}  {:<{}}  {:>12}  {:>12}  {:>14}\n", "module", path_w, "layer", layer_w, "output", "params", "MACs");
+  std::string out =
+      fmt::format("network {}{}: input {}\n", n.name, n.args.empty() ? "" : "(" + n.args + ")", n.input.text());
+  out += fmt::format("  {:<{}}  {:<{}}  {:>12}  {:>12}  {:>14}\n", "module", path_w, "layer", layer_w, "output",
+                     "params", "MACs");
   for (const TableRow& r : rs)
-    out += fmt::format("  {:<{}}  {:<{}}  {:>12}  {:>12}  {:>14}\n", std::string(2 * static_cast<std::size_t>(r.depth), ' ') + r.path,
-                       path_w, r.layer, layer_w, r.out.text(), count(r.params), count(r.macs));
+    out += fmt::format("  {:<{}}  {:<{}}  {:>12}  {:>12}  {:>14}\n",
+                       std::string(2 * static_cast<std::size_t>(r.depth), ' ') + r.path, path_w, r.layer, layer_w,
+                       r.out.text(), count(r.params), count(r.macs));
   out += fmt::format("  {:<{}}  {:<{}}  {:>12}  {:>12}  {:>14}\n", "total", path_w, "", layer_w, n.root.out.text(),
                      count(n.root.params), count(n.root.macs));
   return out;
@@ -139,9 +171,11 @@ std::string layer_table(const Network& n) {
 std::string layer_table_json(const Network& n) {
   nlohmann::json layers = nlohmann::json::array();
   for (const TableRow& r : table_rows(n))
-    layers.push_back({{"module", r.path}, {"layer", r.layer}, {"output", r.out.text()}, {"params", r.params}, {"macs", r.macs}});
-  const nlohmann::json j = {{"network", n.name}, {"args", n.args},          {"input", n.input.text()}, {"classes", n.classes},
-                            {"layers", layers},  {"params", n.root.params}, {"macs", n.root.macs}};
+    layers.push_back(
+        {{"module", r.path}, {"layer", r.layer}, {"output", r.out.text()}, {"params", r.params}, {"macs", r.macs}});
+  const nlohmann::json j = {{"network", n.name},    {"args", n.args},   {"input", n.input.text()},
+                            {"classes", n.classes}, {"layers", layers}, {"params", n.root.params},
+                            {"macs", n.root.macs}};
   return j.dump(2) + "\n";
 }
 

@@ -35,16 +35,16 @@ const char* op_name(Op op);
 
 struct Layer {
   Op op = Op::Sequential;
-  std::string name;  ///< the module's name in its parent: its index, or its `as` name
+  std::string name;    ///< the module's name in its parent: its index, or its `as` name
   bool named = false;  ///< written with `as`
   std::string block;   ///< Sequential: the `define`d block it expands, if any
-  Span span;         ///< where it is written
+  Span span;           ///< where it is written
   Shape in, out;
   // Conv and pools.
   int kernel_h = 0, kernel_w = 0, stride = 1, padding = 0, groups = 1;
-  bool bias = false;  ///< Conv, Linear, Whiten (always)
-  double p = 0;       ///< Dropout: the probability in [0, 1)
-  bool dirac = false;  ///< Conv: `init: dirac`, the first min(C_in, C) filters the identity
+  bool bias = false;                  ///< Conv, Linear, Whiten (always)
+  double p = 0;                       ///< Dropout: the probability in [0, 1)
+  bool dirac = false;                 ///< Conv: `init: dirac`, the first min(C_in, C) filters the identity
   double momentum = 0.1, eps = 1e-5;  ///< BatchNorm: PyTorch's running-statistics momentum and epsilon; Whiten: eps
   bool learn_scale = true;            ///< BatchNorm: false, the scale fixed at 1 (airbench)
   double scale = 1;                   ///< Linear: its outputs multiplied by this (airbench's 1/9)
@@ -62,11 +62,11 @@ struct Layer {
 inline constexpr double kMaxNetworkParams = 5e8, kMaxNetworkMacs = 5e10, kMaxNetworkActivations = 2.5e8;
 
 struct Network {
-  std::string name;     ///< as declared
-  std::string args;     ///< the parameters it was built with: "growth: 8"
+  std::string name;  ///< as declared
+  std::string args;  ///< the parameters it was built with: "growth: 8"
   Shape input;
   int classes = 0;
-  Layer root;           ///< a Sequential: the top-level layers, named 0, 1, ...
+  Layer root;  ///< a Sequential: the top-level layers, named 0, 1, ...
   /// Every layer and its modules, for the cache key: a change to any shape, option or name changes it.
   std::string canonical() const;
 };

@@ -46,7 +46,9 @@ struct control : pg::normal<Rule> {
 
 inline ParseState* pick(ParseState& s, ParseState*) { return &s; }
 template <typename T>
-ParseState* pick(T&, ParseState* p) { return p; }
+ParseState* pick(T&, ParseState* p) {
+  return p;
+}
 template <typename... S>
 ParseState& state_of(S&... s) {
   ParseState* p = nullptr;
@@ -79,8 +81,10 @@ std::optional<std::uint32_t> unclosed_opener(std::string_view text, std::uint32_
   for (std::uint32_t i = 0; i < at && i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"' || c == '\n') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"' || c == '\n')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '#') {
@@ -102,10 +106,12 @@ void record(ParseState& ps, const SyntaxError& e) {
   ps.error_at = e.at;
   if (++ps.errors > kMaxSyntaxErrors) {
     if (ps.errors == kMaxSyntaxErrors + 1)
-      ps.diags.add(Diagnostic::make("E0001", Span{ps.file, std::min<std::uint32_t>(at, static_cast<std::uint32_t>(text.size())),
-                                                   std::min<std::uint32_t>(at, static_cast<std::uint32_t>(text.size()))},
-                                    fmt::format("more than {} syntax errors: whittle stops reporting them here", kMaxSyntaxErrors),
-                                    "stopped here")
+      ps.diags.add(Diagnostic::make(
+                       "E0001",
+                       Span{ps.file, std::min<std::uint32_t>(at, static_cast<std::uint32_t>(text.size())),
+                            std::min<std::uint32_t>(at, static_cast<std::uint32_t>(text.size()))},
+                       fmt::format("more than {} syntax errors: whittle stops reporting them here", kMaxSyntaxErrors),
+                       "stopped here")
                        .with_help("fix the errors above first: many of the rest follow from them"));
     return;
   }
@@ -175,7 +181,8 @@ struct recover {
       ps.diags.add(Diagnostic::make("E0001", Span{ps.file, at, at + std::max<std::uint32_t>(len, 1)},
                                     fmt::format("expected a statement, found {}", found), "not a statement")
                        .with_help("a statement starts with a stage name (`train`, `prune`, ...) or one of "
-                                  "`recipe`, `let`, `use`, `seed`, `from`, `repeat`, `sweep`, `search`, `choose`, `define`, `network`"));
+                                  "`recipe`, `let`, `use`, `seed`, `from`, `repeat`, `sweep`, `search`, `choose`, "
+                                  "`define`, `network`"));
       ps.error_at = p + 1;
     }
     ps.error_recorded = false;
@@ -195,10 +202,12 @@ struct recover {
         if (c != '\n') continue;
         in_string = false;  // a string never crosses a line: handle the newline below
       }
-      if (c == '"') in_string = true;
+      if (c == '"')
+        in_string = true;
       else if (c == '#') {
         while (p + n + 1 < end && p[n + 1] != '\n') ++n;
-      } else if (c == '{') ++braces;
+      } else if (c == '{')
+        ++braces;
       else if (c == '}') {
         if (braces == 0 && n > 0 && past_error) break;
         if (braces > 0) --braces;
@@ -222,14 +231,18 @@ std::optional<std::uint32_t> too_deep(std::string_view text) {
   for (std::uint32_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"' || c == '\n') in_string = false;
-    } else if (c == '"') in_string = true;
+      if (c == '\\')
+        ++i;
+      else if (c == '"' || c == '\n')
+        in_string = false;
+    } else if (c == '"')
+      in_string = true;
     else if (c == '#') {
       while (i + 1 < text.size() && text[i + 1] != '\n') ++i;
     } else if (c == '(' || c == '[' || c == '{') {
       if (++depth > kMaxNesting) return i;
-    } else if ((c == ')' || c == ']' || c == '}') && depth > 0) --depth;
+    } else if ((c == ')' || c == ']' || c == '}') && depth > 0)
+      --depth;
   }
   return std::nullopt;
 }
@@ -245,15 +258,13 @@ template <typename Rule>
 using selector = pg::parse_tree::selector<
     Rule,
     pg::parse_tree::store_content::on<
-        recipe_stmt, let_stmt, use_stmt, seed_stmt, from_stmt, repeat_stmt, sweep_stmt, define_stmt, network_stmt, chain,
-        search_stmt, search_objective, search_metric, search_op, search_bar, search_arg, choose_stmt, choose_var,
-        choose_values, choose_monotone,
-        network_name, network_params, layer_block, call_args, arith_parens, add_op, mul_op,
-        recipe_name, let_name, let_value, use_path, seed_value, from_ref, repeat_count, sweep_var, sweep_values,
+        recipe_stmt, let_stmt, use_stmt, seed_stmt, from_stmt, repeat_stmt, sweep_stmt, define_stmt, network_stmt,
+        chain, search_stmt, search_objective, search_metric, search_op, search_bar, search_arg, choose_stmt, choose_var,
+        choose_values, choose_monotone, network_name, network_params, layer_block, call_args, arith_parens, add_op,
+        mul_op, recipe_name, let_name, let_value, use_path, seed_value, from_ref, repeat_count, sweep_var, sweep_values,
         define_name, param, param_name, type_spec, type_word, param_default, block, stage, next_stage, stage_name,
         block_args, as_name, named_arg, block_arg, arg_name, arg_value, value, range_to, range_step, string_lit,
-        string_body, boolean, kw_true, ref, ref_name, list, call_or_word, word_name, paren_args, numeric, number,
-        unit>,
+        string_body, boolean, kw_true, ref, ref_name, list, call_or_word, word_name, paren_args, numeric, number, unit>,
     pg::parse_tree::fold_one::on<arith_sum, arith_product, arith_term>>;
 }  // namespace whittle::lang::grammar
 
@@ -269,10 +280,11 @@ std::optional<ast::Value> parse_value(const SourceMap& sources, FileId file, Dia
   pg::memory_input<pg::tracking_mode::lazy> in(text.data(), text.size(), src.name());
   ParseState state{src, file, diags, text.data()};
   try {
-    auto root = pg::parse_tree::parse<grammar::value_only, ParseNode, grammar::selector, pg::nothing, control>(in, state);
+    auto root =
+        pg::parse_tree::parse<grammar::value_only, ParseNode, grammar::selector, pg::nothing, control>(in, state);
     if (!root || root->children.empty()) {
-      diags.add(Diagnostic::make("E0003", Span{file, 0, static_cast<std::uint32_t>(text.size())},
-                                 "expected a value", "not a value"));
+      diags.add(Diagnostic::make("E0003", Span{file, 0, static_cast<std::uint32_t>(text.size())}, "expected a value",
+                                 "not a value"));
       return std::nullopt;
     }
     return build_value(*root->children.front(), file, text.data());
@@ -287,8 +299,7 @@ ast::Recipe parse(const SourceMap& sources, FileId file, Diagnostics& diags) {
   const std::string& text = src.text();
   if (auto at = too_deep(text)) {
     diags.add(Diagnostic::make("E0001", Span{file, *at, *at + 1},
-                               fmt::format("brackets nest more than {} levels deep here", kMaxNesting),
-                               "too deep")
+                               fmt::format("brackets nest more than {} levels deep here", kMaxNesting), "too deep")
                   .with_help("split the value into `let` definitions"));
     return ast::Recipe{file, {}, scan_comments(text, file)};
   }

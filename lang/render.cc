@@ -32,8 +32,10 @@ std::string printable(std::string s) {
   out.reserve(s.size());
   for (char c : s) {
     const auto u = static_cast<unsigned char>(c);
-    if ((u < 0x20 && c != '\n' && c != '\t') || u == 0x7f) out += "\xEF\xBF\xBD";
-    else out += c;
+    if ((u < 0x20 && c != '\n' && c != '\t') || u == 0x7f)
+      out += "\xEF\xBF\xBD";
+    else
+      out += c;
   }
   return out;
 }
@@ -72,7 +74,8 @@ Mark mark_for(const SourceFile& f, const Label& l, bool primary) {
   const std::uint32_t line_end = line_begin + static_cast<std::uint32_t>(line.size());
   const std::uint32_t end = std::min(std::max(l.span.end, l.span.begin), line_end);
   std::uint32_t width = 0;
-  if (end > l.span.begin) width = count_code_points(std::string_view(f.text()).substr(l.span.begin, end - l.span.begin));
+  if (end > l.span.begin)
+    width = count_code_points(std::string_view(f.text()).substr(l.span.begin, end - l.span.begin));
   return {a.line, a.column, std::max<std::uint32_t>(width, 1), primary, l.text};
 }
 
@@ -132,7 +135,10 @@ std::string render_full(const Diagnostic& d, const SourceMap& sources) {
     Span where = first;
     if (i != 0) {
       for (const Label& l : d.labels)
-        if (l.span.file == id) { where = l.span; break; }
+        if (l.span.file == id) {
+          where = l.span;
+          break;
+        }
     }
     out += fmt::format("{}{} {}\n", pad, i == 0 ? "-->" : ":::", location(sources, where));
     out += pad + " |\n";
@@ -186,7 +192,8 @@ std::string render_json(const std::vector<Diagnostic>& ds, const SourceMap& sour
     j["labels"] = std::move(labels);
     arr.push_back(std::move(j));
   }
-  return arr.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";  // bytes that are not UTF-8 shown as U+FFFD
+  return arr.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+         "\n";  // bytes that are not UTF-8 shown as U+FFFD
 }
 
 }  // namespace whittle::lang

@@ -29,24 +29,27 @@ void run(Context& ctx) {
     warned.push_back(root->value.span);
     std::error_code ec;
     const bool folder = fs::is_directory(dir, ec);
-    ctx.out.add(Diagnostic::make("W0008", root->value.span,
-                                 folder ? fmt::format("`{}` holds no {}: it has no `{}`", dir, layout->label, missing)
-                                        : fmt::format("`{}` is not a folder, so it holds no {}", dir, layout->label),
-                                 fmt::format("no {} here", layout->label))
-                    .with_note("`plan` and `run` stop at this line (R0002); a relative `root:` is read from the current folder")
-                    .with_help(fmt::format("point `root:` at the folder with the set's files (`{}`, as its archive unpacks), or leave "
-                                           "`root:` out and set WHITTLE_DATA",
-                                           layout->folder)));
+    ctx.out.add(
+        Diagnostic::make("W0008", root->value.span,
+                         folder ? fmt::format("`{}` holds no {}: it has no `{}`", dir, layout->label, missing)
+                                : fmt::format("`{}` is not a folder, so it holds no {}", dir, layout->label),
+                         fmt::format("no {} here", layout->label))
+            .with_note("`plan` and `run` stop at this line (R0002); a relative `root:` is read from the current folder")
+            .with_help(
+                fmt::format("point `root:` at the folder with the set's files (`{}`, as its archive unpacks), or leave "
+                            "`root:` out and set WHITTLE_DATA",
+                            layout->folder)));
   }
 }
 
 }  // namespace
 
-extern const Rule data_not_at_root{
-    "W0008", "data_not_at_root",
-    "A `data` line whose `root:` folder holds no copy of its data set (the files its archive unpacks to). `plan` and `run` would "
-    "stop at that line; lint says so before anything runs. Point `root:` at the folder with the files, or leave it out and set "
-    "WHITTLE_DATA.",
-    run};
+extern const Rule data_not_at_root{"W0008", "data_not_at_root",
+                                   "A `data` line whose `root:` folder holds no copy of its data set (the files its "
+                                   "archive unpacks to). `plan` and `run` would "
+                                   "stop at that line; lint says so before anything runs. Point `root:` at the folder "
+                                   "with the files, or leave it out and set "
+                                   "WHITTLE_DATA.",
+                                   run};
 
 }  // namespace whittle::lang::lint

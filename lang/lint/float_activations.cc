@@ -10,7 +10,8 @@
 namespace whittle::lang::lint {
 
 std::string float_activations_help() {
-  return "quantize the activations too, e.g. `activations: 8 bits`: the ops term then counts max(weight, activation) bits";
+  return "quantize the activations too, e.g. `activations: 8 bits`: the ops term then counts max(weight, activation) "
+         "bits";
 }
 
 namespace {
@@ -30,7 +31,8 @@ void run(Context& ctx) {
   std::vector<bool> converted(ctx.recipe.stages.size(), false);
   for (const StageInstance& s : ctx.recipe.stages)
     if (s.kind == "convert")
-      for (int m = s.model_in; m >= 0; m = ctx.recipe.stages[static_cast<std::size_t>(m)].model_in) converted[static_cast<std::size_t>(m)] = true;
+      for (int m = s.model_in; m >= 0; m = ctx.recipe.stages[static_cast<std::size_t>(m)].model_in)
+        converted[static_cast<std::size_t>(m)] = true;
   std::vector<Span> noted;  // one note per line as written
   for (const StageInstance& s : ctx.recipe.stages) {
     if (converted[static_cast<std::size_t>(s.id)]) continue;
@@ -42,14 +44,16 @@ void run(Context& ctx) {
     for (const Span& n : noted) seen = seen || n == s.name_span;
     if (seen) continue;
     noted.push_back(s.name_span);
-    ctx.out.add(Diagnostic::make("N0002", s.name_span,
-                                 fmt::format("this quantize leaves the activations at 32 bits: {} counts every multiply-accumulate at "
-                                             "max(weight bits, activation bits), so the ops term stays at 32 bits and weights at {} shrink "
-                                             "only the parameter term",
-                                             preset, bits->canonical()),
-                                 "activations left in float")
-                    .with_note("`whittle plan` shows how much of the score the ops term is here")
-                    .with_help(float_activations_help()));
+    ctx.out.add(
+        Diagnostic::make(
+            "N0002", s.name_span,
+            fmt::format("this quantize leaves the activations at 32 bits: {} counts every multiply-accumulate at "
+                        "max(weight bits, activation bits), so the ops term stays at 32 bits and weights at {} shrink "
+                        "only the parameter term",
+                        preset, bits->canonical()),
+            "activations left in float")
+            .with_note("`whittle plan` shows how much of the score the ops term is here")
+            .with_help(float_activations_help()));
   }
 }
 
@@ -57,8 +61,10 @@ void run(Context& ctx) {
 
 extern const Rule float_activations{
     "N0002", "float_activations",
-    "Notes a `quantize` that narrows the weights and leaves the activations at 32 bits, in a recipe scored with course2025 or "
-    "course2024: those count each multiply-accumulate at max(weight bits, activation bits), so the ops term (most of the score "
+    "Notes a `quantize` that narrows the weights and leaves the activations at 32 bits, in a recipe scored with "
+    "course2025 or "
+    "course2024: those count each multiply-accumulate at max(weight bits, activation bits), so the ops term (most of "
+    "the score "
     "on CIFAR networks) does not move. `activations: 8 bits` quantizes the activations too.",
     run};
 

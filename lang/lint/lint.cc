@@ -15,8 +15,8 @@ extern const Rule data_not_at_root;
 extern const Rule float_activations;
 
 const std::vector<Rule>& rules() {
-  static const std::vector<Rule> all = {milestone_past_end, prune_without_retrain, sparsity, unused_name, no_evaluate, selects_on_test,
-                                        data_not_at_root, float_activations};
+  static const std::vector<Rule> all = {milestone_past_end, prune_without_retrain, sparsity,         unused_name,
+                                        no_evaluate,        selects_on_test,       data_not_at_root, float_activations};
   return all;
 }
 

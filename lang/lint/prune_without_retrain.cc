@@ -41,16 +41,17 @@ void run(Context& ctx) {
     if (s.kind != "prune") continue;
     const int use = first_use[static_cast<std::size_t>(s.id)];
     if (use == kNone) continue;
-    Diagnostic d = use == kEnd
-                       ? Diagnostic::make("W0002", s.name_span, "the model pruned here is never retrained", "pruned here")
-                       : Diagnostic::make("W0002", s.name_span,
-                                          fmt::format("the model pruned here reaches `{}` without retraining",
-                                                      st[static_cast<std::size_t>(use)].written),
-                                          "pruned here");
+    Diagnostic d =
+        use == kEnd ? Diagnostic::make("W0002", s.name_span, "the model pruned here is never retrained", "pruned here")
+                    : Diagnostic::make("W0002", s.name_span,
+                                       fmt::format("the model pruned here reaches `{}` without retraining",
+                                                   st[static_cast<std::size_t>(use)].written),
+                                       "pruned here");
     if (use >= 0) d.with_label(st[static_cast<std::size_t>(use)].name_span, "used here before any retraining");
     if (!s.call_sites.empty()) d.with_label(s.call_sites.front(), "in this use");
-    d.with_help("add `retrain N epochs rewind: lr` after the prune; for a deliberate no-retrain sweep, add "
-                "`# whittle: allow(prune_without_retrain)`");
+    d.with_help(
+        "add `retrain N epochs rewind: lr` after the prune; for a deliberate no-retrain sweep, add "
+        "`# whittle: allow(prune_without_retrain)`");
     ctx.out.add(std::move(d));
   }
 }

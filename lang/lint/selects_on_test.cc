@@ -31,8 +31,10 @@ void run(Context& ctx) {
     warned.push_back(s.name_span);
     const Val* split = s.value("split");
     const bool asked = split && split->str == "test";
-    Diagnostic d = Diagnostic::make("W0007", s.name_span, "this scan picks per-layer sparsities by their accuracy on the test set",
-                                    asked ? "measured on the test split (`split: test`)" : "measured on the test split: `data` holds no validation split out");
+    Diagnostic d =
+        Diagnostic::make("W0007", s.name_span, "this scan picks per-layer sparsities by their accuracy on the test set",
+                         asked ? "measured on the test split (`split: test`)"
+                               : "measured on the test split: `data` holds no validation split out");
     for (const StageInstance& p : st) {
       const Val* guide = p.kind == "prune" ? p.value("guide") : nullptr;
       if (guide && guide->kind == Val::Kind::Result && guide->ref == s.id) {
@@ -41,8 +43,11 @@ void run(Context& ctx) {
       }
     }
     d.with_note("a figure measured on data that chose part of the model overstates its accuracy");
-    if (asked) d.with_help("measure on a validation split: `split: validation`, with `validation: 10%` in `data`");
-    else d.with_help("hold out a validation split in `data`, e.g. `data cifar10 validation: 10%`: the scan then measures on it");
+    if (asked)
+      d.with_help("measure on a validation split: `split: validation`, with `validation: 10%` in `data`");
+    else
+      d.with_help(
+          "hold out a validation split in `data`, e.g. `data cifar10 validation: 10%`: the scan then measures on it");
     ctx.out.add(std::move(d));
   }
 }

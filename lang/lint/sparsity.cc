@@ -40,9 +40,12 @@ void run(Context& ctx) {
     const Val* of = s.value("of");
     const bool all = of && of->str == "all";
     of_all[s.name_span] = all;
-    if (structure && structure->str == "structured") filters[i] *= keep;
-    else if (all) density_all[i] *= keep;
-    else density[i] *= keep;
+    if (structure && structure->str == "structured")
+      filters[i] *= keep;
+    else if (all)
+      density_all[i] *= keep;
+    else
+      density[i] *= keep;
     // The branches of a sweep or a search give one figure each: the same figure twice is said once.
     const bool branch = s.where.find("sweep ") != std::string::npos || s.where.find("search ") != std::string::npos;
     branched[s.name_span] = branched[s.name_span] || branch;
@@ -62,14 +65,19 @@ void run(Context& ctx) {
         k = values.size() - 3;
       }
       list += k ? ", " : "";
-      if (!structured) list += percent1(values[k].first);
-      else if (values[k].first > 0) list += fmt::format("{} of filters, {} of weights", percent1(values[k].second), percent1(values[k].first));
-      else list += fmt::format("{} of filters", percent1(values[k].second));
+      if (!structured)
+        list += percent1(values[k].first);
+      else if (values[k].first > 0)
+        list += fmt::format("{} of filters, {} of weights", percent1(values[k].second), percent1(values[k].first));
+      else
+        list += fmt::format("{} of filters", percent1(values[k].second));
     }
-    const char* what = structured        ? "cumulative pruning"
-                       : of_all.at(span) ? "cumulative sparsity of all parameters (`of: all`; `whittle plan` shows the prunable weights')"
-                                         : "cumulative sparsity of the prunable weights";
-    const std::string msg = values.size() == 1 ? fmt::format("{} after this prune: {}", what, list)
+    const char* what =
+        structured ? "cumulative pruning"
+        : of_all.at(span)
+            ? "cumulative sparsity of all parameters (`of: all`; `whittle plan` shows the prunable weights')"
+            : "cumulative sparsity of the prunable weights";
+    const std::string msg = values.size() == 1  ? fmt::format("{} after this prune: {}", what, list)
                             : branched.at(span) ? fmt::format("{} after this prune, in its branches: {}", what, list)
                                                 : fmt::format("{} after each pass of this prune: {}", what, list);
     Diagnostic note = Diagnostic::make("N0001", span, msg, "sparsity");
@@ -77,11 +85,12 @@ void run(Context& ctx) {
     ctx.out.add(std::move(note));
     const double w = worst[span];
     if (w >= 0.99) {
-      ctx.out.add(Diagnostic::make("W0003", span,
-                                   fmt::format("cumulative sparsity reaches {} here: only {} of the prunable weights are left",
-                                               percent1(w), percent1(1 - w)),
-                                   "extreme sparsity")
-                      .with_help("accuracy usually collapses past 99%; prune less per round, or run fewer rounds"));
+      ctx.out.add(
+          Diagnostic::make("W0003", span,
+                           fmt::format("cumulative sparsity reaches {} here: only {} of the prunable weights are left",
+                                       percent1(w), percent1(1 - w)),
+                           "extreme sparsity")
+              .with_help("accuracy usually collapses past 99%; prune less per round, or run fewer rounds"));
     }
   }
 }

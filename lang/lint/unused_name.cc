@@ -18,16 +18,18 @@ void run(Context& ctx) {
       case NameInfo::Kind::As:
         break;  // a label too: the report names the model by it, and `submit --model NAME` picks it
       case NameInfo::Kind::SweepVar:
-        ctx.out.add(Diagnostic::make("W0004", n.span,
-                                     fmt::format("the sweep variable `{}` is never used, so every branch is the same", n.name),
-                                     "unused")
-                        .with_help(fmt::format("use `${}` inside the sweep", n.name)));
+        ctx.out.add(
+            Diagnostic::make("W0004", n.span,
+                             fmt::format("the sweep variable `{}` is never used, so every branch is the same", n.name),
+                             "unused")
+                .with_help(fmt::format("use `${}` inside the sweep", n.name)));
         break;
       case NameInfo::Kind::Choose:
-        ctx.out.add(Diagnostic::make("W0004", n.span,
-                                     fmt::format("the choice `{}` is never used, so its candidates are all the same", n.name),
-                                     "unused")
-                        .with_help(fmt::format("use `${}` in the search's body, or remove the `choose`", n.name)));
+        ctx.out.add(
+            Diagnostic::make("W0004", n.span,
+                             fmt::format("the choice `{}` is never used, so its candidates are all the same", n.name),
+                             "unused")
+                .with_help(fmt::format("use `${}` in the search's body, or remove the `choose`", n.name)));
         break;
     }
   }

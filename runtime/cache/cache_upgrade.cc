@@ -3,10 +3,10 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <stdio.h>
 #include <sys/file.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -15,9 +15,9 @@
 #include <filesystem>
 
 #include "lang/files.h"
+#include "runtime/cache/store.h"
 #include "runtime/system/atomic_file.h"
 #include "runtime/system/sha256.h"
-#include "runtime/cache/store.h"
 
 namespace whittle::runtime {
 namespace fs = std::filesystem;
@@ -31,7 +31,9 @@ bool is_legacy(const std::string& name) {
 }
 
 /// epoch-3.optim.pt → epoch-3.optim.safetensors; model.pt → model.safetensors.
-std::string upgraded_name(const std::string& name) { return name.substr(0, name.size() - kLegacy.size()) + ".safetensors"; }
+std::string upgraded_name(const std::string& name) {
+  return name.substr(0, name.size() - kLegacy.size()) + ".safetensors";
+}
 
 /// A hard link where the file system allows one, else a copy.
 void link_or_copy(const fs::path& from, const fs::path& to) {
@@ -61,8 +63,10 @@ bool upgrade_entry(const fs::path& root, const fs::path& dir, Manifest m, const 
   if (std::none_of(m.files.begin(), m.files.end(), [](const EntryFile& f) { return is_legacy(f.name); })) return false;
   const fs::path tmp = fresh(root, m.key);
   for (const auto& f : m.files) {
-    if (is_legacy(f.name)) convert((dir / f.name).string(), (tmp / upgraded_name(f.name)).string());
-    else link_or_copy(dir / f.name, tmp / f.name);
+    if (is_legacy(f.name))
+      convert((dir / f.name).string(), (tmp / upgraded_name(f.name)).string());
+    else
+      link_or_copy(dir / f.name, tmp / f.name);
   }
   m.files = folder_files(tmp.string());
   write_manifest((tmp / "manifest.yaml").string(), m);
@@ -120,7 +124,8 @@ UpgradeOutcome upgrade_cache(const std::string& root_text, const ConvertFile& co
     return out;
   }
   if (line != fmt::format("whittle-cache {}", kUpgradableCacheFormat))
-    throw StoreError(fmt::format("`{}` is a cache of format `{}`; this whittle upgrades only `whittle-cache {}`", root_text, line, kUpgradableCacheFormat));
+    throw StoreError(fmt::format("`{}` is a cache of format `{}`; this whittle upgrades only `whittle-cache {}`",
+                                 root_text, line, kUpgradableCacheFormat));
   // No run may use the cache while its files change (runs take this lock shared).
   const fs::path lock = root / "locks" / "cache.lock";
   const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0664);
@@ -129,7 +134,8 @@ UpgradeOutcome upgrade_cache(const std::string& root_text, const ConvertFile& co
     int fd;
     ~Close() { ::close(fd); }
   } closer{fd};
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) throw StoreError(fmt::format("a run is using the cache `{}`; upgrade it when that run has ended", root_text));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0)
+    throw StoreError(fmt::format("a run is using the cache `{}`; upgrade it when that run has ended", root_text));
   fs::create_directories(root / "tmp");
   fs::create_directories(root / "corrupt");
   std::error_code ec;
@@ -141,14 +147,16 @@ UpgradeOutcome upgrade_cache(const std::string& root_text, const ConvertFile& co
       auto m = read_manifest((e.path() / "manifest.yaml").string());
       std::string why;
       if (!m || !verify_entry_dir(e.path().string(), key, why)) {
-        out.quarantined.push_back(fmt::format("{}: {}", m ? m->label : key.substr(0, 16), m ? why : "it has no readable manifest"));
+        out.quarantined.push_back(
+            fmt::format("{}: {}", m ? m->label : key.substr(0, 16), m ? why : "it has no readable manifest"));
         move_to_corrupt(root.string(), e.path().string());
         continue;
       }
       try {
         out.converted += upgrade_entry(root, e.path(), *m, convert);
       } catch (const WriteError& w) {
-        throw StoreError(fmt::format("{}; nothing was lost: run `whittle cache upgrade` again when there is room", w.what()));
+        throw StoreError(
+            fmt::format("{}; nothing was lost: run `whittle cache upgrade` again when there is room", w.what()));
       } catch (const StoreError&) {
         throw;
       } catch (const std::exception& x) {
@@ -163,11 +171,13 @@ UpgradeOutcome upgrade_cache(const std::string& root_text, const ConvertFile& co
     try {
       out.partial += upgrade_partial(root, e.path(), convert);
     } catch (const WriteError& w) {
-      throw StoreError(fmt::format("{}; nothing was lost: run `whittle cache upgrade` again when there is room", w.what()));
+      throw StoreError(
+          fmt::format("{}; nothing was lost: run `whittle cache upgrade` again when there is room", w.what()));
     } catch (const StoreError&) {
       throw;
     } catch (const std::exception& x) {  // the stage starts again from its first epoch, as after any damage
-      out.quarantined.push_back(fmt::format("the epoch checkpoints of {}: {}", e.path().filename().string().substr(0, 16), x.what()));
+      out.quarantined.push_back(
+          fmt::format("the epoch checkpoints of {}: {}", e.path().filename().string().substr(0, 16), x.what()));
       remove_tree((root / "tmp" / ("upgrade-partial-" + e.path().filename().string())).string());
       move_to_corrupt(root.string(), e.path().string());
     }

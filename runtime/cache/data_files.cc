@@ -1,8 +1,8 @@
 // Locating data sets and fingerprinting them.
 #include "runtime/cache/data_files.h"
 
-#include <fmt/format.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -26,7 +26,8 @@ namespace {
 
 std::vector<std::string> candidate_roots(const std::string& dataset, const std::string& root) {
   const std::string sub = lang::data_layout(dataset)->folder;
-  if (!root.empty()) return {root, (fs::path(root) / sub).string()};  // the folder, or the one its archive unpacked into
+  if (!root.empty())
+    return {root, (fs::path(root) / sub).string()};  // the folder, or the one its archive unpacked into
   std::vector<std::string> out;
   const char* env = std::getenv("WHITTLE_DATA");
   if (env && *env) {
@@ -39,7 +40,8 @@ std::vector<std::string> candidate_roots(const std::string& dataset, const std::
 
 }  // namespace
 
-std::optional<DataFiles> locate_data(const lang::StageInstance& s, std::string& error, const std::string& elsewhere, bool use_root) {
+std::optional<DataFiles> locate_data(const lang::StageInstance& s, std::string& error, const std::string& elsewhere,
+                                     bool use_root) {
   DataFiles d;
   d.dataset = s.value("dataset") ? s.value("dataset")->str : "";
   const std::string root = use_root && s.value("root") ? s.value("root")->str : "";
@@ -62,11 +64,15 @@ std::optional<DataFiles> locate_data(const lang::StageInstance& s, std::string& 
     looked += fmt::format("{}`{}` (no `{}`)", looked.empty() ? "" : ", ", r, missing);
   }
   if (d.dataset == "cifar10")
-    error = roots.empty() ? "no folder given for CIFAR-10: write `data cifar10 root: \"/path/to/cifar-10-batches-bin\"` or set WHITTLE_DATA"
+    error = roots.empty() ? "no folder given for CIFAR-10: write `data cifar10 root: "
+                            "\"/path/to/cifar-10-batches-bin\"` or set WHITTLE_DATA"
                           : fmt::format("CIFAR-10 is not where whittle looked: {}", looked);
   else
     error = roots.empty() ? "no folder for Fashion-MNIST"
-                          : fmt::format("Fashion-MNIST is not where whittle looked: {}; install Debian's `dataset-fashion-mnist` or give `root:`", looked);
+                          : fmt::format(
+                                "Fashion-MNIST is not where whittle looked: {}; install Debian's "
+                                "`dataset-fashion-mnist` or give `root:`",
+                                looked);
   return std::nullopt;
 }
 

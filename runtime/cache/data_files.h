@@ -21,8 +21,8 @@ struct DataFiles {
 /// (`whittle verify --data`): searched as $WHITTLE_DATA is; the stage's key does not change.
 /// `use_root` false: the stage's `root:` is never looked at (a submission's recipe names no folder of
 /// the grader's machine; verify uses the grader's data only).
-std::optional<DataFiles> locate_data(const lang::StageInstance& data_stage, std::string& error, const std::string& elsewhere = "",
-                                     bool use_root = true);
+std::optional<DataFiles> locate_data(const lang::StageInstance& data_stage, std::string& error,
+                                     const std::string& elsewhere = "", bool use_root = true);
 
 /// SHA-256 over the data set's name and its files' contents. `memo` is a TSV file remembering
 /// per-file hashes by path, size and modification time, so each file is read once. A file that

@@ -2,8 +2,8 @@
 #include "runtime/cache/store.h"
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <fmt/format.h>
+#include <ftw.h>
 #include <sys/file.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
@@ -79,7 +79,9 @@ std::optional<Manifest> read_manifest(const std::string& path, std::string* why)
     const YAML::Node n = YAML::Load(body);
     Manifest m;
     m.format = n["format"].as<int>();
-    if (m.format != kManifestFormat) return fail(fmt::format("its manifest is of format {}, and this whittle reads format {}", m.format, kManifestFormat));
+    if (m.format != kManifestFormat)
+      return fail(
+          fmt::format("its manifest is of format {}, and this whittle reads format {}", m.format, kManifestFormat));
     m.key = n["key"].as<std::string>();
     m.kind = n["kind"].as<std::string>();
     m.label = n["label"] ? n["label"].as<std::string>() : "";
@@ -117,13 +119,18 @@ ArtifactStore::ArtifactStore(std::string root) : root_(std::move(root)) {
     if (line != version_line()) {
       const bool older = line.rfind("whittle-cache ", 0) == 0;
       if (line == fmt::format("whittle-cache {}", kUpgradableCacheFormat))
-        throw StoreError(fmt::format("`{}` is a whittle cache of the previous version (`{}`), whose checkpoints are LibTorch archives; "
-                                     "convert it once with `whittle cache upgrade --cache {}` (every entry is kept), or choose another --cache folder",
-                                     root_, line, root_));
-      throw StoreError(older ? fmt::format("`{}` is a whittle cache of another version (`{}`; this whittle uses `{}`): its entries cannot be reused. "
-                                           "Remove it (`rm -r {}`) or choose another --cache folder; nothing in it was changed",
-                                           root_, line, version_line(), root_)
-                             : fmt::format("`{}` is not a whittle cache (its VERSION says `{}`); choose another --cache folder", root_, line));
+        throw StoreError(fmt::format(
+            "`{}` is a whittle cache of the previous version (`{}`), whose checkpoints are LibTorch archives; "
+            "convert it once with `whittle cache upgrade --cache {}` (every entry is kept), or choose another --cache "
+            "folder",
+            root_, line, root_));
+      throw StoreError(
+          older ? fmt::format("`{}` is a whittle cache of another version (`{}`; this whittle uses `{}`): its entries "
+                              "cannot be reused. "
+                              "Remove it (`rm -r {}`) or choose another --cache folder; nothing in it was changed",
+                              root_, line, version_line(), root_)
+                : fmt::format("`{}` is not a whittle cache (its VERSION says `{}`); choose another --cache folder",
+                              root_, line));
     }
   } else {
     if (!fs::is_empty(r, ec) && !fs::exists(r / "objects", ec))
@@ -133,10 +140,13 @@ ArtifactStore::ArtifactStore(std::string root) : root_(std::move(root)) {
   for (const char* d : {"objects", "tmp", "partial", "locks", "corrupt", "runs"}) {
     const fs::path sub = r / d;
     if (fs::exists(sub, ec) && !fs::is_directory(sub, ec))
-      throw StoreError(fmt::format("the cache `{}` is damaged: `{}` is a file, where whittle keeps a folder; move that file aside, or choose another --cache folder",
-                                   root_, sub.string()));
+      throw StoreError(
+          fmt::format("the cache `{}` is damaged: `{}` is a file, where whittle keeps a folder; move that file aside, "
+                      "or choose another --cache folder",
+                      root_, sub.string()));
     fs::create_directories(sub, ec);
-    if (ec && !fs::is_directory(sub)) throw StoreError(fmt::format("cannot create `{}`: {}", sub.string(), ec.message()));
+    if (ec && !fs::is_directory(sub))
+      throw StoreError(fmt::format("cannot create `{}`: {}", sub.string(), ec.message()));
     share(sub.string());
   }
   if (!fs::exists(version, ec) && !write_file_atomic(version.string(), version_line() + "\n", error))
@@ -195,7 +205,9 @@ bool verify_entry_dir(const std::string& dir, const std::string& key, std::strin
   return true;
 }
 
-bool ArtifactStore::verify(const std::string& key, std::string& why) const { return verify_entry_dir(entry_dir(key), key, why); }
+bool ArtifactStore::verify(const std::string& key, std::string& why) const {
+  return verify_entry_dir(entry_dir(key), key, why);
+}
 
 void remove_tree(const std::string& path) noexcept {
   auto rm = [](const char* p, const struct stat*, int, struct FTW*) {
@@ -229,7 +241,9 @@ std::vector<EntryFile> folder_files(const std::string& dir) {
 
 void move_to_corrupt(const std::string& root, const std::string& dir) {
   std::error_code ec;
-  fs::rename(dir, fs::path(root) / "corrupt" / fmt::format("{}-{}", fs::path(dir).filename().string(), std::time(nullptr)), ec);
+  fs::rename(dir,
+             fs::path(root) / "corrupt" / fmt::format("{}-{}", fs::path(dir).filename().string(), std::time(nullptr)),
+             ec);
   if (ec) remove_tree(dir);
 }
 
@@ -283,13 +297,16 @@ bool ArtifactStore::install_partial(const std::string& tmp_dir, const std::strin
 std::string ArtifactStore::partial_dir(const std::string& key) {
   const fs::path p = fs::path(root_) / "partial" / key;
   std::error_code ec;
-  if (fs::exists(fs::symlink_status(p, ec)) && !fs::is_directory(fs::symlink_status(p, ec))) fs::remove(p, ec);  // not ours: a file in its place
+  if (fs::exists(fs::symlink_status(p, ec)) && !fs::is_directory(fs::symlink_status(p, ec)))
+    fs::remove(p, ec);  // not ours: a file in its place
   fs::create_directories(p);
   share(p.string());
   return p.string();
 }
 
-std::string ArtifactStore::partial_path(const std::string& key) const { return (fs::path(root_) / "partial" / key).string(); }
+std::string ArtifactStore::partial_path(const std::string& key) const {
+  return (fs::path(root_) / "partial" / key).string();
+}
 
 void ArtifactStore::drop_partial(const std::string& key) { remove_tree((fs::path(root_) / "partial" / key).string()); }
 
@@ -390,9 +407,12 @@ std::vector<ArtifactStore::Problem> ArtifactStore::audit(std::size_t& entries) c
     ++entries;
     const std::string key = f.filename().string();
     std::string why;
-    if (!fs::is_directory(f, ec)) why = "a file where whittle keeps an entry's folder";
-    else if (f.parent_path().filename() != key.substr(0, 2)) why = "a folder in the wrong place for its name";
-    else if (verify(key, why)) continue;
+    if (!fs::is_directory(f, ec))
+      why = "a file where whittle keeps an entry's folder";
+    else if (f.parent_path().filename() != key.substr(0, 2))
+      why = "a folder in the wrong place for its name";
+    else if (verify(key, why))
+      continue;
     auto m = read_manifest((f / "manifest.yaml").string());
     out.push_back({f.string(), m ? m->label : "", why});
   }

@@ -29,7 +29,8 @@ void remove_tree(const std::string& path) noexcept;
 inline constexpr const char* kModelFile = "model.safetensors";
 
 constexpr int kManifestFormat = 2;  ///< 2: the manifest carries its own checksum
-constexpr int kCacheFormat = 3;  ///< VERSION; 2: manifests with checksums, data keyed by content; 3: tensors as safetensors
+constexpr int kCacheFormat =
+    3;  ///< VERSION; 2: manifests with checksums, data keyed by content; 3: tensors as safetensors
 
 /// The cache format `whittle cache upgrade` converts from (cache_upgrade.h).
 constexpr int kUpgradableCacheFormat = 2;

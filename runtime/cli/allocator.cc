@@ -19,8 +19,10 @@ void use_training_allocator(int argc, char** argv) {
     // The re-executed process: tcmalloc is in; the programs it starts (gnuplot, sbatch) get the
     // environment the user gave.
     const char* was = std::getenv("WHITTLE_PRELOAD_WAS");
-    if (was && *was) setenv("LD_PRELOAD", was, 1);
-    else unsetenv("LD_PRELOAD");
+    if (was && *was)
+      setenv("LD_PRELOAD", was, 1);
+    else
+      unsetenv("LD_PRELOAD");
     unsetenv("WHITTLE_PRELOAD_WAS");
     return;
   }
@@ -34,8 +36,10 @@ void use_training_allocator(int argc, char** argv) {
     ::execv("/proc/self/exe", argv);
     // Not re-executed (no /proc): glibc malloc, tuned, in this process.
     unsetenv("WHITTLE_ALLOCATOR");
-    if (was) setenv("LD_PRELOAD", was, 1);
-    else unsetenv("LD_PRELOAD");
+    if (was)
+      setenv("LD_PRELOAD", was, 1);
+    else
+      unsetenv("LD_PRELOAD");
   }
 #endif
   runtime::keep_large_buffers();

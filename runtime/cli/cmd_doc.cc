@@ -1,5 +1,5 @@
-// `whittle doc` (the stage catalog, the standard library's defines, the architectures and the score presets) and `whittle explain` (the
-// diagnostic codes).
+// `whittle doc` (the stage catalog, the standard library's defines, the architectures and the score presets) and
+// `whittle explain` (the diagnostic codes).
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -10,22 +10,24 @@
 #include "lang/lint/lint.h"
 #include "lang/std_defines.h"
 #include "lang/suggest.h"
-#include "runtime/plan/architectures.h"
 #include "runtime/cli/commands.h"
+#include "runtime/plan/architectures.h"
 #include "runtime/plan/stages.h"
 
 namespace whittle::cli {
 namespace {
 
 const char* const kTorchScriptDoc =
-    "a module scripted in PyTorch (torch.jit.script(net).save(path)), read from `path:` relative to the recipe; parameters and "
+    "a module scripted in PyTorch (torch.jit.script(net).save(path)), read from `path:` relative to the recipe; "
+    "parameters and "
     "MACs measured when it loads (docs/interop.md)";
-
 
 /// 555422720 → "555.4M".
 std::string short_count(std::int64_t n) {
   const double v = static_cast<double>(n);
-  return v >= 1e9 ? fmt::format("{:.1f}G", v / 1e9) : v >= 1e6 ? fmt::format("{:.1f}M", v / 1e6) : fmt::format("{:.1f}K", v / 1e3);
+  return v >= 1e9   ? fmt::format("{:.1f}G", v / 1e9)
+         : v >= 1e6 ? fmt::format("{:.1f}M", v / 1e6)
+                    : fmt::format("{:.1f}K", v / 1e3);
 }
 
 std::string param_line(const lang::ParamDef& p) {
@@ -39,8 +41,9 @@ std::string stage_doc(const lang::StageDef& s) {
   const bool runs = runtime::runnable_stages().count(s.name) > 0;
   std::string out = fmt::format("{}: {}\n", s.name, s.doc);
   std::string needs = s.needs_model && s.needs_data ? "a model and data" : s.needs_model ? "a model" : "nothing";
-  const char* produces = s.produces == lang::StageDef::Produces::Model ? "a model"
-                         : s.produces == lang::StageDef::Produces::Data ? "data" : "nothing (the chain goes on from its input)";
+  const char* produces = s.produces == lang::StageDef::Produces::Model  ? "a model"
+                         : s.produces == lang::StageDef::Produces::Data ? "data"
+                                                                        : "nothing (the chain goes on from its input)";
   out += fmt::format("  needs {}; produces {}\n", needs, produces);
   if (!runs) out += "  not runnable yet: `whittle run` refuses it in this build\n";
   for (const auto& [alias, target] : lang::Catalog::builtin().aliases())
@@ -61,7 +64,8 @@ int run_doc(const std::string& name) {
       const bool runs = runtime::runnable_stages().count(s.name) > 0;
       out += fmt::format("  {} {:<12} {}\n", runs ? " " : "○", s.name, s.doc);
     }
-    for (const auto& [alias, target] : cat.aliases()) out += fmt::format("    {:<12} another name for `{}`\n", alias, target);
+    for (const auto& [alias, target] : cat.aliases())
+      out += fmt::format("    {:<12} another name for `{}`\n", alias, target);
     out += "\nvalues built with calls, by family:\n";
     for (const auto& f : cat.families()) {
       std::string kinds;
@@ -82,11 +86,14 @@ int run_doc(const std::string& name) {
     for (const auto& l : cat.layers()) out += fmt::format("  {:<12} {}\n", l.name, l.doc);
     out += "\narchitectures (`model NAME`; parameters and MACs on CIFAR-10 at their defaults):\n";
     for (const auto& a : runtime::architectures())
-      out += fmt::format("  {:<16} {:>10} params {:>7} MACs  {}\n", a.name, a.cifar_params, short_count(a.cifar_macs), a.doc);
+      out += fmt::format("  {:<16} {:>10} params {:>7} MACs  {}\n", a.name, a.cifar_params, short_count(a.cifar_macs),
+                         a.doc);
     out += fmt::format("  {:<16} {:>10}        {:>7}       {}\n", "torchscript", "", "", kTorchScriptDoc);
     out += "\nscore presets (`score PRESET`; the recipe's last one is what its tables show):\n";
     for (const auto& p : runtime::score_preset_docs()) out += fmt::format("  {:<16} {}\n", p.name, p.period);
-    out += "\n`whittle doc NAME` shows a stage, a family, a call, a layer, a standard `define`, an architecture or a score preset in full.\n";
+    out +=
+        "\n`whittle doc NAME` shows a stage, a family, a call, a layer, a standard `define`, an architecture or a "
+        "score preset in full.\n";
     std::fputs(out.c_str(), stdout);
     return 0;
   }
@@ -124,15 +131,18 @@ int run_doc(const std::string& name) {
   const auto defines = lang::stdlib_defines();
   for (const auto& d : defines) {
     if (d.name != name) continue;
-    std::printf("%s: a stage written in the language, in the standard library\n  use \"%s\"\n\n", d.signature.c_str(), d.file.c_str());
+    std::printf("%s: a stage written in the language, in the standard library\n  use \"%s\"\n\n", d.signature.c_str(),
+                d.file.c_str());
     std::string doc = "  " + d.doc;
     for (std::size_t i = 0; (i = doc.find('\n', i)) != std::string::npos; i += 3) doc.replace(i, 1, "\n  ");
     std::printf("%s\n", doc.c_str());
     return 0;
   }
   if (const runtime::ArchitectureDoc* a = runtime::architecture(name)) {
-    std::string out = fmt::format("{}: {}\n  model {}\n\non CIFAR-10 (3x32x32, 10 classes) at its defaults: {} parameters, {} MACs for one image\n",
-                                  a->name, a->doc, a->name, a->cifar_params, a->cifar_macs);
+    std::string out = fmt::format(
+        "{}: {}\n  model {}\n\non CIFAR-10 (3x32x32, 10 classes) at its defaults: {} parameters, {} MACs for one "
+        "image\n",
+        a->name, a->doc, a->name, a->cifar_params, a->cifar_macs);
     out += "\nknobs (parameters of `model`; `whittle doc model` has their ranges):\n";
     for (const auto& k : runtime::knobs_of(a->name)) {
       const lang::ParamDef* p = cat.stage("model")->param(k);
@@ -142,10 +152,13 @@ int run_doc(const std::string& name) {
     return 0;
   }
   if (const runtime::ScorePresetDoc* p = runtime::score_preset_doc(name)) {
-    std::string out = fmt::format("score {}: {}\n\n  score = {}\n\nhow whittle counts it:\n", p->name, p->period, p->formula);
+    std::string out =
+        fmt::format("score {}: {}\n\n  score = {}\n\nhow whittle counts it:\n", p->name, p->period, p->formula);
     for (const char* c : p->counting) out += fmt::format("  - {}\n", c);
-    out += "\nA recipe's tables, plots and claims show the preset of its last `score` stage (course2025 without one); --score picks "
-           "another.\n";
+    out +=
+        "\nA recipe's tables, plots and claims show the preset of its last `score` stage (course2025 without one); "
+        "--score picks "
+        "another.\n";
     std::fputs(out.c_str(), stdout);
     return 0;
   }
@@ -163,7 +176,9 @@ int run_doc(const std::string& name) {
     all.push_back(f.name);
     for (const auto& k : f.kinds) all.push_back(k.name);
   }
-  std::fprintf(stderr, "error: no stage, family, call, layer, standard `define`, architecture or score preset named `%s`\n", name.c_str());
+  std::fprintf(stderr,
+               "error: no stage, family, call, layer, standard `define`, architecture or score preset named `%s`\n",
+               name.c_str());
   if (auto h = lang::did_you_mean(name, all)) std::fprintf(stderr, "  = help: %s\n", h->c_str());
   return 1;
 }
@@ -186,10 +201,13 @@ int run_explain(const std::string& code) {
   }
   std::printf("%s %s (%s): %s\n", c->code, c->name, lang::severity_name(c->severity), c->summary);
   for (const auto& r : lang::lint::rules())
-    if (std::string(r.code) == c->code || (std::string(c->code) == "N0001" && std::string(r.name) == "extreme_sparsity"))
+    if (std::string(r.code) == c->code ||
+        (std::string(c->code) == "N0001" && std::string(r.name) == "extreme_sparsity"))
       std::printf("\n%s\n", r.doc);
   if (c->severity != lang::Severity::Error)
-    std::printf("\nSilence it on one statement with `# whittle: allow(%s)` at the end of its line or on the line before.\n", c->name);
+    std::printf(
+        "\nSilence it on one statement with `# whittle: allow(%s)` at the end of its line or on the line before.\n",
+        c->name);
   return 0;
 }
 
@@ -198,7 +216,8 @@ int run_explain(const std::string& code) {
 void add_doc(CLI::App& app, int& exit_code) {
   auto name = std::make_shared<std::string>();
   CLI::App* c = app.add_subcommand("doc", "Show the stage catalog, or one stage, family or call");
-  c->add_option("name", *name, "A stage (prune), a family (optimizer), a call (sgd) or a standard define (lr_rewinding)");
+  c->add_option("name", *name,
+                "A stage (prune), a family (optimizer), a call (sgd) or a standard define (lr_rewinding)");
   c->callback([name, &exit_code] { exit_code = run_doc(*name); });
 }
 

@@ -22,8 +22,10 @@ int format_one(const std::string& path, bool check, bool& changed) {
     char buf[4096];
     std::size_t n;
     while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0 && all.size() <= lang::kMaxFileBytes) all.append(buf, n);
-    if (all.size() > lang::kMaxFileBytes) err = "standard input holds more than a recipe may (16 MiB)";
-    else text = all;
+    if (all.size() > lang::kMaxFileBytes)
+      err = "standard input holds more than a recipe may (16 MiB)";
+    else
+      text = all;
   } else {
     text = read_file(path, err, lang::kMaxFileBytes);
   }
@@ -46,7 +48,8 @@ int format_one(const std::string& path, bool check, bool& changed) {
   lang::Diagnostics d2;
   const auto reparsed = lang::parse(sources, again, d2);
   if (d2.has_errors() || lang::ast::dump(reparsed) != lang::ast::dump(recipe)) {
-    std::fprintf(stderr, "internal error: formatting `%s` would change its meaning; it was not written. Please report this.\n",
+    std::fprintf(stderr,
+                 "internal error: formatting `%s` would change its meaning; it was not written. Please report this.\n",
                  path.c_str());
     return 3;
   }

@@ -92,7 +92,8 @@ void add_check(CLI::App& app, int& exit_code) {
   add_set_option(c, *sets);
   auto layers = std::make_shared<bool>(false);
   auto format = std::make_shared<std::string>("text");
-  c->add_flag("--layers", *layers, "Print each network's layers instead: module, layer, output shape, parameters, MACs");
+  c->add_flag("--layers", *layers,
+              "Print each network's layers instead: module, layer, output shape, parameters, MACs");
   c->add_option("--format", *format, "With --layers: text or json")->check(CLI::IsMember({"text", "json"}));
   c->callback([file, sets, layers, format, &exit_code] {
     auto parsed = parse_sets(*sets);

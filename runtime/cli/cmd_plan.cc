@@ -11,9 +11,9 @@
 #include "runtime/cli/commands.h"
 #include "runtime/cli/common.h"
 #include "runtime/cli/recipes.h"
+#include "runtime/exec/search_run.h"
 #include "runtime/plan/metrics.h"
 #include "runtime/plan/plan.h"
-#include "runtime/exec/search_run.h"
 #include "runtime/torch/api.h"
 
 namespace whittle::cli {
@@ -40,8 +40,11 @@ int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format,
   if (format == "json") {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& step : plan->steps) {
-      nlohmann::json j = {{"id", step.stage}, {"kind", plan->stage(step.stage).kind}, {"key", step.key},
-                          {"status", step.fresh ? "fresh" : "stale"}, {"reason", step.reason}};
+      nlohmann::json j = {{"id", step.stage},
+                          {"kind", plan->stage(step.stage).kind},
+                          {"key", step.key},
+                          {"status", step.fresh ? "fresh" : "stale"},
+                          {"reason", step.reason}};
       if (auto it = pv.find(step.stage); it != pv.end()) {
         j["preview"] = it->second.metrics;
         j["preview_estimated"] = it->second.estimated;
@@ -68,12 +71,14 @@ int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format,
   const std::size_t w = runtime::stage_name_width(*plan, 36);
   std::string head = fmt::format("{:<{}} {:<6} {:<12}", "stage", w, "status", "key");
   if (preview)
-    head += fmt::format(" {:>10} {:>10} {:>9} {:>7} {:>5} {:>10}", "params", "nonzero", "sparsity", "MACs", "bits", plan->score_preset);
+    head += fmt::format(" {:>10} {:>10} {:>9} {:>7} {:>5} {:>10}", "params", "nonzero", "sparsity", "MACs", "bits",
+                        plan->score_preset);
   if (presets) head += fmt::format(" {:>20}", "score stage's preset");
   std::puts(head.c_str());
   bool estimated = false, score_estimated = false;
   for (const auto& step : plan->steps) {
-    std::string line = fmt::format("{:<{}} {:<6} {:<12}", stage_name(*plan, step.stage), w, step.fresh ? "fresh" : "stale", step.key.substr(0, 12));
+    std::string line = fmt::format("{:<{}} {:<6} {:<12}", stage_name(*plan, step.stage), w,
+                                   step.fresh ? "fresh" : "stale", step.key.substr(0, 12));
     if (auto it = pv.find(step.stage); it != pv.end()) {
       const auto& m = it->second.metrics;
       if (!it->second.note.empty()) {
@@ -83,11 +88,13 @@ int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format,
         const char* score_mark = it->second.estimated || it->second.score_estimated ? "~" : "";
         estimated |= it->second.estimated;
         score_estimated |= it->second.score_estimated && !it->second.estimated;
-        line += fmt::format(" {:>10} {:>10} {:>9} {:>7} {:>5} {:>10}", runtime::format_metric(m, "params"), runtime::format_metric(m, "nonzero"),
-                            runtime::format_metric(m, "sparsity"), mark + runtime::format_metric(m, "macs"), runtime::format_metric(m, "bits"),
+        line += fmt::format(" {:>10} {:>10} {:>9} {:>7} {:>5} {:>10}", runtime::format_metric(m, "params"),
+                            runtime::format_metric(m, "nonzero"), runtime::format_metric(m, "sparsity"),
+                            mark + runtime::format_metric(m, "macs"), runtime::format_metric(m, "bits"),
                             score_mark + runtime::format_metric(m, key));
         if (presets && !it->second.score_preset.empty())
-          line += fmt::format(" {:>20}", fmt::format("{}{} {}", score_mark, it->second.score_preset, runtime::format_metric(m, "preset_score")));
+          line += fmt::format(" {:>20}", fmt::format("{}{} {}", score_mark, it->second.score_preset,
+                                                     runtime::format_metric(m, "preset_score")));
       }
     }
     if (explain) line += "  " + step.reason;
@@ -101,9 +108,12 @@ int plan_recipe(const RecipeOptions& o, bool explain, const std::string& format,
                 presets ? "; a `score` stage's own figure is beside it" : "");
     std::printf("%s\n", runtime::score_note(plan->score_preset, plan->score_preset_source).c_str());
     if (estimated)
-      std::puts("~: which layers lose what depends on the trained weights or the scan, so MACs and score are estimates");
+      std::puts(
+          "~: which layers lose what depends on the trained weights or the scan, so MACs and score are estimates");
     if (score_estimated)
-      std::puts("~: a global prune of initialised weights empties whole filters that trained weights keep: the score is an estimate");
+      std::puts(
+          "~: a global prune of initialised weights empties whole filters that trained weights keep: the score is an "
+          "estimate");
     // The score's surprise: weights quantized, activations in float, and the ops term nearly all of
     // the score (course2025: the default preset, whose terms the preview has).
     std::set<std::uint32_t> noted;  // once per line as written (a sweep's or a search's branches repeat it)
@@ -126,13 +136,17 @@ void add_plan(CLI::App& app, int& exit_code) {
   auto explain = std::make_shared<bool>(false);
   auto pformat = std::make_shared<std::string>("text");
   CLI::App* p = app.add_subcommand(
-      "plan", "Which stages are cached and which would run, and what each stage's model will be, without running anything");
+      "plan",
+      "Which stages are cached and which would run, and what each stage's model will be, without running anything");
   add_recipe_options(p, *po);
   p->add_flag("--explain", *explain, "Say why each stale stage must run");
   auto no_preview = std::make_shared<bool>(false);
   add_format(p, *pformat, "every stage, its key, status, reason and preview");
-  p->add_flag("--no-preview", *no_preview, "Leave out the static preview (parameters, MACs, sparsity, bits, score per stage)");
-  p->callback([po, explain, pformat, no_preview, &exit_code] { exit_code = plan_recipe(*po, *explain, *pformat, !*no_preview); });
+  p->add_flag("--no-preview", *no_preview,
+              "Leave out the static preview (parameters, MACs, sparsity, bits, score per stage)");
+  p->callback([po, explain, pformat, no_preview, &exit_code] {
+    exit_code = plan_recipe(*po, *explain, *pformat, !*no_preview);
+  });
 
   auto go = std::make_shared<RecipeOptions>();
   auto gformat = std::make_shared<std::string>("text");
@@ -155,7 +169,8 @@ void add_plan(CLI::App& app, int& exit_code) {
       return;
     }
     auto graph = lang::compile(a->recipe);
-    std::fputs((*gformat == "dot" ? lang::graph_dot(graph, a->sources) : lang::graph_text(graph, a->sources)).c_str(), stdout);
+    std::fputs((*gformat == "dot" ? lang::graph_dot(graph, a->sources) : lang::graph_text(graph, a->sources)).c_str(),
+               stdout);
   });
 }
 

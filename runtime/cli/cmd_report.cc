@@ -6,10 +6,10 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "runtime/plan/named_model.h"
 #include "runtime/cli/commands.h"
 #include "runtime/cli/common.h"
 #include "runtime/cli/recipes.h"
+#include "runtime/plan/named_model.h"
 #include "runtime/report/report.h"
 #include "runtime/submit/submission.h"
 
@@ -21,7 +21,8 @@ using runtime::write_report;
 
 namespace {
 
-int report(const std::vector<std::string>& args, const RecipeOptions& options, const std::string& out, const std::string& model) {
+int report(const std::vector<std::string>& args, const RecipeOptions& options, const std::string& out,
+           const std::string& model) {
   std::vector<Run> runs;
   for (const auto& a : args) {
     RecipeOptions o = options;
@@ -30,8 +31,10 @@ int report(const std::vector<std::string>& args, const RecipeOptions& options, c
     if (!r) return 1;
     for (const auto& s : r->record.stages)
       if (!r->same(s)) {
-        std::fprintf(stderr, "note: %s changed since its last run; the report shows that run, and plots only the stages it still has\n",
-                     a.c_str());
+        std::fprintf(
+            stderr,
+            "note: %s changed since its last run; the report shows that run, and plots only the stages it still has\n",
+            a.c_str());
         break;
       }
     runs.push_back(std::move(*r));
@@ -53,7 +56,8 @@ int report(const std::vector<std::string>& args, const RecipeOptions& options, c
   std::fputs(o.markdown.c_str(), stdout);
   std::string drawn;
   for (const auto& d : o.drawn) drawn += " " + d;
-  std::printf("\nwritten to %s: results.md, results.csv; plots (.png, .svg, .gp):%s\n", out.c_str(), drawn.empty() ? " none" : drawn.c_str());
+  std::printf("\nwritten to %s: results.md, results.csv; plots (.png, .svg, .gp):%s\n", out.c_str(),
+              drawn.empty() ? " none" : drawn.c_str());
   if (!o.problem.empty()) std::fprintf(stderr, "error: %s\n", o.problem.c_str());
   return o.problem.empty() ? 0 : 1;
 }
@@ -66,13 +70,16 @@ void add_report(CLI::App& app, int& exit_code) {
   auto out = std::make_shared<std::string>("report");
   auto model = std::make_shared<std::string>();
   CLI::App* c = app.add_subcommand("report", "Tables (markdown, CSV) and plots (PNG, SVG) of recipes' last runs");
-  c->add_option("runs", *args, "Recipes, or run records (runs/NAME.yaml in a cache)")->required()->check(CLI::ExistingFile);
+  c->add_option("runs", *args, "Recipes, or run records (runs/NAME.yaml in a cache)")
+      ->required()
+      ->check(CLI::ExistingFile);
   add_set_option(c, o->sets);
   c->add_option("--cache", o->cache, "Cache folder (default: .whittle/ beside each recipe, or $WHITTLE_CACHE)");
   add_score_option(c, o->score);
   c->add_option("-o,--output", *out, "Folder for the tables and plots (default: report)");
   c->add_option("--model", *model,
-                "The model the sparsity and weight plots show: the stage named `as NAME` (default: the model `submit` packs, the last stage's)");
+                "The model the sparsity and weight plots show: the stage named `as NAME` (default: the model `submit` "
+                "packs, the last stage's)");
   c->callback([=, &exit_code] { exit_code = report(*args, *o, *out, *model); });
 }
 

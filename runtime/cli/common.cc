@@ -1,10 +1,10 @@
 // Shared CLI helpers.
 #include "runtime/cli/common.h"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <cerrno>
 #include <cstdio>
@@ -53,7 +53,8 @@ std::optional<std::string> read_file(const std::string& path, std::string& error
   return lang::read_regular_file(path, max_bytes, error);
 }
 
-CLI::Option* add_format(CLI::App* command, std::string& format, const std::string& json_is, const std::vector<std::string>& extra) {
+CLI::Option* add_format(CLI::App* command, std::string& format, const std::string& json_is,
+                        const std::vector<std::string>& extra) {
   format = "text";
   std::vector<std::string> words = {"text"};
   std::string help = "text (the default)";

@@ -49,7 +49,8 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     // The last line of defence: whatever a library throws reaches the user as a message and exit
     // 1, never as `terminate called`. Commands report their own errors before this.
-    std::fprintf(stderr, "error: %s\n  = help: if this is not about your files or your disk, please report it\n", e.what());
+    std::fprintf(stderr, "error: %s\n  = help: if this is not about your files or your disk, please report it\n",
+                 e.what());
     return 1;
   }
   return exit_code;

@@ -23,13 +23,15 @@ void add_recipe_options(CLI::App* c, RecipeOptions& o) {
 }
 
 void add_score_option(CLI::App* c, std::string& preset) {
-  c->add_option("--score", preset,
-                "The score preset tables, plots and claims show (default: the recipe's last `score` stage's, else course2025)")
+  c->add_option(
+       "--score", preset,
+       "The score preset tables, plots and claims show (default: the recipe's last `score` stage's, else course2025)")
       ->check(CLI::IsMember(runtime::score_presets()));
 }
 
 /// Analyses and plans a recipe; prints problems; nullptr if it cannot run.
-std::unique_ptr<runtime::Plan> load_plan(const RecipeOptions& o, std::unique_ptr<runtime::ArtifactStore>& store, const std::string& data_dir) {
+std::unique_ptr<runtime::Plan> load_plan(const RecipeOptions& o, std::unique_ptr<runtime::ArtifactStore>& store,
+                                         const std::string& data_dir) {
   auto sets = parse_sets(o.sets);
   if (!sets) return nullptr;
   lang::CheckOptions copts;
@@ -67,7 +69,8 @@ std::optional<runtime::Run> load_run(RecipeOptions o) {
     o.file = rec->file;
     if (o.cache.empty()) o.cache = fs::absolute(arg).parent_path().parent_path().string();
     if (!fs::exists(o.file)) {
-      std::fprintf(stderr, "error: the run record %s is of %s, which is not there any more\n", arg.c_str(), o.file.c_str());
+      std::fprintf(stderr, "error: the run record %s is of %s, which is not there any more\n", arg.c_str(),
+                   o.file.c_str());
       return std::nullopt;
     }
   }
@@ -76,8 +79,8 @@ std::optional<runtime::Run> load_run(RecipeOptions o) {
   if (!r.plan) return std::nullopt;
   auto rec = runtime::read_record(r.plan->record_path);
   if (!rec) {
-    std::fprintf(stderr, "error: no run of %s in the cache (looked for %s)\n  help: run it first: whittle run %s\n", o.file.c_str(),
-                 r.plan->record_path.c_str(), o.file.c_str());
+    std::fprintf(stderr, "error: no run of %s in the cache (looked for %s)\n  help: run it first: whittle run %s\n",
+                 o.file.c_str(), r.plan->record_path.c_str(), o.file.c_str());
     return std::nullopt;
   }
   r.record = *rec;

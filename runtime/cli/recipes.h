@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "runtime/cache/store.h"
 #include "runtime/plan/plan.h"
 #include "runtime/report/report.h"
-#include "runtime/cache/store.h"
 
 namespace whittle::cli {
 
@@ -30,7 +30,8 @@ void add_score_option(CLI::App* c, std::string& preset);
 
 /// Analyses and plans a recipe; prints problems; nullptr if it cannot run. `data_dir`: where this
 /// machine keeps the data, if not where the recipe says (`verify --data`).
-std::unique_ptr<runtime::Plan> load_plan(const RecipeOptions& o, std::unique_ptr<runtime::ArtifactStore>& store, const std::string& data_dir = "");
+std::unique_ptr<runtime::Plan> load_plan(const RecipeOptions& o, std::unique_ptr<runtime::ArtifactStore>& store,
+                                         const std::string& data_dir = "");
 
 /// The last run of `o.file`, a recipe or a run record (runs/NAME.yaml) that names one; problems are
 /// printed and give nullopt.

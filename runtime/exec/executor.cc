@@ -8,16 +8,16 @@
 
 #include <cerrno>
 #include <chrono>
-#include <fstream>
-#include <iterator>
-#include <functional>
-#include <set>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <set>
 
-#include "runtime/system/atomic_file.h"
 #include "runtime/exec/search_run.h"
-#include "runtime/system/shell.h"
 #include "runtime/plan/stages.h"
+#include "runtime/system/atomic_file.h"
+#include "runtime/system/shell.h"
 
 namespace whittle::runtime {
 namespace fs = std::filesystem;
@@ -26,18 +26,22 @@ namespace {
 
 /// The R0003 diagnostic of a stage that failed, at its recipe line, with what to do.
 lang::Diagnostic failure(const lang::StageInstance& s, const std::exception& e, const ArtifactStore& store) {
-  auto d = lang::Diagnostic::make("R0003", s.name_span, fmt::format("stage #{} {} failed: {}", s.id, s.kind, e.what()), "this stage failed");
+  auto d = lang::Diagnostic::make("R0003", s.name_span, fmt::format("stage #{} {} failed: {}", s.id, s.kind, e.what()),
+                                  "this stage failed");
   const auto* se = dynamic_cast<const StageError*>(&e);
   const auto* we = dynamic_cast<const WriteError*>(&e);
-  if (se && !se->help.empty()) d.with_help(se->help);
+  if (se && !se->help.empty())
+    d.with_help(se->help);
   else if (we && we->no_space())
-    d.with_help(fmt::format("free space where the cache is (`{}`): `whittle cache gc RECIPE` removes the entries no recipe needs, or "
-                            "run with --cache on a larger disk",
-                            store.root()));
+    d.with_help(fmt::format(
+        "free space where the cache is (`{}`): `whittle cache gc RECIPE` removes the entries no recipe needs, or "
+        "run with --cache on a larger disk",
+        store.root()));
   else if (we || dynamic_cast<const StoreError*>(&e) || dynamic_cast<const std::filesystem::filesystem_error*>(&e))
-    d.with_help(fmt::format("the cache `{}` must be writable to compute this stage: fix its permissions, or run with --cache on a "
-                            "writable folder",
-                            store.root()));
+    d.with_help(fmt::format(
+        "the cache `{}` must be writable to compute this stage: fix its permissions, or run with --cache on a "
+        "writable folder",
+        store.root()));
   d.with_note("every stage finished before it is kept in the cache; the next `whittle run` resumes here");
   return d;
 }
@@ -45,8 +49,14 @@ lang::Diagnostic failure(const lang::StageInstance& s, const std::exception& e, 
 /// One run of the plan's stages: each step found cached or computed, its entry recorded.
 class Execution {
  public:
-  Execution(const Plan& plan, ArtifactStore& store, StageRunner& runner, Progress& progress, ExecResult& result, const Parallel* parallel)
-      : plan_(plan), store_(store), runner_(runner), progress_(progress), result_(result), parallel_(parallel),
+  Execution(const Plan& plan, ArtifactStore& store, StageRunner& runner, Progress& progress, ExecResult& result,
+            const Parallel* parallel)
+      : plan_(plan),
+        store_(store),
+        runner_(runner),
+        progress_(progress),
+        result_(result),
+        parallel_(parallel),
         in_search_(search_candidate_stages(plan)) {}
   std::map<int, std::string> entries;
 
@@ -66,7 +76,8 @@ class Execution {
       std::string tmp;
       try {
         auto lock = store_.lock(step.key, [&] {
-          progress_.message(fmt::format("waiting: another whittle run is computing #{} {} (the same cache entry)", s.id, s.kind));
+          progress_.message(
+              fmt::format("waiting: another whittle run is computing #{} {} (the same cache entry)", s.id, s.kind));
         });
         if (store_.has(step.key)) {  // the other run finished it while we waited
           cached = true;
@@ -104,8 +115,8 @@ class Execution {
     auto m = store_.manifest(step.key);
     entries[s.id] = store_.entry_dir(step.key);
     if (s.search) plan_.search_choices[s.id] = chosen_model(s, entries[s.id]);
-    StageOutcome o{s.id, cached ? "cached" : "ran", cached && m ? m->seconds : secs, m ? m->metrics : std::map<std::string, double>{},
-                   m ? m->device : ""};
+    StageOutcome o{s.id, cached ? "cached" : "ran", cached && m ? m->seconds : secs,
+                   m ? m->metrics : std::map<std::string, double>{}, m ? m->device : ""};
     if (!cached) progress_.stage_finished(s, true, secs);
     result_.outcomes.push_back(std::move(o));
     return true;
@@ -115,12 +126,14 @@ class Execution {
   bool search(const PlanStep& step) {
     const lang::StageInstance& s = plan_.stage(step.stage);
     return run(step, [&](const std::string& tmp, Manifest& m) {
-      const TrainCandidates train = [&](const std::vector<int>& ids) -> std::optional<std::vector<std::vector<Metrics>>> {
+      const TrainCandidates train =
+          [&](const std::vector<int>& ids) -> std::optional<std::vector<std::vector<Metrics>>> {
         if (parallel_ && parallel_->jobs > 1) {  // those not cached, side by side
           std::vector<int> apart;
           for (int c : ids)
             for (const auto& r : s.search->candidates[static_cast<std::size_t>(c)].runs)
-              if (!store_.has(plan_.keys[static_cast<std::size_t>(r.evaluate)]) && (apart.empty() || apart.back() != c)) apart.push_back(c);
+              if (!store_.has(plan_.keys[static_cast<std::size_t>(r.evaluate)]) && (apart.empty() || apart.back() != c))
+                apart.push_back(c);
           if (apart.size() > 1 && !train_apart(s, apart)) return std::nullopt;
         }
         std::vector<std::vector<Metrics>> out;
@@ -141,7 +154,8 @@ class Execution {
       const int model = s.search->candidates[static_cast<std::size_t>(chosen)].runs.front().model;
       // The chosen model's files: what the stages after the search read, as from any model stage.
       for (const auto& e : fs::directory_iterator(entries.at(model)))
-        if (e.is_regular_file() && e.path().filename() != "manifest.yaml") fs::copy_file(e.path(), fs::path(tmp) / e.path().filename());
+        if (e.is_regular_file() && e.path().filename() != "manifest.yaml")
+          fs::copy_file(e.path(), fs::path(tmp) / e.path().filename());
       write_file_atomic((fs::path(tmp) / kSearchFile).string(), decision->dump(1));
       if (auto cm = store_.manifest(plan_.keys[static_cast<std::size_t>(model)])) {
         m.metrics = cm->metrics;
@@ -173,8 +187,9 @@ class Execution {
       for (const auto& r : s.search->candidates[static_cast<std::size_t>(c)].runs) {
         const std::string key = plan_.keys[static_cast<std::size_t>(r.evaluate)];
         const fs::path log = logs / fmt::format("search-{}-{}.log", ::getpid(), key.substr(0, 12));
-        std::string cmd = shell_quote(parallel_->whittle) + " run-stage " + shell_quote(parallel_->recipe) + " --with-inputs --key " + key +
-                          " --cache " + shell_quote(parallel_->cache) + " --threads " + std::to_string(parallel_->threads);
+        std::string cmd = shell_quote(parallel_->whittle) + " run-stage " + shell_quote(parallel_->recipe) +
+                          " --with-inputs --key " + key + " --cache " + shell_quote(parallel_->cache) + " --threads " +
+                          std::to_string(parallel_->threads);
         for (const auto& set : parallel_->sets) cmd += " --set " + shell_quote(set);
         cmd += " > " + shell_quote(log.string()) + " 2>&1";
         const pid_t pid = ::fork();
@@ -182,8 +197,10 @@ class Execution {
           ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
           ::_exit(127);
         }
-        if (pid < 0) throw StageError("could not start a process for a candidate (fork failed)", "run with fewer --jobs");
-        progress_.message(fmt::format("  candidate {} ({}): process {}", c, s.search->label(static_cast<std::size_t>(c)), pid));
+        if (pid < 0)
+          throw StageError("could not start a process for a candidate (fork failed)", "run with fewer --jobs");
+        progress_.message(
+            fmt::format("  candidate {} ({}): process {}", c, s.search->label(static_cast<std::size_t>(c)), pid));
         children.push_back({pid, c, log});
       }
     bool ok = true;
@@ -197,12 +214,13 @@ class Execution {
       fs::remove(ch.log, ec);
       if (WIFEXITED(status) && WEXITSTATUS(status) == 0) continue;
       ok = false;
-      result_.diags.add(lang::Diagnostic::make("R0003", s.name_span,
-                                               fmt::format("candidate {} ({}) failed in its process", ch.candidate,
-                                                           s.search->label(static_cast<std::size_t>(ch.candidate))),
-                                               "this search's candidate")
-                            .with_note("its output ended with:\n" + out.substr(out.size() > 2000 ? out.size() - 2000 : 0))
-                            .with_help("every stage it finished is cached; the next `whittle run` resumes there"));
+      result_.diags.add(
+          lang::Diagnostic::make("R0003", s.name_span,
+                                 fmt::format("candidate {} ({}) failed in its process", ch.candidate,
+                                             s.search->label(static_cast<std::size_t>(ch.candidate))),
+                                 "this search's candidate")
+              .with_note("its output ended with:\n" + out.substr(out.size() > 2000 ? out.size() - 2000 : 0))
+              .with_help("every stage it finished is cached; the next `whittle run` resumes there"));
     }
     if (!ok) result_.ok = false;
     return ok;
@@ -219,8 +237,8 @@ class Execution {
 
 }  // namespace
 
-ExecResult execute(const Plan& plan, ArtifactStore& store, StageRunner& runner, Progress& progress, int only, bool with_inputs,
-                   const Parallel* parallel) {
+ExecResult execute(const Plan& plan, ArtifactStore& store, StageRunner& runner, Progress& progress, int only,
+                   bool with_inputs, const Parallel* parallel) {
   ExecResult result;
   Execution exec(plan, store, runner, progress, result, parallel);
   // With `with_inputs`: the stages `only` reads, directly or not, run too (those not cached).
@@ -253,11 +271,12 @@ ExecResult execute(const Plan& plan, ArtifactStore& store, StageRunner& runner, 
     if (only >= 0)
       for (const auto& [kind, from] : plan.graph.inputs(s.id))
         if (!exec.entries.count(from) && !(s.search && exec.deferred(from))) {
-          result.diags.add(lang::Diagnostic::make("R0003", s.name_span,
-                                                  fmt::format("stage #{} {} cannot run alone: its input #{} {} is not in the cache", s.id,
-                                                              s.kind, from, plan.stage(from).kind),
-                                                  "input missing")
-                               .with_help("run the whole recipe (`whittle run`), or the input's stage first"));
+          result.diags.add(
+              lang::Diagnostic::make("R0003", s.name_span,
+                                     fmt::format("stage #{} {} cannot run alone: its input #{} {} is not in the cache",
+                                                 s.id, s.kind, from, plan.stage(from).kind),
+                                     "input missing")
+                  .with_help("run the whole recipe (`whittle run`), or the input's stage first"));
           result.outcomes.push_back({s.id, "failed", 0, {}, {}});
           result.ok = false;
           return result;
@@ -268,17 +287,21 @@ ExecResult execute(const Plan& plan, ArtifactStore& store, StageRunner& runner, 
   // The candidates' stages the searches did not need: skipped, as the run record says.
   if (only < 0)
     for (const PlanStep& step : plan.steps)
-      if (exec.deferred(step.stage) && !exec.entries.count(step.stage)) result.outcomes.push_back({step.stage, "skipped", 0, {}, {}});
+      if (exec.deferred(step.stage) && !exec.entries.count(step.stage))
+        result.outcomes.push_back({step.stage, "skipped", 0, {}, {}});
   return result;
 }
 
-bool cached_entry_sound(ArtifactStore& store, const std::string& key, const lang::StageInstance& s, lang::Diagnostics& diags) {
+bool cached_entry_sound(ArtifactStore& store, const std::string& key, const lang::StageInstance& s,
+                        lang::Diagnostics& diags) {
   if (!store.has(key)) return false;
   std::string why;
   if (store.verify(key, why)) return true;
-  diags.add(lang::Diagnostic::make("R0004", s.name_span, fmt::format("the cache entry of #{} {} is corrupt: {}; recomputing it", s.id, s.kind, why),
-                                   "recomputed")
-                .with_note("entry " + store.entry_dir(key)));
+  diags.add(
+      lang::Diagnostic::make("R0004", s.name_span,
+                             fmt::format("the cache entry of #{} {} is corrupt: {}; recomputing it", s.id, s.kind, why),
+                             "recomputed")
+          .with_note("entry " + store.entry_dir(key)));
   store.quarantine(key);
   return false;
 }

@@ -30,7 +30,8 @@ struct ExecResult {
 
 /// Whether a stage's entry is in the cache and sound, for every executor: an entry is verified when
 /// used, and a corrupt one is reported (R0004, at the stage's line), set aside and so recomputed.
-bool cached_entry_sound(ArtifactStore& store, const std::string& key, const lang::StageInstance& stage, lang::Diagnostics& diags);
+bool cached_entry_sound(ArtifactStore& store, const std::string& key, const lang::StageInstance& stage,
+                        lang::Diagnostics& diags);
 
 /// How a run trains a search's candidates side by side (`whittle run --jobs N`): up to `jobs` at
 /// once, each in its own `whittle run-stage --with-inputs` process of `threads` threads.

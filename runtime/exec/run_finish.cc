@@ -1,5 +1,5 @@
-#include "runtime/system/clock.h"
 #include "runtime/exec/run_finish.h"
+#include "runtime/system/clock.h"
 
 #include <fmt/format.h>
 
@@ -8,9 +8,9 @@
 #include <iterator>
 #include <set>
 
-#include "runtime/system/atomic_file.h"
 #include "runtime/plan/export_format.h"
 #include "runtime/plan/metrics.h"
+#include "runtime/system/atomic_file.h"
 #include "runtime/torch/api.h"
 
 namespace whittle::runtime {
@@ -61,7 +61,8 @@ bool deliver(const fs::path& from, const fs::path& to, std::string& error) {
 
 }  // namespace
 
-FinishedRun finish_run(const Plan& plan, const ArtifactStore& store, const ExecResult& result, const RunContext& context) {
+FinishedRun finish_run(const Plan& plan, const ArtifactStore& store, const ExecResult& result,
+                       const RunContext& context) {
   FinishedRun f;
   RunRecord& rec = f.record;
   rec = execution_record(plan, result);
@@ -83,13 +84,14 @@ FinishedRun finish_run(const Plan& plan, const ArtifactStore& store, const ExecR
     if (deliver(fs::path(store.entry_dir(s.key)) / export_entry_file(plan.stage(s.id)), to, error)) {
       // With what the file computes, read back by another runtime, and on what.
       const auto& m = s.metrics;
-      f.delivered.push_back(recorded(m, "export_accuracy") && recorded(m, "export_agreement")
-                                ? fmt::format("{} (read back: {:.2f}% accuracy, {:.2f}% agreement with the model, on {})", to.string(),
-                                              100 * m.at("export_accuracy"), 100 * m.at("export_agreement"), measured_on(s))
-                                : to.string());
-    }
-    else
-      f.errors.push_back(fmt::format("{}: could not write the export {}: {}", where_written(plan, s.id), to.string(), error));
+      f.delivered.push_back(
+          recorded(m, "export_accuracy") && recorded(m, "export_agreement")
+              ? fmt::format("{} (read back: {:.2f}% accuracy, {:.2f}% agreement with the model, on {})", to.string(),
+                            100 * m.at("export_accuracy"), 100 * m.at("export_agreement"), measured_on(s))
+              : to.string());
+    } else
+      f.errors.push_back(
+          fmt::format("{}: could not write the export {}: {}", where_written(plan, s.id), to.string(), error));
   }
   return f;
 }

@@ -16,9 +16,9 @@ namespace whittle::runtime {
 RunRecord execution_record(const Plan& plan, const ExecResult& result);
 
 struct RunContext {
-  std::string started;   ///< now_iso() when the run began
+  std::string started;  ///< now_iso() when the run began
   int threads = 0;
-  bool slurm = false;    ///< the record's device reads "slurm: ..."
+  bool slurm = false;  ///< the record's device reads "slurm: ..."
 };
 
 struct FinishedRun {
@@ -31,6 +31,7 @@ struct FinishedRun {
 
 /// Fills and writes the run record, then copies every finished `export` stage's file (kept in its
 /// cache entry, so a cached export is delivered too) to its path, atomically.
-FinishedRun finish_run(const Plan& plan, const ArtifactStore& store, const ExecResult& result, const RunContext& context);
+FinishedRun finish_run(const Plan& plan, const ArtifactStore& store, const ExecResult& result,
+                       const RunContext& context);
 
 }  // namespace whittle::runtime

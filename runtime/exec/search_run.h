@@ -32,19 +32,19 @@ std::string constraint_metric(const std::string& metric);
 /// Trains candidates, side by side where it can (every seed's run of their stages, or finds them
 /// cached) and returns, per candidate, each run's `evaluate` metrics; nullopt when a stage failed
 /// (the executor has reported it).
-using TrainCandidates = std::function<std::optional<std::vector<std::vector<Metrics>>>(const std::vector<int>& candidates)>;
+using TrainCandidates =
+    std::function<std::optional<std::vector<std::vector<Metrics>>>(const std::vector<int>& candidates)>;
 
 /// Decides the search stage `search`: trains what the strategy asks, `jobs` candidates per round
 /// (trained in the strategy's order), and returns search.json's content. Throws StageError when no
 /// candidate passed (or every one the budget allowed failed); nullopt when a training failed.
-std::optional<nlohmann::json> decide_search(const Plan& plan, const lang::StageInstance& search, const TrainCandidates& train,
-                                            Progress& progress, int jobs = 1);
+std::optional<nlohmann::json> decide_search(const Plan& plan, const lang::StageInstance& search,
+                                            const TrainCandidates& train, Progress& progress, int jobs = 1);
 
 /// Every search's candidates' previewed objectives into plan.search_objectives, from the static
 /// preview (the `evaluate` that measures each candidate, whose figures count test-time views, else its
 /// final model); a candidate without one leaves its search unfilled (the run then says so).
 void fill_search_objectives(Plan& plan, const std::map<int, torchrt::StagePreview>& previews);
-
 
 /// The candidates of the plan's searches by previewed objective, what is ruled out statically and
 /// the most trainings, for `whittle plan`: one block of text per search.

@@ -27,8 +27,8 @@ struct Job {
   std::string key, id, state = "SUBMITTED", reason, exit_code;
   fs::path log;
   bool done() const {
-    static const std::set<std::string> terminal = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "PREEMPTED",
-                                                   "OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE", "GONE"};
+    static const std::set<std::string> terminal = {"COMPLETED", "FAILED",        "CANCELLED", "TIMEOUT",  "NODE_FAIL",
+                                                   "PREEMPTED", "OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE", "GONE"};
     return terminal.count(state) > 0;
   }
 };
@@ -88,7 +88,8 @@ ExecResult execute_slurm(const Plan& plan, ArtifactStore& store, const SlurmOpti
   for (const PlanStep& step : plan.steps) anything = anything || !step.fresh;
   if (anything && run_command("command -v sbatch squeue scontrol > /dev/null 2>&1").code != 0) {
     auto d = lang::Diagnostic::make("R0005", plan.stage(plan.steps.front().stage).name_span,
-                                    "Slurm's commands (sbatch, squeue, scontrol) are not on this machine's PATH", "nothing was submitted");
+                                    "Slurm's commands (sbatch, squeue, scontrol) are not on this machine's PATH",
+                                    "nothing was submitted");
     d.with_help("run on a login node of the cluster, or without `--executor slurm`");
     result.diags.add(std::move(d));
     result.ok = false;
@@ -103,7 +104,8 @@ ExecResult execute_slurm(const Plan& plan, ArtifactStore& store, const SlurmOpti
     j.stage = s.id;
     j.key = key;
     std::string work = shell_quote(o.whittle) + " run-stage " + shell_quote(o.recipe) + " --key " + key + " --cache " +
-                       shell_quote(fs::absolute(store.root()).string()) + " --threads " + std::to_string(o.threads) + args;
+                       shell_quote(fs::absolute(store.root()).string()) + " --threads " + std::to_string(o.threads) +
+                       args;
     for (const auto& set : o.sets) work += " --set " + shell_quote(set);
     std::string cmd = "sbatch --parsable --kill-on-invalid-dep=yes";
     cmd += " --job-name=" + shell_quote(fmt::format("whittle:{}:#{}", plan.analysis->recipe.name, s.id));
@@ -129,8 +131,9 @@ ExecResult execute_slurm(const Plan& plan, ArtifactStore& store, const SlurmOpti
       return false;
     }
     j.log = logs / fmt::format("{}-{}-{}.out", plan.analysis->recipe.name, s.id, j.id);
-    progress.message(fmt::format("{}: Slurm job {}{}", what, j.id,
-                                 after.empty() ? "" : fmt::format(" (after job{} {})", after.size() > 1 ? "s" : "", fmt::join(after, ", "))));
+    progress.message(fmt::format(
+        "{}: Slurm job {}{}", what, j.id,
+        after.empty() ? "" : fmt::format(" (after job{} {})", after.size() > 1 ? "s" : "", fmt::join(after, ", "))));
     jobs[s.id] = std::move(j);
     return true;
   };
@@ -151,13 +154,15 @@ ExecResult execute_slurm(const Plan& plan, ArtifactStore& store, const SlurmOpti
       std::istringstream q(run_command("squeue --noheader --format='%i|%T|%r' --jobs=" + ids + " 2>/dev/null").out);
       for (std::string line; std::getline(q, line);) {
         const auto a = line.find('|'), b = line.find('|', a == std::string::npos ? a : a + 1);
-        if (b != std::string::npos) queued[trim(line.substr(0, a))] = {trim(line.substr(a + 1, b - a - 1)), trim(line.substr(b + 1))};
+        if (b != std::string::npos)
+          queued[trim(line.substr(0, a))] = {trim(line.substr(a + 1, b - a - 1)), trim(line.substr(b + 1))};
       }
       for (auto& [stage, j] : jobs) {
         if (j.done()) continue;
         std::string state = queued.count(j.id) ? queued.at(j.id).first : "";
         if (!state.empty()) j.reason = queued.at(j.id).second;  // why it waits: Resources, Priority, Dependency...
-        const bool finished_in_squeue = state == "COMPLETED" || state == "FAILED" || state == "CANCELLED" || state == "TIMEOUT";
+        const bool finished_in_squeue =
+            state == "COMPLETED" || state == "FAILED" || state == "CANCELLED" || state == "TIMEOUT";
         if (state.empty() || finished_in_squeue) {
           const std::string line = run_command("scontrol show job " + j.id + " --oneliner 2>/dev/null").out;
           state = field(line, "JobState");
@@ -195,12 +200,14 @@ ExecResult execute_slurm(const Plan& plan, ArtifactStore& store, const SlurmOpti
       follow();
       if (!all_completed()) break;  // a stage before it failed: reported below
       after.clear();
-      const TrainCandidates train = [&](const std::vector<int>& ids) -> std::optional<std::vector<std::vector<Metrics>>> {
+      const TrainCandidates train =
+          [&](const std::vector<int>& ids) -> std::optional<std::vector<std::vector<Metrics>>> {
         for (int c : ids)
           for (const auto& r : s.search->candidates[static_cast<std::size_t>(c)].runs) {
             const std::string& key = plan.keys[static_cast<std::size_t>(r.evaluate)];
             if (store.has(key)) continue;
-            const std::string what = fmt::format("#{} search candidate {} ({})", s.id, c, s.search->label(static_cast<std::size_t>(c)));
+            const std::string what =
+                fmt::format("#{} search candidate {} ({})", s.id, c, s.search->label(static_cast<std::size_t>(c)));
             if (!submit(plan.stage(r.evaluate), key, {}, " --with-inputs", what)) return std::nullopt;
           }
         follow();
@@ -233,11 +240,12 @@ ExecResult execute_slurm(const Plan& plan, ArtifactStore& store, const SlurmOpti
     auto it = jobs.find(s.id);
     const bool have = store.has(step.key);
     if (it == jobs.end() || (it->second.state == "COMPLETED" && have)) {
-      if (!have && deferred.count(s.id)) result.outcomes.push_back({s.id, "skipped", 0, {}, {}});  // not needed by its search
+      if (!have && deferred.count(s.id))
+        result.outcomes.push_back({s.id, "skipped", 0, {}, {}});  // not needed by its search
       if (!have) continue;
       auto m = store.manifest(step.key);
-      StageOutcome out{s.id, it == jobs.end() ? "cached" : "ran", m ? m->seconds : 0, m ? m->metrics : std::map<std::string, double>{},
-                       m ? m->device : ""};
+      StageOutcome out{s.id, it == jobs.end() ? "cached" : "ran", m ? m->seconds : 0,
+                       m ? m->metrics : std::map<std::string, double>{}, m ? m->device : ""};
       if (it != jobs.end()) out.metrics["slurm_job"] = std::stod(it->second.id);
       result.outcomes.push_back(std::move(out));
       continue;
@@ -249,8 +257,8 @@ ExecResult execute_slurm(const Plan& plan, ArtifactStore& store, const SlurmOpti
     }
     result.outcomes.push_back({s.id, "failed", 0, {}, {}});
     fail(s,
-         fmt::format("stage #{} {} at {} failed in Slurm job {} ({}{})", s.id, s.kind, recipe_line(plan, s), j.id, j.state,
-                     j.exit_code.empty() ? "" : ", exit code " + j.exit_code),
+         fmt::format("stage #{} {} at {} failed in Slurm job {} ({}{})", s.id, s.kind, recipe_line(plan, s), j.id,
+                     j.state, j.exit_code.empty() ? "" : ", exit code " + j.exit_code),
          fmt::format("the job's output, {}:\n{}", j.log.string(), tail(j.log, 15)));
   }
   return result;

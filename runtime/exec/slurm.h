@@ -16,14 +16,14 @@
 namespace whittle::runtime {
 
 struct SlurmOptions {
-  std::string whittle;                   ///< the `whittle` the jobs run (an absolute path on the shared file system)
-  std::string recipe;                    ///< absolute path
-  std::vector<std::string> sets;         ///< --set NAME=VALUE, passed on to every job
-  int threads = 1;                       ///< per job: `--threads` and `--cpus-per-task`
+  std::string whittle;            ///< the `whittle` the jobs run (an absolute path on the shared file system)
+  std::string recipe;             ///< absolute path
+  std::vector<std::string> sets;  ///< --set NAME=VALUE, passed on to every job
+  int threads = 1;                ///< per job: `--threads` and `--cpus-per-task`
   std::string partition, gres, time, account;
   std::vector<std::string> sbatch_args;  ///< more `sbatch` options, as given
   double poll_seconds = 2;
-  int jobs = 1;                          ///< a search's candidates submitted at a time (`--jobs`)
+  int jobs = 1;  ///< a search's candidates submitted at a time (`--jobs`)
 };
 
 /// Submits the plan's stale stages, follows their jobs to the end, and returns what `execute`

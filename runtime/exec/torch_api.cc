@@ -37,23 +37,26 @@ std::string module_path() {
 
 const TorchApi* load() {
 #ifndef WHITTLE_WITH_TORCH
-  throw std::runtime_error("this build of whittle has no LibTorch (configured with -DWHITTLE_WITH_TORCH=OFF): it checks, "
-                           "lints and plans recipes, and cannot run, preview or inspect models; configure with LibTorch "
-                           "(the default) to run them");
+  throw std::runtime_error(
+      "this build of whittle has no LibTorch (configured with -DWHITTLE_WITH_TORCH=OFF): it checks, "
+      "lints and plans recipes, and cannot run, preview or inspect models; configure with LibTorch "
+      "(the default) to run them");
 #endif
   const std::string path = module_path();
   void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle)
-    throw std::runtime_error(fmt::format("cannot load whittle's LibTorch module {}: {}; it is built beside the `whittle` "
-                                         "program (ninja -C build), or name it with WHITTLE_TORCH_MODULE",
-                                         path, ::dlerror()));
+    throw std::runtime_error(
+        fmt::format("cannot load whittle's LibTorch module {}: {}; it is built beside the `whittle` "
+                    "program (ninja -C build), or name it with WHITTLE_TORCH_MODULE",
+                    path, ::dlerror()));
   using Entry = const TorchApi* (*)();
   auto entry = reinterpret_cast<Entry>(::dlsym(handle, "whittle_torch_api"));
   const TorchApi* api = entry ? entry() : nullptr;
   if (!api || api->api_version != kTorchApiVersion || std::string(api->whittle_version) != WHITTLE_VERSION)
-    throw std::runtime_error(fmt::format("{} is from another build of whittle (interface {}, version {}; this program: {}, {}): "
-                                         "rebuild both (ninja -C build)", path, api ? api->api_version : 0,
-                                         api ? api->whittle_version : "?", kTorchApiVersion, WHITTLE_VERSION));
+    throw std::runtime_error(fmt::format(
+        "{} is from another build of whittle (interface {}, version {}; this program: {}, {}): "
+        "rebuild both (ninja -C build)",
+        path, api ? api->api_version : 0, api ? api->whittle_version : "?", kTorchApiVersion, WHITTLE_VERSION));
   // Whatever loads LibTorch works on tensors (a run, a preview, a report, a verify).
   keep_large_buffers();
   return api;  // the module stays loaded until the process ends

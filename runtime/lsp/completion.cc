@@ -8,10 +8,10 @@
 #include <set>
 
 #include "lang/catalog.h"
-#include "runtime/plan/architectures.h"
 #include "runtime/lsp/docs.h"
 #include "runtime/lsp/positions.h"
 #include "runtime/lsp/server.h"
+#include "runtime/plan/architectures.h"
 
 namespace whittle::lsp {
 
@@ -78,8 +78,10 @@ void stages(const lang::Analysis& a, bool in_network, Items& items) {
   for (const auto& s : cat.stages()) items.add(s.name, Function, s.doc);
   for (const auto& [alias, target] : cat.aliases()) items.add(alias, Function, "`" + target + "`");
   for (const auto& [name, d] : a.program.defines) items.add(name, Function, "define");
-  for (const char* k : {"let", "use", "repeat", "sweep", "define", "network", "recipe", "seed"}) items.add(k, Keyword, "");
-  items.add("search", Keyword, "the lowest objective that keeps a metric: `search lowest course2025 where accuracy >= 90% { ... }`",
+  for (const char* k : {"let", "use", "repeat", "sweep", "define", "network", "recipe", "seed"})
+    items.add(k, Keyword, "");
+  items.add("search", Keyword,
+            "the lowest objective that keeps a metric: `search lowest course2025 where accuracy >= 90% { ... }`",
             "search lowest course2025 where accuracy >= 90% {");
   items.add("choose", Keyword, "a dimension of a search: `choose amount in 50%..90% by 10% monotone`");
 }
@@ -93,9 +95,12 @@ std::optional<std::string> value_of_param(const std::string& head) {
     int depth = 0;
     for (;; --i) {  // back to the `[` this list opened with
       const char ch = head[i];
-      if (ch == ']' || ch == ')') ++depth;
-      else if (ch == '(' && depth-- == 0) return std::nullopt;
-      else if (ch == '[' && depth-- == 0) break;
+      if (ch == ']' || ch == ')')
+        ++depth;
+      else if (ch == '(' && depth-- == 0)
+        return std::nullopt;
+      else if (ch == '[' && depth-- == 0)
+        break;
       if (i == 0) return std::nullopt;
     }
     if (i == 0) return std::nullopt;
@@ -130,7 +135,8 @@ json completion(const Document& d, const json& params) {
   // The start of a statement: stages (layers inside a network).
   std::size_t t = head.find_last_not_of(" \t");
   const bool start = t == std::string::npos || head[t] == '{' || (t >= 1 && head.compare(t - 1, 2, "->") == 0);
-  const Located at = locate(a.program.main().recipe.stmts, a.main, static_cast<std::uint32_t>(offset > 0 ? offset - 1 : 0));
+  const Located at =
+      locate(a.program.main().recipe.stmts, a.main, static_cast<std::uint32_t>(offset > 0 ? offset - 1 : 0));
   const Located here = locate(a.program.main().recipe.stmts, a.main, static_cast<std::uint32_t>(offset));
   const bool in_network = at.in_network || here.in_network;
   if (start) {
@@ -138,17 +144,24 @@ json completion(const Document& d, const json& params) {
     return items.list;
   }
   // A `search` line: its objectives after `lowest`, its metrics after `where`; a `choose` line: `monotone`.
-  if (const std::size_t f = head.find_first_not_of(" \t"); f != std::string::npos && head.compare(f, 7, "search ") == 0) {
+  if (const std::size_t f = head.find_first_not_of(" \t");
+      f != std::string::npos && head.compare(f, 7, "search ") == 0) {
     const lang::StageDef* sd = lang::Catalog::builtin().stage("search");
     const bool metric = head.find(" where") != std::string::npos;
     if (sd && head.find(" lowest") != std::string::npos)
       if (const lang::ParamDef* p = sd->param(metric ? "metric" : "objective")) values_of(*p, items);
-    if (!metric) items.add("lowest", Keyword, "");
-    else for (const char* k : {"budget", "seeds"}) items.add(k, Field, sd && sd->param(k) ? sd->param(k)->doc : "", std::string(k) + ": ");
+    if (!metric)
+      items.add("lowest", Keyword, "");
+    else
+      for (const char* k : {"budget", "seeds"})
+        items.add(k, Field, sd && sd->param(k) ? sd->param(k)->doc : "", std::string(k) + ": ");
     return items.list;
   }
-  if (const std::size_t f = head.find_first_not_of(" \t"); f != std::string::npos && head.compare(f, 7, "choose ") == 0) {
-    items.add("monotone", Keyword, "the promise that, the other choices equal, going further along this list never turns a failing candidate into a passing one");
+  if (const std::size_t f = head.find_first_not_of(" \t");
+      f != std::string::npos && head.compare(f, 7, "choose ") == 0) {
+    items.add("monotone", Keyword,
+              "the promise that, the other choices equal, going further along this list never turns a failing "
+              "candidate into a passing one");
     return items.list;
   }
   // The stage the line is about: as parsed, or (a line that does not parse yet, such as

@@ -63,14 +63,18 @@ std::map<std::string, json> diagnostics_by_uri(const lang::Analysis& a) {
     for (const auto& n : d.notes) message += "\nnote: " + n;
     if (d.help) message += "\nhelp: " + *d.help;
     json diag = {{"range", range(d.primary())},
-                 {"severity", d.severity == lang::Severity::Error ? 1 : d.severity == lang::Severity::Warning ? 2 : 3},
+                 {"severity", d.severity == lang::Severity::Error     ? 1
+                              : d.severity == lang::Severity::Warning ? 2
+                                                                      : 3},
                  {"code", d.code},
                  {"source", "whittle"},
                  {"message", capped(message)}};
     json related = json::array();
     // At most 16 related locations (a chain of 64 nested calls labels every one of them).
     constexpr std::size_t kMaxRelated = 16;
-    if (d.labels.size() > kMaxRelated + 1) diag["message"] = capped(message) + fmt::format("\n({} more places, in `whittle lint`)", d.labels.size() - 1 - kMaxRelated);
+    if (d.labels.size() > kMaxRelated + 1)
+      diag["message"] =
+          capped(message) + fmt::format("\n({} more places, in `whittle lint`)", d.labels.size() - 1 - kMaxRelated);
     for (std::size_t l = 0; l < d.labels.size() && l <= kMaxRelated; ++l) {
       const lang::Label& label = d.labels[l];
       const lang::SourceFile& lf = a.sources.file(label.span.file);

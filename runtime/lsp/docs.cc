@@ -15,7 +15,10 @@ std::string params_list(const std::vector<lang::ParamDef>& params) {
   std::string out;
   for (const auto& p : params)
     out += fmt::format("- `{}`: {}{} — {}\n", p.name, p.type.describe(),
-                       p.required ? ", required" : p.has_default ? ", default `" + p.default_text + "`" : "", p.doc);
+                       p.required      ? ", required"
+                       : p.has_default ? ", default `" + p.default_text + "`"
+                                       : "",
+                       p.doc);
   return out;
 }
 
@@ -30,19 +33,25 @@ const lang::DefineInfo* declared(const lang::Analysis& a, const std::string& nam
 
 std::string param_markdown(const lang::ParamDef& p) {
   return fmt::format("**{}**: {}{}\n\n{}", p.name, p.type.describe(),
-                     p.required ? " (required)" : p.has_default ? fmt::format(" (default `{}`)", p.default_text) : "", p.doc);
+                     p.required      ? " (required)"
+                     : p.has_default ? fmt::format(" (default `{}`)", p.default_text)
+                                     : "",
+                     p.doc);
 }
 
 std::string call_markdown(const lang::CallDef& c) {
-  return fmt::format("**{}({})** ({}): {}\n\n{}", c.name, c.params.empty() ? "" : "...", c.family, c.doc, params_list(c.params));
+  return fmt::format("**{}({})** ({}): {}\n\n{}", c.name, c.params.empty() ? "" : "...", c.family, c.doc,
+                     params_list(c.params));
 }
 
 std::string stage_doc_markdown(const lang::Analysis& a, const std::string& name, bool in_network) {
   const lang::Catalog& cat = lang::Catalog::builtin();
   if (in_network)
-    if (const lang::CallDef* l = cat.layer(name)) return fmt::format("**{}** (layer): {}\n\n{}", name, l->doc, params_list(l->params));
+    if (const lang::CallDef* l = cat.layer(name))
+      return fmt::format("**{}** (layer): {}\n\n{}", name, l->doc, params_list(l->params));
   if (const lang::StageDef* s = cat.stage(name))
-    return fmt::format("**{}**{}: {}\n\n{}", name, s->name != name ? " (`" + s->name + "`)" : "", s->doc, params_list(s->params));
+    return fmt::format("**{}**{}: {}\n\n{}", name, s->name != name ? " (`" + s->name + "`)" : "", s->doc,
+                       params_list(s->params));
   if (const lang::DefineInfo* d = declared(a, name)) {
     const bool network = d->stmt->kind == lang::ast::Stmt::Kind::Network;
     const lang::SourceFile* file = nullptr;
@@ -52,7 +61,8 @@ std::string stage_doc_markdown(const lang::Analysis& a, const std::string& name,
     return fmt::format("**{}** ({}{}){}\n\n{}", name, network ? "network" : "define", where,
                        network ? ": the architecture of `model " + name + "`" : "", params_list(d->params));
   }
-  if (const lang::CallDef* l = cat.layer(name)) return fmt::format("**{}** (layer): {}\n\n{}", name, l->doc, params_list(l->params));
+  if (const lang::CallDef* l = cat.layer(name))
+    return fmt::format("**{}** (layer): {}\n\n{}", name, l->doc, params_list(l->params));
   return "";
 }
 
@@ -62,11 +72,15 @@ std::string stage_effect_markdown(const lang::Analysis& a, const lang::ast::Stag
     if (s.name_span == stage.name_span) runs.push_back(&s);
   if (runs.empty()) return "";
   const lang::StageInstance& s = *runs.front();
-  std::string out = fmt::format("\n---\nruns as stage #{}{}:\n\n", s.id, runs.size() > 1 ? fmt::format(" (and {} more times)", runs.size() - 1) : "");
+  std::string out = fmt::format("\n---\nruns as stage #{}{}:\n\n", s.id,
+                                runs.size() > 1 ? fmt::format(" (and {} more times)", runs.size() - 1) : "");
   for (const auto& p : s.params)
     out += fmt::format("- `{}: {}`{}\n", p.name, p.value.canonical(),
-                       p.origin == lang::Origin::Default ? " (default)" : p.origin == lang::Origin::Inherited ? " (from its train)" : "");
-  if (s.network) out += fmt::format("\n{} parameters, {} MACs per image\n", s.network->root.params, s.network->root.macs);
+                       p.origin == lang::Origin::Default     ? " (default)"
+                       : p.origin == lang::Origin::Inherited ? " (from its train)"
+                                                             : "");
+  if (s.network)
+    out += fmt::format("\n{} parameters, {} MACs per image\n", s.network->root.params, s.network->root.macs);
   return out;
 }
 
@@ -88,7 +102,8 @@ const std::vector<lang::ParamDef>* params_at(const lang::Analysis& a, const Loca
 const lang::ParamDef* param_of(const lang::Analysis& a, const Located& at, const std::string& name) {
   Located outer = at;
   // A named argument directly in a call belongs to the call; one of the stage to the stage.
-  if (at.call && at.arg && std::none_of(at.call->args.begin(), at.call->args.end(), [&](const lang::ast::Arg& x) { return &x == at.arg; }))
+  if (at.call && at.arg &&
+      std::none_of(at.call->args.begin(), at.call->args.end(), [&](const lang::ast::Arg& x) { return &x == at.arg; }))
     outer.call = nullptr;
   const auto* params = params_at(a, outer);
   if (!params) return nullptr;

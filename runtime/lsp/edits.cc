@@ -8,7 +8,8 @@
 namespace whittle::lsp {
 
 json formatting(const Document& d) {
-  if (!d.analysis || d.analysis->program.syntax_errors) return json::array();  // fmt does not rewrite what does not parse
+  if (!d.analysis || d.analysis->program.syntax_errors)
+    return json::array();  // fmt does not rewrite what does not parse
   const lang::Analysis& a = *d.analysis;
   const std::string formatted = lang::format_recipe(a.program.main().recipe, a.sources.file(a.main));
   if (formatted == d.text) return json::array();
@@ -24,18 +25,22 @@ json code_actions(const Document& d, const json& params) {
   for (const json& diag : diags) {
     if (!diag.is_object() || !diag.contains("range")) continue;
     std::string help;
-    if (diag.contains("data") && diag["data"].is_object() && diag["data"].value("help", json()).is_string()) help = diag["data"]["help"];
-    else if (diag.value("message", json()).is_string()) help = diag["message"];
+    if (diag.contains("data") && diag["data"].is_object() && diag["data"].value("help", json()).is_string())
+      help = diag["data"]["help"];
+    else if (diag.value("message", json()).is_string())
+      help = diag["message"];
     std::smatch m;
     if (!std::regex_search(help, m, mean)) continue;
-    const std::size_t a = offset_of(d.text, diag["range"].value("start", json())), b = offset_of(d.text, diag["range"].value("end", json()));
+    const std::size_t a = offset_of(d.text, diag["range"].value("start", json())),
+                      b = offset_of(d.text, diag["range"].value("end", json()));
     if (b <= a) continue;
     const std::string was = d.text.substr(a, b - a);
-    out.push_back({{"title", "change `" + was + "` to `" + m[1].str() + "`"},
-                   {"kind", "quickfix"},
-                   {"diagnostics", json::array({diag})},
-                   {"isPreferred", true},
-                   {"edit", {{"changes", {{d.uri, json::array({{{"range", diag["range"]}, {"newText", m[1].str()}}})}}}}}});
+    out.push_back(
+        {{"title", "change `" + was + "` to `" + m[1].str() + "`"},
+         {"kind", "quickfix"},
+         {"diagnostics", json::array({diag})},
+         {"isPreferred", true},
+         {"edit", {{"changes", {{d.uri, json::array({{{"range", diag["range"]}, {"newText", m[1].str()}}})}}}}}});
   }
   return out;
 }

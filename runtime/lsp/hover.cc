@@ -7,12 +7,12 @@
 #include "lang/fmt.h"
 #include "lang/graph.h"
 #include "lang/network.h"
-#include "runtime/plan/architectures.h"
-#include "runtime/torch/api.h"
 #include "runtime/lsp/docs.h"
 #include "runtime/lsp/locate.h"
 #include "runtime/lsp/positions.h"
 #include "runtime/lsp/server.h"
+#include "runtime/plan/architectures.h"
+#include "runtime/torch/api.h"
 
 namespace whittle::lsp {
 
@@ -29,12 +29,15 @@ std::string value_of(const lang::Analysis& a, const std::string& name) {
   std::function<void(const std::vector<Stmt>&)> walk = [&](const std::vector<Stmt>& stmts) {
     for (const Stmt& s : stmts) {
       if (!out.empty()) return;
-      if (s.kind == Stmt::Kind::Let && s.name == name) out = fmt::format("let {} = {}", name, lang::format_value(s.value));
-      if (s.kind == Stmt::Kind::Sweep && s.name == name) out = fmt::format("sweep {} over {}", name, lang::format_value(s.value));
+      if (s.kind == Stmt::Kind::Let && s.name == name)
+        out = fmt::format("let {} = {}", name, lang::format_value(s.value));
+      if (s.kind == Stmt::Kind::Sweep && s.name == name)
+        out = fmt::format("sweep {} over {}", name, lang::format_value(s.value));
       if (s.kind == Stmt::Kind::Define || s.kind == Stmt::Kind::Network)
         for (const auto& p : s.params)
           if (p.name == name)
-            out = fmt::format("parameter `{}` of `{}`{}", name, s.name, p.has_default ? " = " + lang::format_value(p.default_value) : "");
+            out = fmt::format("parameter `{}` of `{}`{}", name, s.name,
+                              p.has_default ? " = " + lang::format_value(p.default_value) : "");
       walk(s.body);
     }
   };
@@ -49,22 +52,27 @@ std::string network_markdown(const lang::Analysis& a, const std::string& name) {
   if (it == a.program.networks.end() || !it->second.stmt) return "";
   const lang::DefineInfo& info = it->second;
   const lang::SourceFile& f = a.sources.file(info.stmt->name_span.file);
-  std::string md = fmt::format("**{}** (a network written in the recipe, {}:{})", name, f.name(), f.line_of(info.stmt->name_span.begin));
+  std::string md = fmt::format("**{}** (a network written in the recipe, {}:{})", name, f.name(),
+                               f.line_of(info.stmt->name_span.begin));
   if (!info.params.empty()) {
     md += "\n\nparameters:";
     for (std::size_t i = 0; i < info.params.size(); ++i) {
       const lang::ParamDef& p = info.params[i];
       const lang::ast::Value* dv = i < info.defaults.size() ? info.defaults[i] : nullptr;
-      const std::string def = dv ? std::string(a.sources.file(dv->span.file).text().substr(dv->span.begin, dv->span.end - dv->span.begin)) : "";
+      const std::string def =
+          dv ? std::string(a.sources.file(dv->span.file).text().substr(dv->span.begin, dv->span.end - dv->span.begin))
+             : "";
       md += fmt::format("\n- `{}` ({}){}", p.name, p.type.describe(), dv ? ", default `" + def + "`" : ", required");
     }
   }
   std::set<std::string> builds;
   for (const auto& s : a.recipe.stages) {
     if (!s.network || s.network->name != name) continue;
-    const std::string line = fmt::format("\n- {}{}: {} parameters, {} MACs per image", s.network->args.empty() ? "" : s.network->args + " ",
-                                         s.network->input.text(), s.network->root.params, s.network->root.macs);
-    if (builds.insert(line).second && builds.size() <= 8) md += (builds.size() == 1 ? "\n\nas the recipe builds it:" : "") + line;
+    const std::string line =
+        fmt::format("\n- {}{}: {} parameters, {} MACs per image", s.network->args.empty() ? "" : s.network->args + " ",
+                    s.network->input.text(), s.network->root.params, s.network->root.macs);
+    if (builds.insert(line).second && builds.size() <= 8)
+      md += (builds.size() == 1 ? "\n\nas the recipe builds it:" : "") + line;
   }
   return md;
 }
@@ -79,7 +87,8 @@ std::string up_to(const lang::Analysis& a, const std::string& text, std::uint32_
   for (const Stmt& s : a.program.main().recipe.stmts)
     if (s.span.begin <= at && at < s.span.end) end = s.span.end;
   for (const Stmt& s : a.program.main().recipe.stmts) {
-    const bool stage = s.kind == Stmt::Kind::Chain || s.kind == Stmt::Kind::Repeat || s.kind == Stmt::Kind::Sweep || s.kind == Stmt::Kind::From;
+    const bool stage = s.kind == Stmt::Kind::Chain || s.kind == Stmt::Kind::Repeat || s.kind == Stmt::Kind::Sweep ||
+                       s.kind == Stmt::Kind::From;
     if (!stage || s.span.begin < end || end == 0) continue;
     for (std::uint32_t i = s.span.begin; i < s.span.end && i < out.size(); ++i)
       if (out[i] != '\n') out[i] = ' ';
@@ -101,12 +110,14 @@ json hover(const Document& d, const json& params, Previews& previews) {
     const lang::SearchSpace& sp = *s.search;
     std::string dims;
     for (const auto& dim : sp.dims)
-      dims += fmt::format("{}`{}`: {} values{}", dims.empty() ? "" : ", ", dim.name, dim.labels.size(), dim.monotone ? ", monotone" : "");
-    const std::string text = fmt::format("**search** for the lowest `{}` where `{}` {} the bar: {}{}{}\n\nover {}{}", sp.objective, sp.metric,
-                                         sp.at_most ? "stays at or below" : "reaches", lang::stage_summary(s),
-                                         sp.budget ? fmt::format(", at most {} trainings", sp.budget) : "",
-                                         sp.seeds > 1 ? fmt::format(", {} seeds each", sp.seeds) : "", dims,
-                                         runtime::libtorch_version() != "none" ? previews.of(d, s.id) : "");
+      dims += fmt::format("{}`{}`: {} values{}", dims.empty() ? "" : ", ", dim.name, dim.labels.size(),
+                          dim.monotone ? ", monotone" : "");
+    const std::string text =
+        fmt::format("**search** for the lowest `{}` where `{}` {} the bar: {}{}{}\n\nover {}{}", sp.objective,
+                    sp.metric, sp.at_most ? "stays at or below" : "reaches", lang::stage_summary(s),
+                    sp.budget ? fmt::format(", at most {} trainings", sp.budget) : "",
+                    sp.seeds > 1 ? fmt::format(", {} seeds each", sp.seeds) : "", dims,
+                    runtime::libtorch_version() != "none" ? previews.of(d, s.id) : "");
     return markdown(text, d.text, s.span);
   }
   switch (at.kind) {
@@ -153,9 +164,11 @@ json hover(const Document& d, const json& params, Previews& previews) {
       const std::string& w = at.value->text;
       if (const std::string md = network_markdown(a, w); !md.empty()) return markdown(md, d.text, at.value->span);
       for (const auto& arch : runtime::architectures())
-        if (w == arch.name) return markdown(fmt::format("**{}** (architecture): {}", w, arch.doc), d.text, at.value->span);
+        if (w == arch.name)
+          return markdown(fmt::format("**{}** (architecture): {}", w, arch.doc), d.text, at.value->span);
       if (const lang::ParamDef* p = word_param(a, at)) {
-        return markdown(fmt::format("`{}`: a value of `{}` ({})\n\n{}", w, p->name, p->type.describe(), p->doc), d.text, at.value->span);
+        return markdown(fmt::format("`{}`: a value of `{}` ({})\n\n{}", w, p->name, p->type.describe(), p->doc), d.text,
+                        at.value->span);
       }
       return nullptr;
     }

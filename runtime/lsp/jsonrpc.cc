@@ -12,7 +12,9 @@ constexpr const char* kLengthHeader = "content-length:";
 
 bool starts_with_ci(const std::string& s, const char* prefix) {
   for (std::size_t i = 0; prefix[i]; ++i)
-    if (i >= s.size() || std::tolower(static_cast<unsigned char>(s[i])) != std::tolower(static_cast<unsigned char>(prefix[i]))) return false;
+    if (i >= s.size() ||
+        std::tolower(static_cast<unsigned char>(s[i])) != std::tolower(static_cast<unsigned char>(prefix[i])))
+      return false;
   return true;
 }
 

@@ -6,7 +6,9 @@ namespace whittle::lsp {
 namespace {
 using namespace lang::ast;
 
-bool inside(const lang::Span& s, lang::FileId file, std::uint32_t offset) { return s.file == file && s.begin <= offset && offset <= s.end; }
+bool inside(const lang::Span& s, lang::FileId file, std::uint32_t offset) {
+  return s.file == file && s.begin <= offset && offset <= s.end;
+}
 
 struct Walker {
   lang::FileId file;
@@ -70,7 +72,8 @@ struct Walker {
         found.value = &s.value;
         return;
       }
-      if ((s.kind == Stmt::Kind::Let || s.kind == Stmt::Kind::Define || s.kind == Stmt::Kind::Network || s.kind == Stmt::Kind::Sweep) &&
+      if ((s.kind == Stmt::Kind::Let || s.kind == Stmt::Kind::Define || s.kind == Stmt::Kind::Network ||
+           s.kind == Stmt::Kind::Sweep) &&
           inside(s.name_span, file, at)) {
         found.kind = Located::Kind::Declaration;
         return;

@@ -12,7 +12,16 @@ namespace whittle::lsp {
 namespace {
 using lang::ast::Stmt;
 
-enum SymbolKind { File = 1, Module = 2, Namespace = 3, Class = 5, Method = 6, Function = 12, Variable = 13, Event = 24 };
+enum SymbolKind {
+  File = 1,
+  Module = 2,
+  Namespace = 3,
+  Class = 5,
+  Method = 6,
+  Function = 12,
+  Variable = 13,
+  Event = 24
+};
 
 json symbols(const std::vector<Stmt>& stmts, const std::string& text, const LineIndex& lines) {
   json out = json::array();
@@ -24,7 +33,9 @@ json symbols(const std::vector<Stmt>& stmts, const std::string& text, const Line
                   {"selectionRange", lines.range(sel.begin, sel.end)}};
     };
     switch (s.kind) {
-      case Stmt::Kind::Let: out.push_back(sym("$" + s.name, Variable, s.name_span)); break;
+      case Stmt::Kind::Let:
+        out.push_back(sym("$" + s.name, Variable, s.name_span));
+        break;
       case Stmt::Kind::Define: {
         json d = sym(s.name, Function, s.name_span);
         d["children"] = symbols(s.body, text, lines);
@@ -39,24 +50,32 @@ json symbols(const std::vector<Stmt>& stmts, const std::string& text, const Line
       }
       case Stmt::Kind::Sweep:
       case Stmt::Kind::Repeat: {
-        const std::string name = s.kind == Stmt::Kind::Sweep ? "sweep " + s.name : "repeat " + text.substr(s.value.span.begin, s.value.span.end - s.value.span.begin);
+        const std::string name =
+            s.kind == Stmt::Kind::Sweep
+                ? "sweep " + s.name
+                : "repeat " + text.substr(s.value.span.begin, s.value.span.end - s.value.span.begin);
         json d = sym(name, Namespace, s.kind == Stmt::Kind::Sweep ? s.name_span : s.value.span);
         d["children"] = symbols(s.body, text, lines);
         out.push_back(std::move(d));
         break;
       }
-      case Stmt::Kind::Use: out.push_back(sym("use " + s.value.text, Module, s.value.span)); break;
+      case Stmt::Kind::Use:
+        out.push_back(sym("use " + s.value.text, Module, s.value.span));
+        break;
       case Stmt::Kind::Chain:
         for (const auto& st : s.chain) {
           std::string line = text.substr(st.span.begin, std::min<std::size_t>(st.span.end - st.span.begin, 60));
           if (const auto nl = line.find('\n'); nl != std::string::npos) line = line.substr(0, nl);
-          json e = {{"name", line}, {"kind", Event}, {"range", lines.range(st.span.begin, st.span.end)},
+          json e = {{"name", line},
+                    {"kind", Event},
+                    {"range", lines.range(st.span.begin, st.span.end)},
                     {"selectionRange", lines.range(st.name_span.begin, st.name_span.end)}};
           if (st.has_body) e["children"] = symbols(st.body, text, lines);
           out.push_back(std::move(e));
         }
         break;
-      default: break;
+      default:
+        break;
     }
   }
   return out;
@@ -74,8 +93,10 @@ const lang::Span* declaration_of(const lang::Analysis& a, const std::string& nam
   const lang::Span* found = nullptr;
   std::function<void(const std::vector<Stmt>&, bool)> walk = [&](const std::vector<Stmt>& stmts, bool main) {
     for (const Stmt& s : stmts) {
-      if ((s.kind == Stmt::Kind::Let || s.kind == Stmt::Kind::Sweep) && s.name == name && (!found || main)) found = &s.name_span;
-      if ((s.kind == Stmt::Kind::Define || s.kind == Stmt::Kind::Network) && main && s.span.begin <= offset && offset <= s.span.end)
+      if ((s.kind == Stmt::Kind::Let || s.kind == Stmt::Kind::Sweep) && s.name == name && (!found || main))
+        found = &s.name_span;
+      if ((s.kind == Stmt::Kind::Define || s.kind == Stmt::Kind::Network) && main && s.span.begin <= offset &&
+          offset <= s.span.end)
         for (const auto& p : s.params)
           if (p.name == name) return void(found = &p.name_span);
       walk(s.body, main);

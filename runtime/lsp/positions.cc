@@ -11,7 +11,9 @@ namespace {
 
 /// UTF-16 code units of the UTF-8 sequence that starts with `lead`.
 int utf16_units(unsigned char lead) { return lead >= 0xF0 ? 2 : 1; }
-std::size_t utf8_length(unsigned char lead) { return lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1; }
+std::size_t utf8_length(unsigned char lead) {
+  return lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+}
 
 }  // namespace
 
@@ -43,8 +45,8 @@ nlohmann::json LineIndex::position(std::size_t offset) const {
 }
 
 std::size_t offset_of(const std::string& text, const nlohmann::json& position) {
-  if (!position.is_object() || !position.contains("line") || !position.contains("character") || !position["line"].is_number_integer() ||
-      !position["character"].is_number_integer())
+  if (!position.is_object() || !position.contains("line") || !position.contains("character") ||
+      !position["line"].is_number_integer() || !position["character"].is_number_integer())
     return 0;
   const auto line = position["line"].get<std::int64_t>(), character = position["character"].get<std::int64_t>();
   if (line < 0) return 0;
@@ -62,7 +64,9 @@ std::size_t offset_of(const std::string& text, const nlohmann::json& position) {
   return i;
 }
 
-nlohmann::json range_of(const std::string& text, std::size_t begin, std::size_t end) { return LineIndex(text).range(begin, end); }
+nlohmann::json range_of(const std::string& text, std::size_t begin, std::size_t end) {
+  return LineIndex(text).range(begin, end);
+}
 
 std::string path_of_uri(const std::string& uri) {
   if (uri.rfind("file://", 0) != 0) return "";
@@ -84,7 +88,8 @@ std::string uri_of_path(const std::string& path) {
   const std::string abs = std::filesystem::absolute(path, ec).lexically_normal().string();
   std::string out = "file://";
   for (unsigned char c : abs.empty() ? path : abs) {
-    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
+    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~')
+      out += static_cast<char>(c);
     else {
       static const char* hex = "0123456789ABCDEF";
       out += '%';

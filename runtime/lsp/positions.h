@@ -22,7 +22,9 @@ class LineIndex {
  public:
   explicit LineIndex(const std::string& text);
   nlohmann::json position(std::size_t offset) const;
-  nlohmann::json range(std::size_t begin, std::size_t end) const { return {{"start", position(begin)}, {"end", position(end)}}; }
+  nlohmann::json range(std::size_t begin, std::size_t end) const {
+    return {{"start", position(begin)}, {"end", position(end)}};
+  }
 
  private:
   const std::string& text_;

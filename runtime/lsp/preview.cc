@@ -9,13 +9,13 @@
 #include <thread>
 
 #include "lang/lint/lint.h"
+#include "runtime/cache/store.h"
+#include "runtime/exec/search_run.h"
+#include "runtime/lsp/server.h"
 #include "runtime/plan/metrics.h"
 #include "runtime/plan/plan.h"
-#include "runtime/exec/search_run.h"
-#include "runtime/cache/store.h"
-#include "runtime/torch/stages/preview.h"
 #include "runtime/torch/api.h"
-#include "runtime/lsp/server.h"
+#include "runtime/torch/stages/preview.h"
 
 namespace whittle::lsp {
 
@@ -35,8 +35,9 @@ std::string search_markdown(const nlohmann::json& j) {
     estimated = estimated || r.at("estimated").get<bool>();
   }
   const std::string key = runtime::objective_metric(obj);
-  out += fmt::format(": previewed {} from {}{} to {}; {} ruled out before training; at most {} trainings\n", obj, estimated ? "~" : "",
-                     runtime::format_metric({{key, lo}}, key), runtime::format_metric({{key, hi}}, key), j.at("ruled_out_statically").get<int>(),
+  out += fmt::format(": previewed {} from {}{} to {}; {} ruled out before training; at most {} trainings\n", obj,
+                     estimated ? "~" : "", runtime::format_metric({{key, lo}}, key),
+                     runtime::format_metric({{key, hi}}, key), j.at("ruled_out_statically").get<int>(),
                      j.at("most_trainings").get<int>());
   return out;
 }
@@ -52,10 +53,12 @@ void compute(std::shared_ptr<Previews::State> st, std::string path, std::string 
     if (!a->ok())
       for (const auto& d : a->diags.all())
         if (d.severity == lang::Severity::Error)
-          throw std::runtime_error(fmt::format("the recipe up to this stage does not check (error {} at line {}: fix it first)", d.code,
-                                               a->sources.file(d.primary().file).line_of(d.primary().begin)));
+          throw std::runtime_error(
+              fmt::format("the recipe up to this stage does not check (error {} at line {}: fix it first)", d.code,
+                          a->sources.file(d.primary().file).line_of(d.primary().begin)));
     // A store of its own: the preview needs the plan, not the user's cache.
-    const std::filesystem::path cache = std::filesystem::temp_directory_path() / fmt::format("whittle-lsp-{}", ::getuid()) / "cache";
+    const std::filesystem::path cache =
+        std::filesystem::temp_directory_path() / fmt::format("whittle-lsp-{}", ::getuid()) / "cache";
     runtime::ArtifactStore store(cache.string());
     auto plan = runtime::make_plan(std::move(a), store);
     if (plan->steps.empty())  // the plan stopped at a problem (its data not found, ...)
@@ -64,8 +67,10 @@ void compute(std::shared_ptr<Previews::State> st, std::string path, std::string 
     preset = plan->score_preset;
     const auto previews = runtime::torch_api().preview_plan(*plan);
     for (const auto& [id, p] : previews) {
-      if (p.note.empty()) metrics[id] = p.metrics;
-      else notes[id] = p.note;
+      if (p.note.empty())
+        metrics[id] = p.metrics;
+      else
+        notes[id] = p.note;
     }
     runtime::fill_search_objectives(*plan, previews);
     for (const auto& s : plan->analysis->recipe.stages)
@@ -85,7 +90,9 @@ void compute(std::shared_ptr<Previews::State> st, std::string path, std::string 
 }
 
 std::string count(double v) {
-  return v >= 1e6 ? fmt::format("{:.2f}M", v / 1e6) : v >= 1e3 ? fmt::format("{:.1f}k", v / 1e3) : fmt::format("{:.0f}", v);
+  return v >= 1e6   ? fmt::format("{:.2f}M", v / 1e6)
+         : v >= 1e3 ? fmt::format("{:.1f}k", v / 1e3)
+                    : fmt::format("{:.0f}", v);
 }
 
 }  // namespace
@@ -127,8 +134,10 @@ std::string Previews::of(const Document& d, int stage, const std::string* text) 
   if (!st->done) return "\n---\n*model preview: computing…*\n";
   if (auto sr = st->searches.find(stage); sr != st->searches.end()) return sr->second;
   auto it = st->metrics.find(stage);
-  if (auto n = st->notes.find(stage); it == st->metrics.end() && n != st->notes.end()) return "\n---\n*model preview: " + n->second + "*\n";
-  if (it == st->metrics.end()) return st->error.empty() ? "" : "\n---\n*model preview: not available: " + st->error + "*\n";
+  if (auto n = st->notes.find(stage); it == st->metrics.end() && n != st->notes.end())
+    return "\n---\n*model preview: " + n->second + "*\n";
+  if (it == st->metrics.end())
+    return st->error.empty() ? "" : "\n---\n*model preview: not available: " + st->error + "*\n";
   const auto& after = it->second;
   const std::map<std::string, double>* before = nullptr;
   if (auto m = st->model_in.find(stage); m != st->model_in.end())
@@ -138,9 +147,12 @@ std::string Previews::of(const Document& d, int stage, const std::string* text) 
     if (!after.count(key)) return std::string();
     if (before && before->count(key) && before->at(key) != after.at(key))
       return fmt::format("| {} | {} | {} |\n", label, show(before->at(key)), show(after.at(key)));
-    return fmt::format("| {} | {} | {} |\n", label, before && before->count(key) ? show(before->at(key)) : "", show(after.at(key)));
+    return fmt::format("| {} | {} | {} |\n", label, before && before->count(key) ? show(before->at(key)) : "",
+                       show(after.at(key)));
   };
-  std::string out = "\n---\nthe model (as `whittle plan` previews it, from the recipe alone):\n\n| | before | after |\n|---|---|---|\n";
+  std::string out =
+      "\n---\nthe model (as `whittle plan` previews it, from the recipe alone):\n\n| | before | after "
+      "|\n|---|---|---|\n";
   out += row("parameters", "params", count);
   out += row("non-zero", "nonzero", count);
   out += row("MACs", "macs", count);

@@ -31,11 +31,11 @@ class Previews {
     bool done = false;
     std::string uri;
     std::int64_t version = -1;
-    std::string text;  ///< what was previewed
+    std::string text;                                      ///< what was previewed
     std::map<int, std::map<std::string, double>> metrics;  ///< by stage id
-    std::map<int, int> model_in;                            ///< by stage id
-    std::map<int, std::string> notes;                       ///< why a stage has no figures
-    std::map<int, std::string> searches;                    ///< a search's candidates and objectives, by its stage id
+    std::map<int, int> model_in;                           ///< by stage id
+    std::map<int, std::string> notes;                      ///< why a stage has no figures
+    std::map<int, std::string> searches;                   ///< a search's candidates and objectives, by its stage id
     std::string preset, error;
   };
 

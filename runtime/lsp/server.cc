@@ -49,7 +49,9 @@ json capabilities() {
 
 }  // namespace
 
-json Server::parse_error(const std::string& why) { return error_response(nullptr, -32700, "not a JSON-RPC message: " + why); }
+json Server::parse_error(const std::string& why) {
+  return error_response(nullptr, -32700, "not a JSON-RPC message: " + why);
+}
 
 const Document* Server::document(const std::string& uri) const {
   auto it = docs_.find(uri);
@@ -73,7 +75,8 @@ std::vector<json> Server::handle_one(const json& message) {
   const bool has_id = message.contains("id") && (message["id"].is_number_integer() || message["id"].is_string());
   const json id = has_id ? message["id"] : json(nullptr);
   if (!message.contains("method") || !message["method"].is_string()) {
-    if (!message.contains("result") && !message.contains("error")) out.push_back(error_response(id, -32600, "a request has a method"));
+    if (!message.contains("result") && !message.contains("error"))
+      out.push_back(error_response(id, -32600, "a request has a method"));
     return out;  // a response to something we never asked: nothing to do
   }
   const std::string method = message["method"];
@@ -83,7 +86,8 @@ std::vector<json> Server::handle_one(const json& message) {
       if (initialized_ || method == "exit") notification(method, params, out);  // before `initialize`: dropped
       return out;
     }
-    if (!initialized_ && method != "initialize") throw RpcError{-32002, "the server is not initialized: send `initialize` first"};
+    if (!initialized_ && method != "initialize")
+      throw RpcError{-32002, "the server is not initialized: send `initialize` first"};
     if (shutdown_ && method != "exit") throw RpcError{-32600, "the server is shut down"};
     flush(out);
     json result = request(method, params, out);
@@ -91,7 +95,8 @@ std::vector<json> Server::handle_one(const json& message) {
   } catch (const RpcError& e) {
     if (message.contains("id")) out.push_back(error_response(id, e.code, e.message));
   } catch (const std::exception& e) {
-    if (message.contains("id")) out.push_back(error_response(id, -32603, std::string("whittle could not answer: ") + e.what()));
+    if (message.contains("id"))
+      out.push_back(error_response(id, -32603, std::string("whittle could not answer: ") + e.what()));
   }
   return out;
 }
@@ -146,9 +151,10 @@ void Server::notification(const std::string& method, const json& params, std::ve
     std::string text = it->second.text;
     for (const json& c : changes) {
       if (!c.is_object() || !c.contains("text") || !c["text"].is_string()) continue;
-      if (c.contains("range")) {  // an incremental change, though full sync was asked for
+      if (c.contains("range")) {            // an incremental change, though full sync was asked for
         if (it->second.oversize) continue;  // its text was not kept: only a whole new text helps
-        const std::size_t a = offset_of(text, c["range"].value("start", json())), b = offset_of(text, c["range"].value("end", json()));
+        const std::size_t a = offset_of(text, c["range"].value("start", json())),
+                          b = offset_of(text, c["range"].value("end", json()));
         text.replace(std::min(a, b), b > a ? b - a : 0, c["text"].get<std::string>());
       } else {
         text = c["text"];
@@ -207,12 +213,14 @@ void Server::analyse(Document& d) {
   if (d.oversize) {  // kept, never analysed: one diagnostic says why
     d.analysis.reset();
     d.diagnostics.clear();
-    json diag = {{"range", {{"start", {{"line", 0}, {"character", 0}}}, {"end", {{"line", 0}, {"character", 0}}}}},
-                 {"severity", 2},
-                 {"source", "whittle"},
-                 {"message", fmt::format("this document is {} bytes, more than the {} MiB whittle analyses in an editor; `whittle lint` "
-                                         "checks it from the command line",
-                                         d.oversize, kMaxDocument >> 20)}};
+    json diag = {
+        {"range", {{"start", {{"line", 0}, {"character", 0}}}, {"end", {{"line", 0}, {"character", 0}}}}},
+        {"severity", 2},
+        {"source", "whittle"},
+        {"message",
+         fmt::format("this document is {} bytes, more than the {} MiB whittle analyses in an editor; `whittle lint` "
+                     "checks it from the command line",
+                     d.oversize, kMaxDocument >> 20)}};
     d.diagnostics[d.uri] = json::array({diag});
     return;
   }

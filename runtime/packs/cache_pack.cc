@@ -1,6 +1,6 @@
 // Packing a recipe's cache entries into one archive (cache_pack.h); the format: cache_pack_format.h.
-#include "runtime/system/clock.h"
 #include "runtime/packs/cache_pack.h"
+#include "runtime/system/clock.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -13,9 +13,9 @@
 #include <set>
 
 #include "lang/files.h"
-#include "runtime/system/atomic_file.h"
 #include "runtime/packs/cache_pack_format.h"
 #include "runtime/plan/record.h"
+#include "runtime/system/atomic_file.h"
 #include "runtime/system/sha256.h"
 
 namespace whittle::runtime {
@@ -89,7 +89,8 @@ class PackWriter {
 
  private:
   [[noreturn]] void fail(const char* what) {
-    throw PackError(fmt::format("{} `{}`: {}", what, out_, sink_.error.empty() ? archive_error(a_, "write failed") : sink_.error));
+    throw PackError(
+        fmt::format("{} `{}`: {}", what, out_, sink_.error.empty() ? archive_error(a_, "write failed") : sink_.error));
   }
   archive* a_;
   Sink& sink_;
@@ -114,11 +115,12 @@ std::vector<EntryFile> entry_files(const std::string& dir) {
   auto m = read_manifest(path, &why);
   auto sum = sha256_file(path);
   std::error_code ec;
-  if (!m || !sum) throw PackError(fmt::format("the entry {} cannot be packed: {}", dir, why.empty() ? "its manifest cannot be read" : why));
+  if (!m || !sum)
+    throw PackError(
+        fmt::format("the entry {} cannot be packed: {}", dir, why.empty() ? "its manifest cannot be read" : why));
   m->files.push_back({"manifest.yaml", static_cast<std::uint64_t>(fs::file_size(path, ec)), *sum});
   return m->files;
 }
-
 
 }  // namespace
 
@@ -142,8 +144,10 @@ PackContents pack_contents(const Plan& p, const ArtifactStore& store, const std:
     std::string why;
     std::error_code ec;
     if (store.has(step.key)) {
-      if (store.verify(step.key, why)) c.items.push_back({step.key, label, false});
-      else c.corrupt.push_back(label + ": " + why);
+      if (store.verify(step.key, why))
+        c.items.push_back({step.key, label, false});
+      else
+        c.corrupt.push_back(label + ": " + why);
     } else if (fs::is_directory(store.partial_path(step.key), ec) && !fs::is_empty(store.partial_path(step.key), ec)) {
       c.items.push_back({step.key, label, true});
     } else {
@@ -198,7 +202,8 @@ PackStats write_pack(ArtifactStore& store, const PackContents& c, const std::str
   w.begin(kListName, text.size());
   w.data(text.data(), text.size());
   for (std::size_t i = 0; i < list.items.size(); ++i)
-    for (const auto& f : list.items[i].files) w.file(archive_path(list.items[i], f), (fs::path(dirs[i]) / f.name).string(), f);
+    for (const auto& f : list.items[i].files)
+      w.file(archive_path(list.items[i], f), (fs::path(dirs[i]) / f.name).string(), f);
   if (list.record) w.file("runs/" + list.record->name, c.record, *list.record);
   w.close();
   file.commit();

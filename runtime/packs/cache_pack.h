@@ -43,17 +43,17 @@ PackContents pack_contents(const Plan& p, const ArtifactStore& store, const std:
 
 struct PackStats {
   std::size_t entries = 0, partials = 0;
-  std::uint64_t bytes = 0;                 ///< of the files packed, before compression
-  std::vector<std::string> busy;           ///< checkpoints left out: a run is writing them now
+  std::uint64_t bytes = 0;        ///< of the files packed, before compression
+  std::vector<std::string> busy;  ///< checkpoints left out: a run is writing them now
 };
 
 /// Writes the pack to `out` atomically. Throws PackError, or WriteError (runtime/system/atomic_file.h).
 PackStats write_pack(ArtifactStore& store, const PackContents& c, const std::string& out);
 
 struct UnpackOutcome {
-  std::string recipe, created, whittle_version;  ///< from the pack's list
-  std::vector<std::string> installed, present;   ///< labels of entries
-  std::vector<std::string> partials;             ///< labels of stages whose checkpoints were put in place
+  std::string recipe, created, whittle_version;              ///< from the pack's list
+  std::vector<std::string> installed, present;               ///< labels of entries
+  std::vector<std::string> partials;                         ///< labels of stages whose checkpoints were put in place
   std::vector<std::pair<std::string, std::string>> skipped;  ///< checkpoints not put in place, and why
   std::vector<std::pair<std::string, std::string>> refused;  ///< damaged or missing: label, why
   std::string record;  ///< what became of the run record ("" when the pack had none)

@@ -29,7 +29,7 @@ namespace whittle::runtime::pack {
 constexpr const char* kListName = "whittle-pack.yaml";  ///< the archive's first entry
 constexpr std::uint64_t kMaxList = 64u << 20, kMaxRecord = 64u << 20;
 constexpr std::uint64_t kMaxState = 256u << 20;  ///< an epoch checkpoint's state-N.json (its log and history)
-constexpr std::size_t kBlock = 1 << 20;  ///< bytes streamed at a time
+constexpr std::size_t kBlock = 1 << 20;          ///< bytes streamed at a time
 
 /// The pack's list: what every archive entry must be.
 struct PackList {

@@ -12,10 +12,10 @@
 #include <set>
 
 #include "lang/files.h"
-#include "runtime/system/atomic_file.h"
 #include "runtime/packs/cache_pack.h"
 #include "runtime/packs/cache_pack_format.h"
 #include "runtime/plan/record.h"
+#include "runtime/system/atomic_file.h"
 #include "runtime/system/safetensors.h"
 #include "runtime/system/sha256.h"
 
@@ -79,12 +79,12 @@ std::string receive(archive* a, const std::string& path, const EntryFile& f, std
   }
   if (total != f.size || h.hex() != f.sha256) return fmt::format("`{}` does not match its checksum", f.name);
   if (tensors) {
-    if (const std::string why = tensors->finish(); !why.empty()) return fmt::format("`{}` is no tensor file: {}", f.name, why);
+    if (const std::string why = tensors->finish(); !why.empty())
+      return fmt::format("`{}` is no tensor file: {}", f.name, why);
   }
   out.commit();
   return "";
 }
-
 
 /// Whether a file starts as a compressed stream or a tar does (zstd, gzip, xz, bzip2; `ustar`): one
 /// that libarchive cannot open is then a damaged or cut archive, not some other file.
@@ -93,7 +93,11 @@ bool looks_compressed(const std::string& file) {
   std::string head(512, '\0');
   in.read(head.data(), static_cast<std::streamsize>(head.size()));
   head.resize(static_cast<std::size_t>(in.gcount()));
-  for (const std::string magic : {std::string("\x28\xb5\x2f\xfd", 4), std::string("\x1f\x8b", 2), std::string("\xfd" "7zXZ", 5), std::string("BZh")})
+  for (const std::string magic : {std::string("\x28\xb5\x2f\xfd", 4), std::string("\x1f\x8b", 2),
+                                  std::string("\xfd"
+                                              "7zXZ",
+                                              5),
+                                  std::string("BZh")})
     if (head.compare(0, magic.size(), magic) == 0) return true;
   return head.size() >= 262 && head.compare(257, 5, "ustar") == 0;
 }
@@ -101,23 +105,27 @@ bool looks_compressed(const std::string& file) {
 }  // namespace
 
 UnpackOutcome read_pack(ArtifactStore& store, const std::string& file) {
-  if (const std::string kind = lang::non_regular_kind(file); !kind.empty()) throw PackError(fmt::format("`{}` is {}, not a pack", file, kind));
+  if (const std::string kind = lang::non_regular_kind(file); !kind.empty())
+    throw PackError(fmt::format("`{}` is {}, not a pack", file, kind));
   std::unique_ptr<archive, decltype(&archive_read_free)> a(archive_read_new(), &archive_read_free);
   archive_read_support_filter_all(a.get());
   archive_read_support_format_tar(a.get());
   if (archive_read_open_filename(a.get(), file.c_str(), kBlock) != ARCHIVE_OK)
-    throw PackError(fmt::format(looks_compressed(file) ? "`{}` is damaged or cut short: {}; nothing was added" : "`{}` is not a whittle cache pack: {}",
+    throw PackError(fmt::format(looks_compressed(file) ? "`{}` is damaged or cut short: {}; nothing was added"
+                                                       : "`{}` is not a whittle cache pack: {}",
                                 file, archive_error(a.get(), "unreadable")));
   archive_entry* e = nullptr;
   if (const int r = archive_read_next_header(a.get(), &e); r != ARCHIVE_OK)
     throw PackError(fmt::format("`{}` is damaged or cut short before the end of its list: {}; nothing was added", file,
                                 archive_error(a.get(), "unreadable")));
-  if (archive_entry_pathname(e) != std::string(kListName) ||
-      archive_entry_filetype(e) != AE_IFREG || archive_entry_size(e) > static_cast<la_int64_t>(kMaxList))
-    throw PackError(fmt::format("`{}` is not a whittle cache pack (it does not start with its list, {})", file, kListName));
+  if (archive_entry_pathname(e) != std::string(kListName) || archive_entry_filetype(e) != AE_IFREG ||
+      archive_entry_size(e) > static_cast<la_int64_t>(kMaxList))
+    throw PackError(
+        fmt::format("`{}` is not a whittle cache pack (it does not start with its list, {})", file, kListName));
   std::string text(static_cast<std::size_t>(archive_entry_size(e)), '\0');
   if (archive_read_data(a.get(), text.data(), text.size()) != static_cast<la_ssize_t>(text.size()))
-    throw PackError(fmt::format("`{}` is damaged: its list cannot be read ({})", file, archive_error(a.get(), "short")));
+    throw PackError(
+        fmt::format("`{}` is damaged: its list cannot be read ({})", file, archive_error(a.get(), "short")));
   PackList list;
   try {
     list = parse_list(text);
@@ -132,11 +140,14 @@ UnpackOutcome read_pack(ArtifactStore& store, const std::string& file) {
   for (std::size_t i = 0; i < list.items.size(); ++i) {
     const auto& it = list.items[i];
     arrivals[i].got.assign(it.files.size(), false);
-    for (std::size_t f = 0; f < it.files.size(); ++f) expected[archive_path(it, it.files[f])] = {static_cast<int>(i), f};
+    for (std::size_t f = 0; f < it.files.size(); ++f)
+      expected[archive_path(it, it.files[f])] = {static_cast<int>(i), f};
     if (store.has(it.key)) {
       arrivals[i].state = it.partial ? Arrival::State::Skipped : Arrival::State::Present;
-      if (it.partial) out.skipped.push_back({it.label, "this cache has its finished entry"});
-      else out.present.push_back(it.label);
+      if (it.partial)
+        out.skipped.push_back({it.label, "this cache has its finished entry"});
+      else
+        out.present.push_back(it.label);
     }
   }
   if (list.record) expected["runs/" + list.record->name] = {-1, 0};
@@ -163,7 +174,8 @@ UnpackOutcome read_pack(ArtifactStore& store, const std::string& file) {
     const std::string name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
     const auto at = expected.find(name);
     if (at == expected.end() || !seen.insert(name).second || archive_entry_filetype(e) != AE_IFREG) {
-      stream_error = fmt::format("it holds `{}`, which its list does not name (or names once)", lang::printable(name.substr(0, 120)));
+      stream_error = fmt::format("it holds `{}`, which its list does not name (or names once)",
+                                 lang::printable(name.substr(0, 120)));
       break;
     }
     const auto [item, fi] = at->second;
@@ -171,7 +183,9 @@ UnpackOutcome read_pack(ArtifactStore& store, const std::string& file) {
     const bool wanted = item < 0 || arrivals[static_cast<std::size_t>(item)].state == Arrival::State::Pending;
     if (!wanted) continue;  // libarchive skips the data of an entry not read
     if (archive_entry_size(e) != static_cast<la_int64_t>(f.size)) {
-      if (item >= 0) refuse(static_cast<std::size_t>(item), fmt::format("`{}` has {} bytes in the archive, its list says {}", f.name, archive_entry_size(e), f.size));
+      if (item >= 0)
+        refuse(static_cast<std::size_t>(item), fmt::format("`{}` has {} bytes in the archive, its list says {}", f.name,
+                                                           archive_entry_size(e), f.size));
       continue;
     }
     try {
@@ -183,10 +197,13 @@ UnpackOutcome read_pack(ArtifactStore& store, const std::string& file) {
         if (!why.empty()) record_tmp.clear(), out.record = "refused: " + why;
       } else {
         Arrival& ar = arrivals[static_cast<std::size_t>(item)];
-        if (ar.tmp.empty()) cleanup.dirs.push_back(ar.tmp = store.make_temp_dir(list.items[static_cast<std::size_t>(item)].key));
+        if (ar.tmp.empty())
+          cleanup.dirs.push_back(ar.tmp = store.make_temp_dir(list.items[static_cast<std::size_t>(item)].key));
         why = receive(a.get(), (fs::path(ar.tmp) / f.name).string(), f, stream_error);
-        if (why.empty()) ar.got[fi] = true;
-        else refuse(static_cast<std::size_t>(item), why);
+        if (why.empty())
+          ar.got[fi] = true;
+        else
+          refuse(static_cast<std::size_t>(item), why);
       }
     } catch (const WriteError& err) {  // a full disk: what is complete goes in, the rest is refused
       if (item >= 0) refuse(static_cast<std::size_t>(item), err.what());
@@ -201,28 +218,38 @@ UnpackOutcome read_pack(ArtifactStore& store, const std::string& file) {
     if (ar.state != Arrival::State::Pending) continue;
     const auto missing = std::find(ar.got.begin(), ar.got.end(), false);
     if (missing != ar.got.end() || it.files.empty()) {
-      const std::string fname = it.files.empty() ? "its files" : "`" + it.files[static_cast<std::size_t>(missing - ar.got.begin())].name + "`";
+      const std::string fname = it.files.empty()
+                                    ? "its files"
+                                    : "`" + it.files[static_cast<std::size_t>(missing - ar.got.begin())].name + "`";
       refuse(i, stream_error.empty() ? fmt::format("{} is not in the pack", fname)
                                      : fmt::format("the pack ends before {} ({})", fname, stream_error));
       continue;
     }
     std::string why;
     if (!it.partial) {
-      if (!entry_consistent(ar.tmp, it, why)) refuse(i, why);
-      else (store.install(ar.tmp, it.key) ? out.installed : out.present).push_back(it.label);
+      if (!entry_consistent(ar.tmp, it, why))
+        refuse(i, why);
+      else
+        (store.install(ar.tmp, it.key) ? out.installed : out.present).push_back(it.label);
       continue;
     }
     const auto lock = store.try_lock(it.key);
-    if (!lock.held()) out.skipped.push_back({it.label, "a whittle run is computing this stage now"});
-    else if (!store.install_partial(ar.tmp, it.key)) out.skipped.push_back({it.label, "this cache has checkpoints or an entry of its own"});
-    else out.partials.push_back(it.label);
+    if (!lock.held())
+      out.skipped.push_back({it.label, "a whittle run is computing this stage now"});
+    else if (!store.install_partial(ar.tmp, it.key))
+      out.skipped.push_back({it.label, "this cache has checkpoints or an entry of its own"});
+    else
+      out.partials.push_back(it.label);
   }
   if (list.record && out.record.empty()) {
     const fs::path dest = fs::path(store.root()) / "runs" / list.record->name;
-    const auto packed = record_tmp.empty() ? std::nullopt : read_record((fs::path(record_tmp) / list.record->name).string());
+    const auto packed =
+        record_tmp.empty() ? std::nullopt : read_record((fs::path(record_tmp) / list.record->name).string());
     const auto local = read_record(dest.string());
-    if (!packed) out.record = stream_error.empty() ? "refused: it is no run record" : "not in the pack (" + stream_error + ")";
-    else if (local && local->finished >= packed->finished) out.record = "kept this cache's run record runs/" + list.record->name + ", which is newer";
+    if (!packed)
+      out.record = stream_error.empty() ? "refused: it is no run record" : "not in the pack (" + stream_error + ")";
+    else if (local && local->finished >= packed->finished)
+      out.record = "kept this cache's run record runs/" + list.record->name + ", which is newer";
     else {
       std::error_code ec;
       fs::rename(fs::path(record_tmp) / list.record->name, dest, ec);
@@ -232,6 +259,5 @@ UnpackOutcome read_pack(ArtifactStore& store, const std::string& file) {
   }
   return out;
 }
-
 
 }  // namespace whittle::runtime

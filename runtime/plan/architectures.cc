@@ -7,7 +7,8 @@ namespace whittle::runtime {
 const std::vector<ArchitectureDoc>& architectures() {
   // The counts are checked against the built models by tests/torch/test_models.cc.
   static const std::vector<ArchitectureDoc> archs = {
-      {"resnet18", "ResNet18 for CIFAR (kuangliu): 3x3 stem, no max-pool, four stages of two BasicBlocks", 11173962, 555422720},
+      {"resnet18", "ResNet18 for CIFAR (kuangliu): 3x3 stem, no max-pool, four stages of two BasicBlocks", 11173962,
+       555422720},
       {"resnet34", "ResNet34 for CIFAR: four stages of 3, 4, 6 and 3 BasicBlocks", 21282122, 1159402496},
       {"preact_resnet18", "pre-activation ResNet18 (BN and ReLU before each convolution)", 11171146, 555422720},
       {"vgg11", "VGG11 with BatchNorm, CIFAR head (one linear layer)", 9231114, 152769536},
@@ -15,11 +16,11 @@ const std::vector<ArchitectureDoc>& architectures() {
       {"vgg16", "VGG16 with BatchNorm, CIFAR head", 14728266, 313201664},
       {"vgg19", "VGG19 with BatchNorm, CIFAR head", 20040522, 398136320},
       {"densenet",
-       "DenseNet-BC (bottleneck and compression) shaped by its knobs: growth k, layers per dense block, transition compression",
-       1000618,
-       125341440},
-      {"densenet_cifar", "kuangliu's densenet_cifar: DenseNet-BC with k = 12, blocks [6, 12, 24, 16], compression 0.5", 1000618,
-       125341440},
+       "DenseNet-BC (bottleneck and compression) shaped by its knobs: growth k, layers per dense block, transition "
+       "compression",
+       1000618, 125341440},
+      {"densenet_cifar", "kuangliu's densenet_cifar: DenseNet-BC with k = 12, blocks [6, 12, 24, 16], compression 0.5",
+       1000618, 125341440},
       {"mobilenet", "MobileNet v1 for CIFAR (depthwise separable convolutions)", 3217226, 46354432},
       {"mobilenetv2", "MobileNetV2 for CIFAR (inverted residuals, stride 1 stem)", 2296922, 91154944},
       {"resnet20", "He et al.'s CIFAR ResNet20: three stages of three blocks, 16-32-64 channels", 269722, 40551040},
@@ -57,7 +58,8 @@ const std::vector<ScorePresetDoc>& score_preset_docs() {
        "[1 - (p_s + p_u)] * (q_w/32) * w / 5.6e6 + (1 - p_s) * (max(q_w, q_a)/32) * f / 2.8e8",
        {"w: every learnable parameter (BatchNorm and biases too), plus quantizer scales and codebooks",
         "f: conv and linear multiply-accumulates for one image at batch 1",
-        "p_u: zero weights / w; p_s: weights in whole zero filters / w (zeros counted in the weights the model computes with)",
+        "p_u: zero weights / w; p_s: weights in whole zero filters / w (zeros counted in the weights the model "
+        "computes with)",
         "bits: layer by layer from each layer's quantizers; unquantized at 32 (16 after `quantize 16 bits float`)",
         "ResNet18 (11,173,962 parameters, 555,422,720 MACs) at 16/16 bits: 0.9977 + 0.9918 = 1.9895"}},
       {"course2024",
@@ -68,11 +70,15 @@ const std::vector<ScorePresetDoc>& score_preset_docs() {
        "2021 to October 2024: the reports of those years, with the course's profile.py",
        "ops / 834362880 + params / 5586981 * (1 - sparsity)",
        {"leaf modules only, at the model's precision (16 bits unless quantized), qf = 32 / bits",
-        "conv: out_elems * [(k_h*k_w*C_in/qf + k_h*k_w*C_in - 1)/groups + bias]; linear: out_elems * (in/qf + in - 1 + bias)",
-        "BatchNorm 3 ops per input element, a ReLU module 1, an AvgPool module out_elems*k^2; functional calls, additions and "
+        "conv: out_elems * [(k_h*k_w*C_in/qf + k_h*k_w*C_in - 1)/groups + bias]; linear: out_elems * (in/qf + in - 1 + "
+        "bias)",
+        "BatchNorm 3 ops per input element, a ReLU module 1, an AvgPool module out_elems*k^2; functional calls, "
+        "additions and "
         "concatenations nothing",
-        "convention: whittle (the default): each tensor at its own bits (BatchNorm and biases at 16, quantizer scales at 32)",
-        "convention: profiler (`score course2021 convention: profiler`): one precision for the whole model, no quantizer scales "
+        "convention: whittle (the default): each tensor at its own bits (BatchNorm and biases at 16, quantizer scales "
+        "at 32)",
+        "convention: profiler (`score course2021 convention: profiler`): one precision for the whole model, no "
+        "quantizer scales "
         "and no linear bias op, as profile.py counts",
         "ResNet18 at 16 bits scores exactly 2.0"}},
       {"micronet2019",

@@ -13,8 +13,8 @@ namespace whittle::runtime {
 struct ArchitectureDoc {
   const char* name;
   const char* doc;
-  std::int64_t cifar_params = 0;   ///< learnable parameters on CIFAR-10 at its defaults
-  std::int64_t cifar_macs = 0;     ///< conv and linear multiply-accumulates for one image
+  std::int64_t cifar_params = 0;  ///< learnable parameters on CIFAR-10 at its defaults
+  std::int64_t cifar_macs = 0;    ///< conv and linear multiply-accumulates for one image
 };
 
 /// Every architecture, in the catalog's order.

@@ -6,8 +6,8 @@
 #include <algorithm>
 
 #include "lang/network.h"
-#include "runtime/system/sha256.h"
 #include "runtime/plan/stages.h"
+#include "runtime/system/sha256.h"
 
 namespace whittle::runtime {
 
@@ -21,9 +21,12 @@ bool param_in_key(const lang::StageInstance& s, const lang::CheckedParam& p) {
   if (!d) return true;
   switch (d->key) {
     case lang::KeyPolicy::Never:
-    case lang::KeyPolicy::TestSplit: return false;  // keyed by the stages that read the test split instead
-    case lang::KeyPolicy::UnlessDefault: return p.value.canonical() != d->default_text;
-    case lang::KeyPolicy::Always: break;
+    case lang::KeyPolicy::TestSplit:
+      return false;  // keyed by the stages that read the test split instead
+    case lang::KeyPolicy::UnlessDefault:
+      return p.value.canonical() != d->default_text;
+    case lang::KeyPolicy::Always:
+      break;
   }
   return true;
 }
@@ -42,7 +45,8 @@ std::string test_view(const lang::StageInstance& s, const std::vector<lang::Stag
 
 std::string key_text(const lang::StageInstance& s, const std::vector<std::string>& input_keys,
                      const std::string& data_fingerprint, const std::string& test) {
-  std::string t = fmt::format("whittle-key 1\nkind: {}\nimplementation: {}\nseed: {}\n", s.kind, stage_version(s.kind), s.seed);
+  std::string t =
+      fmt::format("whittle-key 1\nkind: {}\nimplementation: {}\nseed: {}\n", s.kind, stage_version(s.kind), s.seed);
   std::vector<const lang::CheckedParam*> params;
   for (const auto& p : s.params)
     if (param_in_key(s, p)) params.push_back(&p);
@@ -63,7 +67,8 @@ std::vector<std::string> stage_keys(const lang::StageGraph& g, const std::map<in
       inputs.push_back(fmt::format("{} {}", lang::edge_kind_name(kind), keys[static_cast<std::size_t>(from)]));
     auto fp = fingerprints.find(id);
     const lang::StageInstance& s = g.recipe->stages[static_cast<std::size_t>(id)];
-    keys[static_cast<std::size_t>(id)] = sha256_hex(key_text(s, inputs, fp == fingerprints.end() ? "" : fp->second, test_view(s, g.recipe->stages)));
+    keys[static_cast<std::size_t>(id)] =
+        sha256_hex(key_text(s, inputs, fp == fingerprints.end() ? "" : fp->second, test_view(s, g.recipe->stages)));
   }
   return keys;
 }

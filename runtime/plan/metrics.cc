@@ -75,9 +75,11 @@ std::string format_metric(const Metrics& m, std::string_view key) {
 std::string float_activations_note(const Metrics& m) {
   const auto at = [&](const char* k) { return m.count(k) ? m.at(k) : std::nan(""); };
   if (!(at("bits") < 32) || !(at("activation_bits") >= 32) || !(at("score_ops_share") > 0.5)) return "";
-  return fmt::format("the activations stay at 32 bits and the ops term is {:.0f}% of course2025 here: quantizing the weights further moves "
-                     "the score little",
-                     100 * at("score_ops_share"));
+  return fmt::format(
+      "the activations stay at 32 bits and the ops term is {:.0f}% of course2025 here: quantizing the weights further "
+      "moves "
+      "the score little",
+      100 * at("score_ops_share"));
 }
 
 std::string raw_metric(const Metrics& m, std::string_view key) {

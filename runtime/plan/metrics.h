@@ -13,11 +13,11 @@ namespace whittle::runtime {
 using Metrics = std::map<std::string, double>;
 
 struct MetricDef {
-  const char* key;     ///< its name in the run record and in JSON: "accuracy"
-  const char* label;   ///< for people: "test accuracy", "non-zero parameters"
-  const char* header;  ///< a table column's heading: "accuracy", "nonzero"
-  const char* spec;    ///< fmt format of the scaled value: "{:.2f}%"
-  double scale = 1;    ///< 100 for a share shown in percent
+  const char* key;       ///< its name in the run record and in JSON: "accuracy"
+  const char* label;     ///< for people: "test accuracy", "non-zero parameters"
+  const char* header;    ///< a table column's heading: "accuracy", "nonzero"
+  const char* spec;      ///< fmt format of the scaled value: "{:.2f}%"
+  double scale = 1;      ///< 100 for a share shown in percent
   bool claimed = false;  ///< a submission claims it (claims.json) and `verify` recomputes it
 };
 

@@ -25,18 +25,21 @@ int named_model(const Plan& p, const std::string& name, const std::string& recip
   }
   if (found.empty())
     throw ModelNameError(fmt::format("{} names no stage `{}`", recipe_file, name),
-                          names.empty() ? "name the model's stage with `as NAME` in the recipe, run it, and submit --model NAME"
-                                        : fmt::format("its names: {}", fmt::join(names, ", ")));
+                         names.empty()
+                             ? "name the model's stage with `as NAME` in the recipe, run it, and submit --model NAME"
+                             : fmt::format("its names: {}", fmt::join(names, ", ")));
   std::sort(found.begin(), found.end());
   found.erase(std::unique(found.begin(), found.end()), found.end());
   if (found.size() > 1 || found[0] < 0) {
     std::vector<std::string> where;
-    for (int id : found) where.push_back(id < 0 ? "no model" : stage_name(p, id) + (p.stage(id).where.empty() ? "" : " [" + p.stage(id).where + "]"));
-    throw ModelNameError(fmt::format("`{}` names {} models in {}: {}", name, found.size(), recipe_file, fmt::join(where, "; ")),
-                          "a submission is one model: give the one to submit a name of its own, or pick a sweep's branch with --set");
+    for (int id : found)
+      where.push_back(id < 0 ? "no model"
+                             : stage_name(p, id) + (p.stage(id).where.empty() ? "" : " [" + p.stage(id).where + "]"));
+    throw ModelNameError(
+        fmt::format("`{}` names {} models in {}: {}", name, found.size(), recipe_file, fmt::join(where, "; ")),
+        "a submission is one model: give the one to submit a name of its own, or pick a sweep's branch with --set");
   }
   return found[0];
 }
-
 
 }  // namespace whittle::runtime

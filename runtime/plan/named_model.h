@@ -10,7 +10,8 @@ namespace whittle::runtime {
 
 /// A name that names no model of the recipe, or more than one.
 struct ModelNameError : std::runtime_error {
-  ModelNameError(const std::string& what, std::string help_text = {}) : std::runtime_error(what), help(std::move(help_text)) {}
+  ModelNameError(const std::string& what, std::string help_text = {})
+      : std::runtime_error(what), help(std::move(help_text)) {}
   std::string help;
 };
 

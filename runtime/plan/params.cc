@@ -17,7 +17,9 @@ Params::Params(const lang::Val& call) : call_(&call) {
     throw ParamError(fmt::format("whittle bug: `{}` is read as a call's fields, and it is no call", call.canonical()));
 }
 
-std::string Params::owner() const { return stage_ ? fmt::format("stage `{}`", stage_->kind) : fmt::format("`{}`", call_->str); }
+std::string Params::owner() const {
+  return stage_ ? fmt::format("stage `{}`", stage_->kind) : fmt::format("`{}`", call_->str);
+}
 
 std::vector<std::string> Params::declared() const {
   std::vector<std::string> out;
@@ -36,15 +38,17 @@ const lang::Val& Params::find(const char* name) const {
     v = call_->field(name);
   }
   if (!v)
-    throw ParamError(fmt::format("whittle bug: the runtime reads `{}` of {}, which stdlib/stages.yaml does not declare "
-                                 "(it declares: {})", name, owner(), fmt::join(declared(), ", ")));
+    throw ParamError(
+        fmt::format("whittle bug: the runtime reads `{}` of {}, which stdlib/stages.yaml does not declare "
+                    "(it declares: {})",
+                    name, owner(), fmt::join(declared(), ", ")));
   return *v;
 }
 
 namespace {
 [[noreturn]] void wrong(const std::string& owner, const char* name, const char* wanted, const lang::Val& v) {
-  throw ParamError(fmt::format("whittle bug: the runtime reads `{}` of {} as {}, and the catalog makes it `{}`", name, owner, wanted,
-                               v.canonical()));
+  throw ParamError(fmt::format("whittle bug: the runtime reads `{}` of {} as {}, and the catalog makes it `{}`", name,
+                               owner, wanted, v.canonical()));
 }
 }  // namespace
 
@@ -71,7 +75,8 @@ std::vector<double> Params::fractions(const char* name) const {
   if (v.kind != lang::Val::Kind::List) wrong(owner(), name, "a list of percents", v);
   std::vector<double> out;
   for (const auto& item : v.items) {
-    if (item.kind != lang::Val::Kind::Quantity || item.unit != lang::ast::Unit::Percent) wrong(owner(), name, "a list of percents", v);
+    if (item.kind != lang::Val::Kind::Quantity || item.unit != lang::ast::Unit::Percent)
+      wrong(owner(), name, "a list of percents", v);
     out.push_back(item.num / 100.0);
   }
   return out;
@@ -79,7 +84,8 @@ std::vector<double> Params::fractions(const char* name) const {
 
 const std::string& Params::word(const char* name) const {
   const lang::Val& v = find(name);
-  if (v.kind != lang::Val::Kind::Enum && v.kind != lang::Val::Kind::String) wrong(owner(), name, "a word or a string", v);
+  if (v.kind != lang::Val::Kind::Enum && v.kind != lang::Val::Kind::String)
+    wrong(owner(), name, "a word or a string", v);
   return v.str;
 }
 

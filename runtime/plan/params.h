@@ -24,13 +24,13 @@ class Params {
   /// A call's fields: `value` is a Call (an optimizer, a schedule, an augmentation, ...).
   explicit Params(const lang::Val& call);
 
-  double number(const char* name) const;             ///< an int, float or quantity as written (epochs, bits)
-  std::int64_t count(const char* name) const;        ///< an int or a count of epochs, as an integer
-  double fraction(const char* name) const;           ///< a percent, as a fraction: 20% → 0.2
+  double number(const char* name) const;                  ///< an int, float or quantity as written (epochs, bits)
+  std::int64_t count(const char* name) const;             ///< an int or a count of epochs, as an integer
+  double fraction(const char* name) const;                ///< a percent, as a fraction: 20% → 0.2
   std::vector<double> fractions(const char* name) const;  ///< a list of percents, as fractions
-  const std::string& word(const char* name) const;   ///< an enum word, or a string
+  const std::string& word(const char* name) const;        ///< an enum word, or a string
   bool flag(const char* name) const;
-  const lang::Val& value(const char* name) const;    ///< any value: a list, a call, a result, `none`
+  const lang::Val& value(const char* name) const;  ///< any value: a list, a call, a result, `none`
   /// A call's fields, or nullopt-like: a `none` value (no distillation, no sparsify).
   bool is_none(const char* name) const { return value(name).kind == lang::Val::Kind::None; }
   /// Whether the catalog declares `name` for this stage or call (a parameter some stages of a family

@@ -12,8 +12,8 @@
 #include "runtime/plan/metrics.h"
 #include "runtime/plan/params.h"
 #include "runtime/plan/search_choice.h"
-#include "runtime/system/sha256.h"
 #include "runtime/plan/stages.h"
+#include "runtime/system/sha256.h"
 
 namespace whittle::runtime {
 namespace fs = std::filesystem;
@@ -44,7 +44,8 @@ std::string reason_for(const Plan& p, int id, const StageRecord* prev, const std
   for (const auto& [kind, from] : p.graph.inputs(id))
     if (stale[static_cast<std::size_t>(from)] && kind != lang::EdgeKind::Data)
       return fmt::format("input changed: {} from #{} {}", lang::edge_kind_name(kind), from, p.stage(from).kind);
-  if (prev->key == p.keys[static_cast<std::size_t>(id)]) return "its cache entry is missing (removed, or found corrupt)";
+  if (prev->key == p.keys[static_cast<std::size_t>(id)])
+    return "its cache entry is missing (removed, or found corrupt)";
   std::string changes;
   for (const auto& p : s.params) {
     // Every keyed parameter (`key: unless_default` included, whichever side of the change is the default).
@@ -52,19 +53,22 @@ std::string reason_for(const Plan& p, int id, const StageRecord* prev, const std
     if (d && d->key == lang::KeyPolicy::Never) continue;
     const std::string value = p.value.canonical();
     for (const auto& [pname, pvalue] : prev->params)
-      if (pname == p.name && pvalue != value) changes += fmt::format("{}{}: {} → {}", changes.empty() ? "" : ", ", p.name, pvalue, value);
+      if (pname == p.name && pvalue != value)
+        changes += fmt::format("{}{}: {} → {}", changes.empty() ? "" : ", ", p.name, pvalue, value);
   }
   if (!changes.empty()) return "params changed: " + changes;
   if (prev->seed != s.seed) return fmt::format("seed changed: {} → {}", prev->seed, s.seed);
   for (const auto& [kind, from] : p.graph.inputs(id))
-    if (stale[static_cast<std::size_t>(from)]) return fmt::format("input changed: {} from #{} {}", lang::edge_kind_name(kind), from, p.stage(from).kind);
+    if (stale[static_cast<std::size_t>(from)])
+      return fmt::format("input changed: {} from #{} {}", lang::edge_kind_name(kind), from, p.stage(from).kind);
   if (s.kind == "data") return "the data files changed";
   return "input changed";
 }
 
 }  // namespace
 
-std::string record_path(const ArtifactStore& store, const std::string& recipe, const std::map<std::string, std::string>& sets) {
+std::string record_path(const ArtifactStore& store, const std::string& recipe,
+                        const std::map<std::string, std::string>& sets) {
   std::string name = recipe;
   if (!sets.empty()) {  // one record per set of --set values: a smoke run keeps the full run's record
     std::string canon;
@@ -97,8 +101,8 @@ std::string where_written(const Plan& p, int stage) {
   return fmt::format("{}:{}", f.name(), f.line_of(sp.begin));
 }
 
-std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const ArtifactStore& store, const std::string& data_dir,
-                                bool data_roots) {
+std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const ArtifactStore& store,
+                                const std::string& data_dir, bool data_roots) {
   auto p = std::make_unique<Plan>();
   p->analysis = std::move(analysis);
   p->data_dir = data_dir;
@@ -112,9 +116,11 @@ std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const 
     if (s.kind == "score") set_score_preset(*p, Params(s).word("version"), where_written(*p, s.id));
   for (const lang::StageInstance& s : a.recipe.stages) {
     if (!runnable_stages().count(s.kind)) {
-      a.diags.add(lang::Diagnostic::make("R0001", s.name_span, fmt::format("`{}` cannot run yet in this build of whittle", s.written),
-                                         "not runnable yet")
-                      .with_help("`whittle doc` marks the stages this build can run; `whittle lint` still checks the recipe"));
+      a.diags.add(
+          lang::Diagnostic::make("R0001", s.name_span,
+                                 fmt::format("`{}` cannot run yet in this build of whittle", s.written),
+                                 "not runnable yet")
+              .with_help("`whittle doc` marks the stages this build can run; `whittle lint` still checks the recipe"));
     }
     if (s.kind == "data") {
       std::string error;
@@ -122,13 +128,16 @@ std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const 
       if (!files) {
         a.diags.add(lang::Diagnostic::make("R0002", s.span, error, "data not found")
                         .with_help(data_roots ? "give the folder with `root: \"...\"`, or set WHITTLE_DATA"
-                                              : "a submission's `root:` is never used: give this machine's data with `--data DIR` or WHITTLE_DATA"));
+                                              : "a submission's `root:` is never used: give this machine's data with "
+                                                "`--data DIR` or WHITTLE_DATA"));
         continue;
       }
       auto fp = data_fingerprint(*files, (fs::path(store.root()) / "fingerprints.tsv").string(), error);
       if (!fp) {
-        a.diags.add(lang::Diagnostic::make("R0002", s.span, error, "data not readable")
-                        .with_help("make the data files readable by you (`chmod a+r FILE`), or point `root:` at a readable copy"));
+        a.diags.add(
+            lang::Diagnostic::make("R0002", s.span, error, "data not readable")
+                .with_help(
+                    "make the data files readable by you (`chmod a+r FILE`), or point `root:` at a readable copy"));
         continue;
       }
       p->fingerprints[s.id] = files->dataset == "synthetic" ? "synthetic" : *fp;
@@ -140,7 +149,8 @@ std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const 
   const auto previous = read_record(p->record_path);
   std::vector<bool> stale(a.recipe.stages.size(), false);
   for (int id : p->graph.order) {
-    PlanStep step{id, p->keys[static_cast<std::size_t>(id)], store.has(p->keys[static_cast<std::size_t>(id)]), "cached"};
+    PlanStep step{id, p->keys[static_cast<std::size_t>(id)], store.has(p->keys[static_cast<std::size_t>(id)]),
+                  "cached"};
     if (!step.fresh) {
       const StageRecord* prev = nullptr;
       if (previous)

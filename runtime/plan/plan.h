@@ -9,8 +9,8 @@
 
 #include "lang/analyze.h"
 #include "lang/graph.h"
-#include "runtime/plan/record.h"
 #include "runtime/cache/store.h"
+#include "runtime/plan/record.h"
 
 namespace whittle::runtime {
 
@@ -25,13 +25,13 @@ struct PlanStep {
 struct Plan {
   std::unique_ptr<lang::Analysis> analysis;
   lang::StageGraph graph;
-  std::vector<std::string> keys;           ///< per stage id
+  std::vector<std::string> keys;            ///< per stage id
   std::map<int, std::string> fingerprints;  ///< data stage id → fingerprint
-  std::vector<PlanStep> steps;             ///< in execution order
+  std::vector<PlanStep> steps;              ///< in execution order
   std::string recipe_sha256;
-  std::string record_path;                 ///< where this recipe's run record lives
-  std::string data_dir;                    ///< where the data is, when not where the recipe says (make_plan)
-  bool data_roots = true;                  ///< false: a `data` stage's `root:` is never used (a submission's)
+  std::string record_path;  ///< where this recipe's run record lives
+  std::string data_dir;     ///< where the data is, when not where the recipe says (make_plan)
+  bool data_roots = true;   ///< false: a `data` stage's `root:` is never used (a submission's)
   /// The preset every table, plot and claim shows the score in (docs/course.md, "The score"): the
   /// recipe's last `score` stage's, else course2025; `--score PRESET` overrides it (set_score_preset).
   std::string score_preset = "course2025";
@@ -58,8 +58,8 @@ struct Plan {
 /// diagnostics as R-codes at the recipe line that causes them.
 /// `data_dir`: where this machine keeps the data when not where the recipe says (see locate_data).
 /// `data_roots` false: the recipe's `root:` folders are ignored (verify: the grader's data only).
-std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const ArtifactStore& store, const std::string& data_dir = "",
-                                bool data_roots = true);
+std::unique_ptr<Plan> make_plan(std::unique_ptr<lang::Analysis> analysis, const ArtifactStore& store,
+                                const std::string& data_dir = "", bool data_roots = true);
 
 /// Shows the score in `preset` (one of runtime/plan/metrics.h score_presets) wherever the plan's runs are shown.
 void set_score_preset(Plan& p, const std::string& preset, const std::string& source);
@@ -72,7 +72,8 @@ RunRecord plan_record(const Plan& p);
 
 /// Where the run record of a recipe run with these `--set` values lives: runs/NAME.yaml, or
 /// runs/NAME@HASH.yaml when values are set.
-std::string record_path(const ArtifactStore& store, const std::string& recipe, const std::map<std::string, std::string>& sets);
+std::string record_path(const ArtifactStore& store, const std::string& recipe,
+                        const std::map<std::string, std::string>& sets);
 /// Every recorded run of a recipe, whatever its `--set` values.
 std::vector<RunRecord> recorded_runs(const ArtifactStore& store, const std::string& recipe);
 

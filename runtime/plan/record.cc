@@ -2,8 +2,8 @@
 #include "runtime/plan/record.h"
 
 #include "lang/files.h"
-#include "runtime/system/atomic_file.h"
 #include "runtime/plan/metrics.h"
+#include "runtime/system/atomic_file.h"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -27,7 +27,8 @@ std::string measured_split(const StageRecord& s) {
 std::string measured_on(const StageRecord& s) {
   const std::string split = measured_split(s);
   if (split.empty()) return "";
-  const auto n = static_cast<long long>(s.metrics.at("images")), of = static_cast<long long>(s.metrics.at("split_images"));
+  const auto n = static_cast<long long>(s.metrics.at("images")),
+             of = static_cast<long long>(s.metrics.at("split_images"));
   return n >= of ? fmt::format("{}, all {}", split, of) : fmt::format("{}, {} of {}", split, n, of);
 }
 
@@ -117,7 +118,9 @@ std::optional<RunRecord> read_record(const std::string& path) {
     r.recipe = n["recipe"].as<std::string>();
     r.file = n["file"].as<std::string>();
     r.recipe_sha256 = n["recipe_sha256"].as<std::string>();
-    auto text_of = [&](const char* key) { return n[key] && n[key].IsScalar() ? n[key].as<std::string>() : std::string(); };
+    auto text_of = [&](const char* key) {
+      return n[key] && n[key].IsScalar() ? n[key].as<std::string>() : std::string();
+    };
     r.whittle_version = text_of("whittle_version");
     r.libtorch_version = text_of("libtorch_version");
     r.device = text_of("device");
@@ -135,7 +138,8 @@ std::optional<RunRecord> read_record(const std::string& path) {
       sr.status = s["status"].as<std::string>();
       if (s["device"]) sr.device = s["device"].as<std::string>();
       for (const auto& i : s["inputs"]) sr.inputs.push_back(i.as<std::string>());
-      for (const auto& kv : s["params"]) sr.params.emplace_back(kv.first.as<std::string>(), kv.second.as<std::string>());
+      for (const auto& kv : s["params"])
+        sr.params.emplace_back(kv.first.as<std::string>(), kv.second.as<std::string>());
       for (const auto& kv : s["metrics"]) sr.metrics[kv.first.as<std::string>()] = kv.second.as<double>();
       r.stages.push_back(std::move(sr));
     }

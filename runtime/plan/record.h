@@ -24,7 +24,7 @@ struct StageRecord {
   std::vector<std::string> inputs;  ///< "model <key>", "data <key>"
   int seed = 0;
   std::vector<std::pair<std::string, std::string>> params;  ///< canonical values, catalog order
-  std::string status;  ///< ran, cached, failed, planned
+  std::string status;                                       ///< ran, cached, failed, planned
   double seconds = 0;
   std::string device;  ///< where its entry was computed: cpu, cuda
   std::map<std::string, double> metrics;
@@ -51,7 +51,6 @@ std::string measured_split(const StageRecord& s);
 std::string measured_on(const StageRecord& s);
 /// Whether it measured on the whole test split (false where the record does not say).
 bool on_whole_test_split(const StageRecord& s);
-
 
 std::string record_yaml(const RunRecord& r);
 std::string record_json(const RunRecord& r);

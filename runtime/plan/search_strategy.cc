@@ -9,13 +9,20 @@ namespace whittle::runtime::search {
 
 const char* status_name(Status s) {
   switch (s) {
-    case Status::Untried: return "untried";
-    case Status::Pending: return "pending";
-    case Status::Passing: return "passing";
-    case Status::Failing: return "failing";
-    case Status::RuledOut: return "ruled out";
-    case Status::RuledOutStatic: return "ruled out statically";
-    case Status::NotNeeded: return "not needed";
+    case Status::Untried:
+      return "untried";
+    case Status::Pending:
+      return "pending";
+    case Status::Passing:
+      return "passing";
+    case Status::Failing:
+      return "failing";
+    case Status::RuledOut:
+      return "ruled out";
+    case Status::RuledOutStatic:
+      return "ruled out statically";
+    case Status::NotNeeded:
+      return "not needed";
   }
   return "?";
 }
@@ -156,7 +163,8 @@ void Strategy::settle() {
   if (!best) return;
   for (int c = 0; c < static_cast<int>(size()); ++c) {
     CandidateState& o = states_[c];
-    if ((o.status == Status::Untried || o.status == Status::NotNeeded) && before(*best, c)) o.status = Status::NotNeeded, o.by = *best;
+    if ((o.status == Status::Untried || o.status == Status::NotNeeded) && before(*best, c))
+      o.status = Status::NotNeeded, o.by = *best;
   }
 }
 
@@ -182,7 +190,8 @@ bool Strategy::judged_by_estimates() const {
 }
 
 int Strategy::ruled_out_statically() const {
-  return static_cast<int>(std::count_if(states_.begin(), states_.end(), [](const CandidateState& s) { return s.status == Status::RuledOutStatic; }));
+  return static_cast<int>(std::count_if(states_.begin(), states_.end(),
+                                        [](const CandidateState& s) { return s.status == Status::RuledOutStatic; }));
 }
 
 }  // namespace whittle::runtime::search

@@ -42,13 +42,13 @@ struct Outcome {
 };
 
 enum class Status {
-  Untried,        ///< not trained, not settled: left when the budget ran out
-  Pending,        ///< handed out by `next`, no outcome yet
-  Passing,        ///< trained, met the constraint
-  Failing,        ///< trained, missed it
-  RuledOut,       ///< at or beyond a failing candidate along its monotone dimensions (`by`)
-  RuledOutStatic, ///< a candidate of lower key at or before it (`by`) passes whenever it would
-  NotNeeded,      ///< its key is above the chosen candidate's (`by`)
+  Untried,         ///< not trained, not settled: left when the budget ran out
+  Pending,         ///< handed out by `next`, no outcome yet
+  Passing,         ///< trained, met the constraint
+  Failing,         ///< trained, missed it
+  RuledOut,        ///< at or beyond a failing candidate along its monotone dimensions (`by`)
+  RuledOutStatic,  ///< a candidate of lower key at or before it (`by`) passes whenever it would
+  NotNeeded,       ///< its key is above the chosen candidate's (`by`)
 };
 const char* status_name(Status s);
 
@@ -100,10 +100,10 @@ class Strategy {
   int most_trainings() const { return static_cast<int>(size()) - ruled_out_statically(); }
 
  private:
-  bool before(int a, int b) const;            ///< key order: objective, then number
-  bool dominated(int low, int high) const;    ///< high is at or beyond low along monotone dims, equal elsewhere
-  std::vector<int> open() const;              ///< untried candidates that could still be the answer
-  void settle();                              ///< marks what is not needed once the search is done
+  bool before(int a, int b) const;          ///< key order: objective, then number
+  bool dominated(int low, int high) const;  ///< high is at or beyond low along monotone dims, equal elsewhere
+  std::vector<int> open() const;            ///< untried candidates that could still be the answer
+  void settle();                            ///< marks what is not needed once the search is done
 
   std::vector<Dimension> dims_;
   std::vector<int> stride_;

@@ -12,7 +12,8 @@ namespace whittle::runtime {
 
 /// Thrown by a runner for a problem with the stage (bad data, NaN loss, a shape mismatch).
 struct StageError : std::runtime_error {
-  StageError(const std::string& what, std::string help_text = {}) : std::runtime_error(what), help(std::move(help_text)) {}
+  StageError(const std::string& what, std::string help_text = {})
+      : std::runtime_error(what), help(std::move(help_text)) {}
   std::string help;
 };
 

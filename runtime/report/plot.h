@@ -26,7 +26,7 @@ const char* series_colour(std::size_t i);
 /// A plot area given in pixels, with the data ranges it shows.
 struct PlotArea {
   double left = 0, right = 0, top = 0, bottom = 0;  ///< pixels from the image's left and top edges
-  double x0 = 0, x1 = 1, y0 = 0, y1 = 1;             ///< the data ranges
+  double x0 = 0, x1 = 1, y0 = 0, y1 = 1;            ///< the data ranges
   double px(double x) const { return left + (x - x0) / (x1 - x0) * (right - left); }
   double py(double y) const { return bottom - (y - y0) / (y1 - y0) * (bottom - top); }
   /// gnuplot settings that make the margins and ranges exactly these, in an image w × h.
@@ -41,11 +41,12 @@ struct PlacedLabel {
 /// pixels each), inside the area, so that no two labels overlap and no label covers a point:
 /// the nearest free spot around the point, farther out (with a leader line) when the near ones are
 /// taken. A label that finds no free spot at all goes where it overlaps least.
-std::vector<PlacedLabel> place_labels(const std::vector<std::pair<double, double>>& points, const std::vector<std::size_t>& chars,
-                                      const PlotArea& area, double char_w = 7, double char_h = 13);
+std::vector<PlacedLabel> place_labels(const std::vector<std::pair<double, double>>& points,
+                                      const std::vector<std::size_t>& chars, const PlotArea& area, double char_w = 7,
+                                      double char_h = 13);
 
 /// Whether two labels placed by place_labels overlap (for tests).
-bool labels_overlap(const PlacedLabel& a, std::size_t chars_a, const PlacedLabel& b, std::size_t chars_b, double char_w = 7,
-                    double char_h = 13);
+bool labels_overlap(const PlacedLabel& a, std::size_t chars_a, const PlacedLabel& b, std::size_t chars_b,
+                    double char_w = 7, double char_h = 13);
 
 }  // namespace whittle::runtime

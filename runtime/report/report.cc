@@ -8,9 +8,9 @@
 #include <iterator>
 
 #include "lang/graph.h"
-#include "runtime/system/atomic_file.h"
 #include "runtime/plan/metrics.h"
 #include "runtime/report/report_plots.h"
+#include "runtime/system/atomic_file.h"
 #include "runtime/system/shell.h"
 
 namespace whittle::runtime {
@@ -24,8 +24,10 @@ const std::vector<std::string> kOptional = {"precision", "recall", "f1", "sparse
 std::vector<std::string> columns(std::vector<std::string> cols, const std::vector<const StageRecord*>& stages) {
   // Once a prune has run, the zero share of all parameters beside the prunable weights' sparsity.
   bool pruned = false;
-  for (const StageRecord* s : stages) pruned = pruned || (measured(s->metrics, "sparsity_all") && s->metrics.at("sparsity_all") > 0);
-  if (auto at = std::find(cols.begin(), cols.end(), "sparsity"); pruned && at != cols.end()) cols.insert(at + 1, "sparsity_all");
+  for (const StageRecord* s : stages)
+    pruned = pruned || (measured(s->metrics, "sparsity_all") && s->metrics.at("sparsity_all") > 0);
+  if (auto at = std::find(cols.begin(), cols.end(), "sparsity"); pruned && at != cols.end())
+    cols.insert(at + 1, "sparsity_all");
   for (const auto& key : kOptional) {
     bool any = false;
     for (const StageRecord* s : stages) any = any || measured(s->metrics, key);
@@ -44,13 +46,16 @@ std::vector<std::string> run_columns(const RunRecord& r, const std::string& pres
 /// A column is as wide as its heading, and at least 7 characters (10 for counts, 10 for a score: 0.0010158).
 std::size_t width(const std::string& key) {
   const std::string head = metric_def(key).header;
-  const std::size_t least = key == "params" || key == "nonzero" || key.rfind("score", 0) == 0 ? 10 : key == "latency_ms" ? 14 : 7;
+  const std::size_t least = key == "params" || key == "nonzero" || key.rfind("score", 0) == 0 ? 10
+                            : key == "latency_ms"                                             ? 14
+                                                                                              : 7;
   return std::max(least, head.size());
 }
 
 std::string cell(const Metrics& m, const std::string& key) {
   std::string v = format_metric(m, key);
-  if (key == "latency_ms" && v != "-" && measured(m, "latency_batch")) v += fmt::format(" /{:.0f}", m.at("latency_batch"));
+  if (key == "latency_ms" && v != "-" && measured(m, "latency_batch"))
+    v += fmt::format(" /{:.0f}", m.at("latency_batch"));
   return v;
 }
 
@@ -74,18 +79,23 @@ std::string run_table(const Plan& p, const RunRecord& r, const ArtifactStore& st
     out += fmt::format("{:<{}} {:<7} {:>8.1f}", stage_name(p, s.id), w, s.status, s.seconds);
     for (const auto& c : cols) {
       out += fmt::format(" {:>{}}", cell(s.metrics, c), width(c));
-      if (c == "accuracy" && on) out += fmt::format(" {:<{}}", measured(s.metrics, "accuracy") ? measured_on(s) : "", on);
+      if (c == "accuracy" && on)
+        out += fmt::format(" {:<{}}", measured(s.metrics, "accuracy") ? measured_on(s) : "", on);
     }
     out += "\n";
   }
   out += score_note(p.score_preset, p.score_preset_source) + "\n";
   // What `convert`'s int8 kernels cost, beside the float model's accuracy.
   for (const auto& s : r.stages) {
-    if (s.kind != "convert" || !recorded(s.metrics, "int8_accuracy") || !recorded(s.metrics, "float_accuracy")) continue;
+    if (s.kind != "convert" || !recorded(s.metrics, "int8_accuracy") || !recorded(s.metrics, "float_accuracy"))
+      continue;
     const double lost = 100 * (s.metrics.at("float_accuracy") - s.metrics.at("int8_accuracy"));
-    out += fmt::format("{}{}: {:.2f}% with int8 kernels where the float model had {:.2f}% ({}){}\n", lost >= 1 ? "warning: " : "",
-                       stage_name(p, s.id), 100 * s.metrics.at("int8_accuracy"), 100 * s.metrics.at("float_accuracy"), measured_on(s),
-                       lost >= 1 ? fmt::format(": {:.2f} points lost to the int8 kernels, which are what a deployment of it computes", lost) : "");
+    out += fmt::format(
+        "{}{}: {:.2f}% with int8 kernels where the float model had {:.2f}% ({}){}\n", lost >= 1 ? "warning: " : "",
+        stage_name(p, s.id), 100 * s.metrics.at("int8_accuracy"), 100 * s.metrics.at("float_accuracy"), measured_on(s),
+        lost >= 1
+            ? fmt::format(": {:.2f} points lost to the int8 kernels, which are what a deployment of it computes", lost)
+            : "");
   }
   // Every `score` stage's full report (each component and how the formula's open points were
   // settled) and every sensitivity scan's table.
@@ -102,15 +112,17 @@ std::string run_table(const Plan& p, const RunRecord& r, const ArtifactStore& st
 namespace {
 
 /// The results table: every stage that measured accuracy, with the model it measured.
-std::string write_tables(const std::vector<Run>& runs, const fs::path& dir, const std::string& preset, const std::string& note) {
+std::string write_tables(const std::vector<Run>& runs, const fs::path& dir, const std::string& preset,
+                         const std::string& note) {
   std::vector<const StageRecord*> measured_stages;
   for (const auto& r : runs)
     for (const auto& s : r.record.stages)
       if (measured(s.metrics, "accuracy")) measured_stages.push_back(&s);
-  const std::vector<std::string> shown =
-      columns({"accuracy", "params", "nonzero", "sparsity", "macs", "bits", score_key(preset), "packed_mib"}, measured_stages);
+  const std::vector<std::string> shown = columns(
+      {"accuracy", "params", "nonzero", "sparsity", "macs", "bits", score_key(preset), "packed_mib"}, measured_stages);
   // The CSV has every preset's score, the tables' first.
-  std::vector<std::string> csv_cols = {"accuracy", "precision", "recall", "f1", "params", "nonzero", "sparsity", "macs", "bits", score_key(preset)};
+  std::vector<std::string> csv_cols = {"accuracy", "precision", "recall", "f1",   "params",
+                                       "nonzero",  "sparsity",  "macs",   "bits", score_key(preset)};
   for (const auto& other : score_presets())
     if (other != preset) csv_cols.push_back(score_key(other));
   csv_cols.insert(csv_cols.begin() + 7, "sparsity_all");
@@ -129,8 +141,11 @@ std::string write_tables(const std::vector<Run>& runs, const fs::path& dir, cons
       markdown += "\n";
       std::string where = s.where;
       for (char& ch : where) ch = ch == ',' ? ';' : ch;
-      auto tally = [&](const char* k) { return recorded(s.metrics, k) ? fmt::format("{}", s.metrics.at(k)) : std::string(); };
-      csv += fmt::format("{},{},{},{},{},{},{}", r.record.recipe, s.id, s.kind, where, measured_split(s), tally("images"), tally("split_images"));
+      auto tally = [&](const char* k) {
+        return recorded(s.metrics, k) ? fmt::format("{}", s.metrics.at(k)) : std::string();
+      };
+      csv += fmt::format("{},{},{},{},{},{},{}", r.record.recipe, s.id, s.kind, where, measured_split(s),
+                         tally("images"), tally("split_images"));
       for (const auto& c : csv_cols) csv += "," + raw_metric(s.metrics, c);
       csv += "\n";
     }
@@ -156,15 +171,18 @@ ReportOutcome write_report(const std::vector<Run>& runs, const fs::path& dir, co
   for (auto& p : weight_histogram_plots(runs, model)) plots.push_back(p);
   for (auto& p : sensitivity_plots(runs)) plots.push_back(p);
   if (std::system("gnuplot --version > /dev/null 2>&1") != 0) {
-    o.problem = fmt::format("gnuplot is not installed, so no plots were drawn (the tables are in {}); install it (Debian: "
-                            "apt-get install gnuplot-nox) and run again", dir.string());
+    o.problem = fmt::format(
+        "gnuplot is not installed, so no plots were drawn (the tables are in {}); install it (Debian: "
+        "apt-get install gnuplot-nox) and run again",
+        dir.string());
     return o;
   }
   for (const auto& p : plots) {
     const fs::path script = dir / (p.name + ".gp");
     write_file_atomic(script.string(), p.script(dir));
     const fs::path log = dir / (p.name + ".log");
-    const int rc = std::system(("gnuplot " + shell_quote(script.string()) + " 2> " + shell_quote(log.string())).c_str());
+    const int rc =
+        std::system(("gnuplot " + shell_quote(script.string()) + " 2> " + shell_quote(log.string())).c_str());
     std::ifstream in(log);
     for (std::string line; std::getline(in, line);)
       if (!line.empty()) o.warnings.push_back(p.name + ".gp: " + line);

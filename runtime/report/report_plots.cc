@@ -84,11 +84,14 @@ std::optional<Plot> accuracy_vs_score_plot(const std::vector<Run>& runs, const s
   area.x0 = 0, area.x1 = xmax > 0 ? xmax * 1.12 : 1;
   std::tie(area.y0, area.y1) = padded(ylo, yhi, 0.12, 0.6);
   area.y1 = std::min(area.y1, 100.5);
-  p.settings = area.settings(p.width, p.height) +
-               fmt::format("\nset xlabel {}\nset ylabel {}\nset title {}\n"
-                           "set key at screen {:.4f},0.01 center bottom horizontal maxrows 2 box opaque",
-                           gp_quoted(fmt::format("score ({}, lower is better)", preset)), gp_quoted(accuracy_axis(measured_stages)),
-                           gp_quoted(fmt::format("accuracy against score ({}), with the 90% target", preset)), (area.left + area.right) / 2 / p.width);
+  p.settings =
+      area.settings(p.width, p.height) +
+      fmt::format(
+          "\nset xlabel {}\nset ylabel {}\nset title {}\n"
+          "set key at screen {:.4f},0.01 center bottom horizontal maxrows 2 box opaque",
+          gp_quoted(fmt::format("score ({}, lower is better)", preset)), gp_quoted(accuracy_axis(measured_stages)),
+          gp_quoted(fmt::format("accuracy against score ({}), with the 90% target", preset)),
+          (area.left + area.right) / 2 / p.width);
   // Labels placed clear of each other and of the points.
   std::vector<std::pair<double, double>> px;
   std::vector<std::size_t> chars;
@@ -100,25 +103,30 @@ std::optional<Plot> accuracy_vs_score_plot(const std::vector<Run>& runs, const s
   std::string labels;
   for (std::size_t i = 0; i < pts.size(); ++i) {
     const double sx = placed[i].x / p.width, sy = 1 - placed[i].y / p.height;
-    labels += fmt::format("set label {} at screen {:.5f},{:.5f} left front font ',9'\n", gp_quoted(numbered ? std::to_string(i + 1) : pts[i].label),
-                          sx, sy);
+    labels += fmt::format("set label {} at screen {:.5f},{:.5f} left front font ',9'\n",
+                          gp_quoted(numbered ? std::to_string(i + 1) : pts[i].label), sx, sy);
     if (placed[i].leader)
-      labels += fmt::format("set arrow from first {},{} to screen {:.5f},{:.5f} nohead lc rgb '#999999' lw 0.6\n", pts[i].x, pts[i].y, sx, sy);
+      labels += fmt::format("set arrow from first {},{} to screen {:.5f},{:.5f} nohead lc rgb '#999999' lw 0.6\n",
+                            pts[i].x, pts[i].y, sx, sy);
   }
   if (numbered) {  // the key of names, in the right margin
-    labels += fmt::format("set label {} at screen {:.4f},{:.4f} left font ',9'\n", gp_quoted("points:"), 660.0 / p.width, 1 - 40.0 / p.height);
+    labels += fmt::format("set label {} at screen {:.4f},{:.4f} left font ',9'\n", gp_quoted("points:"),
+                          660.0 / p.width, 1 - 40.0 / p.height);
     for (std::size_t i = 0; i < pts.size(); ++i)
-      labels += fmt::format("set label {} at screen {:.4f},{:.4f} left font ',9'\n", gp_quoted(fmt::format("{:>2}  {}", i + 1, pts[i].label)),
-                            660.0 / p.width, 1 - (57.0 + 15.0 * static_cast<double>(i)) / p.height);
+      labels += fmt::format("set label {} at screen {:.4f},{:.4f} left font ',9'\n",
+                            gp_quoted(fmt::format("{:>2}  {}", i + 1, pts[i].label)), 660.0 / p.width,
+                            1 - (57.0 + 15.0 * static_cast<double>(i)) / p.height);
   }
-  p.settings += "\n" + labels + fmt::format("set label '90%' at first {},90 right offset -0.5,0.7 textcolor rgb '#C00000'", area.x1);
+  p.settings += "\n" + labels +
+                fmt::format("set label '90%' at first {},90 right offset -0.5,0.7 textcolor rgb '#C00000'", area.x1);
   p.plot = "plot 90 with lines dt 2 lw 2 lc rgb '#C00000' title '90% target'";
   for (std::size_t g = 0; g < groups.size(); ++g) {
     std::string block;
     for (const auto& pt : pts)
       if (pt.group == groups[g]) block += fmt::format("{} {}\n", pt.x, pt.y);
     p.data += fmt::format("$g{} << EOD\n{}EOD\n", g, block);
-    p.plot += fmt::format(", $g{} using 1:2 with points pt 7 ps 1.3 lc rgb '{}' title {}", g, series_colour(g), gp_quoted(groups[g]));
+    p.plot += fmt::format(", $g{} using 1:2 with points pt 7 ps 1.3 lc rgb '{}' title {}", g, series_colour(g),
+                          gp_quoted(groups[g]));
   }
   return p;
 }
@@ -155,7 +163,8 @@ std::optional<double> numeric(const std::string& v) {
   const double d = std::strtod(v.c_str(), &end);
   if (end == v.c_str()) return std::nullopt;
   const std::string rest(end);
-  if (!rest.empty() && rest != "%" && rest.find_first_not_of(" abcdefghijklmnopqrstuvwxyz%") != std::string::npos) return std::nullopt;
+  if (!rest.empty() && rest != "%" && rest.find_first_not_of(" abcdefghijklmnopqrstuvwxyz%") != std::string::npos)
+    return std::nullopt;
   return d;
 }
 
@@ -163,8 +172,9 @@ std::optional<double> numeric(const std::string& v) {
 
 std::vector<Plot> sweep_plots(const std::vector<Run>& runs, const std::string& preset) {
   std::vector<Plot> out;
-  const std::vector<std::pair<std::string, std::string>> metrics = {
-      {"accuracy", "test accuracy (%)"}, {"latency_ms", "latency per batch (ms)"}, {score_key(preset), "score (" + preset + ")"}};
+  const std::vector<std::pair<std::string, std::string>> metrics = {{"accuracy", "test accuracy (%)"},
+                                                                    {"latency_ms", "latency per batch (ms)"},
+                                                                    {score_key(preset), "score (" + preset + ")"}};
   for (const auto& r : runs) {
     // Lines: outer branch and what was measured (the method of the model), in order of appearance.
     struct Line {
@@ -200,7 +210,8 @@ std::vector<Plot> sweep_plots(const std::vector<Run>& runs, const std::string& p
     const std::string axis = percent ? var + " (%)" : var;
     std::string xtics;
     if (!is_numeric)
-      for (std::size_t i = 0; i < values.size(); ++i) xtics += fmt::format("{}{} {}", i ? ", " : "", gp_quoted(values[i]), i);
+      for (std::size_t i = 0; i < values.size(); ++i)
+        xtics += fmt::format("{}{} {}", i ? ", " : "", gp_quoted(values[i]), i);
     std::vector<const StageRecord*> swept;
     for (const auto& l : lines)
       for (const auto& pt : l.points) swept.push_back(pt.second);
@@ -212,15 +223,17 @@ std::vector<Plot> sweep_plots(const std::vector<Run>& runs, const std::string& p
         std::string block;
         for (const auto& [value, s] : lines[l].points) {
           if (!s->metrics.count(key)) continue;
-          const double x = is_numeric ? *numeric(value)
-                                      : static_cast<double>(std::find(values.begin(), values.end(), value) - values.begin());
+          const double x = is_numeric
+                               ? *numeric(value)
+                               : static_cast<double>(std::find(values.begin(), values.end(), value) - values.begin());
           const double y = s->metrics.at(key) * metric_def(key).scale;
           block += fmt::format("{} {}\n", x, y);
           lo = std::min(lo, y), hi = std::max(hi, y), xlo = std::min(xlo, x), xhi = std::max(xhi, x);
         }
         if (block.empty()) continue;
         data += fmt::format("$l{} << EOD\n{}EOD\n", l, block);
-        plot += fmt::format("{}$l{} using 1:2 with linespoints pt 7 ps 1 lw 2 lc rgb '{}' title {}", plot.empty() ? "" : ", ", l, series_colour(l),
+        plot += fmt::format("{}$l{} using 1:2 with linespoints pt 7 ps 1 lw 2 lc rgb '{}' title {}",
+                            plot.empty() ? "" : ", ", l, series_colour(l),
                             gp_quoted(lines[l].title.empty() ? label : lines[l].title));
       }
       if (plot.empty() || hi < lo) continue;
@@ -228,10 +241,13 @@ std::vector<Plot> sweep_plots(const std::vector<Run>& runs, const std::string& p
       const auto [y0, y1] = padded(lo, hi, 0.08, key == "accuracy" ? 0.5 : std::max(1e-12, 0.05 * std::fabs(hi)));
       const auto [x0, x1] = padded(xlo, xhi, 0.04, 0.5);
       std::string settings = fmt::format(
-          "set title {}\nset xlabel {}\nset ylabel {}\nset key outside right top\nset xrange [{}:{}]\nset yrange [{}:{}]",
-          gp_quoted(fmt::format("{}: {} against {}", r.record.recipe, label, var)), gp_quoted(axis), gp_quoted(label), x0, x1, y0, y1);
+          "set title {}\nset xlabel {}\nset ylabel {}\nset key outside right top\nset xrange [{}:{}]\nset yrange "
+          "[{}:{}]",
+          gp_quoted(fmt::format("{}: {} against {}", r.record.recipe, label, var)), gp_quoted(axis), gp_quoted(label),
+          x0, x1, y0, y1);
       if (!xtics.empty()) settings += "\nset xtics (" + xtics + ")";
-      if (key == "accuracy" && y0 < 90 && y1 > 90) plot = "90 with lines dt 2 lw 1.5 lc rgb '#C00000' title '90% target', " + plot;
+      if (key == "accuracy" && y0 < 90 && y1 > 90)
+        plot = "90 with lines dt 2 lw 1.5 lc rgb '#C00000' title '90% target', " + plot;
       std::string name = key == "accuracy" ? "accuracy" : key == "latency_ms" ? "latency" : "score";
       out.push_back({fmt::format("sweep_{}_{}", r.record.recipe, name), settings, data, "plot " + plot});
     }

@@ -28,7 +28,8 @@ std::optional<Plot> training_plot(const std::vector<Run>& runs);
 std::vector<Plot> sensitivity_plots(const std::vector<Run>& runs);
 /// Sparsity per layer of each run's model `as model` (default: the one a submission packs), its
 /// blocks (layer2, dense3) marked; its CSV is written into `dir` too.
-std::vector<Plot> sparsity_plots(const std::vector<Run>& runs, const std::filesystem::path& dir, const std::string& model);
+std::vector<Plot> sparsity_plots(const std::vector<Run>& runs, const std::filesystem::path& dir,
+                                 const std::string& model);
 /// Histograms of the weights of that model as trained, after pruning, and after quantization.
 std::vector<Plot> weight_histogram_plots(const std::vector<Run>& runs, const std::string& model);
 

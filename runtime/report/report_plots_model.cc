@@ -5,8 +5,8 @@
 #include <algorithm>
 
 #include "runtime/plan/named_model.h"
-#include "runtime/system/atomic_file.h"
 #include "runtime/report/report_plots.h"
+#include "runtime/system/atomic_file.h"
 #include "runtime/torch/api.h"
 
 namespace whittle::runtime {
@@ -24,7 +24,8 @@ const StageRecord* plotted_model(const Run& r, const std::string& name) {
 /// "#21 retrain", "#2 train as base": a stage in a panel's title.
 std::string short_name(const Plan& p, int id) {
   const lang::StageInstance& s = p.stage(id);
-  return fmt::format("#{} {}{}{}", id, s.kind, s.as_name.empty() ? "" : " as " + s.as_name, s.where.empty() ? "" : " [" + s.where + "]");
+  return fmt::format("#{} {}{}{}", id, s.kind, s.as_name.empty() ? "" : " as " + s.as_name,
+                     s.where.empty() ? "" : " [" + s.where + "]");
 }
 
 /// The block a layer belongs to: its first dotted component ("layer2.0.conv1" → "layer2").
@@ -58,30 +59,37 @@ std::vector<Plot> sparsity_plots(const std::vector<Run>& runs, const fs::path& d
       if (blocks.empty() || blocks.back().name != b) blocks.push_back({b, i, i, 0, 0});
       blocks.back().end = i + 1, blocks.back().weights += l.weights, blocks.back().nonzero += l.nonzero;
       const double sp = l.weights ? 1 - static_cast<double>(l.nonzero) / static_cast<double>(l.weights) : 0;
-      csv += fmt::format("{},{},{},{},{},{},{},{}\n", l.name, b, l.weights, l.nonzero, sp, l.weight_bits, l.activation_bits, l.macs);
+      csv += fmt::format("{},{},{},{},{},{},{},{}\n", l.name, b, l.weights, l.nonzero, sp, l.weight_bits,
+                         l.activation_bits, l.macs);
       block += fmt::format("{} {} {}\n", i + 1, 100 * sp, (blocks.size() - 1) % 2);
     }
     for (std::size_t k = 0; k < blocks.size(); ++k) {
       const Block& b = blocks[k];
       const bool numbered = b.name.find_first_not_of("0123456789") == std::string::npos;
-      const std::string label = fmt::format("{}{} {:.0f}%", numbered ? "block " : "", b.name,
-                                            b.weights ? 100.0 * (1 - static_cast<double>(b.nonzero) / static_cast<double>(b.weights)) : 0.0);
+      const std::string label =
+          fmt::format("{}{} {:.0f}%", numbered ? "block " : "", b.name,
+                      b.weights ? 100.0 * (1 - static_cast<double>(b.nonzero) / static_cast<double>(b.weights)) : 0.0);
       if (static_cast<double>(b.end - b.first) * per_layer >= 7.0 * static_cast<double>(label.size()) + 8)
-        marks += fmt::format("set label {} at first {},104 center font ',9'\n", gp_quoted(label), (static_cast<double>(b.first + b.end) + 1) / 2);
+        marks += fmt::format("set label {} at first {},104 center font ',9'\n", gp_quoted(label),
+                             (static_cast<double>(b.first + b.end) + 1) / 2);
       if (k + 1 < blocks.size() && blocks.size() <= 40)
-        marks += fmt::format("set arrow from first {0},0 to first {0},100 nohead dt 3 lc rgb '#888888'\n", static_cast<double>(b.end) + 0.5);
+        marks += fmt::format("set arrow from first {0},0 to first {0},100 nohead dt 3 lc rgb '#888888'\n",
+                             static_cast<double>(b.end) + 0.5);
     }
     write_file_atomic((dir / (name + ".csv")).string(), csv);
     const std::size_t step = std::max<std::size_t>(1, (layers.size() + 39) / 40);
-    Plot p{name,
-           fmt::format("set title {}\nset ylabel 'zero weights (%)'\nset yrange [0:110]\nset ytics 0,10,100\nset style fill solid 0.75\n"
-                       "set boxwidth 0.8\nset xtics 1,{} font ',9'\nset xlabel {}\nunset key\nset xrange [0.3:{}]\n"
-                       "set linetype 101 lc rgb '{}'\nset linetype 102 lc rgb '{}'\n{}",
-                       gp_quoted(fmt::format("{}: sparsity per layer of {} (blocks marked, each with its share of zero weights)", r.record.recipe,
-                                             report_label(r, *m))),
-                       step, gp_quoted(fmt::format("conv and linear layers in forward order (their names: {}.csv)", name)), layers.size() + 0.7,
-                       series_colour(0), series_colour(4), marks),
-           "$layers << EOD\n" + block + "EOD\n", "plot $layers using 1:2:($3+101) with boxes lc variable"};
+    Plot p{
+        name,
+        fmt::format(
+            "set title {}\nset ylabel 'zero weights (%)'\nset yrange [0:110]\nset ytics 0,10,100\nset style fill solid "
+            "0.75\n"
+            "set boxwidth 0.8\nset xtics 1,{} font ',9'\nset xlabel {}\nunset key\nset xrange [0.3:{}]\n"
+            "set linetype 101 lc rgb '{}'\nset linetype 102 lc rgb '{}'\n{}",
+            gp_quoted(fmt::format("{}: sparsity per layer of {} (blocks marked, each with its share of zero weights)",
+                                  r.record.recipe, report_label(r, *m))),
+            step, gp_quoted(fmt::format("conv and linear layers in forward order (their names: {}.csv)", name)),
+            layers.size() + 0.7, series_colour(0), series_colour(4), marks),
+        "$layers << EOD\n" + block + "EOD\n", "plot $layers using 1:2:($3+101) with boxes lc variable"};
     p.width = width;
     p.height = 480;
     out.push_back(p);
@@ -111,7 +119,8 @@ std::vector<Plot> weight_histogram_plots(const std::vector<Run>& runs, const std
       if (k == "prune" || (pruned >= 0 && r.plan->stage(chain[i]).produces_model())) pruned = chain[i];
     }
     if (trained >= 0) shown.emplace_back(trained, "as trained");
-    if (pruned >= 0 && pruned != m->id) shown.emplace_back(pruned, r.plan->stage(pruned).kind == "prune" ? "pruned" : "pruned and retrained");
+    if (pruned >= 0 && pruned != m->id)
+      shown.emplace_back(pruned, r.plan->stage(pruned).kind == "prune" ? "pruned" : "pruned and retrained");
     // The model plotted: the one named (`--model`), else the recipe's last, which `submit` packs.
     shown.emplace_back(m->id, model.empty() ? "the final model" : "the model `" + model + "`");
     constexpr int bins = 121;
@@ -133,20 +142,22 @@ std::vector<Plot> weight_histogram_plots(const std::vector<Run>& runs, const std
       }
       data += fmt::format("$h{} << EOD\n{}EOD\n", panels, block);
       const double n = std::max<double>(1, static_cast<double>(h.total));
-      const std::string title =
-          fmt::format("{} ({}): {} weights; {:.1f}% zero, {:.2f}% beyond the axis (neither drawn){}", what, short_name(*r.plan, id), h.total,
-                      100.0 * static_cast<double>(h.zeros) / n, 100.0 * static_cast<double>(h.outside) / n,
-                      h.distinct < 257 ? fmt::format("; {} distinct values", h.distinct) : "");
-      plots += fmt::format("set title {}\nset yrange [0:{}]\nplot $h{} using 1:2 with boxes lc rgb '{}' notitle\n", gp_quoted(title), top * 1.08,
-                           panels, series_colour(static_cast<std::size_t>(panels)));
+      const std::string title = fmt::format(
+          "{} ({}): {} weights; {:.1f}% zero, {:.2f}% beyond the axis (neither drawn){}", what, short_name(*r.plan, id),
+          h.total, 100.0 * static_cast<double>(h.zeros) / n, 100.0 * static_cast<double>(h.outside) / n,
+          h.distinct < 257 ? fmt::format("; {} distinct values", h.distinct) : "");
+      plots += fmt::format("set title {}\nset yrange [0:{}]\nplot $h{} using 1:2 with boxes lc rgb '{}' notitle\n",
+                           gp_quoted(title), top * 1.08, panels, series_colour(static_cast<std::size_t>(panels)));
       ++panels;
     }
     if (!panels) continue;
-    Plot p{"weights_" + r.record.recipe,
-           fmt::format("set style fill solid 0.8 noborder\nset boxwidth {}\nset xrange [{}:{}]\nset ylabel 'weights'\nset xlabel "
-                       "'weight value (conv and linear layers, as the model computes with them)'",
-                       (hi - lo) / bins, lo, hi),
-           data, fmt::format("set multiplot layout {},1\n{}unset multiplot", panels, plots)};
+    Plot p{
+        "weights_" + r.record.recipe,
+        fmt::format(
+            "set style fill solid 0.8 noborder\nset boxwidth {}\nset xrange [{}:{}]\nset ylabel 'weights'\nset xlabel "
+            "'weight value (conv and linear layers, as the model computes with them)'",
+            (hi - lo) / bins, lo, hi),
+        data, fmt::format("set multiplot layout {},1\n{}unset multiplot", panels, plots)};
     p.height = 80 + 260 * panels;
     p.width = 1000;
     out.push_back(p);

@@ -6,8 +6,8 @@
 
 #include <algorithm>
 
-#include "runtime/report/report_plots.h"
 #include "runtime/exec/search_run.h"
+#include "runtime/report/report_plots.h"
 
 namespace whittle::runtime {
 
@@ -26,8 +26,8 @@ std::vector<Plot> search_plots(const std::vector<Run>& runs) {
       std::vector<Pt> pts;
       for (const auto& row : d.at("rows"))
         if (!row.at("metric").is_null())
-          pts.push_back({row.at("objective").get<double>(), scale * row.at("metric").get<double>(), row.at("label").get<std::string>(),
-                         row.at("status").get<std::string>()});
+          pts.push_back({row.at("objective").get<double>(), scale * row.at("metric").get<double>(),
+                         row.at("label").get<std::string>(), row.at("status").get<std::string>()});
       if (pts.empty()) continue;
       // The frontier: sorted by objective, each point better than every cheaper one.
       std::vector<Pt> front;
@@ -44,13 +44,16 @@ std::vector<Plot> search_plots(const std::vector<Run>& runs) {
       p.height = 620;
       const std::string unit = share ? "%" : metric == "latency" ? " ms" : "";
       p.settings = fmt::format(
-          "set xrange [0:{}]\nset yrange [{}:{}]\nset xlabel {}\nset ylabel {}\nset title {}\nset key bottom right box opaque\nset grid\n",
+          "set xrange [0:{}]\nset yrange [{}:{}]\nset xlabel {}\nset ylabel {}\nset title {}\nset key bottom right box "
+          "opaque\nset grid\n",
           xmax * 1.3, ylo - pad, yhi + pad, gp_quoted(fmt::format("{} (measured, lower is better)", objective)),
           gp_quoted(fmt::format("{} on the validation split{}", metric, share ? " (%)" : "")),
-          gp_quoted(fmt::format("search #{}: {} trained of {} candidates; chose {}", d.at("search").get<int>(), d.at("trainings").get<int>(),
-                                d.at("candidates").get<int>(), d.at("chosen_label").get<std::string>())));
+          gp_quoted(fmt::format("search #{}: {} trained of {} candidates; chose {}", d.at("search").get<int>(),
+                                d.at("trainings").get<int>(), d.at("candidates").get<int>(),
+                                d.at("chosen_label").get<std::string>())));
       for (const auto& pt : pts)
-        p.settings += fmt::format("set label {} at first {},{} offset 0.8,0.6 font ',9'\n", gp_quoted(pt.label), pt.x, pt.y);
+        p.settings +=
+            fmt::format("set label {} at first {},{} offset 0.8,0.6 font ',9'\n", gp_quoted(pt.label), pt.x, pt.y);
       auto block = [&](const std::string& name, auto keep) {
         std::string b;
         for (const auto& pt : pts)
@@ -63,12 +66,14 @@ std::vector<Plot> search_plots(const std::vector<Run>& runs) {
       std::string f;
       for (const auto& q : front) f += fmt::format("{} {}\n", q.x, q.y);
       p.data += fmt::format("$front << EOD\n{}EOD\n", f);
-      p.plot = fmt::format("plot {} with lines dt 2 lw 2 lc rgb '#C00000' title {}", bar,
-                           gp_quoted(fmt::format("{} {} {}{}", metric, at_most ? "<=" : ">=", fmt::format("{:g}", bar), unit))) +
-               ", $front using 1:2 with steps lw 1 lc rgb '#888888' title 'frontier of the trained'" +
-               ", $passing using 1:2 with points pt 7 ps 1.4 lc rgb '#1a7f37' title 'passing'" +
-               ", $failing using 1:2 with points pt 5 ps 1.3 lc rgb '#C00000' title 'failing'" +
-               ", $chosen using 1:2 with points pt 6 ps 3 lw 2 lc rgb '#000000' title 'chosen'";
+      p.plot =
+          fmt::format(
+              "plot {} with lines dt 2 lw 2 lc rgb '#C00000' title {}", bar,
+              gp_quoted(fmt::format("{} {} {}{}", metric, at_most ? "<=" : ">=", fmt::format("{:g}", bar), unit))) +
+          ", $front using 1:2 with steps lw 1 lc rgb '#888888' title 'frontier of the trained'" +
+          ", $passing using 1:2 with points pt 7 ps 1.4 lc rgb '#1a7f37' title 'passing'" +
+          ", $failing using 1:2 with points pt 5 ps 1.3 lc rgb '#C00000' title 'failing'" +
+          ", $chosen using 1:2 with points pt 6 ps 3 lw 2 lc rgb '#000000' title 'chosen'";
       out.push_back(std::move(p));
     }
   }

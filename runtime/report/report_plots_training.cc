@@ -38,9 +38,11 @@ struct Range {
 
 std::optional<Plot> training_plot(const std::vector<Run>& runs) {
   static const std::regex epoch_line(R"(^epoch (\d+)/\d+: loss ([0-9.eE+-]+), accuracy ([0-9.eE+-]+))");
-  static const std::regex held_out(R"((validation|test) loss ([0-9.eE+-]+), (?:validation|test) accuracy ([0-9.eE+-]+))");
+  static const std::regex held_out(
+      R"((validation|test) loss ([0-9.eE+-]+), (?:validation|test) accuracy ([0-9.eE+-]+))");
   std::vector<Curve> curves;
-  std::map<std::pair<const Run*, int>, std::string> last_point;  // a stage's last epoch: where the next one on its chain starts
+  std::map<std::pair<const Run*, int>, std::string>
+      last_point;  // a stage's last epoch: where the next one on its chain starts
   Range epochs, loss, kd_loss, acc;
   std::string held_out_split;
   std::map<double, std::vector<std::string>> events;  // epoch on the chain → the prunes and quantizers there
@@ -48,8 +50,8 @@ std::optional<Plot> training_plot(const std::vector<Run>& runs) {
     for (const auto& s : r.record.stages) {
       if ((s.kind != "train" && s.kind != "retrain") || !r.same(s)) continue;
       std::ifstream in(fs::path(r.store->entry_dir(s.key)) / "log.txt");
-      double offset = 0;  // the epochs of the train/retrain stages before this one on its chain
-      int before = -1;    // the nearest of them
+      double offset = 0;                 // the epochs of the train/retrain stages before this one on its chain
+      int before = -1;                   // the nearest of them
       std::vector<std::string> between;  // what changed the model since the nearest train or retrain
       for (int cur = r.plan->stage(s.id).model_in; cur >= 0; cur = r.plan->stage(cur).model_in) {
         const lang::StageInstance& up = r.plan->stage(cur);
@@ -71,8 +73,10 @@ std::optional<Plot> training_plot(const std::vector<Run>& runs) {
       c.distilled = kd && kd->kind == lang::Val::Kind::Call;
       // Drawn from where the chain was: a one-epoch retrain is a line from its model's last epoch.
       if (auto it = last_point.find({&r, before}); it != last_point.end() && !c.distilled) c.train = it->second;
-      c.title = (runs.size() > 1 ? r.record.recipe + ": " : "") + s.kind + (s.where.empty() ? "" : " " + branch_text(s.where)) +
-                (r.plan->stage(s.id).as_name.empty() ? "" : " as " + r.plan->stage(s.id).as_name) + (c.distilled ? " (distilled)" : "");
+      c.title = (runs.size() > 1 ? r.record.recipe + ": " : "") + s.kind +
+                (s.where.empty() ? "" : " " + branch_text(s.where)) +
+                (r.plan->stage(s.id).as_name.empty() ? "" : " as " + r.plan->stage(s.id).as_name) +
+                (c.distilled ? " (distilled)" : "");
       std::string text;
       std::smatch m;
       while (std::getline(in, text)) {
@@ -102,8 +106,10 @@ std::optional<Plot> training_plot(const std::vector<Run>& runs) {
   const double key_h = 30.0 + 18.0 * rows;  // pixels under the lower panel
   const double h = p.height;
   auto margins = [&](double top, double bottom) {
-    return fmt::format("set lmargin at screen {:.4f}\nset rmargin at screen {:.4f}\nset tmargin at screen {:.4f}\nset bmargin at screen {:.4f}\n",
-                       80.0 / p.width, (p.width - 90.0) / p.width, 1 - top / h, 1 - bottom / h);
+    return fmt::format(
+        "set lmargin at screen {:.4f}\nset rmargin at screen {:.4f}\nset tmargin at screen {:.4f}\nset bmargin at "
+        "screen {:.4f}\n",
+        80.0 / p.width, (p.width - 90.0) / p.width, 1 - top / h, 1 - bottom / h);
   };
   // Two panels, the top one's tics and a gap between them, and the x axis's tics and title under
   // the lower one, above the key.
@@ -115,7 +121,8 @@ std::optional<Plot> training_plot(const std::vector<Run>& runs) {
     const char* col = series_colour(i);
     lplot += fmt::format("{}$t{} using 1:2{} with linespoints pt 7 ps 0.5 lw 1.5 lc rgb '{}' notitle", i ? ", " : "", i,
                          c.distilled ? " axes x1y2" : "", col);
-    aplot += fmt::format("{}$t{} using 1:3 with linespoints pt 7 ps 0.5 lw 1.5 lc rgb '{}' title {}", i ? ", " : "", i, col, gp_quoted(c.title));
+    aplot += fmt::format("{}$t{} using 1:3 with linespoints pt 7 ps 0.5 lw 1.5 lc rgb '{}' title {}", i ? ", " : "", i,
+                         col, gp_quoted(c.title));
     if (!c.held_out.empty()) {
       p.data += fmt::format("$v{} << EOD\n{}EOD\n", i, c.held_out);
       lplot += fmt::format(", $v{} using 1:2 with linespoints pt 6 ps 0.6 dt 2 lw 1.5 lc rgb '{}' notitle", i, col);
@@ -123,30 +130,42 @@ std::optional<Plot> training_plot(const std::vector<Run>& runs) {
     }
   }
   if (!held_out_split.empty())
-    aplot += fmt::format(", NaN with lines lw 1.5 lc rgb '#555555' title 'solid: training batches', NaN with lines dt 2 lw 1.5 lc rgb '#555555' "
-                         "title {}",
-                         gp_quoted("dashed: " + held_out_split + " split"));
+    aplot += fmt::format(
+        ", NaN with lines lw 1.5 lc rgb '#555555' title 'solid: training batches', NaN with lines dt 2 lw 1.5 lc rgb "
+        "'#555555' "
+        "title {}",
+        gp_quoted("dashed: " + held_out_split + " split"));
   // Where a prune or a quantizer changed the model: a dotted line across both panels, named in the top one.
   std::string marks, names;
   for (const auto& [e, what] : events) {
     std::string text;
     for (const auto& w : what) text += (text.empty() ? "" : " + ") + w;
     if (text.size() > 40) text = text.substr(0, 38) + "…";
-    marks += fmt::format("set arrow from first {0},graph 0 to first {0},graph 1 nohead dt 3 lw 1.2 lc rgb '#777777'\n", e);
-    names += fmt::format("set label {} at first {},graph 0.97 right rotate by 90 offset -1,0 font ',8' tc rgb '#555555'\n", gp_quoted(text), e);
+    marks +=
+        fmt::format("set arrow from first {0},graph 0 to first {0},graph 1 nohead dt 3 lw 1.2 lc rgb '#777777'\n", e);
+    names +=
+        fmt::format("set label {} at first {},graph 0.97 right rotate by 90 offset -1,0 font ',8' tc rgb '#555555'\n",
+                    gp_quoted(text), e);
   }
   const std::string x = "set xrange " + epochs.text(0.5) + "\n" + marks;
-  std::string top = margins(40, 40 + panel) + x + names + "set format x ''\nset xlabel ''\nunset key\nset ylabel 'loss'\n";
+  std::string top =
+      margins(40, 40 + panel) + x + names + "set format x ''\nset xlabel ''\nunset key\nset ylabel 'loss'\n";
   top += loss.empty() ? "set yrange [0:1]\n" : "set yrange " + loss.text(0.05) + "\n";
-  if (!kd_loss.empty()) top += "set y2label 'distillation loss'\nset y2tics\nset y2range " + kd_loss.text(0.05) + "\nset ytics nomirror\n";
-  const std::string acc_label = held_out_split.empty() ? "accuracy on the training batches (%)"
-                                                      : "accuracy (%): training batches solid, " + held_out_split + " split dashed";
-  std::string bottom = margins(40 + panel + 60, 40 + 2 * panel + 60) + "unset label\nunset y2label\nunset y2tics\nset ytics mirror\nset format x '%g'\n"
-                       "set xlabel 'epoch (along the chain: each retrain after the epochs before it)'\nset ylabel " + gp_quoted(acc_label) + "\n"
-                       "set yrange " + acc.text(0.5) + "\n";
+  if (!kd_loss.empty())
+    top += "set y2label 'distillation loss'\nset y2tics\nset y2range " + kd_loss.text(0.05) + "\nset ytics nomirror\n";
+  const std::string acc_label = held_out_split.empty()
+                                    ? "accuracy on the training batches (%)"
+                                    : "accuracy (%): training batches solid, " + held_out_split + " split dashed";
+  std::string bottom = margins(40 + panel + 60, 40 + 2 * panel + 60) +
+                       "unset label\nunset y2label\nunset y2tics\nset ytics mirror\nset format x '%g'\n"
+                       "set xlabel 'epoch (along the chain: each retrain after the epochs before it)'\nset ylabel " +
+                       gp_quoted(acc_label) +
+                       "\n"
+                       "set yrange " +
+                       acc.text(0.5) + "\n";
   bottom += fmt::format("set key at screen 0.5,0.01 center bottom horizontal maxcols 3 width -2 samplen 2 font ',9'\n");
-  p.plot = "set multiplot\nset title 'training: loss and accuracy per epoch'\n" + top + "plot " + lplot + "\nunset title\n" + bottom + "plot " +
-           aplot + "\nunset multiplot";
+  p.plot = "set multiplot\nset title 'training: loss and accuracy per epoch'\n" + top + "plot " + lplot +
+           "\nunset title\n" + bottom + "plot " + aplot + "\nunset multiplot";
   return p;
 }
 
@@ -177,7 +196,8 @@ std::vector<Plot> sensitivity_plots(const std::vector<Run>& runs) {
       if (!n) continue;
       data += "EOD\n";
       Plot p{fmt::format("sensitivity_{}_{}", r.record.recipe, s.id),
-             fmt::format("set title {}\nset xlabel 'share of the layer pruned (%)'\nset ylabel 'accuracy (%)'\nset key outside right font ',9'",
+             fmt::format("set title {}\nset xlabel 'share of the layer pruned (%)'\nset ylabel 'accuracy (%)'\nset key "
+                         "outside right font ',9'",
                          gp_quoted(fmt::format("{}: {}", r.record.recipe, report_label(r, s)))),
              data, "plot " + plot};
       p.width = 1000;

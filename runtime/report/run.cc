@@ -20,11 +20,13 @@ std::string report_label(const Run& r, const StageRecord& s) {
 }
 
 std::string score_note(const std::string& preset, const std::string& source) {
-  const std::string why = source == "--score"       ? "as --score asks"
-                          : source == "the default" ? "the default: the recipe has no `score` stage; --score picks another"
-                                                    : "the preset of the recipe's last `score` stage, " + source + "; --score picks another";
-  return fmt::format("score column: {} of the model at that point ({}); bits per layer from its quantizers, as `whittle doc {}` says", preset,
-                     why, preset);
+  const std::string why = source == "--score" ? "as --score asks"
+                          : source == "the default"
+                              ? "the default: the recipe has no `score` stage; --score picks another"
+                              : "the preset of the recipe's last `score` stage, " + source + "; --score picks another";
+  return fmt::format(
+      "score column: {} of the model at that point ({}); bits per layer from its quantizers, as `whittle doc {}` says",
+      preset, why, preset);
 }
 
 std::string report_preset(const std::vector<Run>& runs, std::string* note) {
@@ -33,8 +35,10 @@ std::string report_preset(const std::vector<Run>& runs, std::string* note) {
   for (const auto& r : runs)
     if (r.plan->score_preset != first) {
       if (note)
-        *note = fmt::format("the recipes score with different presets ({} with {}, {} with {}): the report shows {}; --score picks one for all",
-                            runs.front().record.recipe, first, r.record.recipe, r.plan->score_preset, first);
+        *note = fmt::format(
+            "the recipes score with different presets ({} with {}, {} with {}): the report shows {}; --score picks one "
+            "for all",
+            runs.front().record.recipe, first, r.record.recipe, r.plan->score_preset, first);
       return first;
     }
   if (note) *note = score_note(first, runs.front().plan->score_preset_source);
@@ -44,8 +48,10 @@ std::string report_preset(const std::vector<Run>& runs, std::string* note) {
 std::string branch_text(const std::string& where) {
   std::string w;
   for (std::size_t i = 0; i < where.size();) {
-    if (where.compare(i, 6, "sweep ") == 0) i += 6;
-    else w += where[i++];
+    if (where.compare(i, 6, "sweep ") == 0)
+      i += 6;
+    else
+      w += where[i++];
   }
   return w;
 }

@@ -1,12 +1,12 @@
-#include "runtime/plan/named_model.h"
 #include "runtime/submit/submission.h"
+#include "runtime/plan/named_model.h"
 
 #include "runtime/exec/search_run.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -14,10 +14,10 @@
 #include <fstream>
 #include <iterator>
 
+#include "runtime/cache/store.h"
 #include "runtime/plan/export_format.h"
 #include "runtime/plan/metrics.h"
 #include "runtime/system/sha256.h"
-#include "runtime/cache/store.h"
 
 namespace whittle::runtime {
 namespace fs = std::filesystem;
@@ -44,7 +44,9 @@ int final_evaluation(const Plan& p, int model) {
 std::string read_whole(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!in.good() && !in.eof()) throw SubmissionError(fmt::format("cannot read {}", path.string()), "`whittle cache verify`, then run the recipe again");
+  if (!in.good() && !in.eof())
+    throw SubmissionError(fmt::format("cannot read {}", path.string()),
+                          "`whittle cache verify`, then run the recipe again");
   return bytes;
 }
 
@@ -53,34 +55,38 @@ std::string read_whole(const fs::path& path) {
 /// How many test images the data a stage reads keeps (`test_subset`); 0: the whole test set.
 long long test_subset_of(const Plan& p, int stage) {
   // The evaluation's own slice, else its data's.
-  if (const lang::Val* own = p.stage(stage).value("test_subset"); own && own->kind == lang::Val::Kind::Int && own->num > 0)
+  if (const lang::Val* own = p.stage(stage).value("test_subset");
+      own && own->kind == lang::Val::Kind::Int && own->num > 0)
     return static_cast<long long>(own->num);
   const int data = p.stage(stage).data_in;
   const lang::Val* v = data >= 0 ? p.stage(data).value("test_subset") : nullptr;
   return v && v->kind == lang::Val::Kind::Int ? static_cast<long long>(v->num) : 0;
 }
 
-
 TempDir::TempDir() {
   std::error_code ec;
   const fs::path base = fs::temp_directory_path(ec);
   std::string tmpl = ((ec ? fs::path("/tmp") : base) / "whittle-XXXXXX").string();
   if (!::mkdtemp(tmpl.data()))
-    throw LocalError(fmt::format("cannot create a temporary folder in `{}`: {}", fs::path(tmpl).parent_path().string(), std::strerror(errno)));
+    throw LocalError(fmt::format("cannot create a temporary folder in `{}`: {}", fs::path(tmpl).parent_path().string(),
+                                 std::strerror(errno)));
   path = tmpl;
 }
 TempDir::~TempDir() { remove_tree(path.string()); }
 
-Submission make_submission(Run run, const std::string& recipe_file, const std::vector<std::string>& sets, const std::string& model_name) {
+Submission make_submission(Run run, const std::string& recipe_file, const std::vector<std::string>& sets,
+                           const std::string& model_name) {
   const Plan& plan = *run.plan;
   const std::set<int> candidates = search_candidate_stages(plan);  // those a search did not need are skipped
   for (const auto& step : plan.steps) {
     const StageRecord* s = record_of(run.record, step.stage);
-    const bool done = s && (s->status == "ran" || s->status == "cached" || (s->status == "skipped" && candidates.count(step.stage)));
+    const bool done =
+        s && (s->status == "ran" || s->status == "cached" || (s->status == "skipped" && candidates.count(step.stage)));
     if (!s || s->key != step.key || !done)
-      throw SubmissionError(fmt::format("the last run of {} is not of the recipe as it is now ({}): nothing to submit yet", recipe_file,
-                                        stage_name(plan, step.stage)),
-                            fmt::format("run it first: whittle run {}", recipe_file));
+      throw SubmissionError(
+          fmt::format("the last run of {} is not of the recipe as it is now ({}): nothing to submit yet", recipe_file,
+                      stage_name(plan, step.stage)),
+          fmt::format("run it first: whittle run {}", recipe_file));
   }
   Submission out;
   int model = -1;
@@ -91,15 +97,19 @@ Submission make_submission(Run run, const std::string& recipe_file, const std::v
   }
   const int eval = model < 0 ? -1 : final_evaluation(plan, model);
   if (eval < 0)
-    throw SubmissionError(fmt::format("{} does not evaluate {} on the test set, so there is no accuracy to submit", recipe_file,
-                                      model < 0 ? "a model" : "the model it would submit (" + stage_name(plan, model) + ")"),
-                          model_name.empty() ? "end the recipe with `evaluate`" : "add an `evaluate` right after it");
+    throw SubmissionError(
+        fmt::format("{} does not evaluate {} on the test set, so there is no accuracy to submit", recipe_file,
+                    model < 0 ? "a model" : "the model it would submit (" + stage_name(plan, model) + ")"),
+        model_name.empty() ? "end the recipe with `evaluate`" : "add an `evaluate` right after it");
   // A claim of test accuracy is of the whole test set.
   if (const long long n = test_subset_of(plan, eval); n > 0)
-    throw SubmissionError(fmt::format("the test accuracy of {} was measured on {} test images (`test_subset: {}` at {}), not on the whole "
-                                      "test set, and a submission claims the test accuracy",
-                                      stage_name(plan, eval), n, n, where_written(plan, plan.stage(eval).data_in)),
-                          "run it on the whole test set (leave `test_subset` out, or --set test_subset=0 where it is a `let`), then submit");
+    throw SubmissionError(
+        fmt::format(
+            "the test accuracy of {} was measured on {} test images (`test_subset: {}` at {}), not on the whole "
+            "test set, and a submission claims the test accuracy",
+            stage_name(plan, eval), n, n, where_written(plan, plan.stage(eval).data_in)),
+        "run it on the whole test set (leave `test_subset` out, or --set test_subset=0 where it is a `let`), then "
+        "submit");
   const StageRecord& m = *record_of(run.record, model);
   nlohmann::json claims = nlohmann::json::object();
   for (const auto& d : metric_defs()) {
@@ -108,15 +118,17 @@ Submission make_submission(Run run, const std::string& recipe_file, const std::v
     const Metrics& ev = record_of(run.record, eval)->metrics;
     const auto& metrics = std::string(d.key) == "accuracy" || recorded(ev, d.key) ? ev : m.metrics;
     if (!metrics.count(d.key))
-      throw SubmissionError(fmt::format("the run record of {} has no {} for the model it would submit", recipe_file, d.label),
-                            fmt::format("run it again with this whittle (`whittle run {}`)", recipe_file));
+      throw SubmissionError(
+          fmt::format("the run record of {} has no {} for the model it would submit", recipe_file, d.label),
+          fmt::format("run it again with this whittle (`whittle run {}`)", recipe_file));
     claims[d.key] = metrics.at(d.key);
     out.claims.emplace_back(d.key, metrics.at(d.key));
   }
   // Only a model whose entry checks out is packed: a damaged one would be a claim about other bytes.
   if (std::string why; !run.store->verify(m.key, why))
-    throw SubmissionError(fmt::format("the cache entry of the model to submit ({}) is corrupt: {}", stage_name(plan, model), why),
-                          fmt::format("run the recipe again (`whittle run {}`): it recomputes the entry", recipe_file));
+    throw SubmissionError(
+        fmt::format("the cache entry of the model to submit ({}) is corrupt: {}", stage_name(plan, model), why),
+        fmt::format("run the recipe again (`whittle run {}`): it recomputes the entry", recipe_file));
   SubmissionFiles& files = out.files;
   // The recipe and every file it uses, by their paths relative to the recipe's folder.
   const lang::Analysis& a = *plan.analysis;
@@ -124,15 +136,18 @@ Submission make_submission(Run run, const std::string& recipe_file, const std::v
   std::string recipe_path;
   for (std::size_t i = 0; i < a.sources.size(); ++i) {
     const auto& f = a.sources.file(static_cast<lang::FileId>(i));
-    if (f.name().rfind("std/", 0) == 0 || f.name().find('<') != std::string::npos) continue;  // the standard library is in every whittle
+    if (f.name().rfind("std/", 0) == 0 || f.name().find('<') != std::string::npos)
+      continue;  // the standard library is in every whittle
     // Only files: a `--set` value is a source of its own ("--set epochs"), and claims.json's `sets`
     // carry it.
     std::error_code ec;
     if (!fs::is_regular_file(f.name(), ec)) continue;
     const fs::path rel = fs::absolute(f.name()).lexically_normal().lexically_relative(base);
     if (rel.empty() || *rel.begin() == "..")
-      throw SubmissionError(fmt::format("{} uses {}, which is outside the recipe's folder, so a submission cannot hold it", recipe_file, f.name()),
-                            "move it next to the recipe (or below) and `use` it from there");
+      throw SubmissionError(
+          fmt::format("{} uses {}, which is outside the recipe's folder, so a submission cannot hold it", recipe_file,
+                      f.name()),
+          "move it next to the recipe (or below) and `use` it from there");
     files["recipe/" + rel.generic_string()] = f.text();
     if (static_cast<lang::FileId>(i) == a.main) recipe_path = "recipe/" + rel.generic_string();
   }
@@ -141,9 +156,11 @@ Submission make_submission(Run run, const std::string& recipe_file, const std::v
     if (st.file.empty()) continue;
     const fs::path rel = fs::path(st.file).lexically_normal().lexically_relative(base);
     if (rel.empty() || *rel.begin() == "..")
-      throw SubmissionError(fmt::format("{} reads the scripted model {}, which is outside the recipe's folder, so a submission cannot hold it",
-                                        recipe_file, st.file),
-                            "move it next to the recipe (or below) and give that path to `model torchscript`");
+      throw SubmissionError(
+          fmt::format(
+              "{} reads the scripted model {}, which is outside the recipe's folder, so a submission cannot hold it",
+              recipe_file, st.file),
+          "move it next to the recipe (or below) and give that path to `model torchscript`");
     files["recipe/" + rel.generic_string()] = read_whole(st.file);
   }
   // The ONNX and TorchScript exports of the submitted model, with their parity claims.
@@ -155,16 +172,26 @@ Submission make_submission(Run run, const std::string& recipe_file, const std::v
     std::string name = "exports/" + fs::path(st.value("path")->str).filename().string();
     if (files.count(name)) name = fmt::format("exports/{}-{}", st.id, fs::path(name).filename().string());
     files[name] = read_whole(entry);
-    exports.push_back({{"stage", st.id}, {"file", name}, {"accuracy", r->metrics.at("export_accuracy")},
-                       {"agreement", r->metrics.at("export_agreement")}, {"max_logit_diff", r->metrics.at("export_max_logit_diff")}});
+    exports.push_back({{"stage", st.id},
+                       {"file", name},
+                       {"accuracy", r->metrics.at("export_accuracy")},
+                       {"agreement", r->metrics.at("export_agreement")},
+                       {"max_logit_diff", r->metrics.at("export_max_logit_diff")}});
     if (recorded(r->metrics, "images")) exports.back()["images"] = static_cast<long long>(r->metrics.at("images"));
   }
   files["run.yaml"] = record_yaml(run.record);
   files[kModelFile] = read_whole(fs::path(run.store->entry_dir(m.key)) / kModelFile);
-  nlohmann::json info = {{"format", kSubmissionFormat}, {"recipe", run.record.recipe},     {"recipe_file", recipe_path},
-                         {"sets", sets},               {"model_stage", model},              {"model_key", m.key},
-                         {"evaluate_stage", eval},      {"whittle_version", WHITTLE_VERSION}, {"claims", claims},
-                         {"score_preset", plan.score_preset}, {"exports", exports}};
+  nlohmann::json info = {{"format", kSubmissionFormat},
+                         {"recipe", run.record.recipe},
+                         {"recipe_file", recipe_path},
+                         {"sets", sets},
+                         {"model_stage", model},
+                         {"model_key", m.key},
+                         {"evaluate_stage", eval},
+                         {"whittle_version", WHITTLE_VERSION},
+                         {"claims", claims},
+                         {"score_preset", plan.score_preset},
+                         {"exports", exports}};
   // What the accuracy was measured on: its split, and how many of its images (all of them).
   if (const StageRecord* e = record_of(run.record, eval); e && !measured_split(*e).empty())
     info["measured_on"] = {{"split", measured_split(*e)},

@@ -14,18 +14,20 @@
 
 #include "runtime/plan/plan.h"
 #include "runtime/report/report.h"
-#include "runtime/system/sandbox.h"
 #include "runtime/submit/submission_archive.h"
+#include "runtime/system/sandbox.h"
 
 namespace whittle::runtime {
 
 /// The course's bar (docs/course.md): a model counts at this test accuracy or above.
 constexpr double kCourseAccuracyBar = 0.90;
-constexpr int kSubmissionFormat = 3;  ///< 2: a score claim per preset, and the preset the recipe shows; 3: model.safetensors
+constexpr int kSubmissionFormat =
+    3;  ///< 2: a score claim per preset, and the preset the recipe shows; 3: model.safetensors
 
 /// Why a submission cannot be made, or why one is rejected; `help` says what to do.
 struct SubmissionError : std::runtime_error {
-  SubmissionError(const std::string& what, std::string help_text = {}) : std::runtime_error(what), help(std::move(help_text)) {}
+  SubmissionError(const std::string& what, std::string help_text = {})
+      : std::runtime_error(what), help(std::move(help_text)) {}
   std::string help;
 };
 
@@ -47,12 +49,12 @@ struct TempDir {
 
 struct Submission {
   SubmissionFiles files;
-  std::string recipe;      ///< the recipe's name
+  std::string recipe;  ///< the recipe's name
   int model_stage = -1;
-  std::string model_name;  ///< stage_name() of the model submitted
+  std::string model_name;                              ///< stage_name() of the model submitted
   std::vector<std::pair<std::string, double>> claims;  ///< metric key → value, in metric_defs() order
-  std::string score_preset;                           ///< the preset the recipe shows
-  std::string report_note;  ///< why the report has no plots, if it has none
+  std::string score_preset;                            ///< the preset the recipe shows
+  std::string report_note;                             ///< why the report has no plots, if it has none
 };
 
 /// The files of a submission of `run` (a recipe's last run, which must be of the recipe as it is
@@ -60,8 +62,8 @@ struct Submission {
 /// `as model_name`, or with no name the model the recipe's last stage holds; its claimed accuracy is
 /// the last `evaluate` of it on the test set, which must be the whole test set (no `test_subset`).
 /// Throws SubmissionError.
-Submission make_submission(Run run, const std::string& recipe_file, const std::vector<std::string>& sets, const std::string& model_name = "");
-
+Submission make_submission(Run run, const std::string& recipe_file, const std::vector<std::string>& sets,
+                           const std::string& model_name = "");
 
 /// How many test images the data a stage reads keeps (its `test_subset`); 0: the whole test set.
 long long test_subset_of(const Plan& p, int stage);

@@ -10,8 +10,8 @@
 
 #include "lang/files.h"
 #include "lang/loader.h"
-#include "runtime/system/atomic_file.h"
 #include "runtime/cache/store.h"
+#include "runtime/system/atomic_file.h"
 
 namespace whittle::runtime {
 namespace fs = std::filesystem;
@@ -34,7 +34,8 @@ std::uint64_t submission_file_limit(const std::string& p) {
   // The recipe's files: its sources (which the loader limits itself) and the modules scripted in
   // PyTorch that `model torchscript` reads, as large as a model.
   if (p.rfind("recipe/", 0) == 0) return 256 * kMiB;
-  if (p.rfind("exports/", 0) == 0 && p.find('/', 8) == std::string::npos) return 256 * kMiB;  // ONNX and TorchScript exports
+  if (p.rfind("exports/", 0) == 0 && p.find('/', 8) == std::string::npos)
+    return 256 * kMiB;  // ONNX and TorchScript exports
   if (p.rfind("report/", 0) == 0 && p.find('/', 7) == std::string::npos) return 64 * kMiB;
   return 0;
 }
@@ -62,13 +63,15 @@ std::optional<SubmissionFiles> read_submission(const std::string& file, std::str
     const fs::path p = fs::path(name).lexically_normal();
     bool escapes = name.empty() || p.is_absolute() || p.empty();
     bool too_long = name.size() > kMaxPath;
-    for (const auto& part : p) escapes = escapes || part == "..", too_long = too_long || part.string().size() > kMaxComponent;
+    for (const auto& part : p)
+      escapes = escapes || part == "..", too_long = too_long || part.string().size() > kMaxComponent;
     if (escapes) {
       error = fmt::format("the entry `{}` leaves the submission's folder", shown);
       break;
     }
     if (too_long) {
-      error = fmt::format("the entry `{}` has a path of {} characters, longer than a submission's paths may be", shown, name.size());
+      error = fmt::format("the entry `{}` has a path of {} characters, longer than a submission's paths may be", shown,
+                          name.size());
       break;
     }
     if (archive_entry_filetype(e) == AE_IFDIR) continue;
@@ -85,12 +88,18 @@ std::optional<SubmissionFiles> read_submission(const std::string& file, std::str
     const std::string inner = p.lexically_relative(top).generic_string();
     const std::uint64_t limit = submission_file_limit(inner);
     if (limit == 0 && inner == "model.pt") {
-      error = "it holds `model.pt`, the model file of submissions made by a whittle that kept models as TorchScript archives; "
-              "make the submission again with this whittle (`whittle submit`): verify reads models only as safetensors data";
+      error =
+          "it holds `model.pt`, the model file of submissions made by a whittle that kept models as TorchScript "
+          "archives; "
+          "make the submission again with this whittle (`whittle submit`): verify reads models only as safetensors "
+          "data";
       break;
     }
     if (limit == 0) {
-      error = fmt::format("the entry `{}` is no file a submission holds (MANIFEST.sha256, claims.json, run.yaml, model.safetensors, recipe/, report/, exports/)", shown);
+      error = fmt::format(
+          "the entry `{}` is no file a submission holds (MANIFEST.sha256, claims.json, run.yaml, model.safetensors, "
+          "recipe/, report/, exports/)",
+          shown);
       break;
     }
     if (files.count(inner)) {
@@ -100,11 +109,13 @@ std::optional<SubmissionFiles> read_submission(const std::string& file, std::str
     // Streamed in blocks: what the header declares is checked, never allocated.
     const la_int64_t declared = archive_entry_size_is_set(e) ? archive_entry_size(e) : -1;
     if (declared > static_cast<la_int64_t>(limit)) {
-      error = fmt::format("the entry `{}` declares {} bytes, more than a submission's `{}` may have ({} MiB)", shown, declared, inner, limit / kMiB);
+      error = fmt::format("the entry `{}` declares {} bytes, more than a submission's `{}` may have ({} MiB)", shown,
+                          declared, inner, limit / kMiB);
       break;
     }
     if (total + static_cast<std::uint64_t>(std::max<la_int64_t>(declared, 0)) > kMaxSubmissionBytes) {
-      error = fmt::format("with the entry `{}` its files add up to more than the {} MiB a submission may hold in all", shown, kMaxSubmissionBytes / kMiB);
+      error = fmt::format("with the entry `{}` its files add up to more than the {} MiB a submission may hold in all",
+                          shown, kMaxSubmissionBytes / kMiB);
       break;
     }
     std::string bytes;
@@ -116,11 +127,13 @@ std::optional<SubmissionFiles> read_submission(const std::string& file, std::str
       if (bytes.size() > limit || total > kMaxSubmissionBytes) break;
     }
     if (bytes.size() > limit) {
-      error = fmt::format("the entry `{}` is larger than a submission's `{}` may be ({} MiB)", shown, inner, limit / kMiB);
+      error =
+          fmt::format("the entry `{}` is larger than a submission's `{}` may be ({} MiB)", shown, inner, limit / kMiB);
       break;
     }
     if (total > kMaxSubmissionBytes) {
-      error = fmt::format("with the entry `{}` its files add up to more than the {} MiB a submission may hold in all", shown, kMaxSubmissionBytes / kMiB);
+      error = fmt::format("with the entry `{}` its files add up to more than the {} MiB a submission may hold in all",
+                          shown, kMaxSubmissionBytes / kMiB);
       break;
     }
     if (n < 0 || (declared >= 0 && static_cast<la_int64_t>(bytes.size()) != declared)) {
@@ -144,7 +157,8 @@ std::optional<SubmissionFiles> read_submission(const std::string& file, std::str
   return files;
 }
 
-bool write_submission(const std::string& out, const std::string& top, const SubmissionFiles& files, std::string& error) {
+bool write_submission(const std::string& out, const std::string& top, const SubmissionFiles& files,
+                      std::string& error) {
   if (const std::string kind = lang::non_regular_kind(out); !kind.empty()) {
     error = fmt::format("it is {}: whittle writes a submission only to a regular file", kind);
     return false;

@@ -6,13 +6,14 @@
 #include <filesystem>
 
 #include "runtime/cache/data_files.h"
-#include "runtime/system/sandbox.h"
 #include "runtime/submit/submission.h"
+#include "runtime/system/sandbox.h"
 
 namespace whittle::runtime {
 namespace fs = std::filesystem;
 
-SandboxResult verify_in_sandbox(const Plan& plan, const std::string& archive, const std::string& data_dir, int seconds) {
+SandboxResult verify_in_sandbox(const Plan& plan, const std::string& archive, const std::string& data_dir,
+                                int seconds) {
   SandboxSpec spec;
   spec.seconds = seconds;
   std::error_code ec;
@@ -25,13 +26,15 @@ SandboxResult verify_in_sandbox(const Plan& plan, const std::string& archive, co
     spec.env.emplace_back("WHITTLE_TORCH_MODULE", module);
   }
   // The archive, at a path that says nothing of this machine's folders.
-  const std::string file = fs::absolute(archive, ec).lexically_normal().string(), inside = "/submission/submission.tar.gz";
+  const std::string file = fs::absolute(archive, ec).lexically_normal().string(),
+                    inside = "/submission/submission.tar.gz";
   spec.mounts.emplace_back(file, inside);
   // The data, where this process found it (never the submission's `root:`: plan.data_roots is false).
   for (const auto& st : plan.analysis->recipe.stages) {
     if (st.kind != "data") continue;
     std::string error;
-    if (auto d = locate_data(st, error, plan.data_dir, plan.data_roots); d && !d->root.empty()) spec.read_only.push_back(d->root);
+    if (auto d = locate_data(st, error, plan.data_dir, plan.data_roots); d && !d->root.empty())
+      spec.read_only.push_back(d->root);
   }
   for (const char* pass : {"WHITTLE_DATA", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS"})
     if (const char* v = std::getenv(pass); v && *v) spec.env.emplace_back(pass, v);

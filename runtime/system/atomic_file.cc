@@ -61,7 +61,9 @@ std::string link_target(std::string path) {
     struct statvfs v {};
     if (::statvfs(fs::path(path).parent_path().empty() ? "." : fs::path(path).parent_path().c_str(), &v) == 0)
       free_part = fmt::format(", {} free", mb(static_cast<double>(v.f_bavail) * static_cast<double>(v.f_frsize)));
-    throw WriteError(fmt::format("no space left on the file system of `{}`: {} needed{}; nothing was replaced", path, mb(bytes), free_part), err);
+    throw WriteError(fmt::format("no space left on the file system of `{}`: {} needed{}; nothing was replaced", path,
+                                 mb(bytes), free_part),
+                     err);
   }
   throw WriteError(fmt::format("cannot write `{}`: {}; nothing was replaced", path, std::strerror(err)), err);
 }
@@ -74,12 +76,14 @@ AtomicFile::AtomicFile(const std::string& path_in, std::uint64_t expected) : pat
   bool exists = false;
   if (::lstat(path_.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
     path_ = link_target(path_);
-    if (path_.empty()) throw WriteError(fmt::format("cannot write `{}`: it is a link that leads back to itself", path_in), ELOOP);
+    if (path_.empty())
+      throw WriteError(fmt::format("cannot write `{}`: it is a link that leads back to itself", path_in), ELOOP);
   }
   if (::stat(path_.c_str(), &st) == 0) {
     exists = true;
     if (!S_ISREG(st.st_mode))
-      throw WriteError(fmt::format("cannot write `{}`: it is not a regular file (a device, a pipe or a folder), and whittle writes only regular files",
+      throw WriteError(fmt::format("cannot write `{}`: it is not a regular file (a device, a pipe or a folder), and "
+                                   "whittle writes only regular files",
                                    path_in),
                        EINVAL);
   }

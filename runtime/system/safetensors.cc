@@ -18,9 +18,10 @@ struct DTypeName {
   const char* name;
   std::size_t size;
 };
-constexpr DTypeName kDTypes[] = {{DType::F64, "F64", 8}, {DType::F32, "F32", 4}, {DType::F16, "F16", 2}, {DType::BF16, "BF16", 2},
-                                 {DType::I64, "I64", 8}, {DType::I32, "I32", 4}, {DType::I16, "I16", 2}, {DType::I8, "I8", 1},
-                                 {DType::U8, "U8", 1},   {DType::BOOL, "BOOL", 1}};
+constexpr DTypeName kDTypes[] = {{DType::F64, "F64", 8},   {DType::F32, "F32", 4}, {DType::F16, "F16", 2},
+                                 {DType::BF16, "BF16", 2}, {DType::I64, "I64", 8}, {DType::I32, "I32", 4},
+                                 {DType::I16, "I16", 2},   {DType::I8, "I8", 1},   {DType::U8, "U8", 1},
+                                 {DType::BOOL, "BOOL", 1}};
 
 /// The deepest nesting of `{`/`[` in a JSON text, strings skipped: the header is two levels deep
 /// (three with a shape), and a deeper one is refused before it is parsed.
@@ -30,8 +31,10 @@ int nesting(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '{' || c == '[') {
@@ -60,20 +63,24 @@ TensorInfo read_entry(const std::string& name, const nlohmann::json& e, const Li
   TensorInfo t;
   t.name = name;
   const auto& dtype = e.at("dtype");
-  const auto* found = dtype.is_string() ? std::find_if(std::begin(kDTypes), std::end(kDTypes),
-                                                       [&](const DTypeName& d) { return dtype.get<std::string>() == d.name; })
-                                        : std::end(kDTypes);
-  if (found == std::end(kDTypes)) throw FormatError(fmt::format("the tensor `{}` has the dtype {}, which whittle does not read", name, dtype.dump()));
+  const auto* found = dtype.is_string()
+                          ? std::find_if(std::begin(kDTypes), std::end(kDTypes),
+                                         [&](const DTypeName& d) { return dtype.get<std::string>() == d.name; })
+                          : std::end(kDTypes);
+  if (found == std::end(kDTypes))
+    throw FormatError(fmt::format("the tensor `{}` has the dtype {}, which whittle does not read", name, dtype.dump()));
   t.dtype = found->type;
   const auto& shape = e.at("shape");
   if (!shape.is_array() || shape.size() > limits.max_rank)
     throw FormatError(fmt::format("the tensor `{}` has no shape of at most {} dimensions", name, limits.max_rank));
   std::uint64_t bytes = found->size;
   for (const auto& d : shape) {
-    if (!d.is_number_unsigned()) throw FormatError(fmt::format("the tensor `{}` has a shape that is not a list of sizes", name));
+    if (!d.is_number_unsigned())
+      throw FormatError(fmt::format("the tensor `{}` has a shape that is not a list of sizes", name));
     const std::uint64_t n = d.get<std::uint64_t>();
     // Every size is bounded by the file (checked below); this only keeps the product from overflowing.
-    if (n != 0 && bytes > limits.max_file / n) throw FormatError(fmt::format("the tensor `{}` declares more bytes than the file may hold", name));
+    if (n != 0 && bytes > limits.max_file / n)
+      throw FormatError(fmt::format("the tensor `{}` declares more bytes than the file may hold", name));
     bytes *= n;
     t.shape.push_back(static_cast<std::int64_t>(n));
   }
@@ -120,9 +127,10 @@ std::string File::meta(const std::string& key, const std::string& fallback) cons
 namespace {
 
 /// The header's tensors (sorted by offset, tiling `data_size` bytes exactly) and metadata.
-void parse_header(std::string_view header, std::uint64_t data_size, const Limits& limits, std::vector<TensorInfo>& tensors,
-                  std::map<std::string, std::string>& metadata) {
-  if (header.empty() || header.front() != '{') throw FormatError("its header is not a JSON object (it may be a file of another format)");
+void parse_header(std::string_view header, std::uint64_t data_size, const Limits& limits,
+                  std::vector<TensorInfo>& tensors, std::map<std::string, std::string>& metadata) {
+  if (header.empty() || header.front() != '{')
+    throw FormatError("its header is not a JSON object (it may be a file of another format)");
   if (nesting(header) > 3) throw FormatError("its header nests deeper than a safetensors header does");
   nlohmann::json j;
   try {
@@ -131,7 +139,8 @@ void parse_header(std::string_view header, std::uint64_t data_size, const Limits
     throw FormatError(fmt::format("its header is not JSON ({})", e.what()));
   }
   if (!j.is_object()) throw FormatError("its header is not a JSON object");
-  if (j.size() > limits.max_tensors + 1) throw FormatError(fmt::format("it holds more than {} tensors", limits.max_tensors));
+  if (j.size() > limits.max_tensors + 1)
+    throw FormatError(fmt::format("it holds more than {} tensors", limits.max_tensors));
   for (const auto& [name, e] : j.items()) {
     if (name == "__metadata__") {
       if (!e.is_object()) throw FormatError("its `__metadata__` is not an object");
@@ -150,10 +159,12 @@ void parse_header(std::string_view header, std::uint64_t data_size, const Limits
   });
   std::uint64_t at = 0;
   for (const auto& t : tensors) {
-    if (t.begin != at) throw FormatError(fmt::format("the tensor `{}` does not begin where the one before it ends", t.name));
+    if (t.begin != at)
+      throw FormatError(fmt::format("the tensor `{}` does not begin where the one before it ends", t.name));
     at = t.end;
   }
-  if (at != data_size) throw FormatError(fmt::format("its tensors hold {} bytes and the file has {} after its header", at, data_size));
+  if (at != data_size)
+    throw FormatError(fmt::format("its tensors hold {} bytes and the file has {} after its header", at, data_size));
 }
 
 /// The header's length from the file's first 8 bytes, checked against the bounds and the file's size.
@@ -161,8 +172,10 @@ std::uint64_t header_length(const char* first8, std::uint64_t file_size, const L
   if (file_size > limits.max_file) throw FormatError(fmt::format("it is larger than {} bytes", limits.max_file));
   if (file_size < 8) throw FormatError("it is too short to be a safetensors file");
   const std::uint64_t n = read_le64(first8);
-  if (n > limits.max_header) throw FormatError(fmt::format("its header declares {} bytes, more than the {} allowed", n, limits.max_header));
-  if (n > file_size - 8) throw FormatError(fmt::format("its header declares {} bytes, and the file ends after {}", n, file_size - 8));
+  if (n > limits.max_header)
+    throw FormatError(fmt::format("its header declares {} bytes, more than the {} allowed", n, limits.max_header));
+  if (n > file_size - 8)
+    throw FormatError(fmt::format("its header declares {} bytes, and the file ends after {}", n, file_size - 8));
   return n;
 }
 
@@ -219,7 +232,8 @@ File read_file(const std::string& path, const Limits& limits) {
   }
 }
 
-void Writer::add(const std::string& name, DType dtype, const std::vector<std::int64_t>& shape, const void* data, std::size_t size) {
+void Writer::add(const std::string& name, DType dtype, const std::vector<std::int64_t>& shape, const void* data,
+                 std::size_t size) {
   TensorInfo t;
   t.name = name;
   t.dtype = dtype;

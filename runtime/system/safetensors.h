@@ -91,7 +91,8 @@ class StreamCheck {
 class Writer {
  public:
   /// `data` holds `size` bytes: the tensor's elements in row-major order, little-endian.
-  void add(const std::string& name, DType dtype, const std::vector<std::int64_t>& shape, const void* data, std::size_t size);
+  void add(const std::string& name, DType dtype, const std::vector<std::int64_t>& shape, const void* data,
+           std::size_t size);
   void meta(const std::string& key, const std::string& value) { metadata_[key] = value; }
   std::string bytes() const;
 

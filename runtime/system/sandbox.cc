@@ -32,16 +32,20 @@ std::string find_bwrap() {
 }
 
 /// The arguments of a sandbox around `argv`.
-std::vector<std::string> bwrap_args(const std::string& bwrap, const SandboxSpec& spec, const std::vector<std::string>& argv) {
-  std::vector<std::string> a = {bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--clearenv", "--ro-bind", "/usr", "/usr"};
+std::vector<std::string> bwrap_args(const std::string& bwrap, const SandboxSpec& spec,
+                                    const std::vector<std::string>& argv) {
+  std::vector<std::string> a = {
+      bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--clearenv", "--ro-bind", "/usr", "/usr"};
   // The system's top folders that merged-/usr makes links into /usr stay links; any that is a real
   // folder is bound read-only as it is.
   for (const char* top : {"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}) {
     std::error_code ec;
     const auto st = fs::symlink_status(top, ec);
     if (ec || !fs::exists(st)) continue;
-    if (fs::is_symlink(st)) a.insert(a.end(), {"--symlink", fs::read_symlink(top, ec).string(), top});
-    else a.insert(a.end(), {"--ro-bind", top, top});
+    if (fs::is_symlink(st))
+      a.insert(a.end(), {"--symlink", fs::read_symlink(top, ec).string(), top});
+    else
+      a.insert(a.end(), {"--ro-bind", top, top});
   }
   // The dynamic linker's cache, and Debian's alternatives (libblas.so.3 is a link through them).
   for (const char* etc : {"/etc/ld.so.cache", "/etc/alternatives"})
@@ -52,7 +56,8 @@ std::vector<std::string> bwrap_args(const std::string& bwrap, const SandboxSpec&
     const fs::path real = fs::canonical(p, ec);
     if (ec) continue;
     a.insert(a.end(), {"--ro-bind", real.string(), real.string()});
-    if (fs::absolute(p, ec).lexically_normal() != real) a.insert(a.end(), {"--ro-bind", real.string(), fs::absolute(p, ec).lexically_normal().string()});
+    if (fs::absolute(p, ec).lexically_normal() != real)
+      a.insert(a.end(), {"--ro-bind", real.string(), fs::absolute(p, ec).lexically_normal().string()});
   }
   for (const auto& [from, to] : spec.mounts) a.insert(a.end(), {"--ro-bind", from, to});
   a.insert(a.end(), {"--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp"});
@@ -112,7 +117,8 @@ bool sandbox_available(std::string& why) {
     probe.seconds = 20;
     const SandboxResult r = spawn(bwrap_args(bwrap, probe, {"/bin/sh", "-c", "exit 0"}), probe, true);
     if (r.exit_code != 0)
-      return std::string("bubblewrap cannot make a sandbox on this machine (it needs user namespaces, or to run as root)");
+      return std::string(
+          "bubblewrap cannot make a sandbox on this machine (it needs user namespaces, or to run as root)");
     return std::string();
   }();
   why = cached;

@@ -13,9 +13,11 @@ namespace whittle::runtime {
 
 struct SandboxSpec {
   std::vector<std::string> read_only;  ///< files and folders visible inside, at the same paths
-  std::vector<std::pair<std::string, std::string>> mounts;  ///< a file or folder (first) visible read-only at another path (second)
-  std::vector<std::pair<std::string, std::string>> env;  ///< the only environment inside (PATH, HOME and TMPDIR are set)
-  int seconds = 600;                    ///< wall time, then the whole sandbox is killed
+  std::vector<std::pair<std::string, std::string>>
+      mounts;  ///< a file or folder (first) visible read-only at another path (second)
+  std::vector<std::pair<std::string, std::string>>
+      env;                                        ///< the only environment inside (PATH, HOME and TMPDIR are set)
+  int seconds = 600;                              ///< wall time, then the whole sandbox is killed
   std::uint64_t memory = std::uint64_t{8} << 30;  ///< address space of each process inside (RLIMIT_AS)
 };
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/plan/stage.h"
 #include "runtime/plan/plan.h"
+#include "runtime/plan/stage.h"
 #include "runtime/torch/export/inspect.h"
 #include "runtime/torch/stages/preview.h"
 
@@ -24,13 +24,15 @@ struct TorchApi {
   const char* whittle_version = "";
   std::unique_ptr<StageRunner> (*make_runner)(int threads) = nullptr;
   std::map<int, torchrt::StagePreview> (*preview_plan)(const Plan& plan) = nullptr;
-  std::vector<torchrt::LayerStats> (*stage_layers)(const Plan& plan, int stage_id, const std::string& entry_dir) = nullptr;
+  std::vector<torchrt::LayerStats> (*stage_layers)(const Plan& plan, int stage_id,
+                                                   const std::string& entry_dir) = nullptr;
   std::map<std::string, double> (*recompute_claims)(const Plan& plan, int stage_id, const std::string& entry_dir,
                                                     int evaluate_stage) = nullptr;
-  std::map<std::string, double> (*recompute_export)(const Plan& plan, int export_stage, const std::string& model_entry_dir,
+  std::map<std::string, double> (*recompute_export)(const Plan& plan, int export_stage,
+                                                    const std::string& model_entry_dir,
                                                     const std::string& bytes) = nullptr;
-  torchrt::WeightHistogram (*weight_histogram)(const Plan& plan, int stage_id, const std::string& entry_dir, double lo, double hi,
-                                               int bins) = nullptr;
+  torchrt::WeightHistogram (*weight_histogram)(const Plan& plan, int stage_id, const std::string& entry_dir, double lo,
+                                               double hi, int bins) = nullptr;
   /// Converts one checkpoint of a format-2 cache into safetensors (`whittle cache upgrade`).
   void (*upgrade_legacy_file)(const std::string& from, const std::string& to) = nullptr;
 };

@@ -6,11 +6,11 @@
 #include <cstdlib>
 #include <string>
 
+#include "runtime/torch/api.h"
 #include "runtime/torch/export/inspect.h"
 #include "runtime/torch/models/legacy_file.h"
 #include "runtime/torch/stages/preview.h"
 #include "runtime/torch/stages/runner.h"
-#include "runtime/torch/api.h"
 
 #ifndef WHITTLE_VERSION
 #define WHITTLE_VERSION "0"
@@ -22,7 +22,8 @@ extern "C" __attribute__((visibility("default"))) const whittle::runtime::TorchA
     TorchApi a;
     a.whittle_version = WHITTLE_VERSION;
     a.make_runner = &make_torch_runner;
-    // WHITTLE_PREVIEW=libtorch: every stage on a LibTorch model, no counts (docs/search.md; the bench compares the two).
+    // WHITTLE_PREVIEW=libtorch: every stage on a LibTorch model, no counts (docs/search.md; the bench compares the
+    // two).
     a.preview_plan = [](const Plan& plan) {
       const char* how = std::getenv("WHITTLE_PREVIEW");
       return torchrt::preview_plan(plan, !how || std::string(how) != "libtorch");

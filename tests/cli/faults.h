@@ -13,7 +13,6 @@
 namespace whittle::test::faults {
 namespace fs = std::filesystem;
 
-
 inline const char* kTrain =
     "recipe faults\n"
     "data synthetic size: 256 validation: 10%\n"
@@ -35,8 +34,8 @@ inline std::string kill_at_rename(std::size_t n) {
 
 /// `whittle run` of DIR/r.recipe with its cache in DIR/cache, under strace when `strace` is given.
 inline Result run_in(const Scratch& s, const std::string& strace = "", const std::string& extra = "") {
-  const std::string cmd = bin() + " run --threads 1 --format json --cache " + (s.dir / "cache").string() + " " + extra + " " +
-                          (s.dir / "r.recipe").string();
+  const std::string cmd = bin() + " run --threads 1 --format json --cache " + (s.dir / "cache").string() + " " + extra +
+                          " " + (s.dir / "r.recipe").string();
   return run_whittle_cmd(strace.empty() ? cmd : kStrace + std::string("-o /dev/null ") + strace + " " + cmd);
 }
 
@@ -50,7 +49,8 @@ inline nlohmann::json json_of(const Result& r) {
 inline std::vector<std::string> renames_of_run(const Scratch& s) {
   const std::string log = (s.dir / "renames.txt").string();
   const Result r = run_whittle_cmd(kStrace + std::string("-o ") + log + " -e trace=rename,renameat,renameat2 " + bin() +
-                                   " run --threads 1 --format json --cache " + (s.dir / "cache").string() + " " + (s.dir / "r.recipe").string());
+                                   " run --threads 1 --format json --cache " + (s.dir / "cache").string() + " " +
+                                   (s.dir / "r.recipe").string());
   REQUIRE(r.code == 0);
   std::vector<std::string> out;
   std::ifstream in(log);
@@ -64,7 +64,8 @@ inline std::string submitted_run(const Scratch& s, const std::string& recipe) {
   s.write("r.recipe", recipe);
   json_of(run_in(s));
   const std::string archive = (s.dir / "sub.tar.gz").string();
-  const Result r = run_whittle("submit --cache " + (s.dir / "cache").string() + " -o " + archive + " " + (s.dir / "r.recipe").string());
+  const Result r = run_whittle("submit --cache " + (s.dir / "cache").string() + " -o " + archive + " " +
+                               (s.dir / "r.recipe").string());
   INFO(r.out);
   REQUIRE(r.code == 0);
   return archive;

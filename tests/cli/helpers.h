@@ -1,9 +1,9 @@
 // Helpers for the end-to-end tests: run `whittle` and capture its output, and a scratch folder.
 #pragma once
-#include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <filesystem>
@@ -68,8 +68,8 @@ inline bool fashion_mnist_installed() {
 
 inline nlohmann::json run_json(const Scratch& s, const std::string& recipe, const std::string& extra = "",
                                const std::string& name = "r.recipe") {
-  const Result r = run_whittle("run --threads 1 --format json --cache " + (s.dir / "cache").string() + " " + extra + " " +
-                               s.write(name, recipe));
+  const Result r = run_whittle("run --threads 1 --format json --cache " + (s.dir / "cache").string() + " " + extra +
+                               " " + s.write(name, recipe));
   INFO(r.out);
   REQUIRE(r.code == 0);
   return nlohmann::json::parse(r.out.substr(r.out.find('{')));
@@ -77,10 +77,15 @@ inline nlohmann::json run_json(const Scratch& s, const std::string& recipe, cons
 
 /// Unpacks a submission (top folder `sub`) into DIR/x, runs `edit` there (a shell command), re-sums
 /// the manifest if asked, and packs it again as DIR/NAME.
-inline std::string repack(const Scratch& s, const std::string& archive, const std::string& edit, bool resum, const std::string& name) {
+inline std::string repack(const Scratch& s, const std::string& archive, const std::string& edit, bool resum,
+                          const std::string& name) {
   const std::string x = (s.dir / "x").string();
-  std::string cmd = "rm -rf " + x + " && mkdir " + x + " && tar xzf " + archive + " -C " + x + " && cd " + x + "/sub && " + edit;
-  if (resum) cmd += " && find . -type f ! -name MANIFEST.sha256 | sed 's|^\\./||' | LC_ALL=C sort | xargs sha256sum > MANIFEST.sha256";
+  std::string cmd =
+      "rm -rf " + x + " && mkdir " + x + " && tar xzf " + archive + " -C " + x + " && cd " + x + "/sub && " + edit;
+  if (resum)
+    cmd +=
+        " && find . -type f ! -name MANIFEST.sha256 | sed 's|^\\./||' | LC_ALL=C sort | xargs sha256sum > "
+        "MANIFEST.sha256";
   cmd += " && cd " + x + " && tar czf " + (s.dir / name).string() + " sub";
   const Result r = run_whittle_cmd(cmd);
   INFO(cmd << "\n" << r.out);

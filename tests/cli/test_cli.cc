@@ -17,8 +17,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using whittle::test::Scratch;
 using whittle::test::run_whittle;
+using whittle::test::Scratch;
 
 const std::string good = "data cifar10\nmodel resnet18\ntrain 5 epochs\nevaluate\n";
 
@@ -64,10 +64,10 @@ TEST_CASE("one format vocabulary: text and json everywhere, what a command adds,
   Scratch s;
   const std::string f = s.write("v.recipe", "data synthetic\nmodel small_cnn\ntrain 1 epoch\nevaluate\n");
   const std::string cache = " --cache " + (s.dir / "c").string();
-  for (const std::string& cmd : std::vector<std::string>{"lint --format text", "lint --format full", "lint --format json", "lint --format concise",
-                                "plan --no-preview --format text" + cache, "plan --no-preview --format json" + cache,
-                                "graph --format text", "graph --format dot", "run --dry-run --format text" + cache,
-                                "run --dry-run --format table" + cache}) {
+  for (const std::string& cmd : std::vector<std::string>{
+           "lint --format text", "lint --format full", "lint --format json", "lint --format concise",
+           "plan --no-preview --format text" + cache, "plan --no-preview --format json" + cache, "graph --format text",
+           "graph --format dot", "run --dry-run --format text" + cache, "run --dry-run --format table" + cache}) {
     const auto r = run_whittle(cmd + " " + f);
     INFO(cmd << ": " << r.out);
     CHECK(r.code == 0);
@@ -80,7 +80,8 @@ TEST_CASE("one format vocabulary: text and json everywhere, what a command adds,
 
 TEST_CASE("lint --format concise prints one line per problem", "[cli]") {
   Scratch s;
-  auto r = run_whittle("lint --format concise " + s.write("c.recipe", "data cifar10\nmodel resnet18\ntrain 20%\nevaluate\n"));
+  auto r = run_whittle("lint --format concise " +
+                       s.write("c.recipe", "data cifar10\nmodel resnet18\ntrain 20%\nevaluate\n"));
   CHECK(r.code == 1);
   CHECK(r.out.find("c.recipe:3:7: error[E0201]: `train` takes epochs, not a percentage") != std::string::npos);
   CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 1);
@@ -88,7 +89,8 @@ TEST_CASE("lint --format concise prints one line per problem", "[cli]") {
 
 TEST_CASE("lint --set overrides a let, and a bad --set is a usage error", "[cli]") {
   Scratch s;
-  const std::string f = s.write("s.recipe", "let rounds = 2\ndata cifar10\nmodel resnet18\nrepeat $rounds { evaluate }\n");
+  const std::string f =
+      s.write("s.recipe", "let rounds = 2\ndata cifar10\nmodel resnet18\nrepeat $rounds { evaluate }\n");
   CHECK(run_whittle("lint --set rounds=0 " + f).code == 1);
   CHECK(run_whittle("lint --set rounds=3 " + f).code == 0);
   CHECK(run_whittle("lint --set rounds " + f).code == 2);
@@ -185,7 +187,8 @@ TEST_CASE("use is relative to the including file, wherever whittle runs", "[cli]
   fs::create_directories(s.dir / "lib");
   s.write("lib/stages.recipe", "use \"more.recipe\"\ndefine shrink(amount: percent = 30%) { more $amount }\n");
   s.write("lib/more.recipe", "define more(a: percent) {\n  prune $a\n  retrain 1 epoch\n}\n");
-  const std::string f = s.write("main.recipe", "use \"lib/stages.recipe\"\ndata cifar10\nmodel resnet18\ntrain 5 epochs\nshrink\nevaluate\n");
+  const std::string f = s.write(
+      "main.recipe", "use \"lib/stages.recipe\"\ndata cifar10\nmodel resnet18\ntrain 5 epochs\nshrink\nevaluate\n");
   auto r = run_whittle("lint --deny-warnings " + f);
   INFO(r.out);
   CHECK(r.code == 0);

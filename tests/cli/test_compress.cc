@@ -36,7 +36,8 @@ TEST_CASE("quantize, retrain quantization-aware, prune, physically slim and scor
                           "prune 50% structured physical: true\nretrain 1 epoch\nevaluate\n"
                           "score course2025\nscore course2021 count: all\nscore micronet2019\n");
   std::map<std::string, nlohmann::json> by_kind;
-  for (const auto& st : j["stages"]) by_kind[st["kind"].get<std::string>() + (st["kind"] == "score" ? std::to_string(st["id"].get<int>()) : "")] = st;
+  for (const auto& st : j["stages"])
+    by_kind[st["kind"].get<std::string>() + (st["kind"] == "score" ? std::to_string(st["id"].get<int>()) : "")] = st;
   const auto& quantized = by_kind["quantize"]["metrics"];
   CHECK(quantized["bits"] == 4);
   CHECK(quantized["activation_bits"] == 8);
@@ -55,7 +56,8 @@ TEST_CASE("quantize, retrain quantization-aware, prune, physically slim and scor
     }
   CHECK(scores == 3);
   // The table prints every score stage's components.
-  const Result table = run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " + (s.dir / "r.recipe").string());
+  const Result table =
+      run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " + (s.dir / "r.recipe").string());
   CHECK(table.code == 0);
   CHECK(table.out.find("score course2021: ") != std::string::npos);
   CHECK(table.out.find("  q_a = 8") != std::string::npos);
@@ -75,14 +77,16 @@ TEST_CASE("quantization that cannot be done fails at its line with help", "[run]
   CHECK(acts.code == 1);
   CHECK(acts.out.find("activations: 8 bits") != std::string::npos);
   const Result grouped = run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " +
-                                     s.write("g.recipe", "data synthetic size: 64\nmodel small_cnn groups: 2\n"
-                                                         "prune 50% structured physical: true spare_first: false\n"));
+                                     s.write("g.recipe",
+                                             "data synthetic size: 64\nmodel small_cnn groups: 2\n"
+                                             "prune 50% structured physical: true spare_first: false\n"));
   CHECK(grouped.code == 1);
   CHECK(grouped.out.find("grouped convolution") != std::string::npos);
   CHECK(grouped.out.find("g.recipe:3") != std::string::npos);
 }
 
-TEST_CASE("pruning during training: gradual reaches its sparsity on schedule, soft filter and slimming run", "[run][compress]") {
+TEST_CASE("pruning during training: gradual reaches its sparsity on schedule, soft filter and slimming run",
+          "[run][compress]") {
   Scratch s;
   const auto j = run_json(s,
                           "data synthetic size: 256\nmodel small_cnn\n"
@@ -98,13 +102,16 @@ TEST_CASE("pruning during training: gradual reaches its sparsity on schedule, so
   const std::string key = st[2]["key"];
   const std::string log = s.read("cache/objects/" + key.substr(0, 2) + "/" + key + "/log.txt");
   CHECK(log.find("epoch 4/4") != std::string::npos);
-  const Result bad = run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " +
-                                 s.write("b.recipe", "data synthetic size: 64\nmodel small_cnn\ntrain 2 epochs sparsify: gradual(to: 50%, end: 5)\n"));
+  const Result bad = run_whittle(
+      "run --threads 1 --cache " + (s.dir / "cache").string() + " " +
+      s.write("b.recipe",
+              "data synthetic size: 64\nmodel small_cnn\ntrain 2 epochs sparsify: gradual(to: 50%, end: 5)\n"));
   CHECK(bad.code == 1);
   CHECK(bad.out.find("does not fit in 2 epochs") != std::string::npos);
 }
 
-TEST_CASE("an exported pruned and quantized model loads in Python PyTorch with the same test accuracy", "[run][compress][export]") {
+TEST_CASE("an exported pruned and quantized model loads in Python PyTorch with the same test accuracy",
+          "[run][compress][export]") {
   const std::string fashion = "/usr/share/datasets/fashion-mnist";
   if (!std::filesystem::exists(fashion + "/t10k-images-idx3-ubyte.gz")) {
     WHITTLE_SKIP("no Fashion-MNIST at " << fashion << " (Debian's dataset-fashion-mnist)");
@@ -123,8 +130,9 @@ TEST_CASE("an exported pruned and quantized model loads in Python PyTorch with t
   if (has_torch.code != 0) {
     WHITTLE_SKIP("the Python half: /usr/bin/python3 cannot import torch (Debian's python3-torch)");
   }
-  const Result py = run_whittle_cmd("/usr/bin/python3 " + std::string(WHITTLE_SOURCE_DIR) + "/scripts/whittle_export.py " +
-                                    (s.dir / "out" / "model.pt").string() + " --data " + fashion);
+  const Result py =
+      run_whittle_cmd("/usr/bin/python3 " + std::string(WHITTLE_SOURCE_DIR) + "/scripts/whittle_export.py " +
+                      (s.dir / "out" / "model.pt").string() + " --data " + fashion);
   INFO(py.out);
   REQUIRE(py.code == 0);
   const double python = std::stod(py.out.substr(py.out.find("test accuracy ") + 14));
@@ -135,10 +143,13 @@ TEST_CASE("an exported pruned and quantized model loads in Python PyTorch with t
   CHECK(std::filesystem::exists(s.dir / "out" / "model.pt"));
 }
 
-TEST_CASE("convert runs int8 kernels with the float model's accuracy, the converted model is for inference only", "[run][compress][int8]") {
+TEST_CASE("convert runs int8 kernels with the float model's accuracy, the converted model is for inference only",
+          "[run][compress][int8]") {
   Scratch s;
-  const auto j = run_json(s, "data synthetic size: 512\nmodel small_cnn\ntrain 3 epochs\nevaluate\nconvert\nevaluate latency: cpu batch: 64\n"
-                                 "evaluate latency: cpu latency_batch: 1\n");
+  const auto j = run_json(
+      s,
+      "data synthetic size: 512\nmodel small_cnn\ntrain 3 epochs\nevaluate\nconvert\nevaluate latency: cpu batch: 64\n"
+      "evaluate latency: cpu latency_batch: 1\n");
   std::map<int, nlohmann::json> st;
   for (const auto& x : j["stages"]) st[x["id"].get<int>()] = x;
   CHECK(st[4]["metrics"]["int8_convs"].get<int>() >= 2);
@@ -149,8 +160,9 @@ TEST_CASE("convert runs int8 kernels with the float model's accuracy, the conver
   // Latency of one image, timed at batch 1, the accuracy pass at its own batch (the same figure).
   CHECK(st[6]["metrics"]["latency_batch"] == 1);
   CHECK(st[6]["metrics"]["accuracy"] == st[5]["metrics"]["accuracy"]);
-  const Result r = run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " +
-                               s.write("t.recipe", "data synthetic size: 512\nmodel small_cnn\ntrain 3 epochs\nconvert\nretrain 1 epoch\n"));
+  const Result r = run_whittle(
+      "run --threads 1 --cache " + (s.dir / "cache").string() + " " +
+      s.write("t.recipe", "data synthetic size: 512\nmodel small_cnn\ntrain 3 epochs\nconvert\nretrain 1 epoch\n"));
   CHECK(r.code != 0);
   CHECK(r.out.find("`retrain` needs a float model, and this one was converted to int8 kernels") != std::string::npos);
   CHECK(r.out.find("t.recipe:5") != std::string::npos);
@@ -182,7 +194,8 @@ TEST_CASE("a sensitivity scan guides a prune, and ThiNet slims a model", "[run][
   CHECK(prunes[1]["metrics"]["params"].get<double>() < trained["metrics"]["params"].get<double>() * 0.7);
   CHECK(prunes[1]["metrics"]["macs"].get<double>() < trained["metrics"]["macs"].get<double>());
   // The run table shows the scan; a second run takes everything from the cache.
-  const Result table = run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " + (s.dir / "r.recipe").string());
+  const Result table =
+      run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " + (s.dir / "r.recipe").string());
   CHECK(table.code == 0);
   CHECK(table.out.find("pick") != std::string::npos);
   CHECK(table.out.find("conv2") != std::string::npos);
@@ -237,17 +250,22 @@ TEST_CASE("plan previews every stage's model, and the run agrees with it", "[run
   }
   CHECK(compared == 9);
   // The text table has the columns, and a global structured prune is marked as an estimate.
-  const Result text = run_whittle("plan --cache " + (s.dir / "cache").string() + " " +
-                                  s.write("g.recipe", "data synthetic\nmodel small_cnn\ntrain 1 epoch\nprune 50% global structured\nretrain 1 epoch\n"));
+  const Result text = run_whittle(
+      "plan --cache " + (s.dir / "cache").string() + " " +
+      s.write("g.recipe",
+              "data synthetic\nmodel small_cnn\ntrain 1 epoch\nprune 50% global structured\nretrain 1 epoch\n"));
   INFO(text.out);
   CHECK(text.out.find("MACs") != std::string::npos);
   CHECK(text.out.find("~") != std::string::npos);
-  CHECK(run_whittle("plan --no-preview --cache " + (s.dir / "cache").string() + " " + file).out.find("MACs") == std::string::npos);
+  CHECK(run_whittle("plan --no-preview --cache " + (s.dir / "cache").string() + " " + file).out.find("MACs") ==
+        std::string::npos);
 }
 
 TEST_CASE("plan previews a score stage's own preset, as the run computes it", "[run][compress][preview]") {
   Scratch s;
-  const std::string recipe = "data synthetic size: 256\nmodel small_cnn\ntrain 1 epoch\nscore course2021\nscore course2024 count: conv_linear\nevaluate\n";
+  const std::string recipe =
+      "data synthetic size: 256\nmodel small_cnn\ntrain 1 epoch\nscore course2021\nscore course2024 count: "
+      "conv_linear\nevaluate\n";
   const std::string file = s.write("r.recipe", recipe);
   const auto preview = plan_json(s, file);
   const auto run = run_json(s, recipe);
@@ -266,12 +284,16 @@ TEST_CASE("plan previews a score stage's own preset, as the run computes it", "[
   CHECK(scores == 2);
   // A score stage that counts as its preset does records the preset's figure: the train's model's.
   for (const auto& st : run["stages"])
-    if (st["id"] == 3) CHECK(st["metrics"]["score_course2021"].get<double>() == Approx(preview.at(2)["preview"]["score_course2021"].get<double>()));
+    if (st["id"] == 3)
+      CHECK(st["metrics"]["score_course2021"].get<double>() ==
+            Approx(preview.at(2)["preview"]["score_course2021"].get<double>()));
   // `count: conv_linear` is not course2024's own count: its figure has a column of its own.
   CHECK(preview.at(4)["preview"]["preset_score"] != preview.at(4)["preview"]["score_course2024"]);
   const Result text = run_whittle("plan --cache " + (s.dir / "cache").string() + " " + file);
   CHECK(std::regex_search(text.out, std::regex("bits +course2024 +score stage's preset\n")));
-  CHECK(text.out.find("score column: course2024 of the model at that point (the preset of the recipe's last `score` stage") != std::string::npos);
+  CHECK(text.out.find(
+            "score column: course2024 of the model at that point (the preset of the recipe's last `score` stage") !=
+        std::string::npos);
   CHECK(text.out.find("course2021 ") != std::string::npos);
   // --score shows another preset, and says so.
   const Result other = run_whittle("plan --score course2024 --cache " + (s.dir / "cache").string() + " " + file);
@@ -283,7 +305,8 @@ TEST_CASE("plan previews a score stage's own preset, as the run computes it", "[
 TEST_CASE("report writes the results table and draws the plots with gnuplot", "[run][report]") {
   Scratch s;
   const std::string recipe =
-      "recipe rep\ndata synthetic size: 256\nmodel small_cnn\ntrain 2 epochs\nevaluate metrics: [accuracy, precision, recall, f1]\n"
+      "recipe rep\ndata synthetic size: 256\nmodel small_cnn\ntrain 2 epochs\nevaluate metrics: [accuracy, precision, "
+      "recall, f1]\n"
       "sensitivity amounts: [30%, 60%] images: 64\n"
       "sweep amount in [30%, 60%] { prune $amount -> retrain 1 epoch -> evaluate }\n";
   const std::string cache = (s.dir / "cache").string();
@@ -304,7 +327,7 @@ TEST_CASE("report writes the results table and draws the plots with gnuplot", "[
   CHECK(std::regex_search(table.out, std::regex("course2025 +precision +recall +F1 +sparse MiB\n")));
   CHECK(md.find("#10 evaluate of #9 retrain 1 epoch [sweep amount=60%] |") != std::string::npos);
   const std::string csv = s.read("out/results.csv");
-  CHECK(std::count(csv.begin(), csv.end(), '\n') == 4);  // the header and three evaluations
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 4);                             // the header and three evaluations
   CHECK(s.read("out/sparsity_rep.csv").find("conv2,conv2,") != std::string::npos);  // layer, block
   // The points are named as a student names them, never by a stage number; the axis says the preset.
   const std::string acc = s.read("out/accuracy_vs_score.gp");
@@ -328,9 +351,10 @@ TEST_CASE("report writes the results table and draws the plots with gnuplot", "[
     return;
   }
   CHECK(r.code == 0);
-  CHECK(r.out.find("warning: gnuplot") == std::string::npos);  // every plot draws without a complaint, one-epoch stages included
-  for (const char* plot : {"accuracy_vs_score", "training", "sparsity_rep", "sensitivity_rep_4", "sweep_rep_accuracy", "sweep_rep_score",
-                           "weights_rep"}) {
+  CHECK(r.out.find("warning: gnuplot") ==
+        std::string::npos);  // every plot draws without a complaint, one-epoch stages included
+  for (const char* plot : {"accuracy_vs_score", "training", "sparsity_rep", "sensitivity_rep_4", "sweep_rep_accuracy",
+                           "sweep_rep_score", "weights_rep"}) {
     INFO(plot);
     CHECK(s.read(std::string("out/") + plot + ".png").rfind("\x89PNG", 0) == 0);
     CHECK(s.read(std::string("out/") + plot + ".svg").find("<svg") != std::string::npos);
@@ -338,11 +362,11 @@ TEST_CASE("report writes the results table and draws the plots with gnuplot", "[
   }
 }
 
-
 TEST_CASE("a submission verifies, and a changed model, claim or path does not", "[run][submit]") {
   Scratch s;
-  const std::string recipe = "recipe sub\nuse \"lib/common.recipe\"\ndata synthetic size: 256\nmodel small_cnn\ntrain 2 epochs\n"
-                             "half_prune\nquantize 8 bits\nevaluate\n";
+  const std::string recipe =
+      "recipe sub\nuse \"lib/common.recipe\"\ndata synthetic size: 256\nmodel small_cnn\ntrain 2 epochs\n"
+      "half_prune\nquantize 8 bits\nevaluate\n";
   std::filesystem::create_directories(s.dir / "lib");
   s.write("lib/common.recipe", "define half_prune() {\n  prune 50%\n  retrain 1 epoch\n}\n");
   const auto j = run_json(s, recipe);
@@ -352,8 +376,8 @@ TEST_CASE("a submission verifies, and a changed model, claim or path does not", 
   INFO(sub.out);
   REQUIRE(sub.code == 0);
   const Result listing = run_whittle_cmd("tar tzf " + archive);
-  for (const char* f : {"sub/recipe/r.recipe", "sub/recipe/lib/common.recipe", "sub/run.yaml", "sub/model.safetensors", "sub/claims.json",
-                        "sub/MANIFEST.sha256", "sub/report/results.md"})
+  for (const char* f : {"sub/recipe/r.recipe", "sub/recipe/lib/common.recipe", "sub/run.yaml", "sub/model.safetensors",
+                        "sub/claims.json", "sub/MANIFEST.sha256", "sub/report/results.md"})
     CHECK(listing.out.find(f) != std::string::npos);
   // Verified on "another machine": nothing of the cache or the recipe's folder is needed.
   const std::string moved = (s.dir / "elsewhere.tar.gz").string();
@@ -366,7 +390,9 @@ TEST_CASE("a submission verifies, and a changed model, claim or path does not", 
   CHECK(ok.out.find("FAIL") == std::string::npos);
 
   // One byte of the model changed: the manifest catches it.
-  const Result byte = run_whittle("verify " + repack(s, moved, "printf '\\001' | dd of=model.safetensors bs=1 seek=2000 conv=notrunc 2>/dev/null", false, "b.tar.gz"));
+  const Result byte = run_whittle(
+      "verify " + repack(s, moved, "printf '\\001' | dd of=model.safetensors bs=1 seek=2000 conv=notrunc 2>/dev/null",
+                         false, "b.tar.gz"));
   CHECK(byte.code == 1);
   CHECK(byte.out.find("`model.safetensors` does not match its manifest checksum") != std::string::npos);
   // The model of another stage (the unquantized retrain), checksums re-summed: recomputing catches it.
@@ -374,24 +400,31 @@ TEST_CASE("a submission verifies, and a changed model, claim or path does not", 
   std::string retrain_key;
   for (const auto& st : again["stages"])
     if (st["kind"] == "retrain") retrain_key = st["key"];
-  const std::string other = (s.dir / "cache" / "objects" / retrain_key.substr(0, 2) / retrain_key / "model.safetensors").string();
-  const Result swapped = run_whittle("verify " + repack(s, moved, "cp " + other + " model.safetensors", true, "m.tar.gz"));
+  const std::string other =
+      (s.dir / "cache" / "objects" / retrain_key.substr(0, 2) / retrain_key / "model.safetensors").string();
+  const Result swapped =
+      run_whittle("verify " + repack(s, moved, "cp " + other + " model.safetensors", true, "m.tar.gz"));
   INFO(swapped.out);
   CHECK(swapped.code == 1);
   CHECK(swapped.out.find("FAIL bits") != std::string::npos);
   CHECK(swapped.out.find("NOT verified") != std::string::npos);
   // A claim raised, checksums re-summed: the test set says otherwise.
-  const Result claimed = run_whittle("verify " + repack(s, moved, "sed -i 's/\"accuracy\": [0-9.e-]*/\"accuracy\": 0.99/' claims.json", true, "c.tar.gz"));
+  const Result claimed =
+      run_whittle("verify " + repack(s, moved, "sed -i 's/\"accuracy\": [0-9.e-]*/\"accuracy\": 0.99/' claims.json",
+                                     true, "c.tar.gz"));
   INFO(claimed.out);
   CHECK(claimed.code == 1);
   CHECK(claimed.out.find("FAIL test accuracy") != std::string::npos);
   // A claim changed in claims.json and the run record alike: recomputation still fails it.
   const Result both = run_whittle("verify " + repack(s, moved,
-      "sed -i 's/\"sparsity\": [0-9.e-]*/\"sparsity\": 0.9/' claims.json && sed -i 's/^\\( *sparsity: \\).*/\\10.9/' run.yaml", true, "d.tar.gz"));
+                                                     "sed -i 's/\"sparsity\": [0-9.e-]*/\"sparsity\": 0.9/' "
+                                                     "claims.json && sed -i 's/^\\( *sparsity: \\).*/\\10.9/' run.yaml",
+                                                     true, "d.tar.gz"));
   CHECK(both.code == 1);
   CHECK(both.out.find("FAIL sparsity") != std::string::npos);
   // Paths that leave the folder, and links, are refused before anything is unpacked.
-  const Result escape = run_whittle_cmd("cd " + (s.dir / "x").string() + " && tar czf ../e.tar.gz sub --transform 's|sub/run.yaml|sub/../../evil|' && " +
+  const Result escape = run_whittle_cmd("cd " + (s.dir / "x").string() +
+                                        " && tar czf ../e.tar.gz sub --transform 's|sub/run.yaml|sub/../../evil|' && " +
                                         std::string(WHITTLE_BIN) + " verify ../e.tar.gz");
   CHECK(escape.code == 1);
   CHECK(escape.out.find("leaves the submission's folder") != std::string::npos);
@@ -402,7 +435,8 @@ TEST_CASE("a submission verifies, and a changed model, claim or path does not", 
 }
 
 TEST_CASE("verify finds the data where the grader keeps it", "[run][submit]") {
-  const std::filesystem::path cifar = std::filesystem::path(WHITTLE_SOURCE_DIR) / ".." / "shared" / "data" / "cifar-10-batches-bin";
+  const std::filesystem::path cifar =
+      std::filesystem::path(WHITTLE_SOURCE_DIR) / ".." / "shared" / "data" / "cifar-10-batches-bin";
   if (!std::filesystem::exists(cifar)) {
     WHITTLE_SKIP("no CIFAR-10 at " << cifar << "");
   }
@@ -414,10 +448,13 @@ TEST_CASE("verify finds the data where the grader keeps it", "[run][submit]") {
                              "\" subset: 256\nmodel small_cnn\ntrain 1 epoch\nevaluate\n";
   run_json(s, recipe);
   const std::string archive = (s.dir / "cif.tar.gz").string();
-  REQUIRE(run_whittle("submit --cache " + (s.dir / "cache").string() + " -o " + archive + " " + (s.dir / "r.recipe").string()).code == 0);
+  REQUIRE(run_whittle("submit --cache " + (s.dir / "cache").string() + " -o " + archive + " " +
+                      (s.dir / "r.recipe").string())
+              .code == 0);
   std::filesystem::remove(s.dir / "student" / "cifar");
   std::filesystem::create_directories(s.dir / "grader");
-  std::filesystem::create_directory_symlink(std::filesystem::canonical(cifar), s.dir / "grader" / "cifar-10-batches-bin");
+  std::filesystem::create_directory_symlink(std::filesystem::canonical(cifar),
+                                            s.dir / "grader" / "cifar-10-batches-bin");
   // Without --data, and without WHITTLE_DATA (a developer's shell may set it): the data is not found.
   const Result lost = run_whittle_cmd(std::string("env -u WHITTLE_DATA ") + WHITTLE_BIN + " verify " + archive);
   CHECK(lost.code == 1);

@@ -47,13 +47,15 @@ TEST_CASE("CIFAR-10 loads and trains ResNet18 on a seeded subset", "[data]") {
   if (!have_cifar()) return;
   Temp t;
   auto r = run(t.dir,
-               "data cifar10 root: \"" + kCifar.string() + "\" augment: [crop(pad: 4), flip] subset: 256\n"
-               "model resnet18 width: 8\ntrain 1 epoch batch: 64\nevaluate test_subset: 500\n", "--format json");
+               "data cifar10 root: \"" + kCifar.string() +
+                   "\" augment: [crop(pad: 4), flip] subset: 256\n"
+                   "model resnet18 width: 8\ntrain 1 epoch batch: 64\nevaluate test_subset: 500\n",
+               "--format json");
   INFO(r.out);
   REQUIRE(r.code == 0);
   auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
   CHECK(j["stages"][0]["metrics"]["train_images"] == 256);
-  CHECK(j["stages"][3]["metrics"]["images"] == 500);  // what the evaluation measured on: its own slice
+  CHECK(j["stages"][3]["metrics"]["images"] == 500);                  // what the evaluation measured on: its own slice
   CHECK(j["stages"][1]["metrics"]["params"].get<double>() > 100000);  // ResNet18 at width 8: ~0.7 M
   CHECK(j["stages"][2]["metrics"]["train_loss"].get<double>() > 0);
 }
@@ -62,10 +64,13 @@ TEST_CASE("the fast net learns CIFAR-10 from a 2,000-image slice", "[data]") {
   if (!have_cifar()) return;
   Temp t;
   auto r = run(t.dir,
-               "data cifar10 root: \"" + kCifar.string() + "\" augment: [crop(pad: 2), flip] subset: 2000\n"
-               "model fastnet\n"
-               "train 8 epochs optimizer: sgd(lr: 0.1, nesterov: true) schedule: onecycle(max_lr: 0.2) label_smoothing: 0.1\n"
-               "evaluate metrics: [accuracy, loss, f1]\n", "--format json");
+               "data cifar10 root: \"" + kCifar.string() +
+                   "\" augment: [crop(pad: 2), flip] subset: 2000\n"
+                   "model fastnet\n"
+                   "train 8 epochs optimizer: sgd(lr: 0.1, nesterov: true) schedule: onecycle(max_lr: 0.2) "
+                   "label_smoothing: 0.1\n"
+                   "evaluate metrics: [accuracy, loss, f1]\n",
+               "--format json");
   INFO(r.out);
   REQUIRE(r.code == 0);
   auto m = nlohmann::json::parse(r.out.substr(r.out.find('{')))["stages"][3]["metrics"];
@@ -111,20 +116,23 @@ TEST_CASE("a truncated or corrupt CIFAR-10 file is an error at the data line", "
   }
   {
     Temp t;
-    auto r = run(t.dir, "data cifar10 root: \"" + (t.dir / "nowhere").string() + "\"\nmodel small_cnn\ntrain 1 epoch\n");
+    auto r =
+        run(t.dir, "data cifar10 root: \"" + (t.dir / "nowhere").string() + "\"\nmodel small_cnn\ntrain 1 epoch\n");
     CHECK(r.code == 1);
     CHECK(r.out.find("error[R0002]") != std::string::npos);
     // lint says it at the line before anything runs, as a warning (the run may be on another machine)
     auto lint = whittle::test::run_whittle("lint " + (t.dir / "r.recipe").string());
     INFO(lint.out);
     CHECK(lint.code == 0);
-    CHECK(lint.out.find("warning[W0008]: `" + (t.dir / "nowhere").string() + "` is not a folder, so it holds no CIFAR-10") != std::string::npos);
+    CHECK(lint.out.find("warning[W0008]: `" + (t.dir / "nowhere").string() +
+                        "` is not a folder, so it holds no CIFAR-10") != std::string::npos);
     CHECK(lint.out.find("r.recipe:1:20") != std::string::npos);
   }
   {
     // `root:` at the folder the archive unpacked into (cifar-10-batches-bin's parent) finds the set too.
     Temp t;
-    const std::string recipe = "data cifar10 root: \"" + kCifar.parent_path().string() + "\" subset: 64\nmodel small_cnn\n";
+    const std::string recipe =
+        "data cifar10 root: \"" + kCifar.parent_path().string() + "\" subset: 64\nmodel small_cnn\n";
     auto r = run(t.dir, recipe);
     INFO(r.out);
     CHECK(r.code == 0);

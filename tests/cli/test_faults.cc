@@ -16,8 +16,8 @@ namespace fs = std::filesystem;
 using namespace whittle::test;
 using namespace whittle::test::faults;
 
-
-TEST_CASE("a kill at any rename of a run leaves the cache correct: the rerun ends as an uninterrupted run", "[faults]") {
+TEST_CASE("a kill at any rename of a run leaves the cache correct: the rerun ends as an uninterrupted run",
+          "[faults]") {
   if (!have_strace()) {
     WHITTLE_SKIP("strace is not installed (scripts/setup.sh test installs it)");
   }
@@ -42,7 +42,8 @@ TEST_CASE("a kill at any rename of a run leaves the cache correct: the rerun end
     INFO(verify.out);
     CHECK(verify.code == 0);
     // What the kill left (a temporary folder, epoch checkpoints) gc removes; the entries stay.
-    REQUIRE(run_whittle("cache gc --cache " + (s.dir / "cache").string() + " " + (s.dir / "r.recipe").string()).code == 0);
+    REQUIRE(run_whittle("cache gc --cache " + (s.dir / "cache").string() + " " + (s.dir / "r.recipe").string()).code ==
+            0);
     CHECK(fs::is_empty(s.dir / "cache" / "tmp"));
     CHECK(fs::is_empty(s.dir / "cache" / "partial"));
   }
@@ -76,7 +77,8 @@ TEST_CASE("a damaged epoch checkpoint is reported and the stage goes on from its
   clean.write("r.recipe", kTrain);
   const std::string expected = entries_fingerprint(clean.dir / "cache", json_of(run_in(clean)));
   // Killed just before epoch 2's state: epoch 1's state is the checkpoint to resume from.
-  auto damaged = [&](const std::string& what, const std::function<void(const fs::path&)>& damage, const std::string& says) {
+  auto damaged = [&](const std::string& what, const std::function<void(const fs::path&)>& damage,
+                     const std::string& says) {
     Scratch s;
     s.write("r.recipe", kTrain);
     REQUIRE(kill_before(s, "state-2.json"));
@@ -88,33 +90,48 @@ TEST_CASE("a damaged epoch checkpoint is reported and the stage goes on from its
     CHECK(r.out.find(says) != std::string::npos);
     CHECK(entries_fingerprint(s.dir / "cache", json_of(r)) == expected);
   };
-  damaged("an empty state (a full disk)", [](const fs::path& p) { std::ofstream(p / "state-1.json", std::ios::trunc); },
-          "is damaged: it is malformed");
+  damaged(
+      "an empty state (a full disk)", [](const fs::path& p) { std::ofstream(p / "state-1.json", std::ios::trunc); },
+      "is damaged: it is malformed");
   for (const char* epoch : {"99", "-5", "0"})
-    damaged(std::string("epoch ") + epoch, [&](const fs::path& p) {
-      std::ifstream in(p / "state-1.json");
-      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      text = std::regex_replace(text, std::regex("\"epoch\": 1,"), std::string("\"epoch\": ") + epoch + ",");
-      std::ofstream(p / "state-1.json", std::ios::trunc) << text;
-    }, "is damaged: it says epoch");
-  damaged("a truncated model", [](const fs::path& p) { fs::resize_file(p / "epoch-1.safetensors", 100); }, "`epoch-1.safetensors` does not match its checksum");
-  damaged("no optimizer", [](const fs::path& p) { fs::remove(p / "epoch-1.optim.safetensors"); }, "`epoch-1.optim.safetensors` is missing");
-  damaged("the stage's folder is a file", [](const fs::path& p) {
-    fs::remove_all(p);
-    std::ofstream(p) << "x";
-  }, "\"status\": \"ran\"");
+    damaged(
+        std::string("epoch ") + epoch,
+        [&](const fs::path& p) {
+          std::ifstream in(p / "state-1.json");
+          std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+          text = std::regex_replace(text, std::regex("\"epoch\": 1,"), std::string("\"epoch\": ") + epoch + ",");
+          std::ofstream(p / "state-1.json", std::ios::trunc) << text;
+        },
+        "is damaged: it says epoch");
+  damaged(
+      "a truncated model", [](const fs::path& p) { fs::resize_file(p / "epoch-1.safetensors", 100); },
+      "`epoch-1.safetensors` does not match its checksum");
+  damaged(
+      "no optimizer", [](const fs::path& p) { fs::remove(p / "epoch-1.optim.safetensors"); },
+      "`epoch-1.optim.safetensors` is missing");
+  damaged(
+      "the stage's folder is a file",
+      [](const fs::path& p) {
+        fs::remove_all(p);
+        std::ofstream(p) << "x";
+      },
+      "\"status\": \"ran\"");
 }
 
-TEST_CASE("a train with lookahead and a whitening layer, killed after an epoch, resumes to the uninterrupted run's bytes", "[faults][airbench]") {
+TEST_CASE(
+    "a train with lookahead and a whitening layer, killed after an epoch, resumes to the uninterrupted run's bytes",
+    "[faults][airbench]") {
   if (!have_strace()) return;
   // The slow weights live in the epoch checkpoints (epoch-N.average.safetensors); the whitening
   // bias learns in epoch 1 only; a weight rewinding replays the train from its snapshot's average.
   const std::string recipe =
       "recipe faults_airbench\n"
-      "network w {\n  whiten bias_epochs: 1 images: 64 -> gelu\n  conv 6 channels init: dirac -> bn learn_scale: false momentum: 0.4 -> gelu\n"
+      "network w {\n  whiten bias_epochs: 1 images: 64 -> gelu\n  conv 6 channels init: dirac -> bn learn_scale: false "
+      "momentum: 0.4 -> gelu\n"
       "  maxpool global -> linear scale: 0.5\n}\n"
       "data synthetic size: 256\nmodel w\n"
-      "train 3 epochs optimizer: sgd(lr: 0.05, momentum: 0.9) batch: 32 average: lookahead(every: 2) snapshot_every: 1\n"
+      "train 3 epochs optimizer: sgd(lr: 0.05, momentum: 0.9) batch: 32 average: lookahead(every: 2) snapshot_every: "
+      "1\n"
       "prune 30%\nretrain 1 epoch rewind: weights(epoch: 2)\nevaluate\n";
   Scratch clean;
   clean.write("r.recipe", recipe);
@@ -134,7 +151,8 @@ TEST_CASE("a train with lookahead and a whitening layer, killed after an epoch, 
   CHECK(entries_fingerprint(s.dir / "cache", json_of(again)) == expected);
 }
 
-TEST_CASE("killed after its last epoch, a stage's entry is whole: losses, snapshots, one row per evaluation", "[faults]") {
+TEST_CASE("killed after its last epoch, a stage's entry is whole: losses, snapshots, one row per evaluation",
+          "[faults]") {
   if (!have_strace()) return;
   Scratch clean, s;
   clean.write("r.recipe", kTrain);
@@ -166,9 +184,11 @@ TEST_CASE("two identical runs write identical optimizer snapshots", "[faults]") 
   CHECK(a.read(rel.string()) == b.read(rel.string()));
 }
 
-TEST_CASE("a full disk is an error at the stage's line, the cache stays intact and the next run is correct", "[faults]") {
+TEST_CASE("a full disk is an error at the stage's line, the cache stays intact and the next run is correct",
+          "[faults]") {
   Scratch clean, s;
-  const std::string recipe = "recipe disk\ndata synthetic size: 256\nmodel small_cnn width: 48\ntrain 2 epochs batch: 64\nevaluate\n";
+  const std::string recipe =
+      "recipe disk\ndata synthetic size: 256\nmodel small_cnn width: 48\ntrain 2 epochs batch: 64\nevaluate\n";
   clean.write("r.recipe", recipe);
   const std::string expected = entries_fingerprint(clean.dir / "cache", json_of(run_in(clean)));
   s.write("r.recipe", recipe);
@@ -190,12 +210,16 @@ TEST_CASE("a full disk is an error at the stage's line, the cache stays intact a
   CHECK(run_whittle("cache verify --cache " + (s.dir / "cache").string()).code == 0);
 }
 
-TEST_CASE("unpacking onto a full disk or killed at any rename leaves the cache correct, unpacking again completes it", "[faults][pack]") {
+TEST_CASE("unpacking onto a full disk or killed at any rename leaves the cache correct, unpacking again completes it",
+          "[faults][pack]") {
   Scratch from, s;
-  from.write("r.recipe", "recipe disk\ndata synthetic size: 256\nmodel small_cnn width: 48\ntrain 2 epochs batch: 64\nevaluate\n");
+  from.write("r.recipe",
+             "recipe disk\ndata synthetic size: 256\nmodel small_cnn width: 48\ntrain 2 epochs batch: 64\nevaluate\n");
   const nlohmann::json ran = json_of(run_in(from));
   const std::string pack = (from.dir / "r.pack.tar.zst").string();
-  REQUIRE(run_whittle("cache pack --cache " + (from.dir / "cache").string() + " " + (from.dir / "r.recipe").string() + " -o " + pack).code == 0);
+  REQUIRE(run_whittle("cache pack --cache " + (from.dir / "cache").string() + " " + (from.dir / "r.recipe").string() +
+                      " -o " + pack)
+              .code == 0);
   s.write("r.recipe", from.read("r.recipe"));
   const std::string unpack = bin() + " cache unpack --cache " + (s.dir / "cache").string() + " " + pack;
   auto all_cached = [&] {
@@ -244,8 +268,8 @@ TEST_CASE("a cache that cannot be written is an error at the stage that needs it
     WHITTLE_SKIP("cannot mount a tmpfs here (not root?)");
   }
   Unmount unmount{s.dir / "cache"};
-  json_of(run_in(s));  // fills the cache
-  s.write("r.recipe", std::string(kTrain) + "evaluate metrics: [f1]\n");   // one stage more to compute
+  json_of(run_in(s));                                                     // fills the cache
+  s.write("r.recipe", std::string(kTrain) + "evaluate metrics: [f1]\n");  // one stage more to compute
   REQUIRE(remount_tmpfs(s.dir / "cache", MS_RDONLY, ""));
   const Result r = run_in(s);
   INFO(r.out);
@@ -260,7 +284,8 @@ TEST_CASE("cache commands on a damaged or foreign cache say what is wrong and ex
   s.write("r.recipe", kTrain);
   json_of(run_in(s));
   const std::string cache = (s.dir / "cache").string();
-  for (const char* cmd : {"ls", "verify"}) CHECK(run_whittle(std::string("cache ") + cmd + " --cache " + cache).code == 0);
+  for (const char* cmd : {"ls", "verify"})
+    CHECK(run_whittle(std::string("cache ") + cmd + " --cache " + cache).code == 0);
   // VERSION missing alone: still a cache (its entries are listed and checked).
   fs::rename(s.dir / "cache" / "VERSION", s.dir / "VERSION.bak");
   const Result noversion = run_whittle("cache verify --cache " + cache);
@@ -268,7 +293,8 @@ TEST_CASE("cache commands on a damaged or foreign cache say what is wrong and ex
   CHECK(noversion.out.find("4 entries, 0 corrupt") != std::string::npos);
   s.write("cache/VERSION", "whittle-cache 1\n");
   for (const char* cmd : {"ls", "verify", "gc"}) {
-    const Result r = run_whittle(std::string("cache ") + cmd + " --cache " + cache + (std::string(cmd) == "gc" ? " " + (s.dir / "r.recipe").string() : ""));
+    const Result r = run_whittle(std::string("cache ") + cmd + " --cache " + cache +
+                                 (std::string(cmd) == "gc" ? " " + (s.dir / "r.recipe").string() : ""));
     INFO(r.out);
     CHECK(r.code == 1);
     CHECK(r.out.find("another version") != std::string::npos);
@@ -304,11 +330,12 @@ TEST_CASE("cache verify reports every entry folder that does not verify, manifes
   };
   std::ofstream(entry(0) / "manifest.yaml", std::ios::trunc);                      // empty
   std::ofstream(entry(1) / "manifest.yaml", std::ios::trunc) << "\x01garbage: [";  // garbage
-  fs::copy_file(entry(1) / "log.txt", entry(1) / "extra");                         // (a file no manifest names is harmless)
+  fs::copy_file(entry(1) / "log.txt", entry(1) / "extra");  // (a file no manifest names is harmless)
   {
     std::ifstream in(entry(3) / "manifest.yaml");
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::ofstream(entry(3) / "manifest.yaml", std::ios::trunc) << std::regex_replace(text, std::regex("accuracy: [0-9.e-]+"), "accuracy: 0.9999");
+    std::ofstream(entry(3) / "manifest.yaml", std::ios::trunc)
+        << std::regex_replace(text, std::regex("accuracy: [0-9.e-]+"), "accuracy: 0.9999");
   }
   fs::copy_file(entry(2) / "manifest.yaml", entry(2) / "m", fs::copy_options::overwrite_existing);
   fs::create_directories(objects / "ab" / "ab12");  // a folder with no manifest
@@ -327,7 +354,9 @@ TEST_CASE("cache verify reports every entry folder that does not verify, manifes
 
 TEST_CASE("gc keeps the entries of the recipe's runs with --set, and leaves a cache a run is using alone", "[faults]") {
   Scratch s;
-  s.write("r.recipe", "recipe g\nlet epochs = 2 epochs\ndata synthetic size: 256\nmodel small_cnn width: 4\ntrain $epochs batch: 64\nevaluate\n");
+  s.write("r.recipe",
+          "recipe g\nlet epochs = 2 epochs\ndata synthetic size: 256\nmodel small_cnn width: 4\ntrain $epochs batch: "
+          "64\nevaluate\n");
   json_of(run_in(s));
   json_of(run_in(s, "", "--set \"epochs=1 epochs\""));
   const std::string cache = (s.dir / "cache").string();
@@ -338,11 +367,13 @@ TEST_CASE("gc keeps the entries of the recipe's runs with --set, and leaves a ca
   for (const auto& st : again["stages"]) CHECK(st["status"] == "cached");
   // Another recipe's gc while this one runs: refused, nothing removed.
   s.write("other.recipe", "recipe o\ndata synthetic size: 64\nmodel small_cnn width: 4\nevaluate\n");
-  s.write("r.recipe", "recipe g\ndata synthetic size: 4096\nmodel small_cnn width: 8\ntrain 30 epochs batch: 64\nevaluate\n");
-  const Result both = run_whittle_cmd("(" + bin() + " run --threads 1 --cache " + cache + " " + (s.dir / "r.recipe").string() +
-                                      " > /dev/null 2>&1 & pid=$!; for i in $(seq 300); do ls " + cache +
-                                      "/partial/*/state-1.json >/dev/null 2>&1 && break; sleep 0.2; done; " + bin() + " cache gc --cache " + cache + " " +
-                                      (s.dir / "other.recipe").string() + "; echo gc=$?; kill $pid; wait $pid)");
+  s.write("r.recipe",
+          "recipe g\ndata synthetic size: 4096\nmodel small_cnn width: 8\ntrain 30 epochs batch: 64\nevaluate\n");
+  const Result both = run_whittle_cmd(
+      "(" + bin() + " run --threads 1 --cache " + cache + " " + (s.dir / "r.recipe").string() +
+      " > /dev/null 2>&1 & pid=$!; for i in $(seq 300); do ls " + cache +
+      "/partial/*/state-1.json >/dev/null 2>&1 && break; sleep 0.2; done; " + bin() + " cache gc --cache " + cache +
+      " " + (s.dir / "other.recipe").string() + "; echo gc=$?; kill $pid; wait $pid)");
   INFO(both.out);
   CHECK(both.out.find("a whittle run is using the cache") != std::string::npos);
   CHECK(both.out.find("gc=1") != std::string::npos);

@@ -17,22 +17,29 @@ TEST_CASE("bench/gpu_compare.sh --smoke trains fastnet, ResNet18 and DenseNet-B 
     WHITTLE_SKIP("no python3-torch");
   }
   if (!fashion_mnist_installed()) WHITTLE_SKIP("no Fashion-MNIST (Debian's dataset-fashion-mnist)");
-  const Result r = run_whittle_cmd(std::string("WHITTLE=") + WHITTLE_BIN + " " + WHITTLE_SOURCE_DIR + "/bench/gpu_compare.sh --smoke --repeats 1");
+  const Result r = run_whittle_cmd(std::string("WHITTLE=") + WHITTLE_BIN + " " + WHITTLE_SOURCE_DIR +
+                                   "/bench/gpu_compare.sh --smoke --repeats 1");
   INFO(r.out);
   REQUIRE(r.code == 0);
-  for (const char* arch : {"fastnet ", "resnet18 ", "densenet_b "}) CHECK(r.out.find(std::string("  ") + arch) != std::string::npos);
+  for (const char* arch : {"fastnet ", "resnet18 ", "densenet_b "})
+    CHECK(r.out.find(std::string("  ") + arch) != std::string::npos);
   std::size_t ratios = 0;
-  for (auto at = r.out.find("whittle / pytorch:"); at != std::string::npos; at = r.out.find("whittle / pytorch:", at + 1)) ++ratios;
+  for (auto at = r.out.find("whittle / pytorch:"); at != std::string::npos;
+       at = r.out.find("whittle / pytorch:", at + 1))
+    ++ratios;
   CHECK(ratios == 3);
   CHECK(r.out.find("NOT the same model") == std::string::npos);
 }
 
-TEST_CASE("scripts/continue_run.sh cuts a run at its time limit, and the next call goes on from the pack's parts", "[bench][pack]") {
+TEST_CASE("scripts/continue_run.sh cuts a run at its time limit, and the next call goes on from the pack's parts",
+          "[bench][pack]") {
   Scratch s;
-  const std::string script = std::string("cd ") + s.dir.string() + " && WHITTLE=" + WHITTLE_BIN + " " + WHITTLE_SOURCE_DIR + "/scripts/continue_run.sh ";
+  const std::string script = std::string("cd ") + s.dir.string() + " && WHITTLE=" + WHITTLE_BIN + " " +
+                             WHITTLE_SOURCE_DIR + "/scripts/continue_run.sh ";
   auto slurp = [&](const std::string& f) { return s.read(f); };
   // Too long for its budget: cut, and what was done comes back as parts.
-  s.write("long.recipe", "data synthetic size: 20000\nmodel small_cnn width: 32\ntrain 60 epochs batch: 32\nevaluate\n");
+  s.write("long.recipe",
+          "data synthetic size: 20000\nmodel small_cnn width: 32\ntrain 60 epochs batch: 32\nevaluate\n");
   Result r = run_whittle_cmd(script + "long.recipe 12 in one --threads 1");
   INFO(r.out << slurp("one/run.txt"));
   CHECK(r.code == 3);
@@ -44,10 +51,14 @@ TEST_CASE("scripts/continue_run.sh cuts a run at its time limit, and the next ca
   INFO(r.out << slurp("two/run.txt"));
   CHECK(r.code == 3);
   CHECK(r.out.find("unpacked 2 entries") != std::string::npos);
-  if (checkpointed) CHECK(slurp("two/run.txt").find("resuming #2 train after epoch") != std::string::npos);
-  else WARN("no epoch finished in 12 s on this machine: the resume was not checked");
+  if (checkpointed)
+    CHECK(slurp("two/run.txt").find("resuming #2 train after epoch") != std::string::npos);
+  else
+    WARN("no epoch finished in 12 s on this machine: the resume was not checked");
   // One that fits finishes (0), and its parts make a bare cache whole; `--set` reaches the pack too.
-  s.write("short.recipe", "let epochs = 1 epoch\ndata synthetic size: 256\nmodel small_cnn width: 4\ntrain $epochs batch: 64\nevaluate\n");
+  s.write(
+      "short.recipe",
+      "let epochs = 1 epoch\ndata synthetic size: 256\nmodel small_cnn width: 4\ntrain $epochs batch: 64\nevaluate\n");
   r = run_whittle_cmd(script + "short.recipe 300 in three --threads 1 --set 'epochs=2 epochs'");
   INFO(r.out << slurp("three/run.txt"));
   CHECK(r.code == 0);

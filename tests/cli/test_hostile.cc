@@ -18,8 +18,10 @@ namespace {
 
 /// A verified submission of a small recipe that prunes 50%, in `s` (sub.tar.gz), and its cache.
 std::string make_submission(const Scratch& s) {
-  return submitted_run(s, "recipe sub\ndata synthetic size: 256\nmodel small_cnn width: 4\ntrain 2 epochs batch: 64\nprune 50%\n"
-                          "retrain 1 epoch\nevaluate\n");
+  return submitted_run(
+      s,
+      "recipe sub\ndata synthetic size: 256\nmodel small_cnn width: 4\ntrain 2 epochs batch: 64\nprune 50%\n"
+      "retrain 1 epoch\nevaluate\n");
 }
 
 }  // namespace
@@ -30,15 +32,19 @@ TEST_CASE("verify reads nothing outside the submission: recipe_file and use are 
   REQUIRE(verify_clean(s, archive).code == 0);
   s.write("secret", "top secret line\n");
   const std::string secret = (s.dir / "secret").string();
-  for (const std::string& path : {secret, std::string("../../../../../../..") + secret, std::string("recipe/../../secret"), std::string("run.yaml")}) {
-    const Result r = verify_clean(s, repack(s, archive, "sed -i 's|\"recipe_file\": \"[^\"]*\"|\"recipe_file\": \"" + path + "\"|' claims.json", true, "p.tar.gz"));
+  for (const std::string& path : {secret, std::string("../../../../../../..") + secret,
+                                  std::string("recipe/../../secret"), std::string("run.yaml")}) {
+    const Result r = verify_clean(
+        s, repack(s, archive, "sed -i 's|\"recipe_file\": \"[^\"]*\"|\"recipe_file\": \"" + path + "\"|' claims.json",
+                  true, "p.tar.gz"));
     INFO(path << "\n" << r.out);
     CHECK(r.code == 1);
     CHECK(r.out.find("names no recipe file that the submission holds") != std::string::npos);
     CHECK(r.out.find("top secret") == std::string::npos);
   }
   for (const std::string& use : {secret, std::string("../../../../../../..") + secret}) {
-    const Result r = verify_clean(s, repack(s, archive, "sed -i '1a use \"" + use + "\"' recipe/r.recipe", true, "u.tar.gz"));
+    const Result r =
+        verify_clean(s, repack(s, archive, "sed -i '1a use \"" + use + "\"' recipe/r.recipe", true, "u.tar.gz"));
     INFO(use << "\n" << r.out);
     CHECK(r.code == 1);
     CHECK(r.out.find("names a file outside the submission: refused") != std::string::npos);
@@ -68,15 +74,18 @@ TEST_CASE("verify rejects malformed claims and archives without aborting, and ch
   }
   // `a` and `a/b` in one archive; a 4,200-character path.
   const std::string x = (s.dir / "x").string();
-  const Result both = run_whittle_cmd("rm -rf " + x + " && mkdir " + x + " && cd " + x + " && tar xzf " + archive + " && tar cf t.tar sub && "
-                                      "echo y > y && tar rf t.tar --transform 's|^y$|sub/recipe/r.recipe/y|' y && gzip t.tar");
+  const Result both =
+      run_whittle_cmd("rm -rf " + x + " && mkdir " + x + " && cd " + x + " && tar xzf " + archive +
+                      " && tar cf t.tar sub && "
+                      "echo y > y && tar rf t.tar --transform 's|^y$|sub/recipe/r.recipe/y|' y && gzip t.tar");
   REQUIRE(both.code == 0);
   const Result r1 = verify_clean(s, x + "/t.tar.gz");
   CHECK(r1.code == 1);
   INFO(r1.out);
   CHECK(r1.out.find("`recipe/r.recipe` is both a file and a folder") != std::string::npos);
-  const Result longp = run_whittle_cmd("cd " + x + " && rm -f t.tar.gz && tar cf t.tar sub && tar rf t.tar --transform 's|^y$|sub/report/" +
-                                       std::string(4200, 'a') + "|' y && gzip t.tar");
+  const Result longp = run_whittle_cmd(
+      "cd " + x + " && rm -f t.tar.gz && tar cf t.tar sub && tar rf t.tar --transform 's|^y$|sub/report/" +
+      std::string(4200, 'a') + "|' y && gzip t.tar");
   REQUIRE(longp.code == 0);
   const Result r2 = verify_clean(s, x + "/t.tar.gz");
   CHECK(r2.code == 1);
@@ -88,18 +97,19 @@ TEST_CASE("verify bounds each entry by its kind and never allocates what a heade
   const std::string archive = make_submission(s);
   const std::string x = (s.dir / "x").string();
   // A tar entry whose header declares 5 GiB, followed by a few bytes: python's tarfile writes the header.
-  const std::string py = "import tarfile, gzip, os\n"
-                         "out = b''\n"
-                         "for root, dirs, files in os.walk('sub'):\n"
-                         "    for f in files:\n"
-                         "        p = os.path.join(root, f); b = open(p, 'rb').read()\n"
-                         "        ti = tarfile.TarInfo(p); ti.size = len(b)\n"
-                         "        out += ti.tobuf(format=tarfile.GNU_FORMAT) + b + bytes(-len(b) % 512)\n"
-                         "ti = tarfile.TarInfo('sub/report/zeros'); ti.size = 5 << 30\n"
-                         "gzip.open('big.tar.gz', 'wb').write(out + ti.tobuf(format=tarfile.GNU_FORMAT) + bytes(4096))\n";
+  const std::string py =
+      "import tarfile, gzip, os\n"
+      "out = b''\n"
+      "for root, dirs, files in os.walk('sub'):\n"
+      "    for f in files:\n"
+      "        p = os.path.join(root, f); b = open(p, 'rb').read()\n"
+      "        ti = tarfile.TarInfo(p); ti.size = len(b)\n"
+      "        out += ti.tobuf(format=tarfile.GNU_FORMAT) + b + bytes(-len(b) % 512)\n"
+      "ti = tarfile.TarInfo('sub/report/zeros'); ti.size = 5 << 30\n"
+      "gzip.open('big.tar.gz', 'wb').write(out + ti.tobuf(format=tarfile.GNU_FORMAT) + bytes(4096))\n";
   s.write("big.py", py);
-  const Result made = run_whittle_cmd("rm -rf " + x + " && mkdir " + x + " && cd " + x + " && tar xzf " + archive + " && python3 " +
-                                      (s.dir / "big.py").string());
+  const Result made = run_whittle_cmd("rm -rf " + x + " && mkdir " + x + " && cd " + x + " && tar xzf " + archive +
+                                      " && python3 " + (s.dir / "big.py").string());
   REQUIRE(made.code == 0);
   const Result r = verify_clean(s, x + "/big.tar.gz");
   INFO(r.out);
@@ -111,7 +121,8 @@ TEST_CASE("verify bounds each entry by its kind and never allocates what a heade
   CHECK(extra.out.find("is no file a submission holds") != std::string::npos);
 }
 
-TEST_CASE("verify fails a model the recipe cannot have made, claims and run record edited to match", "[faults][submit]") {
+TEST_CASE("verify fails a model the recipe cannot have made, claims and run record edited to match",
+          "[faults][submit]") {
   Scratch s;
   const std::string archive = make_submission(s);
   const auto j = json_of(run_in(s));
@@ -151,16 +162,11 @@ TEST_CASE("special files are refused before they are read: pipes, devices, folde
   const std::string fifo = (s.dir / "fifo.recipe").string();
   s.write("uses.recipe", "use \"fifo.recipe\"\ndata synthetic\nmodel small_cnn\nevaluate\n");
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"lint " + fifo, "named pipe"},
-      {"lint " + (s.dir / "uses.recipe").string(), "named pipe"},
-      {"fmt " + fifo, "named pipe"},
-      {"fmt --check " + fifo, "named pipe"},
-      {"ast " + fifo, "named pipe"},
-      {"verify " + fifo, "named pipe"},
-      {"fmt /dev/zero", "a device"},
-      {"ast /dev/zero", "a device"},
-      {"lint /dev/zero", "a device"},
-      {"lint " + s.dir.string(), "directory"},
+      {"lint " + fifo, "named pipe"}, {"lint " + (s.dir / "uses.recipe").string(), "named pipe"},
+      {"fmt " + fifo, "named pipe"},  {"fmt --check " + fifo, "named pipe"},
+      {"ast " + fifo, "named pipe"},  {"verify " + fifo, "named pipe"},
+      {"fmt /dev/zero", "a device"},  {"ast /dev/zero", "a device"},
+      {"lint /dev/zero", "a device"}, {"lint " + s.dir.string(), "directory"},
   };
   for (const auto& [args, says] : cases) {
     const Result r = run_whittle_cmd("timeout 20 " + bin() + " " + args);
@@ -174,14 +180,16 @@ TEST_CASE("special files are refused before they are read: pipes, devices, folde
 TEST_CASE("deep nesting is a diagnostic, never a stack overflow", "[faults][input]") {
   Scratch s;
   std::string defines;
-  for (int i = 0; i < 5000; ++i) defines += "define d" + std::to_string(i) + "() {\n  d" + std::to_string(i + 1) + "\n}\n";
+  for (int i = 0; i < 5000; ++i)
+    defines += "define d" + std::to_string(i) + "() {\n  d" + std::to_string(i + 1) + "\n}\n";
   defines += "define d5000() {\n  evaluate\n}\ndata synthetic\nmodel small_cnn\nd0\n";
   s.write("defines.recipe", defines);
   const Result d = run_whittle("lint " + (s.dir / "defines.recipe").string());
   INFO(d.out.substr(0, 2000));
   CHECK(d.code == 1);
   CHECK(d.out.find("E0111") != std::string::npos);
-  for (int i = 0; i < 5000; ++i) s.write("u" + std::to_string(i) + ".recipe", "use \"u" + std::to_string(i + 1) + ".recipe\"\n");
+  for (int i = 0; i < 5000; ++i)
+    s.write("u" + std::to_string(i) + ".recipe", "use \"u" + std::to_string(i + 1) + ".recipe\"\n");
   s.write("u5000.recipe", "data synthetic\n");
   const Result u = run_whittle("lint " + (s.dir / "u0.recipe").string());
   INFO(u.out.substr(0, 2000));
@@ -233,9 +241,12 @@ void fake_fashion(const Scratch& s, const std::string& images = "", const std::s
   const std::string py =
       "import gzip, struct, sys\n"
       "def write(name, data, tail=b''):\n"
-      "    open('" + (s.dir / "fm").string() + "/' + name, 'wb').write(gzip.compress(data) + tail)\n"
+      "    open('" +
+      (s.dir / "fm").string() +
+      "/' + name, 'wb').write(gzip.compress(data) + tail)\n"
       "def images(n, h, w, header=None):\n"
-      "    return struct.pack('>IIII', 0x803, *(header or (n, h, w))) + bytes((i * 7) % 256 for i in range(n * h * w))\n"
+      "    return struct.pack('>IIII', 0x803, *(header or (n, h, w))) + bytes((i * 7) % 256 for i in range(n * h * "
+      "w))\n"
       "def labels(n):\n"
       "    return struct.pack('>II', 0x801, n) + bytes(i % 10 for i in range(n))\n"
       "header = tuple(int(x) for x in sys.argv[1].split(',')) if sys.argv[1] else None\n"
@@ -245,7 +256,8 @@ void fake_fashion(const Scratch& s, const std::string& images = "", const std::s
       "write('t10k-labels-idx1-ubyte.gz', labels(32))\n";
   s.write("fake.py", py);
   REQUIRE(run_whittle_cmd("python3 " + (s.dir / "fake.py").string() + " '" + images + "' '" + tail + "'").code == 0);
-  s.write("r.recipe", "data fashion_mnist root: \"" + (s.dir / "fm").string() + "\"\nmodel small_cnn width: 4\ntrain 1 epoch\nevaluate\n");
+  s.write("r.recipe", "data fashion_mnist root: \"" + (s.dir / "fm").string() +
+                          "\"\nmodel small_cnn width: 4\ntrain 1 epoch\nevaluate\n");
 }
 
 }  // namespace
@@ -309,10 +321,13 @@ TEST_CASE("an unreadable data file is an error at the data line and never finger
   CHECK(warm.out.find("Permission denied") != std::string::npos);
 }
 
-TEST_CASE("a submission of a run with --set values holds only real files, and verifies with the same values", "[faults][submit]") {
+TEST_CASE("a submission of a run with --set values holds only real files, and verifies with the same values",
+          "[faults][submit]") {
   Scratch s;
-  s.write("r.recipe", "recipe sub\nlet epochs = 1 epoch\ndata synthetic size: 256\nmodel small_cnn width: 4\ntrain $epochs batch: 64\n"
-                      "evaluate\n");
+  s.write(
+      "r.recipe",
+      "recipe sub\nlet epochs = 1 epoch\ndata synthetic size: 256\nmodel small_cnn width: 4\ntrain $epochs batch: 64\n"
+      "evaluate\n");
   const std::string recipe = (s.dir / "r.recipe").string(), cache = (s.dir / "cache").string();
   REQUIRE(run_whittle("run --cache " + cache + " --set 'epochs=2 epochs' " + recipe).code == 0);
   const std::string archive = (s.dir / "sub.tar.gz").string();
@@ -328,10 +343,13 @@ TEST_CASE("a submission of a run with --set values holds only real files, and ve
   CHECK(v.out.find("verified: every claim holds") != std::string::npos);
 }
 
-TEST_CASE("submit packs the model named with --model, and a claim of test accuracy is of the whole test set", "[faults][submit]") {
+TEST_CASE("submit packs the model named with --model, and a claim of test accuracy is of the whole test set",
+          "[faults][submit]") {
   Scratch s;
-  s.write("r.recipe", "recipe sub\nlet test_subset = 0\ndata synthetic size: 256 test_subset: $test_subset\nmodel small_cnn width: 4\n"
-                      "train 2 epochs batch: 64 as dense\nevaluate\nprune 50%\nretrain 1 epoch\nevaluate\n");
+  s.write(
+      "r.recipe",
+      "recipe sub\nlet test_subset = 0\ndata synthetic size: 256 test_subset: $test_subset\nmodel small_cnn width: 4\n"
+      "train 2 epochs batch: 64 as dense\nevaluate\nprune 50%\nretrain 1 epoch\nevaluate\n");
   const std::string recipe = (s.dir / "r.recipe").string(), cache = (s.dir / "cache").string();
   REQUIRE(run_whittle("run --cache " + cache + " " + recipe).code == 0);
   const std::string archive = (s.dir / "dense.tar.gz").string();
@@ -344,7 +362,8 @@ TEST_CASE("submit packs the model named with --model, and a claim of test accura
   INFO(v.out);
   CHECK(v.code == 0);
   CHECK(v.out.find("as dense") != std::string::npos);
-  CHECK(std::regex_search(v.out, std::regex("ok +accuracy measured on +the whole test set \\([0-9]+ of [0-9]+ images\\) +the whole test set \\(#3 evaluate")));
+  CHECK(std::regex_search(v.out, std::regex("ok +accuracy measured on +the whole test set \\([0-9]+ of [0-9]+ "
+                                            "images\\) +the whole test set \\(#3 evaluate")));
   // A name the recipe does not have, and a name for no model.
   const Result none = run_whittle("submit --cache " + cache + " --model dnse -o " + archive + " " + recipe);
   CHECK(none.code == 1);
@@ -358,31 +377,42 @@ TEST_CASE("submit packs the model named with --model, and a claim of test accura
   INFO(refused.out);
   CHECK(refused.code == 1);
   CHECK(refused.out.find("measured on 32 test images (`test_subset: 32` at ") != std::string::npos);
-  const std::string edited = repack(s, archive, "sed -i 's/test_subset = 0/test_subset = 32/' recipe/r.recipe", true, "subset.tar.gz");
+  const std::string edited =
+      repack(s, archive, "sed -i 's/test_subset = 0/test_subset = 32/' recipe/r.recipe", true, "subset.tar.gz");
   const Result vs = verify_clean(s, edited);
   INFO(vs.out);
   CHECK(vs.code == 1);
-  CHECK(std::regex_search(vs.out, std::regex("FAIL accuracy measured on +the whole test set \\([0-9]+ of [0-9]+ images\\)\\s+32 test images \\(test_subset\\): not the test accuracy")));
+  CHECK(std::regex_search(vs.out, std::regex("FAIL accuracy measured on +the whole test set \\([0-9]+ of [0-9]+ "
+                                             "images\\)\\s+32 test images \\(test_subset\\): not the test accuracy")));
 }
 
-TEST_CASE("the second campaign's small findings: --stage '', exports through dangling links, export errors at their line", "[faults][input]") {
+TEST_CASE(
+    "the second campaign's small findings: --stage '', exports through dangling links, export errors at their line",
+    "[faults][input]") {
   Scratch s;
-  s.write("r.recipe", "recipe small\ndata synthetic size: 128\nmodel small_cnn width: 4\ntrain 1 epoch batch: 64\nexport \"out.pt\"\n");
+  s.write(
+      "r.recipe",
+      "recipe small\ndata synthetic size: 128\nmodel small_cnn width: 4\ntrain 1 epoch batch: 64\nexport \"out.pt\"\n");
   // An export whose path is a link to a file not there yet: the file is made, the link kept.
   fs::create_symlink("real.pt", s.dir / "out.pt");
-  const Result run = run_whittle_cmd("cd " + s.dir.string() + " && " + bin() + " run --threads 1 --cache cache r.recipe");
+  const Result run =
+      run_whittle_cmd("cd " + s.dir.string() + " && " + bin() + " run --threads 1 --cache cache r.recipe");
   INFO(run.out);
   REQUIRE(run.code == 0);
   CHECK(fs::is_symlink(s.dir / "out.pt"));
   CHECK(fs::is_regular_file(s.dir / "real.pt"));
   // An export that cannot be delivered names its recipe line.
-  s.write("bad.recipe", "recipe small\ndata synthetic size: 128\nmodel small_cnn width: 4\ntrain 1 epoch batch: 64\nexport \"r.recipe/x.pt\"\n");
-  const Result bad = run_whittle_cmd("cd " + s.dir.string() + " && " + bin() + " run --threads 1 --cache cache bad.recipe");
+  s.write("bad.recipe",
+          "recipe small\ndata synthetic size: 128\nmodel small_cnn width: 4\ntrain 1 epoch batch: 64\nexport "
+          "\"r.recipe/x.pt\"\n");
+  const Result bad =
+      run_whittle_cmd("cd " + s.dir.string() + " && " + bin() + " run --threads 1 --cache cache bad.recipe");
   INFO(bad.out);
   CHECK(bad.code != 0);
   CHECK(bad.out.find("bad.recipe:5") != std::string::npos);
   // `--stage ''` names no stage: refused, not "everything".
-  const Result empty = run_whittle_cmd("cd " + s.dir.string() + " && " + bin() + " cache pack --cache cache r.recipe --stage '' -o p.tar.zst");
+  const Result empty = run_whittle_cmd("cd " + s.dir.string() + " && " + bin() +
+                                       " cache pack --cache cache r.recipe --stage '' -o p.tar.zst");
   CHECK(empty.code == 2);
   CHECK(empty.out.find("`--stage ''` names no stage") != std::string::npos);
   CHECK_FALSE(fs::exists(s.dir / "p.tar.zst"));

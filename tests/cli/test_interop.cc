@@ -13,14 +13,16 @@
 using namespace whittle::test;
 namespace fs = std::filesystem;
 
-TEST_CASE("TorchScript and ONNX exports compute what whittle measured, in LibTorch, OpenCV and Python", "[run][export][torchscript]") {
+TEST_CASE("TorchScript and ONNX exports compute what whittle measured, in LibTorch, OpenCV and Python",
+          "[run][export][torchscript]") {
   if (!fashion_mnist_installed()) WHITTLE_SKIP("no Fashion-MNIST (Debian's dataset-fashion-mnist)");
   const std::string& fashion = kFashionMnist;
   Scratch s;
   const std::string out = (s.dir / "out" / "m.ts.pt").string();
-  const auto j = run_json(s, "data fashion_mnist subset: 2000\nmodel small_cnn\ntrain 1 epoch\nprune 30% global\n"
-                             "quantize 4 bits\nevaluate\nexport \"" + out + "\" format: torchscript\nexport \"" +
-                             (s.dir / "out" / "m.onnx").string() + "\"\n");
+  const auto j = run_json(s,
+                          "data fashion_mnist subset: 2000\nmodel small_cnn\ntrain 1 epoch\nprune 30% global\n"
+                          "quantize 4 bits\nevaluate\nexport \"" +
+                              out + "\" format: torchscript\nexport \"" + (s.dir / "out" / "m.onnx").string() + "\"\n");
   REQUIRE(fs::exists(out));
   double accuracy = -1;
   nlohmann::json exported, onnx;
@@ -42,22 +44,26 @@ TEST_CASE("TorchScript and ONNX exports compute what whittle measured, in LibTor
   if (has_torch.code != 0) {
     WHITTLE_SKIP("the Python half: /usr/bin/python3 cannot import torch (Debian's python3-torch)");
   }
-  const Result py = run_whittle_cmd("/usr/bin/python3 " + std::string(WHITTLE_SOURCE_DIR) + "/scripts/eval_torchscript.py " + out +
-                                    " --data " + fashion);
+  const Result py = run_whittle_cmd("/usr/bin/python3 " + std::string(WHITTLE_SOURCE_DIR) +
+                                    "/scripts/eval_torchscript.py " + out + " --data " + fashion);
   INFO(py.out);
   REQUIRE(py.code == 0);
   const double python = std::stod(py.out.substr(py.out.find("test accuracy ") + 14));
   CHECK(python == Approx(accuracy).margin(2e-4));
 }
 
-TEST_CASE("networks export as TorchScript, a converted model is refused at the export's line", "[run][export][torchscript]") {
+TEST_CASE("networks export as TorchScript, a converted model is refused at the export's line",
+          "[run][export][torchscript]") {
   Scratch s;
   const std::string net =
-      "network tiny {\n  conv 8 channels -> bn -> relu\n  residual { conv 8 channels -> bn -> relu -> conv 8 channels -> bn }\n"
+      "network tiny {\n  conv 8 channels -> bn -> relu\n  residual { conv 8 channels -> bn -> relu -> conv 8 channels "
+      "-> bn }\n"
       "  dense 2 { bn -> relu -> conv 4 channels }\n  avgpool global -> linear\n}\n";
-  const auto j = run_json(s, net + "data synthetic size: 128\nmodel tiny\ntrain 1 epoch\nevaluate\nexport \"" + (s.dir / "a.ts.pt").string() +
-                                 "\" format: torchscript\nexport \"" + (s.dir / "b.ts.pt").string() +
-                                 "\" format: torchscript normalize: false tolerance: 1e-5\nexport \"" + (s.dir / "c.onnx").string() + "\"\n");
+  const auto j = run_json(s, net + "data synthetic size: 128\nmodel tiny\ntrain 1 epoch\nevaluate\nexport \"" +
+                                 (s.dir / "a.ts.pt").string() + "\" format: torchscript\nexport \"" +
+                                 (s.dir / "b.ts.pt").string() +
+                                 "\" format: torchscript normalize: false tolerance: 1e-5\nexport \"" +
+                                 (s.dir / "c.onnx").string() + "\"\n");
   int exports = 0;
   for (const auto& st : j["stages"])
     if (st["kind"] == "export") {
@@ -68,18 +74,21 @@ TEST_CASE("networks export as TorchScript, a converted model is refused at the e
   CHECK(fs::exists(s.dir / "c.onnx"));
   CHECK(fs::exists(s.dir / "a.ts.pt"));
   CHECK(fs::exists(s.dir / "b.ts.pt"));
-  const Result r = run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " +
-                               s.write("c.recipe", net + "data synthetic size: 128\nmodel tiny\ntrain 1 epoch\nconvert\nexport \"" +
-                                                       (s.dir / "c.ts.pt").string() + "\" format: torchscript\n"));
+  const Result r =
+      run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " +
+                  s.write("c.recipe", net + "data synthetic size: 128\nmodel tiny\ntrain 1 epoch\nconvert\nexport \"" +
+                                          (s.dir / "c.ts.pt").string() + "\" format: torchscript\n"));
   CHECK(r.code != 0);
   CHECK(r.out.find("cannot be exported as TorchScript") != std::string::npos);
   CHECK(r.out.find("c.recipe:11") != std::string::npos);
   CHECK_FALSE(fs::exists(s.dir / "c.ts.pt"));
 }
 
-TEST_CASE("quantized activations export as TorchScript and are refused by the ONNX writer with the layer", "[run][export][torchscript]") {
+TEST_CASE("quantized activations export as TorchScript and are refused by the ONNX writer with the layer",
+          "[run][export][torchscript]") {
   Scratch s;
-  const std::string head = "data synthetic size: 128\nmodel small_cnn\ntrain 1 epoch\nquantize 8 bits activations: 8 bits\nevaluate\n";
+  const std::string head =
+      "data synthetic size: 128\nmodel small_cnn\ntrain 1 epoch\nquantize 8 bits activations: 8 bits\nevaluate\n";
   const auto j = run_json(s, head + "export \"" + (s.dir / "q.ts.pt").string() + "\" format: torchscript\n");
   CHECK(j["stages"].back()["metrics"]["export_agreement"].get<double>() == 1.0);
   CHECK(j["stages"].back()["metrics"]["export_max_logit_diff"].get<double>() < 1e-4);
@@ -97,9 +106,11 @@ TEST_CASE("quantized activations export as TorchScript and are refused by the ON
 TEST_CASE("an ONNX export beyond its tolerance fails with the node where the outputs first part", "[run][export]") {
   Scratch s;
   // tolerance 0: any difference at all between OpenCV and LibTorch fails the stage.
-  const Result r = run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " +
-                               s.write("t.recipe", "data synthetic size: 128\nmodel small_cnn\ntrain 1 epoch\nquantize 4 bits\nevaluate\nexport \"" +
-                                                       (s.dir / "t.onnx").string() + "\" tolerance: 0\n"));
+  const Result r = run_whittle(
+      "run --threads 1 --cache " + (s.dir / "cache").string() + " " +
+      s.write("t.recipe",
+              "data synthetic size: 128\nmodel small_cnn\ntrain 1 epoch\nquantize 4 bits\nevaluate\nexport \"" +
+                  (s.dir / "t.onnx").string() + "\" tolerance: 0\n"));
   if (r.out.find("no ONNX export") != std::string::npos) {
     WHITTLE_SKIP("this build has no ONNX export");
   }

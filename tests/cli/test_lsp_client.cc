@@ -23,17 +23,23 @@ TEST_CASE("whittle lsp answers a framed exchange on stdin, several messages in o
   const std::string uri = "file://" + (s.dir / "r.recipe").string();
   const std::string in =
       frame({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"}, {"params", nlohmann::json::object()}}) +
-      frame({{"jsonrpc", "2.0"}, {"method", "textDocument/didOpen"},
-             {"params", {{"textDocument", {{"uri", uri}, {"languageId", "whittle"}, {"version", 1}, {"text", "data cifar10\nmodel resnet1\n"}}}}}}) +
-      "Content-Length: 5\r\n\r\n{oops" +
-      frame({{"jsonrpc", "2.0"}, {"id", 2}, {"method", "shutdown"}}) + frame({{"jsonrpc", "2.0"}, {"method", "exit"}});
+      frame({{"jsonrpc", "2.0"},
+             {"method", "textDocument/didOpen"},
+             {"params",
+              {{"textDocument",
+                {{"uri", uri},
+                 {"languageId", "whittle"},
+                 {"version", 1},
+                 {"text", "data cifar10\nmodel resnet1\n"}}}}}}) +
+      "Content-Length: 5\r\n\r\n{oops" + frame({{"jsonrpc", "2.0"}, {"id", 2}, {"method", "shutdown"}}) +
+      frame({{"jsonrpc", "2.0"}, {"method", "exit"}});
   const std::string file = s.write("in.bin", in);
   const Result r = run_whittle("lsp < " + file);
   INFO(r.out);
   CHECK(r.code == 0);
   CHECK(r.out.find("\"serverInfo\"") != std::string::npos);
   CHECK(r.out.find("textDocument/publishDiagnostics") != std::string::npos);
-  CHECK(r.out.find("E0103") != std::string::npos);  // resnet1: unknown architecture
+  CHECK(r.out.find("E0103") != std::string::npos);   // resnet1: unknown architecture
   CHECK(r.out.find("-32700") != std::string::npos);  // the broken body: a parse error, and the server goes on
   CHECK(r.out.find("\"id\":2") != std::string::npos);
 }
@@ -46,13 +52,15 @@ TEST_CASE("Neovim shows whittle's diagnostic for a recipe it opens", "[lsp][neov
   const std::string recipe = s.write("bad.recipe", "data fashion_mnist\nmodel small_cnn\nprnue 20%\nevaluate\n");
   const std::string out = (s.dir / "seen.txt").string();
   const std::string vim = (fs::path(WHITTLE_SOURCE_DIR) / "editors" / "vim").string();
-  const std::string lua =
-      "vim.wait(20000, function() return #vim.diagnostic.get(0) > 0 end, 50); local f = io.open('" + out +
-      "', 'w'); f:write(vim.bo.filetype, '\\n'); for _, d in ipairs(vim.diagnostic.get(0)) do f:write(d.lnum, ' ', tostring(d.code), ' ', "
-      "(d.message:gsub('\\n', ' ')), '\\n') end; f:close()";
-  const Result r = run_whittle_cmd("cd " + s.dir.string() + " && HOME=" + s.dir.string() + " timeout 60 nvim --headless -u NONE -i NONE --cmd 'set rtp^=" + vim +
-                                   "' --cmd 'filetype on' --cmd \"lua require('whittle_lsp').setup({cmd={'" + std::string(WHITTLE_BIN) +
-                                   "','lsp'}})\" -c \"lua " + lua + "\" -c 'qa!' " + recipe);
+  const std::string lua = "vim.wait(20000, function() return #vim.diagnostic.get(0) > 0 end, 50); local f = io.open('" +
+                          out +
+                          "', 'w'); f:write(vim.bo.filetype, '\\n'); for _, d in ipairs(vim.diagnostic.get(0)) do "
+                          "f:write(d.lnum, ' ', tostring(d.code), ' ', "
+                          "(d.message:gsub('\\n', ' ')), '\\n') end; f:close()";
+  const Result r = run_whittle_cmd("cd " + s.dir.string() + " && HOME=" + s.dir.string() +
+                                   " timeout 60 nvim --headless -u NONE -i NONE --cmd 'set rtp^=" + vim +
+                                   "' --cmd 'filetype on' --cmd \"lua require('whittle_lsp').setup({cmd={'" +
+                                   std::string(WHITTLE_BIN) + "','lsp'}})\" -c \"lua " + lua + "\" -c 'qa!' " + recipe);
   INFO(r.out);
   const std::string seen = s.read("seen.txt");
   INFO(seen);
@@ -97,7 +105,8 @@ send({'jsonrpc': '2.0', 'method': 'exit'}); p.wait()
 
 TEST_CASE("hover on a stage shows the model before and after it, once the preview is computed", "[lsp][preview]") {
   Scratch s;
-  const std::string recipe = s.write("p.recipe", "data synthetic\nmodel small_cnn\ntrain 1 epoch\nprune 50%\nretrain 1 epoch\nevaluate\n");
+  const std::string recipe =
+      s.write("p.recipe", "data synthetic\nmodel small_cnn\ntrain 1 epoch\nprune 50%\nretrain 1 epoch\nevaluate\n");
   const Result r = hover_until_previewed(s, recipe, 3);
   INFO(r.out);
   REQUIRE(r.code == 0);
@@ -106,16 +115,20 @@ TEST_CASE("hover on a stage shows the model before and after it, once the previe
   }
   CHECK(r.out.find("FIRST True") != std::string::npos);  // the first hover answers at once, saying it is coming
   CHECK(r.out.find("| before | after |") != std::string::npos);
-  // small_cnn on the synthetic set (`whittle plan` gives the same): 23,604 parameters; the prune halves the non-zero ones.
+  // small_cnn on the synthetic set (`whittle plan` gives the same): 23,604 parameters; the prune halves the non-zero
+  // ones.
   CHECK(r.out.find("| parameters | 23.6k | 23.6k |") != std::string::npos);
   CHECK(r.out.find("| non-zero | 23.6k | 12.1k |") != std::string::npos);
 }
 
-TEST_CASE("hover previews the model up to its line while a later line has an error, and says when activations stay in float",
-          "[lsp][preview]") {
+TEST_CASE(
+    "hover previews the model up to its line while a later line has an error, and says when activations stay in float",
+    "[lsp][preview]") {
   Scratch s;
   // Line 7 has an error (an unknown stage); the quantize on line 4 comes before it.
-  const std::string later = s.write("q.recipe", "data synthetic\nmodel small_cnn\ntrain 1 epoch\nquantize 4 bits\nretrain 1 epoch\nevaluate\nfrobnicate 3\n");
+  const std::string later = s.write(
+      "q.recipe",
+      "data synthetic\nmodel small_cnn\ntrain 1 epoch\nquantize 4 bits\nretrain 1 epoch\nevaluate\nfrobnicate 3\n");
   const Result r = hover_until_previewed(s, later, 3);
   INFO(r.out);
   REQUIRE(r.code == 0);
@@ -126,7 +139,8 @@ TEST_CASE("hover previews the model up to its line while a later line has an err
   CHECK(r.out.find("**note**: the activations stay at 32 bits and the ops term is") != std::string::npos);
   CHECK(r.out.find("`activations: 8 bits`") != std::string::npos);
   // An error before the hovered line: it says which, and previews nothing.
-  const std::string before = s.write("b.recipe", "data synthetic\nmodel small_cnn width: -3\ntrain 1 epoch\nquantize 4 bits\n");
+  const std::string before =
+      s.write("b.recipe", "data synthetic\nmodel small_cnn width: -3\ntrain 1 epoch\nquantize 4 bits\n");
   const Result b = hover_until_previewed(s, before, 3);
   INFO(b.out);
   CHECK(b.out.find("error E0203 at line 2: fix it first") != std::string::npos);

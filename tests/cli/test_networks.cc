@@ -39,15 +39,20 @@ TEST_CASE("a network trains, prunes, quantizes, converts, scores and exports on 
   }
   Scratch s;
   const std::string out = (s.dir / "tiny.pt").string();
-  const std::string recipe = s.write("r.recipe", std::string(kNet) + "data cifar10 subset: 256 test_subset: 128\n"
-                              "model tiny\ntrain 1 epoch as trained\nevaluate\n"
-                              "prune 30% global l1 -> retrain 1 epoch -> evaluate as unstructured\n"
-                              "from $trained\nprune 25% structured l1 -> evaluate as masked\n"
-                              "from $trained\nprune 25% structured l1 physical: true -> evaluate as physical\n"
-                              "from $trained\nquantize 8 bits activations: 8 bits -> retrain 1 epoch -> convert -> evaluate as int8\n"
-                              "score course2025\nexport \"" + out + "\"\n");
-  const Result r = run_whittle_cmd("WHITTLE_DATA=" + root + " " + WHITTLE_BIN + " run --threads 2 --format json --cache " +
-                                   (s.dir / "cache").string() + " " + recipe);
+  const std::string recipe = s.write(
+      "r.recipe",
+      std::string(kNet) +
+          "data cifar10 subset: 256 test_subset: 128\n"
+          "model tiny\ntrain 1 epoch as trained\nevaluate\n"
+          "prune 30% global l1 -> retrain 1 epoch -> evaluate as unstructured\n"
+          "from $trained\nprune 25% structured l1 -> evaluate as masked\n"
+          "from $trained\nprune 25% structured l1 physical: true -> evaluate as physical\n"
+          "from $trained\nquantize 8 bits activations: 8 bits -> retrain 1 epoch -> convert -> evaluate as int8\n"
+          "score course2025\nexport \"" +
+          out + "\"\n");
+  const Result r =
+      run_whittle_cmd("WHITTLE_DATA=" + root + " " + WHITTLE_BIN + " run --threads 2 --format json --cache " +
+                      (s.dir / "cache").string() + " " + recipe);
   INFO(r.out);
   REQUIRE(r.code == 0);
   const auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
@@ -57,8 +62,11 @@ TEST_CASE("a network trains, prunes, quantizes, converts, scores and exports on 
     CHECK(st["status"] == "ran");
     at_line[st["line"].get<int>()] = st["metrics"];
   }
-  std::map<std::string, nlohmann::json> named = {{"trained", at_line[11]}, {"unstructured", at_line[13]}, {"masked", at_line[15]},
-                                                  {"physical", at_line[17]}, {"int8", at_line[19]}};
+  std::map<std::string, nlohmann::json> named = {{"trained", at_line[11]},
+                                                 {"unstructured", at_line[13]},
+                                                 {"masked", at_line[15]},
+                                                 {"physical", at_line[17]},
+                                                 {"int8", at_line[19]}};
   REQUIRE(named["trained"].contains("params"));
   const double params = named["trained"]["params"].get<double>();
   // conv 8: 216 + bn 16; residual 2·(576 + 16); dense 8·... : the checker's count is the run's.
@@ -81,8 +89,9 @@ TEST_CASE("a network trains, prunes, quantizes, converts, scores and exports on 
 
 TEST_CASE("check --layers, plan and a sweep over a network's knob", "[run][network]") {
   Scratch s;
-  const std::string recipe = s.write("n.recipe", std::string(kNet) +
-                                                     "data synthetic size: 64\nsweep w in [4, 8] { model tiny w: $w -> train 1 epoch -> evaluate }\n");
+  const std::string recipe = s.write(
+      "n.recipe", std::string(kNet) +
+                      "data synthetic size: 64\nsweep w in [4, 8] { model tiny w: $w -> train 1 epoch -> evaluate }\n");
   const Result table = run_whittle("check --layers " + recipe);
   REQUIRE(table.code == 0);
   CHECK(table.out.find("network tiny(w: 4): input 1×12×12") != std::string::npos);
@@ -93,7 +102,9 @@ TEST_CASE("check --layers, plan and a sweep over a network's knob", "[run][netwo
   INFO(plan.out);
   REQUIRE(plan.code == 0);
   CHECK(plan.out.find("model tiny w: 4") != std::string::npos);
-  const auto j = run_json(s, std::string(kNet) + "data synthetic size: 64\nsweep w in [4, 8] { model tiny w: $w -> train 1 epoch -> evaluate }\n");
+  const auto j =
+      run_json(s, std::string(kNet) +
+                      "data synthetic size: 64\nsweep w in [4, 8] { model tiny w: $w -> train 1 epoch -> evaluate }\n");
   std::vector<double> params;
   for (const auto& st : j["stages"])
     if (st["kind"] == "evaluate") params.push_back(st["metrics"]["params"].get<double>());
@@ -107,6 +118,8 @@ TEST_CASE("check --layers, plan and a sweep over a network's knob", "[run][netwo
   CHECK(run_whittle("doc").out.find("layers of a network") != std::string::npos);
   CHECK(run_whittle("doc cnov").out.find("did you mean `conv`?") != std::string::npos);
   // Editing a layer reruns the chain; editing nothing reruns nothing.
-  const auto again = run_json(s, std::string(kNet) + "data synthetic size: 64\nsweep w in [4, 8] { model tiny w: $w -> train 1 epoch -> evaluate }\n");
+  const auto again =
+      run_json(s, std::string(kNet) +
+                      "data synthetic size: 64\nsweep w in [4, 8] { model tiny w: $w -> train 1 epoch -> evaluate }\n");
   for (const auto& st : again["stages"]) CHECK(st["status"] == "cached");
 }

@@ -37,8 +37,8 @@ void smoke(const std::string& name) {
   // Lint clean as shipped, and with the overrides.
   CHECK(run_whittle("lint --deny-warnings " + recipe.string()).code == 0);
   // From a scratch folder: what a pipeline exports (relative to the current folder) lands there.
-  const Result r = run_whittle_cmd("cd " + s.dir.string() + " && " + env + WHITTLE_BIN + " run --threads 2 --format json" + cache + sets + " " +
-                                   recipe.string());
+  const Result r = run_whittle_cmd("cd " + s.dir.string() + " && " + env + WHITTLE_BIN +
+                                   " run --threads 2 --format json" + cache + sets + " " + recipe.string());
   INFO(r.out);
   REQUIRE(r.code == 0);
   const auto j = nlohmann::json::parse(r.out.substr(r.out.find("{\n")));
@@ -54,7 +54,8 @@ void smoke(const std::string& name) {
   }
   CHECK(evaluated > 0);
   // The report of the run, tables and plots.
-  const Result rep = run_whittle_cmd(env + WHITTLE_BIN + " report" + cache + sets + " -o " + (s.dir / "report").string() + " " + recipe.string());
+  const Result rep = run_whittle_cmd(env + WHITTLE_BIN + " report" + cache + sets + " -o " +
+                                     (s.dir / "report").string() + " " + recipe.string());
   INFO(rep.out);
   CHECK(fs::exists(s.dir / "report" / "results.md"));
   if (run_whittle_cmd("gnuplot --version").code == 0) CHECK(fs::exists(s.dir / "report" / "accuracy_vs_score.svg"));

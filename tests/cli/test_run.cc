@@ -24,7 +24,8 @@ namespace {
 
 const char* kRecipe =
     "recipe synth\n"
-    "data synthetic size: 4096 validation: 10% augment: [crop(pad: 2), flip, cutout(size: 4), gridmask(d_min: 4, d_max: 6), mixup]\n"
+    "data synthetic size: 4096 validation: 10% augment: [crop(pad: 2), flip, cutout(size: 4), gridmask(d_min: 4, "
+    "d_max: 6), mixup]\n"
     "model small_cnn width: 8\n"
     "train 12 epochs optimizer: sgd(lr: 0.05) schedule: cosine() batch: 64 eval_every: 4\n"
     "repeat 2 {\n"
@@ -45,7 +46,8 @@ struct Dir {
 };
 
 pid_t spawn_run(const Dir& d, const std::string& out_file) {
-  const std::string cmd = "exec " + std::string(WHITTLE_BIN) + " run --threads 1 --format json " + d.recipe() + " > " + out_file + " 2>&1";
+  const std::string cmd =
+      "exec " + std::string(WHITTLE_BIN) + " run --threads 1 --format json " + d.recipe() + " > " + out_file + " 2>&1";
   const char* argv[] = {"/bin/sh", "-c", cmd.c_str(), nullptr};
   pid_t pid = 0;
   REQUIRE(::posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ) == 0);
@@ -140,12 +142,15 @@ TEST_CASE("commands that need no tensors never load LibTorch, a fully cached run
     INFO(cmd << ": " << r.out);
     CHECK(r.code == 0);
   }
-  const whittle::test::Result cached = whittle::test::run_whittle_cmd(without + "run --threads 1 --format json " + d.recipe());
-  for (const auto& s : nlohmann::json::parse(cached.out.substr(cached.out.find('{')))["stages"]) CHECK(s["status"] == "cached");
+  const whittle::test::Result cached =
+      whittle::test::run_whittle_cmd(without + "run --threads 1 --format json " + d.recipe());
+  for (const auto& s : nlohmann::json::parse(cached.out.substr(cached.out.find('{')))["stages"])
+    CHECK(s["status"] == "cached");
   // The preview needs the module: the plan is shown without it, with a warning that says why.
   const whittle::test::Result plan = whittle::test::run_whittle_cmd(without + "plan " + d.recipe());
   CHECK(plan.code == 0);
-  CHECK(plan.out.find("warning: no preview: cannot load whittle's LibTorch module /nonexistent/libwhittle_torch.so") != std::string::npos);
+  CHECK(plan.out.find("warning: no preview: cannot load whittle's LibTorch module /nonexistent/libwhittle_torch.so") !=
+        std::string::npos);
   // A stage that must run says what is missing, at the stage's line.
   std::ofstream(d.path / "synth.recipe", std::ios::app) << "retrain 1 epoch\n";
   const whittle::test::Result run = whittle::test::run_whittle_cmd(without + "run --threads 1 " + d.recipe());
@@ -178,13 +183,15 @@ TEST_CASE("kill -9 during training, then rerun: it resumes and ends as an uninte
 
 /// Runs `whittle ARGS` in the folder `d`, expecting `code`; returns what it printed.
 std::string whittle_in(const Dir& d, const std::string& args, int code = 0) {
-  const whittle::test::Result r = whittle::test::run_whittle_cmd("cd " + d.path.string() + " && " + WHITTLE_BIN + " " + args);
+  const whittle::test::Result r =
+      whittle::test::run_whittle_cmd("cd " + d.path.string() + " && " + WHITTLE_BIN + " " + args);
   INFO(args << ": " << r.out);
   CHECK(r.code == code);
   return r.out;
 }
 
-TEST_CASE("a run packed on one machine is all cached on another, and a damaged pack adds nothing damaged", "[run][pack]") {
+TEST_CASE("a run packed on one machine is all cached on another, and a damaged pack adds nothing damaged",
+          "[run][pack]") {
   Dir a, b;
   const std::string expected = fingerprint(a, run_json(a));
   const std::string pack = (a.path / "synth.pack.tar.zst").string();
@@ -196,7 +203,8 @@ TEST_CASE("a run packed on one machine is all cached on another, and a damaged p
   CHECK(fingerprint(b, there) == expected);
   CHECK(whittle_in(b, "cache unpack --for synth.recipe " + pack).find("8 already there") != std::string::npos);
   // One stage and what it needs; a stage that is not there is named with the names there are.
-  CHECK(whittle_in(a, "cache pack synth.recipe --stage '#2' -o two.tar.zst").find("packed 3 entries") != std::string::npos);
+  CHECK(whittle_in(a, "cache pack synth.recipe --stage '#2' -o two.tar.zst").find("packed 3 entries") !=
+        std::string::npos);
   CHECK(whittle_in(a, "cache pack synth.recipe --stage teacher", 2).find("no stage `teacher`") != std::string::npos);
   // A byte changed in the compressed stream: refused, by name or as a whole; nothing damaged lands.
   Dir c;
@@ -211,12 +219,16 @@ TEST_CASE("a run packed on one machine is all cached on another, and a damaged p
   CHECK(whittle_in(c, "cache verify --cache .whittle").find(", 0 corrupt") != std::string::npos);
 }
 
-TEST_CASE("killed on one machine, packed, unpacked on another: it resumes there and ends as an uninterrupted run", "[run][pack]") {
+TEST_CASE("killed on one machine, packed, unpacked on another: it resumes there and ends as an uninterrupted run",
+          "[run][pack]") {
   Dir clean, killed, elsewhere;
   const std::string expected = fingerprint(clean, run_json(clean));
   kill_after_two_epochs(killed);
-  CHECK(whittle_in(killed, "cache pack synth.recipe -o p.tar.zst").find("the epoch checkpoints of 1 unfinished stage") != std::string::npos);
-  CHECK(whittle_in(elsewhere, "cache unpack " + (killed.path / "p.tar.zst").string()).find("checkpoints #2 train") != std::string::npos);
+  CHECK(
+      whittle_in(killed, "cache pack synth.recipe -o p.tar.zst").find("the epoch checkpoints of 1 unfinished stage") !=
+      std::string::npos);
+  CHECK(whittle_in(elsewhere, "cache unpack " + (killed.path / "p.tar.zst").string()).find("checkpoints #2 train") !=
+        std::string::npos);
   const std::string out = (elsewhere.path / "resumed.txt").string();
   const int rc = wait_for(spawn_run(elsewhere, out));
   std::ifstream in(out);
@@ -233,7 +245,8 @@ TEST_CASE("two runs on one cache at once: both finish and no entry is corrupt", 
   const pid_t p2 = spawn_run(d, (d.path / "two.txt").string());
   CHECK(wait_for(p1) == 0);
   CHECK(wait_for(p2) == 0);
-  const std::string verify = std::string(WHITTLE_BIN) + " cache verify --cache " + (d.path / ".whittle").string() + " > /dev/null";
+  const std::string verify =
+      std::string(WHITTLE_BIN) + " cache verify --cache " + (d.path / ".whittle").string() + " > /dev/null";
   CHECK(std::system(verify.c_str()) == 0);
   auto again = run_json(d);
   for (const auto& s : again["stages"]) CHECK(s["status"] == "cached");

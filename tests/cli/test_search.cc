@@ -5,10 +5,10 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <optional>
-#include <map>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <optional>
 #include <regex>
 
 #include "tests/cli/faults.h"
@@ -39,12 +39,14 @@ std::string list(const std::vector<std::string>& v) {
 }
 
 std::string sweep_recipe() {
-  return std::string(kHead) + "sweep amount in " + list(kAmounts) + " {\n sweep bits in " + list(kBits) + " {\n" + kBody + " }\n}\n";
+  return std::string(kHead) + "sweep amount in " + list(kAmounts) + " {\n sweep bits in " + list(kBits) + " {\n" +
+         kBody + " }\n}\n";
 }
 
 std::string search_recipe(const std::string& bar) {
   return std::string(kHead) + "let bar = " + bar + "\nsearch lowest course2025 where accuracy >= $bar as best {\n" +
-         "  choose amount in " + list(kAmounts) + " monotone\n  choose bits in " + list(kBits) + " monotone\n" + kBody + "}\nevaluate\n";
+         "  choose amount in " + list(kAmounts) + " monotone\n  choose bits in " + list(kBits) + " monotone\n" + kBody +
+         "}\nevaluate\n";
 }
 
 struct Measured {
@@ -59,7 +61,8 @@ std::map<std::string, Measured> sweep_results(const nlohmann::json& record) {
     std::smatch m;
     const std::string w = st.at("where").get<std::string>();
     if (st.at("kind") != "evaluate" || !std::regex_match(w, m, where)) continue;
-    out["amount=" + m[1].str() + " bits=" + m[2].str()] = {st.at("metrics").at("accuracy").get<double>(), st.at("metrics").at("score").get<double>()};
+    out["amount=" + m[1].str() + " bits=" + m[2].str()] = {st.at("metrics").at("accuracy").get<double>(),
+                                                           st.at("metrics").at("score").get<double>()};
   }
   return out;
 }
@@ -74,7 +77,8 @@ int ran(const nlohmann::json& record, const std::string& kind) {
 
 }  // namespace
 
-TEST_CASE("a search chooses what the exhaustive sweep of its body chooses, training fewer candidates", "[run][search]") {
+TEST_CASE("a search chooses what the exhaustive sweep of its body chooses, training fewer candidates",
+          "[run][search]") {
   REQUIRE(fashion_mnist_installed());
   Scratch s;
   const auto sweep = run_json(s, sweep_recipe(), "", "sweep.recipe");
@@ -87,7 +91,9 @@ TEST_CASE("a search chooses what the exhaustive sweep of its body chooses, train
   for (const auto& [label, m] : results) accs.push_back(m.accuracy);
   std::sort(accs.begin(), accs.end());
   accs.erase(std::unique(accs.begin(), accs.end()), accs.end());
-  auto idx = [](const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) - v.begin(); };
+  auto idx = [](const std::vector<std::string>& v, const std::string& x) {
+    return std::find(v.begin(), v.end(), x) - v.begin();
+  };
   std::optional<double> bar;
   std::string expected;
   for (std::size_t i = accs.size() - 1; i-- > 0 && !bar;) {
@@ -98,7 +104,8 @@ TEST_CASE("a search chooses what the exhaustive sweep of its body chooses, train
         for (const auto& a2 : kAmounts)
           for (const auto& bt2 : kBits) {
             const bool further = idx(kAmounts, a2) >= idx(kAmounts, a) && idx(kBits, bt2) >= idx(kBits, bt);
-            if (further && results.at("amount=" + a + " bits=" + bt).accuracy < b && results.at("amount=" + a2 + " bits=" + bt2).accuracy >= b)
+            if (further && results.at("amount=" + a + " bits=" + bt).accuracy < b &&
+                results.at("amount=" + a2 + " bits=" + bt2).accuracy >= b)
               holds = false;
           }
     if (!holds) continue;
@@ -134,14 +141,17 @@ TEST_CASE("a search chooses what the exhaustive sweep of its body chooses, train
   for (const auto& r : d.at("rows")) {
     chosen += r.at("status") == "chosen";
     trained += !r.at("metric").is_null();
-    if (r.at("status") == "not needed") CHECK(r.at("objective").get<double>() >= d.at("rows").at(d.at("chosen").get<int>()).at("objective").get<double>());
+    if (r.at("status") == "not needed")
+      CHECK(r.at("objective").get<double>() >=
+            d.at("rows").at(d.at("chosen").get<int>()).at("objective").get<double>());
   }
   CHECK(chosen == 1);
   CHECK(trained == d.at("trainings").get<int>());
   // The chain goes on from the chosen model: the final evaluate reads the search, on the test split.
   bool final_eval = false;
   for (const auto& st : found.at("stages"))
-    if (st.at("kind") == "evaluate" && st.at("where") == "") final_eval = st.at("status") == "ran" && st.at("metrics").count("accuracy");
+    if (st.at("kind") == "evaluate" && st.at("where") == "")
+      final_eval = st.at("status") == "ran" && st.at("metrics").count("accuracy");
   CHECK(final_eval);
 
   // Two candidates at a time, each in its own process: the same answer (rounds of two may train more).
@@ -152,14 +162,15 @@ TEST_CASE("a search chooses what the exhaustive sweep of its body chooses, train
   CHECK(par.at("searches").at(0).at("trainings").get<int>() < static_cast<int>(results.size()));
 
   // Run again: nothing trains, the same choice, the table in the text output.
-  const Result again = run_whittle("run --threads 1 --cache " + (t.dir / "cache").string() + " " + (t.dir / "r.recipe").string());
+  const Result again =
+      run_whittle("run --threads 1 --cache " + (t.dir / "cache").string() + " " + (t.dir / "r.recipe").string());
   CHECK(again.code == 0);
   CHECK(again.out.find("chose " + expected) != std::string::npos);
   CHECK(again.out.find(" ran ") == std::string::npos);
 
   // The report draws the trained candidates: the constraint's line, the frontier, the chosen one.
-  const Result rep = run_whittle("report --cache " + (t.dir / "cache").string() + " -o " + (t.dir / "report").string() + " " +
-                                 (t.dir / "r.recipe").string());
+  const Result rep = run_whittle("report --cache " + (t.dir / "cache").string() + " -o " + (t.dir / "report").string() +
+                                 " " + (t.dir / "r.recipe").string());
   INFO(rep.out);
   CHECK(rep.code == 0);
   if (run_whittle_cmd("gnuplot --version").code == 0) {
@@ -174,7 +185,8 @@ TEST_CASE("a search chooses what the exhaustive sweep of its body chooses, train
   // `whittle plan` lists the candidates by their previewed objective, and the most trainings.
   const Result plan = run_whittle("plan --cache " + (t.dir / "cache").string() + " " + (t.dir / "r.recipe").string());
   CHECK(plan.code == 0);
-  CHECK(std::regex_search(plan.out, std::regex("12 candidates, [0-9]+ ruled out before training, at most [0-9]+ trainings")));
+  CHECK(std::regex_search(plan.out,
+                          std::regex("12 candidates, [0-9]+ ruled out before training, at most [0-9]+ trainings")));
 }
 
 TEST_CASE("a search killed mid-way resumes and chooses the same candidate", "[run][search][faults]") {
@@ -201,12 +213,16 @@ TEST_CASE("a search killed mid-way resumes and chooses the same candidate", "[ru
   CHECK(cached >= 3);
 }
 
-TEST_CASE("a search's seeds and budget: every seed trained, costlier candidates not needed, a spent budget said", "[run][search]") {
+TEST_CASE("a search's seeds and budget: every seed trained, costlier candidates not needed, a spent budget said",
+          "[run][search]") {
   Scratch s;
   auto recipe = [](const std::string& bar, int budget) {
     return "data synthetic size: 128 validation: 25%\nmodel small_cnn width: 4\ntrain 1 epoch batch: 32\n"
-           "search lowest params where accuracy >= " + bar + " budget: " + std::to_string(budget) + " seeds: 2 as best {\n"
-           "  choose amount in [20%, 50%, 80%]\n  prune $amount\n  retrain 1 epoch batch: 32\n  evaluate split: validation\n}\nevaluate\n";
+           "search lowest params where accuracy >= " +
+           bar + " budget: " + std::to_string(budget) +
+           " seeds: 2 as best {\n"
+           "  choose amount in [20%, 50%, 80%]\n  prune $amount\n  retrain 1 epoch batch: 32\n  evaluate split: "
+           "validation\n}\nevaluate\n";
   };
   // A bar every candidate meets: the cheapest (with no monotone dimension, the previews' order: the
   // 80% prune) passes, and the costlier ones are not needed.
@@ -229,25 +245,31 @@ TEST_CASE("a search's seeds and budget: every seed trained, costlier candidates 
   CHECK(skipped == 2 * 2 * 3);  // two candidates, two seeds, three stages each
   // A bar no candidate meets and a budget of 2: two trained, the third left untried, and the error
   // at the search's line says so (nothing passed, so nothing can be chosen).
-  const Result none = run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " + s.write("r.recipe", recipe("100%", 2)));
+  const Result none = run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " +
+                                  s.write("r.recipe", recipe("100%", 2)));
   INFO(none.out);
   CHECK(none.code == 1);
   CHECK(none.out.find("error[R0003]: stage #") != std::string::npos);
-  CHECK(none.out.find("no candidate of the search reached accuracy >= 100.00% (2 trained, 1 left untried by the budget") != std::string::npos);
+  CHECK(none.out.find(
+            "no candidate of the search reached accuracy >= 100.00% (2 trained, 1 left untried by the budget") !=
+        std::string::npos);
 }
 
-TEST_CASE("a search whose body starts with `model`: the chain after it builds the chosen candidate's network", "[run][search]") {
+TEST_CASE("a search whose body starts with `model`: the chain after it builds the chosen candidate's network",
+          "[run][search]") {
   Scratch s;
   const auto j = run_json(s,
                           "data synthetic size: 128 validation: 25%\n"
-                          "search lowest params where accuracy >= 0% as best {\n  choose w in [8, 4] monotone\n  model small_cnn width: $w\n"
+                          "search lowest params where accuracy >= 0% as best {\n  choose w in [8, 4] monotone\n  model "
+                          "small_cnn width: $w\n"
                           "  train 1 epoch batch: 32\n  evaluate split: validation\n}\n"
                           "prune 30%\nretrain 1 epoch batch: 32\nevaluate\n");
   REQUIRE(j.at("searches").size() == 1);
   CHECK(j.at("searches").at(0).at("chosen_label") == "w=4");  // the narrower network has fewer parameters, and passes
   double chosen_params = 0;
   for (const auto& st : j.at("stages"))
-    if (st.at("where") == "search w=4" && st.at("kind") == "model") chosen_params = st.at("metrics").at("params").get<double>();
+    if (st.at("where") == "search w=4" && st.at("kind") == "model")
+      chosen_params = st.at("metrics").at("params").get<double>();
   REQUIRE(chosen_params > 0);
   const auto& last = j.at("stages").back();
   CHECK(last.at("kind") == "evaluate");

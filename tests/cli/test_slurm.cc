@@ -22,14 +22,19 @@ struct Cluster {
   Cluster() {
     const std::string script = (fs::path(WHITTLE_SOURCE_DIR) / "scripts" / "slurm_cluster.sh").string();
     const Result r = run_whittle_cmd(script + " start " + (s.dir / "slurm").string());
-    if (r.code == 0) conf = (s.dir / "slurm" / "slurm.conf").string();
-    else why = r.out;
+    if (r.code == 0)
+      conf = (s.dir / "slurm" / "slurm.conf").string();
+    else
+      why = r.out;
   }
   ~Cluster() {
     if (!conf.empty())
-      run_whittle_cmd((fs::path(WHITTLE_SOURCE_DIR) / "scripts" / "slurm_cluster.sh").string() + " stop " + (s.dir / "slurm").string());
+      run_whittle_cmd((fs::path(WHITTLE_SOURCE_DIR) / "scripts" / "slurm_cluster.sh").string() + " stop " +
+                      (s.dir / "slurm").string());
   }
-  Result whittle(const std::string& args) const { return run_whittle_cmd("SLURM_CONF=" + conf + " " + WHITTLE_BIN + " " + args); }
+  Result whittle(const std::string& args) const {
+    return run_whittle_cmd("SLURM_CONF=" + conf + " " + WHITTLE_BIN + " " + args);
+  }
 };
 
 nlohmann::json record(const Result& r) {
@@ -51,13 +56,16 @@ TEST_CASE("the Slurm executor runs a sweep as jobs, ends as a local run does, an
   if (c.conf.empty()) {
     WHITTLE_SKIP("Slurm tests: " << c.why);
   }
-  const std::string recipe = "recipe sl\ndata synthetic size: 256\nmodel small_cnn\ntrain 2 epochs\nevaluate\n"
-                             "sweep amount in [30%, 60%] { prune $amount -> retrain 1 epoch -> evaluate }\n";
+  const std::string recipe =
+      "recipe sl\ndata synthetic size: 256\nmodel small_cnn\ntrain 2 epochs\nevaluate\n"
+      "sweep amount in [30%, 60%] { prune $amount -> retrain 1 epoch -> evaluate }\n";
   const std::string file = c.s.write("r.recipe", recipe);
   const std::string slurm_cache = (c.s.dir / "shared-cache").string();
-  const Result local = run_whittle("run --threads 1 --format json --cache " + (c.s.dir / "local").string() + " " + file);
+  const Result local =
+      run_whittle("run --threads 1 --format json --cache " + (c.s.dir / "local").string() + " " + file);
   REQUIRE(local.code == 0);
-  const Result first = c.whittle("run --executor slurm --threads 1 --poll 0.5 --format json --cache " + slurm_cache + " " + file);
+  const Result first =
+      c.whittle("run --executor slurm --threads 1 --poll 0.5 --format json --cache " + slurm_cache + " " + file);
   INFO(first.out);
   REQUIRE(first.code == 0);
   CHECK(submitted(first.out) == 10);  // every stage, each its own job
@@ -85,14 +93,18 @@ TEST_CASE("the Slurm executor runs a sweep as jobs, ends as a local run does, an
   CHECK(again.out.find("cached") != std::string::npos);
 
   // A failed job stops its dependants, is named with its job id and recipe line, and a rerun
-  // submits only what is missing. Line 8 fails at run time (a grouped conv cannot be slimmed); the first chain is independent of it.
-  const std::string bad = "recipe fl\ndata synthetic size: 256\nmodel small_cnn\ntrain 1 epoch\nevaluate\n"
-                          "model small_cnn groups: 2\ntrain 1 epoch\nprune 50% structured physical: true\nretrain 1 epoch\nevaluate\n";
+  // submits only what is missing. Line 8 fails at run time (a grouped conv cannot be slimmed); the first chain is
+  // independent of it.
+  const std::string bad =
+      "recipe fl\ndata synthetic size: 256\nmodel small_cnn\ntrain 1 epoch\nevaluate\n"
+      "model small_cnn groups: 2\ntrain 1 epoch\nprune 50% structured physical: true\nretrain 1 epoch\nevaluate\n";
   const std::string cache = " --cache " + (c.s.dir / "cache2").string() + " ";
-  const Result failed = c.whittle("run --executor slurm --threads 1 --poll 0.5 --format json" + cache + c.s.write("f.recipe", bad));
+  const Result failed =
+      c.whittle("run --executor slurm --threads 1 --poll 0.5 --format json" + cache + c.s.write("f.recipe", bad));
   INFO(failed.out);
   CHECK(failed.code == 1);
-  CHECK(std::regex_search(failed.out, std::regex(R"(error\[R0005\]: stage #6 prune at .*f\.recipe:8 failed in Slurm job \d+ \(FAILED)")));
+  CHECK(std::regex_search(
+      failed.out, std::regex(R"(error\[R0005\]: stage #6 prune at .*f\.recipe:8 failed in Slurm job \d+ \(FAILED)")));
   CHECK(failed.out.find("grouped convolution") != std::string::npos);  // the job's own output, quoted
   const auto rec = record(failed);
   std::map<int, std::string> status;
@@ -111,11 +123,13 @@ TEST_CASE("the Slurm executor runs a sweep as jobs, ends as a local run does, an
   // A search: once the train's job is done, the candidates its strategy needs are jobs of their own
   // (with a bar every candidate meets, the cheapest, the larger prune, and only it); then the search's
   // job, which finds it cached and writes the decision.
-  const std::string search = "recipe se\ndata synthetic size: 256 validation: 25%\nmodel small_cnn\ntrain 1 epoch\n"
-                             "search lowest params where accuracy >= 0% {\n  choose amount in [30%, 60%] monotone\n  prune $amount\n"
-                             "  retrain 1 epoch\n  evaluate split: validation\n}\nevaluate\n";
+  const std::string search =
+      "recipe se\ndata synthetic size: 256 validation: 25%\nmodel small_cnn\ntrain 1 epoch\n"
+      "search lowest params where accuracy >= 0% {\n  choose amount in [30%, 60%] monotone\n  prune $amount\n"
+      "  retrain 1 epoch\n  evaluate split: validation\n}\nevaluate\n";
   const std::string sfile = c.s.write("s.recipe", search);
-  const Result searched = c.whittle("run --executor slurm --threads 1 --poll 0.5 --format json --cache " + (c.s.dir / "cache3").string() + " " + sfile);
+  const Result searched = c.whittle("run --executor slurm --threads 1 --poll 0.5 --format json --cache " +
+                                    (c.s.dir / "cache3").string() + " " + sfile);
   INFO(searched.out);
   CHECK(searched.code == 0);
   CHECK(submitted(searched.out) == 6);  // data, model, train, the candidate, the search, the evaluate after it
@@ -130,14 +144,16 @@ TEST_CASE("the Slurm executor runs a sweep as jobs, ends as a local run does, an
   CHECK(statuses["skipped"] == 3);  // the other candidate's prune, retrain and evaluate
 
   // --jobs 2: the candidates of a round are submitted together; the same choice.
-  const Result two = c.whittle("run --executor slurm --jobs 2 --threads 1 --poll 0.5 --format json --cache " + (c.s.dir / "cache4").string() + " " + sfile);
+  const Result two = c.whittle("run --executor slurm --jobs 2 --threads 1 --poll 0.5 --format json --cache " +
+                               (c.s.dir / "cache4").string() + " " + sfile);
   INFO(two.out);
   CHECK(two.code == 0);
   const auto tr = record(two);
   REQUIRE(tr["searches"].size() == 1);
   CHECK(tr["searches"][0]["chosen_label"] == "amount=60%");
   static const std::regex candidate_job(R"(search candidate \d+ \(amount=\d+%\): Slurm job \d+)");
-  const auto candidate_jobs = std::distance(std::sregex_iterator(two.out.begin(), two.out.end(), candidate_job), std::sregex_iterator());
+  const auto candidate_jobs =
+      std::distance(std::sregex_iterator(two.out.begin(), two.out.end(), candidate_job), std::sregex_iterator());
   CHECK(candidate_jobs == tr["searches"][0]["trainings"].get<int>());
   CHECK(candidate_jobs == 2);  // a round of two: both at once
 }

@@ -10,28 +10,35 @@ namespace fs = std::filesystem;
 using namespace whittle::test;
 using namespace whittle::test::faults;
 
-TEST_CASE("an honest submission that smoke-tests on a slice and claims the whole test set verifies", "[student][submit]") {
+TEST_CASE("an honest submission that smoke-tests on a slice and claims the whole test set verifies",
+          "[student][submit]") {
   Scratch s;
   // A slice of the test set while developing, then the final model measured on the whole test set
   // with a second `data` line.
-  const std::string archive = submitted_run(s, "recipe sub\ndata synthetic size: 256 test_subset: 40\nmodel small_cnn width: 4\n"
-                                                 "train 2 epochs batch: 64\nevaluate\nprune 50%\nretrain 1 epoch batch: 64\nevaluate\n"
-                                                 "data synthetic size: 256\nevaluate\n");
+  const std::string archive =
+      submitted_run(s,
+                    "recipe sub\ndata synthetic size: 256 test_subset: 40\nmodel small_cnn width: 4\n"
+                    "train 2 epochs batch: 64\nevaluate\nprune 50%\nretrain 1 epoch batch: 64\nevaluate\n"
+                    "data synthetic size: 256\nevaluate\n");
   const Result v = verify_clean(s, archive);
   INFO(v.out);
   CHECK(v.code == 0);
-  CHECK(std::regex_search(v.out, std::regex("ok +accuracy measured on +the whole test set \\(64 of 64 images\\) +the whole test set \\(#8 evaluate\\), 64 images")));
+  CHECK(std::regex_search(v.out, std::regex("ok +accuracy measured on +the whole test set \\(64 of 64 images\\) +the "
+                                            "whole test set \\(#8 evaluate\\), 64 images")));
   CHECK(v.out.find("verified: every claim holds") != std::string::npos);
   // claims.json says what the accuracy was measured on, and verify holds it to the images it reads.
-  const Result fewer = run_whittle("verify " + repack(s, archive, "sed -i 's/\"images\": 64/\"images\": 60/' claims.json", true, "f.tar.gz"));
+  const Result fewer = run_whittle(
+      "verify " + repack(s, archive, "sed -i 's/\"images\": 64/\"images\": 60/' claims.json", true, "f.tar.gz"));
   INFO(fewer.out);
   CHECK(fewer.code == 1);
-  CHECK(std::regex_search(fewer.out, std::regex("FAIL +accuracy measured on +the whole test set \\(60 of 64 images\\)")));
+  CHECK(
+      std::regex_search(fewer.out, std::regex("FAIL +accuracy measured on +the whole test set \\(60 of 64 images\\)")));
 }
 
 TEST_CASE("dropping test_subset reruns the evaluations only, and evaluate takes its own slice", "[student][cache]") {
   Scratch s;
-  const std::string body = "model small_cnn width: 4\ntrain 2 epochs batch: 64\nprune 50%\nretrain 1 epoch batch: 64\nevaluate\n";
+  const std::string body =
+      "model small_cnn width: 4\ntrain 2 epochs batch: 64\nprune 50%\nretrain 1 epoch batch: 64\nevaluate\n";
   s.write("r.recipe", "recipe slice\ndata synthetic size: 256 test_subset: 40\n" + body);
   const auto first = json_of(run_in(s));
   CHECK(first["stages"][5]["metrics"]["images"] == 40);
@@ -53,22 +60,30 @@ TEST_CASE("dropping test_subset reruns the evaluations only, and evaluate takes 
 TEST_CASE("verify of a model below the course's bar says so, and still verifies", "[student][submit]") {
   Scratch s;
   // One epoch on 256 synthetic images: well below 90%.
-  const std::string archive = submitted_run(s, "recipe sub\ndata synthetic size: 256\nmodel small_cnn width: 2\ntrain 1 epoch batch: 64 optimizer: sgd(lr: 0.0001)\nevaluate\n");
+  const std::string archive = submitted_run(s,
+                                            "recipe sub\ndata synthetic size: 256\nmodel small_cnn width: 2\ntrain 1 "
+                                            "epoch batch: 64 optimizer: sgd(lr: 0.0001)\nevaluate\n");
   const Result v = verify_clean(s, archive);
   INFO(v.out);
   CHECK(v.code == 0);
   CHECK(std::regex_search(v.out, std::regex("note: its test accuracy, [0-9.]+%, is below the course's 90% bar")));
 }
 
-TEST_CASE("plan says when the ops term dominates the score of weights quantized with float activations", "[student][score]") {
+TEST_CASE("plan says when the ops term dominates the score of weights quantized with float activations",
+          "[student][score]") {
   Scratch s;
-  s.write("r.recipe", "data synthetic\nmodel small_cnn\ntrain 1 epoch\nquantize 4 bits\nretrain 1 epoch\nquantize 4 bits activations: 8 bits\nevaluate\n");
+  s.write("r.recipe",
+          "data synthetic\nmodel small_cnn\ntrain 1 epoch\nquantize 4 bits\nretrain 1 epoch\nquantize 4 bits "
+          "activations: 8 bits\nevaluate\n");
   const Result r = run_whittle("plan " + (s.dir / "r.recipe").string());
   INFO(r.out);
   CHECK(r.code == 0);
-  CHECK(std::regex_search(r.out, std::regex("note: #3 quantize 4 bits: the activations stay at 32 bits and the ops term is [0-9]+% of course2025")));
-  CHECK(r.out.find("`activations: 8 bits`: the ops term then counts max(weight, activation) bits (" + (s.dir / "r.recipe").string() + ":4)") !=
-        std::string::npos);
+  CHECK(std::regex_search(
+      r.out,
+      std::regex(
+          "note: #3 quantize 4 bits: the activations stay at 32 bits and the ops term is [0-9]+% of course2025")));
+  CHECK(r.out.find("`activations: 8 bits`: the ops term then counts max(weight, activation) bits (" +
+                   (s.dir / "r.recipe").string() + ":4)") != std::string::npos);
   CHECK(r.out.find("note: #5") == std::string::npos);  // activations quantized there: no note
   // lint says it at the line, without the share (it builds no model)
   const Result l = run_whittle("lint " + (s.dir / "r.recipe").string());
@@ -81,19 +96,28 @@ TEST_CASE("plan says when the ops term dominates the score of weights quantized 
 
 TEST_CASE("every table, plot, export and claim says what it was measured on: split and images", "[student][report]") {
   Scratch s;
-  // A slice and the whole test set of one model, an export, and a convert whose int8 accuracy goes beside the float one.
-  s.write("r.recipe", "recipe on\ndata synthetic size: 256\nmodel small_cnn width: 4\ntrain 2 epochs batch: 64\nevaluate test_subset: 20\n"
-                      "evaluate\nexport \"" + (s.dir / "m.onnx").string() + "\"\nquantize 8 bits\nconvert\nevaluate\n");
-  const Result run = run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " + (s.dir / "r.recipe").string());
+  // A slice and the whole test set of one model, an export, and a convert whose int8 accuracy goes beside the float
+  // one.
+  s.write("r.recipe",
+          "recipe on\ndata synthetic size: 256\nmodel small_cnn width: 4\ntrain 2 epochs batch: 64\nevaluate "
+          "test_subset: 20\n"
+          "evaluate\nexport \"" +
+              (s.dir / "m.onnx").string() + "\"\nquantize 8 bits\nconvert\nevaluate\n");
+  const Result run =
+      run_whittle("run --threads 1 --cache " + (s.dir / "cache").string() + " " + (s.dir / "r.recipe").string());
   INFO(run.out);
   REQUIRE(run.code == 0);
   CHECK(std::regex_search(run.out, std::regex("#3 evaluate test_subset: 20 +ran +[0-9.]+ +[0-9.]+% test, 20 of 64 ")));
   CHECK(std::regex_search(run.out, std::regex("#4 evaluate +ran +[0-9.]+ +[0-9.]+% test, all 64 ")));
-  CHECK(std::regex_search(run.out, std::regex("#7 convert: [0-9.]+% with int8 kernels where the float model had [0-9.]+% \\(test, all 64\\)")));
+  CHECK(std::regex_search(
+      run.out,
+      std::regex("#7 convert: [0-9.]+% with int8 kernels where the float model had [0-9.]+% \\(test, all 64\\)")));
   if (run.out.find("no ONNX export") == std::string::npos)
-    CHECK(std::regex_search(run.out, std::regex("exported .*m.onnx \\(read back: [0-9.]+% accuracy, [0-9.]+% agreement with the model, on test, all 64\\)")));
+    CHECK(std::regex_search(run.out, std::regex("exported .*m.onnx \\(read back: [0-9.]+% accuracy, [0-9.]+% agreement "
+                                                "with the model, on test, all 64\\)")));
   const std::string out = (s.dir / "report").string();
-  const Result rep = run_whittle("report --cache " + (s.dir / "cache").string() + " -o " + out + " " + (s.dir / "r.recipe").string());
+  const Result rep =
+      run_whittle("report --cache " + (s.dir / "cache").string() + " -o " + out + " " + (s.dir / "r.recipe").string());
   INFO(rep.out);
   REQUIRE(rep.code == 0);
   const std::string csv = s.read("report/results.csv"), md = s.read("report/results.md");
@@ -111,14 +135,20 @@ TEST_CASE("every table, plot, export and claim says what it was measured on: spl
   }
 }
 
-TEST_CASE("airbench's methods train the same bytes twice: augmentations, schedule, BN-bias lr, whitening, dirac, GELU, lookahead", "[student][airbench]") {
-  const std::string recipe = "recipe ab\ndata synthetic size: 256 augment: [translate(pad: 2), alternate_flip()]\n"
-                             "model small_cnn width: 4\n"
-                             "train 3 epochs batch: 64 optimizer: sgd(lr: 0.2, nesterov: true) schedule: triangle() norm_bias_lr: 64\nevaluate\n"
-                             "network ab(w: int = 4) {\n  whiten images: 100 -> gelu\n  conv $w channels init: dirac -> maxpool -> bn momentum: 0.4 learn_scale: false -> gelu\n"
-                             "  maxpool global -> linear bias: false scale: 1 / 9\n}\n"
-                             "model ab\ntrain 3 epochs batch: 64 lr_batch: 128 optimizer: sgd(lr: 0.2, nesterov: true) norm_bias_lr: 64 "
-                             "average: lookahead(every: 2)\nevaluate tta: flip\n";
+TEST_CASE(
+    "airbench's methods train the same bytes twice: augmentations, schedule, BN-bias lr, whitening, dirac, GELU, "
+    "lookahead",
+    "[student][airbench]") {
+  const std::string recipe =
+      "recipe ab\ndata synthetic size: 256 augment: [translate(pad: 2), alternate_flip()]\n"
+      "model small_cnn width: 4\n"
+      "train 3 epochs batch: 64 optimizer: sgd(lr: 0.2, nesterov: true) schedule: triangle() norm_bias_lr: "
+      "64\nevaluate\n"
+      "network ab(w: int = 4) {\n  whiten images: 100 -> gelu\n  conv $w channels init: dirac -> maxpool -> bn "
+      "momentum: 0.4 learn_scale: false -> gelu\n"
+      "  maxpool global -> linear bias: false scale: 1 / 9\n}\n"
+      "model ab\ntrain 3 epochs batch: 64 lr_batch: 128 optimizer: sgd(lr: 0.2, nesterov: true) norm_bias_lr: 64 "
+      "average: lookahead(every: 2)\nevaluate tta: flip\n";
   Scratch a, b;
   a.write("r.recipe", recipe);
   b.write("r.recipe", recipe);
@@ -133,12 +163,15 @@ TEST_CASE("airbench's methods train the same bytes twice: augmentations, schedul
   CHECK(log.find("lr 0.1,") != std::string::npos);
 }
 
-TEST_CASE("evaluate tta: the run, the plan's preview and a verified submission count every view in the score", "[student][airbench][tta]") {
+TEST_CASE("evaluate tta: the run, the plan's preview and a verified submission count every view in the score",
+          "[student][airbench][tta]") {
   Scratch s;
-  const std::string recipe = "recipe tta\ndata synthetic size: 256\nmodel small_cnn width: 4\ntrain 2 epochs batch: 64\nevaluate\n"
-                             "evaluate tta: flip_translate\n";
+  const std::string recipe =
+      "recipe tta\ndata synthetic size: 256\nmodel small_cnn width: 4\ntrain 2 epochs batch: 64\nevaluate\n"
+      "evaluate tta: flip_translate\n";
   s.write("r.recipe", recipe);
-  const auto plan = run_whittle("plan --format json --cache " + (s.dir / "cache").string() + " " + (s.dir / "r.recipe").string());
+  const auto plan =
+      run_whittle("plan --format json --cache " + (s.dir / "cache").string() + " " + (s.dir / "r.recipe").string());
   INFO(plan.out);
   REQUIRE(plan.code == 0);
   const auto run = json_of(run_in(s));
@@ -160,7 +193,8 @@ TEST_CASE("evaluate tta: the run, the plan's preview and a verified submission c
   CHECK(previewed);
   // Submitted (the claims are of the model as that evaluation deploys it) and verified.
   const std::string archive = (s.dir / "sub.tar.gz").string();
-  const Result sub = run_whittle("submit --cache " + (s.dir / "cache").string() + " -o " + archive + " " + (s.dir / "r.recipe").string());
+  const Result sub = run_whittle("submit --cache " + (s.dir / "cache").string() + " -o " + archive + " " +
+                                 (s.dir / "r.recipe").string());
   INFO(sub.out);
   REQUIRE(sub.code == 0);
   const Result v = verify_clean(s, archive);

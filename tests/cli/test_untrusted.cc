@@ -27,7 +27,8 @@ bool python_torch() {
 
 /// A submission of a small recipe with a TorchScript export of its model, in `s`.
 std::string make_submission(const Scratch& s, const std::string& data = "data synthetic size: 256") {
-  return submitted_run(s, "recipe sub\n" + data + "\nmodel small_cnn width: 4\ntrain 1 epoch batch: 64\nevaluate\nexport \"" +
+  return submitted_run(s, "recipe sub\n" + data +
+                              "\nmodel small_cnn width: 4\ntrain 1 epoch batch: 64\nevaluate\nexport \"" +
                               (s.dir / "m.ts.pt").string() + "\" format: torchscript\n");
 }
 
@@ -42,29 +43,40 @@ void make_hostile_module(const Scratch& s, const fs::path& to, const fs::path& m
           "class Evil(torch.nn.Module):\n"
           "    def __init__(self):\n"
           "        super().__init__()\n"
-          "        self.conv = torch.nn.Conv2d(" + std::to_string(channels) + ", 4, 3)\n"
-          "        self.head = torch.nn.Linear(4, " + std::to_string(classes) + ")\n"
-          "    def forward(self, x):\n"
-          "        torch.from_file('" + marker.string() + ".forward', shared=True, size=8)\n"
-          "        return self.head(self.conv(x).mean((2, 3)))\n"
-          "    @torch.jit.export\n"
-          "    def __getstate__(self) -> Tuple[bool, int]:\n"
-          "        return (self.training, 0)\n"
-          "    @torch.jit.export\n"
-          "    def __setstate__(self, state: Tuple[bool, int]) -> None:\n"
-          "        self.training = state[0]\n"
-          "        torch.from_file('" + marker.string() + ".setstate', shared=True, size=8)\n"
-          "torch.jit.script(Evil()).save(sys.argv[1])\n");
+          "        self.conv = torch.nn.Conv2d(" +
+              std::to_string(channels) +
+              ", 4, 3)\n"
+              "        self.head = torch.nn.Linear(4, " +
+              std::to_string(classes) +
+              ")\n"
+              "    def forward(self, x):\n"
+              "        torch.from_file('" +
+              marker.string() +
+              ".forward', shared=True, size=8)\n"
+              "        return self.head(self.conv(x).mean((2, 3)))\n"
+              "    @torch.jit.export\n"
+              "    def __getstate__(self) -> Tuple[bool, int]:\n"
+              "        return (self.training, 0)\n"
+              "    @torch.jit.export\n"
+              "    def __setstate__(self, state: Tuple[bool, int]) -> None:\n"
+              "        self.training = state[0]\n"
+              "        torch.from_file('" +
+              marker.string() +
+              ".setstate', shared=True, size=8)\n"
+              "torch.jit.script(Evil()).save(sys.argv[1])\n");
   const Result r = run_whittle_cmd("/usr/bin/python3 " + (s.dir / "hostile.py").string() + " " + to.string());
   INFO(r.out);
   REQUIRE(r.code == 0);
 }
 
-bool any_marker(const fs::path& marker) { return fs::exists(marker.string() + ".setstate") || fs::exists(marker.string() + ".forward"); }
+bool any_marker(const fs::path& marker) {
+  return fs::exists(marker.string() + ".setstate") || fs::exists(marker.string() + ".forward");
+}
 
 }  // namespace
 
-TEST_CASE("verify loads the model as data: a TorchScript archive in its place is refused unrun", "[untrusted][submit]") {
+TEST_CASE("verify loads the model as data: a TorchScript archive in its place is refused unrun",
+          "[untrusted][submit]") {
   Scratch s;
   const std::string archive = make_submission(s);
   REQUIRE(verify(s, archive).code == 0);
@@ -85,7 +97,8 @@ TEST_CASE("verify loads the model as data: a TorchScript archive in its place is
   CHECK(old.out.find("it holds `model.pt`") != std::string::npos);
 }
 
-TEST_CASE("verify never runs a submitted export: it writes the export again and compares the bytes", "[untrusted][submit]") {
+TEST_CASE("verify never runs a submitted export: it writes the export again and compares the bytes",
+          "[untrusted][submit]") {
   if (!python_torch()) return;
   Scratch s;
   const std::string archive = make_submission(s);
@@ -95,15 +108,19 @@ TEST_CASE("verify never runs a submitted export: it writes the export again and 
   CHECK(std::regex_search(good.out, std::regex("ok +export m\\.ts\\.pt")));
   const fs::path marker = s.dir / "pwned";
   make_hostile_module(s, s.dir / "evil.pt", marker, 1, 4);
-  const Result r = verify(s, repack(s, archive, "cp " + (s.dir / "evil.pt").string() + " exports/m.ts.pt", true, "export.tar.gz"));
+  const Result r =
+      verify(s, repack(s, archive, "cp " + (s.dir / "evil.pt").string() + " exports/m.ts.pt", true, "export.tar.gz"));
   INFO(r.out);
   CHECK(r.code == 1);
-  CHECK(std::regex_search(r.out, std::regex("FAIL export m\\.ts\\.pt .*not the TorchScript export whittle writes from the submitted model")));
+  CHECK(std::regex_search(
+      r.out,
+      std::regex("FAIL export m\\.ts\\.pt .*not the TorchScript export whittle writes from the submitted model")));
   CHECK(r.out.find("it was not run") != std::string::npos);
   CHECK_FALSE(any_marker(marker));
 }
 
-TEST_CASE("a recipe that scripts its network is verified only in a sandbox, where its code reaches nothing", "[untrusted][submit][sandbox]") {
+TEST_CASE("a recipe that scripts its network is verified only in a sandbox, where its code reaches nothing",
+          "[untrusted][submit][sandbox]") {
   if (!python_torch()) return;
   const bool sandbox = run_whittle_cmd("command -v bwrap").code == 0;
   if (!sandbox) WARN("bubblewrap is not installed: only the refusal is checked");
@@ -116,11 +133,16 @@ TEST_CASE("a recipe that scripts its network is verified only in a sandbox, wher
     INFO(made.out);
     REQUIRE(made.code == 0);
     fs::remove_all(s.dir / "cache");
-    return submitted_run(s, "recipe sub\ndata synthetic size: 256\nmodel torchscript path: \"net.pt\"\ntrain 1 epoch batch: 64\nevaluate\n");
+    return submitted_run(s,
+                         "recipe sub\ndata synthetic size: 256\nmodel torchscript path: \"net.pt\"\ntrain 1 epoch "
+                         "batch: 64\nevaluate\n");
   };
-  const std::string head = "import torch\nclass N(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-                           "        self.conv = torch.nn.Conv2d(1, 4, 3)\n        self.head = torch.nn.Linear(4, 4)\n    def forward(self, x):\n";
-  const std::string tail = "        return self.head(self.conv(x).mean((2, 3)))\ntorch.jit.script(N()).save('" + (s.dir / "net.pt").string() + "')\n";
+  const std::string head =
+      "import torch\nclass N(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+      "        self.conv = torch.nn.Conv2d(1, 4, 3)\n        self.head = torch.nn.Linear(4, 4)\n    def forward(self, "
+      "x):\n";
+  const std::string tail = "        return self.head(self.conv(x).mean((2, 3)))\ntorch.jit.script(N()).save('" +
+                           (s.dir / "net.pt").string() + "')\n";
   // An honest network: verified in the sandbox.
   const std::string honest = submitted(head + tail);
   const Result ok = verify(s, honest);
@@ -136,7 +158,8 @@ TEST_CASE("a recipe that scripts its network is verified only in a sandbox, wher
   // A network whose forward writes a file beside the recipe (it could on the student's machine):
   // inside the sandbox that folder does not exist, and nothing appears here.
   const fs::path marker = s.dir / "pwned";
-  const std::string writer = submitted(head + "        w = torch.from_file('" + marker.string() + "', shared=True, size=8)\n        print(w.sum())\n" + tail);
+  const std::string writer = submitted(head + "        w = torch.from_file('" + marker.string() +
+                                       "', shared=True, size=8)\n        print(w.sum())\n" + tail);
   REQUIRE(fs::exists(marker));
   fs::remove(marker);
   const Result w = verify(s, writer);
@@ -153,10 +176,12 @@ TEST_CASE("a recipe that scripts its network is verified only in a sandbox, wher
   CHECK(r.out.find("116") == std::string::npos);  // 't' of "top secret", as print(t) would show it
   // A forward that takes a second or more per batch (a loop that would never end is the same to the
   // limit): past its time limit, the whole sandbox is killed.
-  const std::string slow = submitted(head + "        s = torch.zeros(1)\n        for i in range(400000):\n            s = s + 1\n" +
-                                     "        return self.head(self.conv(x).mean((2, 3))) + s * 0\ntorch.jit.script(N()).save('" +
-                                     (s.dir / "net.pt").string() + "')\n");
-  const Result killed = run_whittle_cmd("TMPDIR=" + (s.dir / "tmp").string() + " " + bin() + " verify --time-limit 1 " + slow);
+  const std::string slow =
+      submitted(head + "        s = torch.zeros(1)\n        for i in range(400000):\n            s = s + 1\n" +
+                "        return self.head(self.conv(x).mean((2, 3))) + s * 0\ntorch.jit.script(N()).save('" +
+                (s.dir / "net.pt").string() + "')\n");
+  const Result killed =
+      run_whittle_cmd("TMPDIR=" + (s.dir / "tmp").string() + " " + bin() + " verify --time-limit 1 " + slow);
   INFO(killed.out);
   CHECK(killed.code == 1);
   CHECK(killed.out.find("ran past the 1 s limit and was killed") != std::string::npos);
@@ -167,17 +192,22 @@ TEST_CASE("a submitted recipe's paths outside the submission tell nothing of wha
   const std::string archive = make_submission(s);
   // A path outside the submission: the same answer for a file that exists, one that does not, a device.
   std::string first;
-  for (const std::string& p : {std::string("/etc/shadow"), std::string("/etc/no-such-file"), std::string("/dev/zero"), (s.dir / "r.recipe").string()}) {
-    const Result o = verify(s, repack(s, archive, "sed -i 's|^model small_cnn width: 4|model torchscript path: \"" + p + "\"|' recipe/r.recipe", true,
-                                      "outside.tar.gz"));
+  for (const std::string& p : {std::string("/etc/shadow"), std::string("/etc/no-such-file"), std::string("/dev/zero"),
+                               (s.dir / "r.recipe").string()}) {
+    const Result o =
+        verify(s, repack(s, archive,
+                         "sed -i 's|^model small_cnn width: 4|model torchscript path: \"" + p + "\"|' recipe/r.recipe",
+                         true, "outside.tar.gz"));
     INFO(p << "\n" << o.out);
     CHECK(o.code == 1);
-    std::string said;  // its error lines, the path written as PATH (the source excerpt's underline has the path's length)
+    std::string
+        said;  // its error lines, the path written as PATH (the source excerpt's underline has the path's length)
     std::istringstream lines(o.out);
     for (std::string line; std::getline(lines, line);)
       if (line.rfind("error", 0) == 0) said += line + "\n";
     for (std::size_t at; (at = said.find(p)) != std::string::npos;) said.replace(at, p.size(), "PATH");
-    said = std::regex_replace(said, std::regex("whittle-[A-Za-z0-9]{6}/"), "whittle-TMP/");  // verify's own scratch folder
+    said =
+        std::regex_replace(said, std::regex("whittle-[A-Za-z0-9]{6}/"), "whittle-TMP/");  // verify's own scratch folder
     CHECK(said.find("names a file outside the submission: refused") != std::string::npos);
     if (first.empty()) first = said;
     CHECK(said == first);
@@ -189,8 +219,10 @@ TEST_CASE("verify takes the test data from the grader, never from the submission
   Scratch s;
   // The student's copy of the data, used to train: a folder of links to the real files.
   fs::create_directories(s.dir / "fm");
-  for (const auto& e : fs::directory_iterator(kFashionMnist)) fs::create_symlink(e.path(), s.dir / "fm" / e.path().filename());
-  const std::string archive = make_submission(s, "data fashion_mnist root: \"" + (s.dir / "fm").string() + "\" subset: 512");
+  for (const auto& e : fs::directory_iterator(kFashionMnist))
+    fs::create_symlink(e.path(), s.dir / "fm" / e.path().filename());
+  const std::string archive =
+      make_submission(s, "data fashion_mnist root: \"" + (s.dir / "fm").string() + "\" subset: 512");
   // The folder the recipe names now holds other test images: a verify that read them would fail.
   fs::remove(s.dir / "fm" / "t10k-labels-idx1-ubyte.gz");
   fs::copy_file(kFashionMnist + "/train-labels-idx1-ubyte.gz", s.dir / "fm" / "t10k-labels-idx1-ubyte.gz");
@@ -200,7 +232,8 @@ TEST_CASE("verify takes the test data from the grader, never from the submission
   CHECK(r.out.find("verified") != std::string::npos);
 }
 
-TEST_CASE("verify's own faults are not the submission's: a full or read-only temporary folder judges nothing", "[untrusted][submit]") {
+TEST_CASE("verify's own faults are not the submission's: a full or read-only temporary folder judges nothing",
+          "[untrusted][submit]") {
   Scratch s;
   const std::string archive = make_submission(s);
   const fs::path tmp = s.dir / "small";
@@ -234,12 +267,14 @@ TEST_CASE("plan never runs a scripted network: its preview waits for a run", "[u
   CHECK_FALSE(any_marker(marker));
 }
 
-TEST_CASE("a small submission that inflates past what a submission may hold is refused while it streams", "[untrusted][submit]") {
+TEST_CASE("a small submission that inflates past what a submission may hold is refused while it streams",
+          "[untrusted][submit]") {
   Scratch s;
   const std::string archive = make_submission(s);
   // Three files of 200 MiB of zeros under recipe/ (each within its own bound): the archive is a
   // fraction of a MiB, its files 600 MiB.
-  const std::string bomb = repack(s, archive, "for f in a b c; do head -c 200M /dev/zero > recipe/$f.bin; done", true, "bomb.tar.gz");
+  const std::string bomb =
+      repack(s, archive, "for f in a b c; do head -c 200M /dev/zero > recipe/$f.bin; done", true, "bomb.tar.gz");
   CHECK(fs::file_size(bomb) < (2u << 20));
   const Result r = verify(s, bomb);
   INFO(r.out);

@@ -32,23 +32,33 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     server.previews().enabled = false;
     const std::string uri = "file:///fuzz/fuzz.recipe";
     server.handle({{"jsonrpc", "2.0"}, {"id", 0}, {"method", "initialize"}, {"params", json::object()}});
-    auto opened = server.handle({{"jsonrpc", "2.0"}, {"method", "textDocument/didOpen"},
+    auto opened = server.handle({{"jsonrpc", "2.0"},
+                                 {"method", "textDocument/didOpen"},
                                  {"params", {{"textDocument", {{"uri", uri}, {"version", 1}, {"text", text}}}}}});
     json diags = json::array();
     for (const auto& m : opened)
-      if (m.value("method", "") == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri) diags = m["params"]["diagnostics"];
+      if (m.value("method", "") == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri)
+        diags = m["params"]["diagnostics"];
     int id = 1;
     for (std::size_t k = 0; k < 4; ++k) {
       const std::size_t at = text.empty() ? 0 : (size * 2654435761u + k * 40503u) % (text.size() + 1);
       const json pos = whittle::lsp::position_of(text, at);
       for (const char* m : {"textDocument/hover", "textDocument/completion", "textDocument/definition"}) {
-        auto r = server.handle({{"jsonrpc", "2.0"}, {"id", id++}, {"method", m}, {"params", {{"textDocument", {{"uri", uri}}}, {"position", pos}}}});
+        auto r = server.handle({{"jsonrpc", "2.0"},
+                                {"id", id++},
+                                {"method", m},
+                                {"params", {{"textDocument", {{"uri", uri}}}, {"position", pos}}}});
         if (r.size() != 1 || !(r[0].contains("result") || r[0].contains("error"))) std::abort();
       }
     }
     for (const char* m : {"textDocument/documentSymbol", "textDocument/formatting"})
-      if (server.handle({{"jsonrpc", "2.0"}, {"id", id++}, {"method", m}, {"params", {{"textDocument", {{"uri", uri}}}}}}).size() != 1) std::abort();
-    server.handle({{"jsonrpc", "2.0"}, {"id", id++}, {"method", "textDocument/codeAction"},
+      if (server
+              .handle({{"jsonrpc", "2.0"}, {"id", id++}, {"method", m}, {"params", {{"textDocument", {{"uri", uri}}}}}})
+              .size() != 1)
+        std::abort();
+    server.handle({{"jsonrpc", "2.0"},
+                   {"id", id++},
+                   {"method", "textDocument/codeAction"},
                    {"params", {{"textDocument", {{"uri", uri}}}, {"context", {{"diagnostics", diags}}}}}});
   }
 

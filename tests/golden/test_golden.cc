@@ -93,8 +93,10 @@ TEST_CASE("the chunked cases produce exactly the diagnostics they expect", "[gol
   std::stringstream in(text);
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("### ", 0) == 0) chunks.emplace_back(line.substr(4), "");
-    else if (!chunks.empty()) chunks.back().second += line + "\n";
+    if (line.rfind("### ", 0) == 0)
+      chunks.emplace_back(line.substr(4), "");
+    else if (!chunks.empty())
+      chunks.back().second += line + "\n";
   }
   REQUIRE(chunks.size() >= 40);
   for (const auto& [name, body] : chunks) {
@@ -106,8 +108,10 @@ TEST_CASE("the chunked cases produce exactly the diagnostics they expect", "[gol
       ++n;
       std::smatch m;
       int target = 0;
-      if (std::regex_search(line, m, after)) target = last_code_line;
-      else if (std::regex_search(line, m, trailing)) target = n;
+      if (std::regex_search(line, m, after))
+        target = last_code_line;
+      else if (std::regex_search(line, m, trailing))
+        target = n;
       if (target) {
         std::stringstream codes(m[1].str());
         std::string c;
@@ -130,6 +134,7 @@ TEST_CASE("the chunked cases produce exactly the diagnostics they expect", "[gol
       rendered += render_concise(d, a->sources) + "\n";
     }
     INFO("case `" << name << "`:\n" << rendered);
-    CHECK(std::vector<std::string>(got.begin(), got.end()) == std::vector<std::string>(expected.begin(), expected.end()));
+    CHECK(std::vector<std::string>(got.begin(), got.end()) ==
+          std::vector<std::string>(expected.begin(), expected.end()));
   }
 }

@@ -16,20 +16,34 @@ namespace {
 /// A value of the type, in recipe syntax, for a minimal valid call.
 std::string sample(const Type& t) {
   switch (t.kind) {
-    case TypeKind::Int: return "1";
-    case TypeKind::Float: return "0.5";
-    case TypeKind::Bool: return "true";
-    case TypeKind::String: return "\"x\"";
-    case TypeKind::Epochs: return "1 epoch";
-    case TypeKind::Percent: return "10%";
-    case TypeKind::Bits: return "8 bits";
-    case TypeKind::Channels: return "8 channels";
-    case TypeKind::Outputs: return "10 outputs";
-    case TypeKind::Enum: return t.values.front();
-    case TypeKind::List: return "[]";
-    case TypeKind::Model: return "$m";
-    case TypeKind::Result: return "none";
-    case TypeKind::Family: return "none";
+    case TypeKind::Int:
+      return "1";
+    case TypeKind::Float:
+      return "0.5";
+    case TypeKind::Bool:
+      return "true";
+    case TypeKind::String:
+      return "\"x\"";
+    case TypeKind::Epochs:
+      return "1 epoch";
+    case TypeKind::Percent:
+      return "10%";
+    case TypeKind::Bits:
+      return "8 bits";
+    case TypeKind::Channels:
+      return "8 channels";
+    case TypeKind::Outputs:
+      return "10 outputs";
+    case TypeKind::Enum:
+      return t.values.front();
+    case TypeKind::List:
+      return "[]";
+    case TypeKind::Model:
+      return "$m";
+    case TypeKind::Result:
+      return "none";
+    case TypeKind::Family:
+      return "none";
   }
   return "";
 }
@@ -41,8 +55,8 @@ TEST_CASE("the embedded catalog loads and declares every technique of docs/cours
                         "evaluate", "score", "export"})
     CHECK(c.stage(s) != nullptr);
   CHECK(c.canonical_stage("finetune") == "retrain");
-  for (const char* k : {"sgd", "adam", "adamw", "step", "multistep", "cosine", "onecycle", "crop", "flip", "cutout", "mixup",
-                        "cutmix", "gridmask", "lr", "weights", "kd", "gradual", "soft_filter", "slimming"})
+  for (const char* k : {"sgd", "adam", "adamw", "step", "multistep", "cosine", "onecycle", "crop", "flip", "cutout",
+                        "mixup", "cutmix", "gridmask", "lr", "weights", "kd", "gradual", "soft_filter", "slimming"})
     CHECK_FALSE(c.calls_named(k).empty());
   const Type& methods = c.stage("quantize")->param("method")->type;
   for (const char* m : {"uniform", "kmeans", "apot", "float", "binary"})
@@ -69,7 +83,8 @@ TEST_CASE("the compiled catalog the build embeds is the YAML's, field for field,
 TEST_CASE("every default and every rule value of the catalog checks", "[catalog]") {
   const Catalog& c = Catalog::builtin();
   for (const StageDef& s : c.stages()) {
-    if (s.name == "search") continue;  // written as a statement, its parameters from its words (tests/golden/cases.recipes)
+    if (s.name == "search")
+      continue;  // written as a statement, its parameters from its words (tests/golden/cases.recipes)
     std::string call = s.name;
     for (const ParamDef& p : s.params)
       if (p.required) call += fmt::format(" {}: {}", p.name, sample(p.type));
@@ -98,8 +113,10 @@ TEST_CASE("every default and every rule value of the catalog checks", "[catalog]
         for (const ParamDef& p : s.params)
           if (p.type.kind == TypeKind::Family && p.type.name == f.name && param.empty())
             param = s.name + " " + (s.name == "train" || s.name == "retrain" ? "5 epochs " : "") + p.name;
-      if (param.empty()) param = "data cifar10 augment: [" + k.name + "(" + args + ")]";
-      else param += ": " + k.name + "(" + args + ")";
+      if (param.empty())
+        param = "data cifar10 augment: [" + k.name + "(" + args + ")]";
+      else
+        param += ": " + k.name + "(" + args + ")";
       auto a = whittle::test::run("data cifar10\nmodel resnet18 as m\ntrain 50 epochs\n" + param + "\nevaluate\n");
       INFO(param);
       CHECK(a->ok());
@@ -120,8 +137,10 @@ TEST_CASE("a malformed catalog is an error naming its file and line", "[catalog]
         "bad.yaml:5: x.a: unknown type `intt`");
   CHECK(error_of("stages:\n  x:\n    doc: d\n    params:\n      a: {type: int, doc: d}\n") ==
         "bad.yaml:5: x.a needs exactly one of `default`, `required: true` or `inherit: true`");
-  CHECK(error_of("stages:\n  x:\n    doc: d\n    params:\n      a: {type: int, default: \"1\", range: \"0..1\", doc: d}\n") ==
-        "bad.yaml:5: range `0..1` is not an interval such as \"[0, 100)\" or \"(0, inf)\"");
+  CHECK(
+      error_of(
+          "stages:\n  x:\n    doc: d\n    params:\n      a: {type: int, default: \"1\", range: \"0..1\", doc: d}\n") ==
+      "bad.yaml:5: range `0..1` is not an interval such as \"[0, 100)\" or \"(0, inf)\"");
   CHECK(error_of("stages:\n  x:\n    doc: d\n    colour: red\n") == "bad.yaml:4: unknown key `colour` in stage x");
   CHECK(error_of("stages:\n  x: [unclosed\n").rfind("bad.yaml:", 0) == 0);
   CHECK(error_of("stages:\n  x:\n    doc: d\n    params:\n      a: {type: enum, default: \"a\", doc: d}\n") ==

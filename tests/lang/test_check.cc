@@ -42,7 +42,9 @@ TEST_CASE("ranges are checked, for stages and inside calls", "[check]") {
 }
 
 TEST_CASE("unknown names get the nearest valid one", "[check]") {
-  auto a = run(head + "prnue 20%\nprune 20% glboal\ntrain 3 epochs optimiser: sgd()\ntrain 3 epochs optimizer: sgdd()\nevaluate\n");
+  auto a =
+      run(head +
+          "prnue 20%\nprune 20% glboal\ntrain 3 epochs optimiser: sgd()\ntrain 3 epochs optimizer: sgdd()\nevaluate\n");
   REQUIRE(test::find(*a, "E0102"));
   CHECK(*test::find(*a, "E0102")->help == "did you mean `prune`?");
   CHECK(*test::find(*a, "E0103")->help == "did you mean `global`?");
@@ -64,7 +66,9 @@ TEST_CASE("a parameter given twice and a name defined twice point at both places
 }
 
 TEST_CASE("repeat unrolls into separate stages, sweep fans out from one model", "[check]") {
-  auto a = run(head + "train 10 epochs\nrepeat 3 {\n  prune 20%\n  retrain 1 epoch rewind: lr\n}\nsweep p in [10%, 20%] {\n  prune $p\n  retrain 1 epoch\n}\nevaluate\n");
+  auto a = run(head +
+               "train 10 epochs\nrepeat 3 {\n  prune 20%\n  retrain 1 epoch rewind: lr\n}\nsweep p in [10%, 20%] {\n  "
+               "prune $p\n  retrain 1 epoch\n}\nevaluate\n");
   REQUIRE(a->ok());
   const auto& st = a->recipe.stages;
   REQUIRE(st.size() == 3 + 6 + 4 + 1);
@@ -89,9 +93,10 @@ TEST_CASE("ranges expand with both ends included", "[check]") {
 }
 
 TEST_CASE("define inlines with typed parameters and defaults", "[check]") {
-  auto a = run("define lrr(rounds: int = 2, amount: percent = 20%, crit: l1|l2 = l1) {\n"
-               "  repeat $rounds {\n    prune $amount global $crit\n    retrain 1 epoch rewind: lr\n  }\n}\n" +
-               head + "train 5 epochs\nlrr 30% l2\nevaluate\n");
+  auto a =
+      run("define lrr(rounds: int = 2, amount: percent = 20%, crit: l1|l2 = l1) {\n"
+          "  repeat $rounds {\n    prune $amount global $crit\n    retrain 1 epoch rewind: lr\n  }\n}\n" +
+          head + "train 5 epochs\nlrr 30% l2\nevaluate\n");
   REQUIRE(codes(*a) == V{});
   REQUIRE(a->recipe.stages.size() == 3 + 4 + 1);
   CHECK(a->recipe.stages[3].value("amount")->canonical() == "30%");
@@ -106,7 +111,8 @@ TEST_CASE("define inlines with typed parameters and defaults", "[check]") {
 }
 
 TEST_CASE("use resolves the stdlib and reports missing files", "[check]") {
-  auto a = run("use \"std/rewinding.recipe\"\n" + head + "train 20 epochs\nlr_rewinding rounds: 2 epochs: 5 epochs\nevaluate\n");
+  auto a = run("use \"std/rewinding.recipe\"\n" + head +
+               "train 20 epochs\nlr_rewinding rounds: 2 epochs: 5 epochs\nevaluate\n");
   REQUIRE(codes(*a) == V{});
   CHECK(a->recipe.stages.size() == 3 + 4 + 1);
   CHECK(codes(*run("use \"std/rewinding\"\n" + head + "evaluate\n")) == V{});
@@ -120,8 +126,9 @@ TEST_CASE("stages that need a model or data before one", "[check]") {
 }
 
 TEST_CASE("retrain takes what it needs from the train its model descends from", "[check]") {
-  auto a = run(head + "train 120 epochs optimizer: sgd(lr: 0.05) schedule: step(at: [90, 110]) batch: 64\n"
-                      "prune 20%\nretrain 60 epochs rewind: lr\nevaluate\n");
+  auto a = run(head +
+               "train 120 epochs optimizer: sgd(lr: 0.05) schedule: step(at: [90, 110]) batch: 64\n"
+               "prune 20%\nretrain 60 epochs rewind: lr\nevaluate\n");
   REQUIRE(codes(*a) == V{});
   const auto& r = a->recipe.stages[4];
   CHECK(r.train == 2);
@@ -132,20 +139,25 @@ TEST_CASE("retrain takes what it needs from the train its model descends from", 
   CHECK(codes(*run(head + "train 40 epochs\nretrain 60 epochs rewind: lr\nevaluate\n")) == V{"E0304@4"});
   CHECK(codes(*run(head + "prune 20%\nretrain 6 epochs rewind: lr\nevaluate\n")) == V{"E0303@4"});
   CHECK(codes(*run(head + "train 40 epochs\nretrain 5 epochs rewind: weights(epoch: 50)\nevaluate\n")) == V{"E0305@4"});
-  CHECK(codes(*run(head + "train 40 epochs\nretrain 10 epochs rewind: weights(epoch: 35)\nevaluate\n")) == V{"E0304@4"});
+  CHECK(codes(*run(head + "train 40 epochs\nretrain 10 epochs rewind: weights(epoch: 35)\nevaluate\n")) ==
+        V{"E0304@4"});
   CHECK(codes(*run(head + "train 40 epochs\nretrain 10 epochs rewind: weights(epoch: 30)\nevaluate\n")) == V{});
   CHECK(codes(*run(head + "retrain 5 epochs\nevaluate\n")) == V{"E0303@3"});
   CHECK(codes(*run(head + "finetune 5 epochs optimizer: sgd(lr: 0.01)\nevaluate\n")) == V{});
 }
 
 TEST_CASE("the train is found along the model's own chain, never through a teacher", "[check]") {
-  auto a = run(head + "train 10 epochs as teacher\nmodel resnet18 width: 16\n"
-                      "train 5 epochs distill: kd(teacher: $teacher)\nretrain 5 epochs rewind: lr\nevaluate\n");
+  auto a = run(head +
+               "train 10 epochs as teacher\nmodel resnet18 width: 16\n"
+               "train 5 epochs distill: kd(teacher: $teacher)\nretrain 5 epochs rewind: lr\nevaluate\n");
   REQUIRE(codes(*a) == V{});
   CHECK(a->recipe.stages[5].train == 4);
   CHECK(a->recipe.stages[4].refs_in == std::vector<int>{2});
-  CHECK(codes(*run(head + "train 10 epochs as t\nmodel resnet18\nretrain 5 epochs rewind: lr distill: kd(teacher: $t)\nevaluate\n")) ==
-        V{"E0303@5"});
+  CHECK(
+      codes(*run(
+          head +
+          "train 10 epochs as t\nmodel resnet18\nretrain 5 epochs rewind: lr distill: kd(teacher: $t)\nevaluate\n")) ==
+      V{"E0303@5"});
 }
 
 TEST_CASE("from continues a named model, names need to be models", "[check]") {
@@ -202,10 +214,13 @@ TEST_CASE("an optimizer's parameter given to the stage says where it belongs", "
   CHECK(*e->help == "`beta1` is a parameter of the optimizer `adam(...)`: write `optimizer: adam(beta1: 0.8)`");
 }
 
-TEST_CASE("an ONNX or TorchScript export after convert is an error at the export line, a state dict is not", "[check]") {
+TEST_CASE("an ONNX or TorchScript export after convert is an error at the export line, a state dict is not",
+          "[check]") {
   const std::string head = "data synthetic\nmodel small_cnn\ntrain 1 epoch\nquantize 8 bits\nconvert\n";
   CHECK(whittle::test::codes(*whittle::test::run(head + "export \"m.onnx\"\n")) == std::vector<std::string>{"E0308@6"});
-  CHECK(whittle::test::codes(*whittle::test::run(head + "export \"m.ts\" format: torchscript\n")) == std::vector<std::string>{"E0308@6"});
+  CHECK(whittle::test::codes(*whittle::test::run(head + "export \"m.ts\" format: torchscript\n")) ==
+        std::vector<std::string>{"E0308@6"});
   CHECK_FALSE(whittle::test::find(*whittle::test::run(head + "export \"m.pt\"\nexport \"m.safetensors\"\n"), "E0308"));
-  CHECK_FALSE(whittle::test::find(*whittle::test::run("data synthetic\nmodel small_cnn\ntrain 1 epoch\nexport \"m.onnx\"\nconvert\n"), "E0308"));
+  CHECK_FALSE(whittle::test::find(
+      *whittle::test::run("data synthetic\nmodel small_cnn\ntrain 1 epoch\nexport \"m.onnx\"\nconvert\n"), "E0308"));
 }

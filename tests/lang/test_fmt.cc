@@ -35,8 +35,8 @@ std::vector<std::string> comments_of(const std::string& text) {
 }
 void check_canonical(const std::string& text) {
   const std::string once = fmt_text(text);
-  CHECK(fmt_text(once) == once);               // idempotent
-  CHECK(ast_of(once) == ast_of(text));         // same meaning
+  CHECK(fmt_text(once) == once);                  // idempotent
+  CHECK(ast_of(once) == ast_of(text));            // same meaning
   CHECK(comments_of(once) == comments_of(text));  // every comment kept, in order
 }
 }  // namespace
@@ -51,17 +51,22 @@ TEST_CASE("fmt lays a recipe out canonically", "[fmt]") {
   CHECK(fmt_text("train 3 epochs {batch: 64, clip: 5}\n") == "train 3 epochs {\n  batch: 64\n  clip: 5\n}\n");
   CHECK(fmt_text("define f( a : int=1 ,b:l1 | l2 ){prune 20%}\n") == "define f(a: int = 1, b: l1|l2) { prune 20% }\n");
   // A block of one plain chain stays on one line while it fits in 100 columns.
-  CHECK(fmt_text("sweep p in [10%, 20%] {\n  prune $p -> evaluate\n}\n") == "sweep p in [10%, 20%] { prune $p -> evaluate }\n");
-  const std::string long_body = "prune $p global l1 -> evaluate metrics: [accuracy, loss, precision, recall, f1] latency: cpu";
-  CHECK(fmt_text("sweep p in [10%, 20%] { " + long_body + " }\n") == "sweep p in [10%, 20%] {\n  " + long_body + "\n}\n");
+  CHECK(fmt_text("sweep p in [10%, 20%] {\n  prune $p -> evaluate\n}\n") ==
+        "sweep p in [10%, 20%] { prune $p -> evaluate }\n");
+  const std::string long_body =
+      "prune $p global l1 -> evaluate metrics: [accuracy, loss, precision, recall, f1] latency: cpu";
+  CHECK(fmt_text("sweep p in [10%, 20%] { " + long_body + " }\n") ==
+        "sweep p in [10%, 20%] {\n  " + long_body + "\n}\n");
   CHECK(fmt_text("sweep a in 0%..80% by 10% {}\n") == "sweep a in 0%..80% by 10% {}\n");
 }
 
 TEST_CASE("fmt lays out a search and its choices; the parser reads every part", "[fmt][search]") {
-  const std::string messy = "search   lowest params where accuracy>=80%  budget:3 seeds: 2 as  b {\nchoose a in [10%,20%]   monotone\n"
-                            "choose bits in [8 bits,4 bits]\nprune $a\nevaluate split: validation }\n";
-  const std::string canonical = "search lowest params where accuracy >= 80% budget: 3 seeds: 2 as b {\n  choose a in [10%, 20%] monotone\n"
-                                "  choose bits in [8 bits, 4 bits]\n  prune $a\n  evaluate split: validation\n}\n";
+  const std::string messy =
+      "search   lowest params where accuracy>=80%  budget:3 seeds: 2 as  b {\nchoose a in [10%,20%]   monotone\n"
+      "choose bits in [8 bits,4 bits]\nprune $a\nevaluate split: validation }\n";
+  const std::string canonical =
+      "search lowest params where accuracy >= 80% budget: 3 seeds: 2 as b {\n  choose a in [10%, 20%] monotone\n"
+      "  choose bits in [8 bits, 4 bits]\n  prune $a\n  evaluate split: validation\n}\n";
   CHECK(fmt_text(messy) == canonical);
   check_canonical(messy);
   const std::string dumped = ast_of(canonical);
@@ -71,8 +76,10 @@ TEST_CASE("fmt lays out a search and its choices; the parser reads every part", 
   CHECK(dumped.find(") as b\n") != std::string::npos);
   CHECK(dumped.find("choose a in ") != std::string::npos);
   CHECK(dumped.find(" monotone\n") != std::string::npos);
-  CHECK(fmt_text("search lowest macs where latency <= 2 { choose w in [8, 16]; evaluate split: validation latency: cpu }\n") ==
-        "search lowest macs where latency <= 2 {\n  choose w in [8, 16]\n  evaluate split: validation latency: cpu\n}\n");
+  CHECK(
+      fmt_text(
+          "search lowest macs where latency <= 2 { choose w in [8, 16]; evaluate split: validation latency: cpu }\n") ==
+      "search lowest macs where latency <= 2 {\n  choose w in [8, 16]\n  evaluate split: validation latency: cpu\n}\n");
 }
 
 TEST_CASE("fmt keeps every comment", "[fmt]") {

@@ -87,7 +87,8 @@ TEST_CASE("network declarations, layer blocks, calls and arithmetic parse and pr
   CHECK(once.find("  dense 6 {\n    bn -> relu -> conv 4 * $growth channels") != std::string::npos);
   CHECK(once.find("  bn -> relu -> conv 50% kernel: 1 -> avgpool  # a transition") != std::string::npos);
   const auto f3 = sources.add("t3.recipe", "network n {\n  dense 2 {   bn -> relu }\n  linear\n}\n");
-  CHECK(lang::format_recipe(lang::parse(sources, f3, diags), sources.file(f3)) == "network n {\n  dense 2 { bn -> relu }\n  linear\n}\n");
+  CHECK(lang::format_recipe(lang::parse(sources, f3, diags), sources.file(f3)) ==
+        "network n {\n  dense 2 { bn -> relu }\n  linear\n}\n");
 
   // Calls, arguments after a block, `as` names, parentheses and both kinds of `{ }`.
   const std::string messy =
@@ -111,7 +112,9 @@ TEST_CASE("network declarations, layer blocks, calls and arithmetic parse and pr
 }
 
 TEST_CASE("arithmetic works wherever a number goes, and `-1` stays a number", "[network][check]") {
-  auto a = run("let e = 2\ndata cifar10\nmodel resnet18\ntrain ($e + 1) * 2 epochs\nprune $e * 10%\nretrain $e epochs\nevaluate\n");
+  auto a =
+      run("let e = 2\ndata cifar10\nmodel resnet18\ntrain ($e + 1) * 2 epochs\nprune $e * 10%\nretrain $e "
+          "epochs\nevaluate\n");
   REQUIRE(codes(*a) == V{});
   CHECK(a->recipe.stages[2].value("epochs")->canonical() == "6 epochs");
   CHECK(a->recipe.stages[3].value("amount")->canonical() == "20%");
@@ -135,8 +138,9 @@ TEST_CASE("every layer's shape and counts, worked out by hand", "[network][shape
   // conv 8: 8·3·3² = 216 params, 8·32·32·3·9 = 221,184 MACs; bn: 16; maxpool: 8×16×16;
   // conv 16 stride 2: 16·8·9 = 1,152 params, 16·8·8·8·9 = 73,728 MACs; global pool: 16×1×1;
   // linear: 16·10 + 10 = 170 params, 160 MACs. Totals 1,554 and 295,072.
-  auto n = built("network tiny {\n  conv 8 channels -> bn -> relu -> maxpool\n  conv 16 channels stride: 2\n"
-                 "  avgpool global -> dropout 10% -> linear\n}\ndata cifar10\nmodel tiny\nevaluate\n");
+  auto n = built(
+      "network tiny {\n  conv 8 channels -> bn -> relu -> maxpool\n  conv 16 channels stride: 2\n"
+      "  avgpool global -> dropout 10% -> linear\n}\ndata cifar10\nmodel tiny\nevaluate\n");
   CHECK(n->input.text() == "3×32×32");
   CHECK(at(*n, "0").params == 216);
   CHECK(at(*n, "0").macs == 221184);
@@ -154,8 +158,10 @@ TEST_CASE("every layer's shape and counts, worked out by hand", "[network][shape
   // Stem 16·3·9 = 432 params, 16·1024·27 = 442,368 MACs; body conv 32·16·9 = 4,608 (MACs
   // 32·256·144 = 1,179,648), bn 64, conv 32·32·9 = 9,216 (2,359,296), bn 64; shortcut 32·16 = 512
   // (131,072), bn 64; linear 330 (320). Totals 15,290 params, 4,112,704 MACs.
-  n = built("network res {\n  conv 16 channels\n  residual { conv 32 channels stride: 2 -> bn -> relu -> conv 32 channels -> bn }\n"
-            "  avgpool global -> linear\n}\ndata cifar10\nmodel res\nevaluate\n");
+  n = built(
+      "network res {\n  conv 16 channels\n  residual { conv 32 channels stride: 2 -> bn -> relu -> conv 32 channels -> "
+      "bn }\n"
+      "  avgpool global -> linear\n}\ndata cifar10\nmodel res\nevaluate\n");
   CHECK(at(*n, "1.body.0").out.text() == "32×16×16");
   CHECK(at(*n, "1.shortcut.0").stride == 2);
   CHECK(at(*n, "1.shortcut.0").params == 512);
@@ -166,8 +172,9 @@ TEST_CASE("every layer's shape and counts, worked out by hand", "[network][shape
 
   // Dense: 8 → 12 → 16 channels (bn 16 + conv 4·8·9 = 288; bn 24 + conv 4·12·9 = 432), then
   // `conv 50%` of 16 = 8 channels (128 params) and the head 8·10 + 10 = 90. Total 8·3·9 + ... = 1,194.
-  n = built("network d {\n  conv 8 channels\n  dense 2 { bn -> relu -> conv 4 channels }\n  conv 50% kernel: 1 -> avgpool\n"
-            "  avgpool global -> linear\n}\ndata cifar10\nmodel d\nevaluate\n");
+  n = built(
+      "network d {\n  conv 8 channels\n  dense 2 { bn -> relu -> conv 4 channels }\n  conv 50% kernel: 1 -> avgpool\n"
+      "  avgpool global -> linear\n}\ndata cifar10\nmodel d\nevaluate\n");
   CHECK(at(*n, "1").out.text() == "16×32×32");
   CHECK(at(*n, "1.1.2").in.c == 12);
   CHECK(at(*n, "2").out.c == 8);
@@ -176,8 +183,9 @@ TEST_CASE("every layer's shape and counts, worked out by hand", "[network][shape
   CHECK(n->root.macs == 221184 + 294912 + 442368 + 131072 + 80);
 
   // Fashion-MNIST is 1×28×28; grouped and depthwise convs; a linear that is not the last layer.
-  n = built("network f {\n  conv 8 channels -> conv 8 channels groups: 2 -> conv 100% depthwise: true\n"
-            "  linear 32 outputs -> relu -> bn -> linear\n}\ndata fashion_mnist\nmodel f\nevaluate\n");
+  n = built(
+      "network f {\n  conv 8 channels -> conv 8 channels groups: 2 -> conv 100% depthwise: true\n"
+      "  linear 32 outputs -> relu -> bn -> linear\n}\ndata fashion_mnist\nmodel f\nevaluate\n");
   CHECK(n->input.text() == "1×28×28");
   CHECK(at(*n, "1").params == 8 * 4 * 9);
   CHECK(at(*n, "2").groups == 8);
@@ -190,8 +198,9 @@ TEST_CASE("every layer's shape and counts, worked out by hand", "[network][shape
 TEST_CASE("module names follow nn.Sequential: indices, `as` names, defines and repeats", "[network][names]") {
   const std::string defs =
       "define unit(c: int) {\n  conv $c channels -> bn -> relu\n}\ndefine one(c: int) {\n  conv $c channels\n}\n";
-  auto n = built(defs + "network n {\n  one(c: 8) as stem\n  repeat 2 { unit(c: 8) }\n  relu as act -> avgpool global\n"
-                        "  linear as head\n}\ndata cifar10\nmodel n\nevaluate\n");
+  auto n = built(defs +
+                 "network n {\n  one(c: 8) as stem\n  repeat 2 { unit(c: 8) }\n  relu as act -> avgpool global\n"
+                 "  linear as head\n}\ndata cifar10\nmodel n\nevaluate\n");
   CHECK(at(*n, "stem").op == lang::net::Op::Conv);     // a define of one layer is that layer
   CHECK(at(*n, "1").op == lang::net::Op::Sequential);  // of several, a block
   CHECK(at(*n, "1.0").op == lang::net::Op::Conv);
@@ -204,14 +213,17 @@ TEST_CASE("module names follow nn.Sequential: indices, `as` names, defines and r
   CHECK(table.find("1.0") != std::string::npos);
   CHECK(table.find("total") != std::string::npos);
   CHECK(lang::net::layer_table_json(*n).find("\"module\": \"head\"") != std::string::npos);
-  CHECK(codes(*run("network n {\n  conv 8 channels as a\n  relu as a\n  linear\n}\ndata cifar10\nmodel n\nevaluate\n")) ==
-        V{"E0105@3"});
-  CHECK(codes(*run("network n {\n  conv 8 channels\n  relu as 0\n  linear\n}\ndata cifar10\nmodel n\nevaluate\n")).size() == 1);
+  CHECK(
+      codes(*run("network n {\n  conv 8 channels as a\n  relu as a\n  linear\n}\ndata cifar10\nmodel n\nevaluate\n")) ==
+      V{"E0105@3"});
+  CHECK(codes(*run("network n {\n  conv 8 channels\n  relu as 0\n  linear\n}\ndata cifar10\nmodel n\nevaluate\n"))
+            .size() == 1);
 }
 
 TEST_CASE("a network's parameters are the model stage's knobs, and part of the key", "[network][check]") {
-  auto a = run(kDenseB3 + "data cifar10\nmodel densenet_b3\nevaluate\nmodel densenet_b3 growth: 6\nevaluate\n"
-                          "sweep g in [4, 6] { model densenet_b3 growth: $g -> evaluate }\n");
+  auto a = run(kDenseB3 +
+               "data cifar10\nmodel densenet_b3\nevaluate\nmodel densenet_b3 growth: 6\nevaluate\n"
+               "sweep g in [4, 6] { model densenet_b3 growth: $g -> evaluate }\n");
   REQUIRE(codes(*a) == V{});
   const auto& m8 = a->recipe.stages[1];
   CHECK(m8.value("arch")->canonical() == "densenet_b3");
@@ -238,7 +250,8 @@ TEST_CASE("every shape error names its line and the shapes", "[network][errors]"
   const std::string tail = "data cifar10\nmodel n\nevaluate\n";
   auto one = [&](const std::string& body) { return codes(*run("network n {\n" + body + "}\n" + tail)); };
   CHECK(one("  conv 16 channels\n  residual { conv 32 channels } shortcut: identity\n  linear\n") == V{"E0401@3"});
-  CHECK(one("  conv 16 channels stride: 2\n  residual { conv 16 channels kernel: 2 padding: 0 }\n  linear\n") == V{"E0401@3"});
+  CHECK(one("  conv 16 channels stride: 2\n  residual { conv 16 channels kernel: 2 padding: 0 }\n  linear\n") ==
+        V{"E0401@3"});
   CHECK(one("  repeat 6 { maxpool }\n  linear\n") == V{"E0402@2"});
   CHECK(one("  conv 8 channels kernel: 40 padding: 0\n  linear\n") == V{"E0402@2"});
   CHECK(one("  conv 9 channels groups: 2\n  linear\n") == V{"E0403@2"});
@@ -254,7 +267,9 @@ TEST_CASE("every shape error names its line and the shapes", "[network][errors]"
   auto a = run("network n {\n  conv 64\n  linear\n}\n" + tail);
   REQUIRE(codes(*a) == V{"E0207@2"});
   CHECK(*test::find(*a, "E0207")->help == "did you mean `64 channels`?");
-  a = run("network n {\n  conv 16 channels\n  residual { conv 32 channels stride: 2 } shortcut: identity\n  linear\n}\n" + tail);
+  a = run(
+      "network n {\n  conv 16 channels\n  residual { conv 32 channels stride: 2 } shortcut: identity\n  linear\n}\n" +
+      tail);
   CHECK(test::find(*a, "E0401")->message.find("16×32×32 into 32×16×16") != std::string::npos);
   // A misspelt network is suggested like a misspelt architecture.
   a = run("network my_net {\n  linear\n}\ndata cifar10\nmodel my_nte\nevaluate\n");
@@ -276,22 +291,29 @@ TEST_CASE("every shape error names its line and the shapes", "[network][errors]"
 }
 
 TEST_CASE("a shape error inside a repeat says which repetition", "[network]") {
-  auto a = whittle::test::run("network n {\n  conv 8 channels\n  repeat 6 {\n    conv 50%\n  }\n  avgpool global -> linear\n}\n"
-                              "data synthetic\nmodel n\nevaluate\n");
+  auto a = whittle::test::run(
+      "network n {\n  conv 8 channels\n  repeat 6 {\n    conv 50%\n  }\n  avgpool global -> linear\n}\n"
+      "data synthetic\nmodel n\nevaluate\n");
   const auto* d = whittle::test::find(*a, "E0203");
   REQUIRE(d);
   REQUIRE_FALSE(d->notes.empty());
   CHECK(d->notes.front() == "in repetition 4 of 6 of the `repeat` on line 3");
 }
 
-TEST_CASE("airbench's layers: shapes and counts, their errors, and networks without them keep their keys", "[network][airbench]") {
+TEST_CASE("airbench's layers: shapes and counts, their errors, and networks without them keep their keys",
+          "[network][airbench]") {
   // A network of the first release's layers: its canonical text, and so its cache key, is what it was.
-  auto old = built("network n {\n  conv 8 channels -> bn -> relu -> maxpool\n  linear bias: false\n}\ndata cifar10\nmodel n\nevaluate\n");
+  auto old = built(
+      "network n {\n  conv 8 channels -> bn -> relu -> maxpool\n  linear bias: false\n}\ndata cifar10\nmodel "
+      "n\nevaluate\n");
   CHECK(old->canonical() ==
-        "network n input 3×32×32 classes 10 =sequential{0=conv(3,8,3x3,s1,p1,g1,b0);1=bn(8);2=relu;3=maxpool(2x2,s2,p0);4=linear(2048,10,b0)}");
+        "network n input 3×32×32 classes 10 "
+        "=sequential{0=conv(3,8,3x3,s1,p1,g1,b0);1=bn(8);2=relu;3=maxpool(2x2,s2,p0);4=linear(2048,10,b0)}");
   // whiten 2x2 on 3 channels: 2·12 = 24 filters, 31×31; params 24·12 + 24 = 312, MACs 24·961·12 = 276,768.
-  auto n = built("network n {\n  whiten -> gelu\n  conv 8 channels init: dirac -> bn momentum: 0.4 eps: 1e-12 learn_scale: false -> gelu\n"
-                 "  maxpool global -> linear bias: false scale: 1 / 9\n}\ndata cifar10\nmodel n\nevaluate\n");
+  auto n = built(
+      "network n {\n  whiten -> gelu\n  conv 8 channels init: dirac -> bn momentum: 0.4 eps: 1e-12 learn_scale: false "
+      "-> gelu\n"
+      "  maxpool global -> linear bias: false scale: 1 / 9\n}\ndata cifar10\nmodel n\nevaluate\n");
   CHECK(at(*n, "0").out.text() == "24×31×31");
   CHECK(at(*n, "0").params == 312);
   CHECK(at(*n, "0").macs == 276768);
@@ -310,6 +332,7 @@ TEST_CASE("airbench's layers: shapes and counts, their errors, and networks with
   // Errors: a `whiten` after another layer; dirac on a grouped conv.
   const std::string tail = "data cifar10\nmodel n\nevaluate\n";
   CHECK(codes(*run("network n {\n  conv 8 channels\n  whiten\n  linear\n}\n" + tail)) == V{"E0407@3"});
-  CHECK(codes(*run("network n {\n  conv 8 channels\n  conv 8 channels groups: 2 init: dirac\n  linear\n}\n" + tail)) == V{"E0208@3"});
+  CHECK(codes(*run("network n {\n  conv 8 channels\n  conv 8 channels groups: 2 init: dirac\n  linear\n}\n" + tail)) ==
+        V{"E0208@3"});
   CHECK(codes(*run("network n {\n  whiten kernel: 40\n  linear\n}\n" + tail)) == V{"E0203@2"});
 }

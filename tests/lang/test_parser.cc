@@ -69,8 +69,10 @@ chain
 }
 
 TEST_CASE("parses the other forms of docs/language.md", "[parser]") {
-  CHECK(dump_of("sweep amount in 0%..80% by 5% { prune $amount global l1 -> evaluate }   # whittle: allow(prune_without_retrain)\n") ==
-        "sweep amount in range[qty 0 percent, qty 80 percent, qty 5 percent]\n  chain\n    stage prune($amount, word global, "
+  CHECK(dump_of("sweep amount in 0%..80% by 5% { prune $amount global l1 -> evaluate }   # whittle: "
+                "allow(prune_without_retrain)\n") ==
+        "sweep amount in range[qty 0 percent, qty 80 percent, qty 5 percent]\n  chain\n    stage prune($amount, word "
+        "global, "
         "word l1)\n    stage evaluate()\n");
   CHECK(dump_of("train 300 epochs batch: 256 distill: kd(teacher: $teacher, temperature: 4, alpha: 0.9)\n") ==
         "chain\n  stage train(qty 300 epochs, batch: num 256, distill: call kd(teacher: $teacher, temperature: num 4, "
@@ -82,13 +84,15 @@ TEST_CASE("parses the other forms of docs/language.md", "[parser]") {
         "chain\n  stage train(qty 200 epochs) as teacher\nfrom $teacher\nseed num 3\n");
   CHECK(dump_of("use \"std/rewinding.recipe\"\n") == "use str \"std/rewinding.recipe\"\n");
   CHECK(dump_of("define lrr(rounds: int = 7, crit: l1|l2) {\n  repeat $rounds { prune 20% $crit }\n}\n") ==
-        "define lrr(rounds: int = num 7, crit: l1|l2)\n  repeat $rounds\n    chain\n      stage prune(qty 20 percent, $crit)\n");
+        "define lrr(rounds: int = num 7, crit: l1|l2)\n  repeat $rounds\n    chain\n      stage prune(qty 20 percent, "
+        "$crit)\n");
 }
 
 TEST_CASE("statements end at newlines or semicolons, brackets and -> continue lines", "[parser]") {
   CHECK(dump_of("prune 20%; evaluate\n") == "chain\n  stage prune(qty 20 percent)\nchain\n  stage evaluate()\n");
   CHECK(dump_of("train 3 epochs ->\n  evaluate\n") == "chain\n  stage train(qty 3 epochs)\n  stage evaluate()\n");
-  CHECK(dump_of("model densenet blocks: [6,\n  10]\n") == "chain\n  stage model(word densenet, blocks: [num 6, num 10])\n");
+  CHECK(dump_of("model densenet blocks: [6,\n  10]\n") ==
+        "chain\n  stage model(word densenet, blocks: [num 6, num 10])\n");
   CHECK(dump_of("train 3 epochs {\n  batch: 64\n  label_smoothing: 0.1, clip: 5\n}\n") ==
         "chain\n  stage train(qty 3 epochs, batch: num 64, label_smoothing: num 0.1, clip: num 5)\n");
 }
@@ -108,13 +112,13 @@ TEST_CASE("keywords are not stage names or bare words", "[parser]") {
 
 TEST_CASE("a file with many syntax errors reports each and keeps the good statements", "[parser]") {
   Parsed p = parse_text(
-      "train 20 epochs lr:\n"           // E0003 missing value
-      "prune 20%% global\n"             // E0001 stray token
-      "evaluate\n"                      // fine
-      "let x = [1, 2\n"                 // E0002 unclosed list (reported on the next line)
-      "export \"abc\n"                  // E0004 unterminated string
-      "}\n"                             // E0001 stray }
-      "score course2025\n");            // fine
+      "train 20 epochs lr:\n"  // E0003 missing value
+      "prune 20%% global\n"    // E0001 stray token
+      "evaluate\n"             // fine
+      "let x = [1, 2\n"        // E0002 unclosed list (reported on the next line)
+      "export \"abc\n"         // E0004 unterminated string
+      "}\n"                    // E0001 stray }
+      "score course2025\n");   // fine
   std::vector<std::string> codes;
   for (const auto& d : p.diags.all()) codes.push_back(d.code);
   CHECK(codes == std::vector<std::string>{"E0003", "E0001", "E0002", "E0001"});

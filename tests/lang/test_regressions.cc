@@ -48,7 +48,8 @@ TEST_CASE("unrolling is bounded even when no stage is valid", "[regression]") {
   CHECK(unknown);
 }
 
-TEST_CASE("the second campaign's checker findings: deep blocks, long let chains, empty paths, huge networks", "[regression][hostile]") {
+TEST_CASE("the second campaign's checker findings: deep blocks, long let chains, empty paths, huge networks",
+          "[regression][hostile]") {
   auto codes_of = [](const Analysis& a) {
     std::vector<std::string> out;
     for (const auto& d : a.diags.all())
@@ -57,8 +58,10 @@ TEST_CASE("the second campaign's checker findings: deep blocks, long let chains,
   };
   // 3,000 `define`d blocks each using the next: too deep, not "uses itself".
   std::string nested = "data synthetic\n";
-  for (int i = 0; i < 3000; ++i) nested += "define b" + std::to_string(i) + "() {\n  b" + std::to_string(i + 1) + "\n}\n";
-  nested += "define b3000() {\n  conv 4 channels\n}\nnetwork n {\n  b0 -> avgpool global -> linear\n}\nmodel n\nevaluate\n";
+  for (int i = 0; i < 3000; ++i)
+    nested += "define b" + std::to_string(i) + "() {\n  b" + std::to_string(i + 1) + "\n}\n";
+  nested +=
+      "define b3000() {\n  conv 4 channels\n}\nnetwork n {\n  b0 -> avgpool global -> linear\n}\nmodel n\nevaluate\n";
   auto deep = analyze("t.recipe", nested);
   REQUIRE(deep->diags.has_errors());
   for (const auto& d : deep->diags.all()) CHECK(d.message.find("uses itself") == std::string::npos);
@@ -72,13 +75,16 @@ TEST_CASE("the second campaign's checker findings: deep blocks, long let chains,
   CHECK(std::count(lets.begin(), lets.end(), "E0111") == 1);
   CHECK(std::count(lets.begin(), lets.end(), "W0004") == 0);
   // An empty export path is an error at its line.
-  CHECK(codes_of(*analyze("t.recipe", "data synthetic\nmodel small_cnn\nexport \"\"\n")) == std::vector<std::string>{"E0203"});
+  CHECK(codes_of(*analyze("t.recipe", "data synthetic\nmodel small_cnn\nexport \"\"\n")) ==
+        std::vector<std::string>{"E0203"});
   // A network too large to build is refused from its shapes alone, quickly.
   const auto t0 = std::chrono::steady_clock::now();
-  const auto dense = codes_of(*analyze("t.recipe", "network d {\n  dense 3000 { conv 8 channels }\n  avgpool global -> linear\n}\n"
-                                                   "data cifar10\nmodel d\nevaluate\n"));
+  const auto dense = codes_of(*analyze("t.recipe",
+                                       "network d {\n  dense 3000 { conv 8 channels }\n  avgpool global -> linear\n}\n"
+                                       "data cifar10\nmodel d\nevaluate\n"));
   CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < 10.0);
   CHECK(dense == std::vector<std::string>{"E0410"});
-  CHECK(codes_of(*analyze("t.recipe", "network w {\n  conv 65536 channels -> conv 65536 channels -> avgpool global -> linear\n}\n"
-                                      "data cifar10\nmodel w\nevaluate\n")) == std::vector<std::string>{"E0410"});
+  CHECK(codes_of(*analyze("t.recipe",
+                          "network w {\n  conv 65536 channels -> conv 65536 channels -> avgpool global -> linear\n}\n"
+                          "data cifar10\nmodel w\nevaluate\n")) == std::vector<std::string>{"E0410"});
 }

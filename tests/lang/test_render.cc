@@ -10,7 +10,8 @@ using namespace whittle;
 
 TEST_CASE("full rendering matches docs/language.md's example", "[render]") {
   auto a = lang::analyze("pipelines/lrr.recipe",
-                         "data cifar10\nmodel resnet18\ntrain 10 epochs\n\n\n\nrepeat 2 {\n  retrain 1 epoch\n  prnue 20% global l1\n}\nevaluate\n");
+                         "data cifar10\nmodel resnet18\ntrain 10 epochs\n\n\n\nrepeat 2 {\n  retrain 1 epoch\n  prnue "
+                         "20% global l1\n}\nevaluate\n");
   const lang::Diagnostic* d = test::find(*a, "E0102");
   REQUIRE(d);
   CHECK(lang::render_full(*d, a->sources) ==

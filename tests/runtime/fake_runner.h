@@ -1,8 +1,8 @@
 // A runner that writes one small file per stage instead of training, and a scratch folder that plans
 // and runs recipes with it against a cache of its own: the cache's tests without LibTorch.
 #pragma once
-#include <catch2/catch.hpp>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -12,8 +12,8 @@
 
 #include "lang/analyze.h"
 #include "runtime/exec/executor.h"
-#include "runtime/plan/plan.h"
 #include "runtime/exec/run_finish.h"
+#include "runtime/plan/plan.h"
 #include "runtime/plan/stages.h"
 
 namespace whittle::test {
@@ -25,7 +25,8 @@ struct FakeRunner : StageRunner {
   std::vector<std::string> ran;
   std::string fail_kind;
   void run(StageJob& job) override {
-    if (job.stage.kind == fail_kind) throw StageError("the loss became nan at epoch 2, batch 7", "lower the learning rate");
+    if (job.stage.kind == fail_kind)
+      throw StageError("the loss became nan at epoch 2, batch 7", "lower the learning rate");
     ran.push_back("#" + std::to_string(job.stage.id) + " " + job.stage.kind);
     std::ofstream(fs::path(job.out_dir) / "model.pt") << "weights of " << job.key << "\n";
     job.metrics["accuracy"] = 0.5;

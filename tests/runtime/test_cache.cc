@@ -7,12 +7,12 @@
 #include <fstream>
 #include <set>
 
+#include "lang/catalog.h"
 #include "runtime/exec/executor.h"
 #include "runtime/exec/run_finish.h"
 #include "runtime/plan/keys.h"
 #include "runtime/plan/plan.h"
 #include "runtime/plan/stages.h"
-#include "lang/catalog.h"
 #include "tests/runtime/fake_runner.h"
 
 namespace fs = std::filesystem;
@@ -24,7 +24,8 @@ namespace {
 using test::Fixture;
 
 const std::string recipe =
-    "recipe cache_test\ndata synthetic\nmodel small_cnn\ntrain 3 epochs\nrepeat 2 {\n  prune 20% global l1\n  retrain 1 epoch rewind: lr\n}\nevaluate\n";
+    "recipe cache_test\ndata synthetic\nmodel small_cnn\ntrain 3 epochs\nrepeat 2 {\n  prune 20% global l1\n  retrain "
+    "1 epoch rewind: lr\n}\nevaluate\n";
 using V = std::vector<std::string>;
 
 }  // namespace
@@ -43,8 +44,8 @@ TEST_CASE("stages run in the recipe's order wherever their inputs allow", "[cach
   const auto file = f.write("r.recipe",
                             "recipe order\ndata synthetic\nmodel small_cnn\ntrain 1 epoch\nevaluate\nprune 50%\n"
                             "evaluate\nretrain 1 epoch\nevaluate\n");
-  CHECK(f.run(file) == V{"#0 data", "#1 model", "#2 train", "#3 evaluate", "#4 prune", "#5 evaluate", "#6 retrain",
-                         "#7 evaluate"});
+  CHECK(f.run(file) ==
+        V{"#0 data", "#1 model", "#2 train", "#3 evaluate", "#4 prune", "#5 evaluate", "#6 retrain", "#7 evaluate"});
 }
 
 TEST_CASE("changing the last stage runs exactly that stage, the first everything downstream", "[cache]") {
@@ -53,17 +54,20 @@ TEST_CASE("changing the last stage runs exactly that stage, the first everything
   f.run(file);
   f.write("r.recipe", recipe.substr(0, recipe.size() - 9) + "evaluate batch: 64\n");
   CHECK(f.run(file) == V{"#7 evaluate"});
-  f.write("r.recipe", "recipe cache_test\ndata synthetic size: 512\nmodel small_cnn\ntrain 3 epochs\nrepeat 2 {\n  prune 20% global l1\n"
-                      "  retrain 1 epoch rewind: lr\n}\nevaluate batch: 64\n");
+  f.write("r.recipe",
+          "recipe cache_test\ndata synthetic size: 512\nmodel small_cnn\ntrain 3 epochs\nrepeat 2 {\n  prune 20% "
+          "global l1\n"
+          "  retrain 1 epoch rewind: lr\n}\nevaluate batch: 64\n");
   CHECK(f.run(file).size() == 8);
 }
 
 TEST_CASE("comments, layout and the file's name do not invalidate anything", "[cache]") {
   Fixture f;
   f.run(f.write("r.recipe", recipe));
-  const auto other = f.write("renamed.recipe",
-                             "# the same recipe, reformatted\nrecipe cache_test\n\ndata   synthetic\nmodel small_cnn  # tiny\n"
-                             "train 3 epochs\nrepeat 2 { prune 20% global l1 ; retrain 1 epoch rewind: lr }\nevaluate\n");
+  const auto other =
+      f.write("renamed.recipe",
+              "# the same recipe, reformatted\nrecipe cache_test\n\ndata   synthetic\nmodel small_cnn  # tiny\n"
+              "train 3 epochs\nrepeat 2 { prune 20% global l1 ; retrain 1 epoch rewind: lr }\nevaluate\n");
   CHECK(f.run(other).empty());
 }
 
@@ -73,8 +77,9 @@ TEST_CASE("plan --explain says why each stale stage must run", "[cache]") {
   auto first = f.plan(file);
   CHECK(first->steps[0].reason == "not in the cache");
   f.run(file);
-  f.write("r.recipe", "recipe cache_test\ndata synthetic\nmodel small_cnn\ntrain 3 epochs\nrepeat 2 {\n  prune 25% global l1\n"
-                      "  retrain 1 epoch rewind: lr\n}\nevaluate\n");
+  f.write("r.recipe",
+          "recipe cache_test\ndata synthetic\nmodel small_cnn\ntrain 3 epochs\nrepeat 2 {\n  prune 25% global l1\n"
+          "  retrain 1 epoch rewind: lr\n}\nevaluate\n");
   auto p = f.plan(file);
   CHECK(p->stale_count() == 5);
   CHECK(p->steps[3].fresh == false);
@@ -129,20 +134,24 @@ TEST_CASE("keys ignore the device but not the seed", "[cache]") {
 
 TEST_CASE("the catalog's key policy decides what a key holds, and the key text of a stage is stable", "[cache]") {
   Fixture f;
-  auto p = f.plan(f.write("k.recipe", "data synthetic test_subset: 0 root: \"/elsewhere\"\nmodel small_cnn\n"
-                                      "train 2 epochs device: cpu eval_every: 1 snapshot_every: 3\n"));
+  auto p = f.plan(f.write("k.recipe",
+                          "data synthetic test_subset: 0 root: \"/elsewhere\"\nmodel small_cnn\n"
+                          "train 2 epochs device: cpu eval_every: 1 snapshot_every: 3\n"));
   const auto& data = p->stage(0);
   const auto& train = p->stage(2);
   const std::string text = key_text(train, {"model abc"}, "");
   // The train's key, exactly: what a cache of an earlier release keyed (its entries stay valid).
-  CHECK(text == "whittle-key 1\nkind: train\nimplementation: 3\nseed: 0\nparam batch: 128\nparam channels_last: false\n"
-                "param clip: 0\nparam distill: none\nparam epochs: 2 epochs\nparam label_smoothing: 0\n"
-                "param optimizer: sgd(lr: 0.1, momentum: 0.9, nesterov: false, weight_decay: 0.0005, decay_norm_and_bias: true)\n"
-                "param precision: fp32\nparam schedule: constant(warmup: 0)\nparam sparsify: none\ninput: model abc\n");
+  CHECK(
+      text ==
+      "whittle-key 1\nkind: train\nimplementation: 3\nseed: 0\nparam batch: 128\nparam channels_last: false\n"
+      "param clip: 0\nparam distill: none\nparam epochs: 2 epochs\nparam label_smoothing: 0\n"
+      "param optimizer: sgd(lr: 0.1, momentum: 0.9, nesterov: false, weight_decay: 0.0005, decay_norm_and_bias: true)\n"
+      "param precision: fp32\nparam schedule: constant(warmup: 0)\nparam sparsify: none\ninput: model abc\n");
   const std::string dtext = key_text(data, {}, "fp");
   // No `root` (key: false), no `test_subset` (key: unless_default, at its default).
-  CHECK(dtext == "whittle-key 1\nkind: data\nimplementation: 1\nseed: 0\nparam augment: []\nparam dataset: synthetic\n"
-                 "param normalize: true\nparam size: 1024\nparam subset: 0\nparam validation: 0%\ndata: fp\n");
+  CHECK(dtext ==
+        "whittle-key 1\nkind: data\nimplementation: 1\nseed: 0\nparam augment: []\nparam dataset: synthetic\n"
+        "param normalize: true\nparam size: 1024\nparam subset: 0\nparam validation: 0%\ndata: fp\n");
   auto q = f.plan(f.write("q.recipe", "data synthetic test_subset: 256\nmodel small_cnn\nevaluate\n"));
   // test_subset changes only what is evaluated: not in the data's key, in the evaluation's.
   CHECK(key_text(q->stage(0), {}, "fp") == dtext);
@@ -150,9 +159,9 @@ TEST_CASE("the catalog's key policy decides what a key holds, and the key text o
   CHECK(test_view(q->stage(1), q->analysis->recipe.stages).empty());
   // Every stage's implementation version, pinned: a version is part of every key of its stage, so a
   // change here discards those cache entries and must be on purpose (bump it here and in the catalog).
-  const std::map<std::string, int> pinned = {{"data", 1},    {"model", 3},   {"train", 3},    {"retrain", 3},
-                                             {"prune", 3},   {"sensitivity", 2}, {"quantize", 1}, {"convert", 2}, {"evaluate", 3},
-                                             {"score", 2},   {"export", 1},  {"search", 1}};
+  const std::map<std::string, int> pinned = {{"data", 1},     {"model", 3},       {"train", 3},    {"retrain", 3},
+                                             {"prune", 3},    {"sensitivity", 2}, {"quantize", 1}, {"convert", 2},
+                                             {"evaluate", 3}, {"score", 2},       {"export", 1},   {"search", 1}};
   std::map<std::string, int> versions;
   for (const auto& s : lang::Catalog::builtin().stages()) versions[s.name] = stage_version(s.name);
   for (const auto& [name, v] : pinned) {
@@ -168,8 +177,9 @@ TEST_CASE("the catalog's key policy decides what a key holds, and the key text o
 
 TEST_CASE("dropping test_subset reruns only the stages that read the test split", "[cache]") {
   Fixture f;
-  const std::string body = "model small_cnn\ntrain 2 epochs\nsensitivity images: 32 as s\nprune 50% guide: $s\nretrain 1 epoch\nevaluate\n"
-                           "evaluate test_subset: 100\nexport \"m.pt\"\n";
+  const std::string body =
+      "model small_cnn\ntrain 2 epochs\nsensitivity images: 32 as s\nprune 50% guide: $s\nretrain 1 epoch\nevaluate\n"
+      "evaluate test_subset: 100\nexport \"m.pt\"\n";
   auto slice = f.plan(f.write("a.recipe", "data synthetic test_subset: 500\n" + body));
   auto whole = f.plan(f.write("b.recipe", "data synthetic\n" + body));
   REQUIRE(slice->keys.size() == whole->keys.size());
@@ -179,7 +189,8 @@ TEST_CASE("dropping test_subset reruns only the stages that read the test split"
   // The sensitivity scan reads the test split (no validation split here), and the prune it guides
   // follows it; the training before it never reruns.
   CHECK(changed == std::vector<std::string>{"sensitivity", "prune", "retrain", "evaluate", "evaluate", "export"});
-  auto plain = f.plan(f.write("c.recipe", "data synthetic test_subset: 500\nmodel small_cnn\ntrain 2 epochs\nevaluate\n"));
+  auto plain =
+      f.plan(f.write("c.recipe", "data synthetic test_subset: 500\nmodel small_cnn\ntrain 2 epochs\nevaluate\n"));
   auto full = f.plan(f.write("d.recipe", "data synthetic\nmodel small_cnn\ntrain 2 epochs\nevaluate\n"));
   CHECK(plain->keys[0] == full->keys[0]);
   CHECK(plain->keys[2] == full->keys[2]);
@@ -190,7 +201,9 @@ TEST_CASE("every catalog stage runs, and missing data is refused before anything
   Fixture f;
   ArtifactStore store((f.dir / "cache").string());
   for (const auto& s : lang::Catalog::builtin().stages()) CHECK(runnable_stages().count(s.name) == 1);
-  auto q = make_plan(lang::analyze_file(f.write("c.recipe", "data cifar10 root: \"/nonexistent\"\nmodel small_cnn\nevaluate\n")), store);
+  auto q = make_plan(
+      lang::analyze_file(f.write("c.recipe", "data cifar10 root: \"/nonexistent\"\nmodel small_cnn\nevaluate\n")),
+      store);
   REQUIRE(q->analysis->diags.has_errors());
   CHECK(q->analysis->diags.all()[0].code == "R0002");
 }

@@ -21,7 +21,9 @@ using test::Fixture;
 
 namespace {
 
-const std::string recipe = "recipe packed\ndata synthetic\nmodel small_cnn\ntrain 3 epochs as base\nprune 50% global\nretrain 1 epoch\nevaluate\n";
+const std::string recipe =
+    "recipe packed\ndata synthetic\nmodel small_cnn\ntrain 3 epochs as base\nprune 50% global\nretrain 1 "
+    "epoch\nevaluate\n";
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -82,14 +84,19 @@ struct TwoCaches {
     f.run(file);
     plan = f.plan(file);  // leaves f.store on "cache"
   }
-  PackStats write(const std::vector<int>& stages = {}) { return write_pack(*f.store, pack_contents(*plan, *f.store, stages), pack); }
+  PackStats write(const std::vector<int>& stages = {}) {
+    return write_pack(*f.store, pack_contents(*plan, *f.store, stages), pack);
+  }
   /// The second cache, and what planning the recipe against it finds.
   ArtifactStore& to() {
     if (!dest) dest = std::make_unique<ArtifactStore>((f.dir / "other").string());
     return *dest;
   }
   std::size_t stale_in_other() { return make_plan(lang::analyze_file(file), to())->stale_count(); }
-  std::size_t tmp_leftovers() { return static_cast<std::size_t>(std::distance(fs::directory_iterator(f.dir / "other" / "tmp"), fs::directory_iterator())); }
+  std::size_t tmp_leftovers() {
+    return static_cast<std::size_t>(
+        std::distance(fs::directory_iterator(f.dir / "other" / "tmp"), fs::directory_iterator()));
+  }
   std::unique_ptr<ArtifactStore> dest;
 };
 
@@ -130,7 +137,8 @@ TEST_CASE("a pack of one stage holds that stage and what it needs, and only that
   CHECK(t.stale_in_other() == 3);
 }
 
-TEST_CASE("a pack carries the epoch checkpoints of a stage not finished, and a stage finished here keeps its entry", "[pack]") {
+TEST_CASE("a pack carries the epoch checkpoints of a stage not finished, and a stage finished here keeps its entry",
+          "[pack]") {
   TwoCaches t;
   // As a killed run leaves them: the last stage's entry gone, its epoch checkpoints kept.
   const std::string key = t.plan->steps.back().key;
@@ -272,23 +280,23 @@ TEST_CASE("what is no pack, or a pack whose list was edited, adds nothing", "[pa
   }
 }
 
-TEST_CASE("hostile packs: checkpoints that are no checkpoints, terminal escapes, a cut list, an older record", "[pack][hostile]") {
+TEST_CASE("hostile packs: checkpoints that are no checkpoints, terminal escapes, a cut list, an older record",
+          "[pack][hostile]") {
   TwoCaches t;
   const std::string key = t.plan->steps.back().key;
   const std::string part = t.f.store->partial_dir(key);
   remove_tree(t.f.store->entry_dir(key));
   std::ofstream(fs::path(part) / "state-1.json") << "{\"epoch\": 1}\n";
   SECTION("a checkpoint of 64 MiB of zeros (a bomb: it packs to a few KB) is refused at its first bytes") {
-    {
-      std::ofstream zeros(fs::path(part) / "epoch-1.safetensors");
-    }
+    { std::ofstream zeros(fs::path(part) / "epoch-1.safetensors"); }
     fs::resize_file(fs::path(part) / "epoch-1.safetensors", 64u << 20);
     t.write();
     CHECK(fs::file_size(t.pack) < (1u << 20));
     const UnpackOutcome r = read_pack(t.to(), t.pack);
     CHECK(r.partials.empty());
     REQUIRE(r.refused.size() == 1);
-    CHECK(r.refused[0].second.find("`epoch-1.safetensors` is no tensor file: its header is not a JSON object") != std::string::npos);
+    CHECK(r.refused[0].second.find("`epoch-1.safetensors` is no tensor file: its header is not a JSON object") !=
+          std::string::npos);
     CHECK_FALSE(fs::exists(t.to().partial_path(key)));
     CHECK(t.tmp_leftovers() == 0);
   }
@@ -347,7 +355,8 @@ TEST_CASE("hostile packs: checkpoints that are no checkpoints, terminal escapes,
       out.replace(at, end - at, "finished: " + when);
       return out;
     };
-    std::ofstream(fs::path(t.f.store->root()) / "runs" / "packed.yaml") << with_finished(record, "2500-01-01T00:00:00Z");
+    std::ofstream(fs::path(t.f.store->root()) / "runs" / "packed.yaml")
+        << with_finished(record, "2500-01-01T00:00:00Z");
     t.write();
     std::ofstream(ours) << with_finished(record, "2999-01-01T00:00:00Z");
     REQUIRE(read_record(ours.string()));

@@ -15,10 +15,10 @@ namespace fs = std::filesystem;
 namespace {
 
 // The order of the rooms: docs/architecture.md lists them so.
-const std::vector<std::string> kRooms = {"system",         "cache",         "plan",        "torch/data", "torch/models",
-                                         "torch/compression", "torch/training", "torch/export", "torch/stages", "torch",
-                                         "exec",           "report",        "submit",      "packs",      "lsp",
-                                         "cli"};
+const std::vector<std::string> kRooms = {
+    "system",         "cache",        "plan",         "torch/data", "torch/models", "torch/compression",
+    "torch/training", "torch/export", "torch/stages", "torch",      "exec",         "report",
+    "submit",         "packs",        "lsp",          "cli"};
 
 /// The room of a path under runtime/ ("torch/stages/preview.h" → "torch/stages"); "" at the top.
 std::string room_of(const std::string& rel) {

@@ -9,9 +9,9 @@
 #include <set>
 #include <sstream>
 
+#include "lang/catalog.h"
 #include "runtime/lsp/jsonrpc.h"
 #include "runtime/lsp/positions.h"
-#include "lang/catalog.h"
 #include "runtime/lsp/server.h"
 
 using namespace whittle::lsp;
@@ -22,7 +22,9 @@ namespace {
 json req(int id, const std::string& method, json params = json::object()) {
   return {{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}};
 }
-json note(const std::string& method, json params = json::object()) { return {{"jsonrpc", "2.0"}, {"method", method}, {"params", std::move(params)}}; }
+json note(const std::string& method, json params = json::object()) {
+  return {{"jsonrpc", "2.0"}, {"method", method}, {"params", std::move(params)}};
+}
 json at(const std::string& uri, int line, int character) {
   return {{"textDocument", {{"uri", uri}}}, {"position", {{"line", line}, {"character", character}}}};
 }
@@ -39,12 +41,14 @@ std::vector<std::string> published(const std::vector<json>& out, const std::stri
       codes.clear();
       for (const auto& d : m["params"]["diagnostics"])
         if (d["severity"].get<int>() <= 2)  // errors and warnings (notes are published too, as information)
-          codes.push_back(d.value("code", std::string("-")) + "@" + std::to_string(d["range"]["start"]["line"].get<int>()));
+          codes.push_back(d.value("code", std::string("-")) + "@" +
+                          std::to_string(d["range"]["start"]["line"].get<int>()));
     }
   return codes;
 }
 json open(const std::string& uri, const std::string& text) {
-  return note("textDocument/didOpen", {{"textDocument", {{"uri", uri}, {"languageId", "whittle"}, {"version", 1}, {"text", text}}}});
+  return note("textDocument/didOpen",
+              {{"textDocument", {{"uri", uri}, {"languageId", "whittle"}, {"version", 1}, {"text", text}}}});
 }
 
 struct Dir {
@@ -59,16 +63,18 @@ TEST_CASE("a whole exchange: initialize, open, change, every method, shutdown, e
   Dir dir;
   const std::string uri = uri_of_path((dir.path / "r.recipe").string());
   Server s;
-  auto init = s.handle(req(1, "initialize", {{"processId", nullptr}, {"rootUri", nullptr}, {"capabilities", json::object()}}));
+  auto init =
+      s.handle(req(1, "initialize", {{"processId", nullptr}, {"rootUri", nullptr}, {"capabilities", json::object()}}));
   REQUIRE(result_of(init, 1));
   const json caps = (*result_of(init, 1))["capabilities"];
-  for (const char* c : {"hoverProvider", "completionProvider", "documentFormattingProvider", "documentSymbolProvider", "definitionProvider",
-                        "codeActionProvider"})
+  for (const char* c : {"hoverProvider", "completionProvider", "documentFormattingProvider", "documentSymbolProvider",
+                        "definitionProvider", "codeActionProvider"})
     CHECK(caps.contains(c));
   CHECK(s.handle(note("initialized")).empty());
 
   // Open with a misspelt stage: its diagnostic, with the help, at its line.
-  auto opened = s.handle(open(uri, "data fashion_mnist\nmodel small_cnn\nlet e = 3\ntrain $e epochs\nprnue 20%\nevaluate\n"));
+  auto opened =
+      s.handle(open(uri, "data fashion_mnist\nmodel small_cnn\nlet e = 3\ntrain $e epochs\nprnue 20%\nevaluate\n"));
   CHECK(published(opened, uri) == std::vector<std::string>{"E0102@4"});
   const json diag = opened.back()["params"]["diagnostics"][0];
   CHECK(diag["severity"] == 1);
@@ -77,14 +83,20 @@ TEST_CASE("a whole exchange: initialize, open, change, every method, shutdown, e
 
   // The quick fix its help names.
   auto fix = s.handle(req(2, "textDocument/codeAction",
-                          {{"textDocument", {{"uri", uri}}}, {"range", diag["range"]}, {"context", {{"diagnostics", json::array({diag})}}}}));
+                          {{"textDocument", {{"uri", uri}}},
+                           {"range", diag["range"]},
+                           {"context", {{"diagnostics", json::array({diag})}}}}));
   REQUIRE(result_of(fix, 2));
   const json edit = (*result_of(fix, 2))[0]["edit"]["changes"][uri][0];
   CHECK(edit["newText"] == "prune");
 
   // Fixed: the diagnostic is cleared.
-  auto changed = s.handle(note("textDocument/didChange", {{"textDocument", {{"uri", uri}, {"version", 2}}},
-                                                        {"contentChanges", json::array({{{"text", "data fashion_mnist\nmodel small_cnn\nlet e = 3\ntrain $e epochs\nprune 20%\nretrain 1 epoch\nevaluate\n"}}})}}));
+  auto changed =
+      s.handle(note("textDocument/didChange",
+                    {{"textDocument", {{"uri", uri}, {"version", 2}}},
+                     {"contentChanges", json::array({{{"text",
+                                                       "data fashion_mnist\nmodel small_cnn\nlet e = 3\ntrain $e "
+                                                       "epochs\nprune 20%\nretrain 1 epoch\nevaluate\n"}}})}}));
   INFO(Catch::Detail::stringify(published(changed, uri)));
   CHECK(published(changed, uri).empty());
   CHECK(changed.back()["params"]["version"] == 2);
@@ -93,7 +105,8 @@ TEST_CASE("a whole exchange: initialize, open, change, every method, shutdown, e
   auto h = s.handle(req(3, "textDocument/hover", at(uri, 3, 2)));
   REQUIRE(result_of(h, 3));
   CHECK((*result_of(h, 3))["contents"]["value"].get<std::string>().find("Trains the model") != std::string::npos);
-  CHECK((*result_of(h, 3))["contents"]["value"].get<std::string>().find("`epochs: 3 epochs`") != std::string::npos);  // as it runs
+  CHECK((*result_of(h, 3))["contents"]["value"].get<std::string>().find("`epochs: 3 epochs`") !=
+        std::string::npos);  // as it runs
   h = s.handle(req(4, "textDocument/hover", at(uri, 3, 7)));
   CHECK((*result_of(h, 4))["contents"]["value"].get<std::string>().find("let e = 3") != std::string::npos);
   h = s.handle(req(5, "textDocument/hover", at(uri, 1, 8)));
@@ -108,7 +121,9 @@ TEST_CASE("a whole exchange: initialize, open, change, every method, shutdown, e
     for (const auto& i : *result_of(r, id)) out.push_back(i["label"]);
     return out;
   };
-  auto has = [](const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); };
+  auto has = [](const std::vector<std::string>& v, const std::string& x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+  };
   const auto line_start = labels(7, 4, 0);
   CHECK(has(line_start, "prune"));
   CHECK(has(line_start, "quantize"));
@@ -124,9 +139,11 @@ TEST_CASE("a whole exchange: initialize, open, change, every method, shutdown, e
   CHECK((*result_of(sym, 10)).size() == 7);
   auto def = s.handle(req(11, "textDocument/definition", at(uri, 3, 7)));
   CHECK((*result_of(def, 11))["range"]["start"] == json::parse(R"({"line": 2, "character": 4})"));
-  s.handle(note("textDocument/didChange", {{"textDocument", {{"uri", uri}, {"version", 3}}},
-                                           {"contentChanges", json::array({{{"text", "data   fashion_mnist\nmodel small_cnn\nevaluate\n"}}})}}));
-  auto f = s.handle(req(12, "textDocument/formatting", {{"textDocument", {{"uri", uri}}}, {"options", {{"tabSize", 2}, {"insertSpaces", true}}}}));
+  s.handle(note("textDocument/didChange",
+                {{"textDocument", {{"uri", uri}, {"version", 3}}},
+                 {"contentChanges", json::array({{{"text", "data   fashion_mnist\nmodel small_cnn\nevaluate\n"}}})}}));
+  auto f = s.handle(req(12, "textDocument/formatting",
+                        {{"textDocument", {{"uri", uri}}}, {"options", {{"tabSize", 2}, {"insertSpaces", true}}}}));
   CHECK((*result_of(f, 12))[0]["newText"] == "data fashion_mnist\nmodel small_cnn\nevaluate\n");
 
   auto down = s.handle(req(13, "shutdown"));
@@ -141,10 +158,12 @@ TEST_CASE("a whole exchange: initialize, open, change, every method, shutdown, e
 TEST_CASE("a used file's problems are published for it, and an edit to it in the editor re-checks its users", "[lsp]") {
   Dir dir;
   std::ofstream(dir.path / "lib.recipe") << "define twice() {\n  prune 20%\n  retrain 1 epoch\n}\n";
-  const std::string main = uri_of_path((dir.path / "r.recipe").string()), lib = uri_of_path((dir.path / "lib.recipe").string());
+  const std::string main = uri_of_path((dir.path / "r.recipe").string()),
+                    lib = uri_of_path((dir.path / "lib.recipe").string());
   Server s;
   s.handle(req(1, "initialize"));
-  auto o = s.handle(open(main, "use \"lib.recipe\"\ndata fashion_mnist\nmodel small_cnn\ntrain 2 epochs\ntwice\nevaluate\n"));
+  auto o = s.handle(
+      open(main, "use \"lib.recipe\"\ndata fashion_mnist\nmodel small_cnn\ntrain 2 epochs\ntwice\nevaluate\n"));
   CHECK(published(o, main).empty());
   INFO(Catch::Detail::stringify(published(o, lib)) << " " << Catch::Detail::stringify(published(o, main)));
   CHECK(published(o, lib).empty());  // published for the used file too, empty: nothing wrong there
@@ -160,7 +179,9 @@ TEST_CASE("a used file's problems are published for it, and an edit to it in the
   auto closed = s.handle(note("textDocument/didClose", {{"textDocument", {{"uri", lib}}}}));
   CHECK(published(closed, lib).empty());
   bool lib_published = false;
-  for (const auto& m : closed) lib_published = lib_published || (m.value("method", "") == "textDocument/publishDiagnostics" && m["params"]["uri"] == lib);
+  for (const auto& m : closed)
+    lib_published =
+        lib_published || (m.value("method", "") == "textDocument/publishDiagnostics" && m["params"]["uri"] == lib);
   CHECK(lib_published);
 }
 
@@ -183,17 +204,25 @@ TEST_CASE("any input gets a well-formed answer or none, never a crash", "[lsp]")
         REQUIRE(r.size() == 1);
         CHECK((r[0].contains("result") || r[0].contains("error")));
       }
-  CHECK(s.handle(req(11, "textDocument/formatting", {{"textDocument", {{"uri", uri}}}}))[0]["result"].empty());  // does not parse
+  CHECK(s.handle(req(11, "textDocument/formatting", {{"textDocument", {{"uri", uri}}}}))[0]["result"]
+            .empty());  // does not parse
   CHECK(s.handle(req(12, "textDocument/hover", at("file:///not/open.recipe", 0, 0)))[0]["result"].is_null());
-  CHECK(s.handle(req(13, "textDocument/codeAction", {{"textDocument", {{"uri", uri}}}, {"context", "nope"}}))[0]["result"].empty());
+  CHECK(
+      s.handle(req(13, "textDocument/codeAction", {{"textDocument", {{"uri", uri}}}, {"context", "nope"}}))[0]["result"]
+          .empty());
   // Every prefix of a recipe, as typed: each analysed, hovered and completed at its end.
-  const std::string recipe = "use \"std/nets.recipe\"\nnetwork n(w: int = 8) {\n  conv $w channels -> bn -> relu\n  avgpool global -> linear\n}\n"
-                             "data synthetic\nmodel n w: 4\ntrain 2 epochs optimizer: sgd(lr: 0.1) schedule: cosine()\nrepeat 2 {\n  prune 20%\n}\n";
+  const std::string recipe =
+      "use \"std/nets.recipe\"\nnetwork n(w: int = 8) {\n  conv $w channels -> bn -> relu\n  avgpool global -> "
+      "linear\n}\n"
+      "data synthetic\nmodel n w: 4\ntrain 2 epochs optimizer: sgd(lr: 0.1) schedule: cosine()\nrepeat 2 {\n  prune "
+      "20%\n}\n";
   for (std::size_t n = 0; n <= recipe.size(); n += 3) {
     const std::string text = recipe.substr(0, n);
-    s.handle(note("textDocument/didChange", {{"textDocument", {{"uri", uri}, {"version", static_cast<int>(n)}}}, {"contentChanges", json::array({{{"text", text}}})}}));
+    s.handle(note("textDocument/didChange", {{"textDocument", {{"uri", uri}, {"version", static_cast<int>(n)}}},
+                                             {"contentChanges", json::array({{{"text", text}}})}}));
     const json end = position_of(text, text.size());
-    for (const char* m : {"textDocument/hover", "textDocument/completion", "textDocument/definition", "textDocument/documentSymbol"}) {
+    for (const char* m :
+         {"textDocument/hover", "textDocument/completion", "textDocument/definition", "textDocument/documentSymbol"}) {
       auto r = s.handle(req(20, m, {{"textDocument", {{"uri", uri}}}, {"position", end}}));
       REQUIRE(r.size() == 1);
       CHECK(r[0].contains("result"));
@@ -204,8 +233,11 @@ TEST_CASE("any input gets a well-formed answer or none, never a crash", "[lsp]")
 }
 
 TEST_CASE("framing: headers split across reads, several messages at once, bad lengths", "[lsp]") {
-  auto frame = [](const std::string& body) { return "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body; };
-  std::istringstream two(frame("{\"a\":1}") + "Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n" + frame("{\"b\":2}") + "\r\n");
+  auto frame = [](const std::string& body) {
+    return "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  };
+  std::istringstream two(frame("{\"a\":1}") + "Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n" +
+                         frame("{\"b\":2}") + "\r\n");
   CHECK(read_message(two) == std::optional<std::string>("{\"a\":1}"));
   CHECK(read_message(two) == std::optional<std::string>("{\"b\":2}"));
   CHECK_FALSE(read_message(two));
@@ -216,7 +248,8 @@ TEST_CASE("framing: headers split across reads, several messages at once, bad le
   std::istringstream cut("Content-Length: 10\r\n\r\n{\"a\"");
   CHECK_FALSE(read_message(cut));
   // The stdio loop over a stream: one exchange, answers framed, exit code 0 after shutdown.
-  std::istringstream in(frame(req(1, "initialize").dump()) + frame("not json") + frame(req(2, "shutdown").dump()) + frame(note("exit").dump()));
+  std::istringstream in(frame(req(1, "initialize").dump()) + frame("not json") + frame(req(2, "shutdown").dump()) +
+                        frame(note("exit").dump()));
   std::ostringstream out;
   CHECK(serve(in, out) == 0);
   std::istringstream replies(out.str());
@@ -239,11 +272,15 @@ TEST_CASE("the editors' grammars name every stage of the catalog, and VS Code's 
     return ss.str();
   };
   const json package = json::parse(slurp(editors / "vscode" / "package.json"));
-  const json grammar = json::parse(slurp(editors / "vscode" / package["contributes"]["grammars"][0]["path"].get<std::string>()));
+  const json grammar =
+      json::parse(slurp(editors / "vscode" / package["contributes"]["grammars"][0]["path"].get<std::string>()));
   CHECK(grammar["scopeName"] == package["contributes"]["grammars"][0]["scopeName"]);
-  CHECK(json::parse(slurp(editors / "vscode" / package["contributes"]["languages"][0]["configuration"].get<std::string>())).contains("comments"));
+  CHECK(json::parse(
+            slurp(editors / "vscode" / package["contributes"]["languages"][0]["configuration"].get<std::string>()))
+            .contains("comments"));
   CHECK(fs::exists(editors / "vscode" / package["main"].get<std::string>()));
-  const std::string match = grammar["repository"]["stage"]["match"], vim = slurp(editors / "vim" / "syntax" / "whittle.vim");
+  const std::string match = grammar["repository"]["stage"]["match"],
+                    vim = slurp(editors / "vim" / "syntax" / "whittle.vim");
   const std::string group = match.substr(match.find('(') + 1, match.find(')') - match.find('(') - 1);
   std::set<std::string> alternatives;
   std::stringstream words(group);
@@ -261,8 +298,11 @@ TEST_CASE("the editors' grammars name every stage of the catalog, and VS Code's 
   }
 }
 
-TEST_CASE("after any bad frame the server finds the next good one: bad lengths, a huge body, an endless header", "[lsp][hostile]") {
-  auto frame = [](const std::string& body) { return "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body; };
+TEST_CASE("after any bad frame the server finds the next good one: bad lengths, a huge body, an endless header",
+          "[lsp][hostile]") {
+  auto frame = [](const std::string& body) {
+    return "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  };
   const std::string good = frame("{\"ok\":1}");
   const std::string body = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"shutdown\"}";
   const std::vector<std::pair<std::string, std::string>> bad = {
@@ -284,8 +324,8 @@ TEST_CASE("after any bad frame the server finds the next good one: bad lengths, 
     CHECK_FALSE(r.next());
   }
   // The stdio loop keeps answering after a bad frame: the request after it gets its answer.
-  std::istringstream in("Content-Length: abc\r\n\r\n{\"x\":1}" + frame(req(1, "initialize").dump()) + frame(req(2, "shutdown").dump()) +
-                        frame(note("exit").dump()));
+  std::istringstream in("Content-Length: abc\r\n\r\n{\"x\":1}" + frame(req(1, "initialize").dump()) +
+                        frame(req(2, "shutdown").dump()) + frame(note("exit").dump()));
   std::ostringstream out;
   CHECK(serve(in, out) == 0);
   std::istringstream replies(out.str());
@@ -295,7 +335,8 @@ TEST_CASE("after any bad frame the server finds the next good one: bad lengths, 
   CHECK(json::parse(*answers.next())["id"] == 2);
 }
 
-TEST_CASE("the server answers nothing before initialize, bounds documents and messages, keeps untitled URIs", "[lsp][hostile]") {
+TEST_CASE("the server answers nothing before initialize, bounds documents and messages, keeps untitled URIs",
+          "[lsp][hostile]") {
   Server s;
   const std::string uri = "file:///nowhere/x.recipe";
   // Before `initialize`: requests refused with ServerNotInitialized, notifications dropped.
@@ -312,11 +353,14 @@ TEST_CASE("the server answers nothing before initialize, bounds documents and me
   CHECK(o.size() >= 1);
   // Over kMaxDocument (the 3 MB text above is too): one warning that says so, and no analysis.
   REQUIRE(published(o, uri).size() == 1);
-  CHECK(o.back()["params"]["diagnostics"][0]["message"].get<std::string>().find("more than the 1 MiB") != std::string::npos);
+  CHECK(o.back()["params"]["diagnostics"][0]["message"].get<std::string>().find("more than the 1 MiB") !=
+        std::string::npos);
   CHECK(s.handle(req(3, "textDocument/hover", at(uri, 1, 2)))[0]["result"].is_null());
   // A normal text again: analysed again.
-  auto back = s.handle(note("textDocument/didChange", {{"textDocument", {{"uri", uri}, {"version", 2}}},
-                                                       {"contentChanges", json::array({{{"text", "data synthetic\nmodel " + std::string(5000, 'q') + "\n"}}})}}));
+  auto back = s.handle(
+      note("textDocument/didChange",
+           {{"textDocument", {{"uri", uri}, {"version", 2}}},
+            {"contentChanges", json::array({{{"text", "data synthetic\nmodel " + std::string(5000, 'q') + "\n"}}})}}));
   REQUIRE(published(back, uri).size() == 1);
   const std::string msg = back.back()["params"]["diagnostics"][0]["message"];
   CHECK(msg.size() < 3000);
@@ -327,13 +371,15 @@ TEST_CASE("the server answers nothing before initialize, bounds documents and me
   for (const auto& m : u) CHECK(m["params"]["uri"].get<std::string>().rfind("file:", 0) == std::string::npos);
 }
 
-TEST_CASE("a burst of changes already waiting is analysed once, at its end, and a request sees the latest text", "[lsp]") {
+TEST_CASE("a burst of changes already waiting is analysed once, at its end, and a request sees the latest text",
+          "[lsp]") {
   Server s;
   const std::string uri = "file:///nowhere/x.recipe";
   s.handle(req(1, "initialize"));
   s.handle(open(uri, "data synthetic\n"));
   auto change = [&](const std::string& text, int v) {
-    return note("textDocument/didChange", {{"textDocument", {{"uri", uri}, {"version", v}}}, {"contentChanges", json::array({{{"text", text}}})}});
+    return note("textDocument/didChange", {{"textDocument", {{"uri", uri}, {"version", v}}},
+                                           {"contentChanges", json::array({{{"text", text}}})}});
   };
   std::vector<json> out;
   for (int v = 2; v < 12; ++v) {
@@ -395,8 +441,9 @@ TEST_CASE("hover on a network's name, where it is used and where it is declared,
   Server s;
   s.handle(req(1, "initialize"));
   const std::string uri = "file:///nowhere/x.recipe";
-  const std::string text = "network tiny(w: int = 8) {\n  conv $w channels -> bn -> relu\n  avgpool global -> linear\n}\n"
-                           "data synthetic\nmodel tiny w: 4\nevaluate\n";
+  const std::string text =
+      "network tiny(w: int = 8) {\n  conv $w channels -> bn -> relu\n  avgpool global -> linear\n}\n"
+      "data synthetic\nmodel tiny w: 4\nevaluate\n";
   s.handle(open(uri, text));
   for (const auto& [line, ch] : std::vector<std::pair<int, int>>{{5, 7}, {0, 9}}) {
     auto r = s.handle(req(2, "textDocument/hover", at(uri, line, ch)));
@@ -416,7 +463,9 @@ TEST_CASE("hover on `model NET` of a written network shows the network's paramet
   Server s;
   s.handle(req(1, "initialize"));
   const std::string uri = "file:///nowhere/x.recipe";
-  s.handle(open(uri, "network tiny(w: int = 8) {\n  conv $w channels -> avgpool global -> linear\n}\ndata synthetic\nmodel tiny w: 4\nevaluate\n"));
+  s.handle(open(uri,
+                "network tiny(w: int = 8) {\n  conv $w channels -> avgpool global -> linear\n}\ndata synthetic\nmodel "
+                "tiny w: 4\nevaluate\n"));
   auto r = s.handle(req(2, "textDocument/hover", at(uri, 4, 2)));
   const std::string md = (*result_of(r, 2))["contents"]["value"];
   INFO(md);
@@ -429,9 +478,10 @@ TEST_CASE("a search: hover says its candidates and constraint; completion knows 
   Server s;
   s.handle(req(1, "initialize"));
   const std::string uri = "file:///nowhere/x.recipe";
-  const std::string text = "data synthetic validation: 10%\nmodel small_cnn\ntrain 1 epoch\n"
-                           "search lowest course2025 where accuracy >= 80% budget: 4 {\n  choose amount in 30%..90% by 30% monotone\n"
-                           "  choose bits in [8 bits, 4 bits]\n  prune $amount\n  quantize $bits\n  evaluate split: validation\n}\n";
+  const std::string text =
+      "data synthetic validation: 10%\nmodel small_cnn\ntrain 1 epoch\n"
+      "search lowest course2025 where accuracy >= 80% budget: 4 {\n  choose amount in 30%..90% by 30% monotone\n"
+      "  choose bits in [8 bits, 4 bits]\n  prune $amount\n  quantize $bits\n  evaluate split: validation\n}\n";
   s.handle(open(uri, text));
   auto r = s.handle(req(2, "textDocument/hover", at(uri, 3, 2)));
   const json* h = result_of(r, 2);
@@ -439,12 +489,13 @@ TEST_CASE("a search: hover says its candidates and constraint; completion knows 
   REQUIRE_FALSE(h->is_null());
   const std::string md = (*h)["contents"]["value"];
   INFO(md);
-  CHECK(md.find("**search** for the lowest `course2025` where `accuracy` reaches the bar: lowest course2025 where accuracy >= 80%, at most 4 trainings") !=
-        std::string::npos);
+  CHECK(md.find("**search** for the lowest `course2025` where `accuracy` reaches the bar: lowest course2025 where "
+                "accuracy >= 80%, at most 4 trainings") != std::string::npos);
   CHECK(md.find("`amount`: 3 values, monotone, `bits`: 2 values") != std::string::npos);
   auto labels = [&](const std::string& t) {
     s.handle(open(uri, t));
-    auto c = s.handle(req(3, "textDocument/completion", {{"textDocument", {{"uri", uri}}}, {"position", position_of(t, t.size())}}));
+    auto c = s.handle(
+        req(3, "textDocument/completion", {{"textDocument", {{"uri", uri}}}, {"position", position_of(t, t.size())}}));
     std::set<std::string> out;
     for (const auto& item : *result_of(c, 3)) out.insert(item["label"].get<std::string>());
     return out;

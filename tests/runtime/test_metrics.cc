@@ -11,8 +11,8 @@
 using namespace whittle::runtime;
 
 TEST_CASE("a metric is shown as its table says, and a missing one as a dash", "[metrics]") {
-  const Metrics m = {{"accuracy", 0.91234}, {"macs", 555422720}, {"params", 11173962}, {"sparsity", 0.8},
-                     {"score", 0.0359512}, {"latency_ms", 3.14159}};
+  const Metrics m = {{"accuracy", 0.91234}, {"macs", 555422720},  {"params", 11173962},
+                     {"sparsity", 0.8},     {"score", 0.0359512}, {"latency_ms", 3.14159}};
   CHECK(format_metric(m, "accuracy") == "91.23%");
   CHECK(format_metric(m, "macs") == "555.4M");
   CHECK(format_metric({{"macs", 1.5e9}}, "macs") == "1.5G");
@@ -40,8 +40,9 @@ TEST_CASE("the claims of a submission are the table's claimed metrics, each name
     CHECK(keys.insert(d.key).second);
     if (d.claimed) claimed.insert(d.key);
   }
-  CHECK(claimed == std::set<std::string>{"accuracy", "params", "nonzero", "sparsity", "macs", "bits", "score", "score_course2024",
-                                         "score_course2021", "score_micronet2019", "size_mib", "packed_mib", "sparse_mib"});
+  CHECK(claimed == std::set<std::string>{"accuracy", "params", "nonzero", "sparsity", "macs", "bits", "score",
+                                         "score_course2024", "score_course2021", "score_micronet2019", "size_mib",
+                                         "packed_mib", "sparse_mib"});
 }
 
 TEST_CASE("every score preset has its metric, course2025 under the name older run records have", "[metrics]") {

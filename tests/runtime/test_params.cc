@@ -27,8 +27,9 @@ std::unique_ptr<lang::Analysis> checked(const std::string& text) {
 }  // namespace
 
 TEST_CASE("parameters are read by type: fractions from percents, counts, words, flags, calls", "[params]") {
-  auto a = checked("data synthetic validation: 10%\nmodel small_cnn\ntrain 3 epochs optimizer: sgd(lr: 0.05)\n"
-                   "prune 20% global\nsensitivity amounts: [10%, 50%]\n");
+  auto a = checked(
+      "data synthetic validation: 10%\nmodel small_cnn\ntrain 3 epochs optimizer: sgd(lr: 0.05)\n"
+      "prune 20% global\nsensitivity amounts: [10%, 50%]\n");
   const auto& st = a->recipe.stages;
   CHECK(Params(st[0]).fraction("validation") == Approx(0.1));
   CHECK(Params(st[0]).word("dataset") == "synthetic");
@@ -67,12 +68,15 @@ TEST_CASE("every parameter name the runtime reads is declared in the catalog", "
     for (const auto& k : f.kinds)
       for (const auto& p : k.params) declared.insert(p.name);
   // Every name passed to a typed read (or an old-style lookup) in the runtime's sources.
-  const std::regex read(R"(\b(number|count|fraction|fractions|word|flag|value|given|declares|field|param)\(\*?[a-z]*,? ?\"([a-z_0-9]+)\"\))");
+  const std::regex read(
+      R"(\b(number|count|fraction|fractions|word|flag|value|given|declares|field|param)\(\*?[a-z]*,? ?\"([a-z_0-9]+)\"\))");
   int reads = 0;
   std::vector<std::string> unknown;
   {
-    for (const auto& e : std::filesystem::recursive_directory_iterator(std::filesystem::path(WHITTLE_SOURCE_DIR) / "runtime")) {
-      const std::string room = std::filesystem::relative(e.path(), std::filesystem::path(WHITTLE_SOURCE_DIR) / "runtime").begin()->string();
+    for (const auto& e :
+         std::filesystem::recursive_directory_iterator(std::filesystem::path(WHITTLE_SOURCE_DIR) / "runtime")) {
+      const std::string room =
+          std::filesystem::relative(e.path(), std::filesystem::path(WHITTLE_SOURCE_DIR) / "runtime").begin()->string();
       if (e.path().extension() != ".cc" || room == "lsp" || room == "cli") continue;  // those read JSON, not stages
       std::ifstream in(e.path());
       std::stringstream text;

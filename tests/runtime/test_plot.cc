@@ -16,7 +16,8 @@ PlotArea area() {
   return a;
 }
 
-void check_clear(const std::vector<std::pair<double, double>>& pts, const std::vector<std::size_t>& chars, const PlotArea& a) {
+void check_clear(const std::vector<std::pair<double, double>>& pts, const std::vector<std::size_t>& chars,
+                 const PlotArea& a) {
   const auto placed = place_labels(pts, chars, a);
   REQUIRE(placed.size() == pts.size());
   for (std::size_t i = 0; i < placed.size(); ++i) {
@@ -25,8 +26,8 @@ void check_clear(const std::vector<std::pair<double, double>>& pts, const std::v
     CHECK(placed[i].x + 7.0 * static_cast<double>(chars[i]) <= a.right + 1);
     for (std::size_t j = 0; j < i; ++j) CHECK_FALSE(labels_overlap(placed[i], chars[i], placed[j], chars[j]));
     for (const auto& [x, y] : pts) {  // no label covers a point
-      const bool covers = x + 6 > placed[i].x - 1 && x - 6 < placed[i].x + 7.0 * static_cast<double>(chars[i]) + 1 && y + 6 > placed[i].y - 6.5 &&
-                          y - 6 < placed[i].y + 6.5;
+      const bool covers = x + 6 > placed[i].x - 1 && x - 6 < placed[i].x + 7.0 * static_cast<double>(chars[i]) + 1 &&
+                          y + 6 > placed[i].y - 6.5 && y - 6 < placed[i].y + 6.5;
       CHECK_FALSE(covers);
     }
   }

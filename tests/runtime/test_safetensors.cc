@@ -66,7 +66,8 @@ TEST_CASE("safetensors: what the writer writes reads back, the same bytes for th
   REQUIRE(t);
   CHECK(t->shape == std::vector<std::int64_t>{2, 3});
   CHECK(file.data(*t) == std::string_view(reinterpret_cast<const char*>(f), sizeof f));
-  CHECK(file.data(*file.find("b.bn.num_batches_tracked")) == std::string_view(reinterpret_cast<const char*>(l), sizeof l));
+  CHECK(file.data(*file.find("b.bn.num_batches_tracked")) ==
+        std::string_view(reinterpret_cast<const char*>(l), sizeof l));
   CHECK(file.find("empty")->shape == std::vector<std::int64_t>{0, 4});
   CHECK(file.meta("whittle") == "{\"half\": false}");
   CHECK(file.meta("absent", "x") == "x");
@@ -74,7 +75,8 @@ TEST_CASE("safetensors: what the writer writes reads back, the same bytes for th
   CHECK(streamed(bytes, 7) == "accepted");
 }
 
-TEST_CASE("safetensors: hostile files are refused by what they declare, before it is allocated", "[safetensors][hostile]") {
+TEST_CASE("safetensors: hostile files are refused by what they declare, before it is allocated",
+          "[safetensors][hostile]") {
   const std::string four(16, 'x');  // 16 bytes of data
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"", "too short"},
@@ -85,16 +87,26 @@ TEST_CASE("safetensors: hostile files are refused by what they declare, before i
       {raw("{\"a\": ", ""), "its header is not JSON"},
       {raw("{\"a\":{\"shape\":[[[[1]]]]}}", ""), "nests deeper"},
       {raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", four), "accepted"},
-      {raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,32]}}", four), "has 32 bytes of data where its shape and dtype need 16"},
-      {raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[2000000000],\"data_offsets\":[0,8000000000]}}", four), "declares more bytes than the file may hold"},
-      {raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[1000],\"data_offsets\":[0,4000]}}", four), "its tensors hold 4000 bytes and the file has 16"},
-      {raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,16]}}", four), "declares more bytes than the file may hold"},
-      {raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", four),
+      {raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,32]}}", four),
+       "has 32 bytes of data where its shape and dtype need 16"},
+      {raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[2000000000],\"data_offsets\":[0,8000000000]}}", four),
+       "declares more bytes than the file may hold"},
+      {raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[1000],\"data_offsets\":[0,4000]}}", four),
+       "its tensors hold 4000 bytes and the file has 16"},
+      {raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,16]}}", four),
+       "declares more bytes than the file may hold"},
+      {raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],"
+           "\"data_offsets\":[4,12]}}",
+           four),
        "does not begin where the one before it ends"},
-      {raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}", four), "does not begin where the one before it ends"},
-      {raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", four), "its tensors hold 8 bytes and the file has 16"},
-      {raw("{\"a\":{\"dtype\":\"U128\",\"shape\":[2],\"data_offsets\":[0,16]}}", four), "has the dtype \"U128\", which whittle does not read"},
-      {raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[-4],\"data_offsets\":[0,16]}}", four), "has a shape that is not a list of sizes"},
+      {raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}", four),
+       "does not begin where the one before it ends"},
+      {raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", four),
+       "its tensors hold 8 bytes and the file has 16"},
+      {raw("{\"a\":{\"dtype\":\"U128\",\"shape\":[2],\"data_offsets\":[0,16]}}", four),
+       "has the dtype \"U128\", which whittle does not read"},
+      {raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[-4],\"data_offsets\":[0,16]}}", four),
+       "has a shape that is not a list of sizes"},
       {raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[16,0]}}", four), "has 0 bytes of data"},
       {raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[4]}}", four), "has no `data_offsets`"},
       {raw("{\"__metadata__\":{\"k\":1}}", ""), "its metadata `k` is not text"},

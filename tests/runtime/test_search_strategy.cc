@@ -75,7 +75,8 @@ int run(Strategy& s, const Space& sp, int jobs) {
     REQUIRE(static_cast<int>(batch.size()) <= jobs);
     for (int c : batch) {
       // Nothing costlier than a passing candidate is handed out.
-      if (const auto best = s.chosen()) CHECK((sp.objectives[c] < sp.objectives[*best] || (sp.objectives[c] == sp.objectives[*best] && c < *best)));
+      if (const auto best = s.chosen())
+        CHECK((sp.objectives[c] < sp.objectives[*best] || (sp.objectives[c] == sp.objectives[*best] && c < *best)));
       CHECK(s.state(c).status == Status::Pending);
     }
     for (int c : batch) s.record(c, {sp.passes[c], sp.passes[c] ? 0.91 : 0.85, sp.objectives[c]});
@@ -103,8 +104,12 @@ TEST_CASE("search: the answer is the exhaustive sweep's, on random spaces and pr
         const CandidateState& st = s.state(c);
         INFO("candidate " << c << " " << status_name(st.status));
         switch (st.status) {
-          case Status::Passing: CHECK(sp.passes[c]); break;
-          case Status::Failing: CHECK(!sp.passes[c]); break;
+          case Status::Passing:
+            CHECK(sp.passes[c]);
+            break;
+          case Status::Failing:
+            CHECK(!sp.passes[c]);
+            break;
           case Status::RuledOut:
             CHECK(s.state(st.by).status == Status::Failing);
             CHECK(up_from(s, st.by, c));
@@ -118,7 +123,8 @@ TEST_CASE("search: the answer is the exhaustive sweep's, on random spaces and pr
             CHECK(st.by == *s.chosen());
             CHECK(sp.objectives[c] >= sp.objectives[st.by]);
             break;
-          default: FAIL("left " << status_name(st.status));
+          default:
+            FAIL("left " << status_name(st.status));
         }
       }
       if (jobs == 1) trained += s.trainings(), total += static_cast<int>(s.size()), ++spaces;

@@ -3,8 +3,8 @@
 #pragma once
 #include <string>
 
-#include "runtime/torch/models/archs.h"
 #include "runtime/torch/compression/quant.h"
+#include "runtime/torch/models/archs.h"
 
 namespace whittle::test {
 

@@ -14,7 +14,8 @@
 namespace whittle::test {
 
 /// `build` makes the same freshly initialised model each time it is called.
-inline void check_masked_equals_physical(const std::function<runtime::torchrt::Net()>& build, const runtime::torchrt::Shape& shape) {
+inline void check_masked_equals_physical(const std::function<runtime::torchrt::Net()>& build,
+                                         const runtime::torchrt::Shape& shape) {
   using namespace runtime::torchrt;
   Net masked = build();
   // Non-trivial BN statistics, so that slicing running means and variances matters.

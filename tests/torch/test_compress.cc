@@ -7,13 +7,13 @@
 
 #include <filesystem>
 
-#include "runtime/torch/compression/model_file.h"
 #include "runtime/exec/executor.h"
-#include "runtime/torch/models/archs.h"
+#include "runtime/torch/compression/model_file.h"
 #include "runtime/torch/compression/prune.h"
 #include "runtime/torch/compression/quant.h"
 #include "runtime/torch/compression/score.h"
 #include "runtime/torch/compression/sensitivity.h"
+#include "runtime/torch/models/archs.h"
 #include "tests/torch/nets.h"
 #include "tests/torch/structured.h"
 
@@ -23,7 +23,6 @@ using whittle::test::build;
 using whittle::test::quantize_all;
 
 namespace {
-
 
 std::int64_t distinct(const torch::Tensor& t) { return std::get<0>(at::_unique(t.flatten())).numel(); }
 
@@ -105,7 +104,8 @@ TEST_CASE("course2021 counts as whittle does or as the course's profiler does, a
   // Zeros are counted in the conv and linear weights the model computes with (quantized), as pruning
   // makes them; the other parameters (biases, BatchNorm) count whole.
   double all = 0, weights = 0, linear_outputs = 0, quantizer = own.w;
-  for (const auto& p : net.module->parameters()) all += static_cast<double>(p.numel()), quantizer -= static_cast<double>(p.numel());
+  for (const auto& p : net.module->parameters())
+    all += static_cast<double>(p.numel()), quantizer -= static_cast<double>(p.numel());
   for (const auto& l : net.layers()) {
     weights += Net::effective_weight(l).ne(0).sum().item<double>();
     all -= static_cast<double>(Net::effective_weight(l).eq(0).sum().item<std::int64_t>());
@@ -196,12 +196,14 @@ TEST_CASE("k-means centroids get the summed gradient of the weights that share t
   CHECK(codebook.numel() == 8);
   const auto r = torch::randn(l.weight.sizes());
   (l.layer->quant->weight(l.weight) * r).sum().backward();
-  const auto expected = torch::zeros({8}).index_add_(0, index.flatten(), r.flatten() * l.weight.ne(0).flatten().to(torch::kFloat));
+  const auto expected =
+      torch::zeros({8}).index_add_(0, index.flatten(), r.flatten() * l.weight.ne(0).flatten().to(torch::kFloat));
   CHECK(torch::allclose(codebook.grad(), expected, 1e-4, 1e-5));
   CHECK(!l.weight.grad().defined());  // the latent weights are not trained any more
 }
 
-TEST_CASE("BinaryConnect weights are exactly plus or minus the layer scale, latent weights stay in [-1, 1]", "[torch][quant]") {
+TEST_CASE("BinaryConnect weights are exactly plus or minus the layer scale, latent weights stay in [-1, 1]",
+          "[torch][quant]") {
   for (bool stochastic : {false, true}) {
     INFO("stochastic " << stochastic);
     Net net = build("small_cnn", {1, 28, 28, 10});
@@ -270,11 +272,11 @@ TEST_CASE("a quantized model keeps its sparsity when quantized after pruning", "
 }
 
 TEST_CASE("structured pruning, masked or physical, computes the same function", "[torch][prune]") {
-  const std::pair<const char*, Shape> archs[] = {
-      {"resnet20", {3, 32, 32, 10}},    {"preact_resnet18", {3, 32, 32, 10}}, {"vgg11", {3, 32, 32, 10}},
-      {"densenet_cifar", {3, 32, 32, 10}}, {"mobilenet", {3, 32, 32, 10}},    {"mobilenetv2", {3, 32, 32, 10}},
-      {"resnet9", {3, 32, 32, 10}},     {"fastnet", {3, 32, 32, 10}},         {"small_cnn", {1, 28, 28, 10}},
-      {"lenet5", {1, 28, 28, 10}}};
+  const std::pair<const char*, Shape> archs[] = {{"resnet20", {3, 32, 32, 10}},  {"preact_resnet18", {3, 32, 32, 10}},
+                                                 {"vgg11", {3, 32, 32, 10}},     {"densenet_cifar", {3, 32, 32, 10}},
+                                                 {"mobilenet", {3, 32, 32, 10}}, {"mobilenetv2", {3, 32, 32, 10}},
+                                                 {"resnet9", {3, 32, 32, 10}},   {"fastnet", {3, 32, 32, 10}},
+                                                 {"small_cnn", {1, 28, 28, 10}}, {"lenet5", {1, 28, 28, 10}}};
   for (const auto& [arch, shape] : archs) {
     INFO(arch);
     ArchParams p;
@@ -291,7 +293,8 @@ TEST_CASE("a quantized model's checkpoint restores its quantizers", "[torch][qua
   Net back = build("small_cnn", {1, 28, 28, 10});
   load_net(back, path);
   const auto a = net.layers(), b = back.layers();
-  for (std::size_t i = 0; i < a.size(); ++i) CHECK(torch::equal(Net::effective_weight(a[i]), Net::effective_weight(b[i])));
+  for (std::size_t i = 0; i < a.size(); ++i)
+    CHECK(torch::equal(Net::effective_weight(a[i]), Net::effective_weight(b[i])));
   CHECK(score(back, {}).total == score(net, {}).total);
   std::filesystem::remove(path);
 }
@@ -338,7 +341,8 @@ TEST_CASE("ThiNet removes the channels the next layer does not need", "[torch][p
   CHECK_THROWS_AS(prune(other, global, gen), StageError);
 }
 
-TEST_CASE("the sensitivity scan prunes one layer at a time, picks within max_drop and restores the model", "[torch][prune][sensitivity]") {
+TEST_CASE("the sensitivity scan prunes one layer at a time, picks within max_drop and restores the model",
+          "[torch][prune][sensitivity]") {
   Net net = build("small_cnn", {1, 28, 28, 10});
   const std::vector<std::pair<std::string, torch::Tensor>> before = [&] {
     std::vector<std::pair<std::string, torch::Tensor>> v;
@@ -355,7 +359,8 @@ TEST_CASE("the sensitivity scan prunes one layer at a time, picks within max_dro
   settings.max_drop = 0.25;
   std::vector<std::string> told;
   auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
-  const Sensitivity s = scan_sensitivity(net, settings, accuracy, gen, [&](std::size_t, std::size_t, const std::string& l) { told.push_back(l); });
+  const Sensitivity s = scan_sensitivity(net, settings, accuracy, gen,
+                                         [&](std::size_t, std::size_t, const std::string& l) { told.push_back(l); });
   CHECK(s.amounts == std::vector<double>{0.1, 0.3, 0.5});
   CHECK(s.baseline == Approx(0.9));
   REQUIRE(s.layers.size() == net.layers().size());
@@ -389,11 +394,13 @@ TEST_CASE("a guided prune scales the scan's picks to remove its amount overall",
   REQUIRE(targets.size() == 2);
   Sensitivity scan;
   scan.amounts = {0.1, 0.5, 0.9};
-  for (const auto& l : net.layers()) scan.layers.push_back({l.name, l.weight.numel(), {0, 0, 0}, l.name == "conv2" ? 0.5 : 0.1});
+  for (const auto& l : net.layers())
+    scan.layers.push_back({l.name, l.weight.numel(), {0, 0, 0}, l.name == "conv2" ? 0.5 : 0.1});
   const auto amounts = guided_amounts(net, scan, spec);
   REQUIRE(amounts.size() == 2);
   double removed = 0, total = 0;
-  for (const auto& [name, units] : targets) removed += amounts.at(name) * static_cast<double>(units), total += static_cast<double>(units);
+  for (const auto& [name, units] : targets)
+    removed += amounts.at(name) * static_cast<double>(units), total += static_cast<double>(units);
   CHECK(removed / total == Approx(0.3).margin(1e-6));
   const double ratio = amounts.at("conv2") / amounts.at("fc1");
   CHECK((ratio == Approx(5.0) || amounts.at("conv2") == Approx(0.9)));
@@ -413,7 +420,8 @@ TEST_CASE("a guided prune scales the scan's picks to remove its amount overall",
   CHECK_THROWS_AS(guided_amounts(net, scan, spec), StageError);
 }
 
-TEST_CASE("the sparsity pruning's masks make is kept apart from the zeros a quantizer's rounding adds", "[torch][score]") {
+TEST_CASE("the sparsity pruning's masks make is kept apart from the zeros a quantizer's rounding adds",
+          "[torch][score]") {
   // verify bounds a submission's sparsity from below by what the recipe's prunes remove; the zeros of
   // 2-bit rounding depend on the trained weights, so they are no part of that bound.
   Net net = build("small_cnn", {1, 28, 28, 10});

@@ -5,11 +5,11 @@
 
 #include "lang/analyze.h"
 #include "runtime/exec/executor.h"
-#include "runtime/torch/models/archs.h"
-#include "runtime/torch/training/evaluate.h"
-#include "runtime/torch/export/export.h"
 #include "runtime/torch/compression/quant.h"
 #include "runtime/torch/compression/score.h"
+#include "runtime/torch/export/export.h"
+#include "runtime/torch/models/archs.h"
+#include "runtime/torch/training/evaluate.h"
 #include "runtime/torch/training/whitening.h"
 
 #include <sstream>
@@ -52,15 +52,45 @@ std::string onnx_or_skip(const Net& net, const Dataset& d) {
 }  // namespace
 
 TEST_CASE("every architecture exports as TorchScript with the model's logits", "[torch][export]") {
-  const std::pair<const char*, ArchParams> archs[] = {
-      {"resnet18", [] { ArchParams p; p.width = 8; return p; }()},
-      {"preact_resnet18", [] { ArchParams p; p.width = 8; return p; }()},
-      {"vgg11", [] { ArchParams p; p.width = 8; return p; }()},
-      {"densenet", [] { ArchParams p; p.growth = 4; p.blocks = {2, 2, 2}; return p; }()},
-      {"mobilenetv2", [] { ArchParams p; p.width_mult = 0.25; return p; }()},
-      {"resnet20", {}},
-      {"resnet9", [] { ArchParams p; p.width = 8; return p; }()},
-      {"fastnet", {}}};
+  const std::pair<const char*, ArchParams> archs[] = {{"resnet18",
+                                                       [] {
+                                                         ArchParams p;
+                                                         p.width = 8;
+                                                         return p;
+                                                       }()},
+                                                      {"preact_resnet18",
+                                                       [] {
+                                                         ArchParams p;
+                                                         p.width = 8;
+                                                         return p;
+                                                       }()},
+                                                      {"vgg11",
+                                                       [] {
+                                                         ArchParams p;
+                                                         p.width = 8;
+                                                         return p;
+                                                       }()},
+                                                      {"densenet",
+                                                       [] {
+                                                         ArchParams p;
+                                                         p.growth = 4;
+                                                         p.blocks = {2, 2, 2};
+                                                         return p;
+                                                       }()},
+                                                      {"mobilenetv2",
+                                                       [] {
+                                                         ArchParams p;
+                                                         p.width_mult = 0.25;
+                                                         return p;
+                                                       }()},
+                                                      {"resnet20", {}},
+                                                      {"resnet9",
+                                                       [] {
+                                                         ArchParams p;
+                                                         p.width = 8;
+                                                         return p;
+                                                       }()},
+                                                      {"fastnet", {}}};
   Dataset d;
   d.train_x = torch::randn({2, 3, 32, 32});
   d.test_x = torch::randn({24, 3, 32, 32});
@@ -133,7 +163,8 @@ TEST_CASE("an 8-bit model exports to ONNX with its scales, its weights exact mul
   CHECK(ints.abs().max().item<double>() >= 126.5);  // the largest weight of a channel is at ±127
 }
 
-TEST_CASE("an ONNX export names its weights and nodes after the model's modules, and its output `logits`", "[torch][export]") {
+TEST_CASE("an ONNX export names its weights and nodes after the model's modules, and its output `logits`",
+          "[torch][export]") {
   Net net = resnet20(4);
   const Dataset d = random_images(16);
   const std::string onnx = onnx_or_skip(net, d);
@@ -149,7 +180,8 @@ TEST_CASE("an ONNX export names its weights and nodes after the model's modules,
   CHECK(onnx.find("running_mean") != std::string::npos);  // the BatchNorms' statistics too
 }
 
-TEST_CASE("test-time augmentation averages the explicit views' logits, and the score counts every view's ops", "[torch][tta]") {
+TEST_CASE("test-time augmentation averages the explicit views' logits, and the score counts every view's ops",
+          "[torch][tta]") {
   Net net = resnet20(4);
   net.module->eval();
   const torch::Tensor x = torch::rand({5, 3, 32, 32});
@@ -181,8 +213,10 @@ TEST_CASE("test-time augmentation averages the explicit views' logits, and the s
   CHECK(two.at("macs") == one.at("macs"));  // MACs stay the model's, for one pass
 }
 
-TEST_CASE("airbench's network exports to ONNX (GELU as erf) and TorchScript with the model's logits", "[torch][export][airbench]") {
-  auto a = whittle::lang::analyze("t.recipe", "use \"std/nets.recipe\"\ndata cifar10\nmodel airbench w1: 8 w2: 16 w3: 16\nevaluate\n");
+TEST_CASE("airbench's network exports to ONNX (GELU as erf) and TorchScript with the model's logits",
+          "[torch][export][airbench]") {
+  auto a = whittle::lang::analyze(
+      "t.recipe", "use \"std/nets.recipe\"\ndata cifar10\nmodel airbench w1: 8 w2: 16 w3: 16\nevaluate\n");
   REQUIRE(a->ok());
   torch::manual_seed(0);
   Net net = build_model(a->recipe.stages[1], {3, 32, 32, 10}, 0);

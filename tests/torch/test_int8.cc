@@ -6,9 +6,9 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "runtime/torch/compression/int8.h"
 #include "runtime/torch/compression/model_file.h"
 #include "runtime/torch/models/archs.h"
-#include "runtime/torch/compression/int8.h"
 #include "runtime/torch/models/layers.h"
 
 using namespace whittle::runtime::torchrt;

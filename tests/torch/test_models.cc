@@ -2,8 +2,8 @@
 // Myrtle.ai), and MACs measured by the profiled forward pass against independent formulas.
 #include <catch2/catch.hpp>
 
-#include "runtime/plan/architectures.h"
 #include "runtime/exec/executor.h"
+#include "runtime/plan/architectures.h"
 #include "runtime/torch/models/archs.h"
 
 using namespace whittle::runtime;
@@ -28,9 +28,9 @@ std::int64_t params(const NetImpl& n) {
 
 TEST_CASE("architectures have their published parameter counts", "[torch][models]") {
   const std::pair<const char*, std::int64_t> known[] = {
-      {"resnet18", 11173962}, {"resnet34", 21282122}, {"preact_resnet18", 11171146}, {"vgg11", 9231114},
-      {"vgg13", 9416010},     {"vgg16", 14728266},    {"vgg19", 20040522},           {"densenet_cifar", 1000618},
-      {"mobilenet", 3217226}, {"mobilenetv2", 2296922}, {"resnet20", 269722},        {"resnet56", 853018},
+      {"resnet18", 11173962}, {"resnet34", 21282122},   {"preact_resnet18", 11171146}, {"vgg11", 9231114},
+      {"vgg13", 9416010},     {"vgg16", 14728266},      {"vgg19", 20040522},           {"densenet_cifar", 1000618},
+      {"mobilenet", 3217226}, {"mobilenetv2", 2296922}, {"resnet20", 269722},          {"resnet56", 853018},
       {"resnet9", 6573120}};
   for (const auto& [arch, count] : known) {
     INFO(arch);
@@ -46,7 +46,11 @@ TEST_CASE("architectures have their published parameter counts", "[torch][models
   three.growth = 8;
   three.blocks = {6, 10, 20};
   auto net = build("densenet", three);
-  CHECK(params(*net) < params(*build("densenet", [] { ArchParams p; p.growth = 8; return p; }())));
+  CHECK(params(*net) < params(*build("densenet", [] {
+          ArchParams p;
+          p.growth = 8;
+          return p;
+        }())));
   CHECK(net->forward(torch::rand({2, 3, 32, 32})).sizes() == std::vector<std::int64_t>{2, 10});
 }
 
@@ -66,8 +70,8 @@ TEST_CASE("whittle doc's architecture table has the built models' counts, and on
 TEST_CASE("MACs are measured from the forward pass", "[torch][models]") {
   CHECK(build("resnet18")->macs() == 555422720);  // docs/course.md's calibration
   // ResNet-20: a 3x3 stem, then 6 convs per stage at 32, 16, 8 pixels and 16, 32, 64 channels.
-  const std::int64_t r20 = 32 * 32 * 16 * 3 * 9 + 6 * 32 * 32 * 16 * 16 * 9 + 16 * 16 * 32 * 16 * 9 + 5 * 16 * 16 * 32 * 32 * 9 +
-                           8 * 8 * 64 * 32 * 9 + 5 * 8 * 8 * 64 * 64 * 9 + 64 * 10;
+  const std::int64_t r20 = 32 * 32 * 16 * 3 * 9 + 6 * 32 * 32 * 16 * 16 * 9 + 16 * 16 * 32 * 16 * 9 +
+                           5 * 16 * 16 * 32 * 32 * 9 + 8 * 8 * 64 * 32 * 9 + 5 * 8 * 8 * 64 * 64 * 9 + 64 * 10;
   CHECK(build("resnet20")->macs() == r20);
   // VGG16: every 3x3 conv at its resolution, then 512 -> 10.
   std::int64_t vgg = 0, in = 3, side = 32;

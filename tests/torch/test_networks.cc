@@ -8,10 +8,10 @@
 #include <filesystem>
 
 #include "lang/analyze.h"
+#include "runtime/torch/compression/prune.h"
 #include "runtime/torch/models/archs.h"
 #include "runtime/torch/models/layers.h"
 #include "runtime/torch/models/network.h"
-#include "runtime/torch/compression/prune.h"
 #include "runtime/torch/training/whitening.h"
 #include "tests/torch/structured.h"
 
@@ -121,7 +121,8 @@ void copy_in_order(NetImpl& from, NetImpl& to) {
 
 }  // namespace
 
-TEST_CASE("the zoo written as networks: the same counts, and the same logits from the same weights", "[torch][network]") {
+TEST_CASE("the zoo written as networks: the same counts, and the same logits from the same weights",
+          "[torch][network]") {
   for (const auto& [text, model, arch] : {std::tuple{kResNet18, "model my_resnet18", "resnet18"},
                                           std::tuple{kDenseNet, "model my_densenet", "densenet_cifar"}}) {
     INFO(arch);
@@ -164,7 +165,8 @@ TEST_CASE("structured pruning of networks: masked and physical compute the same 
   }
 }
 
-TEST_CASE("airbench's layers: whitening from the patch covariance, dirac convs, fixed-scale BN, GELU, a scaled head", "[torch][network][airbench]") {
+TEST_CASE("airbench's layers: whitening from the patch covariance, dirac convs, fixed-scale BN, GELU, a scaled head",
+          "[torch][network][airbench]") {
   const Built b = check("use \"std/nets.recipe\"\n", "model airbench w1: 8 w2: 16 w3: 16");
   Net net = build_net(b);
   // The checker's counts are what profiling measures (whiten 3→24 on 2x2 patches: 31×31 out).
@@ -201,7 +203,9 @@ TEST_CASE("airbench's layers: whitening from the patch covariance, dirac convs, 
     const auto first = f[0] * std::sqrt(lambda + eps);
     CHECK(std::abs(first.dot(v).item<double>()) == Approx(1).epsilon(1e-4));
   }
-  SECTION("init_whitening fills the layer from the first training images; the model stage's weight is frozen, its bias is not") {
+  SECTION(
+      "init_whitening fills the layer from the first training images; the model stage's weight is frozen, its bias is "
+      "not") {
     Dataset d;
     torch::manual_seed(1);
     d.train_x = torch::randn({40, 3, 32, 32});
@@ -212,7 +216,9 @@ TEST_CASE("airbench's layers: whitening from the patch covariance, dirac convs, 
     CHECK_FALSE(wl->weight.requires_grad());
     CHECK(wl->bias.requires_grad());
   }
-  SECTION("dirac convs start as the identity; BN's scale is fixed at 1 with airbench's momentum; the head is scaled by 1/9") {
+  SECTION(
+      "dirac convs start as the identity; BN's scale is fixed at 1 with airbench's momentum; the head is scaled by "
+      "1/9") {
     auto mods = net.module->named_modules();
     auto* conv = dynamic_cast<ConvImpl*>(mods["2"].get());  // 24 → 8 channels: 8 identity filters
     REQUIRE(conv);

@@ -11,8 +11,8 @@
 
 #include "lang/analyze.h"
 #include "lang/data_layout.h"
-#include "runtime/plan/plan.h"
 #include "runtime/cache/store.h"
+#include "runtime/plan/plan.h"
 #include "runtime/torch/stages/preview.h"
 
 using namespace whittle;
@@ -52,7 +52,8 @@ Compared compare_previews(const Plan& plan, const std::string& what) {
 }
 
 const std::filesystem::path& scratch() {
-  static const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("whittle-preview-shapes-" + std::to_string(::getpid()));
+  static const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("whittle-preview-shapes-" + std::to_string(::getpid()));
   return dir;
 }
 
@@ -89,7 +90,8 @@ TEST_CASE("the preview by counts gives the LibTorch preview's figures on every s
     if (entry.path().extension() != ".recipe") continue;
     const auto plan = plan_of(entry.path().string(), "");
     const Compared c = compare_previews(*plan, entry.path().filename().string());
-    UNSCOPED_INFO(entry.path().filename().string() << ": " << c.stages << " stages with figures, " << c.by_shapes << " by counts");
+    UNSCOPED_INFO(entry.path().filename().string()
+                  << ": " << c.stages << " stages with figures, " << c.by_shapes << " by counts");
     // The sweep of prune amounts and the search hold their trained model by counts.
     const std::string name = entry.path().stem().string();
     if (name == "resnet18_prune_sweep" || name == "course_search") {
@@ -101,7 +103,8 @@ TEST_CASE("the preview by counts gives the LibTorch preview's figures on every s
   std::filesystem::remove_all(scratch());
 }
 
-TEST_CASE("the preview by counts: every kind of prune and quantize it works out, and those it leaves to LibTorch", "[preview][shapes]") {
+TEST_CASE("the preview by counts: every kind of prune and quantize it works out, and those it leaves to LibTorch",
+          "[preview][shapes]") {
   // small_cnn right after `model` (no train): its weights as initialised; after `train`: as the
   // train's preview leaves them. Amounts fine enough that layers' thresholds fall on equal magnitudes.
   for (const std::string start : {"", "train 1 epoch\n"}) {
@@ -110,7 +113,9 @@ TEST_CASE("the preview by counts: every kind of prune and quantize it works out,
                                "  sweep how in [layer, global] {\n"
                                "    prune $amount scope: $how\n"
                                "    quantize 4 bits activations: 8 bits\n"
-                               "    " + std::string(start.empty() ? "train" : "retrain") + " 1 epoch\n"
+                               "    " +
+                               std::string(start.empty() ? "train" : "retrain") +
+                               " 1 epoch\n"
                                "    evaluate\n"
                                "    score version: micronet2019\n"
                                "  }\n"
@@ -122,8 +127,8 @@ TEST_CASE("the preview by counts: every kind of prune and quantize it works out,
                                "  quantize $bits bits\n"
                                "  prune 30%\n"  // a prune after a quantizer: LibTorch's
                                "}\n"
-                               "prune 50% structured\n"       // LibTorch's
-                               "quantize 4 bits kmeans\n";   // LibTorch's
+                               "prune 50% structured\n"     // LibTorch's
+                               "quantize 4 bits kmeans\n";  // LibTorch's
     const auto plan = plan_of("shapes.recipe", recipe);
     const Compared c = compare_previews(*plan, start.empty() ? "as initialised" : "after train");
     CHECK(c.by_shapes > 100);

@@ -39,7 +39,8 @@ const whittle::lang::StageInstance& quantize_stage(const whittle::lang::Analysis
 
 }  // namespace
 
-TEST_CASE("`range: mse` calibrates the clipping of least squared error, which beats min and max at 4 bits", "[torch][quant]") {
+TEST_CASE("`range: mse` calibrates the clipping of least squared error, which beats min and max at 4 bits",
+          "[torch][quant]") {
   torch::manual_seed(4);
   auto x = torch::randn({64, 1, 28, 28});
   x[0][0][0][0] = 40;  // one outlier stretches a min-max range eightfold
@@ -78,12 +79,15 @@ TEST_CASE("`range: mse` calibrates the clipping of least squared error, which be
   // And the layer quantizes the bulk of its inputs with less error.
   torch::NoGradGuard no_grad;
   const auto bulk = torch::randn({8, 1, 28, 28});
-  const auto err = [&](const Net& n) { return (n.layers()[0].layer->quant->input(bulk) - bulk).square().sum().item<double>(); };
+  const auto err = [&](const Net& n) {
+    return (n.layers()[0].layer->quant->input(bulk) - bulk).square().sum().item<double>();
+  };
   CHECK(err(mse) < err(minmax) / 4);
 }
 
 TEST_CASE("`first_last:` quantizes the first and last layers at its bits, the rest at the stage's", "[torch][quant]") {
-  auto a = whittle::lang::analyze("q.recipe", "data synthetic size: 96\nmodel small_cnn\nquantize 4 bits activations: 4 bits first_last: 8 bits\n");
+  auto a = whittle::lang::analyze(
+      "q.recipe", "data synthetic size: 96\nmodel small_cnn\nquantize 4 bits activations: 4 bits first_last: 8 bits\n");
   REQUIRE(a->ok());
   Net net = build("small_cnn", {1, 28, 28, 10});
   CHECK(quantize_net(net, quantize_stage(*a)) == static_cast<int>(net.layers().size()));
@@ -97,12 +101,14 @@ TEST_CASE("`first_last:` quantizes the first and last layers at its bits, the re
     CHECK(q.abits == want);
   }
   // The ends' bits reach the score: the same stage without `first_last:` scores lower.
-  auto all4 = whittle::lang::analyze("q.recipe", "data synthetic size: 96\nmodel small_cnn\nquantize 4 bits activations: 4 bits\n");
+  auto all4 = whittle::lang::analyze("q.recipe",
+                                     "data synthetic size: 96\nmodel small_cnn\nquantize 4 bits activations: 4 bits\n");
   Net plain = build("small_cnn", {1, 28, 28, 10});
   quantize_net(plain, quantize_stage(*all4));
   CHECK(score(plain, {}).total < score(net, {}).total);
   // Only uniform quantization has end layers to set apart.
-  auto kmeans = whittle::lang::analyze("q.recipe", "data synthetic size: 96\nmodel small_cnn\nquantize 4 bits kmeans first_last: 8 bits\n");
+  auto kmeans = whittle::lang::analyze(
+      "q.recipe", "data synthetic size: 96\nmodel small_cnn\nquantize 4 bits kmeans first_last: 8 bits\n");
   REQUIRE(kmeans->ok());
   CHECK_THROWS_AS(quant_spec(quantize_stage(*kmeans)), StageError);
 }

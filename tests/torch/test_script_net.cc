@@ -7,11 +7,11 @@
 
 #include <filesystem>
 
-#include "runtime/torch/compression/model_file.h"
 #include "runtime/exec/executor.h"
-#include "runtime/torch/models/layers.h"
+#include "runtime/torch/compression/model_file.h"
 #include "runtime/torch/compression/prune.h"
 #include "runtime/torch/compression/quant.h"
+#include "runtime/torch/models/layers.h"
 #include "runtime/torch/models/script_net.h"
 
 using namespace whittle::runtime;
@@ -44,9 +44,10 @@ TEST_CASE("a scripted module's tensors keep PyTorch's names, and its costs are m
   // The names of PyTorch's state_dict, in its order.
   std::vector<std::string> names;
   for (const auto& p : net.module->named_parameters()) names.push_back(p.key());
-  CHECK(names == std::vector<std::string>{"stem.0.weight", "stem.1.weight", "stem.1.bias", "block.conv1.weight", "block.bn1.weight",
-                                          "block.bn1.bias", "block.conv2.weight", "block.bn2.weight", "block.bn2.bias", "down.weight",
-                                          "bn.weight", "bn.bias", "hidden.weight", "hidden.bias", "head.weight", "head.bias"});
+  CHECK(names == std::vector<std::string>{"stem.0.weight", "stem.1.weight", "stem.1.bias", "block.conv1.weight",
+                                          "block.bn1.weight", "block.bn1.bias", "block.conv2.weight",
+                                          "block.bn2.weight", "block.bn2.bias", "down.weight", "bn.weight", "bn.bias",
+                                          "hidden.weight", "hidden.bias", "head.weight", "head.bias"});
   CHECK(net.module->named_buffers().contains("block.bn1.running_mean"));
   std::vector<std::string> layers;
   for (const auto& l : net.layers()) layers.push_back(l.name);
@@ -95,7 +96,8 @@ TEST_CASE("the scripted forward reads the very tensors whittle trains, masks and
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("a quantized layer of a scripted module computes with its quantizer's weight, trained through it", "[script]") {
+TEST_CASE("a quantized layer of a scripted module computes with its quantizer's weight, trained through it",
+          "[script]") {
   Net net = scripted();
   QuantSpec q;
   q.method = "uniform";
@@ -157,7 +159,8 @@ TEST_CASE("structured pruning of a scripted module removes the channels its grap
 
 TEST_CASE("a scripted module that does not fit is refused with what to do", "[script]") {
   CHECK_THROWS_WITH(load_script_net(kFixture, Shape{3, 32, 32, 10}), Catch::Contains("cannot take 3x32x32 images"));
-  CHECK_THROWS_WITH(load_script_net(kFixture, Shape{1, 28, 28, 100}), Catch::Contains("where whittle needs [1, 100] logits"));
+  CHECK_THROWS_WITH(load_script_net(kFixture, Shape{1, 28, 28, 100}),
+                    Catch::Contains("where whittle needs [1, 100] logits"));
   CHECK_THROWS_WITH(load_script_net(std::string(WHITTLE_SOURCE_DIR) + "/tests/fixtures/state_dict.pt", kShape),
                     Catch::Contains("LibTorch cannot load the scripted module"));
 }

@@ -5,20 +5,20 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <unistd.h>
 #include <filesystem>
 #include <set>
-#include <unistd.h>
 
 #include "lang/analyze.h"
 #include "lang/catalog.h"
+#include "runtime/cache/store.h"
 #include "runtime/exec/executor.h"
 #include "runtime/plan/plan.h"
-#include "runtime/cache/store.h"
-#include "runtime/torch/data/data.h"
 #include "runtime/torch/compression/model_file.h"
-#include "runtime/torch/models/models.h"
 #include "runtime/torch/compression/prune.h"
 #include "runtime/torch/compression/quant.h"
+#include "runtime/torch/data/data.h"
+#include "runtime/torch/models/models.h"
 #include "runtime/torch/stages/runner.h"
 #include "runtime/torch/stages/stage_context.h"
 
@@ -33,7 +33,8 @@ TEST_CASE("the stage table holds exactly the catalog's runnable stages", "[stage
     if (k->accepts_int8) int8.insert(k->name);
   }
   for (const auto& s : lang::Catalog::builtin().stages())
-    if (s.version > 0 && s.name != "search") catalog.insert(s.name);  // a search is decided by the executor (search_run.h)
+    if (s.version > 0 && s.name != "search")
+      catalog.insert(s.name);  // a search is decided by the executor (search_run.h)
   CHECK(table == catalog);
   CHECK(torchrt::stage_kind("search") == nullptr);
   CHECK(int8 == std::set<std::string>{"evaluate", "score", "export"});
@@ -43,13 +44,15 @@ TEST_CASE("the stage table holds exactly the catalog's runnable stages", "[stage
 }
 
 TEST_CASE("every stage runs on its catalog defaults, every parameter it reads declared", "[stages]") {
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("whittle-stages-" + std::to_string(::getpid()));
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("whittle-stages-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   // Each kind once, with only what it requires; `retrain` after `prune`, `convert` after the float stages.
-  const std::string recipe = "data synthetic size: 96\nmodel small_cnn\ntrain 1 epoch\nsensitivity images: 32\nprune 20%\n"
-                             "retrain 1 epoch\nquantize 8 bits\nevaluate\nscore\nconvert\nevaluate\nexport \"" +
-                             (dir / "model.pt").string() + "\"\n";
+  const std::string recipe =
+      "data synthetic size: 96\nmodel small_cnn\ntrain 1 epoch\nsensitivity images: 32\nprune 20%\n"
+      "retrain 1 epoch\nquantize 8 bits\nevaluate\nscore\nconvert\nevaluate\nexport \"" +
+      (dir / "model.pt").string() + "\"\n";
   auto analysis = lang::analyze("defaults.recipe", recipe);
   REQUIRE_FALSE(analysis->diags.has_errors());
   ArtifactStore store((dir / "cache").string());
@@ -67,10 +70,12 @@ TEST_CASE("every stage runs on its catalog defaults, every parameter it reads de
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("a copy made into a spare net is the copy a fresh build gives, whatever the spare held", "[stages][preview]") {
+TEST_CASE("a copy made into a spare net is the copy a fresh build gives, whatever the spare held",
+          "[stages][preview]") {
   auto analysis = lang::analyze("copy.recipe", "data synthetic size: 64\nmodel small_cnn\ntrain 1 epoch\n");
   REQUIRE_FALSE(analysis->diags.has_errors());
-  ArtifactStore store((std::filesystem::temp_directory_path() / ("whittle-copy-" + std::to_string(::getpid()))).string());
+  ArtifactStore store(
+      (std::filesystem::temp_directory_path() / ("whittle-copy-" + std::to_string(::getpid()))).string());
   auto plan = make_plan(std::move(analysis), store);
   REQUIRE(plan);
   const lang::StageInstance& model = plan->stage(1);

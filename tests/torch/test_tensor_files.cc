@@ -11,21 +11,21 @@
 #include <nlohmann/json.hpp>
 
 #include "lang/analyze.h"
-#include "runtime/system/atomic_file.h"
 #include "runtime/cache/cache_upgrade.h"
+#include "runtime/cache/store.h"
 #include "runtime/exec/executor.h"
 #include "runtime/plan/plan.h"
+#include "runtime/system/atomic_file.h"
 #include "runtime/system/safetensors.h"
 #include "runtime/system/sha256.h"
-#include "runtime/cache/store.h"
-#include "runtime/torch/training/checkpoint.h"
-#include "runtime/torch/training/fit.h"
-#include "runtime/torch/models/legacy_file.h"
 #include "runtime/torch/compression/model_file.h"
-#include "runtime/torch/models/models.h"
 #include "runtime/torch/compression/prune.h"
 #include "runtime/torch/compression/quant.h"
+#include "runtime/torch/models/legacy_file.h"
+#include "runtime/torch/models/models.h"
 #include "runtime/torch/models/tensor_file.h"
+#include "runtime/torch/training/checkpoint.h"
+#include "runtime/torch/training/fit.h"
 
 using namespace whittle;
 using namespace whittle::runtime;
@@ -95,7 +95,9 @@ void step(torchrt::Net& net, torch::optim::Optimizer& opt, const torchrt::Shape&
 /// What whittle wrote before checkpoints were data: a LibTorch archive of the same tensors.
 void write_legacy_model(const torchrt::Net& net, const std::string& meta, const std::string& path) {
   torch::serialize::OutputArchive a;
-  a.write("meta", torch::from_blob(const_cast<char*>(meta.data()), {static_cast<std::int64_t>(meta.size())}, torch::kUInt8).clone());
+  a.write("meta",
+          torch::from_blob(const_cast<char*>(meta.data()), {static_cast<std::int64_t>(meta.size())}, torch::kUInt8)
+              .clone());
   for (const auto& p : net.module->named_parameters()) a.write("p." + p.key(), p.value().detach().contiguous());
   for (const auto& b : net.module->named_buffers()) a.write("b." + b.key(), b.value().contiguous());
   for (const auto& [k, m] : net.masks) a.write("m." + k, m.contiguous());
@@ -145,7 +147,9 @@ TEST_CASE("an optimizer's state saves as data and restores to the same next step
   Model m(s.dir);
   for (const char* kind : {"sgd(lr: 0.1, momentum: 0.9, nesterov: true)", "adam(lr: 0.01)", "adamw(lr: 0.01)"}) {
     INFO(kind);
-    auto a = lang::analyze("o.recipe", std::string("data synthetic size: 64\nmodel small_cnn width: 4\ntrain 1 epoch optimizer: ") + kind + "\n");
+    auto a = lang::analyze(
+        "o.recipe",
+        std::string("data synthetic size: 64\nmodel small_cnn width: 4\ntrain 1 epoch optimizer: ") + kind + "\n");
     REQUIRE_FALSE(a->diags.has_errors());
     const lang::Val& o = *a->recipe.stages.at(2).value("optimizer");
     torchrt::Net one = m.build(1, false), two = m.build(1, false);
@@ -207,13 +211,16 @@ TEST_CASE("hostile model files are refused in words, and nothing in them runs", 
   CHECK(refused(meta.bytes()).find("malformed metadata") != std::string::npos);
 }
 
-TEST_CASE("a cache of the previous format is upgraded in place: every entry and checkpoint kept, loadable", "[tensorfile][upgrade]") {
+TEST_CASE("a cache of the previous format is upgraded in place: every entry and checkpoint kept, loadable",
+          "[tensorfile][upgrade]") {
   Scratch s;
   Model m(s.dir);
   const fs::path root = s.dir / "cache";
   std::string key;
   torchrt::Net net = m.build(1, true), trained = m.build(3, false);
-  auto a = lang::analyze("o.recipe", "data synthetic size: 64\nmodel small_cnn width: 4\ntrain 1 epoch optimizer: sgd(lr: 0.1, momentum: 0.9)\n");
+  auto a = lang::analyze(
+      "o.recipe",
+      "data synthetic size: 64\nmodel small_cnn width: 4\ntrain 1 epoch optimizer: sgd(lr: 0.1, momentum: 0.9)\n");
   auto opt = torchrt::make_optimizer(*a->recipe.stages.at(2).value("optimizer"), trained);
   step(trained, *opt, m.shape);
   {
@@ -235,9 +242,16 @@ TEST_CASE("a cache of the previous format is upgraded in place: every entry and 
     const std::string part = store.partial_dir(std::string(64, 'b'));
     write_legacy_model(trained, "{\"half\": false, \"quant\": {}}", (fs::path(part) / "epoch-1.pt").string());
     write_legacy_optimizer(*opt, (fs::path(part) / "epoch-1.optim.pt").string());
-    const nlohmann::json state = {{"format", 1},   {"epoch", 1},    {"epochs", 2},   {"log", "epoch 1\n"}, {"history", ""},
-                                  {"loss", 1.5},   {"accuracy", nullptr},
-                                  {"files", {{"epoch-1.pt", *sha256_file(part + "/epoch-1.pt")}, {"epoch-1.optim.pt", *sha256_file(part + "/epoch-1.optim.pt")}}}};
+    const nlohmann::json state = {{"format", 1},
+                                  {"epoch", 1},
+                                  {"epochs", 2},
+                                  {"log", "epoch 1\n"},
+                                  {"history", ""},
+                                  {"loss", 1.5},
+                                  {"accuracy", nullptr},
+                                  {"files",
+                                   {{"epoch-1.pt", *sha256_file(part + "/epoch-1.pt")},
+                                    {"epoch-1.optim.pt", *sha256_file(part + "/epoch-1.optim.pt")}}}};
     std::ofstream(fs::path(part) / "state-1.json") << state.dump(1) << "\n";
     // A damaged entry: moved aside, not converted.
     const std::string bad = store.make_temp_dir(std::string(64, 'c'));
@@ -270,7 +284,8 @@ TEST_CASE("a cache of the previous format is upgraded in place: every entry and 
   REQUIRE(mf);
   std::vector<std::string> names;
   for (const auto& f : mf->files) names.push_back(f.name);
-  CHECK(names == std::vector<std::string>{"log.txt", "model.safetensors", "snapshot-1.optim.safetensors", "snapshot-1.safetensors"});
+  CHECK(names == std::vector<std::string>{"log.txt", "model.safetensors", "snapshot-1.optim.safetensors",
+                                          "snapshot-1.safetensors"});
   CHECK(mf->metrics.at("accuracy") == 0.5);
   torchrt::Net back = m.build(2, false);
   torchrt::load_net(back, store.entry_dir(key) + "/model.safetensors");

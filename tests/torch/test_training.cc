@@ -10,11 +10,11 @@
 
 #include "lang/analyze.h"
 #include "runtime/torch/data/augment.h"
-#include "runtime/torch/training/average.h"
 #include "runtime/torch/models/archs.h"
+#include "runtime/torch/models/layers.h"
+#include "runtime/torch/training/average.h"
 #include "runtime/torch/training/evaluate.h"
 #include "runtime/torch/training/fit.h"
-#include "runtime/torch/models/layers.h"
 #include "runtime/torch/training/schedule.h"
 
 using namespace whittle;
@@ -26,7 +26,8 @@ namespace {
 struct DataStage {
   std::unique_ptr<lang::Analysis> a;
   explicit DataStage(const std::string& augment) {
-    a = lang::analyze("t.recipe", "data synthetic augment: [" + augment + "]\nmodel small_cnn\ntrain 1 epoch\nevaluate\n");
+    a = lang::analyze("t.recipe",
+                      "data synthetic augment: [" + augment + "]\nmodel small_cnn\ntrain 1 epoch\nevaluate\n");
     REQUIRE(a->ok());
   }
   const lang::Val& list() const { return *a->recipe.stages[0].value("augment"); }
@@ -38,7 +39,8 @@ Batch ramp_batch(std::int64_t n = 64, std::int64_t side = 16) {
   return {x, torch::arange(n) % 4, {}, 1};
 }
 
-Batch augmented(const std::string& augment, double progress = 100, std::uint64_t seed = 7, torch::Device device = torch::kCPU) {
+Batch augmented(const std::string& augment, double progress = 100, std::uint64_t seed = 7,
+                torch::Device device = torch::kCPU) {
   DataStage d(augment);
   Augmenter aug(d.list());
   Batch b = ramp_batch();
@@ -58,11 +60,12 @@ TEST_CASE("crop takes a window of the zero-padded image", "[torch][augment]") {
   for (std::int64_t i = 0; i < in.x.size(0); ++i) {
     bool found = false;
     for (int dy = 0; dy <= 6 && !found; ++dy)
-      for (int dx = 0; dx <= 6 && !found; ++dx) found = torch::equal(padded[i].narrow(1, dy, 16).narrow(2, dx, 16), out.x[i]);
+      for (int dx = 0; dx <= 6 && !found; ++dx)
+        found = torch::equal(padded[i].narrow(1, dy, 16).narrow(2, dx, 16), out.x[i]);
     CHECK(found);
   }
-  CHECK(torch::equal(augmented("crop(pad: 3)").x, out.x));            // same seed, same batch
-  CHECK(!torch::equal(augmented("crop(pad: 3)", 0, 8).x, out.x));     // another seed, another one
+  CHECK(torch::equal(augmented("crop(pad: 3)").x, out.x));         // same seed, same batch
+  CHECK(!torch::equal(augmented("crop(pad: 3)", 0, 8).x, out.x));  // another seed, another one
 }
 
 TEST_CASE("flip mirrors with its probability and never touches the data set", "[torch][augment]") {
@@ -75,7 +78,8 @@ TEST_CASE("flip mirrors with its probability and never touches the data set", "[
   CHECK(flipped < 48);
 }
 
-TEST_CASE("translate takes a window of the image with its edges reflected, at most pad pixels off", "[torch][augment]") {
+TEST_CASE("translate takes a window of the image with its edges reflected, at most pad pixels off",
+          "[torch][augment]") {
   const Batch in = ramp_batch();
   const Batch out = augmented("translate(pad: 2)");
   const auto padded = torch::reflection_pad2d(in.x, {2, 2, 2, 2});
@@ -89,7 +93,7 @@ TEST_CASE("translate takes a window of the image with its edges reflected, at mo
       }
     CHECK(found);
   }
-  CHECK(moved > 40);  // 24 of 25 offsets move the image
+  CHECK(moved > 40);                          // 24 of 25 offsets move the image
   CHECK(out.x.eq(0).sum().item<int>() == 0);  // reflected, never zero-filled
   CHECK(torch::equal(augmented("translate(pad: 2)").x, out.x));
 }
@@ -101,10 +105,12 @@ TEST_CASE("alternate_flip flips each image in exactly alternate epochs, half of 
   auto flipped_in = [&](double progress, const torch::Tensor& index) {
     Batch b = in;
     b.index = index;
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<std::uint64_t>(progress * 1000));  // any draws: it uses none
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(
+        static_cast<std::uint64_t>(progress * 1000));  // any draws: it uses none
     aug.apply(b, gen, progress);
     auto f = (b.x == in.x.flip({3})).flatten(1).all(1);
-    CHECK(torch::equal(f.logical_or((b.x == in.x).flatten(1).all(1)), torch::ones({in.x.size(0)}, torch::kBool)));  // each image whole
+    CHECK(torch::equal(f.logical_or((b.x == in.x).flatten(1).all(1)),
+                       torch::ones({in.x.size(0)}, torch::kBool)));  // each image whole
     return f;
   };
   const auto index = torch::arange(in.x.size(0));
@@ -123,7 +129,8 @@ TEST_CASE("alternate_flip flips each image in exactly alternate epochs, half of 
   b.index = shuffled;
   auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
   aug.apply(b, gen, 2.5);
-  CHECK(torch::equal((b.x == in.x.index_select(0, shuffled).flip({3})).flatten(1).all(1), e0.index_select(0, shuffled)));
+  CHECK(
+      torch::equal((b.x == in.x.index_select(0, shuffled).flip({3})).flatten(1).all(1), e0.index_select(0, shuffled)));
   // Another data seed: another first epoch.
   Augmenter other(d.list(), 12);
   Batch c = in;
@@ -163,12 +170,14 @@ TEST_CASE("mixup and CutMix mix images and give the loss its two labels", "[torc
   CHECK(!augmented("mixup(p: 0)").y_mix.defined());
 }
 
-TEST_CASE("on a GPU every augmentation draws what it draws on the CPU and makes the same batch", "[torch][augment][cuda]") {
+TEST_CASE("on a GPU every augmentation draws what it draws on the CPU and makes the same batch",
+          "[torch][augment][cuda]") {
   if (!torch::cuda::is_available()) {
     WHITTLE_SKIP("no CUDA device");
   }
   for (const char* a : {"crop(pad: 3)", "flip(p: 0.5)", "cutout(size: 6)", "mixup(alpha: 1)", "cutmix(alpha: 1)",
-                        "crop(pad: 2), flip, cutout(size: 4), mixup, cutmix", "gridmask(d_min: 4, d_max: 8, ratio: 0.5, rotate: 45, p: 1)"}) {
+                        "crop(pad: 2), flip, cutout(size: 4), mixup, cutmix",
+                        "gridmask(d_min: 4, d_max: 8, ratio: 0.5, rotate: 45, p: 1)"}) {
     INFO(a);
     const Batch cpu = augmented(a), gpu = augmented(a, 100, 7, torch::kCUDA);
     CHECK(gpu.x.is_cuda());
@@ -178,14 +187,17 @@ TEST_CASE("on a GPU every augmentation draws what it draws on the CPU and makes 
     // Selections, masks and mixes of the same draws; GridMask's rotated grid is trigonometry, which
     // the two devices may round differently at a cell's edge.
     const double differ = gpu.x.cpu().ne(cpu.x).to(torch::kFloat32).mean().item<double>();
-    if (std::string(a).find("gridmask") != std::string::npos) CHECK(differ < 1e-3);
-    else CHECK(torch::allclose(gpu.x.cpu(), cpu.x, 1e-6, 1e-4));
+    if (std::string(a).find("gridmask") != std::string::npos)
+      CHECK(differ < 1e-3);
+    else
+      CHECK(torch::allclose(gpu.x.cpu(), cpu.x, 1e-6, 1e-4));
   }
 }
 
 TEST_CASE("schedules: one-cycle, cosine, steps and warm-up", "[torch][schedule]") {
   auto sched = [](const std::string& text, double lr, double epochs) {
-    auto a = lang::analyze("t.recipe", "data synthetic\nmodel small_cnn\ntrain 10 epochs schedule: " + text + "\nevaluate\n");
+    auto a = lang::analyze("t.recipe",
+                           "data synthetic\nmodel small_cnn\ntrain 10 epochs schedule: " + text + "\nevaluate\n");
     REQUIRE(a->ok());
     std::vector<double> out;
     const LrSchedule s{a->recipe.stages[2].value("schedule"), lr, epochs};
@@ -214,8 +226,10 @@ TEST_CASE("schedules: one-cycle, cosine, steps and warm-up", "[torch][schedule]"
   CHECK(warm[3] == Approx(0.1));
 }
 
-TEST_CASE("norm_bias_lr puts the BatchNorm biases in a group of their own, lr times it, weight decay divided by it", "[torch][optimizer]") {
-  auto a = lang::analyze("t.recipe", "data synthetic\nmodel small_cnn\ntrain 1 epoch optimizer: sgd(lr: 0.1, weight_decay: 5e-4)\n");
+TEST_CASE("norm_bias_lr puts the BatchNorm biases in a group of their own, lr times it, weight decay divided by it",
+          "[torch][optimizer]") {
+  auto a = lang::analyze(
+      "t.recipe", "data synthetic\nmodel small_cnn\ntrain 1 epoch optimizer: sgd(lr: 0.1, weight_decay: 5e-4)\n");
   REQUIRE(a->ok());
   const lang::Val& o = *a->recipe.stages[2].value("optimizer");
   Net net;

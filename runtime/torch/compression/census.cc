@@ -3,9 +3,9 @@
 
 #include <set>
 
-#include "runtime/torch/models/layers.h"
 #include "runtime/torch/compression/quant.h"
 #include "runtime/torch/compression/score.h"
+#include "runtime/torch/models/layers.h"
 
 namespace whittle::runtime::torchrt {
 
@@ -60,7 +60,8 @@ Census census(const Net& net) {
     const auto* cl = dynamic_cast<const CountedLayer*>(m.get());
     if (!cl) continue;
     if (cl->kind() == LayerKind::BatchNorm) c.other_ops_2021 += 3.0 * static_cast<double>(cl->in_elems);
-    if (cl->kind() == LayerKind::ReLU || cl->kind() == LayerKind::GELU) c.other_ops_2021 += static_cast<double>(cl->in_elems);
+    if (cl->kind() == LayerKind::ReLU || cl->kind() == LayerKind::GELU)
+      c.other_ops_2021 += static_cast<double>(cl->in_elems);
     if (const auto* pool = dynamic_cast<const AvgPoolImpl*>(m.get())) {
       const auto& k = *pool->options.kernel_size();
       c.other_ops_2021 += static_cast<double>(cl->out_elems) * static_cast<double>(k[0] * k[1]);

@@ -14,14 +14,14 @@ namespace whittle::runtime::torchrt {
 /// One conv or linear layer.
 struct LayerCensus {
   bool conv = false;
-  double n = 0;                ///< weights
-  double zeros = 0;            ///< zeros of the weight the layer computes with (its quantizer's)
-  double structured = 0;       ///< of those, the zeros in whole zero filters (rows)
-  double raw_zeros = 0;        ///< zeros of the stored weight
-  bool masked = false;         ///< a pruning mask is on the weight
-  double masked_zeros = 0;     ///< what the mask removes
-  int wbits = 32, abits = 32;  ///< weight and input activation bits
-  double quantizer_params = 0; ///< its quantizer's scales, codebook, clipping level, activation range
+  double n = 0;                 ///< weights
+  double zeros = 0;             ///< zeros of the weight the layer computes with (its quantizer's)
+  double structured = 0;        ///< of those, the zeros in whole zero filters (rows)
+  double raw_zeros = 0;         ///< zeros of the stored weight
+  bool masked = false;          ///< a pruning mask is on the weight
+  double masked_zeros = 0;      ///< what the mask removes
+  int wbits = 32, abits = 32;   ///< weight and input activation bits
+  double quantizer_params = 0;  ///< its quantizer's scales, codebook, clipping level, activation range
   double macs = 0, out_elems = 0;
   // The 2021 profiler's op count: a conv's k_h·k_w·C_in/groups, its groups and bias; a linear's inputs and bias.
   double conv_k = 0, groups = 1, in_features = 0;

@@ -2,9 +2,9 @@
 #include "runtime/torch/compression/int8.h"
 
 #include <ATen/core/dispatch/Dispatcher.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 #include <torch/version.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -21,7 +21,9 @@ namespace {
 
 constexpr double kActMax = 127;  // 7-bit activations (docs/libtorch-notes.md: oneDNN is exact with them)
 
-at::QEngine engine_of(const std::string& name) { return name == "qnnpack" ? at::QEngine::QNNPACK : at::QEngine::ONEDNN; }
+at::QEngine engine_of(const std::string& name) {
+  return name == "qnnpack" ? at::QEngine::QNNPACK : at::QEngine::ONEDNN;
+}
 
 /// Scale and zero point of a per-tensor affine 7-bit quantization covering [lo, hi] (and 0).
 std::pair<double, std::int64_t> affine(double lo, double hi) {
@@ -70,7 +72,8 @@ torch::Tensor dequantize_fast(const torch::Tensor& q) {
 }
 
 struct Int8Conv : Int8Kernel {
-  explicit Int8Conv(bool fused_relu) : relu(fused_relu), conv(op(relu ? "quantized::conv2d_relu" : "quantized::conv2d", "new")) {}
+  explicit Int8Conv(bool fused_relu)
+      : relu(fused_relu), conv(op(relu ? "quantized::conv2d_relu" : "quantized::conv2d", "new")) {}
   c10::IValue packed;
   double in_scale = 1, out_scale = 1;
   std::int64_t in_zp = 0, out_zp = 0;
@@ -102,8 +105,12 @@ c10::IValue pack(const ConvImpl& c, const BNImpl* bn) {
   scales = torch::where(scales > 0, scales, torch::ones_like(scales));
   const auto qw = at::quantize_per_channel(w.contiguous(), scales, torch::zeros({out}, torch::kLong), 0, at::kQInt8);
   const auto& o = c.options;
-  torch::jit::Stack st{qw, b.contiguous(), std::vector<std::int64_t>{(*o.stride())[0], (*o.stride())[1]}, conv_padding(c),
-                       std::vector<std::int64_t>{(*o.dilation())[0], (*o.dilation())[1]}, o.groups()};
+  torch::jit::Stack st{qw,
+                       b.contiguous(),
+                       std::vector<std::int64_t>{(*o.stride())[0], (*o.stride())[1]},
+                       conv_padding(c),
+                       std::vector<std::int64_t>{(*o.dilation())[0], (*o.dilation())[1]},
+                       o.groups()};
   op("quantized::conv2d_prepack", "").callBoxed(&st);
   return st[0];
 }
@@ -122,7 +129,8 @@ struct Tracer : LayerObserver {
     if (tracing) calls.push_back({layer, x, y});
     auto [it, fresh] = range.try_emplace(layer, std::array<double, 4>{0, 0, 0, 0});
     auto& r = it->second;
-    const double xl = x.min().item<double>(), xh = x.max().item<double>(), yl = y.min().item<double>(), yh = y.max().item<double>();
+    const double xl = x.min().item<double>(), xh = x.max().item<double>(), yl = y.min().item<double>(),
+                 yh = y.max().item<double>();
     r = fresh ? std::array<double, 4>{xl, xh, yl, yh}
               : std::array<double, 4>{std::min(r[0], xl), std::max(r[1], xh), std::min(r[2], yl), std::max(r[3], yh)};
   }
@@ -167,8 +175,12 @@ int convert_int8(Net& net, const std::string& engine, const std::vector<torch::T
     const auto& in = tracer.range.at(call.layer);
     const auto& out = tracer.range.at(last->layer);
     const auto* reader = tracer.reader(last->out);
-    plan["convs"][names.at(call.layer)] = {{"bn", bn}, {"relu", relu}, {"in", {in[0], in[1]}}, {"out", {out[2], out[3]}},
-                                           {"emit", false}, {"next_is_conv", reader && dynamic_cast<const ConvImpl*>(reader->layer)}};
+    plan["convs"][names.at(call.layer)] = {{"bn", bn},
+                                           {"relu", relu},
+                                           {"in", {in[0], in[1]}},
+                                           {"out", {out[2], out[3]}},
+                                           {"emit", false},
+                                           {"next_is_conv", reader && dynamic_cast<const ConvImpl*>(reader->layer)}};
   }
   net.int8 = plan.dump();
   apply_int8(net);
@@ -204,8 +216,11 @@ void apply_int8(Net& net) {
   for (const auto& m : net.module->named_modules("", false)) modules[m.key()] = m.value().get();
   for (const auto& [name, c] : plan["convs"].items()) {
     auto* conv = dynamic_cast<ConvImpl*>(modules.at(name));
-    auto* bn = c["bn"].get<std::string>().empty() ? nullptr : dynamic_cast<BNImpl*>(modules.at(c["bn"].get<std::string>()));
-    auto* relu = c["relu"].get<std::string>().empty() ? nullptr : dynamic_cast<Fusable*>(modules.at(c["relu"].get<std::string>()));
+    auto* bn =
+        c["bn"].get<std::string>().empty() ? nullptr : dynamic_cast<BNImpl*>(modules.at(c["bn"].get<std::string>()));
+    auto* relu = c["relu"].get<std::string>().empty()
+                     ? nullptr
+                     : dynamic_cast<Fusable*>(modules.at(c["relu"].get<std::string>()));
     if (!conv) throw std::runtime_error("int8 plan names a layer that is not a conv: " + name);
     auto k = std::make_shared<Int8Conv>(relu != nullptr);
     k->emit_quantized = c.value("emit", false);

@@ -53,28 +53,33 @@ namespace {
 /// Brings `net` to a saved state: `meta` (half precision, int8 plan, quantizers) and every tensor
 /// `read` finds by its archive key ("p.NAME", "b.NAME", "m.NAME"). Tensors of another shape (a
 /// physically slimmed layer) replace the net's, and the net is profiled again.
-void restore(Net& net, const nlohmann::json* meta, const std::function<bool(const std::string&, torch::Tensor&)>& read) {
+void restore(Net& net, const nlohmann::json* meta,
+             const std::function<bool(const std::string&, torch::Tensor&)>& read) {
   torch::NoGradGuard guard;
   if (meta) {
     net.half = meta->value("half", false);
     net.int8 = meta->contains("int8") ? meta->at("int8").dump() : std::string();
     const auto quant = meta->value("quant", nlohmann::json::object());
     for (auto& l : net.layers())
-      if (quant.is_object() && quant.contains(l.name)) quantize_layer(*l.module, quant.at(l.name).get<QuantSpec>(), /*initialise=*/false);
+      if (quant.is_object() && quant.contains(l.name))
+        quantize_layer(*l.module, quant.at(l.name).get<QuantSpec>(), /*initialise=*/false);
   }
   bool reshaped = false;
   auto load = [&](const std::string& key, torch::Tensor& into) {
     torch::Tensor t;
-    if (!read(key, t)) throw StageError(fmt::format("the checkpoint has no `{}`", key.substr(2)), "the model was saved by another architecture");
+    if (!read(key, t))
+      throw StageError(fmt::format("the checkpoint has no `{}`", key.substr(2)),
+                       "the model was saved by another architecture");
     if (t.sizes() == into.sizes()) {
       into.copy_(t);
     } else {  // a physically slimmed layer: the checkpoint's shape wins, never larger than the architecture's
       bool slimmer = t.dim() == into.dim();
       for (std::int64_t d = 0; slimmer && d < t.dim(); ++d) slimmer = t.size(d) <= into.size(d);
       if (!slimmer)
-        throw StageError(fmt::format("the checkpoint's `{}` is {}, which the architecture's {} cannot have become by pruning", key.substr(2),
-                                     fmt::join(t.sizes().vec(), "×"), fmt::join(into.sizes().vec(), "×")),
-                         "the model was saved by another architecture");
+        throw StageError(
+            fmt::format("the checkpoint's `{}` is {}, which the architecture's {} cannot have become by pruning",
+                        key.substr(2), fmt::join(t.sizes().vec(), "×"), fmt::join(into.sizes().vec(), "×")),
+            "the model was saved by another architecture");
       into.set_data(t.to(into.device(), into.scalar_type()).clone());
       reshaped = true;
     }
@@ -101,10 +106,12 @@ void load_net(Net& net, const std::string& path) {
   try {
     f = safetensors::read_file(path);
   } catch (const safetensors::FormatError& e) {
-    throw StageError(e.what(), "the file is damaged or was not written by this whittle; remove the entry and run again");
+    throw StageError(e.what(),
+                     "the file is damaged or was not written by this whittle; remove the entry and run again");
   }
   if (f.meta("format") != std::string(kModelFileFormat))
-    throw StageError(fmt::format("`{}` is not a whittle model (its format is `{}`, this whittle writes `{}`)", path, f.meta("format"), kModelFileFormat));
+    throw StageError(fmt::format("`{}` is not a whittle model (its format is `{}`, this whittle writes `{}`)", path,
+                                 f.meta("format"), kModelFileFormat));
   nlohmann::json meta;
   try {
     meta = nlohmann::json::parse(f.meta("whittle", "{}"));
@@ -128,10 +135,12 @@ namespace {
 
 /// The same tensors (names, shapes, types) and the same quantizers, precision and int8 plan.
 bool same_structure(const Net& a, const Net& b, const nlohmann::json& meta_b) {
-  auto same = [](const torch::OrderedDict<std::string, torch::Tensor>& x, const torch::OrderedDict<std::string, torch::Tensor>& y) {
+  auto same = [](const torch::OrderedDict<std::string, torch::Tensor>& x,
+                 const torch::OrderedDict<std::string, torch::Tensor>& y) {
     if (x.size() != y.size()) return false;
     for (std::size_t i = 0; i < x.size(); ++i)
-      if (x[i].key() != y[i].key() || x[i].value().sizes() != y[i].value().sizes() || x[i].value().scalar_type() != y[i].value().scalar_type())
+      if (x[i].key() != y[i].key() || x[i].value().sizes() != y[i].value().sizes() ||
+          x[i].value().scalar_type() != y[i].value().scalar_type())
         return false;
     return true;
   };
@@ -164,7 +173,6 @@ Net copy_net(const Plan& plan, int stage_id, const Net& src, std::optional<Net> 
   });
   return net;
 }
-
 
 Net load_stage_model(const Plan& plan, int stage_id, const std::string& entry_dir) {
   const lang::StageInstance& m = plan.chain_model(stage_id);

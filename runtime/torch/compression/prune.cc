@@ -6,8 +6,8 @@
 #include <cmath>
 #include <limits>
 
-#include "runtime/plan/stage.h"
 #include "runtime/plan/params.h"
+#include "runtime/plan/stage.h"
 #include "runtime/torch/models/layers.h"
 
 namespace whittle::runtime::torchrt {
@@ -21,7 +21,9 @@ T& mask_of(Net& net, const std::string& param, const T& like) {
 }
 
 /// The indices of the `k` lowest entries of `scores` (already-removed entries score +inf).
-T lowest(const T& scores, std::int64_t k) { return std::get<1>(torch::topk(scores, k, 0, /*largest=*/false, /*sorted=*/false)); }
+T lowest(const T& scores, std::int64_t k) {
+  return std::get<1>(torch::topk(scores, k, 0, /*largest=*/false, /*sorted=*/false));
+}
 
 void prune_weights(Net& net, const PruneSpec& spec, at::Generator& gen) {
   const auto layers = net.layers();
@@ -43,7 +45,8 @@ void prune_weights(Net& net, const PruneSpec& spec, at::Generator& gen) {
     const LayerRef& l = layers[i];
     T& mask = mask_of(net, l.name + ".weight", l.weight);
     masks.push_back(&mask);
-    const T score = spec.criterion == "random" ? torch::rand(l.weight.sizes(), gen) : Net::effective_weight(l).abs().to(torch::kCPU);
+    const T score = spec.criterion == "random" ? torch::rand(l.weight.sizes(), gen)
+                                               : Net::effective_weight(l).abs().to(torch::kCPU);
     scores.push_back(score.masked_fill(mask.to(torch::kCPU).eq(0), std::numeric_limits<float>::infinity()).flatten());
   }
   // Removes the `k` lowest-scoring weights among the survivors of these targets.
@@ -52,10 +55,12 @@ void prune_weights(Net& net, const PruneSpec& spec, at::Generator& gen) {
     std::int64_t alive = 0;
     for (std::size_t i : which) parts.push_back(scores[i]), alive += alive_by_layer[plan.targets[i]];
     if (k > alive)
-      throw StageError(fmt::format("`of: all` asks for {} of the model's {} non-zero parameters to go, and its prunable layers have only {} "
-                                   "weights left",
-                                   k, nonzero_all, alive),
-                       "prune less, or leave `of: all` out to count the prunable weights");
+      throw StageError(
+          fmt::format(
+              "`of: all` asks for {} of the model's {} non-zero parameters to go, and its prunable layers have only {} "
+              "weights left",
+              k, nonzero_all, alive),
+          "prune less, or leave `of: all` out to count the prunable weights");
     if (k <= 0) return;
     const T all = torch::cat(parts);
     T flat = torch::ones_like(all);
@@ -121,9 +126,10 @@ struct ThiNetSampler : LayerObserver {
       const auto& o = conv->options;
       const T w = conv->quant ? conv->quant->weight(conv->weight) : conv->weight;  // [out, C, kh, kw]
       const auto c = w.size(1), kk = w.size(2) * w.size(3);
-      const T cols = torch::nn::functional::unfold(
-          x, torch::nn::functional::UnfoldFuncOptions({w.size(2), w.size(3)}).dilation(*o.dilation()).stride(*o.stride())
-                 .padding(conv_padding(*conv)));  // [n, C·kk, L]
+      const T cols = torch::nn::functional::unfold(x, torch::nn::functional::UnfoldFuncOptions({w.size(2), w.size(3)})
+                                                          .dilation(*o.dilation())
+                                                          .stride(*o.stride())
+                                                          .padding(conv_padding(*conv)));  // [n, C·kk, L]
       const T pos = torch::randint(cols.size(2), {per_batch}, *gen, torch::kLong);
       const T out = torch::randint(w.size(0), {per_batch}, *gen, torch::kLong);
       const T patches = cols.index({img, torch::indexing::Slice(), pos}).view({per_batch, c, kk});
@@ -131,7 +137,8 @@ struct ThiNetSampler : LayerObserver {
     } else if (const auto* lin = dynamic_cast<const LinearImpl*>(layer)) {
       const T w = lin->quant ? lin->quant->weight(lin->weight) : lin->weight;  // [out, C·spatial]
       const T out = torch::randint(w.size(0), {per_batch}, *gen, torch::kLong);
-      it->second.push_back((x.index_select(0, img) * w.index_select(0, out)).to(torch::kDouble));  // summed per channel by the caller
+      it->second.push_back(
+          (x.index_select(0, img) * w.index_select(0, out)).to(torch::kDouble));  // summed per channel by the caller
     }
   }
 };
@@ -184,10 +191,12 @@ void prune_filters(Net& net, const PruneSpec& spec, at::Generator& gen) {
   std::vector<ChannelGroup> groups = net.module->channel_groups;
   const auto layers = net.layers();
   if (spec.spare_first && !layers.empty())
-    groups.erase(std::remove_if(groups.begin(), groups.end(), [&](const ChannelGroup& g) { return g.producer == layers.front().name; }),
+    groups.erase(std::remove_if(groups.begin(), groups.end(),
+                                [&](const ChannelGroup& g) { return g.producer == layers.front().name; }),
                  groups.end());
   if (!spec.per_layer.empty())
-    groups.erase(std::remove_if(groups.begin(), groups.end(), [&](const ChannelGroup& g) { return !spec.per_layer.count(g.producer); }),
+    groups.erase(std::remove_if(groups.begin(), groups.end(),
+                                [&](const ChannelGroup& g) { return !spec.per_layer.count(g.producer); }),
                  groups.end());
   if (groups.empty() && !spec.per_layer.empty()) return;
   if (groups.empty())
@@ -207,7 +216,8 @@ void prune_filters(Net& net, const PruneSpec& spec, at::Generator& gen) {
     } else if (spec.criterion == "thinet") {
       s = torch::zeros({w.size(0)});  // chosen by thinet_removals
     } else if (spec.criterion == "bn_gamma") {
-      if (g.norms.empty()) throw StageError(fmt::format("`{}` is followed by no BatchNorm, so `bn_gamma` cannot rank it", g.producer));
+      if (g.norms.empty())
+        throw StageError(fmt::format("`{}` is followed by no BatchNorm, so `bn_gamma` cannot rank it", g.producer));
       s = weight_of(g.norms.front()).detach().abs().to(torch::kCPU);
     } else {
       LayerRef ref{g.producer, &module_at(net, g.producer), dynamic_cast<WeightLayer*>(&module_at(net, g.producer)), w};
@@ -221,7 +231,8 @@ void prune_filters(Net& net, const PruneSpec& spec, at::Generator& gen) {
   std::vector<T> dead(groups.size());
   for (std::size_t i = 0; i < groups.size(); ++i) dead[i] = alive[i].logical_not();
   if (spec.criterion == "thinet" && spec.global && spec.per_layer.empty())
-    throw StageError("ThiNet chooses the filters of each layer on their own: it has no ranking across layers", "leave `global` out");
+    throw StageError("ThiNet chooses the filters of each layer on their own: it has no ranking across layers",
+                     "leave `global` out");
   if (spec.global && spec.per_layer.empty()) {
     std::vector<std::pair<float, std::pair<std::size_t, std::int64_t>>> all;
     std::vector<std::int64_t> left(groups.size());
@@ -278,12 +289,15 @@ void prune_filters(Net& net, const PruneSpec& spec, at::Generator& gen) {
       return c && c->options.groups() > 1;
     };
     if (grouped(g.producer))
-      throw StageError(fmt::format("`{}` is a grouped convolution: removing some of its filters would unbalance its groups", g.producer),
-                       "prune it without `physical: true` (masked), or use `groups: 1`");
+      throw StageError(
+          fmt::format("`{}` is a grouped convolution: removing some of its filters would unbalance its groups",
+                      g.producer),
+          "prune it without `physical: true` (masked), or use `groups: 1`");
     for (const auto& c : g.consumers)
       if (grouped(c))
-        throw StageError(fmt::format("`{}` is a grouped convolution: removing some of its inputs would unbalance its groups", c),
-                         "prune without `physical: true` (masked), or use `groups: 1`");
+        throw StageError(
+            fmt::format("`{}` is a grouped convolution: removing some of its inputs would unbalance its groups", c),
+            "prune without `physical: true` (masked), or use `groups: 1`");
     slice_module(net, g.producer, 0, keep);
     for (const auto& n : g.norms) slice_module(net, n, 0, keep);
     for (const auto& t : g.through) slice_module(net, t, 0, keep);
@@ -297,8 +311,8 @@ void prune_filters(Net& net, const PruneSpec& spec, at::Generator& gen) {
 
 }  // namespace
 
-WeightPrune weight_prune(const PruneSpec& spec, const std::vector<std::string>& layers, const std::vector<std::int64_t>& alive,
-                         std::int64_t nonzero_all) {
+WeightPrune weight_prune(const PruneSpec& spec, const std::vector<std::string>& layers,
+                         const std::vector<std::int64_t>& alive, std::int64_t nonzero_all) {
   WeightPrune plan;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     if ((spec.spare_first && i == 0) || (spec.spare_last && i + 1 == layers.size())) continue;
@@ -309,12 +323,15 @@ WeightPrune weight_prune(const PruneSpec& spec, const std::vector<std::string>& 
   for (std::size_t i : plan.targets) alive_all += alive[i];
   // `of: all`: as a share of the prunable weights alive, the same share of each layer when per layer.
   const std::int64_t k_all = spec.of_all ? share_of(spec.amount, nonzero_all) : 0;
-  const double amount = spec.of_all ? static_cast<double>(k_all) / static_cast<double>(std::max<std::int64_t>(1, alive_all)) : spec.amount;
+  const double amount = spec.of_all
+                            ? static_cast<double>(k_all) / static_cast<double>(std::max<std::int64_t>(1, alive_all))
+                            : spec.amount;
   plan.global = spec.global && spec.per_layer.empty();
   if (plan.global) {
     plan.k.push_back(spec.of_all ? k_all : share_of(spec.amount, alive_all));
   } else {
-    for (std::size_t i : plan.targets) plan.k.push_back(share_of(spec.per_layer.empty() ? amount : spec.per_layer.at(layers[i]), alive[i]));
+    for (std::size_t i : plan.targets)
+      plan.k.push_back(share_of(spec.per_layer.empty() ? amount : spec.per_layer.at(layers[i]), alive[i]));
   }
   return plan;
 }
@@ -333,7 +350,8 @@ PruneSpec prune_spec(const lang::StageInstance& s) {
   return p;
 }
 
-std::vector<std::pair<std::string, std::int64_t>> prune_targets(const Net& net, bool structured, bool spare_first, bool spare_last) {
+std::vector<std::pair<std::string, std::int64_t>> prune_targets(const Net& net, bool structured, bool spare_first,
+                                                                bool spare_last) {
   const auto layers = net.layers();
   auto mask = [&](const std::string& layer, const T& w) {
     auto it = net.masks.find(layer + ".weight");
@@ -344,7 +362,8 @@ std::vector<std::pair<std::string, std::int64_t>> prune_targets(const Net& net, 
     for (const auto& g : net.module->channel_groups) {
       if (spare_first && !layers.empty() && g.producer == layers.front().name) continue;
       for (const auto& l : layers)
-        if (l.name == g.producer) out.emplace_back(g.producer, mask(l.name, l.weight).flatten(1).ne(0).any(1).sum().item<std::int64_t>());
+        if (l.name == g.producer)
+          out.emplace_back(g.producer, mask(l.name, l.weight).flatten(1).ne(0).any(1).sum().item<std::int64_t>());
     }
     return out;
   }
@@ -361,8 +380,10 @@ std::int64_t share_of(double amount, std::int64_t n) {
 
 void prune(Net& net, const PruneSpec& spec, at::Generator& gen) {
   torch::NoGradGuard guard;
-  if (spec.structured) prune_filters(net, spec, gen);
-  else prune_weights(net, spec, gen);
+  if (spec.structured)
+    prune_filters(net, spec, gen);
+  else
+    prune_weights(net, spec, gen);
   net.masks_changed();
   net.apply_masks();
 }

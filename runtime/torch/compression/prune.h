@@ -12,11 +12,11 @@
 namespace whittle::runtime::torchrt {
 
 struct PruneSpec {
-  double amount = 0;              ///< share of the weights (or filters) still alive to remove, in [0, 1)
-  bool global = false;            ///< rank across layers instead of per layer
-  std::string criterion = "l1";   ///< l1, l2, random, bn_gamma, thinet
+  double amount = 0;             ///< share of the weights (or filters) still alive to remove, in [0, 1)
+  bool global = false;           ///< rank across layers instead of per layer
+  std::string criterion = "l1";  ///< l1, l2, random, bn_gamma, thinet
   bool structured = false;
-  bool physical = false;          ///< structured only: slice the channels out of the model
+  bool physical = false;  ///< structured only: slice the channels out of the model
   bool spare_first = true, spare_last = true;
   /// Unstructured: `amount` is of every non-zero parameter of the model (`of: all`), the weights
   /// removed still the prunable ones.
@@ -44,8 +44,8 @@ struct WeightPrune {
   bool global = false;
   std::vector<std::int64_t> k;
 };
-WeightPrune weight_prune(const PruneSpec& spec, const std::vector<std::string>& layers, const std::vector<std::int64_t>& alive,
-                         std::int64_t nonzero_all);
+WeightPrune weight_prune(const PruneSpec& spec, const std::vector<std::string>& layers,
+                         const std::vector<std::int64_t>& alive, std::int64_t nonzero_all);
 
 /// Prunes `net` in place; masks persist in net.masks. Ranks the weights the layers compute with
 /// (a quantized layer's quantized weights). Throws StageError when the architecture or the
@@ -55,6 +55,7 @@ void prune(Net& net, const PruneSpec& spec, at::Generator& gen);
 /// What a prune of this structure ranks, with how many of its units (weights, or filters when
 /// structured) are alive: the conv/linear layers, or the producers of the channel groups, less the
 /// spared first conv (and, unstructured, the spared last linear).
-std::vector<std::pair<std::string, std::int64_t>> prune_targets(const Net& net, bool structured, bool spare_first, bool spare_last);
+std::vector<std::pair<std::string, std::int64_t>> prune_targets(const Net& net, bool structured, bool spare_first,
+                                                                bool spare_last);
 
 }  // namespace whittle::runtime::torchrt

@@ -7,15 +7,19 @@
 
 #include <cmath>
 
-#include "runtime/plan/stage.h"
 #include "runtime/plan/params.h"
+#include "runtime/plan/stage.h"
 
 namespace whittle::runtime::torchrt {
 
 thread_local bool g_calibrating = false;
 
 void to_json(nlohmann::json& j, const QuantSpec& s) {
-  j = {{"method", s.method}, {"bits", s.bits}, {"activations", s.abits}, {"per_channel", s.per_channel}, {"stochastic", s.stochastic}};
+  j = {{"method", s.method},
+       {"bits", s.bits},
+       {"activations", s.abits},
+       {"per_channel", s.per_channel},
+       {"stochastic", s.stochastic}};
   if (s.range != "minmax") j["range"] = s.range;  // absent in the files of models quantized before `range:`
 }
 void from_json(const nlohmann::json& j, QuantSpec& s) {
@@ -79,11 +83,16 @@ std::pair<T, T> mse_range(const T& x, const T& xmin, const T& xmax, double level
   constexpr std::int64_t kSample = std::int64_t{1} << 16;
   const std::int64_t n = x.size(0), per_image = std::max<std::int64_t>(1, x.numel() / std::max<std::int64_t>(1, n));
   const std::int64_t images = std::min(n, (kSample + per_image - 1) / per_image);
-  const T picked = images < n ? x.detach().index_select(0, torch::div(torch::arange(images, torch::dtype(torch::kLong).device(x.device())) * n, images, "floor")) : x.detach();
+  const T picked = images < n
+                       ? x.detach().index_select(
+                             0, torch::div(torch::arange(images, torch::dtype(torch::kLong).device(x.device())) * n,
+                                           images, "floor"))
+                       : x.detach();
   const T flat = picked.flatten().to(xmin.dtype());
   const T v = flat.slice(0, 0, flat.numel(), std::max<std::int64_t>(1, flat.numel() / kSample));
   const T factors = torch::arange(20, 0, -1, v.options()) / 20;  // [K]
-  const T lo = (torch::clamp_max(xmin, 0) * factors).unsqueeze(1), hi = (torch::clamp_min(xmax, 0) * factors).unsqueeze(1);
+  const T lo = (torch::clamp_max(xmin, 0) * factors).unsqueeze(1),
+          hi = (torch::clamp_min(xmax, 0) * factors).unsqueeze(1);
   const T err = (affine(v.unsqueeze(0), lo, hi, levels, false) - v.unsqueeze(0)).square().sum(1);
   const T best = err.argmin();
   return {lo.squeeze(1).index({best}), hi.squeeze(1).index({best})};
@@ -92,7 +101,7 @@ std::pair<T, T> mse_range(const T& x, const T& xmin, const T& xmax, double level
 /// What every quantizer shares: its spec and the activation quantizer of the layer's input.
 struct Base : LayerQuantizer {
   QuantSpec spec;
-  T lo, hi;  ///< the activation range: calibrated, then a moving average while training
+  T lo, hi;            ///< the activation range: calibrated, then a moving average while training
   int calibrated = 0;  ///< batches seen while calibrating `range: mse` (their ranges are averaged)
 
   explicit Base(QuantSpec s) : spec(std::move(s)) {
@@ -258,12 +267,18 @@ void quantize_layer(torch::nn::Module& m, const QuantSpec& spec, bool initialise
     layer->quant.reset();
   }
   std::shared_ptr<LayerQuantizer> q;
-  if (spec.method == "uniform") q = std::make_shared<Uniform>(spec);
-  else if (spec.method == "float") q = std::make_shared<Half>(spec);
-  else if (spec.method == "kmeans") q = std::make_shared<KMeans>(spec, w, initialise, kmeans_iterations);
-  else if (spec.method == "apot") q = std::make_shared<APoT>(spec, w, initialise);
-  else if (spec.method == "binary") q = std::make_shared<Binary>(spec, w, initialise);
-  else throw StageError("unknown quantization method `" + spec.method + "`");
+  if (spec.method == "uniform")
+    q = std::make_shared<Uniform>(spec);
+  else if (spec.method == "float")
+    q = std::make_shared<Half>(spec);
+  else if (spec.method == "kmeans")
+    q = std::make_shared<KMeans>(spec, w, initialise, kmeans_iterations);
+  else if (spec.method == "apot")
+    q = std::make_shared<APoT>(spec, w, initialise);
+  else if (spec.method == "binary")
+    q = std::make_shared<Binary>(spec, w, initialise);
+  else
+    throw StageError("unknown quantization method `" + spec.method + "`");
   q->to(w.device());
   layer->quant = m.register_module("q", q);
 }
@@ -280,9 +295,11 @@ QuantSpec quant_spec(const lang::StageInstance& s) {
   if (q.method == "float") q.abits = 16;
   if ((q.method == "uniform" || q.method == "apot") && (q.bits < 2 || q.bits > 16))
     throw StageError(fmt::format("`{}` quantization takes 2 to 16 bits, not {}", q.method, q.bits),
-                     q.bits < 2 ? "for one bit use `quantize 1 bit binary` (BinaryConnect)" : "32 bits is no quantization: leave the stage out");
+                     q.bits < 2 ? "for one bit use `quantize 1 bit binary` (BinaryConnect)"
+                                : "32 bits is no quantization: leave the stage out");
   if (q.method == "kmeans" && q.bits > 16)
-    throw StageError(fmt::format("k-means with {} bits would need 2^{} centroids per layer", q.bits, q.bits), "use at most 16 bits");
+    throw StageError(fmt::format("k-means with {} bits would need 2^{} centroids per layer", q.bits, q.bits),
+                     "use at most 16 bits");
   if (q.abits != 32 && q.method != "float" && (q.abits < 2 || q.abits > 16))
     throw StageError(fmt::format("activations are quantized to 2 to 16 bits (or left in float at 32), not {}", q.abits),
                      "write `activations: 8 bits`, or leave `activations:` out");
@@ -290,11 +307,15 @@ QuantSpec quant_spec(const lang::StageInstance& s) {
     throw StageError("`range:` is how quantized activations take their range, and this stage leaves them in float",
                      "add `activations: 8 bits` (or fewer), or remove `range:`");
   if (const auto b = params.count("first_last"); b > 0 && (q.method != "uniform" || b < 2 || b > 16))
-    throw StageError(q.method != "uniform" ? fmt::format("`first_last:` sets the bits of uniform quantization's end layers, and this stage is `{}`", q.method)
-                                           : fmt::format("`first_last:` takes 2 to 16 bits, not {}", b),
-                     q.method != "uniform" ? "remove `first_last:`" : "write `first_last: 8 bits`");
+    throw StageError(
+        q.method != "uniform"
+            ? fmt::format("`first_last:` sets the bits of uniform quantization's end layers, and this stage is `{}`",
+                          q.method)
+            : fmt::format("`first_last:` takes 2 to 16 bits, not {}", b),
+        q.method != "uniform" ? "remove `first_last:`" : "write `first_last: 8 bits`");
   if (q.stochastic && q.method != "binary")
-    throw StageError("`stochastic: true` is for BinaryConnect", "write `quantize 1 bit binary stochastic: true`, or remove it");
+    throw StageError("`stochastic: true` is for BinaryConnect",
+                     "write `quantize 1 bit binary stochastic: true`, or remove it");
   return q;
 }
 
@@ -310,7 +331,8 @@ int quantize_net(Net& net, const lang::StageInstance& s, int kmeans_iterations) 
   return static_cast<int>(chosen.size());
 }
 
-std::vector<std::pair<std::size_t, QuantSpec>> quantized_layers(const std::vector<bool>& conv, const lang::StageInstance& s) {
+std::vector<std::pair<std::size_t, QuantSpec>> quantized_layers(const std::vector<bool>& conv,
+                                                                const lang::StageInstance& s) {
   const QuantSpec q = quant_spec(s);
   const Params params(s);
   const std::string which = params.word("layers");
@@ -325,7 +347,8 @@ std::vector<std::pair<std::size_t, QuantSpec>> quantized_layers(const std::vecto
     if (q.abits < 32) ends.abits = b;
   }
   std::vector<std::pair<std::size_t, QuantSpec>> out;
-  for (std::size_t i = 0; i < chosen.size(); ++i) out.emplace_back(chosen[i], i == 0 || i + 1 == chosen.size() ? ends : q);
+  for (std::size_t i = 0; i < chosen.size(); ++i)
+    out.emplace_back(chosen[i], i == 0 || i + 1 == chosen.size() ? ends : q);
   return out;
 }
 

@@ -14,8 +14,8 @@
 // (`range: minmax`), or that range shrunk to the clipping that quantizes the batch with the least
 // squared error (`range: mse`, what few-bit activations need: outliers otherwise stretch the steps).
 #pragma once
-#include <nlohmann/json_fwd.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json_fwd.hpp>
 
 #include <map>
 #include <string>
@@ -55,11 +55,13 @@ extern thread_local bool g_calibrating;
 /// Puts a quantizer of `spec` on a layer; its initial state (scales, codebook, clipping level) comes
 /// from the layer's weight. A layer that already had one computes from its quantized weight first.
 /// `layer` is a Conv or Linear; `initialise` is false when a checkpoint's state will be loaded into it.
-void quantize_layer(torch::nn::Module& layer, const QuantSpec& spec, bool initialise = true, int kmeans_iterations = kKMeansIterations);
+void quantize_layer(torch::nn::Module& layer, const QuantSpec& spec, bool initialise = true,
+                    int kmeans_iterations = kKMeansIterations);
 
 /// The layers a `quantize` stage quantizes, by index into the net's conv and linear layers (`conv[i]`:
 /// layer i is a conv), each with its spec (`first_last:` bits on the first and last chosen).
-std::vector<std::pair<std::size_t, QuantSpec>> quantized_layers(const std::vector<bool>& conv, const lang::StageInstance& quantize_stage);
+std::vector<std::pair<std::size_t, QuantSpec>> quantized_layers(const std::vector<bool>& conv,
+                                                                const lang::StageInstance& quantize_stage);
 
 /// What uniform quantization computes with for the weight `w` (no gradient): symmetric, 2^(b-1) - 1
 /// levels each side of zero, the scale from the largest magnitude per output channel or per tensor.

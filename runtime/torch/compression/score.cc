@@ -5,10 +5,10 @@
 
 #include <set>
 
-#include "runtime/plan/stage.h"
 #include "runtime/plan/metrics.h"
-#include "runtime/torch/models/layers.h"
+#include "runtime/plan/stage.h"
 #include "runtime/torch/compression/quant.h"
+#include "runtime/torch/models/layers.h"
 
 namespace whittle::runtime::torchrt {
 
@@ -46,7 +46,9 @@ std::vector<Counted> tensors_of(const Census& c) {
   return out;
 }
 
-std::string bits_text(double avg, bool mixed) { return mixed ? fmt::format("{:.3g} (mixed, averaged)", avg) : fmt::format("{:.0f}", avg); }
+std::string bits_text(double avg, bool mixed) {
+  return mixed ? fmt::format("{:.3g} (mixed, averaged)", avg) : fmt::format("{:.0f}", avg);
+}
 
 ScoreReport course_current(const Census& c, const ScoreOptions& o, double ops_ref) {
   ScoreReport r;
@@ -83,14 +85,18 @@ ScoreReport course_current(const Census& c, const ScoreOptions& o, double ops_re
   r.ops_term = (1 - r.p_s) * op_bits / 32 / ops_ref;
   r.total = r.param_term + r.ops_term;
   r.settings = {
-      fmt::format("score = [1 - (p_s + p_u)] * (q_w/32) * w / 5.6e6 + (1 - p_s) * (max(q_w, q_a)/32) * f / {:.2g}", ops_ref),
-      o.all_params ? "w: all learnable parameters (BatchNorm and biases included), plus quantizer scales and codebooks at 32 bits"
+      fmt::format("score = [1 - (p_s + p_u)] * (q_w/32) * w / 5.6e6 + (1 - p_s) * (max(q_w, q_a)/32) * f / {:.2g}",
+                  ops_ref),
+      o.all_params ? "w: all learnable parameters (BatchNorm and biases included), plus quantizer scales and codebooks "
+                     "at 32 bits"
                    : "w: conv and linear weights only, plus quantizer scales and codebooks at 32 bits",
-      fmt::format("f: conv and linear multiply-accumulates for one {}x{}x{} image at batch 1 (grouped conv: k^2*C_in/groups per output)",
+      fmt::format("f: conv and linear multiply-accumulates for one {}x{}x{} image at batch 1 (grouped conv: "
+                  "k^2*C_in/groups per output)",
                   c.in_channels, c.in_height, c.in_width),
       "p_u: zero weights / w, counted in the weights the model computes with; p_s: weights in whole zero filters / w",
       "a physically slimmed model is counted as it is (its removed filters are not in w or f)",
-      fmt::format("bits: per layer; weights outside conv/linear at {} bits; mixed precision summed layer by layer", c.half ? 16 : 32)};
+      fmt::format("bits: per layer; weights outside conv/linear at {} bits; mixed precision summed layer by layer",
+                  c.half ? 16 : 32)};
   return r;
 }
 
@@ -105,8 +111,9 @@ ScoreReport course2021(const Census& c, bool profiler) {
   for (const auto& t : tensors)
     if (t.weight) weight_bit_widths.insert(t.bits);
   if (profiler && weight_bit_widths.size() > 1)
-    throw StageError("the 2021 profiler counts the whole model at one precision, and this model's layers have different bit widths",
-                     "score it with `convention: whittle`, which counts each layer at its own");
+    throw StageError(
+        "the 2021 profiler counts the whole model at one precision, and this model's layers have different bit widths",
+        "score it with `convention: whittle`, which counts each layer at its own");
   const int global_bits = weight_bit_widths.empty() ? 32 : *weight_bit_widths.begin();
   auto qf_of = [&](int bits) {
     if (profiler) bits = global_bits;
@@ -128,8 +135,10 @@ ScoreReport course2021(const Census& c, bool profiler) {
   double ops = 0;
   for (const auto& l : c.layers) {
     const double qf = qf_of(l.wbits), out = l.out_elems;
-    if (l.conv) ops += out * ((l.conv_k / qf + l.conv_k - 1) / l.groups + (l.bias ? 1 : 0));
-    else ops += out * (l.in_features / qf + l.in_features - 1 + (l.bias && !profiler ? 1 : 0));
+    if (l.conv)
+      ops += out * ((l.conv_k / qf + l.conv_k - 1) / l.groups + (l.bias ? 1 : 0));
+    else
+      ops += out * (l.in_features / qf + l.in_features - 1 + (l.bias && !profiler ? 1 : 0));
   }
   ops += c.other_ops_2021;
   r.f = ops;
@@ -141,20 +150,28 @@ ScoreReport course2021(const Census& c, bool profiler) {
   r.ops_term = ops / 834362880.0;
   r.total = r.param_term + r.ops_term;
   if (profiler)
-    r.settings = {"score = ops / 834362880 + params / 5586981 * (1 - sparsity), the course's 2021 profiler (convention: profiler)",
-                  fmt::format("precision: one for the whole model, as the profiler takes it: {} bits (the conv and linear weights'; 16 where "
-                              "not quantized), BatchNorm and biases included",
-                              global_bits == 32 ? 16 : global_bits),
-                  "ops: conv out*[(k^2*C_in/qf + k^2*C_in - 1)/groups + bias], linear out*(in/qf + in - 1) (its counter has no bias op), "
-                  "BatchNorm 3 per input element, ReLU and GELU modules 1 per element, AvgPool2d modules out*k^2; functional calls count nothing",
-                  "params: all leaf-module parameters / qf, zeros not counted; quantizer scales and codebooks not counted"};
+    r.settings = {
+        "score = ops / 834362880 + params / 5586981 * (1 - sparsity), the course's 2021 profiler (convention: "
+        "profiler)",
+        fmt::format("precision: one for the whole model, as the profiler takes it: {} bits (the conv and linear "
+                    "weights'; 16 where "
+                    "not quantized), BatchNorm and biases included",
+                    global_bits == 32 ? 16 : global_bits),
+        "ops: conv out*[(k^2*C_in/qf + k^2*C_in - 1)/groups + bias], linear out*(in/qf + in - 1) (its counter has no "
+        "bias op), "
+        "BatchNorm 3 per input element, ReLU and GELU modules 1 per element, AvgPool2d modules out*k^2; functional "
+        "calls count nothing",
+        "params: all leaf-module parameters / qf, zeros not counted; quantizer scales and codebooks not counted"};
   else
-    r.settings = {"score = ops / 834362880 + params / 5586981 * (1 - sparsity), the course's 2021 profiler (convention: whittle)",
-                  "precision: each tensor at its own bits: a layer's quantized weight bits, 16 bits (the profiler's default) where not "
-                  "quantized, BatchNorm and biases at 16",
-                  "ops: conv out*[(k^2*C_in/qf + k^2*C_in - 1)/groups + bias], linear out*(in/qf + in - 1 + bias), "
-                  "BatchNorm 3 per input element, ReLU and GELU modules 1 per element, AvgPool2d modules out*k^2; functional calls count nothing",
-                  "params: all leaf-module parameters / qf, zeros not counted; quantizer scales and codebooks at 32 bits"};
+    r.settings = {
+        "score = ops / 834362880 + params / 5586981 * (1 - sparsity), the course's 2021 profiler (convention: whittle)",
+        "precision: each tensor at its own bits: a layer's quantized weight bits, 16 bits (the profiler's default) "
+        "where not "
+        "quantized, BatchNorm and biases at 16",
+        "ops: conv out*[(k^2*C_in/qf + k^2*C_in - 1)/groups + bias], linear out*(in/qf + in - 1 + bias), "
+        "BatchNorm 3 per input element, ReLU and GELU modules 1 per element, AvgPool2d modules out*k^2; functional "
+        "calls count nothing",
+        "params: all leaf-module parameters / qf, zeros not counted; quantizer scales and codebooks at 32 bits"};
   return r;
 }
 
@@ -186,9 +203,10 @@ ScoreReport micronet(const Census& c) {
   r.param_term = storage / 36.5e6;
   r.ops_term = ops / 10.49e9;
   r.total = r.param_term + r.ops_term;
-  r.settings = {"score = storage / 36.5e6 + ops / 10.49e9 (MicroNet 2019, CIFAR-100 track; references: WideResNet-28-10)",
-                "storage: every non-zero parameter at bits/32; quantizer scales and codebooks at 32 bits",
-                "ops: per conv/linear MAC of a non-zero weight, one multiply at max(q_w, q_a)/32 and one add at 32 bits"};
+  r.settings = {
+      "score = storage / 36.5e6 + ops / 10.49e9 (MicroNet 2019, CIFAR-100 track; references: WideResNet-28-10)",
+      "storage: every non-zero parameter at bits/32; quantizer scales and codebooks at 32 bits",
+      "ops: per conv/linear MAC of a non-zero weight, one multiply at max(q_w, q_a)/32 and one add at 32 bits"};
   return r;
 }
 
@@ -203,7 +221,8 @@ ScoreReport score(const Census& c, const ScoreOptions& o) {
     r.views = o.views;
     r.ops_term *= o.views;
     r.total = r.param_term + r.ops_term;
-    r.settings.push_back(fmt::format("ops: {} forward passes per image (test-time augmentation), each counted", o.views));
+    r.settings.push_back(
+        fmt::format("ops: {} forward passes per image (test-time augmentation), each counted", o.views));
   }
   return r;
 }
@@ -232,7 +251,8 @@ std::string ScoreReport::text() const {
   out += fmt::format("  q_w = {}\n  q_a = {}\n", bits_text(q_w, mixed), bits_text(q_a, mixed_a));
   if (!ops) out += fmt::format("  p_s = {:.4f}\n", p_s);
   out += fmt::format("  p_u = {:.4f}\n", p_u);
-  out += fmt::format("  parameter term = {:.5g}\n  ops term       = {:.5g}\n  total          = {:.5g}\n", param_term, ops_term, total);
+  out += fmt::format("  parameter term = {:.5g}\n  ops term       = {:.5g}\n  total          = {:.5g}\n", param_term,
+                     ops_term, total);
   for (const auto& s : settings) out += "  # " + s + "\n";
   return out;
 }

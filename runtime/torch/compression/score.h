@@ -23,15 +23,15 @@ struct ScoreOptions {
 
 struct ScoreReport {
   std::string version;
-  double w = 0;       ///< parameters counted (quantizer scales and codebooks included)
-  double f = 0;       ///< MACs for one image (conv + linear); ops for course2021 and micronet2019
-  double q_w = 32;    ///< weight bits, averaged over the weights when they differ by layer
-  double q_a = 32;    ///< activation bits, averaged over the MACs when they differ by layer
+  double w = 0;          ///< parameters counted (quantizer scales and codebooks included)
+  double f = 0;          ///< MACs for one image (conv + linear); ops for course2021 and micronet2019
+  double q_w = 32;       ///< weight bits, averaged over the weights when they differ by layer
+  double q_a = 32;       ///< activation bits, averaged over the MACs when they differ by layer
   bool mixed = false;    ///< weight bit widths differ by layer
   bool mixed_a = false;  ///< activation bit widths differ by layer
   double p_s = 0, p_u = 0;
   double param_term = 0, ops_term = 0, total = 0;
-  int views = 1;  ///< the ops term is of this many forward passes per image
+  int views = 1;                      ///< the ops term is of this many forward passes per image
   std::vector<std::string> settings;  ///< how the open points were settled, for the report
   /// The report, every component on its own line.
   std::string text() const;
@@ -43,15 +43,17 @@ ScoreReport score(const Census& census, const ScoreOptions& options);
 struct ModelSize {
   double stored_mib = 0;  ///< as stored: every parameter in float32 (float16 after `quantize 16 bits float`)
   double packed_mib = 0;  ///< every weight at its bit width, codebooks and scales in float32
-  double sparse_mib = 0;  ///< only non-zero weights at their bit width, plus a one-bit-per-weight index of the pruned tensors
+  double sparse_mib =
+      0;  ///< only non-zero weights at their bit width, plus a one-bit-per-weight index of the pruned tensors
 };
 ModelSize model_size(const Net& net);
 ModelSize model_size(const Census& census);
 
 /// What every model-producing stage records: parameters, non-zero parameters, sparsity among the
 /// conv/linear weights pruning touched (all of them before any pruning), MACs for one image, weight
-/// and activation bits, the score in every preset (runtime/plan/metrics.h score_key), and the size in MiB as stored, packed, and packed sparse.
-/// `views` > 1: the scores of a model evaluated with test-time augmentation, every view's ops counted.
+/// and activation bits, the score in every preset (runtime/plan/metrics.h score_key), and the size in MiB as stored,
+/// packed, and packed sparse. `views` > 1: the scores of a model evaluated with test-time augmentation, every view's
+/// ops counted.
 std::map<std::string, double> size_and_cost(const Net& net, int views = 1);
 /// The same from a census (census.h).
 std::map<std::string, double> figures(const Census& census, int views = 1);

@@ -11,9 +11,11 @@
 namespace whittle::runtime::torchrt {
 
 std::string Sensitivity::json() const {
-  nlohmann::json j = {{"amounts", amounts}, {"criterion", criterion}, {"structured", structured}, {"max_drop", max_drop},
-                      {"split", split},     {"images", images},       {"baseline", baseline},     {"layers", nlohmann::json::array()}};
-  for (const auto& l : layers) j["layers"].push_back({{"layer", l.layer}, {"units", l.units}, {"accuracy", l.accuracy}, {"pick", l.pick}});
+  nlohmann::json j = {
+      {"amounts", amounts}, {"criterion", criterion}, {"structured", structured}, {"max_drop", max_drop},
+      {"split", split},     {"images", images},       {"baseline", baseline},     {"layers", nlohmann::json::array()}};
+  for (const auto& l : layers)
+    j["layers"].push_back({{"layer", l.layer}, {"units", l.units}, {"accuracy", l.accuracy}, {"pick", l.pick}});
   return j.dump(1);
 }
 
@@ -28,8 +30,8 @@ Sensitivity Sensitivity::from_json(const std::string& text) {
   j.at("images").get_to(s.images);
   j.at("baseline").get_to(s.baseline);
   for (const auto& l : j.at("layers"))
-    s.layers.push_back({l.at("layer").get<std::string>(), l.at("units").get<std::int64_t>(), l.at("accuracy").get<std::vector<double>>(),
-                        l.at("pick").get<double>()});
+    s.layers.push_back({l.at("layer").get<std::string>(), l.at("units").get<std::int64_t>(),
+                        l.at("accuracy").get<std::vector<double>>(), l.at("pick").get<double>()});
   return s;
 }
 
@@ -37,7 +39,8 @@ std::string Sensitivity::csv() const {
   std::string out = "layer,units,amount,accuracy,drop,pick\n";
   for (const auto& l : layers)
     for (std::size_t i = 0; i < amounts.size(); ++i)
-      out += fmt::format("{},{},{},{:.6f},{:.6f},{}\n", l.layer, l.units, amounts[i], l.accuracy[i], baseline - l.accuracy[i], l.pick);
+      out += fmt::format("{},{},{},{:.6f},{:.6f},{}\n", l.layer, l.units, amounts[i], l.accuracy[i],
+                         baseline - l.accuracy[i], l.pick);
   return out;
 }
 
@@ -50,9 +53,10 @@ double Sensitivity::picked_sparsity() const {
 std::string Sensitivity::table() const {
   std::size_t width = 5;
   for (const auto& l : layers) width = std::max(width, l.layer.size());
-  std::string out = fmt::format("accuracy on {} images of the {} split with one layer's {} pruned ({}), unpruned {:.2f}%;\n"
-                                "pick: the largest amount up to which no trial lost more than {:.4g} percentage points\n",
-                                images, split, structured ? "filters" : "weights", criterion, 100 * baseline, 100 * max_drop);
+  std::string out = fmt::format(
+      "accuracy on {} images of the {} split with one layer's {} pruned ({}), unpruned {:.2f}%;\n"
+      "pick: the largest amount up to which no trial lost more than {:.4g} percentage points\n",
+      images, split, structured ? "filters" : "weights", criterion, 100 * baseline, 100 * max_drop);
   out += fmt::format("{:<{}} {:>10}", "layer", width, structured ? "filters" : "weights");
   for (double a : amounts) out += fmt::format(" {:>6}", fmt::format("{:.4g}%", 100 * a));
   out += "   pick\n";
@@ -61,7 +65,8 @@ std::string Sensitivity::table() const {
     for (double acc : l.accuracy) out += fmt::format(" {:>6.2f}", 100 * acc);
     out += fmt::format(" {:>6}\n", fmt::format("{:.4g}%", 100 * l.pick));
   }
-  out += fmt::format("together the picks remove {:.1f}% of the scanned {}\n", 100 * picked_sparsity(), structured ? "filters" : "weights");
+  out += fmt::format("together the picks remove {:.1f}% of the scanned {}\n", 100 * picked_sparsity(),
+                     structured ? "filters" : "weights");
   return out;
 }
 
@@ -93,7 +98,8 @@ Sensitivity scan_sensitivity(Net& net, Sensitivity s, const std::function<double
   s.amounts.erase(std::unique(s.amounts.begin(), s.amounts.end()), s.amounts.end());
   const auto targets = prune_targets(net, s.structured, false, false);
   if (targets.empty())
-    throw StageError(s.structured ? "this architecture has no filters that structured pruning can remove" : "this model has no layers to prune",
+    throw StageError(s.structured ? "this architecture has no filters that structured pruning can remove"
+                                  : "this model has no layers to prune",
                      s.structured ? "scan single weights: leave `structure` out" : "");
   s.baseline = accuracy(net);
   const Saved saved(net);
@@ -122,9 +128,11 @@ Sensitivity scan_sensitivity(Net& net, Sensitivity s, const std::function<double
 
 std::map<std::string, double> guided_amounts(const Net& net, const Sensitivity& scan, const PruneSpec& spec) {
   if (scan.structured != spec.structured)
-    throw StageError(fmt::format("the scan measured {} and this prune removes {}", scan.structured ? "whole filters" : "single weights",
+    throw StageError(fmt::format("the scan measured {} and this prune removes {}",
+                                 scan.structured ? "whole filters" : "single weights",
                                  spec.structured ? "whole filters" : "single weights"),
-                     fmt::format("give the `sensitivity` stage {}", spec.structured ? "`structure: structured`" : "no `structure` (single weights)"));
+                     fmt::format("give the `sensitivity` stage {}",
+                                 spec.structured ? "`structure: structured`" : "no `structure` (single weights)"));
   std::map<std::string, double> pick;
   for (const auto& l : scan.layers) pick[l.layer] = l.pick;
   const double cap = scan.amounts.empty() ? 0 : scan.amounts.back();
@@ -133,17 +141,21 @@ std::map<std::string, double> guided_amounts(const Net& net, const Sensitivity& 
   for (const auto& [name, units] : targets) {
     auto it = pick.find(name);
     if (it == pick.end())
-      throw StageError(fmt::format("the sensitivity scan has no figures for `{}`: it scanned a model with other layers", name),
-                       "scan the model this prune starts from (put `sensitivity` after the last physical prune)");
+      throw StageError(
+          fmt::format("the sensitivity scan has no figures for `{}`: it scanned a model with other layers", name),
+          "scan the model this prune starts from (put `sensitivity` after the last physical prune)");
     total += static_cast<double>(units);
     if (it->second > 0) reachable += cap * static_cast<double>(units), smallest = std::min(smallest, it->second);
   }
   const double want = spec.amount * total;
   if (want > reachable + 1e-9)
-    throw StageError(fmt::format("the scan lets these layers lose at most {:.1f}% of their {} (each up to the largest amount scanned, "
-                                 "{:.4g}%, and only those that stayed within max_drop somewhere), and this prune asks for {:.4g}%",
-                                 total > 0 ? 100 * reachable / total : 0.0, spec.structured ? "filters" : "weights", 100 * cap, 100 * spec.amount),
-                     "lower the amount, scan larger amounts, or raise the scan's `max_drop`");
+    throw StageError(
+        fmt::format(
+            "the scan lets these layers lose at most {:.1f}% of their {} (each up to the largest amount scanned, "
+            "{:.4g}%, and only those that stayed within max_drop somewhere), and this prune asks for {:.4g}%",
+            total > 0 ? 100 * reachable / total : 0.0, spec.structured ? "filters" : "weights", 100 * cap,
+            100 * spec.amount),
+        "lower the amount, scan larger amounts, or raise the scan's `max_drop`");
   // One factor for every layer: removed(c) = Σ min(cap, c·pick)·units grows with c; bisect for `want`.
   auto removed = [&](double c) {
     double r = 0;

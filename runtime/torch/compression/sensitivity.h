@@ -10,26 +10,26 @@
 #include <string>
 #include <vector>
 
-#include "runtime/torch/models/models.h"
 #include "runtime/torch/compression/prune.h"
+#include "runtime/torch/models/models.h"
 
 namespace whittle::runtime::torchrt {
 
 struct LayerSensitivity {
-  std::string layer;              ///< a conv/linear (structured: the producer of a channel group)
-  std::int64_t units = 0;         ///< weights (structured: filters) alive when scanned
-  std::vector<double> accuracy;   ///< one per amount
-  double pick = 0;                ///< the largest amount within max_drop (0: none)
+  std::string layer;             ///< a conv/linear (structured: the producer of a channel group)
+  std::int64_t units = 0;        ///< weights (structured: filters) alive when scanned
+  std::vector<double> accuracy;  ///< one per amount
+  double pick = 0;               ///< the largest amount within max_drop (0: none)
 };
 
 struct Sensitivity {
-  std::vector<double> amounts;    ///< fractions of the alive weights or filters, ascending
+  std::vector<double> amounts;  ///< fractions of the alive weights or filters, ascending
   std::string criterion = "l1";
   bool structured = false;
-  double max_drop = 0.01;         ///< accuracy, as a fraction
-  std::string split;              ///< what the accuracies were measured on
+  double max_drop = 0.01;  ///< accuracy, as a fraction
+  std::string split;       ///< what the accuracies were measured on
   std::int64_t images = 0;
-  double baseline = 0;            ///< the accuracy before any trial
+  double baseline = 0;  ///< the accuracy before any trial
   std::vector<LayerSensitivity> layers;
 
   std::string json() const;
@@ -44,7 +44,8 @@ struct Sensitivity {
 
 /// Scans `net` (restored after every trial). `accuracy` measures the net as it is; `on_layer` is
 /// told each layer as its trials start.
-Sensitivity scan_sensitivity(Net& net, Sensitivity settings, const std::function<double(Net&)>& accuracy, at::Generator& gen,
+Sensitivity scan_sensitivity(Net& net, Sensitivity settings, const std::function<double(Net&)>& accuracy,
+                             at::Generator& gen,
                              const std::function<void(std::size_t, std::size_t, const std::string&)>& on_layer);
 
 /// The per-layer amounts of `prune spec.amount guide: scan` on `net`: the scan's picks, all scaled

@@ -7,8 +7,8 @@
 #include <cmath>
 
 #include "runtime/plan/params.h"
-#include "runtime/torch/models/layers.h"
 #include "runtime/torch/compression/prune.h"
+#include "runtime/torch/models/layers.h"
 namespace whittle::runtime::torchrt {
 
 Sparsify::Sparsify(const lang::StageInstance& s, int epochs) {
@@ -18,11 +18,13 @@ Sparsify::Sparsify(const lang::StageInstance& s, int epochs) {
   kind_ = stage.value("sparsify").str;
   auto f = [&](const char* name) { return p.number(name); };
   if (kind_ == "gradual") {
-    to_ = f("to") / 100.0, start_ = static_cast<int>(f("start")), end_ = static_cast<int>(f("end")), every_ = static_cast<int>(f("every"));
+    to_ = f("to") / 100.0, start_ = static_cast<int>(f("start")), end_ = static_cast<int>(f("end")),
+    every_ = static_cast<int>(f("every"));
     global_ = p.word("scope") == "global";
     if (end_ > epochs || start_ >= end_)
-      throw StageError(fmt::format("gradual pruning from epoch {} to {} does not fit in {} epochs", start_, end_, epochs),
-                       "`start` must come before `end`, and `end` be at most the train's epochs");
+      throw StageError(
+          fmt::format("gradual pruning from epoch {} to {} does not fit in {} epochs", start_, end_, epochs),
+          "`start` must come before `end`, and `end` be at most the train's epochs");
   } else if (kind_ == "soft_filter") {
     rate_ = f("rate") / 100.0;
     l2_ = p.word("norm") == "l2";
@@ -40,7 +42,8 @@ void Sparsify::after_backward(Net& net) const {
   if (kind_ != "slimming") return;
   torch::NoGradGuard no_grad;
   for (const auto& m : net.module->modules(false))
-    if (auto* bn = dynamic_cast<BNImpl*>(m.get()); bn && bn->weight.grad().defined()) bn->weight.mutable_grad().add_(bn->weight.sign(), lambda_);
+    if (auto* bn = dynamic_cast<BNImpl*>(m.get()); bn && bn->weight.grad().defined())
+      bn->weight.mutable_grad().add_(bn->weight.sign(), lambda_);
 }
 
 void Sparsify::after_epoch(Net& net, int done, Progress& progress) const {

@@ -26,7 +26,9 @@ torch::Tensor there(const torch::Tensor& t, const torch::Tensor& like) {
 }
 
 /// Per-image Bernoulli(p) as a bool tensor [N], where `x` is.
-torch::Tensor chosen(const torch::Tensor& x, double p, torch::Generator& gen) { return there(torch::rand({x.size(0)}, gen) < p, x); }
+torch::Tensor chosen(const torch::Tensor& x, double p, torch::Generator& gen) {
+  return there(torch::rand({x.size(0)}, gen) < p, x);
+}
 
 /// Beta(a, a) from two gamma draws.
 double beta(double a, torch::Generator& gen) {
@@ -45,7 +47,8 @@ std::pair<torch::Tensor, torch::Tensor> grid(const torch::Tensor& x) {
 /// image's edge reflected) at a random offset.
 torch::Tensor crop(const torch::Tensor& x, int pad, torch::Generator& gen, bool reflect = false) {
   const auto n = x.size(0), h = x.size(2), w = x.size(3);
-  auto padded = reflect ? torch::reflection_pad2d(x, {pad, pad, pad, pad}) : torch::constant_pad_nd(x, {pad, pad, pad, pad}, 0);
+  auto padded =
+      reflect ? torch::reflection_pad2d(x, {pad, pad, pad, pad}) : torch::constant_pad_nd(x, {pad, pad, pad, pad}, 0);
   auto dy = there(torch::randint(0, 2 * pad + 1, {n}, gen), x);
   auto dx = there(torch::randint(0, 2 * pad + 1, {n}, gen), x);
   // Gather every image's window at once: rows [N, H, 1], cols [N, 1, W] index the padded batch.
@@ -72,13 +75,16 @@ std::uint64_t splitmix64(std::uint64_t z) {
 
 /// airbench's alternating flip: image i is flipped in epoch e exactly when (e + first_i) is odd,
 /// first_i a fixed random bit of the image (from the seed and its place in the split).
-torch::Tensor alternate_flip(const torch::Tensor& x, const torch::Tensor& index, std::int64_t epoch, std::uint64_t seed) {
+torch::Tensor alternate_flip(const torch::Tensor& x, const torch::Tensor& index, std::int64_t epoch,
+                             std::uint64_t seed) {
   const auto n = x.size(0);
   auto flipped = torch::empty({n}, torch::kBool);
   const auto idx = index.to(torch::kCPU, torch::kInt64).contiguous();
   const std::int64_t* at = idx.data_ptr<std::int64_t>();
   bool* out = flipped.data_ptr<bool>();
-  for (std::int64_t i = 0; i < n; ++i) out[i] = ((static_cast<std::uint64_t>(epoch) + (splitmix64(seed ^ static_cast<std::uint64_t>(at[i])) & 1)) & 1) != 0;
+  for (std::int64_t i = 0; i < n; ++i)
+    out[i] =
+        ((static_cast<std::uint64_t>(epoch) + (splitmix64(seed ^ static_cast<std::uint64_t>(at[i])) & 1)) & 1) != 0;
   return torch::where(there(flipped, x).view({-1, 1, 1, 1}), x.flip({3}), x);
 }
 
@@ -102,7 +108,8 @@ torch::Tensor gridmask(const torch::Tensor& x, const lang::Val& a, double progre
   double p = field(a, "p");
   if (const double ramp = field(a, "ramp"); ramp > 0) p *= std::min(1.0, progress / ramp);
   const auto dmin = static_cast<std::int64_t>(field(a, "d_min")), dmax = static_cast<std::int64_t>(field(a, "d_max"));
-  auto d = there(torch::randint(std::min(dmin, dmax), std::max(dmin, dmax) + 1, {n}, gen).to(torch::kFloat32), x).view({n, 1, 1, 1});
+  auto d = there(torch::randint(std::min(dmin, dmax), std::max(dmin, dmax) + 1, {n}, gen).to(torch::kFloat32), x)
+               .view({n, 1, 1, 1});
   auto oy = there(torch::rand({n}, gen), x).view({n, 1, 1, 1}) * d;
   auto ox = there(torch::rand({n}, gen), x).view({n, 1, 1, 1}) * d;
   auto angle = there(torch::rand({n}, gen), x).view({n, 1, 1, 1}) * (field(a, "rotate") * M_PI / 180.0);
@@ -134,7 +141,8 @@ void Augmenter::apply(Batch& b, torch::Generator& gen, double progress) const {
   for (const lang::Val* a : steps_)
     if (a->str == "mixup" || a->str == "cutmix") mixers.push_back(a);
   const lang::Val* mixer = mixers.empty() ? nullptr : mixers[0];
-  if (mixers.size() > 1) mixer = mixers[torch::randint(0, static_cast<std::int64_t>(mixers.size()), {1}, gen).item<std::int64_t>()];
+  if (mixers.size() > 1)
+    mixer = mixers[torch::randint(0, static_cast<std::int64_t>(mixers.size()), {1}, gen).item<std::int64_t>()];
   for (const lang::Val* a : steps_) {
     const std::string& k = a->str;
     if ((k == "mixup" || k == "cutmix") && a != mixer) continue;
@@ -142,11 +150,13 @@ void Augmenter::apply(Batch& b, torch::Generator& gen, double progress) const {
     if (k == "crop") {
       if (const int pad = static_cast<int>(field(*a, "pad")); pad > 0) b.x = crop(b.x, pad, gen), copied = true;
     } else if (k == "translate") {
-      if (const int pad = static_cast<int>(field(*a, "pad")); pad > 0) b.x = crop(b.x, pad, gen, /*reflect=*/true), copied = true;
+      if (const int pad = static_cast<int>(field(*a, "pad")); pad > 0)
+        b.x = crop(b.x, pad, gen, /*reflect=*/true), copied = true;
     } else if (k == "flip") {
       b.x = flip(b.x, field(*a, "p"), gen), copied = true;
     } else if (k == "alternate_flip") {
-      if (!b.index.defined()) throw std::logic_error("alternate_flip needs each image's place in the split (Batch::index)");
+      if (!b.index.defined())
+        throw std::logic_error("alternate_flip needs each image's place in the split (Batch::index)");
       b.x = alternate_flip(b.x, b.index, static_cast<std::int64_t>(std::floor(progress + 1e-9)), seed_), copied = true;
     } else if (k == "cutout") {
       b.x = cutout(b.x, static_cast<int>(field(*a, "size")), field(*a, "p"), gen), copied = true;
@@ -169,10 +179,12 @@ void Augmenter::apply(Batch& b, torch::Generator& gen, double progress) const {
         const double cut = std::sqrt(1 - lam);
         const auto ch = static_cast<std::int64_t>(h * cut), cw = static_cast<std::int64_t>(w * cut);
         auto centre = torch::rand({2}, gen);
-        const auto cy = static_cast<std::int64_t>(centre[0].item<double>() * h), cx = static_cast<std::int64_t>(centre[1].item<double>() * w);
+        const auto cy = static_cast<std::int64_t>(centre[0].item<double>() * h),
+                   cx = static_cast<std::int64_t>(centre[1].item<double>() * w);
         const auto y1 = std::clamp<std::int64_t>(cy - ch / 2, 0, h), y2 = std::clamp<std::int64_t>(cy + ch / 2, 0, h);
         const auto x1 = std::clamp<std::int64_t>(cx - cw / 2, 0, w), x2 = std::clamp<std::int64_t>(cx + cw / 2, 0, w);
-        b.x.index_put_({Slice(), Slice(), Slice(y1, y2), Slice(x1, x2)}, other.index({Slice(), Slice(), Slice(y1, y2), Slice(x1, x2)}));
+        b.x.index_put_({Slice(), Slice(), Slice(y1, y2), Slice(x1, x2)},
+                       other.index({Slice(), Slice(), Slice(y1, y2), Slice(x1, x2)}));
         b.lam = 1.0 - static_cast<double>((y2 - y1) * (x2 - x1)) / static_cast<double>(h * w);
       }
       b.y_mix = b.y.index_select(0, perm.to(b.y.device()));

@@ -10,9 +10,9 @@
 #include <fstream>
 
 #include "lang/files.h"
-#include "runtime/plan/stage.h"
 #include "lang/network.h"
 #include "runtime/plan/params.h"
+#include "runtime/plan/stage.h"
 
 namespace whittle::runtime::torchrt {
 namespace {
@@ -43,8 +43,9 @@ std::string read_gz(const std::string& path) {
       // Another member may follow (concatenated gzip is one file); anything else is not data.
       if (z.avail_in < 2 || z.next_in[0] != 0x1f || z.next_in[1] != 0x8b) {
         inflateEnd(&z);
-        throw StageError(fmt::format("`{}` has {} bytes of something other than gzip data after its end", path, z.avail_in),
-                         "the file is damaged or was appended to: download or install it again");
+        throw StageError(
+            fmt::format("`{}` has {} bytes of something other than gzip data after its end", path, z.avail_in),
+            "the file is damaged or was appended to: download or install it again");
       }
       inflateReset(&z);
       continue;
@@ -53,7 +54,8 @@ std::string read_gz(const std::string& path) {
   }
   inflateEnd(&z);
   if (r != Z_STREAM_END)
-    throw StageError(fmt::format("`{}` is not a whole gzip file ({})", path, r == Z_MEM_ERROR ? "it inflates to more than 2 GiB" : "damaged or cut short"),
+    throw StageError(fmt::format("`{}` is not a whole gzip file ({})", path,
+                                 r == Z_MEM_ERROR ? "it inflates to more than 2 GiB" : "damaged or cut short"),
                      "download or install it again");
   return out;
 }
@@ -61,7 +63,8 @@ std::string read_gz(const std::string& path) {
 std::uint32_t be32(const std::string& s, std::size_t at) {
   return (static_cast<std::uint32_t>(static_cast<unsigned char>(s[at])) << 24) |
          (static_cast<std::uint32_t>(static_cast<unsigned char>(s[at + 1])) << 16) |
-         (static_cast<std::uint32_t>(static_cast<unsigned char>(s[at + 2])) << 8) | static_cast<unsigned char>(s[at + 3]);
+         (static_cast<std::uint32_t>(static_cast<unsigned char>(s[at + 2])) << 8) |
+         static_cast<unsigned char>(s[at + 3]);
 }
 
 torch::Tensor idx_images(const std::string& path) {
@@ -70,10 +73,12 @@ torch::Tensor idx_images(const std::string& path) {
   const std::int64_t n = be32(b, 4), h = be32(b, 8), w = be32(b, 12);
   if (n == 0) throw StageError(fmt::format("`{}` holds no images", path));
   if (h != 28 || w != 28)
-    throw StageError(fmt::format("`{}` holds images of {}x{}; Fashion-MNIST's are 28x28", path, h, w), "point `root:` at the real Fashion-MNIST files");
+    throw StageError(fmt::format("`{}` holds images of {}x{}; Fashion-MNIST's are 28x28", path, h, w),
+                     "point `root:` at the real Fashion-MNIST files");
   // n < 2^32 and h*w = 784: no overflow in 64 bits.
   if (static_cast<std::int64_t>(b.size()) != 16 + n * h * w)
-    throw StageError(fmt::format("`{}` has {} bytes, but its header promises {} images of {}x{}", path, b.size(), n, h, w));
+    throw StageError(
+        fmt::format("`{}` has {} bytes, but its header promises {} images of {}x{}", path, b.size(), n, h, w));
   auto t = torch::from_blob(const_cast<char*>(b.data() + 16), {n, 1, h, w}, torch::kUInt8).clone();
   return t.to(torch::kFloat32).div_(255.0);
 }
@@ -86,7 +91,8 @@ torch::Tensor idx_labels(const std::string& path, std::int64_t expected, int cla
   if (n != expected || static_cast<std::int64_t>(b.size()) != 8 + n)
     throw StageError(fmt::format("`{}` holds {} labels, but there are {} images", path, n, expected));
   auto t = torch::from_blob(const_cast<char*>(b.data() + 8), {n}, torch::kUInt8).clone().to(torch::kInt64);
-  if (t.max().item<std::int64_t>() >= classes) throw StageError(fmt::format("`{}` has a label outside 0..{}", path, classes - 1));
+  if (t.max().item<std::int64_t>() >= classes)
+    throw StageError(fmt::format("`{}` has a label outside 0..{}", path, classes - 1));
   return t;
 }
 
@@ -103,12 +109,14 @@ void cifar_file(const std::string& path, std::vector<torch::Tensor>& xs, std::ve
   if (!read) throw StageError(error, "make the data files readable by you (`chmod a+r FILE`)");
   std::string& b = *read;
   if (b.size() != static_cast<std::size_t>(kRecord * kRecords))
-    throw StageError(fmt::format("`{}` could be read only in part ({} of {} bytes)", path, b.size(), kRecord * kRecords));
+    throw StageError(
+        fmt::format("`{}` could be read only in part ({} of {} bytes)", path, b.size(), kRecord * kRecords));
   auto raw = torch::from_blob(b.data(), {kRecords, kRecord}, torch::kUInt8).clone();
   auto labels = raw.select(1, 0).to(torch::kInt64);
   if (labels.max().item<std::int64_t>() > 9) {
     const auto bad = (labels > 9).nonzero()[0][0].item<std::int64_t>();
-    throw StageError(fmt::format("`{}` record {} has label byte {}, but CIFAR-10 labels are 0-9", path, bad, labels[bad].item<std::int64_t>()));
+    throw StageError(fmt::format("`{}` record {} has label byte {}, but CIFAR-10 labels are 0-9", path, bad,
+                                 labels[bad].item<std::int64_t>()));
   }
   xs.push_back(raw.slice(1, 1).reshape({kRecords, 3, 32, 32}).to(torch::kFloat32).div_(255.0));
   ys.push_back(labels);
@@ -195,11 +203,13 @@ Dataset load_dataset(const lang::StageInstance& s, const DataFiles& files) {
   }
   // A seeded subset of the test set: for smoke runs and quick looks, never for a reported number.
   d.test_total = d.test_x.size(0);
-  std::tie(d.test_x, d.test_y) = seeded_slice(d.test_x, d.test_y, params.count("test_subset"), static_cast<std::uint64_t>(s.seed));
+  std::tie(d.test_x, d.test_y) =
+      seeded_slice(d.test_x, d.test_y, params.count("test_subset"), static_cast<std::uint64_t>(s.seed));
   return d;
 }
 
-std::pair<torch::Tensor, torch::Tensor> seeded_slice(const torch::Tensor& x, const torch::Tensor& y, std::int64_t n, std::uint64_t seed) {
+std::pair<torch::Tensor, torch::Tensor> seeded_slice(const torch::Tensor& x, const torch::Tensor& y, std::int64_t n,
+                                                     std::uint64_t seed) {
   if (n <= 0 || n >= x.size(0)) return {x, y};
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed + 77);
   const auto keep = torch::randperm(x.size(0), gen).slice(0, 0, n);
@@ -207,9 +217,11 @@ std::pair<torch::Tensor, torch::Tensor> seeded_slice(const torch::Tensor& x, con
 }
 
 std::pair<torch::Tensor, torch::Tensor> Dataset::train_on(torch::Device device) {
-  if (device.is_cpu() || train_x.nbytes() + train_y.nbytes() > static_cast<std::size_t>(kResidentBytes)) return {train_x, train_y};
+  if (device.is_cpu() || train_x.nbytes() + train_y.nbytes() > static_cast<std::size_t>(kResidentBytes))
+    return {train_x, train_y};
   auto at = resident_.find(device.str());
-  if (at == resident_.end()) at = resident_.emplace(device.str(), std::make_pair(train_x.to(device), train_y.to(device))).first;
+  if (at == resident_.end())
+    at = resident_.emplace(device.str(), std::make_pair(train_x.to(device), train_y.to(device))).first;
   return at->second;
 }
 

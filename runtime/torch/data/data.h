@@ -20,7 +20,7 @@ struct Dataset {
   torch::Tensor train_x, train_y;  ///< float [N, C, H, W] normalised; int64 [N]
   torch::Tensor test_x, test_y;
   std::int64_t test_total = 0;  ///< the test split's images before `test_subset` took a slice; 0: test_x is all of it
-  torch::Tensor val_x, val_y;  ///< held out of the training set (`validation:`); undefined when none
+  torch::Tensor val_x, val_y;   ///< held out of the training set (`validation:`); undefined when none
   int classes = 10;
   std::vector<double> mean, std;  ///< the per-channel normalisation applied; empty when none
 
@@ -43,7 +43,8 @@ Shape dataset_shape(const lang::StageInstance& data_stage);
 /// Loads the data set of a `data` stage (files already located). Throws StageError on bad files.
 /// A seeded subset of `n` images of a split (all of it when `n` is 0 or more than it holds): what
 /// `data ... test_subset: N` keeps, and `evaluate test_subset: N` with the data's seed picks the same.
-std::pair<torch::Tensor, torch::Tensor> seeded_slice(const torch::Tensor& x, const torch::Tensor& y, std::int64_t n, std::uint64_t seed);
+std::pair<torch::Tensor, torch::Tensor> seeded_slice(const torch::Tensor& x, const torch::Tensor& y, std::int64_t n,
+                                                     std::uint64_t seed);
 
 Dataset load_dataset(const lang::StageInstance& data_stage, const DataFiles& files);
 

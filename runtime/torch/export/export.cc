@@ -9,8 +9,8 @@
 
 #include "lang/network.h"
 #include "runtime/plan/params.h"
-#include "runtime/torch/models/layers.h"
 #include "runtime/torch/compression/quant.h"
+#include "runtime/torch/models/layers.h"
 #include "runtime/torch/models/tensor_file.h"
 
 namespace whittle::runtime::torchrt {
@@ -60,7 +60,8 @@ std::vector<char> export_bytes(const Net& net, const lang::StageInstance& model,
       if (cp.name != "arch" && cp.value.is_number()) params.insert(cp.name, cp.value.num);
     out.insert("network", model.network->canonical());
   } else {
-    for (const char* knob : {"width", "width_mult", "growth", "reduction", "groups"}) params.insert(knob, p.number(knob));
+    for (const char* knob : {"width", "width_mult", "growth", "reduction", "groups"})
+      params.insert(knob, p.number(knob));
     std::vector<std::int64_t> blocks;
     for (const auto& b : p.value("blocks").items) blocks.push_back(static_cast<std::int64_t>(b.num));
     params.insert("blocks", blocks);
@@ -105,7 +106,9 @@ std::string safetensors_export_bytes(const Net& net, const lang::StageInstance& 
   w.meta("format", "whittle-export-1");
   w.meta("arch", p.word("arch"));
   w.meta("params", params.dump());
-  w.meta("input", nlohmann::json(std::vector<std::int64_t>{data.train_x.size(1), data.train_x.size(2), data.train_x.size(3)}).dump());
+  w.meta("input",
+         nlohmann::json(std::vector<std::int64_t>{data.train_x.size(1), data.train_x.size(2), data.train_x.size(3)})
+             .dump());
   w.meta("dataset", data.name);
   w.meta("mean", nlohmann::json(data.mean).dump());
   w.meta("std", nlohmann::json(data.std).dump());

@@ -44,6 +44,7 @@ ExportParity onnx_parity(const std::string& bytes, const Net& net, const Dataset
 /// Where an ONNX file written from `net` first computes otherwise: every intermediate output OpenCV
 /// gives for the first test images beside the traced graph's own in LibTorch, the first that differs
 /// by more than `tolerance` described ("" when none does, or the file is not what `net` writes).
-std::string onnx_divergence(const Net& net, const Dataset& data, bool normalize, const std::string& bytes, double tolerance);
+std::string onnx_divergence(const Net& net, const Dataset& data, bool normalize, const std::string& bytes,
+                            double tolerance);
 
 }  // namespace whittle::runtime::torchrt

@@ -24,8 +24,8 @@
 #include <map>
 #include <set>
 
-#include "runtime/torch/export/export_trace.h"
 #include "runtime/torch/compression/quant.h"
+#include "runtime/torch/export/export_trace.h"
 #endif
 
 namespace whittle::runtime::torchrt {
@@ -69,7 +69,9 @@ struct Writer {
 
   static c10::IValue constant(const Value* v) {
     auto iv = torch::jit::toIValue(v);
-    if (!iv) throw StageError(fmt::format("ONNX export: `{}` is not a constant", v->debugName()), "this is a whittle bug: report it");
+    if (!iv)
+      throw StageError(fmt::format("ONNX export: `{}` is not a constant", v->debugName()),
+                       "this is a whittle bug: report it");
     return *iv;
   }
   /// An int list argument, a single value standing for both dimensions (`avg_pool2d(x, 2)`).
@@ -88,7 +90,8 @@ struct Writer {
     p->set_name(name);
     p->set_data_type(onnx::TensorProto::FLOAT);
     for (auto d : t.sizes()) p->add_dims(d);
-    p->set_raw_data(std::string(static_cast<const char*>(c.data_ptr()), static_cast<std::size_t>(c.numel()) * sizeof(float)));
+    p->set_raw_data(
+        std::string(static_cast<const char*>(c.data_ptr()), static_cast<std::size_t>(c.numel()) * sizeof(float)));
     return name;
   }
 
@@ -170,7 +173,9 @@ struct Writer {
     a->set_type(onnx::AttributeProto::FLOAT);
     a->set_f(static_cast<float>(v));
   }
-  static std::vector<std::int64_t> pads(const std::vector<std::int64_t>& p) { return {p.at(0), p.at(1), p.at(0), p.at(1)}; }
+  static std::vector<std::int64_t> pads(const std::vector<std::int64_t>& p) {
+    return {p.at(0), p.at(1), p.at(0), p.at(1)};
+  }
 
   void convert(const Node* n) {
     const std::string k = n->kind().toQualString();
@@ -200,9 +205,12 @@ struct Writer {
       node("Relu", {in(I(0))}, out);
     } else if (k == "aten::gelu") {
       // x·Φ(x) = 0.5·x·(1 + erf(x/√2)), with opset 13's Erf.
-      if (n->inputs().size() > 1 && constant(I(1)).toStringRef() != "none") throw unsupported("GELU's tanh approximation");
+      if (n->inputs().size() > 1 && constant(I(1)).toStringRef() != "none")
+        throw unsupported("GELU's tanh approximation");
       const std::string x = in(I(0));
-      const std::string erf = step("Erf", {step("Div", {x, tensor(torch::tensor(static_cast<float>(std::sqrt(2.0))))}).output(0)}).output(0);
+      const std::string erf =
+          step("Erf", {step("Div", {x, tensor(torch::tensor(static_cast<float>(std::sqrt(2.0))))}).output(0)})
+              .output(0);
       const std::string one_plus = step("Add", {erf, tensor(torch::tensor(1.0f))}).output(0);
       node("Mul", {step("Mul", {x, one_plus}).output(0), tensor(torch::tensor(0.5f))}, out);
     } else if (auto per_channel = channel_constant(n); per_channel.defined()) {
@@ -211,11 +219,17 @@ struct Writer {
       const auto C = per_channel.numel();
       const torch::Tensor c = per_channel.reshape({C}).to(torch::kFloat);
       torch::Tensor scale = torch::ones({C}), shift = torch::zeros({C});
-      if (k == "aten::sub") shift = -c;
-      else if (k == "aten::add" || k == "aten::add_") shift = c;
-      else if (k == "aten::mul") scale = c;
-      else scale = 1 / c;
-      auto& b = node("BatchNormalization", {in(I(0)), tensor(scale), tensor(shift), tensor(torch::zeros({C})), tensor(torch::ones({C}))}, out);
+      if (k == "aten::sub")
+        shift = -c;
+      else if (k == "aten::add" || k == "aten::add_")
+        shift = c;
+      else if (k == "aten::mul")
+        scale = c;
+      else
+        scale = 1 / c;
+      auto& b =
+          node("BatchNormalization",
+               {in(I(0)), tensor(scale), tensor(shift), tensor(torch::zeros({C})), tensor(torch::ones({C}))}, out);
       attr_f(b, "epsilon", 0);
     } else if (k == "aten::add" || k == "aten::add_" || k == "aten::sub") {
       if (constant(I(2)).toScalar().toDouble() != 1.0) throw unsupported("an addition with alpha");
@@ -250,7 +264,8 @@ struct Writer {
       attr(m, "transB", 1);
       attr_f(m, "beta", constant(I(3)).toScalar().toDouble());
       attr_f(m, "alpha", constant(I(4)).toScalar().toDouble());
-    } else if (k == "aten::matmul" && I(1)->node()->kind() == c10::prim::Constant && constant(I(1)).toTensor().dim() == 2) {
+    } else if (k == "aten::matmul" && I(1)->node()->kind() == c10::prim::Constant &&
+               constant(I(1)).toTensor().dim() == 2) {
       attr(node("Gemm", {in(I(0)), tensor(constant(I(1)).toTensor().t())}, out), "transB", 1);  // a linear without bias
     } else if (k == "aten::linear") {
       std::vector<std::string> ins = {in(I(0)), in(I(1))};
@@ -259,7 +274,10 @@ struct Writer {
     } else if (k == "aten::slice") {
       const std::int64_t start = none(I(2)) ? 0 : constant(I(2)).toInt();
       const std::int64_t end = none(I(3)) ? std::numeric_limits<std::int64_t>::max() : constant(I(3)).toInt();
-      node("Slice", {in(I(0)), int64s({start}), int64s({end}), int64s({constant(I(1)).toInt()}), int64s({constant(I(4)).toInt()})}, out);
+      node("Slice",
+           {in(I(0)), int64s({start}), int64s({end}), int64s({constant(I(1)).toInt()}),
+            int64s({constant(I(4)).toInt()})},
+           out);
     } else if (k == "aten::constant_pad_nd") {
       // PyTorch pads from the last dimension: (w_begin, w_end, h_begin, h_end, ...); ONNX all
       // begins, then all ends, from the first dimension.
@@ -271,7 +289,9 @@ struct Writer {
         pads[d] = p[2 * i];
         pads[d + static_cast<std::size_t>(rank)] = p[2 * i + 1];
       }
-      node("Pad", {in(I(0)), int64s(pads), tensor(torch::tensor(static_cast<float>(constant(I(2)).toScalar().toDouble())))}, out);
+      node("Pad",
+           {in(I(0)), int64s(pads), tensor(torch::tensor(static_cast<float>(constant(I(2)).toScalar().toDouble())))},
+           out);
     } else if (k == "aten::dropout" || k == "aten::contiguous") {
       node("Identity", {in(I(0))}, out);
     } else {
@@ -284,7 +304,9 @@ struct Writer {
     const std::string k = n->kind().toQualString();
     if (k != "aten::sub" && k != "aten::add" && k != "aten::add_" && k != "aten::mul" && k != "aten::div") return {};
     if (n->inputs().size() < 2 || n->inputs()[1]->node()->kind() != c10::prim::Constant) return {};
-    if ((k == "aten::sub" || k == "aten::add" || k == "aten::add_") && constant(n->inputs()[2]).toScalar().toDouble() != 1.0) return {};
+    if ((k == "aten::sub" || k == "aten::add" || k == "aten::add_") &&
+        constant(n->inputs()[2]).toScalar().toDouble() != 1.0)
+      return {};
     const c10::IValue c = constant(n->inputs()[1]);
     if (!c.isTensor()) return {};
     const torch::Tensor t = c.toTensor();
@@ -317,10 +339,11 @@ Written write_onnx(const Net& net, const Dataset& data, bool normalize) {
                      "export it before `convert`: its weights then go out as the values they compute with");
   for (const auto& l : net.layers())
     if (l.layer->quant && spec_of(*l.layer->quant).abits < 32)
-      throw StageError(fmt::format("ONNX export does not write quantized activations yet (`{}` quantizes its input to {} bits)", l.name,
-                                   spec_of(*l.layer->quant).abits),
-                       "export as TorchScript (`format: torchscript`), which computes them as whittle does; or export before "
-                       "quantizing the activations");
+      throw StageError(
+          fmt::format("ONNX export does not write quantized activations yet (`{}` quantizes its input to {} bits)",
+                      l.name, spec_of(*l.layer->quant).abits),
+          "export as TorchScript (`format: torchscript`), which computes them as whittle does; or export before "
+          "quantizing the activations");
   torch::jit::Module traced = traced_module(net, data, normalize);
   torch::jit::Module frozen = torch::jit::freeze_module(traced);
   std::shared_ptr<torch::jit::Graph> graph = frozen.get_method("forward").graph()->copy();
@@ -337,7 +360,8 @@ Written write_onnx(const Net& net, const Dataset& data, bool normalize) {
   for (const auto& p : net.module->named_parameters()) w.known.emplace_back(p.key(), p.value());
   for (const auto& b : net.module->named_buffers()) w.known.emplace_back(b.key(), b.value());
   for (const auto& l : net.layers())
-    if (l.layer->quant) w.computed.emplace_back(l.name + ".weight", Net::effective_weight(l).detach().to(torch::kCPU, torch::kFloat));
+    if (l.layer->quant)
+      w.computed.emplace_back(l.name + ".weight", Net::effective_weight(l).detach().to(torch::kCPU, torch::kFloat));
   const Value* x = graph->inputs().at(1);
   w.names[x] = "input";
   w.used.insert("input");
@@ -378,27 +402,34 @@ Written write_onnx(const Net& net, const Dataset& data, bool normalize) {
       // Uniform weights are exact multiples of their scales (symmetric, zero point 0): the scales
       // let a deployment requantize them to int8 without loss.
       if (q.method == "uniform" && q.bits <= 8) {
-        const torch::Tensor w = l.weight.detach().to(torch::kCPU, torch::kFloat).abs();  // as the quantizer computes them
+        const torch::Tensor w =
+            l.weight.detach().to(torch::kCPU, torch::kFloat).abs();  // as the quantizer computes them
         const double levels = std::ldexp(1.0, q.bits - 1) - 1;
-        const torch::Tensor scale = torch::clamp_min((q.per_channel ? w.flatten(1).amax(1) : w.max().reshape({1})) / levels, 1e-12);
+        const torch::Tensor scale =
+            torch::clamp_min((q.per_channel ? w.flatten(1).amax(1) : w.max().reshape({1})) / levels, 1e-12);
         std::string list;
-        for (std::int64_t i = 0; i < scale.numel(); ++i) list += fmt::format("{}{:.9g}", i ? ", " : "", scale[i].item<double>());
+        for (std::int64_t i = 0; i < scale.numel(); ++i)
+          list += fmt::format("{}{:.9g}", i ? ", " : "", scale[i].item<double>());
         meta("whittle.quantization." + l.name + ".scales", "[" + list + "]");
       }
     }
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception& e) {
-    throw StageError(fmt::format("the ONNX graph whittle wrote fails onnx's checker: {}", e.what()), "this is a whittle bug: report it");
+    throw StageError(fmt::format("the ONNX graph whittle wrote fails onnx's checker: {}", e.what()),
+                     "this is a whittle bug: report it");
   }
   return {frozen, graph, w.names, w.node_outputs, model.SerializeAsString()};
 }
 
 }  // namespace
 
-std::string onnx_bytes(const Net& net, const Dataset& data, bool normalize) { return write_onnx(net, data, normalize).bytes; }
+std::string onnx_bytes(const Net& net, const Dataset& data, bool normalize) {
+  return write_onnx(net, data, normalize).bytes;
+}
 
-std::string onnx_divergence(const Net& net, const Dataset& data, bool normalize, const std::string& bytes, double tolerance) {
+std::string onnx_divergence(const Net& net, const Dataset& data, bool normalize, const std::string& bytes,
+                            double tolerance) {
   Written w = write_onnx(net, data, normalize);
   if (w.bytes != bytes) return "";  // not the file this model writes
   cv::dnn::Net cvnet = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
@@ -450,7 +481,8 @@ std::string onnx_divergence(const Net& net, const Dataset& data, bool normalize,
     fn.run(stack);
   }
   const auto ours = stack.back().toTupleRef().elements();
-  const int dims[] = {static_cast<int>(x.size(0)), static_cast<int>(x.size(1)), static_cast<int>(x.size(2)), static_cast<int>(x.size(3))};
+  const int dims[] = {static_cast<int>(x.size(0)), static_cast<int>(x.size(1)), static_cast<int>(x.size(2)),
+                      static_cast<int>(x.size(3))};
   cvnet.setInput(cv::Mat(4, dims, CV_32F, x.data_ptr()));
   std::vector<cv::Mat> theirs;
   try {
@@ -464,8 +496,10 @@ std::string onnx_divergence(const Net& net, const Dataset& data, bool normalize,
     const torch::Tensor b = torch::from_blob(theirs[i].ptr<float>(), a.sizes(), torch::kFloat);
     const double diff = (a - b).abs().max().item<double>();
     if (diff > tolerance)
-      return fmt::format("the outputs first part at the ONNX node `{}` ({}{}): they differ by up to {:.3g} there", names[i], kinds[i],
-                         layer_index[i] ? fmt::format(", the model's conv or linear layer {} in forward order", layer_index[i]) : "", diff);
+      return fmt::format(
+          "the outputs first part at the ONNX node `{}` ({}{}): they differ by up to {:.3g} there", names[i], kinds[i],
+          layer_index[i] ? fmt::format(", the model's conv or linear layer {} in forward order", layer_index[i]) : "",
+          diff);
   }
   return "";
 }
@@ -475,16 +509,20 @@ ExportParity onnx_parity(const std::string& bytes, const Net& net, const Dataset
   try {
     cv = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
   } catch (const cv::Exception& e) {
-    throw StageError(fmt::format("OpenCV cannot read the ONNX file whittle wrote: {}", e.what()), "export as TorchScript instead");
+    throw StageError(fmt::format("OpenCV cannot read the ONNX file whittle wrote: {}", e.what()),
+                     "export as TorchScript instead");
   }
   cv.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
   return measure_parity(net, data, normalize, [&](const torch::Tensor& raw) {
     torch::Tensor x = raw.contiguous();
-    const int dims[] = {static_cast<int>(x.size(0)), static_cast<int>(x.size(1)), static_cast<int>(x.size(2)), static_cast<int>(x.size(3))};
+    const int dims[] = {static_cast<int>(x.size(0)), static_cast<int>(x.size(1)), static_cast<int>(x.size(2)),
+                        static_cast<int>(x.size(3))};
     cv::Mat blob(4, dims, CV_32F, x.data_ptr());
     cv.setInput(blob);
     cv::Mat y = cv.forward();
-    return torch::from_blob(y.ptr<float>(), {x.size(0), static_cast<std::int64_t>(y.total()) / x.size(0)}, torch::kFloat).clone();
+    return torch::from_blob(y.ptr<float>(), {x.size(0), static_cast<std::int64_t>(y.total()) / x.size(0)},
+                            torch::kFloat)
+        .clone();
   });
 }
 
@@ -492,7 +530,8 @@ ExportParity onnx_parity(const std::string& bytes, const Net& net, const Dataset
 
 [[noreturn]] void no_onnx() {
   throw StageError("this build of whittle has no ONNX export",
-                   "install libonnx-dev and libopencv-dnn-dev (Debian) and rebuild; or export as TorchScript (`format: torchscript`)");
+                   "install libonnx-dev and libopencv-dnn-dev (Debian) and rebuild; or export as TorchScript (`format: "
+                   "torchscript`)");
 }
 std::string onnx_bytes(const Net&, const Dataset&, bool) { no_onnx(); }
 ExportParity onnx_parity(const std::string&, const Net&, const Dataset&, bool) { no_onnx(); }

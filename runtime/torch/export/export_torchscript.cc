@@ -18,14 +18,16 @@ namespace whittle::runtime::torchrt {
 namespace {
 
 /// The module at a dotted path ("layer1.0"), created on the way.
-torch::jit::Module& submodule(std::map<std::string, torch::jit::Module>& made, torch::jit::Module& root, const std::string& path) {
+torch::jit::Module& submodule(std::map<std::string, torch::jit::Module>& made, torch::jit::Module& root,
+                              const std::string& path) {
   if (path.empty()) return root;
   auto it = made.find(path);
   if (it != made.end()) return it->second;
   const auto dot = path.rfind('.');
   torch::jit::Module& parent = submodule(made, root, dot == std::string::npos ? "" : path.substr(0, dot));
   const std::string name = dot == std::string::npos ? path : path.substr(dot + 1);
-  torch::jit::Module child("__torch__.whittle." + (std::isdigit(static_cast<unsigned char>(name[0])) ? "m" + name : name) +
+  torch::jit::Module child("__torch__.whittle." +
+                           (std::isdigit(static_cast<unsigned char>(name[0])) ? "m" + name : name) +
                            std::to_string(made.size()));
   parent.register_module(name, child);
   return made.emplace(path, child).first->second;
@@ -79,7 +81,8 @@ torch::jit::Module traced_module(const Net& net, const Dataset& data, bool norma
           if (apply) x = (x - mean) / std;
           return {model.forward(x)};
         },
-        [](const torch::autograd::Variable&) { return std::string(); }, /*strict=*/false, /*force_outplace=*/false, &root);
+        [](const torch::autograd::Variable&) { return std::string(); }, /*strict=*/false, /*force_outplace=*/false,
+        &root);
     graph = traced.first->graph;
   } catch (const c10::Error& e) {
     model.train(was_training);
@@ -89,7 +92,8 @@ torch::jit::Module traced_module(const Net& net, const Dataset& data, bool norma
   model.train(was_training);
   torch::jit::FixupTraceScopeBlocks(graph, &root);
   torch::jit::NormalizeOps(graph);
-  auto fn = root._ivalue()->compilation_unit()->create_function(c10::QualifiedName(*root.type()->name(), "forward"), graph);
+  auto fn =
+      root._ivalue()->compilation_unit()->create_function(c10::QualifiedName(*root.type()->name(), "forward"), graph);
   root.type()->addMethod(fn);
   return root;
 }
@@ -136,11 +140,13 @@ ExportParity torchscript_parity(const std::string& bytes, const Net& net, const 
   try {
     loaded = torch::jit::load(in);
   } catch (const c10::Error& e) {
-    throw StageError(fmt::format("the TorchScript file whittle wrote does not load back: {}", e.what_without_backtrace()),
-                     "this is a whittle bug: report it with the recipe");
+    throw StageError(
+        fmt::format("the TorchScript file whittle wrote does not load back: {}", e.what_without_backtrace()),
+        "this is a whittle bug: report it with the recipe");
   }
   loaded.eval();
-  return measure_parity(net, data, normalize, [&](const torch::Tensor& raw) { return loaded.forward({raw}).toTensor(); });
+  return measure_parity(net, data, normalize,
+                        [&](const torch::Tensor& raw) { return loaded.forward({raw}).toTensor(); });
 }
 
 }  // namespace whittle::runtime::torchrt

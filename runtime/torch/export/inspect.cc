@@ -6,15 +6,15 @@
 #include <cmath>
 
 #include "runtime/cache/data_files.h"
-#include "runtime/plan/stage.h"
 #include "runtime/plan/export_format.h"
 #include "runtime/plan/params.h"
-#include "runtime/torch/data/data.h"
-#include "runtime/torch/training/evaluate.h"
-#include "runtime/torch/export/export.h"
+#include "runtime/plan/stage.h"
 #include "runtime/torch/compression/model_file.h"
-#include "runtime/torch/models/models.h"
 #include "runtime/torch/compression/score.h"
+#include "runtime/torch/data/data.h"
+#include "runtime/torch/export/export.h"
+#include "runtime/torch/models/models.h"
+#include "runtime/torch/training/evaluate.h"
 
 namespace whittle::runtime::torchrt {
 
@@ -36,7 +36,8 @@ std::vector<LayerStats> stage_layers(const Plan& plan, int stage_id, const std::
   return out;
 }
 
-WeightHistogram weight_histogram(const Plan& plan, int stage_id, const std::string& entry_dir, double lo, double hi, int bins) {
+WeightHistogram weight_histogram(const Plan& plan, int stage_id, const std::string& entry_dir, double lo, double hi,
+                                 int bins) {
   const Net net = load_stage_model(plan, stage_id, entry_dir);
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> parts;
@@ -51,7 +52,8 @@ WeightHistogram weight_histogram(const Plan& plan, int stage_id, const std::stri
     double m = 1.0;
     if (nz.numel()) {
       const torch::Tensor a = nz.abs();
-      const std::int64_t k = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(0.995 * static_cast<double>(a.numel()))));
+      const std::int64_t k =
+          std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(0.995 * static_cast<double>(a.numel()))));
       m = std::get<0>(torch::kthvalue(a, k)).item<double>() * 1.05;
     }
     lo = -m, hi = m;
@@ -61,15 +63,18 @@ WeightHistogram weight_histogram(const Plan& plan, int stage_id, const std::stri
   if (nz.numel() == 0) return h;
   const torch::Tensor in = nz.masked_select(nz.ge(lo).logical_and(nz.le(hi)));
   h.outside = nz.numel() - in.numel();
-  const torch::Tensor idx = ((in.to(torch::kDouble) - lo) / (hi - lo) * bins).floor().clamp(0, bins - 1).to(torch::kLong);
+  const torch::Tensor idx =
+      ((in.to(torch::kDouble) - lo) / (hi - lo) * bins).floor().clamp(0, bins - 1).to(torch::kLong);
   const torch::Tensor c = torch::bincount(idx, {}, bins);
   for (int i = 0; i < bins; ++i) h.counts[static_cast<std::size_t>(i)] = c[i].item<std::int64_t>();
-  h.distinct = static_cast<int>(std::get<0>(at::_unique(nz.slice(0, 0, std::min<std::int64_t>(nz.numel(), 1 << 22)))).numel());
+  h.distinct =
+      static_cast<int>(std::get<0>(at::_unique(nz.slice(0, 0, std::min<std::int64_t>(nz.numel(), 1 << 22)))).numel());
   if (h.distinct > 257) h.distinct = 257;
   return h;
 }
 
-std::map<std::string, double> recompute_claims(const Plan& plan, int stage_id, const std::string& entry_dir, int evaluate_stage) {
+std::map<std::string, double> recompute_claims(const Plan& plan, int stage_id, const std::string& entry_dir,
+                                               int evaluate_stage) {
   Net net = load_stage_model(plan, stage_id, entry_dir);
   // As the claimed evaluation deploys it: its test-time views counted in the score and averaged.
   const std::string tta = evaluate_stage >= 0 ? Params(plan.stage(evaluate_stage)).word("tta") : "none";
@@ -105,10 +110,11 @@ std::map<std::string, double> recompute_export(const Plan& plan, int export_stag
   const bool onnx = export_format(e) == ExportFormat::Onnx;
   const std::string ours = onnx ? onnx_bytes(net, d, normalize) : torchscript_bytes(net, d, normalize);
   if (ours != bytes)
-    throw StageError(fmt::format("the file is not the {} export whittle writes from the submitted model ({} bytes where whittle writes {}{}); "
-                                 "it was not run",
-                                 onnx ? "ONNX" : "TorchScript", bytes.size(), ours.size(),
-                                 bytes.size() == ours.size() ? ", some of them other" : ""));
+    throw StageError(fmt::format(
+        "the file is not the {} export whittle writes from the submitted model ({} bytes where whittle writes {}{}); "
+        "it was not run",
+        onnx ? "ONNX" : "TorchScript", bytes.size(), ours.size(),
+        bytes.size() == ours.size() ? ", some of them other" : ""));
   const ExportParity p = onnx ? onnx_parity(ours, net, d, normalize) : torchscript_parity(ours, net, d, normalize);
   return {{"export_accuracy", p.accuracy},
           {"export_agreement", p.agreement},

@@ -29,14 +29,16 @@ struct WeightHistogram {
   std::int64_t zeros = 0, total = 0, outside = 0;
   int distinct = 0;  ///< distinct non-zero values, up to 257 (a quantized model has few)
 };
-WeightHistogram weight_histogram(const Plan& plan, int stage_id, const std::string& entry_dir, double lo, double hi, int bins);
+WeightHistogram weight_histogram(const Plan& plan, int stage_id, const std::string& entry_dir, double lo, double hi,
+                                 int bins);
 
 /// What a run says of the model stage `stage_id` produced, recomputed from its checkpoint in
 /// `entry_dir`: parameters, non-zero weights, sparsity, MACs, bits, score and sizes (the figures of
 /// the run table), and with `evaluate_stage` (>= 0) its accuracy on the test set that evaluate read:
 /// the data of that stage's own `data` line (found as the `data` stage finds it), which need not be
 /// the one the model was trained on. Throws StageError when the data cannot be found or read.
-std::map<std::string, double> recompute_claims(const Plan& plan, int stage_id, const std::string& entry_dir, int evaluate_stage);
+std::map<std::string, double> recompute_claims(const Plan& plan, int stage_id, const std::string& entry_dir,
+                                               int evaluate_stage);
 
 /// The parity of an ONNX or TorchScript file of the export stage `export_stage` (its bytes given,
 /// never run: a file a submission brings is code): the export is written again from the model of

@@ -11,8 +11,8 @@ namespace nn = torch::nn;
 
 using T = torch::Tensor;
 
-inline Conv conv(std::int64_t in, std::int64_t out, std::int64_t k, std::int64_t stride = 1, std::int64_t pad = 0, std::int64_t groups = 1,
-          bool bias = false) {
+inline Conv conv(std::int64_t in, std::int64_t out, std::int64_t k, std::int64_t stride = 1, std::int64_t pad = 0,
+                 std::int64_t groups = 1, bool bias = false) {
   return Conv(nn::Conv2dOptions(in, out, k).stride(stride).padding(pad).groups(groups).bias(bias));
 }
 inline Conv conv3(std::int64_t in, std::int64_t out, std::int64_t stride, std::int64_t groups, bool bias = false) {
@@ -26,8 +26,9 @@ struct Groups {
   std::int64_t operator()(std::int64_t in, std::int64_t out) const {
     if (g == 1) return 1;
     if (in % g != 0 || out % g != 0)
-      throw StageError(fmt::format("`groups: {}` does not divide a 3x3 convolution of {} to {} channels", g, in, out),
-                       "choose a group count that divides every channel count of the architecture (a power of two usually does)");
+      throw StageError(
+          fmt::format("`groups: {}` does not divide a 3x3 convolution of {} to {} channels", g, in, out),
+          "choose a group count that divides every channel count of the architecture (a power of two usually does)");
     return g;
   }
 };

@@ -31,7 +31,8 @@ struct VggImpl : NetImpl {
       // Each conv's channels feed its BN and the next conv; the last conv's, the classifier.
       const auto at = static_cast<int>(features->size());
       if (!channel_groups.empty()) channel_groups.back().consumers = {fmt::format("features.{}", at)};
-      channel_groups.push_back({fmt::format("features.{}", at), {fmt::format("features.{}", at + 1)}, {}, {"classifier"}});
+      channel_groups.push_back(
+          {fmt::format("features.{}", at), {fmt::format("features.{}", at + 1)}, {}, {"classifier"}});
       const std::int64_t out = c * w / 64;
       features->push_back(conv3(in, out, 1, in == s.channels ? 1 : g(in, out), /*bias=*/true));
       features->push_back(bn(out));
@@ -47,10 +48,14 @@ struct VggImpl : NetImpl {
 
 std::vector<int> vgg_cfg(int depth) {  // 0 is a max-pool
   switch (depth) {
-    case 11: return {64, 0, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0};
-    case 13: return {64, 64, 0, 128, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0};
-    case 16: return {64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0};
-    default: return {64, 64, 0, 128, 128, 0, 256, 256, 256, 256, 0, 512, 512, 512, 512, 0, 512, 512, 512, 512, 0};
+    case 11:
+      return {64, 0, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0};
+    case 13:
+      return {64, 64, 0, 128, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0};
+    case 16:
+      return {64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0};
+    default:
+      return {64, 64, 0, 128, 128, 0, 256, 256, 256, 256, 0, 512, 512, 512, 512, 0, 512, 512, 512, 512, 0};
   }
 }
 
@@ -127,7 +132,9 @@ struct DenseNetImpl : NetImpl {
 // ---------------------------------------------------------------------------------------------
 // MobileNet (depthwise separable) and MobileNetV2 (inverted residuals), kuangliu's CIFAR strides.
 
-std::int64_t scaled(std::int64_t c, double mult) { return std::max<std::int64_t>(1, std::llround(static_cast<double>(c) * mult)); }
+std::int64_t scaled(std::int64_t c, double mult) {
+  return std::max<std::int64_t>(1, std::llround(static_cast<double>(c) * mult));
+}
 
 struct DepthwiseBlockImpl : nn::Module {
   Conv conv1{nullptr}, conv2{nullptr};
@@ -148,7 +155,7 @@ struct MobileNetImpl : NetImpl {
   nn::Sequential layers;
   Linear linear{nullptr};
   MobileNetImpl(const Shape& s, double m) {
-    const std::pair<int, int> cfg[] = {{64, 1},  {128, 2}, {128, 1}, {256, 2}, {256, 1}, {512, 2},  {512, 1},
+    const std::pair<int, int> cfg[] = {{64, 1},  {128, 2}, {128, 1}, {256, 2}, {256, 1},  {512, 2}, {512, 1},
                                        {512, 1}, {512, 1}, {512, 1}, {512, 1}, {1024, 2}, {1024, 1}};
     std::int64_t in = scaled(32, m);
     conv1 = register_module("conv1", conv3(s.channels, in, 1, 1));
@@ -178,7 +185,8 @@ struct InvertedResidualImpl : nn::Module {
   BN bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
   nn::Sequential shortcut;
   std::int64_t stride;
-  InvertedResidualImpl(std::int64_t in, std::int64_t out, std::int64_t expansion, std::int64_t stride_) : stride(stride_) {
+  InvertedResidualImpl(std::int64_t in, std::int64_t out, std::int64_t expansion, std::int64_t stride_)
+      : stride(stride_) {
     const std::int64_t planes = expansion * in;
     conv1 = register_module("conv1", conv(in, planes, 1));
     bn1 = register_module("bn1", bn(planes));
@@ -209,7 +217,8 @@ struct MobileNetV2Impl : NetImpl {
   Linear linear{nullptr};
   MobileNetV2Impl(const Shape& s, double m) {
     // (expansion, out channels, blocks, stride); kuangliu's CIFAR change: stride 1 in the second row.
-    const int cfg[][4] = {{1, 16, 1, 1}, {6, 24, 2, 1}, {6, 32, 3, 2}, {6, 64, 4, 2}, {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
+    const int cfg[][4] = {{1, 16, 1, 1}, {6, 24, 2, 1},  {6, 32, 3, 2}, {6, 64, 4, 2},
+                          {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
     std::int64_t in = scaled(32, m);
     conv1 = register_module("conv1", conv3(s.channels, in, 1, 1));
     bn1 = register_module("bn1", bn(in));
@@ -247,7 +256,8 @@ struct SmallCnnImpl : NetImpl {
     b2 = register_module("bn2", bn(2 * w));
     f1 = register_module("fc1", Linear(2 * w * (s.height / 4) * (s.width / 4), 64));
     f2 = register_module("fc2", Linear(64, s.classes));
-    channel_groups = {{"conv1", {"bn1"}, {}, {"conv2"}}, {"conv2", {"bn2"}, {}, {"fc1"}, (s.height / 4) * (s.width / 4)},
+    channel_groups = {{"conv1", {"bn1"}, {}, {"conv2"}},
+                      {"conv2", {"bn2"}, {}, {"fc1"}, (s.height / 4) * (s.width / 4)},
                       {"fc1", {}, {}, {"fc2"}}};
   }
   T forward(T x) override {
@@ -268,7 +278,10 @@ struct LeNet5Impl : NetImpl {
     f1 = register_module("fc1", Linear(16 * side * side, 120));
     f2 = register_module("fc2", Linear(120, 84));
     f3 = register_module("fc3", Linear(84, s.classes));
-    channel_groups = {{"conv1", {}, {}, {"conv2"}}, {"conv2", {}, {}, {"fc1"}, side * side}, {"fc1", {}, {}, {"fc2"}}, {"fc2", {}, {}, {"fc3"}}};
+    channel_groups = {{"conv1", {}, {}, {"conv2"}},
+                      {"conv2", {}, {}, {"fc1"}, side * side},
+                      {"fc1", {}, {}, {"fc2"}},
+                      {"fc2", {}, {}, {"fc3"}}};
   }
   T forward(T x) override {
     x = torch::max_pool2d(torch::relu(c1(x)), 2);

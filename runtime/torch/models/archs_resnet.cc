@@ -37,13 +37,15 @@ struct BasicBlockImpl : nn::Module {
 TORCH_MODULE(BasicBlock);
 
 /// The channels a residual block can lose: those between its first and second conv.
-ChannelGroup inner_group(const std::string& p, const char* norm = "bn1") { return {p + "conv1", {p + norm}, {}, {p + "conv2"}}; }
+ChannelGroup inner_group(const std::string& p, const char* norm = "bn1") {
+  return {p + "conv1", {p + norm}, {}, {p + "conv2"}};
+}
 
 /// The stages `layer1`, `layer2`, ... of residual blocks at widths w, 2w, 4w, ...; the first block of
 /// every stage but the first halves the resolution. Returns the channels coming out.
 template <typename Block>
-std::int64_t residual_stages(NetImpl& m, std::vector<nn::Sequential>& layers, std::int64_t w, const std::vector<int>& blocks,
-                             const Groups& g) {
+std::int64_t residual_stages(NetImpl& m, std::vector<nn::Sequential>& layers, std::int64_t w,
+                             const std::vector<int>& blocks, const Groups& g) {
   std::int64_t in = w;
   for (std::size_t i = 0; i < blocks.size(); ++i) {
     nn::Sequential layer;
@@ -117,7 +119,8 @@ struct PreActResNetImpl : NetImpl {
   Linear linear{nullptr};
   PreActResNetImpl(const Shape& s, std::int64_t w, const Groups& g) {
     conv1 = register_module("conv1", conv3(s.channels, w, 1, 1));
-    linear = register_module("linear", Linear(residual_stages<PreActBlock>(*this, layers, w, {2, 2, 2, 2}, g), s.classes));
+    linear =
+        register_module("linear", Linear(residual_stages<PreActBlock>(*this, layers, w, {2, 2, 2, 2}, g), s.classes));
   }
   T forward(T x) override {
     x = conv1(x);
@@ -125,7 +128,6 @@ struct PreActResNetImpl : NetImpl {
     return linear(torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1));
   }
 };
-
 
 // ---------------------------------------------------------------------------------------------
 // ResNet-20/56 for CIFAR (He et al. 2016, option A: the shortcut subsamples and zero-pads channels).
@@ -149,8 +151,9 @@ struct CifarBlockImpl : nn::Module {
     auto sc = x;
     if (pad >= 0) {
       using torch::indexing::Slice;
-      sc = torch::constant_pad_nd(x.index({Slice(), Slice(), Slice(0, torch::indexing::None, 2), Slice(0, torch::indexing::None, 2)}),
-                                  {0, 0, 0, 0, pad, pad}, 0);
+      sc = torch::constant_pad_nd(
+          x.index({Slice(), Slice(), Slice(0, torch::indexing::None, 2), Slice(0, torch::indexing::None, 2)}),
+          {0, 0, 0, 0, pad, pad}, 0);
     }
     return torch::relu(out + sc);
   }
@@ -177,8 +180,8 @@ struct ConvBnImpl : nn::Module {
 TORCH_MODULE(ConvBn);
 
 struct ResNet9Impl : NetImpl {
-  ConvBn prep{nullptr}, layer1{nullptr}, res1a{nullptr}, res1b{nullptr}, layer2{nullptr}, layer3{nullptr}, res3a{nullptr},
-      res3b{nullptr};
+  ConvBn prep{nullptr}, layer1{nullptr}, res1a{nullptr}, res1b{nullptr}, layer2{nullptr}, layer3{nullptr},
+      res3a{nullptr}, res3b{nullptr};
   Linear linear{nullptr};
   ResNet9Impl(const Shape& s, std::int64_t w, const Groups& g) {
     prep = register_module("prep", ConvBn(s.channels, w, 1));
@@ -190,7 +193,8 @@ struct ResNet9Impl : NetImpl {
     res3a = register_module("res3a", ConvBn(8 * w, 8 * w, g(8 * w, 8 * w)));
     res3b = register_module("res3b", ConvBn(8 * w, 8 * w, g(8 * w, 8 * w)));
     linear = register_module("linear", Linear(nn::LinearOptions(8 * w, s.classes).bias(false)));
-    channel_groups = {{"res1a.conv", {"res1a.bn"}, {}, {"res1b.conv"}}, {"res3a.conv", {"res3a.bn"}, {}, {"res3b.conv"}}};
+    channel_groups = {{"res1a.conv", {"res1a.bn"}, {}, {"res1b.conv"}},
+                      {"res3a.conv", {"res3a.bn"}, {}, {"res3b.conv"}}};
   }
   T forward(T x) override {
     x = layer1(prep(x));
@@ -220,9 +224,11 @@ struct FastNetImpl : NetImpl {
     linear = register_module("linear", Linear(nn::LinearOptions(in, s.classes).bias(false)));
     // A plain chain: every unit's channels feed only the next unit (or the linear layer).
     std::vector<std::string> units = {"stem"};
-    for (int i = 0; i < 3; ++i) units.push_back(fmt::format("block{}_conv1", i + 1)), units.push_back(fmt::format("block{}_conv2", i + 1));
+    for (int i = 0; i < 3; ++i)
+      units.push_back(fmt::format("block{}_conv1", i + 1)), units.push_back(fmt::format("block{}_conv2", i + 1));
     for (std::size_t i = 0; i < units.size(); ++i)
-      channel_groups.push_back({units[i] + ".conv", {units[i] + ".bn"}, {}, {i + 1 < units.size() ? units[i + 1] + ".conv" : "linear"}});
+      channel_groups.push_back(
+          {units[i] + ".conv", {units[i] + ".bn"}, {}, {i + 1 < units.size() ? units[i + 1] + ".conv" : "linear"}});
   }
   T forward(T x) override {
     x = stem(x);
@@ -230,7 +236,6 @@ struct FastNetImpl : NetImpl {
     return linear(std::get<0>(torch::adaptive_max_pool2d(x, {1, 1})).flatten(1)) * 0.125;
   }
 };
-
 
 }  // namespace
 
@@ -240,8 +245,10 @@ std::shared_ptr<NetImpl> make_residual(const std::string& arch, const ArchParams
   if (arch == "resnet18") return std::make_shared<ResNetImpl<BasicBlock>>(s, std::vector<int>{2, 2, 2, 2}, base(64), g);
   if (arch == "resnet34") return std::make_shared<ResNetImpl<BasicBlock>>(s, std::vector<int>{3, 4, 6, 3}, base(64), g);
   if (arch == "preact_resnet18") return std::make_shared<PreActResNetImpl>(s, base(64), g);
-  if (arch == "resnet20") return kaiming_normal(std::make_shared<ResNetImpl<CifarBlock>>(s, std::vector<int>{3, 3, 3}, base(16), g));
-  if (arch == "resnet56") return kaiming_normal(std::make_shared<ResNetImpl<CifarBlock>>(s, std::vector<int>{9, 9, 9}, base(16), g));
+  if (arch == "resnet20")
+    return kaiming_normal(std::make_shared<ResNetImpl<CifarBlock>>(s, std::vector<int>{3, 3, 3}, base(16), g));
+  if (arch == "resnet56")
+    return kaiming_normal(std::make_shared<ResNetImpl<CifarBlock>>(s, std::vector<int>{9, 9, 9}, base(16), g));
   if (arch == "resnet9") return std::make_shared<ResNet9Impl>(s, base(64), g);
   if (arch == "fastnet") return std::make_shared<FastNetImpl>(s, base(32), g);
   return nullptr;

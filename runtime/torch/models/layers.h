@@ -72,7 +72,7 @@ struct WeightLayer : CountedLayer {
 struct ConvImpl : torch::nn::Conv2dImpl, WeightLayer {
   using torch::nn::Conv2dImpl::Conv2dImpl;
   torch::Tensor forward(const torch::Tensor& x) {
-    auto y = int8  ? int8->forward(x)
+    auto y = int8    ? int8->forward(x)
              : quant ? _conv_forward(quant->input(x), quant->weight(weight))
                      : torch::nn::Conv2dImpl::forward(x);
     if (g_observer) g_observer->seen(this, x, y);
@@ -109,7 +109,8 @@ inline std::vector<std::int64_t> conv_padding(const ConvImpl& c) {
 struct LinearImpl : torch::nn::LinearImpl, WeightLayer {
   using torch::nn::LinearImpl::LinearImpl;
   torch::Tensor forward(const torch::Tensor& x) {
-    auto y = quant ? torch::nn::functional::linear(quant->input(x), quant->weight(weight), bias) : torch::nn::LinearImpl::forward(x);
+    auto y = quant ? torch::nn::functional::linear(quant->input(x), quant->weight(weight), bias)
+                   : torch::nn::LinearImpl::forward(x);
     if (scale != 1) y = y * scale;  // a network's `linear scale:` (airbench's head)
     if (g_observer) g_observer->seen(this, x, y);
     if (g_profiling) record(x, y, weight.size(0) * weight.size(1));
@@ -139,7 +140,8 @@ struct BNImpl : torch::nn::Module, CountedLayer {
       torch::NoGradGuard no_grad;
       num_batches_tracked += 1;
     }
-    auto y = torch::batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps, at::globalContext().userEnabledCuDNN());
+    auto y = torch::batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps,
+                               at::globalContext().userEnabledCuDNN());
     if (g_profiling) record(x, y, 0);
     if (g_observer) g_observer->seen(this, x, y);
     return y;

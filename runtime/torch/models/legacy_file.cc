@@ -35,7 +35,8 @@ std::string model_file(torch::serialize::InputArchive& a) {
     if (!a.try_read(k, t)) throw std::runtime_error(fmt::format("its `{}` is not a tensor", k));
     if (k == "meta") {
       const auto c = t.contiguous();
-      w.meta("whittle", std::string(reinterpret_cast<const char*>(c.data_ptr<std::uint8_t>()), static_cast<std::size_t>(c.numel())));
+      w.meta("whittle", std::string(reinterpret_cast<const char*>(c.data_ptr<std::uint8_t>()),
+                                    static_cast<std::size_t>(c.numel())));
     } else {
       add_tensor(w, k, t);
     }

@@ -11,14 +11,14 @@
 #include <sstream>
 
 #include "lang/catalog.h"
+#include "runtime/cache/store.h"
 #include "runtime/plan/architectures.h"
-#include "runtime/system/atomic_file.h"
-#include "runtime/plan/stage.h"
 #include "runtime/plan/params.h"
 #include "runtime/plan/plan.h"
-#include "runtime/cache/store.h"
-#include "runtime/torch/models/archs.h"
+#include "runtime/plan/stage.h"
+#include "runtime/system/atomic_file.h"
 #include "runtime/torch/data/data.h"
+#include "runtime/torch/models/archs.h"
 #include "runtime/torch/models/layers.h"
 #include "runtime/torch/models/network.h"
 #include "runtime/torch/models/script_net.h"
@@ -94,7 +94,8 @@ Net build_model(const lang::StageInstance& s, const Shape& shape, std::uint64_t 
   // The checker refuses these at the knob's line (E0208); a stage built another way meets them here.
   for (const lang::ParamDef& knob : lang::Catalog::builtin().stage("model")->params)
     if (knob.only_for == "arch" && params.given(knob.name.c_str()) && !knob_applies(arch, knob.name))
-      throw StageError(fmt::format("`{}` does not shape a `{}`", knob.name, arch), fmt::format("remove it (`whittle doc {}` lists its knobs)", arch));
+      throw StageError(fmt::format("`{}` does not shape a `{}`", knob.name, arch),
+                       fmt::format("remove it (`whittle doc {}` lists its knobs)", arch));
   if (arch == "torchscript") {
     if (s.file.empty()) throw StageError("`model torchscript` has no file to read", "give it `path: \"my_net.pt\"`");
     Net net;
@@ -126,8 +127,8 @@ void profile(NetImpl& net, const Shape& shape) {
   } catch (const c10::Error& e) {
     g_profiling = false;
     net.train(was_training);
-    throw StageError(fmt::format("this architecture cannot take {}x{}x{} images: {}", shape.channels, shape.height, shape.width,
-                                 e.what_without_backtrace()),
+    throw StageError(fmt::format("this architecture cannot take {}x{}x{} images: {}", shape.channels, shape.height,
+                                 shape.width, e.what_without_backtrace()),
                      "the CIFAR architectures expect 32x32 images; for 28x28 data use `small_cnn` or `lenet5`");
   }
   g_profiling = false;
@@ -173,6 +174,5 @@ std::int64_t count_nonzero_prunable(const Net& net, std::int64_t& total) {
   }
   return nz;
 }
-
 
 }  // namespace whittle::runtime::torchrt

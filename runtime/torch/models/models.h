@@ -4,8 +4,8 @@
 #include <torch/torch.h>
 
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,9 +35,9 @@ struct NetImpl : torch::nn::Module {
   /// measured by profile().
   std::int64_t macs() const { return total_macs; }
   std::int64_t total_macs = 0;
-  std::map<std::string, std::int64_t> layer_macs;  ///< by module name ("layer1.0.conv1")
+  std::map<std::string, std::int64_t> layer_macs;             ///< by module name ("layer1.0.conv1")
   std::int64_t in_channels = 0, in_height = 0, in_width = 0;  ///< the input profile() measured with
-  std::vector<ChannelGroup> channel_groups;                    ///< declared by the architecture
+  std::vector<ChannelGroup> channel_groups;                   ///< declared by the architecture
 };
 
 struct WeightLayer;

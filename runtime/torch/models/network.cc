@@ -76,31 +76,40 @@ Step layer_step(nn::Module& owner, const Layer& l) {
     }
     case Op::Whiten:
       return module_step(owner, l.name,
-                         std::make_shared<WhitenImpl>(nn::Conv2dOptions(l.in.c, l.out.c, {l.kernel_h, l.kernel_w}).padding(0).bias(true),
-                                                      l.bias_epochs, l.images, l.eps));
+                         std::make_shared<WhitenImpl>(
+                             nn::Conv2dOptions(l.in.c, l.out.c, {l.kernel_h, l.kernel_w}).padding(0).bias(true),
+                             l.bias_epochs, l.images, l.eps));
     case Op::BatchNorm: {
       auto b = BN(l.in.c, l.momentum, l.eps);
       if (!l.learn_scale) b->weight.requires_grad_(false);  // stays 1: no gradient, no decay (fit.cc skips it)
       return module_step(owner, l.name, b.ptr());
     }
-    case Op::ReLU: return module_step(owner, l.name, ReLU().ptr());
-    case Op::GELU: return module_step(owner, l.name, GELU().ptr());
-    case Op::Dropout: return module_step(owner, l.name, nn::Dropout(nn::DropoutOptions(l.p)).ptr());
+    case Op::ReLU:
+      return module_step(owner, l.name, ReLU().ptr());
+    case Op::GELU:
+      return module_step(owner, l.name, GELU().ptr());
+    case Op::Dropout:
+      return module_step(owner, l.name, nn::Dropout(nn::DropoutOptions(l.p)).ptr());
     case Op::MaxPool:
-      return module_step(owner, l.name,
-                         nn::MaxPool2d(nn::MaxPool2dOptions({l.kernel_h, l.kernel_w}).stride(l.stride).padding(l.padding)).ptr());
+      return module_step(
+          owner, l.name,
+          nn::MaxPool2d(nn::MaxPool2dOptions({l.kernel_h, l.kernel_w}).stride(l.stride).padding(l.padding)).ptr());
     case Op::AvgPool:
-      return module_step(owner, l.name,
-                         AvgPool(nn::AvgPool2dOptions({l.kernel_h, l.kernel_w}).stride(l.stride).padding(l.padding)).ptr());
+      return module_step(
+          owner, l.name,
+          AvgPool(nn::AvgPool2dOptions({l.kernel_h, l.kernel_w}).stride(l.stride).padding(l.padding)).ptr());
     case Op::Linear: {
       auto m = Linear(nn::LinearOptions(l.in.size(), l.out.c).bias(l.bias)).ptr();
       m->scale = l.scale;
       owner.register_module(l.name, m);
       return [m](T x) { return m->forward(x.dim() > 2 ? x.flatten(1) : x); };
     }
-    case Op::Sequential: return module_step(owner, l.name, std::make_shared<BlockImpl>(l));
-    case Op::Residual: return module_step(owner, l.name, std::make_shared<ResidualImpl>(l));
-    case Op::Dense: return module_step(owner, l.name, std::make_shared<DenseImpl>(l));
+    case Op::Sequential:
+      return module_step(owner, l.name, std::make_shared<BlockImpl>(l));
+    case Op::Residual:
+      return module_step(owner, l.name, std::make_shared<ResidualImpl>(l));
+    case Op::Dense:
+      return module_step(owner, l.name, std::make_shared<DenseImpl>(l));
   }
   throw std::logic_error("unknown layer");
 }
@@ -125,7 +134,8 @@ void find_groups(const Layer& block, const std::string& prefix, std::vector<Chan
   auto path = [&](const Layer& l) { return prefix.empty() ? l.name : prefix + "." + l.name; };
   const auto& ls = block.children;
   for (std::size_t i = 0; i < ls.size(); ++i) {
-    if (ls[i].op == Op::Sequential) find_groups(ls[i], path(ls[i]), out);
+    if (ls[i].op == Op::Sequential)
+      find_groups(ls[i], path(ls[i]), out);
     else
       for (const Layer& c : ls[i].children) find_groups(c, path(ls[i]) + "." + c.name, out);  // residual, dense
     if (!((ls[i].op == Op::Conv && ls[i].groups == 1) || ls[i].op == Op::Linear)) continue;
@@ -135,7 +145,8 @@ void find_groups(const Layer& block, const std::string& prefix, std::vector<Chan
       const Layer& n = ls[j];
       if (n.op == Op::BatchNorm) {
         g.norms.push_back(path(n));
-      } else if (n.op == Op::ReLU || n.op == Op::GELU || n.op == Op::Dropout || n.op == Op::MaxPool || n.op == Op::AvgPool) {
+      } else if (n.op == Op::ReLU || n.op == Op::GELU || n.op == Op::Dropout || n.op == Op::MaxPool ||
+                 n.op == Op::AvgPool) {
       } else if (depthwise(n)) {
         g.through.push_back(path(n));
       } else if ((n.op == Op::Conv && n.groups == 1) || n.op == Op::Linear) {
@@ -151,7 +162,9 @@ void find_groups(const Layer& block, const std::string& prefix, std::vector<Chan
 }
 
 struct NetworkImpl : NetImpl {
-  explicit NetworkImpl(const lang::net::Network& n) : step(fill(*this, n.root)) { find_groups(n.root, "", channel_groups); }
+  explicit NetworkImpl(const lang::net::Network& n) : step(fill(*this, n.root)) {
+    find_groups(n.root, "", channel_groups);
+  }
   T forward(T x) override { return step(std::move(x)); }
   Step step;
 };

@@ -42,17 +42,22 @@ bool tensor_attr(const torch::jit::Module& m, const char* name) { return m.hasat
 /// where PyTorch's stock class is used, else a plain module that only holds tensors.
 std::shared_ptr<nn::Module> stand_in(const torch::jit::Module& m) {
   const std::string c = class_of(m);
-  if (c == "__torch__.torch.nn.modules.conv.Conv2d" && tensor_attr(m, "weight") && m.attr("weight").toTensor().dim() == 4) {
+  if (c == "__torch__.torch.nn.modules.conv.Conv2d" && tensor_attr(m, "weight") &&
+      m.attr("weight").toTensor().dim() == 4) {
     const torch::Tensor w = m.attr("weight").toTensor();
     const std::int64_t groups = m.attr("groups").toInt();
-    auto o = nn::Conv2dOptions(w.size(1) * groups, w.size(0), {w.size(2), w.size(3)}).groups(groups).bias(tensor_attr(m, "bias"));
+    auto o = nn::Conv2dOptions(w.size(1) * groups, w.size(0), {w.size(2), w.size(3)})
+                 .groups(groups)
+                 .bias(tensor_attr(m, "bias"));
     const auto stride = ints(m.attr("stride")), padding = ints(m.attr("padding")), dilation = ints(m.attr("dilation"));
     if (stride.size() == 2) o.stride({stride[0], stride[1]});
-    if (padding.size() == 2) o.padding(torch::ExpandingArray<2>({padding[0], padding[1]}));  // else `same`/`valid`: the script pads
+    if (padding.size() == 2)
+      o.padding(torch::ExpandingArray<2>({padding[0], padding[1]}));  // else `same`/`valid`: the script pads
     if (dilation.size() == 2) o.dilation({dilation[0], dilation[1]});
     return std::make_shared<ConvImpl>(o);
   }
-  if (c == "__torch__.torch.nn.modules.linear.Linear" && tensor_attr(m, "weight") && m.attr("weight").toTensor().dim() == 2) {
+  if (c == "__torch__.torch.nn.modules.linear.Linear" && tensor_attr(m, "weight") &&
+      m.attr("weight").toTensor().dim() == 2) {
     const torch::Tensor w = m.attr("weight").toTensor();
     return std::make_shared<LinearImpl>(nn::LinearOptions(w.size(1), w.size(0)).bias(tensor_attr(m, "bias")));
   }
@@ -136,7 +141,8 @@ struct ScriptNetImpl : NetImpl {
       }
     g_counted = &counted;
     g_depth = 0;
-    auto handle = at::addThreadLocalCallback(at::RecordFunctionCallback(&op_started, &op_ended).needsInputs(true).needsOutputs(true));
+    auto handle = at::addThreadLocalCallback(
+        at::RecordFunctionCallback(&op_started, &op_ended).needsInputs(true).needsOutputs(true));
     struct Unhook {
       at::CallbackHandle h;
       ~Unhook() {
@@ -150,8 +156,9 @@ struct ScriptNetImpl : NetImpl {
   torch::Tensor run(const torch::Tensor& x) {
     const c10::IValue y = script.forward({x});
     if (!y.isTensor())
-      throw StageError(fmt::format("the scripted model returns {}, where whittle needs a tensor of logits", y.type()->str()),
-                       "make its forward return the [N, classes] logits alone");
+      throw StageError(
+          fmt::format("the scripted model returns {}, where whittle needs a tensor of logits", y.type()->str()),
+          "make its forward return the [N, classes] logits alone");
     return y.toTensor();
   }
 
@@ -185,7 +192,8 @@ struct ScriptNetImpl : NetImpl {
       auto part = stand_in(c.value);
       into.register_module(c.name, part);
       mirror(*part, c.value);
-      if (auto* l = dynamic_cast<WeightLayer*>(part.get())) weighted.push_back({c.value, l, part->named_parameters(false)["weight"]});
+      if (auto* l = dynamic_cast<WeightLayer*>(part.get()))
+        weighted.push_back({c.value, l, part->named_parameters(false)["weight"]});
     }
   }
 };
@@ -224,18 +232,34 @@ std::int64_t conv_groups(const Node* n) {
 }
 
 bool passes_channels(c10::Symbol k) {
-  static const std::set<std::string> ops = {"aten::relu",    "aten::relu_",      "aten::relu6",        "aten::hardtanh",  "aten::hardtanh_",
-                                            "aten::leaky_relu", "aten::silu",    "aten::gelu",         "aten::sigmoid",   "aten::hardswish",
-                                            "aten::elu",     "aten::dropout",    "aten::dropout_",     "aten::feature_dropout",
-                                            "aten::max_pool2d", "aten::avg_pool2d", "aten::adaptive_avg_pool2d", "aten::contiguous"};
+  static const std::set<std::string> ops = {"aten::relu",
+                                            "aten::relu_",
+                                            "aten::relu6",
+                                            "aten::hardtanh",
+                                            "aten::hardtanh_",
+                                            "aten::leaky_relu",
+                                            "aten::silu",
+                                            "aten::gelu",
+                                            "aten::sigmoid",
+                                            "aten::hardswish",
+                                            "aten::elu",
+                                            "aten::dropout",
+                                            "aten::dropout_",
+                                            "aten::feature_dropout",
+                                            "aten::max_pool2d",
+                                            "aten::avg_pool2d",
+                                            "aten::adaptive_avg_pool2d",
+                                            "aten::contiguous"};
   return ops.count(k.toQualString()) > 0;
 }
 
-std::optional<ChannelGroup> group_from(Node* producer, const std::string& name, const Value* self, const std::set<std::string>& layers) {
+std::optional<ChannelGroup> group_from(Node* producer, const std::string& name, const Value* self,
+                                       const std::set<std::string>& layers) {
   ChannelGroup g;
   g.producer = name;
   g.spatial = 0;
-  std::vector<std::pair<Value*, std::int64_t>> todo{{producer->output(), 1}};  // a value, and positions per channel once flattened
+  std::vector<std::pair<Value*, std::int64_t>> todo{
+      {producer->output(), 1}};  // a value, and positions per channel once flattened
   std::set<Value*> seen;
   while (!todo.empty()) {
     auto [v, spatial] = todo.back();
@@ -260,7 +284,8 @@ std::optional<ChannelGroup> group_from(Node* producer, const std::string& name, 
         const std::string l = layer_of(n->input(1), self);
         if (l.empty() || !layers.count(l)) return std::nullopt;
         const auto w = sizes_of(n->input(1));
-        const bool depthwise = k == c10::aten::_convolution && w.size() == 4 && w[1] == 1 && conv_groups(n) == w[0] && w[0] > 1;
+        const bool depthwise =
+            k == c10::aten::_convolution && w.size() == 4 && w[1] == 1 && conv_groups(n) == w[0] && w[0] > 1;
         if (depthwise) {
           g.through.push_back(l);
           todo.emplace_back(n->output(), spatial);
@@ -290,7 +315,8 @@ std::vector<ChannelGroup> graph_groups(ScriptNetImpl& net, const Shape& shape) {
     auto traced = torch::jit::tracer::trace(
         {torch::zeros({1, shape.channels, shape.height, shape.width})},
         [&](torch::jit::Stack in) -> torch::jit::Stack { return {net.script.forward({in.at(0)})}; },
-        [](const torch::autograd::Variable&) { return std::string(); }, /*strict=*/false, /*force_outplace=*/false, &net.script);
+        [](const torch::autograd::Variable&) { return std::string(); }, /*strict=*/false, /*force_outplace=*/false,
+        &net.script);
     graph = traced.first->graph;
   } catch (const std::exception&) {
     net.train();
@@ -300,7 +326,8 @@ std::vector<ChannelGroup> graph_groups(ScriptNetImpl& net, const Shape& shape) {
   std::vector<ChannelGroup> groups;
   std::map<std::string, int> producers;  // a weight read by two ops is in no group
   for (Node* n : graph->nodes())
-    if (n->kind() == c10::aten::_convolution || n->kind() == c10::aten::linear) ++producers[layer_of(n->input(1), graph->inputs()[0])];
+    if (n->kind() == c10::aten::_convolution || n->kind() == c10::aten::linear)
+      ++producers[layer_of(n->input(1), graph->inputs()[0])];
   for (Node* n : graph->nodes()) {
     if (n->kind() != c10::aten::_convolution && n->kind() != c10::aten::linear) continue;
     if (n->kind() == c10::aten::_convolution && conv_groups(n) != 1) continue;
@@ -323,8 +350,10 @@ std::shared_ptr<NetImpl> load_script_net(const std::string& path, const Shape& s
   }
   net->mirror(*net, net->script);
   if (net->weighted.empty())
-    throw StageError(fmt::format("the scripted module `{}` has no nn.Conv2d or nn.Linear layer whittle can train, prune or quantize", path),
-                     "whittle works on the stock torch.nn.Conv2d and torch.nn.Linear modules of the network");
+    throw StageError(
+        fmt::format("the scripted module `{}` has no nn.Conv2d or nn.Linear layer whittle can train, prune or quantize",
+                    path),
+        "whittle works on the stock torch.nn.Conv2d and torch.nn.Linear modules of the network");
   torch::Tensor y;
   try {
     torch::NoGradGuard no_grad;
@@ -334,13 +363,16 @@ std::shared_ptr<NetImpl> load_script_net(const std::string& path, const Shape& s
   } catch (const StageError&) {
     throw;
   } catch (const std::exception& e) {
-    throw StageError(fmt::format("the scripted module cannot take {}x{}x{} images: {}", shape.channels, shape.height, shape.width, e.what()),
+    throw StageError(fmt::format("the scripted module cannot take {}x{}x{} images: {}", shape.channels, shape.height,
+                                 shape.width, e.what()),
                      "its forward gets a float [N, C, H, W] batch of the data set, normalised as `data` says");
   }
   if (y.dim() != 2 || y.size(0) != 1 || (shape.classes > 0 && y.size(1) != shape.classes))
-    throw StageError(fmt::format("the scripted module returns a tensor of shape {} for one image, where whittle needs [1, {}] logits",
-                                 fmt::join(y.sizes().vec(), "x"), shape.classes),
-                     "its forward must return one row of class scores per image");
+    throw StageError(
+        fmt::format(
+            "the scripted module returns a tensor of shape {} for one image, where whittle needs [1, {}] logits",
+            fmt::join(y.sizes().vec(), "x"), shape.classes),
+        "its forward must return one row of class scores per image");
   net->channel_groups = graph_groups(*net, shape);
   return net;
 }

@@ -1,18 +1,18 @@
 // The static preview (preview.h).
-#include "runtime/torch/compression/model_file.h"
 #include "runtime/torch/stages/preview.h"
+#include "runtime/torch/compression/model_file.h"
 
 #include <fmt/format.h>
 
-#include "runtime/plan/stage.h"
 #include "runtime/plan/params.h"
-#include "runtime/torch/data/data.h"
-#include "runtime/torch/training/evaluate.h"
-#include "runtime/torch/training/fit.h"
-#include "runtime/torch/stages/preview_shapes.h"
+#include "runtime/plan/stage.h"
 #include "runtime/torch/compression/prune.h"
 #include "runtime/torch/compression/score.h"
+#include "runtime/torch/data/data.h"
+#include "runtime/torch/stages/preview_shapes.h"
 #include "runtime/torch/stages/stage_context.h"
+#include "runtime/torch/training/evaluate.h"
+#include "runtime/torch/training/fit.h"
 
 namespace whittle::runtime::torchrt {
 
@@ -22,11 +22,16 @@ std::map<int, StagePreview> preview_plan(const Plan& plan, bool by_shapes) {
   // score, export) takes its input's figures: nothing is recomputed for it.
   // `score` reads the model itself: its preset's figure, exactly as the run computes it; so does an
   // `evaluate` with test-time augmentation, whose score counts every view.
-  auto views_of = [](const lang::StageInstance& s) { return s.kind == "evaluate" ? tta_views(Params(s).word("tta")) : 1; };
-  auto needs_net = [&](const lang::StageInstance& s) { return s.produces_model() || s.kind == "score" || views_of(s) > 1; };
+  auto views_of = [](const lang::StageInstance& s) {
+    return s.kind == "evaluate" ? tta_views(Params(s).word("tta")) : 1;
+  };
+  auto needs_net = [&](const lang::StageInstance& s) {
+    return s.produces_model() || s.kind == "score" || views_of(s) > 1;
+  };
   std::map<int, int> writers;
   for (const auto& step : plan.steps)
-    if (plan.stage(step.stage).model_in >= 0 && needs_net(plan.stage(step.stage))) ++writers[plan.stage(step.stage).model_in];
+    if (plan.stage(step.stage).model_in >= 0 && needs_net(plan.stage(step.stage)))
+      ++writers[plan.stage(step.stage).model_in];
   std::map<int, Net> nets;
   // Nets no stage needs any more, by their chain's `model` stage: a copy is made into one of them
   // when its structure fits (copying tensors costs a fraction of building a model).
@@ -48,14 +53,17 @@ std::map<int, StagePreview> preview_plan(const Plan& plan, bool by_shapes) {
     // counted again (a search's candidates each end in one).
     if (const StageKind* kind = stage_kind(s.kind); kind && kind->preview) kind->preview(s, net, pv);
     pv.metrics = s.kind == "retrain" && !out[s.model_in].metrics.empty() ? out[s.model_in].metrics : size_and_cost(net);
-    if (writers[s.id] > 0) nets.emplace(s.id, std::move(net));
-    else drop(s.id, std::move(net));
+    if (writers[s.id] > 0)
+      nets.emplace(s.id, std::move(net));
+    else
+      drop(s.id, std::move(net));
   };
   // A `score` stage's figure: its preset's, as the run computes it with its `count`.
   auto set_score = [](const lang::StageInstance& s, const Census& c, StagePreview& pv) {
     const Params params(s);
     pv.score_preset = params.word("version");
-    pv.metrics["preset_score"] = score(c, {pv.score_preset, params.word("count") == "all", params.word("convention") == "profiler"}).total;
+    pv.metrics["preset_score"] =
+        score(c, {pv.score_preset, params.word("count") == "all", params.word("convention") == "profiler"}).total;
   };
   for (const auto& step : plan.steps) {
     const lang::StageInstance& s = plan.stage(step.stage);
@@ -100,7 +108,8 @@ std::map<int, StagePreview> preview_plan(const Plan& plan, bool by_shapes) {
             pv.metrics = figures(in.census, views_of(s));
           } else if ((made = apply_by_shapes(s, in))) {
             if (s.kind == "prune") mark_prune_estimates(prune_spec(s), false, false, pv);
-            pv.metrics = s.kind == "retrain" && !out[s.model_in].metrics.empty() ? out[s.model_in].metrics : figures(made->census);
+            pv.metrics = s.kind == "retrain" && !out[s.model_in].metrics.empty() ? out[s.model_in].metrics
+                                                                                 : figures(made->census);
             if (writers[s.id] > 0) shapes.emplace(s.id, std::move(*made));
           } else {
             pv.by_shapes = false;

@@ -11,7 +11,8 @@
 namespace whittle::runtime::torchrt {
 
 struct StagePreview {
-  std::map<std::string, double> metrics;  ///< size_and_cost's (params, nonzero, sparsity, macs, bits, the score in every preset...)
+  std::map<std::string, double>
+      metrics;  ///< size_and_cost's (params, nonzero, sparsity, macs, bits, the score in every preset...)
   /// The totals follow from the recipe, but which layers lose what depends on trained weights (a
   /// global structured prune) or on a scan (`guide:`): per-layer figures such as MACs are estimates.
   bool estimated = false;

@@ -1,14 +1,14 @@
 // The static preview by counts (preview_shapes.h).
-#include "runtime/torch/compression/model_file.h"
 #include "runtime/torch/stages/preview_shapes.h"
+#include "runtime/torch/compression/model_file.h"
 
 #include <algorithm>
 #include <tuple>
 
 #include "runtime/plan/params.h"
+#include "runtime/torch/compression/prune.h"
 #include "runtime/torch/models/layers.h"
 #include "runtime/torch/stages/preview.h"
-#include "runtime/torch/compression/prune.h"
 #include "runtime/torch/stages/stage_context.h"
 
 namespace whittle::runtime::torchrt {
@@ -94,7 +94,8 @@ struct LayerZeros {
 /// with the whole filter): the filter's zeros are the longer of the two runs, and of its exact zeros.
 /// Where magnitudes equal the threshold, which of them the prune takes is not for counts to say;
 /// the figures are still exact when every filter holding them counts the same either way.
-std::optional<LayerZeros> zeros_of(const WeightTable::Layer& L, std::int64_t k, float t, const std::vector<std::int64_t>* rounded) {
+std::optional<LayerZeros> zeros_of(const WeightTable::Layer& L, std::int64_t k, float t,
+                                   const std::vector<std::int64_t>* rounded) {
   LayerZeros z;
   const auto rows = static_cast<std::size_t>(L.rows);
   std::vector<std::int64_t> lo(rows, 0), hi(rows, 0);
@@ -120,9 +121,12 @@ std::optional<LayerZeros> zeros_of(const WeightTable::Layer& L, std::int64_t k, 
     std::int64_t pruned = hi[r];
     if (lo[r] < hi[r] && !known) {
       if (hi[r] == L.row) return std::nullopt;
-      if (round >= hi[r]) rounding_covers = true, z.computed += static_cast<double>(round);
-      else if (round <= lo[r]) rounding_short = true, share += static_cast<double>(lo[r]);
-      else return std::nullopt;
+      if (round >= hi[r])
+        rounding_covers = true, z.computed += static_cast<double>(round);
+      else if (round <= lo[r])
+        rounding_short = true, share += static_cast<double>(lo[r]);
+      else
+        return std::nullopt;
       z.stored += static_cast<double>(lo[r]);  // and `taken` of the tied, added below
       continue;
     }
@@ -153,7 +157,8 @@ std::optional<Census> census_of(const ShapeModel& m) {
     if (!pruned && !q) continue;
     LayerCensus& l = c.layers[i];
     const WeightTable::Layer& L = table.layer(i);
-    const auto z = zeros_of(L, pruned ? m.pruned[i] : 0, pruned ? m.threshold[i] : -1.0f, q ? &table.rounded_to_zero(i, q->bits, q->per_channel) : nullptr);
+    const auto z = zeros_of(L, pruned ? m.pruned[i] : 0, pruned ? m.threshold[i] : -1.0f,
+                            q ? &table.rounded_to_zero(i, q->bits, q->per_channel) : nullptr);
     if (!z) return std::nullopt;
     raw_before += l.raw_zeros;
     raw_after += z->stored;
@@ -173,8 +178,8 @@ std::optional<Census> census_of(const ShapeModel& m) {
 
 std::optional<ShapeModel> prune_by_shapes(const lang::StageInstance& s, const ShapeModel& in) {
   const PruneSpec spec = prune_spec(s);
-  if (!in.pruned.empty() || !in.quant.empty() || spec.structured || (spec.criterion != "l1" && spec.criterion != "l2") ||
-      Params(s).value("guide").kind == lang::Val::Kind::Result)
+  if (!in.pruned.empty() || !in.quant.empty() || spec.structured ||
+      (spec.criterion != "l1" && spec.criterion != "l2") || Params(s).value("guide").kind == lang::Val::Kind::Result)
     return std::nullopt;
   WeightTable& table = *in.table;
   std::vector<std::int64_t> alive;
@@ -260,9 +265,12 @@ ShapeModel hold_by_shapes(Net net, int stage) {
 
 std::optional<ShapeModel> apply_by_shapes(const lang::StageInstance& s, const ShapeModel& in) {
   std::optional<ShapeModel> out;
-  if (s.kind == "prune") out = prune_by_shapes(s, in);
-  else if (s.kind == "quantize") out = quantize_by_shapes(s, in);
-  else if (s.kind == "retrain") out = in;  // the preview trains nothing
+  if (s.kind == "prune")
+    out = prune_by_shapes(s, in);
+  else if (s.kind == "quantize")
+    out = quantize_by_shapes(s, in);
+  else if (s.kind == "retrain")
+    out = in;  // the preview trains nothing
   if (!out) return std::nullopt;
   out->stages.push_back(s.id);
   if (s.kind != "retrain") {

@@ -15,8 +15,8 @@
 
 #include "runtime/plan/plan.h"
 #include "runtime/torch/compression/census.h"
-#include "runtime/torch/models/models.h"
 #include "runtime/torch/compression/quant.h"
+#include "runtime/torch/models/models.h"
 
 namespace whittle::runtime::torchrt {
 
@@ -25,12 +25,12 @@ class WeightTable;
 /// A model held as the table it started from and what was done to it since, by counts.
 struct ShapeModel {
   std::shared_ptr<WeightTable> table;
-  std::vector<int> stages;               ///< the stages applied since the table's model, in order
-  std::vector<std::int64_t> pruned;      ///< per layer, the weights a prune removed (empty: no prune)
-  std::vector<bool> masked;              ///< per layer, a prune's mask is on it
-  std::vector<float> threshold;          ///< per layer, the largest magnitude the prune removed
+  std::vector<int> stages;                      ///< the stages applied since the table's model, in order
+  std::vector<std::int64_t> pruned;             ///< per layer, the weights a prune removed (empty: no prune)
+  std::vector<bool> masked;                     ///< per layer, a prune's mask is on it
+  std::vector<float> threshold;                 ///< per layer, the largest magnitude the prune removed
   std::vector<std::optional<QuantSpec>> quant;  ///< per layer (empty: no quantize)
-  Census census;                         ///< of the model it stands for
+  Census census;                                ///< of the model it stands for
 };
 
 /// A model to hold by counts: `net` is stage `stage`'s model. False (and `net` untouched) when it

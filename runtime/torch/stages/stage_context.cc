@@ -1,24 +1,26 @@
 // The shared stage context and the table of stage kinds (stage_context.h).
-#include "runtime/torch/compression/model_file.h"
 #include "runtime/torch/stages/stage_context.h"
+#include "runtime/torch/compression/model_file.h"
 
 #include <fmt/format.h>
 
-#include "runtime/system/atomic_file.h"
 #include "runtime/cache/data_files.h"
 #include "runtime/cache/store.h"
-#include "runtime/torch/training/fit.h"
+#include "runtime/system/atomic_file.h"
 #include "runtime/torch/compression/score.h"
+#include "runtime/torch/training/fit.h"
 
 namespace whittle::runtime::torchrt {
 namespace fs = std::filesystem;
 
 // One entry per kind, each defined in its family's file.
-extern const StageKind kData, kModel, kTrain, kRetrain, kPrune, kSensitivity, kQuantize, kConvert, kEvaluate, kScore, kExport;
+extern const StageKind kData, kModel, kTrain, kRetrain, kPrune, kSensitivity, kQuantize, kConvert, kEvaluate, kScore,
+    kExport;
 
 const std::vector<const StageKind*>& stage_kinds() {
-  static const std::vector<const StageKind*> kinds = {&kData, &kModel, &kTrain, &kRetrain, &kPrune, &kSensitivity,
-                                                      &kQuantize, &kConvert, &kEvaluate, &kScore, &kExport};
+  static const std::vector<const StageKind*> kinds = {&kData,     &kModel,       &kTrain,    &kRetrain,
+                                                      &kPrune,    &kSensitivity, &kQuantize, &kConvert,
+                                                      &kEvaluate, &kScore,       &kExport};
   return kinds;
 }
 
@@ -47,8 +49,11 @@ Net StageContext::input_net() {
   Net net = chain_net(stage.model_in);
   const StageKind* kind = stage_kind(stage.kind);
   if (!net.int8.empty() && !(kind && kind->accepts_int8))
-    throw StageError(fmt::format("`{}` needs a float model, and this one was converted to int8 kernels by `convert` (inference only)", stage.kind),
-                     "put `convert` after every train, prune and quantize of the chain; evaluate, score and export may follow it");
+    throw StageError(
+        fmt::format(
+            "`{}` needs a float model, and this one was converted to int8 kernels by `convert` (inference only)",
+            stage.kind),
+        "put `convert` after every train, prune and quantize of the chain; evaluate, score and export may follow it");
   return net;
 }
 
@@ -58,7 +63,9 @@ void StageContext::model_metrics(const Net& net, int views) {
 
 void StageContext::save_model(const Net& net) { save_net(net, out(kModelFile).string()); }
 
-void StageContext::write(const std::string& file, const std::string& text) { write_file_atomic(out(file).string(), text); }
+void StageContext::write(const std::string& file, const std::string& text) {
+  write_file_atomic(out(file).string(), text);
+}
 
 fs::path StageContext::out(const std::string& file) const { return fs::path(job.out_dir) / file; }
 
@@ -69,7 +76,8 @@ torch::Device StageContext::device() {
   const bool cuda = torch::cuda::is_available();
   if (want == "cuda" && !cuda)
     throw StageError("`device: cuda`, but this LibTorch build or machine has no CUDA device",
-                     "Debian's LibTorch is CPU-only: build whittle against a CUDA LibTorch (README, \"GPU build\"), or use `device: auto`");
+                     "Debian's LibTorch is CPU-only: build whittle against a CUDA LibTorch (README, \"GPU build\"), or "
+                     "use `device: auto`");
   const torch::Device dev = want != "cpu" && cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
   job.device = dev.is_cuda() ? "cuda" : "cpu";  // what the record says the stage used
   return dev;
@@ -92,7 +100,8 @@ std::vector<torch::Tensor> StageContext::seeded_batches(int count, std::int64_t 
 std::pair<const torch::Tensor*, const torch::Tensor*> eval_split(const Dataset& d, const std::string& split) {
   if (split != "validation") return {&d.test_x, &d.test_y};
   if (!d.val_x.defined())
-    throw StageError("there is no validation split to evaluate on", "hold one out of the training set in the `data` stage: `validation: 10%`");
+    throw StageError("there is no validation split to evaluate on",
+                     "hold one out of the training set in the `data` stage: `validation: 10%`");
   return {&d.val_x, &d.val_y};
 }
 

@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/plan/stage.h"
 #include "runtime/plan/params.h"
+#include "runtime/plan/stage.h"
 #include "runtime/torch/data/data.h"
 #include "runtime/torch/models/models.h"
 #include "runtime/torch/stages/preview.h"

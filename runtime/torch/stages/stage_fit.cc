@@ -6,13 +6,13 @@
 #include <cmath>
 #include <optional>
 
-#include "runtime/torch/compression/model_file.h"
 #include "runtime/system/atomic_file.h"
+#include "runtime/torch/compression/model_file.h"
+#include "runtime/torch/compression/sparsify.h"
+#include "runtime/torch/stages/stage_context.h"
 #include "runtime/torch/training/checkpoint.h"
 #include "runtime/torch/training/evaluate.h"
 #include "runtime/torch/training/fit.h"
-#include "runtime/torch/compression/sparsify.h"
-#include "runtime/torch/stages/stage_context.h"
 
 namespace whittle::runtime::torchrt {
 namespace fs = std::filesystem;
@@ -54,7 +54,8 @@ Net rewound_net(StageContext& ctx, int k, torch::Device dev) {
   const fs::path train_entry = ctx.job.entries.at(tr.id);
   int from = k;  // the latest snapshot at or before K (the entry may come from another cadence)
   while (from > 0 && !fs::exists(train_entry / snapshot_name(from))) --from;
-  Trainer trainer(ctx.plan, tr, ctx.plan.keys.at(static_cast<std::size_t>(tr.id)), ctx.dataset(tr.data_in), dev, ctx.job.progress);
+  Trainer trainer(ctx.plan, tr, ctx.plan.keys.at(static_cast<std::size_t>(tr.id)), ctx.dataset(tr.data_in), dev,
+                  ctx.job.progress);
   Net at_k = ctx.chain_net(tr.model_in);
   at_k.to(dev, trainer.channels_last);
   auto opt = make_optimizer(Params(tr).value("optimizer"), at_k, trainer.norm_bias_lr);
@@ -66,9 +67,10 @@ Net rewound_net(StageContext& ctx, int k, torch::Device dev) {
     if (trainer.average.active()) trainer.average.load((train_entry / average_file_of(snapshot_name(from))).string());
   }
   if (from < k) {
-    ctx.message(fmt::format("weight rewinding: replaying epochs {} to {} of train #{} (its last snapshot before "
-                            "epoch {} is {}; `snapshot_every` sets their cadence)", from + 1, k, tr.id, k + 1,
-                            from == 0 ? "its start" : fmt::format("epoch {}", from)));
+    ctx.message(
+        fmt::format("weight rewinding: replaying epochs {} to {} of train #{} (its last snapshot before "
+                    "epoch {} is {}; `snapshot_every` sets their cadence)",
+                    from + 1, k, tr.id, k + 1, from == 0 ? "its start" : fmt::format("epoch {}", from)));
     std::optional<Net> teacher = load_teacher(ctx, tr, trainer);
     if (teacher) trainer.teacher = &*teacher;
     const auto t0 = std::chrono::steady_clock::now();
@@ -84,7 +86,8 @@ Net rewound_net(StageContext& ctx, int k, torch::Device dev) {
     if (!t) return;  // a tensor the train's model does not have (a quantizer's): kept
     if (t->sizes() != value.sizes())
       throw StageError(fmt::format("weight rewinding: `{}` is {} now and was {} at epoch {}: the model was slimmed "
-                                   "physically after the train", name, c10::str(t->sizes()), c10::str(value.sizes()), k),
+                                   "physically after the train",
+                                   name, c10::str(t->sizes()), c10::str(value.sizes()), k),
                        "rewind before `prune ... physical: true`, or prune with masks (leave `physical` out)");
     t->copy_(value.to(t->device(), t->dtype()));
   };
@@ -107,7 +110,8 @@ void run_fit(StageContext& ctx) {
   net.to(dev, trainer.channels_last);
   const int epochs = trainer.epochs;
   const lang::Val& opt_val = ctx.params.value("optimizer");
-  if (opt_val.kind != lang::Val::Kind::Call) throw StageError("no optimizer: give `optimizer:` or put a `train` before it");
+  if (opt_val.kind != lang::Val::Kind::Call)
+    throw StageError("no optimizer: give `optimizer:` or put a `train` before it");
   auto opt = make_optimizer(opt_val, net, trainer.norm_bias_lr);
   trainer.average.start(net);
   std::optional<Net> teacher = load_teacher(ctx, s, trainer);
@@ -138,17 +142,20 @@ void run_fit(StageContext& ctx) {
       const Scores sc = score_predictions(predict(*net.module, *ex, 512, dev, trainer.channels_last), *ey, d.classes);
       eval_part = fmt::format(", {} loss {:.6f}, {} accuracy {:.4f}", has_val ? "validation" : "test", sc.loss,
                               has_val ? "validation" : "test", sc.accuracy);
-      st.history += fmt::format("{},{},{:.6f},{:.6f}\n", epoch + 1, has_val ? "validation" : "test", sc.loss, sc.accuracy);
+      st.history +=
+          fmt::format("{},{},{:.6f},{:.6f}\n", epoch + 1, has_val ? "validation" : "test", sc.loss, sc.accuracy);
     }
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    st.log += fmt::format("epoch {}/{}: loss {:.6f}, accuracy {:.4f}, lr {:.6g}{}, {:.1f}s (training {:.3f}s)\n", epoch + 1, epochs,
-                          trainer.last_loss, trainer.last_accuracy, trainer.lr_at(epoch + 1.0 - 1e-9), eval_part, elapsed, trainer.last_seconds);
+    st.log += fmt::format("epoch {}/{}: loss {:.6f}, accuracy {:.4f}, lr {:.6g}{}, {:.1f}s (training {:.3f}s)\n",
+                          epoch + 1, epochs, trainer.last_loss, trainer.last_accuracy,
+                          trainer.lr_at(epoch + 1.0 - 1e-9), eval_part, elapsed, trainer.last_seconds);
     st.loss = trainer.last_loss;
     st.accuracy = trainer.last_accuracy;
     st.epoch = epoch + 1;
     const bool snapshot = snapshot_every > 0 && (epoch + 1) % snapshot_every == 0 && epoch + 1 < epochs;
     // One atomic step: a kill loses at most the epoch in progress (checkpoint.h).
-    checkpoints.commit(st, net, *opt, snapshot ? snapshot_name(epoch + 1) : "", trainer.average.active() ? trainer.average.bytes() : "");
+    checkpoints.commit(st, net, *opt, snapshot ? snapshot_name(epoch + 1) : "",
+                       trainer.average.active() ? trainer.average.bytes() : "");
   }
   trainer.average.finish(net);  // the stage's model is the average (lookahead: the slow weights)
   ctx.save_model(net);

@@ -2,13 +2,13 @@
 // per-class figures, latency), `score` (the course score, every component) and `export`.
 #include <fmt/format.h>
 
-#include "runtime/system/atomic_file.h"
 #include "runtime/plan/export_format.h"
 #include "runtime/plan/metrics.h"
-#include "runtime/torch/training/evaluate.h"
-#include "runtime/torch/export/export.h"
+#include "runtime/system/atomic_file.h"
 #include "runtime/torch/compression/score.h"
+#include "runtime/torch/export/export.h"
 #include "runtime/torch/stages/stage_context.h"
+#include "runtime/torch/training/evaluate.h"
 
 namespace whittle::runtime::torchrt {
 namespace {
@@ -32,7 +32,8 @@ void run_evaluate(StageContext& ctx) {
                                    static_cast<std::uint64_t>(ctx.plan.stage(ctx.stage.data_in).seed));
   // What it measured on: its split (a parameter), its slice and the whole split's size.
   ctx.job.metrics["images"] = static_cast<double>(x.size(0));
-  ctx.job.metrics["split_images"] = static_cast<double>(ctx.params.word("split") == "validation" ? split_x->size(0) : d.test_images());
+  ctx.job.metrics["split_images"] =
+      static_cast<double>(ctx.params.word("split") == "validation" ? split_x->size(0) : d.test_images());
   const std::string tta = ctx.params.word("tta");
   const Scores sc = score_predictions(predict_tta(*net.module, x, batch, dev, tta), y, d.classes);
   for (const auto& m : ctx.params.value("metrics").items) {
@@ -48,11 +49,13 @@ void run_evaluate(StageContext& ctx) {
     if (where == "cuda" && !torch::cuda::is_available())
       throw StageError("`latency: cuda`, but this LibTorch build or machine has no CUDA device", "use `latency: cpu`");
     if (where == "cuda" && !net.int8.empty())
-      throw StageError("`latency: cuda`, but this model runs LibTorch's int8 CPU kernels (`convert`)", "use `latency: cpu`");
+      throw StageError("`latency: cuda`, but this model runs LibTorch's int8 CPU kernels (`convert`)",
+                       "use `latency: cpu`");
     const torch::Device ldev = where == "cuda" ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
     net.to(ldev, false);
     // Timed at its own batch size: batch 1 for a per-image latency without an accuracy pass at batch 1.
-    const std::int64_t timed = std::min(ctx.params.count("latency_batch") > 0 ? ctx.params.count("latency_batch") : batch, x.size(0));
+    const std::int64_t timed =
+        std::min(ctx.params.count("latency_batch") > 0 ? ctx.params.count("latency_batch") : batch, x.size(0));
     const Latency l = measure_latency(*net.module, x.slice(0, 0, timed), ldev);
     ctx.job.metrics["latency_ms"] = l.median_ms;
     ctx.job.metrics["latency_p90_ms"] = l.p90_ms;
@@ -110,21 +113,24 @@ void run_export(StageContext& ctx) {
       const std::string bytes = onnx ? onnx_bytes(net, data, normalize) : torchscript_bytes(net, data, normalize);
       // Read back by another runtime (OpenCV's DNN for ONNX, LibTorch's JIT for TorchScript) and
       // evaluated on the test set before it is kept.
-      const ExportParity p = onnx ? onnx_parity(bytes, net, data, normalize) : torchscript_parity(bytes, net, data, normalize);
+      const ExportParity p =
+          onnx ? onnx_parity(bytes, net, data, normalize) : torchscript_parity(bytes, net, data, normalize);
       ctx.job.metrics["export_bytes"] = static_cast<double>(bytes.size());
       ctx.job.metrics["export_accuracy"] = p.accuracy;
-      ctx.job.metrics["images"] = static_cast<double>(data.test_x.size(0));  // the parity's images: the test split as `data` keeps it
+      ctx.job.metrics["images"] =
+          static_cast<double>(data.test_x.size(0));  // the parity's images: the test split as `data` keeps it
       ctx.job.metrics["split_images"] = static_cast<double>(data.test_images());
       ctx.job.metrics["export_max_logit_diff"] = p.max_logit_diff;
       ctx.job.metrics["export_agreement"] = p.agreement;
       const double tolerance = ctx.params.number("tolerance");
       if (p.max_logit_diff > tolerance) {
         const std::string where = onnx ? onnx_divergence(net, data, normalize, bytes, tolerance) : "";
-        throw StageError(fmt::format("the {} file computes other logits than the model: they differ by up to {:.3g} "
-                                     "(tolerance {:.3g}); {:.2f}% of the test predictions agree, its accuracy is {:.2f}%{}",
-                                     onnx ? "ONNX" : "TorchScript", p.max_logit_diff, tolerance, 100 * p.agreement, 100 * p.accuracy,
-                                     where.empty() ? "" : "; " + where),
-                         "raise `tolerance:` if this difference is acceptable");
+        throw StageError(
+            fmt::format("the {} file computes other logits than the model: they differ by up to {:.3g} "
+                        "(tolerance {:.3g}); {:.2f}% of the test predictions agree, its accuracy is {:.2f}%{}",
+                        onnx ? "ONNX" : "TorchScript", p.max_logit_diff, tolerance, 100 * p.agreement, 100 * p.accuracy,
+                        where.empty() ? "" : "; " + where),
+            "raise `tolerance:` if this difference is acceptable");
       }
       write_file_atomic(ctx.out(file).string(), bytes);
       return;

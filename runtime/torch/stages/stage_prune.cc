@@ -7,11 +7,11 @@
 
 #include "lang/files.h"
 #include "runtime/system/atomic_file.h"
-#include "runtime/torch/training/evaluate.h"
 #include "runtime/torch/compression/prune.h"
 #include "runtime/torch/compression/score.h"
 #include "runtime/torch/compression/sensitivity.h"
 #include "runtime/torch/stages/stage_context.h"
+#include "runtime/torch/training/evaluate.h"
 
 namespace whittle::runtime::torchrt {
 namespace {
@@ -22,8 +22,10 @@ void run_prune(StageContext& ctx) {
   if (p.criterion == "thinet") p.batches = ctx.seeded_batches(8, 64);
   if (const lang::Val& guide = ctx.params.value("guide"); guide.kind == lang::Val::Kind::Result) {
     if (p.of_all)
-      throw StageError("a guided prune scales the scan's picks to remove its share of the prunable weights, so `of: all` cannot apply",
-                       "leave `of: all` out of a prune with `guide:`");
+      throw StageError(
+          "a guided prune scales the scan's picks to remove its share of the prunable weights, so `of: all` cannot "
+          "apply",
+          "leave `of: all` out of a prune with `guide:`");
     std::string error;
     const std::string file = (std::filesystem::path(ctx.job.entries.at(guide.ref)) / "sensitivity.json").string();
     const auto text = lang::read_regular_file(file, 64 << 20, error);
@@ -63,7 +65,8 @@ void run_sensitivity(StageContext& ctx) {
   auto gen = ctx.generator();
   const auto t0 = std::chrono::steady_clock::now();
   const Sensitivity scan = scan_sensitivity(
-      net, settings, [&](Net& n) { return score_predictions(predict(*n.module, x, 512, dev), y, d.classes).accuracy; }, gen,
+      net, settings, [&](Net& n) { return score_predictions(predict(*n.module, x, 512, dev), y, d.classes).accuracy; },
+      gen,
       [&](std::size_t i, std::size_t n, const std::string& layer) {
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         ctx.message(fmt::format("sensitivity #{}: layer {}/{} `{}` ({:.0f}s)", s.id, i + 1, n, layer, secs));

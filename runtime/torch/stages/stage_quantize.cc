@@ -2,10 +2,10 @@
 // BinaryConnect; activations calibrated on training batches) and `convert` (LibTorch's int8 kernels).
 #include <fmt/format.h>
 
-#include "runtime/torch/training/evaluate.h"
 #include "runtime/torch/compression/int8.h"
 #include "runtime/torch/compression/quant.h"
 #include "runtime/torch/stages/stage_context.h"
+#include "runtime/torch/training/evaluate.h"
 
 namespace whittle::runtime::torchrt {
 namespace {
@@ -39,13 +39,18 @@ void run_quantize(StageContext& ctx) {
 void run_convert(StageContext& ctx) {
   Net net = ctx.input_net();
   const std::string engine = ctx.params.word("engine");
-  if (net.half) throw StageError("`convert` turns a float32 model into int8 kernels, and this one is half precision", "drop `quantize 16 bits float` before `convert`");
+  if (net.half)
+    throw StageError("`convert` turns a float32 model into int8 kernels, and this one is half precision",
+                     "drop `quantize 16 bits float` before `convert`");
   if (!int8_engine_available(engine))
-    throw StageError(fmt::format("this LibTorch build has no {} quantized engine", engine), "use `engine: onednn` (x86) or `engine: qnnpack` (ARM)");
+    throw StageError(fmt::format("this LibTorch build has no {} quantized engine", engine),
+                     "use `engine: onednn` (x86) or `engine: qnnpack` (ARM)");
   net.to(torch::kCPU, false);
   // What the int8 kernels cost: the model's accuracy on the test split before and after.
   const Dataset& d = ctx.data();
-  auto accuracy = [&] { return score_predictions(predict(*net.module, d.test_x, 256, torch::kCPU), d.test_y, d.classes).accuracy; };
+  auto accuracy = [&] {
+    return score_predictions(predict(*net.module, d.test_x, 256, torch::kCPU), d.test_y, d.classes).accuracy;
+  };
   const double before = accuracy();
   ctx.job.metrics["int8_convs"] = convert_int8(net, engine, ctx.seeded_batches(8, 64));
   ctx.job.metrics["float_accuracy"] = before;
@@ -58,7 +63,9 @@ void run_convert(StageContext& ctx) {
 
 /// The preview of a quantize: its quantizers, without Lloyd's iterations (the figures depend on the
 /// zeros and the bit widths, not on where k-means centroids settle).
-void preview_quantize(const lang::StageInstance& s, Net& net, StagePreview&) { quantize_net(net, s, /*kmeans_iterations=*/0); }
+void preview_quantize(const lang::StageInstance& s, Net& net, StagePreview&) {
+  quantize_net(net, s, /*kmeans_iterations=*/0);
+}
 
 }  // namespace
 

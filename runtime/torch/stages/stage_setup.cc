@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include "lang/network.h"
-#include "runtime/torch/training/fit.h"
 #include "runtime/torch/stages/stage_context.h"
+#include "runtime/torch/training/fit.h"
 #include "runtime/torch/training/whitening.h"
 
 namespace whittle::runtime::torchrt {
@@ -19,8 +19,9 @@ void run_data(StageContext& ctx) {
 void run_model(StageContext& ctx) {
   Dataset& d = ctx.data();
   if (!ctx.stage.network && ctx.params.given("classes") && ctx.params.count("classes") != d.classes)
-    throw StageError(fmt::format("`classes: {}`, but the data set has {} classes", ctx.params.count("classes"), d.classes),
-                     "leave `classes` out: the output layer follows the data set");
+    throw StageError(
+        fmt::format("`classes: {}`, but the data set has {} classes", ctx.params.count("classes"), d.classes),
+        "leave `classes` out: the output layer follows the data set");
   Net net = build_model(ctx.stage, shape_of(d), seed_of(ctx.job.key));
   // A `whiten` layer's filters come from the training images (the data's key is this stage's input).
   init_whitening(net, d);

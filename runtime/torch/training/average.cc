@@ -11,7 +11,8 @@
 
 namespace whittle::runtime::torchrt {
 
-WeightAverage::WeightAverage(const lang::Val& average, std::int64_t total_steps) : total_(std::max<std::int64_t>(1, total_steps)) {
+WeightAverage::WeightAverage(const lang::Val& average, std::int64_t total_steps)
+    : total_(std::max<std::int64_t>(1, total_steps)) {
   if (average.kind != lang::Val::Kind::Call) return;
   kind_ = average.str == "lookahead" ? Kind::Lookahead : Kind::Ema;
   const Params p(average);
@@ -79,7 +80,8 @@ void WeightAverage::load(const std::string& path) {
   for (std::size_t i = 0; i < slow_.size(); ++i) {
     const torch::Tensor t = read_tensor(f, names_[i]);
     if (!t.defined() || t.sizes() != slow_[i].sizes())
-      throw std::runtime_error(fmt::format("{}: no `{}` of the model's shape in the averaged weights", path, names_[i]));
+      throw std::runtime_error(
+          fmt::format("{}: no `{}` of the model's shape in the averaged weights", path, names_[i]));
     torch::NoGradGuard no_grad;
     slow_[i].copy_(t.to(slow_[i].device(), slow_[i].dtype()));
   }

@@ -1,20 +1,20 @@
 // Epoch checkpoints and deterministic optimizer state (checkpoint.h).
-#include "runtime/torch/compression/model_file.h"
 #include "runtime/torch/training/checkpoint.h"
+#include "runtime/torch/compression/model_file.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <set>
 
 #include "lang/files.h"
-#include "runtime/system/atomic_file.h"
-#include "runtime/plan/stage.h"
-#include "runtime/system/sha256.h"
 #include "runtime/cache/store.h"
+#include "runtime/plan/stage.h"
+#include "runtime/system/atomic_file.h"
+#include "runtime/system/sha256.h"
 #include "runtime/torch/models/tensor_file.h"
 
 namespace whittle::runtime::torchrt {
@@ -72,13 +72,18 @@ std::string kind_of(torch::optim::Optimizer& opt) {
 nlohmann::json options_json(const std::string& kind, torch::optim::OptimizerOptions& o) {
   if (kind == "sgd") {
     auto& s = static_cast<torch::optim::SGDOptions&>(o);
-    return {{"lr", s.lr()}, {"momentum", s.momentum()}, {"dampening", s.dampening()}, {"weight_decay", s.weight_decay()}, {"nesterov", s.nesterov()}};
+    return {{"lr", s.lr()},
+            {"momentum", s.momentum()},
+            {"dampening", s.dampening()},
+            {"weight_decay", s.weight_decay()},
+            {"nesterov", s.nesterov()}};
   }
   auto adam = [](auto& a) {
-    return nlohmann::json{{"lr", a.lr()}, {"beta1", std::get<0>(a.betas())}, {"beta2", std::get<1>(a.betas())}, {"eps", a.eps()},
-                          {"weight_decay", a.weight_decay()}, {"amsgrad", a.amsgrad()}};
+    return nlohmann::json{{"lr", a.lr()},   {"beta1", std::get<0>(a.betas())},  {"beta2", std::get<1>(a.betas())},
+                          {"eps", a.eps()}, {"weight_decay", a.weight_decay()}, {"amsgrad", a.amsgrad()}};
   };
-  return kind == "adam" ? adam(static_cast<torch::optim::AdamOptions&>(o)) : adam(static_cast<torch::optim::AdamWOptions&>(o));
+  return kind == "adam" ? adam(static_cast<torch::optim::AdamOptions&>(o))
+                        : adam(static_cast<torch::optim::AdamWOptions&>(o));
 }
 
 void set_options(const std::string& kind, torch::optim::OptimizerOptions& o, const nlohmann::json& j) {
@@ -90,14 +95,19 @@ void set_options(const std::string& kind, torch::optim::OptimizerOptions& o, con
   }
   auto adam = [&](auto& a) {
     a.lr(j.at("lr").get<double>()).betas(std::make_tuple(j.at("beta1").get<double>(), j.at("beta2").get<double>()));
-    a.eps(j.at("eps").get<double>()).weight_decay(j.at("weight_decay").get<double>()).amsgrad(j.at("amsgrad").get<bool>());
+    a.eps(j.at("eps").get<double>())
+        .weight_decay(j.at("weight_decay").get<double>())
+        .amsgrad(j.at("amsgrad").get<bool>());
   };
-  if (kind == "adam") adam(static_cast<torch::optim::AdamOptions&>(o));
-  else adam(static_cast<torch::optim::AdamWOptions&>(o));
+  if (kind == "adam")
+    adam(static_cast<torch::optim::AdamOptions&>(o));
+  else
+    adam(static_cast<torch::optim::AdamWOptions&>(o));
 }
 
 /// The tensors of one parameter's state, by field name (undefined ones left out), and its step.
-std::vector<std::pair<std::string, torch::Tensor*>> state_tensors(const std::string& kind, torch::optim::OptimizerParamState& st,
+std::vector<std::pair<std::string, torch::Tensor*>> state_tensors(const std::string& kind,
+                                                                  torch::optim::OptimizerParamState& st,
                                                                   std::int64_t** step) {
   *step = nullptr;
   if (kind == "sgd") {
@@ -110,7 +120,8 @@ std::vector<std::pair<std::string, torch::Tensor*>> state_tensors(const std::str
             {"exp_avg_sq", &const_cast<torch::Tensor&>(a.exp_avg_sq())},
             {"max_exp_avg_sq", &const_cast<torch::Tensor&>(a.max_exp_avg_sq())}};
   };
-  return kind == "adam" ? adam(static_cast<torch::optim::AdamParamState&>(st)) : adam(static_cast<torch::optim::AdamWParamState&>(st));
+  return kind == "adam" ? adam(static_cast<torch::optim::AdamParamState&>(st))
+                        : adam(static_cast<torch::optim::AdamWParamState&>(st));
 }
 
 std::string family_of(const std::string& kind) { return kind == "adamw" ? "adam" : kind; }
@@ -127,9 +138,10 @@ namespace {
 /// epoch-3.safetensors → epoch-3.PART.safetensors.
 std::string companion_of(const std::string& model_file, const char* part) {
   const std::string ext = kModelExtension;
-  const std::string stem = model_file.size() > ext.size() && model_file.compare(model_file.size() - ext.size(), ext.size(), ext) == 0
-                               ? model_file.substr(0, model_file.size() - ext.size())
-                               : model_file;
+  const std::string stem =
+      model_file.size() > ext.size() && model_file.compare(model_file.size() - ext.size(), ext.size(), ext) == 0
+          ? model_file.substr(0, model_file.size() - ext.size())
+          : model_file;
   return stem + "." + part + ext;
 }
 }  // namespace
@@ -169,11 +181,13 @@ void load_optimizer_bytes(torch::optim::Optimizer& opt, const std::string& bytes
   const std::string kind = kind_of(opt);
   const safetensors::File f = safetensors::parse(bytes);
   if (f.meta("format") != std::string(kOptimizerFileFormat) || f.meta("optimizer") != family_of(kind))
-    throw StageError(fmt::format("it holds the state of `{}` ({}), and the stage trains with `{}`", f.meta("optimizer"), f.meta("format"), kind));
+    throw StageError(fmt::format("it holds the state of `{}` ({}), and the stage trains with `{}`", f.meta("optimizer"),
+                                 f.meta("format"), kind));
   const auto groups = nlohmann::json::parse(f.meta("groups", "[]"));
   const auto steps = nlohmann::json::parse(f.meta("state", "{}"));
   if (!groups.is_array() || groups.size() != opt.param_groups().size() || !steps.is_object())
-    throw StageError(fmt::format("it has {} parameter groups, and the optimizer {}", groups.size(), opt.param_groups().size()));
+    throw StageError(
+        fmt::format("it has {} parameter groups, and the optimizer {}", groups.size(), opt.param_groups().size()));
   std::int64_t index = 0;
   opt.state().clear();
   for (std::size_t g = 0; g < opt.param_groups().size(); ++g) {
@@ -188,8 +202,8 @@ void load_optimizer_bytes(torch::optim::Optimizer& opt, const std::string& bytes
         torch::Tensor v = read_tensor(f, fmt::format("param.{}.{}", i, field));
         if (!v.defined()) continue;
         if (v.sizes() != p.sizes())
-          throw StageError(fmt::format("its `{}` of parameter {} is {} where the parameter is {}", field, i, fmt::join(v.sizes().vec(), "×"),
-                                       fmt::join(p.sizes().vec(), "×")));
+          throw StageError(fmt::format("its `{}` of parameter {} is {} where the parameter is {}", field, i,
+                                       fmt::join(v.sizes().vec(), "×"), fmt::join(p.sizes().vec(), "×")));
         *t = v.to(dev, p.scalar_type());
       }
       if (step) *step = steps.at(i).get<std::int64_t>();
@@ -266,7 +280,11 @@ void EpochCheckpoints::commit(EpochState& s, const Net& net, torch::optim::Optim
   for (const auto& [f, sum] : s.files) keep.insert(f);
   for (const auto& [f, sum] : files) keep.insert(f);
   s.files = files;
-  nlohmann::json j = {{"format", kStateFormat}, {"epoch", s.epoch}, {"epochs", epochs_}, {"log", s.log}, {"history", s.history},
+  nlohmann::json j = {{"format", kStateFormat},
+                      {"epoch", s.epoch},
+                      {"epochs", epochs_},
+                      {"log", s.log},
+                      {"history", s.history},
                       {"loss", std::isnan(s.loss) ? nlohmann::json(nullptr) : nlohmann::json(s.loss)},
                       {"accuracy", std::isnan(s.accuracy) ? nlohmann::json(nullptr) : nlohmann::json(s.accuracy)},
                       {"files", s.files}};

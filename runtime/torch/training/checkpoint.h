@@ -35,11 +35,11 @@ std::string optim_file_of(const std::string& model_file);
 std::string average_file_of(const std::string& model_file);
 
 struct EpochState {
-  int epoch = 0;        ///< epochs done
-  std::string log;      ///< the stage's log lines so far
-  std::string history;  ///< evaluation rows so far (epoch,split,loss,accuracy)
+  int epoch = 0;                                        ///< epochs done
+  std::string log;                                      ///< the stage's log lines so far
+  std::string history;                                  ///< evaluation rows so far (epoch,split,loss,accuracy)
   double loss = std::nan(""), accuracy = std::nan("");  ///< of the last epoch trained
-  std::map<std::string, std::string> files;             ///< file name → SHA-256: the epoch's model and optimizer, snapshots
+  std::map<std::string, std::string> files;  ///< file name → SHA-256: the epoch's model and optimizer, snapshots
   std::string model_file() const { return "epoch-" + std::to_string(epoch) + kModelExtension; }
   std::string optim_file() const { return optim_file_of(model_file()); }
 };
@@ -55,7 +55,8 @@ class EpochCheckpoints {
   /// Writes epoch `s.epoch`'s model and optimizer (and `average`, the bytes of its weight average,
   /// when not empty), and `snapshot` (a file name, or empty) as the same, then the state that names
   /// them; then drops the files no kept state names.
-  void commit(EpochState& s, const Net& net, torch::optim::Optimizer& opt, const std::string& snapshot, const std::string& average = "");
+  void commit(EpochState& s, const Net& net, torch::optim::Optimizer& opt, const std::string& snapshot,
+              const std::string& average = "");
 
   std::string path(const std::string& name) const { return dir_ + "/" + name; }
 

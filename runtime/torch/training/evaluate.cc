@@ -8,7 +8,8 @@
 
 namespace whittle::runtime::torchrt {
 
-torch::Tensor predict(NetImpl& net, const torch::Tensor& x, std::int64_t batch, torch::Device device, bool channels_last) {
+torch::Tensor predict(NetImpl& net, const torch::Tensor& x, std::int64_t batch, torch::Device device,
+                      bool channels_last) {
   const bool was_training = net.is_training();
   net.eval();
   torch::NoGradGuard no_grad;
@@ -25,8 +26,11 @@ torch::Tensor predict(NetImpl& net, const torch::Tensor& x, std::int64_t batch, 
 
 int tta_views(const std::string& tta) { return tta == "flip" ? 2 : tta == "flip_translate" ? 6 : 1; }
 
-torch::Tensor predict_tta(NetImpl& net, const torch::Tensor& x, std::int64_t batch, torch::Device device, const std::string& tta) {
-  auto mirror = [&](const torch::Tensor& v) { return 0.5 * predict(net, v, batch, device) + 0.5 * predict(net, v.flip({3}), batch, device); };
+torch::Tensor predict_tta(NetImpl& net, const torch::Tensor& x, std::int64_t batch, torch::Device device,
+                          const std::string& tta) {
+  auto mirror = [&](const torch::Tensor& v) {
+    return 0.5 * predict(net, v, batch, device) + 0.5 * predict(net, v.flip({3}), batch, device);
+  };
   if (tta == "none") return predict(net, x, batch, device);
   if (tta == "flip") return mirror(x);
   const auto h = x.size(2), w = x.size(3);
@@ -75,8 +79,8 @@ std::string per_class_csv(const Scores& s) {
   std::string out = "class,precision,recall,f1,support\n";
   auto support = s.confusion.sum(1);
   for (std::int64_t i = 0; i < s.confusion.size(0); ++i)
-    out += fmt::format("{},{:.6f},{:.6f},{:.6f},{}\n", i, s.class_precision[i].item<double>(), s.class_recall[i].item<double>(),
-                       s.class_f1[i].item<double>(), support[i].item<std::int64_t>());
+    out += fmt::format("{},{:.6f},{:.6f},{:.6f},{}\n", i, s.class_precision[i].item<double>(),
+                       s.class_recall[i].item<double>(), s.class_f1[i].item<double>(), support[i].item<std::int64_t>());
   return out;
 }
 

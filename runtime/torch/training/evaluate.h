@@ -11,14 +11,16 @@ namespace whittle::runtime::torchrt {
 
 /// The logits of every image of `x`, in eval mode without gradients, computed on `device` in
 /// batches of `batch`; returned on the CPU.
-torch::Tensor predict(NetImpl& net, const torch::Tensor& x, std::int64_t batch, torch::Device device, bool channels_last = false);
+torch::Tensor predict(NetImpl& net, const torch::Tensor& x, std::int64_t batch, torch::Device device,
+                      bool channels_last = false);
 
 /// How many forward passes `evaluate tta:` makes per image: none 1, flip 2, flip_translate 6.
 int tta_views(const std::string& tta);
 /// predict() with test-time augmentation (airbench's): flip averages the logits of the image and
 /// its mirror; flip_translate gives that half the weight and the same of the image shifted by one
 /// pixel up-left and down-right (edges reflected) the other half.
-torch::Tensor predict_tta(NetImpl& net, const torch::Tensor& x, std::int64_t batch, torch::Device device, const std::string& tta);
+torch::Tensor predict_tta(NetImpl& net, const torch::Tensor& x, std::int64_t batch, torch::Device device,
+                          const std::string& tta);
 
 /// Classification metrics of logits against labels.
 struct Scores {

@@ -29,8 +29,10 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const lang::Val& opt, Ne
       if (const auto* bn = dynamic_cast<const BNImpl*>(m.get())) bn_biases.insert(bn->bias.unsafeGetTensorImpl());
   std::vector<torch::Tensor> decayed, plain, scaled;
   for (auto& p : net.module->parameters()) {
-    if (bn_biases.count(p.unsafeGetTensorImpl())) scaled.push_back(p);
-    else (decay_all || p.dim() >= 2 ? decayed : plain).push_back(p);
+    if (bn_biases.count(p.unsafeGetTensorImpl()))
+      scaled.push_back(p);
+    else
+      (decay_all || p.dim() >= 2 ? decayed : plain).push_back(p);
   }
   auto groups = [&](auto make_options) {
     std::vector<torch::optim::OptimizerParamGroup> g;
@@ -75,7 +77,8 @@ namespace {
 void set_lr(torch::optim::Optimizer& opt, double lr, double norm_bias_lr) {
   auto& groups = opt.param_groups();
   for (std::size_t i = 0; i < groups.size(); ++i)
-    groups[i].options().set_lr(norm_bias_lr != 1 && i + 1 == groups.size() && groups.size() > 1 ? lr * norm_bias_lr : lr);
+    groups[i].options().set_lr(norm_bias_lr != 1 && i + 1 == groups.size() && groups.size() > 1 ? lr * norm_bias_lr
+                                                                                                : lr);
 }
 
 /// Mixed precision (bfloat16 autocast on CUDA, which needs no loss scaling) for one forward pass.
@@ -105,14 +108,16 @@ struct AutocastScope {
 /// The learning rate at each point of a train or retrain (docs/language.md, "Meaning that is fixed").
 std::function<double(double)> lr_function(const Plan& plan, const lang::StageInstance& s) {
   const Params p(s);
-  if (p.value("optimizer").kind != lang::Val::Kind::Call) throw StageError("no optimizer: give `optimizer:` or put a `train` before it");
+  if (p.value("optimizer").kind != lang::Val::Kind::Call)
+    throw StageError("no optimizer: give `optimizer:` or put a `train` before it");
   LrSchedule own{&p.value("schedule"), Params(p.value("optimizer")).number("lr"), p.number("epochs")};
   if (s.kind == "train") return [own](double t) { return own.at(t); };
   const Params tr(plan.stage(s.train));
   const double T = tr.number("epochs");
   LrSchedule train{&tr.value("schedule"), Params(tr.value("optimizer")).number("lr"), T};
   // Rewinding replays the train's schedule: its last E epochs (`lr`), or from epoch K (`weights`).
-  const bool lr_rewind = p.declares("rewind") && p.value("rewind").kind == lang::Val::Kind::Call && p.value("rewind").str == "lr";
+  const bool lr_rewind =
+      p.declares("rewind") && p.value("rewind").kind == lang::Val::Kind::Call && p.value("rewind").str == "lr";
   if (const int k = weight_rewind_epoch(s); lr_rewind || k >= 0) {
     const double from = lr_rewind ? T - p.number("epochs") : k;
     return [train, from](double t) { return train.at(from + t); };
@@ -173,9 +178,14 @@ void Trainer::epoch(Net& net, torch::optim::Optimizer& opt, int epoch, std::chro
   auto correct_acc = torch::zeros({}, torch::TensorOptions(dev).dtype(torch::kInt64));
   for (std::int64_t b = 0; b < batches; ++b) {
     const auto idx = perm.slice(0, b * batch, std::min(n, (b + 1) * batch));
-    Batch bt{train_x.index_select(0, idx), train_y.index_select(0, idx), {}, 1, order.slice(0, b * batch, std::min(n, (b + 1) * batch))};
+    Batch bt{train_x.index_select(0, idx),
+             train_y.index_select(0, idx),
+             {},
+             1,
+             order.slice(0, b * batch, std::min(n, (b + 1) * batch))};
     augment_.apply(bt, gen, epoch + static_cast<double>(b) / static_cast<double>(batches));
-    if (dev.is_cuda() && !bt.x.is_cuda()) bt.x = bt.x.pin_memory(), bt.y = bt.y.pin_memory();  // a set too large to be resident
+    if (dev.is_cuda() && !bt.x.is_cuda())
+      bt.x = bt.x.pin_memory(), bt.y = bt.y.pin_memory();  // a set too large to be resident
     auto x = bt.x.to(dev, /*non_blocking=*/true);
     if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
     const auto y = bt.y.to(dev, true);
@@ -187,7 +197,8 @@ void Trainer::epoch(Net& net, torch::optim::Optimizer& opt, int epoch, std::chro
       out = net.module->forward(x);
       loss = torch::nn::functional::cross_entropy(out, y, ce_options);
       if (bt.y_mix.defined())
-        loss = loss * bt.lam + torch::nn::functional::cross_entropy(out, bt.y_mix.to(dev, true), ce_options) * (1 - bt.lam);
+        loss = loss * bt.lam +
+               torch::nn::functional::cross_entropy(out, bt.y_mix.to(dev, true), ce_options) * (1 - bt.lam);
       if (teacher) {
         torch::Tensor t_out;
         {
@@ -218,12 +229,14 @@ void Trainer::epoch(Net& net, torch::optim::Optimizer& opt, int epoch, std::chro
         throw StageError(fmt::format("the loss became {} at epoch {}, batch {}", loss_sum, epoch + 1, b + 1),
                          "lower the learning rate, or add `clip: 5`");
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      progress_.step(epoch + 1, epochs, static_cast<int>(b + 1), static_cast<int>(batches), loss_sum / seen, correct / seen, secs);
+      progress_.step(epoch + 1, epochs, static_cast<int>(b + 1), static_cast<int>(batches), loss_sum / seen,
+                     correct / seen, secs);
     }
   }
   sparsify_.after_epoch(net, epoch + 1, progress_);
   if (seen > 0) last_loss = loss_sum / seen, last_accuracy = correct / seen;
-  last_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();  // the last batch's item() waited for the device
+  last_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+                     .count();  // the last batch's item() waited for the device
 }
 
 }  // namespace whittle::runtime::torchrt

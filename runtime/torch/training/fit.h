@@ -11,13 +11,13 @@
 #include <memory>
 #include <string>
 
-#include "runtime/plan/stage.h"
 #include "runtime/plan/plan.h"
+#include "runtime/plan/stage.h"
+#include "runtime/torch/compression/sparsify.h"
 #include "runtime/torch/data/augment.h"
-#include "runtime/torch/training/average.h"
 #include "runtime/torch/data/data.h"
 #include "runtime/torch/models/models.h"
-#include "runtime/torch/compression/sparsify.h"
+#include "runtime/torch/training/average.h"
 
 namespace whittle::runtime::torchrt {
 
@@ -37,7 +37,8 @@ int weight_rewind_epoch(const lang::StageInstance& s);
 class Trainer {
  public:
   /// `key` seeds the epochs' shuffles and augmentation: the stage's own cache key.
-  Trainer(const Plan& plan, const lang::StageInstance& s, std::string key, Dataset& data, torch::Device dev, Progress& progress);
+  Trainer(const Plan& plan, const lang::StageInstance& s, std::string key, Dataset& data, torch::Device dev,
+          Progress& progress);
 
   /// Trains one epoch (0-based `epoch`): shuffled with the epoch's seed, masks re-applied and the
   /// weight average (`average`) updated after every step, the stage's `sparsify` applied at its end,
@@ -51,13 +52,13 @@ class Trainer {
   const int epochs;
   const torch::Device dev;
   const bool amp, channels_last;
-  const double norm_bias_lr;  ///< the BatchNorm biases' learning rate multiplier (make_optimizer)
+  const double norm_bias_lr;   ///< the BatchNorm biases' learning rate multiplier (make_optimizer)
   const std::int64_t batches;  ///< optimizer steps per epoch
   WeightAverage average;       ///< the stage's `average:` (inactive without one); the caller starts and finishes it
-  Net* teacher = nullptr;  ///< distillation: set by the caller, which loads the teacher
+  Net* teacher = nullptr;      ///< distillation: set by the caller, which loads the teacher
   double kd_t = 1, kd_alpha = 0;
   double last_loss = 0, last_accuracy = 0;  ///< of the last epoch, on its training batches
-  double last_seconds = 0;                   ///< the last epoch's training loop (device work included)
+  double last_seconds = 0;                  ///< the last epoch's training loop (device work included)
 
  private:
   std::string key_;
