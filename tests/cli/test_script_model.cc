@@ -47,7 +47,7 @@ TEST_CASE("a PyTorch model comes in, is compressed, and goes out to ONNX and Tor
   Scratch s;
   make_model(s.dir / "student.pt", 0);
   const std::string recipe =
-      "data fashion_mnist subset: 2000\nmodel torchscript path: \"student.pt\"\ntrain 2 epochs\n"
+      "data fashion_mnist subset: 6000\nmodel torchscript path: \"student.pt\"\ntrain 3 epochs\n"
       "prune 40% global\nretrain 1 epoch rewind: lr\nprune 25% structured\nretrain 1 epoch\nquantize 4 bits\nretrain 1 "
       "epoch\nevaluate\n"
       "export \"" +
@@ -61,7 +61,10 @@ TEST_CASE("a PyTorch model comes in, is compressed, and goes out to ONNX and Tor
     if (st["kind"] == "export") exports.push_back(st["metrics"]);
   }
   INFO("accuracy " << accuracy);
-  CHECK(accuracy > 0.2);  // above chance (0.1) after 5 short epochs on 2000 images
+  // Above chance (0.1). The stages' seeds come from their keys, which hold the scripted file's bytes
+  // (a new archive each time Python writes it), so the figure varies from run to run: 40-68% over
+  // eight models here; on 2000 images and 2 epochs it was 11-23%, and this check failed in CI.
+  CHECK(accuracy > 0.2);
   REQUIRE(exports.size() == 2);
   for (const auto& m : exports) {
     CHECK(m["export_agreement"].get<double>() == 1.0);
