@@ -1,5 +1,5 @@
 // The checker's dataflow: what a retrain takes from the train its model descends from (docs/language.md,
-// "Meaning that is fixed"), the catalog's cross-parameter rules, and edges to other stages' outputs.
+// "Meanings that are fixed"), the catalog's cross-parameter rules, and edges to other stages' outputs.
 #include <fmt/format.h>
 
 #include <algorithm>

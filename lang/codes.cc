@@ -1,4 +1,4 @@
-// The code index. Keep in step with README.md's table (a test checks that every code is listed there).
+// The code index. Keep in step with docs/diagnostics.md's table (a test checks that every code is listed there).
 #include "lang/codes.h"
 
 namespace whittle::lang {

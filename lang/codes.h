@@ -1,5 +1,5 @@
 // The index of diagnostic codes: E0xxx errors, W0xxx lint warnings, N0xxx notes, R0xxx runtime problems.
-// Every code has a snake_case name (used by `# whittle: allow(NAME)`) and a summary; README.md lists them.
+// Every code has a snake_case name (used by `# whittle: allow(NAME)`) and a summary; docs/diagnostics.md lists them.
 #pragma once
 #include <string>
 #include <vector>

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Builds whittle against the CUDA LibTorch inside an installed PyTorch (2.6 or later: the C++11 string
 # ABI), on a machine where Debian's packages cannot be installed: the other dependencies come as
-# Debian 12 .deb files unpacked with dpkg -x (README, "GPU build").
+# Debian 12 .deb files unpacked with dpkg -x (docs/training.md, "GPU build").
 #   scripts/gpu_build.sh DEB_DIR [BUILD_DIR]
 # DEB_DIR holds, fetched on a Debian 12 machine with `apt-get download`: tao-pegtl-dev libyaml-cpp-dev
 # libyaml-cpp0.7 libfmt-dev libfmt9 libcli11-dev nlohmann-json3-dev libboost1.81-dev libssl-dev

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A one-node Slurm cluster on this machine, for the Slurm executor's tests and for trying
-# `whittle run --executor slurm` without a cluster (README, "Running on a Slurm cluster").
+# `whittle run --executor slurm` without a cluster (docs/slurm.md).
 #
 #   scripts/slurm_cluster.sh start DIR    start munged (if not running), slurmctld and slurmd with
 #                                         their configuration, state and logs under DIR; prints the

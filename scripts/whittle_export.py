@@ -4,7 +4,7 @@
     python3 scripts/whittle_export.py model.pt --data DIR
 
 DIR holds the test set: CIFAR-10's `test_batch.bin`, or Fashion-MNIST's `t10k-images-idx3-ubyte.gz`
-and `t10k-labels-idx1-ubyte.gz`. The export is a dict (see README, "Export"): `arch`, `params`,
+and `t10k-labels-idx1-ubyte.gz`. The export is a dict (see docs/compression.md, "Export"): `arch`, `params`,
 `input`, `mean`/`std`, `channels` (each conv/linear weight's shape, a slimmed model's own),
 `quantization` and `state_dict` (kuangliu/pytorch-cifar names; quantized weights as their float
 values, pruned weights zero). This file rebuilds two of the architectures from those shapes,

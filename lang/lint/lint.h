@@ -1,5 +1,5 @@
 // Lint rules: each reads the checked recipe and only adds diagnostics. One file per rule; each
-// rule's doc is printed by `whittle explain CODE` and listed in README.md.
+// rule's doc is printed by `whittle explain CODE` and listed in docs/diagnostics.md.
 #pragma once
 #include <string>
 #include <vector>

@@ -135,7 +135,7 @@ class ArtifactStore {
 
  private:
   /// Opens a folder or file of the store to its group: read (and search) always, write too when the
-  /// cache's root is group-writable (a cache shared by a group: README, "Running on a Slurm cluster").
+  /// cache's root is group-writable (a cache shared by a group: docs/slurm.md).
   void share(const std::string& path) const;
   /// The open lock file of `key` (not locked yet).
   int open_lock(const std::string& key) const;

@@ -1,4 +1,4 @@
-// The allocator of the commands that train (docs/libtorch-notes.md, "Allocator").
+// The allocator of the commands that train (docs/libtorch-notes.md, "Running").
 #pragma once
 
 namespace whittle::cli {

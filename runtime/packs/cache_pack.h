@@ -10,7 +10,7 @@
 // it into the cache's tmp/, hashing as it goes, and puts an entry in place (by rename) only when all
 // its files arrived and match: a damaged or cut pack refuses, by name, the entries it damaged and
 // adds the others; entries already in the cache are skipped. Checksums find damage, not forgery:
-// a pack is as trustworthy as whoever made it (README.md, "Carrying a cache to another machine").
+// a pack is as trustworthy as whoever made it (docs/caching.md, "Carrying a cache to another machine").
 #pragma once
 #include <cstdint>
 #include <stdexcept>

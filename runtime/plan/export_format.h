@@ -1,4 +1,4 @@
-// Which file an `export` stage writes (docs/language.md, "Models in and out of PyTorch"): its
+// Which file an `export` stage writes (docs/interop.md, "Models in and out of PyTorch"): its
 // `format:`, or by the path's extension when `auto` (`.onnx` → onnx, `.safetensors` → safetensors,
 // else the torch.load-able state dict). No LibTorch: the run's end delivers the file from the cache entry by this name.
 #pragma once

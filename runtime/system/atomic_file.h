@@ -1,6 +1,6 @@
 // The one way whittle writes a file: into a temporary in the same folder, checked at every write,
 // synced, and renamed over the old one, so a kill, a full disk or an error leaves either the old
-// file or the new one, never half of one. README.md, "Caching", says what whittle guarantees.
+// file or the new one, never half of one. docs/caching.md says what whittle guarantees.
 #pragma once
 #include <cstddef>
 #include <cstdint>

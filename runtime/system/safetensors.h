@@ -1,5 +1,6 @@
-// Tensors as data: the safetensors format (docs/architecture.md, "Checkpoints are data"), read and
-// written without LibTorch. A file is an 8-byte little-endian header length N, N bytes of JSON
+// Tensors as data: the safetensors format (docs/architecture.md, "Decisions that hold it together",
+// 15: checkpoints are data), read and written without LibTorch. A file is an 8-byte little-endian header length N, N
+// bytes of JSON
 //   {"NAME": {"dtype": "F32", "shape": [64, 3, 3, 3], "data_offsets": [BEGIN, END]}, ...,
 //    "__metadata__": {"KEY": "TEXT", ...}}
 // padded with spaces, then the tensors' bytes. Reading runs nothing: it checks that every tensor's

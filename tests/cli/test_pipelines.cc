@@ -1,6 +1,6 @@
 // Every shipped pipeline runs end to end on the CPU, shrunk by the `--set` overrides its header
 // documents ("# Smoke run (CPU, what CI runs): ..."), on slices of the real CIFAR-10 and
-// Fashion-MNIST; and each one's report is drawn. The full runs are for a GPU (README).
+// Fashion-MNIST; and each one's report is drawn. The full runs are for a GPU (docs/pipelines.md).
 #include <catch2/catch.hpp>
 
 #include <filesystem>

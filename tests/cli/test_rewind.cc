@@ -1,4 +1,4 @@
-// End to end: weight rewinding (docs/language.md, "Meaning that is fixed") through `whittle run`.
+// End to end: weight rewinding (docs/language.md, "Meanings that are fixed") through `whittle run`.
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>

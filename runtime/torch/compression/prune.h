@@ -1,4 +1,4 @@
-// Pruning (docs/course.md, "Pruning"): unstructured by magnitude or at random, and structured filter
+// Pruning (docs/compression.md, "Pruning"): unstructured by magnitude or at random, and structured filter
 // pruning that masks or physically removes whole channels (models.h, ChannelGroup).
 #pragma once
 #include <ATen/core/Generator.h>

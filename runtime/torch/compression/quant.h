@@ -1,4 +1,4 @@
-// Quantization (docs/course.md, "Quantization"): simulated by fake quantization in the layers, with a
+// Quantization (docs/compression.md, "Quantization"): simulated by fake quantization in the layers, with a
 // straight-through gradient so that a later retrain is quantization-aware.
 //
 // - uniform: weights symmetric per output channel (or per tensor), 2^(b-1)-1 levels each side;

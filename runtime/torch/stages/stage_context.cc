@@ -75,9 +75,10 @@ torch::Device StageContext::device() {
   const std::string want = params.word("device");
   const bool cuda = torch::cuda::is_available();
   if (want == "cuda" && !cuda)
-    throw StageError("`device: cuda`, but this LibTorch build or machine has no CUDA device",
-                     "Debian's LibTorch is CPU-only: build whittle against a CUDA LibTorch (README, \"GPU build\"), or "
-                     "use `device: auto`");
+    throw StageError(
+        "`device: cuda`, but this LibTorch build or machine has no CUDA device",
+        "Debian's LibTorch is CPU-only: build whittle against a CUDA LibTorch (docs/training.md, \"GPU build\"), or "
+        "use `device: auto`");
   const torch::Device dev = want != "cpu" && cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
   job.device = dev.is_cuda() ? "cuda" : "cpu";  // what the record says the stage used
   return dev;

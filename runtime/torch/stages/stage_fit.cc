@@ -104,7 +104,7 @@ void run_fit(StageContext& ctx) {
   Trainer trainer(ctx.plan, s, ctx.job.key, d, dev, ctx.job.progress);
   if (trainer.amp && !dev.is_cuda())
     throw StageError("`precision: amp` (mixed precision) needs a CUDA device, and this stage runs on the CPU",
-                     "remove `precision: amp`, or run on a machine with CUDA (README, \"GPU build\")");
+                     "remove `precision: amp`, or run on a machine with CUDA (docs/training.md, \"GPU build\")");
   const int rewind_to = weight_rewind_epoch(s);
   Net net = rewind_to >= 0 ? rewound_net(ctx, rewind_to, dev) : ctx.input_net();
   net.to(dev, trainer.channels_last);

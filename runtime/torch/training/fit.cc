@@ -105,7 +105,7 @@ struct AutocastScope {
   }
 };
 
-/// The learning rate at each point of a train or retrain (docs/language.md, "Meaning that is fixed").
+/// The learning rate at each point of a train or retrain (docs/language.md, "Meanings that are fixed").
 std::function<double(double)> lr_function(const Plan& plan, const lang::StageInstance& s) {
   const Params p(s);
   if (p.value("optimizer").kind != lang::Val::Kind::Call)

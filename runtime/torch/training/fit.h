@@ -1,5 +1,5 @@
 // Training: the optimizer, the learning rate at every point of a train or retrain (rewinding
-// included, docs/language.md "Meaning that is fixed"), and one epoch of training. The runner drives the
+// included, docs/language.md "Meanings that are fixed"), and one epoch of training. The runner drives the
 // epochs (checkpoints, evaluation, snapshots); weight rewinding replays a train's first epochs with
 // the same Trainer, so a replayed epoch is the epoch the train ran.
 #pragma once
