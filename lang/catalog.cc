@@ -357,7 +357,7 @@ Catalog Catalog::load(std::string_view yaml, const std::string& file_name) {
       StageDef s;
       s.name = kv.first.as<std::string>();
       const YAML::Node& d = kv.second;
-      rd.only_keys(d, {"doc", "version", "needs", "produces", "reads_test", "params", "rules", "alias"},
+      rd.only_keys(d, {"doc", "version", "needs", "produces", "reads_test", "role", "params", "rules", "alias"},
                    "stage " + s.name);
       s.line = d.Mark().line + 1;
       if (d["alias"]) {
@@ -382,6 +382,14 @@ Catalog Catalog::load(std::string_view yaml, const std::string& file_name) {
         }
       }
       s.reads_test = d["reads_test"] && d["reads_test"].as<bool>();
+      if (d["role"]) {
+        const std::string role = rd.scalar(d["role"], "role");
+        s.role = role_of_word(role);
+        if (s.role == StageDef::Role::None)
+          rd.fail(d["role"],
+                  fmt::format("stage {}: `role` is start, train, compress, measure, table or deliver, not `{}`", s.name,
+                              role));
+      }
       const std::string produces = d["produces"] ? rd.scalar(d["produces"], "produces") : "model";
       if (produces == "model")
         s.produces = StageDef::Produces::Model;
@@ -421,6 +429,25 @@ const CallDef* Catalog::layer(const std::string& name) const {
   for (const auto& l : layers_)
     if (l.name == name) return &l;
   return nullptr;
+}
+
+namespace {
+constexpr std::pair<StageDef::Role, const char*> kRoleWords[] = {
+    {StageDef::Role::Start, "start"},     {StageDef::Role::Train, "train"}, {StageDef::Role::Compress, "compress"},
+    {StageDef::Role::Measure, "measure"}, {StageDef::Role::Table, "table"}, {StageDef::Role::Deliver, "deliver"},
+};
+}  // namespace
+
+const char* role_word(StageDef::Role r) {
+  for (const auto& [role, word] : kRoleWords)
+    if (role == r) return word;
+  return "";
+}
+
+StageDef::Role role_of_word(const std::string& word) {
+  for (const auto& [role, w] : kRoleWords)
+    if (word == w) return role;
+  return StageDef::Role::None;
 }
 
 const StageDef* Catalog::stage(const std::string& name) const {

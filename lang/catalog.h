@@ -110,6 +110,17 @@ struct StageRule {
 
 struct StageDef {
   enum class Produces { Model, Data, Nothing };
+  /// What the rest of whittle may rely on the stage to be, so that the planner, reports, submissions
+  /// and lints ask for a role, never for a stage's name (stdlib/stages.yaml, `role:`).
+  enum class Role {
+    None,
+    Start,     ///< begins a chain with a fresh model (`model`)
+    Train,     ///< trains the model: its epochs make a training curve (`train`, `retrain`)
+    Compress,  ///< prunes or quantizes the model, a step a retrain recovers from (`prune`, `quantize`)
+    Measure,   ///< measures the model's accuracy on a split: what a search constrains and a submission claims
+    Table,     ///< writes a table the report shows (`score`, `sensitivity`)
+    Deliver,   ///< hands a file to a path the user names, at the run's end (`export`)
+  };
   std::string name;
   std::string doc;
   bool needs_model = false;
@@ -121,12 +132,17 @@ struct StageDef {
   /// It reads the data's test split (evaluate, export's parity, a sensitivity scan): the data's
   /// TestSplit parameters are in its key.
   bool reads_test = false;
+  Role role = Role::None;
   std::vector<ParamDef> params;
   std::vector<StageRule> rules;
   int line = 0;
   const ParamDef* param(const std::string& n) const;
   std::vector<std::string> param_names() const;
 };
+
+/// The role's word in the catalog (`train`), and back (Role::None for a word that is none).
+const char* role_word(StageDef::Role r);
+StageDef::Role role_of_word(const std::string& word);
 
 /// A malformed catalog: names its file and line.
 struct CatalogError : std::runtime_error {

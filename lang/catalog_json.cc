@@ -125,6 +125,7 @@ std::string catalog_to_json(const Catalog& c) {
                       {"produces", static_cast<int>(s.produces)},
                       {"version", s.version},
                       {"reads_test", s.reads_test},
+                      {"role", role_word(s.role)},
                       {"params", encode(s.params)},
                       {"rules", rules},
                       {"line", s.line}});
@@ -174,6 +175,7 @@ CatalogParts catalog_parts_from_json(std::string_view text, const std::string& f
       d.produces = static_cast<StageDef::Produces>(s.at("produces").get<int>());
       d.version = s.at("version").get<int>();
       d.reads_test = s.value("reads_test", false);
+      d.role = role_of_word(s.value("role", std::string()));
       d.params = decode_params(s.at("params"));
       for (const auto& r : s.at("rules")) {
         StageRule rule;

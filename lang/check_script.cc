@@ -108,7 +108,7 @@ const StageInstance* Checker::scripted_root(const StageInstance& s) {
         break;
       }
       const StageInstance& m = out_.stages[static_cast<std::size_t>(id)];
-      if (m.kind == "model") {
+      if (m.is(StageDef::Role::Start)) {
         root = id;
         break;
       }

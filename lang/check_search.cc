@@ -155,7 +155,7 @@ void Checker::search(const ast::Stmt& s, Frame& f) {
       where_.pop_back();
       scopes_.pop_back();
       for (int i = run.end; i-- > run.begin;)
-        if (out_.stages[static_cast<std::size_t>(i)].kind == "evaluate") {
+        if (out_.stages[static_cast<std::size_t>(i)].is(StageDef::Role::Measure)) {
           run.evaluate = i;
           break;
         }
@@ -218,7 +218,7 @@ bool Checker::search_measures(const ast::Stmt& s, const SearchSpace& space, int 
   const Span head{s.span.file, s.span.begin, s.body_span.begin > s.span.begin ? s.body_span.begin : s.span.end};
   if (begin == end) return false;  // the body's own errors are reported
   for (int i = begin; i < end; ++i)
-    if (out_.stages[static_cast<std::size_t>(i)].kind == "export") {
+    if (out_.stages[static_cast<std::size_t>(i)].is(StageDef::Role::Deliver)) {
       diags_.add(
           Diagnostic::make("E0312", out_.stages[static_cast<std::size_t>(i)].span,
                            "an `export` inside a search: every candidate trained would write the file",

@@ -110,6 +110,8 @@ struct StageInstance {
   const CheckedParam* param(const std::string& name) const;
   const Val* value(const std::string& name) const;
   bool produces_model() const { return def && def->produces == StageDef::Produces::Model; }
+  /// Whether its catalog entry gives it this role (`s.is(Role::Train)`: a train or a retrain).
+  bool is(StageDef::Role role) const { return def && def->role == role; }
 };
 
 /// A `let`, `as`, or sweep name, for the unused-name lint.

@@ -8,7 +8,7 @@ void run(Context& ctx) {
   // With errors, a missing `evaluate` is more likely a consequence (a misspelt stage) than an omission.
   if (ctx.recipe.stages.empty() || !ctx.recipe.complete || ctx.out.has_errors()) return;
   for (const StageInstance& s : ctx.recipe.stages)
-    if (s.kind == "evaluate") return;
+    if (s.is(StageDef::Role::Measure)) return;
   const auto& stmts = ctx.program.main().recipe.stmts;
   Span at = stmts.front().span;
   for (const ast::Stmt& s : stmts)

@@ -10,7 +10,7 @@ namespace {
 constexpr int kNone = -2;
 constexpr int kEnd = -1;
 
-bool retrains(const StageInstance& s) { return s.kind == "train" || s.kind == "retrain"; }
+bool retrains(const StageInstance& s) { return s.is(StageDef::Role::Train); }
 
 void run(Context& ctx) {
   const auto& st = ctx.recipe.stages;

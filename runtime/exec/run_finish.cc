@@ -10,6 +10,7 @@
 
 #include "runtime/plan/export_format.h"
 #include "runtime/plan/metrics.h"
+#include "runtime/plan/params.h"
 #include "runtime/system/atomic_file.h"
 #include "runtime/torch/api.h"
 
@@ -78,8 +79,8 @@ FinishedRun finish_run(const Plan& plan, const ArtifactStore& store, const ExecR
     f.warnings.push_back(fmt::format("the run record was not written: {}", e.what()));
   }
   for (const auto& s : rec.stages) {
-    if (s.kind != "export" || (s.status != "ran" && s.status != "cached")) continue;
-    const fs::path to = plan.stage(s.id).value("path")->str;
+    if (!plan.stage(s.id).is(lang::StageDef::Role::Deliver) || (s.status != "ran" && s.status != "cached")) continue;
+    const fs::path to = Params(plan.stage(s.id)).word("path");
     std::string error;
     if (deliver(fs::path(store.entry_dir(s.key)) / export_entry_file(plan.stage(s.id)), to, error)) {
       // With what the file computes, read back by another runtime, and on what.

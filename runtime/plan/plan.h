@@ -45,7 +45,7 @@ struct Plan {
   const lang::StageInstance& stage(int id) const { return analysis->recipe.stages[static_cast<std::size_t>(id)]; }
   /// The `model` stage that starts the chain a stage belongs to (after a search: its chosen candidate's).
   const lang::StageInstance& chain_model(int id) const {
-    while (stage(id).kind != "model") {
+    while (!stage(id).is(lang::StageDef::Role::Start)) {
       auto c = search_choices.find(id);
       id = c != search_choices.end() ? c->second : stage(id).model_in;
     }

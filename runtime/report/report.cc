@@ -100,7 +100,7 @@ std::string run_table(const Plan& p, const RunRecord& r, const ArtifactStore& st
   // Every `score` stage's full report (each component and how the formula's open points were
   // settled) and every sensitivity scan's table.
   for (const auto& s : r.stages) {
-    if ((s.kind != "score" && s.kind != "sensitivity") || (s.status != "ran" && s.status != "cached")) continue;
+    if (!p.stage(s.id).is(lang::StageDef::Role::Table) || (s.status != "ran" && s.status != "cached")) continue;
     std::ifstream in(fs::path(store.entry_dir(s.key)) / (s.kind + ".txt"));
     if (!in) continue;
     out += fmt::format("\n{}:\n", stage_name(p, s.id));

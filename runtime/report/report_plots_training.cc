@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "lang/graph.h"
+#include "runtime/plan/params.h"
 #include "runtime/report/report_plots.h"
 
 namespace whittle::runtime {
@@ -48,19 +49,19 @@ std::optional<Plot> training_plot(const std::vector<Run>& runs) {
   std::map<double, std::vector<std::string>> events;  // epoch on the chain → the prunes and quantizers there
   for (const auto& r : runs)
     for (const auto& s : r.record.stages) {
-      if ((s.kind != "train" && s.kind != "retrain") || !r.same(s)) continue;
+      if (!r.plan->stage(s.id).is(lang::StageDef::Role::Train) || !r.same(s)) continue;
       std::ifstream in(fs::path(r.store->entry_dir(s.key)) / "log.txt");
       double offset = 0;                 // the epochs of the train/retrain stages before this one on its chain
       int before = -1;                   // the nearest of them
       std::vector<std::string> between;  // what changed the model since the nearest train or retrain
       for (int cur = r.plan->stage(s.id).model_in; cur >= 0; cur = r.plan->stage(cur).model_in) {
         const lang::StageInstance& up = r.plan->stage(cur);
-        if (before < 0 && (up.kind == "prune" || up.kind == "quantize")) {
+        if (before < 0 && up.is(lang::StageDef::Role::Compress)) {
           const std::string sum = lang::stage_summary(up);
           between.insert(between.begin(), up.kind + (sum.empty() ? "" : " " + sum));
         }
-        if (up.kind != "train" && up.kind != "retrain") continue;
-        offset += up.value("epochs")->num;
+        if (!up.is(lang::StageDef::Role::Train)) continue;
+        offset += Params(up).number("epochs");
         if (before < 0) before = cur;
       }
       if (before >= 0)
@@ -69,8 +70,8 @@ std::optional<Plot> training_plot(const std::vector<Run>& runs) {
           if (std::find(at.begin(), at.end(), e) == at.end()) at.push_back(e);
         }
       Curve c;
-      const lang::Val* kd = r.plan->stage(s.id).value("distill");
-      c.distilled = kd && kd->kind == lang::Val::Kind::Call;
+      const Params trained(r.plan->stage(s.id));
+      c.distilled = trained.declares("distill") && !trained.is_none("distill");
       // Drawn from where the chain was: a one-epoch retrain is a line from its model's last epoch.
       if (auto it = last_point.find({&r, before}); it != last_point.end() && !c.distilled) c.train = it->second;
       c.title = (runs.size() > 1 ? r.record.recipe + ": " : "") + s.kind +

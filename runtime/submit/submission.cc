@@ -17,6 +17,7 @@
 #include "runtime/cache/store.h"
 #include "runtime/plan/export_format.h"
 #include "runtime/plan/metrics.h"
+#include "runtime/plan/params.h"
 #include "runtime/system/sha256.h"
 
 namespace whittle::runtime {
@@ -36,7 +37,7 @@ int final_evaluation(const Plan& p, int model) {
   int found = -1;
   for (const auto& step : p.steps) {
     const lang::StageInstance& s = p.stage(step.stage);
-    if (s.kind == "evaluate" && s.model_in == model && s.value("split")->str == "test") found = s.id;
+    if (s.is(lang::StageDef::Role::Measure) && s.model_in == model && Params(s).word("split") == "test") found = s.id;
   }
   return found;
 }
@@ -55,12 +56,10 @@ std::string read_whole(const fs::path& path) {
 /// How many test images the data a stage reads keeps (`test_subset`); 0: the whole test set.
 long long test_subset_of(const Plan& p, int stage) {
   // The evaluation's own slice, else its data's.
-  if (const lang::Val* own = p.stage(stage).value("test_subset");
-      own && own->kind == lang::Val::Kind::Int && own->num > 0)
-    return static_cast<long long>(own->num);
+  if (const Params own(p.stage(stage)); own.declares("test_subset") && own.count("test_subset") > 0)
+    return own.count("test_subset");
   const int data = p.stage(stage).data_in;
-  const lang::Val* v = data >= 0 ? p.stage(data).value("test_subset") : nullptr;
-  return v && v->kind == lang::Val::Kind::Int ? static_cast<long long>(v->num) : 0;
+  return data >= 0 ? Params(p.stage(data)).count("test_subset") : 0;
 }
 
 TempDir::TempDir() {
@@ -166,10 +165,11 @@ Submission make_submission(Run run, const std::string& recipe_file, const std::v
   // The ONNX and TorchScript exports of the submitted model, with their parity claims.
   nlohmann::json exports = nlohmann::json::array();
   for (const auto& st : a.recipe.stages) {
-    const StageRecord* r = st.kind == "export" && st.model_in == model ? record_of(run.record, st.id) : nullptr;
+    const StageRecord* r =
+        st.is(lang::StageDef::Role::Deliver) && st.model_in == model ? record_of(run.record, st.id) : nullptr;
     if (!r || r->metrics.find("export_agreement") == r->metrics.end()) continue;
     const fs::path entry = fs::path(run.store->entry_dir(r->key)) / export_entry_file(st);
-    std::string name = "exports/" + fs::path(st.value("path")->str).filename().string();
+    std::string name = "exports/" + fs::path(Params(st).word("path")).filename().string();
     if (files.count(name)) name = fmt::format("exports/{}-{}", st.id, fs::path(name).filename().string());
     files[name] = read_whole(entry);
     exports.push_back({{"stage", st.id},

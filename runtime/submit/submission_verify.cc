@@ -182,7 +182,8 @@ void verify_exports(const Plan& plan, const OpenedSubmission& s, const RunRecord
                     std::vector<VerifyRow>& rows) {
   for (const ExportClaim& c : s.exports) {
     const bool ours = c.stage >= 0 && static_cast<std::size_t>(c.stage) < plan.analysis->recipe.stages.size() &&
-                      plan.stage(c.stage).kind == "export" && plan.stage(c.stage).model_in == s.model_stage;
+                      plan.stage(c.stage).is(lang::StageDef::Role::Deliver) &&
+                      plan.stage(c.stage).model_in == s.model_stage;
     const std::string what = fmt::format("export {}", c.file.substr(8));
     const std::string claimed =
         fmt::format("{:.2f}% acc, {:.2f}% agree, Δ {:.2g}{}", 100 * c.accuracy, 100 * c.agreement, c.max_logit_diff,
@@ -227,7 +228,7 @@ bool Verification::ok() const {
 
 const lang::StageInstance* scripted_model(const Plan& plan) {
   for (const auto& st : plan.analysis->recipe.stages)
-    if (st.kind == "model" && Params(st).word("arch") == "torchscript") return &st;
+    if (st.is(lang::StageDef::Role::Start) && Params(st).word("arch") == "torchscript") return &st;
   return nullptr;
 }
 
@@ -257,9 +258,10 @@ Verification verify_submission(const Plan& plan, const OpenedSubmission& s, cons
                   fmt::format("{} of {} keys equal", same_keys, plan.steps.size()),
                   same_keys == plan.steps.size() && rec->stages.size() == plan.steps.size()});
   // What the accuracy was measured on: a claim of test accuracy is of the whole test set.
-  const bool eval_ok =
-      s.evaluate_stage >= 0 && static_cast<std::size_t>(s.evaluate_stage) < plan.analysis->recipe.stages.size() &&
-      plan.stage(s.evaluate_stage).kind == "evaluate" && plan.stage(s.evaluate_stage).model_in == s.model_stage;
+  const bool eval_ok = s.evaluate_stage >= 0 &&
+                       static_cast<std::size_t>(s.evaluate_stage) < plan.analysis->recipe.stages.size() &&
+                       plan.stage(s.evaluate_stage).is(lang::StageDef::Role::Measure) &&
+                       plan.stage(s.evaluate_stage).model_in == s.model_stage;
   const long long subset = eval_ok ? test_subset_of(plan, s.evaluate_stage) : 0;
   const std::size_t measured_row = rows.size();
   rows.push_back({"accuracy measured on",

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "lang/catalog.h"
@@ -145,4 +146,24 @@ TEST_CASE("a malformed catalog is an error naming its file and line", "[catalog]
   CHECK(error_of("stages:\n  x: [unclosed\n").rfind("bad.yaml:", 0) == 0);
   CHECK(error_of("stages:\n  x:\n    doc: d\n    params:\n      a: {type: enum, default: \"a\", doc: d}\n") ==
         "bad.yaml:5: x.a: an enum needs a non-empty list of `values`");
+  CHECK(error_of("stages:\n  x:\n    doc: d\n    role: trainer\n") ==
+        "bad.yaml:4: stage x: `role` is start, train, compress, measure, table or deliver, not `trainer`");
+}
+
+TEST_CASE("what the rest of whittle relies on a stage to be is its catalog role, compiled with it", "[catalog]") {
+  using Role = StageDef::Role;
+  const Catalog& c = Catalog::builtin();
+  const std::map<std::string, Role> expected{
+      {"model", Role::Start},       {"train", Role::Train},      {"retrain", Role::Train}, {"prune", Role::Compress},
+      {"quantize", Role::Compress}, {"evaluate", Role::Measure}, {"score", Role::Table},   {"sensitivity", Role::Table},
+      {"export", Role::Deliver},    {"data", Role::None},        {"convert", Role::None},  {"search", Role::None}};
+  for (const auto& [stage, role] : expected) {
+    INFO(stage);
+    REQUIRE(c.stage(stage));
+    CHECK(c.stage(stage)->role == role);
+  }
+  CHECK(c.stage("finetune")->role == Role::Train);  // an alias is its stage
+  for (const Role r : {Role::Start, Role::Train, Role::Compress, Role::Measure, Role::Table, Role::Deliver})
+    CHECK(role_of_word(role_word(r)) == r);
+  CHECK(role_of_word("") == Role::None);
 }

@@ -91,8 +91,8 @@ std::map<int, StagePreview> preview_plan(const Plan& plan, bool by_shapes) {
         pv.score_estimated = out[s.model_in].score_estimated;
         // Several prunes or quantizes of one model (a search's candidates, a sweep's branches): the
         // model is held by counts from here on, each of them worked out without copying it.
-        if (nets.count(s.model_in) && writers[s.model_in] >= 2 && (s.kind == "prune" || s.kind == "quantize") &&
-            by_shapes && can_hold_by_shapes(nets.at(s.model_in))) {
+        if (nets.count(s.model_in) && writers[s.model_in] >= 2 && s.is(lang::StageDef::Role::Compress) && by_shapes &&
+            can_hold_by_shapes(nets.at(s.model_in))) {
           shapes.emplace(s.model_in, hold_by_shapes(std::move(nets.at(s.model_in)), s.model_in));
           nets.erase(s.model_in);
         }
