@@ -223,9 +223,10 @@ TEST_CASE("activations are quantized to 2^a levels after calibration", "[torch][
   quantize_all(net, {"uniform", 8, 4});
   net.module->eval();
   torch::NoGradGuard no_grad;
-  g_calibrating = true;
-  net.module->forward(torch::randn({64, 1, 28, 28}));
-  g_calibrating = false;
+  {
+    Calibrating::Scope calibrating;
+    net.module->forward(torch::randn({64, 1, 28, 28}));
+  }
   auto l = net.layers()[1];
   const auto x = l.layer->quant->input(torch::randn({8, 16, 14, 14}) * 3);
   CHECK(distinct(x) <= 16);

@@ -52,9 +52,10 @@ TEST_CASE("`range: mse` calibrates the clipping of least squared error, which be
     quantize_all(net, q);
     net.module->eval();
     torch::NoGradGuard no_grad;
-    g_calibrating = true;
-    net.module->forward(x);
-    g_calibrating = false;
+    {
+      Calibrating::Scope calibrating;
+      net.module->forward(x);
+    }
     return net;
   };
   Net minmax = calibrate("minmax"), mse = calibrate("mse");

@@ -12,8 +12,6 @@
 
 namespace whittle::runtime::torchrt {
 
-thread_local bool g_calibrating = false;
-
 void to_json(nlohmann::json& j, const QuantSpec& s) {
   j = {{"method", s.method},
        {"bits", s.bits},
@@ -119,14 +117,14 @@ struct Base : LayerQuantizer {
       torch::NoGradGuard no_grad;
       T xmin = x.detach().min().to(lo.dtype()), xmax = x.detach().max().to(hi.dtype());
       const bool mse = spec.range == "mse";
-      if (mse && (g_calibrating || is_training())) std::tie(xmin, xmax) = mse_range(x, xmin, xmax, levels);
-      if (g_calibrating && mse) {  // the mean of the batches' ranges
+      if (mse && (Calibrating::on() || is_training())) std::tie(xmin, xmax) = mse_range(x, xmin, xmax, levels);
+      if (Calibrating::on() && mse) {  // the mean of the batches' ranges
         const double n = calibrated++;
         lo.copy_(torch::where(torch::isfinite(lo), (lo * n + xmin) / (n + 1), xmin));
         hi.copy_(torch::where(torch::isfinite(hi), (hi * n + xmax) / (n + 1), xmax));
         return x;
       }
-      if (g_calibrating) {
+      if (Calibrating::on()) {
         lo.copy_(torch::minimum(lo, xmin));
         hi.copy_(torch::maximum(hi, xmax));
         return x;

@@ -49,8 +49,8 @@ constexpr int kKMeansIterations = 100;
 /// many layers it quantized.
 int quantize_net(Net& net, const lang::StageInstance& quantize_stage, int kmeans_iterations = kKMeansIterations);
 
-/// True while activation ranges are being calibrated: quantizers observe their inputs, pass them through.
-extern thread_local bool g_calibrating;
+/// While activation ranges are being calibrated: quantizers observe their inputs, pass them through.
+using Calibrating = ThreadMode<struct CalibratingTag>;
 
 /// Puts a quantizer of `spec` on a layer; its initial state (scales, codebook, clipping level) comes
 /// from the layer's weight. A layer that already had one computes from its quantized weight first.

@@ -11,8 +11,31 @@
 
 namespace whittle::runtime::torchrt {
 
-/// True while a net is being profiled (one image, no gradient): layers record their costs.
-extern thread_local bool g_profiling;
+/// A mode of the current thread for the length of a scope: `Profiling::Scope profiling;` makes
+/// `Profiling::on()` true until the scope ends, by an exception too, and then restores what it was.
+template <class Tag>
+class ThreadMode {
+ public:
+  static bool on() { return flag(); }
+  class Scope {
+   public:
+    Scope() : was_(flag()) { flag() = true; }
+    ~Scope() { flag() = was_; }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+   private:
+    bool was_;
+  };
+
+ private:
+  static bool& flag() {
+    static thread_local bool on = false;
+    return on;
+  }
+};
+/// While a net is being profiled (one image, no gradient): layers record their costs.
+using Profiling = ThreadMode<struct ProfilingTag>;
 
 /// What `quantize` puts on a conv or linear layer (quant.h has the kinds). Its parameters and
 /// buffers (a k-means codebook, an APoT clipping level, activation ranges) are registered under
@@ -77,7 +100,7 @@ struct ConvImpl : torch::nn::Conv2dImpl, WeightLayer {
                      : torch::nn::Conv2dImpl::forward(x);
     if (g_observer) g_observer->seen(this, x, y);
     // Per output element: k_h·k_w·C_in/groups (the weight is [C_out, C_in/groups, k_h, k_w]).
-    if (g_profiling) record(x, y, y[0].numel() * weight.size(1) * weight.size(2) * weight.size(3));
+    if (Profiling::on()) record(x, y, y[0].numel() * weight.size(1) * weight.size(2) * weight.size(3));
     return y;
   }
   LayerKind kind() const override { return LayerKind::Conv; }
@@ -113,7 +136,7 @@ struct LinearImpl : torch::nn::LinearImpl, WeightLayer {
                    : torch::nn::LinearImpl::forward(x);
     if (scale != 1) y = y * scale;  // a network's `linear scale:` (airbench's head)
     if (g_observer) g_observer->seen(this, x, y);
-    if (g_profiling) record(x, y, weight.size(0) * weight.size(1));
+    if (Profiling::on()) record(x, y, weight.size(0) * weight.size(1));
     return y;
   }
   double scale = 1;
@@ -142,7 +165,7 @@ struct BNImpl : torch::nn::Module, CountedLayer {
     }
     auto y = torch::batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps,
                                at::globalContext().userEnabledCuDNN());
-    if (g_profiling) record(x, y, 0);
+    if (Profiling::on()) record(x, y, 0);
     if (g_observer) g_observer->seen(this, x, y);
     return y;
   }
@@ -163,9 +186,9 @@ struct ReLUImpl : torch::nn::ReLUImpl, CountedLayer, Fusable {
   using torch::nn::ReLUImpl::ReLUImpl;
   torch::Tensor forward(torch::Tensor x) {
     if (fused) return x;  // fused into the int8 conv before it (int8.h)
-    const auto in = g_profiling ? x[0].numel() : 0;
+    const auto in = Profiling::on() ? x[0].numel() : 0;
     auto y = torch::nn::ReLUImpl::forward(x);
-    if (g_profiling) in_elems = in, out_elems = y[0].numel();
+    if (Profiling::on()) in_elems = in, out_elems = y[0].numel();
     if (g_observer) g_observer->seen(this, x, y);
     return y;
   }
@@ -177,7 +200,7 @@ TORCH_MODULE(ReLU);
 struct GELUImpl : torch::nn::Module, CountedLayer {
   torch::Tensor forward(const torch::Tensor& x) {
     auto y = torch::gelu(x);
-    if (g_profiling) record(x, y, 0);
+    if (Profiling::on()) record(x, y, 0);
     if (g_observer) g_observer->seen(this, x, y);
     return y;
   }
@@ -202,7 +225,7 @@ struct AvgPoolImpl : torch::nn::AvgPool2dImpl, CountedLayer {
   using torch::nn::AvgPool2dImpl::AvgPool2dImpl;
   torch::Tensor forward(const torch::Tensor& x) {
     auto y = torch::nn::AvgPool2dImpl::forward(x);
-    if (g_profiling) record(x, y, 0);
+    if (Profiling::on()) record(x, y, 0);
     return y;
   }
   LayerKind kind() const override { return LayerKind::AvgPool; }

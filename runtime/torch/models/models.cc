@@ -27,8 +27,6 @@
 namespace whittle::runtime::torchrt {
 namespace nn = torch::nn;
 
-thread_local bool g_profiling = false;
-
 void Net::apply_masks() {
   if (!looked_up_) {
     masked_.clear();
@@ -121,17 +119,15 @@ void profile(NetImpl& net, const Shape& shape) {
   const bool was_training = net.is_training();
   net.eval();
   torch::NoGradGuard no_grad;
-  g_profiling = true;
   try {
+    Profiling::Scope profiling;
     net.forward(torch::zeros({1, shape.channels, shape.height, shape.width}));
   } catch (const c10::Error& e) {
-    g_profiling = false;
     net.train(was_training);
     throw StageError(fmt::format("this architecture cannot take {}x{}x{} images: {}", shape.channels, shape.height,
                                  shape.width, e.what_without_backtrace()),
                      "the CIFAR architectures expect 32x32 images; for 28x28 data use `small_cnn` or `lenet5`");
   }
-  g_profiling = false;
   net.train(was_training);
   net.in_channels = shape.channels, net.in_height = shape.height, net.in_width = shape.width;
   net.total_macs = 0;

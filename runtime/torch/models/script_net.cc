@@ -106,6 +106,23 @@ void op_ended(const at::RecordFunction& fn, at::ObserverContext* ctx) {
   seen->layer->macs += out * seen->macs_per_output;
 }
 
+/// Counts LibTorch's operations into `counted` for the length of a scope (one forward pass).
+struct CountingScope {
+  explicit CountingScope(std::unordered_map<const void*, CountedLayer*>& counted) {
+    g_counted = &counted;
+    g_depth = 0;
+    handle = at::addThreadLocalCallback(
+        at::RecordFunctionCallback(&op_started, &op_ended).needsInputs(true).needsOutputs(true));
+  }
+  ~CountingScope() {
+    at::removeCallback(handle);
+    g_counted = nullptr;
+  }
+  CountingScope(const CountingScope&) = delete;
+  CountingScope& operator=(const CountingScope&) = delete;
+  at::CallbackHandle handle;
+};
+
 struct ScriptNetImpl : NetImpl {
   torch::jit::Module script;
   /// The conv and linear layers, with the scripted module that reads their weight.
@@ -126,30 +143,20 @@ struct ScriptNetImpl : NetImpl {
         for (auto* w : s) w->owner.setattr("weight", w->weight);
       }
     } restore{swapped};
-    if (!g_profiling)  // profiling finds the layers by their stored weights; costs do not depend on quantization
+    if (!Profiling::on())  // profiling finds the layers by their stored weights; costs do not depend on quantization
       for (auto& w : weighted)
         if (w.layer->quant) {
           w.owner.setattr("weight", w.layer->quant->weight(w.weight));
           swapped.push_back(&w);
         }
-    if (!g_profiling) return run(x);
+    if (!Profiling::on()) return run(x);
     std::unordered_map<const void*, CountedLayer*> counted;
     for (const auto& m : named_modules("", false))
       if (auto* c = dynamic_cast<CountedLayer*>(m.value().get())) {
         c->macs = c->in_elems = c->out_elems = 0;
         if (auto p = m.value()->named_parameters(false).find("weight")) counted[p->data_ptr()] = c;
       }
-    g_counted = &counted;
-    g_depth = 0;
-    auto handle = at::addThreadLocalCallback(
-        at::RecordFunctionCallback(&op_started, &op_ended).needsInputs(true).needsOutputs(true));
-    struct Unhook {
-      at::CallbackHandle h;
-      ~Unhook() {
-        at::removeCallback(h);
-        g_counted = nullptr;
-      }
-    } unhook{handle};
+    CountingScope counting(counted);
     return run(x);
   }
 

@@ -21,14 +21,8 @@ void run_quantize(StageContext& ctx) {
     const auto calibration = ctx.seeded_batches(batches, 128);
     net.module->eval();
     torch::NoGradGuard no_grad;
-    g_calibrating = true;
-    try {
-      for (const auto& batch : calibration) net.module->forward(batch);
-    } catch (...) {
-      g_calibrating = false;
-      throw;
-    }
-    g_calibrating = false;
+    Calibrating::Scope calibrating;
+    for (const auto& batch : calibration) net.module->forward(batch);
   }
   ctx.save_model(net);
   ctx.job.metrics["quantized_layers"] = count;
