@@ -86,6 +86,18 @@ class Checker {
   bool net_stage(const ast::Stage& st, net::Shape& cur, std::vector<net::Layer>& out, NetContext& c);
   bool net_layer(const CallDef& def, const ast::Stage& st, net::Shape& cur, std::vector<net::Layer>& out,
                  NetContext& c);
+  /// A layer's elaboration, one function per kind of layer (check_network.cc).
+  struct LayerDraft;
+  /// E0407 for a block given to a layer that takes none, or none to one that needs it.
+  bool block_fits(net::Op op, const ast::Stage& st);
+  /// E0405 for a layer that needs a C×H×W map after a `linear` flattened it.
+  bool map_fits(net::Op op, const ast::Stage& st, const net::Shape& cur, const NetContext& c);
+  bool layer_args(const CallDef& def, LayerDraft& d);
+  bool conv_layer(LayerDraft& d);
+  bool whiten_layer(LayerDraft& d);
+  bool pool_layer(LayerDraft& d);
+  bool residual_layer(LayerDraft& d);
+  bool dense_layer(LayerDraft& d);
   bool unique_names(const std::vector<net::Layer>& block);
   bool net_call(const DefineInfo& d, const ast::Stage& st, net::Shape& cur, std::vector<net::Layer>& out,
                 NetContext& c);
@@ -114,6 +126,21 @@ class Checker {
   std::optional<Val> coerce_call(const ast::Value& v, const Type& t);
   bool check_range(const Val& v, const ParamDef& p, const std::string& owner);
   std::optional<Val> default_val(const ParamDef& p, Span at);
+  /// What a positional argument is, after following `$NAME`s (check_args.cc).
+  struct ArgShape {
+    ast::Value::Kind kind = ast::Value::Kind::Number;
+    ast::Unit unit = ast::Unit::None;
+    std::string word;    ///< Word: the word; Call: the call name
+    bool typed = false;  ///< a typed value (define parameter, sweep range item, `as` name)
+    Val::Kind val_kind = Val::Kind::None;
+  };
+  /// E0101 for a named argument no parameter has, with the nearest name or the call it belongs in.
+  void unknown_param(const ast::Arg& a, const std::vector<ParamDef>& params, const std::string& owner);
+  /// Nullopt for a `$NAME` that is unknown (already reported).
+  std::optional<ArgShape> positional_shape(const ast::Arg& a);
+  /// The one enum or family parameter a bare word or call belongs to; null once it has said why none.
+  const ParamDef* word_target(const ast::Arg& a, const ArgShape& sh, const std::vector<ParamDef>& params,
+                              const std::string& owner);
   std::vector<BoundArg> bind_args(const std::vector<ast::Arg>& args, const std::vector<ParamDef>& params,
                                   const std::string& owner, bool builtin);
   std::vector<Val> expand_range(const ast::Value& r);
