@@ -86,7 +86,7 @@ class Checker {
   bool net_stage(const ast::Stage& st, net::Shape& cur, std::vector<net::Layer>& out, NetContext& c);
   bool net_layer(const CallDef& def, const ast::Stage& st, net::Shape& cur, std::vector<net::Layer>& out,
                  NetContext& c);
-  /// A layer's elaboration, one function per kind of layer (check_network.cc).
+  /// A layer's elaboration, one function per kind of layer (check_network_layer.cc).
   struct LayerDraft;
   /// E0407 for a block given to a layer that takes none, or none to one that needs it.
   bool block_fits(net::Op op, const ast::Stage& st);

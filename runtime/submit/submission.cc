@@ -56,8 +56,8 @@ std::string read_whole(const fs::path& path) {
 /// How many test images the data a stage reads keeps (`test_subset`); 0: the whole test set.
 long long test_subset_of(const Plan& p, int stage) {
   // The evaluation's own slice, else its data's.
-  if (const Params own(p.stage(stage)); own.declares("test_subset") && own.count("test_subset") > 0)
-    return own.count("test_subset");
+  const Params own(p.stage(stage));
+  if (const long long n = own.declares("test_subset") ? own.count("test_subset") : 0; n > 0) return n;
   const int data = p.stage(stage).data_in;
   return data >= 0 ? Params(p.stage(data)).count("test_subset") : 0;
 }
