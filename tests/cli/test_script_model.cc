@@ -45,7 +45,10 @@ TEST_CASE("a PyTorch model comes in, is compressed, and goes out to ONNX and Tor
   if (!fashion_mnist_installed()) WHITTLE_SKIP("no Fashion-MNIST (Debian's dataset-fashion-mnist)");
   const std::string& fashion = kFashionMnist;
   Scratch s;
-  make_model(s.dir / "student.pt", 0);
+  // The committed fixture (the same script's model, seed 0), not one written now: TorchScript writes
+  // a `Final` constant's lines in Python's set order, so a freshly written file has other bytes each
+  // run, hence other keys and seeds, and this tiny net ended anywhere from 11% to 70%.
+  fs::copy_file(fs::path(WHITTLE_SOURCE_DIR) / "tests" / "fixtures" / "student_net_1ch.pt", s.dir / "student.pt");
   const std::string recipe =
       "data fashion_mnist subset: 6000\nmodel torchscript path: \"student.pt\"\ntrain 3 epochs\n"
       "prune 40% global\nretrain 1 epoch rewind: lr\nprune 25% structured\nretrain 1 epoch\nquantize 4 bits\nretrain 1 "
@@ -61,10 +64,7 @@ TEST_CASE("a PyTorch model comes in, is compressed, and goes out to ONNX and Tor
     if (st["kind"] == "export") exports.push_back(st["metrics"]);
   }
   INFO("accuracy " << accuracy);
-  // Above chance (0.1). The stages' seeds come from their keys, which hold the scripted file's bytes
-  // (a new archive each time Python writes it), so the figure varies from run to run: 40-68% over
-  // eight models here; on 2000 images and 2 epochs it was 11-23%, and this check failed in CI.
-  CHECK(accuracy > 0.2);
+  CHECK(accuracy > 0.2);  // above chance (0.1): 49.5% on this machine
   REQUIRE(exports.size() == 2);
   for (const auto& m : exports) {
     CHECK(m["export_agreement"].get<double>() == 1.0);
